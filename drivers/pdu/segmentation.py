@@ -1,0 +1,196 @@
+"""Choosing the alphabet of a message and cutting it into SMS parts.
+
+:func:`plan_text` is the single source of truth for how a body is sent: the API's
+``num_segments``, the ``smsgw pdu info`` command and the SUBMIT encoder all read the same
+:class:`MessagePlan`, so what is reported is always what goes on the air.
+
+Capacities (TS 23.040 §9.2.3.16, §9.2.3.24): 140 octets of user data per SMS, i.e. 160 septets,
+70 UCS-2 units or 140 octets; a user data header takes its octets (and, for GSM 7-bit, the fill
+bits that realign the text to a septet boundary) from that budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from drivers import gsm7, gsm7_tables
+from drivers.errors import PduError
+from drivers.pdu import fields
+from drivers.pdu.types import Alphabet
+from drivers.smart_encoding import smart_encode
+
+MAX_USER_DATA_OCTETS: Final = 140
+MAX_SEPTETS: Final = 160
+MAX_PARTS: Final = 255  # the concatenation element counts parts in one octet
+
+# Information element sizes including IEI and length octets (TS 23.040 §9.2.3.24).
+_CONCAT8_OCTETS: Final = 5
+_CONCAT16_OCTETS: Final = 6
+_SHIFT_OCTETS: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One SMS part: its text, its encoded payload, and how full it is.
+
+    ``payload`` is septets (one per byte) for GSM 7-bit, UTF-16BE for UCS-2, octets for 8-bit
+    data; ``units`` counts septets, UTF-16 units or octets, the unit ``capacity`` is counted in.
+    """
+
+    text: str
+    payload: bytes
+    units: int
+    capacity: int
+
+    @property
+    def left(self) -> int:
+        return self.capacity - self.units
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePlan:
+    text: str
+    alphabet: Alphabet
+    locking_shift: int
+    single_shift: int
+    ref16: bool
+    segments: tuple[Segment, ...]
+
+    @property
+    def num_segments(self) -> int:
+        return len(self.segments)
+
+    @property
+    def header_octets(self) -> int:
+        """Octets of user data header in each part (UDHL included), 0 when there is none."""
+        return _header_octets(
+            self.num_segments > 1, self.ref16, self.locking_shift, self.single_shift
+        )
+
+
+def _header_octets(concatenated: bool, ref16: bool, locking: int, single: int) -> int:
+    size = (_CONCAT16_OCTETS if ref16 else _CONCAT8_OCTETS) if concatenated else 0
+    size += _SHIFT_OCTETS * (bool(locking) + bool(single))
+    return size + 1 if size else 0
+
+
+def capacity(alphabet: Alphabet, header_octets: int) -> int:
+    """Units one part can carry next to a header of ``header_octets`` (UDHL included)."""
+    if alphabet is Alphabet.GSM7:
+        return MAX_SEPTETS - fields.header_septets(header_octets)
+    octets = MAX_USER_DATA_OCTETS - header_octets
+    return octets // 2 if alphabet is Alphabet.UCS2 else octets
+
+
+def _cut(
+    pieces: Sequence[bytes], text: str, limit: int, units_of: int
+) -> list[tuple[str, bytes, int]]:
+    """Greedily fill parts with whole characters, so no escape or surrogate pair is split.
+
+    ``pieces[i]`` is the encoding of ``text[i]``; ``units_of`` is the octets per unit (1 for
+    septets and data, 2 for UCS-2).
+    """
+    parts: list[tuple[str, bytes, int]] = []
+    start, used = 0, 0
+    for index, piece in enumerate(pieces):
+        size = len(piece) // units_of
+        if used + size > limit:
+            parts.append((text[start:index], b"".join(pieces[start:index]), used))
+            start, used = index, 0
+        used += size
+    parts.append((text[start:], b"".join(pieces[start:]), used))
+    if len(parts) > MAX_PARTS:
+        raise PduError("TP-UD", f"the message needs {len(parts)} parts, at most {MAX_PARTS} fit")
+    return parts
+
+
+def _plan(
+    text: str,
+    pieces: Sequence[bytes],
+    alphabet: Alphabet,
+    ref16: bool,
+    locking: int = 0,
+    single: int = 0,
+) -> MessagePlan:
+    units_of = 2 if alphabet is Alphabet.UCS2 else 1
+    payload = b"".join(pieces)
+    single_capacity = capacity(alphabet, _header_octets(False, ref16, locking, single))
+    if len(payload) // units_of <= single_capacity:
+        segment = Segment(text, payload, len(payload) // units_of, single_capacity)
+        return MessagePlan(text, alphabet, locking, single, ref16, (segment,))
+    limit = capacity(alphabet, _header_octets(True, ref16, locking, single))
+    segments = tuple(
+        Segment(part_text, part_payload, units, limit)
+        for part_text, part_payload, units in _cut(pieces, text, limit, units_of)
+    )
+    return MessagePlan(text, alphabet, locking, single, ref16, segments)
+
+
+def _table_choices(languages: Iterable[int]) -> list[tuple[int, int]]:
+    """(locking, single) table pairs to try, cheapest header first."""
+    choices = [(0, 0)]
+    for language in languages:
+        has_single = language in gsm7_tables.SHIFT_TABLES and language != 0
+        has_locking = language in gsm7_tables.LOCKING_TABLES and language != 0
+        if has_single:
+            choices.append((0, language))
+        if has_locking:
+            choices.append((language, 0))
+        if has_single and has_locking:
+            choices.append((language, language))
+    return choices
+
+
+def _plan_gsm7(text: str, locking: int, single: int, ref16: bool) -> MessagePlan | None:
+    table = gsm7.encoding_table(locking, single)
+    try:
+        pieces = [table[char] for char in text]
+    except KeyError:
+        return None
+    return _plan(text, pieces, Alphabet.GSM7, ref16, locking, single)
+
+
+def plan_ucs2(text: str, ref16: bool = False) -> MessagePlan:
+    pieces = [gsm7.encode_ucs2(char) for char in text]
+    return _plan(text, pieces, Alphabet.UCS2, ref16)
+
+
+def plan_text(
+    text: str,
+    *,
+    smart_encoded: bool = False,
+    languages: Iterable[int] = (),
+    ref16: bool = False,
+) -> MessagePlan:
+    """How ``text`` is sent: GSM 7-bit when every character fits, otherwise UCS-2.
+
+    With ``languages`` (TS 23.038 language identifiers), national shift tables are tried too and
+    used when they need fewer parts than the alternative. With ``smart_encoded``, Unicode
+    look-alikes are replaced, but only when that lets the message go as GSM 7-bit; otherwise the
+    text is sent exactly as written.
+    """
+    choices = _table_choices(languages)
+    if smart_encoded:
+        replaced = smart_encode(text)
+        if replaced != text and any(gsm7.can_encode(replaced, *pair) for pair in choices):
+            text = replaced
+    best: MessagePlan | None = None
+    for locking, single in choices:
+        plan = _plan_gsm7(text, locking, single, ref16)
+        if plan and (best is None or plan.num_segments < best.num_segments):
+            best = plan
+    if best is not None and not (best.locking_shift or best.single_shift):
+        return best
+    ucs2 = plan_ucs2(text, ref16)
+    # A national table wins only when it saves parts: more handsets render UCS-2 correctly.
+    if best is None or ucs2.num_segments <= best.num_segments:
+        return ucs2
+    return best
+
+
+def plan_data(data: bytes, ref16: bool = False) -> MessagePlan:
+    """8-bit data cut into parts of 140 octets (134 or 133 when concatenated)."""
+    pieces = [data[index : index + 1] for index in range(len(data))]
+    return _plan("", pieces, Alphabet.DATA8, ref16)

@@ -1,0 +1,101 @@
+"""TP-ST (TS 23.040 §9.2.3.15): what a status report says, and the Twilio status it maps to.
+
+The Twilio mapping is the project's shared table (``../shared/docs/gsm-at-pdu.md`` §1.7):
+a completed transaction is ``delivered`` (except "forwarded, unable to confirm", which stays
+``sent``, and "replaced", which is ``undelivered``); while the service centre is still trying the
+message stays ``sent``; every final failure is ``undelivered`` with the error code of the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from drivers.pdu.types import StatusClass
+
+# TS 23.040 §9.2.3.15: "any reserved values received shall be treated as 'service rejected'".
+_SERVICE_REJECTED: Final = 0x63
+
+_DESCRIPTIONS: Final[dict[int, str]] = {
+    0x00: "short message received by the SME",
+    0x01: "forwarded by the SC to the SME, but the SC is unable to confirm delivery",
+    0x02: "short message replaced by the SC",
+    0x20: "congestion",
+    0x21: "SME busy",
+    0x22: "no response from SME",
+    0x23: "service rejected",
+    0x24: "quality of service not available",
+    0x25: "error in SME",
+    0x40: "remote procedure error",
+    0x41: "incompatible destination",
+    0x42: "connection rejected by SME",
+    0x43: "not obtainable",
+    0x44: "quality of service not available",
+    0x45: "no interworking available",
+    0x46: "SM validity period expired",
+    0x47: "SM deleted by originating SME",
+    0x48: "SM deleted by SC administration",
+    0x49: "SM does not exist",
+    0x60: "congestion",
+    0x61: "SME busy",
+    0x62: "no response from SME",
+    0x63: "service rejected",
+    0x64: "quality of service not available",
+    0x65: "error in SME",
+}
+
+# Twilio error codes for final failures, by TP-ST (shared table §1.7); unlisted ones are 30008.
+_ERROR_CODES: Final[dict[int, int]] = {
+    0x41: 30006,  # incompatible destination: landline or unreachable carrier
+    0x42: 30004,  # connection rejected: message blocked
+    0x43: 30005,  # not obtainable: unknown destination handset
+    0x45: 30006,  # no interworking available
+    0x46: 30003,  # validity period expired: unreachable handset
+    0x61: 30003,  # SME busy, SC gave up
+    0x62: 30003,  # no response from SME, SC gave up
+    0x65: 30003,  # error in SME (e.g. memory full), SC gave up
+}
+_UNKNOWN_ERROR: Final = 30008
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMeaning:
+    status_class: StatusClass
+    description: str
+    twilio_status: str
+    error_code: int | None
+
+
+def _reserved(value: int) -> bool:
+    return (
+        0x03 <= value <= 0x0F
+        or 0x26 <= value <= 0x2F
+        or 0x4A <= value <= 0x4F
+        or 0x66 <= value <= 0x6F
+        or value >= 0x80
+    )
+
+
+def _describe(value: int) -> str:
+    if value in _DESCRIPTIONS:
+        return _DESCRIPTIONS[value]
+    if _reserved(value):
+        return "reserved value, treated as service rejected"
+    return "SC specific"
+
+
+def interpret_status(value: int) -> StatusMeaning:
+    """Classify one TP-ST octet (0..255)."""
+    description = _describe(value)
+    effective = _SERVICE_REJECTED if _reserved(value) else value
+    if effective < 0x20:
+        if effective == 0x01:
+            return StatusMeaning(StatusClass.DELIVERED, description, "sent", None)
+        if effective == 0x02:
+            return StatusMeaning(StatusClass.DELIVERED, description, "undelivered", _UNKNOWN_ERROR)
+        return StatusMeaning(StatusClass.DELIVERED, description, "delivered", None)
+    if effective < 0x40:
+        return StatusMeaning(StatusClass.STILL_TRYING, description, "sent", None)
+    status_class = StatusClass.PERMANENT_FAILURE if effective < 0x60 else StatusClass.GAVE_UP
+    code = _ERROR_CODES.get(effective, _UNKNOWN_ERROR)
+    return StatusMeaning(status_class, description, "undelivered", code)

@@ -1,0 +1,1 @@
+"""The smsgw daemon: configuration, store, dispatcher, webhooks, HTTP API and command line."""

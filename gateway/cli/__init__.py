@@ -1,0 +1,35 @@
+"""The ``smsgw`` command line.
+
+Every command reports bad input as one readable line on stderr and exits with status 2;
+it never shows a traceback for something the user typed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from gateway.cli import pdu
+from gateway.cli.common import EXIT_USAGE, Parser, UsageError
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="smsgw", description="A local, Twilio-compatible SMS gateway.")
+    commands = parser.add_subparsers(metavar="COMMAND", parser_class=Parser)
+    pdu.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        status: int = handler(args)
+    except UsageError as exc:
+        print(f"{args.prog}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return status

@@ -1,0 +1,50 @@
+"""What every ``smsgw`` subcommand shares: the one-line error convention and JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+from datetime import datetime
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the command line, reported as one line on stderr with exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse would print the whole usage block; one line that says what is wrong, and
+        # where to look, is easier to read and to grep.
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def to_jsonable(value: Any, tags: Mapping[type, str] | None = None) -> Any:
+    """Plain JSON data for the codec's dataclasses.
+
+    Bytes become upper-case hex, dates ISO 8601, integer enums their lower-case name and other
+    enums their value. A dataclass whose class is in ``tags`` gets a leading ``type`` key.
+    """
+    tags = tags or {}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        if type(value) in tags:
+            out["type"] = tags[type(value)]
+        for field in dataclasses.fields(value):
+            out[field.name] = to_jsonable(getattr(value, field.name), tags)
+        return out
+    if isinstance(value, enum.IntEnum):
+        return value.name.lower()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return value.hex().upper()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [to_jsonable(item, tags) for item in value]
+    return value
