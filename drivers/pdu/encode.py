@@ -67,9 +67,7 @@ def _validity(validity: int | datetime | None) -> tuple[int, bytes]:
     return _TP_VPF_RELATIVE, bytes((fields.relative_octet(validity),))
 
 
-def _header_elements(
-    plan: MessagePlan, reference: int, sequence: int
-) -> list[InformationElement]:
+def _header_elements(plan: MessagePlan, reference: int, sequence: int) -> list[InformationElement]:
     elements: list[InformationElement] = []
     if plan.num_segments > 1:
         elements.append(Concatenation(reference, plan.num_segments, sequence, plan.ref16))
@@ -92,7 +90,7 @@ def _user_data(plan: MessagePlan, payload: bytes, header: bytes) -> tuple[int, b
 def encode_submit(
     destination: str,
     plan: MessagePlan,
-    options: SubmitOptions = SubmitOptions(),  # noqa: B008 - frozen, so sharing it is safe
+    options: SubmitOptions = SubmitOptions(),
     reference: int = 0,
 ) -> tuple[SubmitPart, ...]:
     """The SUBMIT PDUs for ``plan``, in order.
@@ -128,7 +126,7 @@ def encode_submit(
 def encode_text(
     destination: str,
     text: str,
-    options: SubmitOptions = SubmitOptions(),  # noqa: B008 - frozen, so sharing it is safe
+    options: SubmitOptions = SubmitOptions(),
     *,
     smart_encoded: bool = False,
     languages: Iterable[int] = (),

@@ -7,7 +7,7 @@ raises :class:`~drivers.errors.PduError` naming the field.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
 from drivers import gsm7
@@ -35,7 +35,9 @@ from drivers.pdu.types import (
 
 # TS 23.040 §9.1.2.3: semi-octets 1010..1110 are '*', '#', 'a', 'b', 'c'; 1111 is the filler.
 _BCD_DIGITS: Final = "0123456789*#abcF"
-_BCD_PAIRS: Final = tuple(_BCD_DIGITS[octet & 0x0F] + _BCD_DIGITS[octet >> 4] for octet in range(256))
+_BCD_PAIRS: Final = tuple(
+    _BCD_DIGITS[octet & 0x0F] + _BCD_DIGITS[octet >> 4] for octet in range(256)
+)
 _DIGIT_VALUES: Final = {char: value for value, char in enumerate(_BCD_DIGITS[:15])}
 
 MAX_ADDRESS_DIGITS: Final = 20  # TS 23.040 §9.1.2.5: at most 10 octets of address value
@@ -70,7 +72,9 @@ def encode_digits(number: str, field: str) -> bytes:
     try:
         values = [_DIGIT_VALUES[char] for char in number]
     except KeyError as exc:
-        raise PduError(field, f"{exc.args[0]!r} is not a digit, '*', '#', 'a', 'b' or 'c'") from None
+        raise PduError(
+            field, f"{exc.args[0]!r} is not a digit, '*', '#', 'a', 'b' or 'c'"
+        ) from None
     if len(values) % 2:
         values.append(0x0F)
     return bytes(values[index] | values[index + 1] << 4 for index in range(0, len(values), 2))
@@ -118,7 +122,9 @@ def _bcd_value(octet: int) -> int:
 
 
 _BCD_VALUES: Final = tuple(_bcd_value(octet) for octet in range(256))
-_ZONES: Final = {quarters: timezone(timedelta(minutes=15 * quarters)) for quarters in range(-79, 80)}
+_ZONES: Final = {
+    quarters: timezone(timedelta(minutes=15 * quarters)) for quarters in range(-79, 80)
+}
 
 
 def _zone(octet: int) -> timezone:
@@ -126,7 +132,7 @@ def _zone(octet: int) -> timezone:
     tens, units = octet & 0x07, octet >> 4
     if units > 9:
         # Real Safaricom reports carry 0xE1 here (smslib CStatusReportMessageTest): use UTC.
-        return timezone.utc
+        return UTC
     quarters = tens * 10 + units
     return _ZONES[-quarters if octet & 0x08 else quarters]
 

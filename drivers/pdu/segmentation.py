@@ -111,6 +111,7 @@ def _plan(
     pieces: Sequence[bytes],
     alphabet: Alphabet,
     ref16: bool,
+    *,
     locking: int = 0,
     single: int = 0,
 ) -> MessagePlan:
@@ -149,12 +150,27 @@ def _plan_gsm7(text: str, locking: int, single: int, ref16: bool) -> MessagePlan
         pieces = [table[char] for char in text]
     except KeyError:
         return None
-    return _plan(text, pieces, Alphabet.GSM7, ref16, locking, single)
+    return _plan(text, pieces, Alphabet.GSM7, ref16, locking=locking, single=single)
 
 
 def plan_ucs2(text: str, ref16: bool = False) -> MessagePlan:
     pieces = [gsm7.encode_ucs2(char) for char in text]
     return _plan(text, pieces, Alphabet.UCS2, ref16)
+
+
+def _best_plan(text: str, choices: list[tuple[int, int]], ref16: bool) -> MessagePlan:
+    best: MessagePlan | None = None
+    for locking, single in choices:
+        plan = _plan_gsm7(text, locking, single, ref16)
+        if plan and (best is None or plan.num_segments < best.num_segments):
+            best = plan
+    if best is not None and not (best.locking_shift or best.single_shift):
+        return best
+    ucs2 = plan_ucs2(text, ref16)
+    # A national table wins only when it saves parts: more handsets render UCS-2 correctly.
+    if best is None or ucs2.num_segments <= best.num_segments:
+        return ucs2
+    return best
 
 
 def plan_text(
@@ -174,20 +190,11 @@ def plan_text(
     choices = _table_choices(languages)
     if smart_encoded:
         replaced = smart_encode(text)
-        if replaced != text and any(gsm7.can_encode(replaced, *pair) for pair in choices):
-            text = replaced
-    best: MessagePlan | None = None
-    for locking, single in choices:
-        plan = _plan_gsm7(text, locking, single, ref16)
-        if plan and (best is None or plan.num_segments < best.num_segments):
-            best = plan
-    if best is not None and not (best.locking_shift or best.single_shift):
-        return best
-    ucs2 = plan_ucs2(text, ref16)
-    # A national table wins only when it saves parts: more handsets render UCS-2 correctly.
-    if best is None or ucs2.num_segments <= best.num_segments:
-        return ucs2
-    return best
+        if replaced != text:
+            plan = _best_plan(replaced, choices, ref16)
+            if plan.alphabet is Alphabet.GSM7:
+                return plan
+    return _best_plan(text, choices, ref16)
 
 
 def plan_data(data: bytes, ref16: bool = False) -> MessagePlan:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
-from datetime import datetime
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, NoReturn
 
 EXIT_USAGE = 2
@@ -31,12 +31,16 @@ def to_jsonable(value: Any, tags: Mapping[type, str] | None = None) -> Any:
     """
     tags = tags or {}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {}
-        if type(value) in tags:
-            out["type"] = tags[type(value)]
+        out: dict[str, Any] = {"type": tags[type(value)]} if type(value) in tags else {}
         for field in dataclasses.fields(value):
             out[field.name] = to_jsonable(getattr(value, field.name), tags)
         return out
+    if isinstance(value, tuple | list):
+        return [to_jsonable(item, tags) for item in value]
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
     if isinstance(value, enum.IntEnum):
         return value.name.lower()
     if isinstance(value, enum.Enum):
@@ -45,6 +49,4 @@ def to_jsonable(value: Any, tags: Mapping[type, str] | None = None) -> Any:
         return value.hex().upper()
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [to_jsonable(item, tags) for item in value]
     return value

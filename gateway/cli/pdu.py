@@ -46,7 +46,11 @@ _TAGS: Final[dict[type, str]] = {
     UnknownElement: "unknown",
 }
 
-_UNIT_NAMES: Final = {Alphabet.GSM7: "septets", Alphabet.UCS2: "UCS-2 units", Alphabet.DATA8: "octets"}
+_UNIT_NAMES: Final = {
+    Alphabet.GSM7: "septets",
+    Alphabet.UCS2: "UCS-2 units",
+    Alphabet.DATA8: "octets",
+}
 
 
 def register(commands: Any) -> None:
