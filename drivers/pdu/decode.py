@@ -75,6 +75,10 @@ class _Reader:
 def _to_bytes(pdu: str | bytes) -> bytes:
     if isinstance(pdu, bytes):
         return pdu
+    try:
+        return bytes.fromhex(pdu)  # also skips whitespace between octets
+    except ValueError:
+        pass
     text = "".join(pdu.split())
     if len(text) % 2:
         raise PduError("PDU", f"odd number of hex digits ({len(text)})")

@@ -109,17 +109,24 @@ def encode_submit(
     if options.status_report:
         first |= _TP_SRR
     sca = fields.encode_sca(options.sca, options.sca_toa)
-    head = bytes((_check_octet(options.message_reference, "TP-MR"),))
+    # Everything between the first octet and TP-UDL is the same in every part.
+    head = bytearray((_check_octet(options.message_reference, "TP-MR"),))
     head += fields.encode_address(destination, "TP-DA", options.destination_toa)
-    head += bytes((_check_octet(options.pid, "TP-PID"),))
-    head += bytes((fields.encode_dcs(plan.alphabet, options.message_class),)) + vp
+    head.append(_check_octet(options.pid, "TP-PID"))
+    head.append(fields.encode_dcs(plan.alphabet, options.message_class))
+    head += vp
+    headed = plan.num_segments > 1 or plan.locking_shift or plan.single_shift
+    total = plan.num_segments
     parts = []
     for sequence, segment in enumerate(plan.segments, 1):
-        header = fields.encode_udh(_header_elements(plan, reference, sequence))
+        header = fields.encode_udh(_header_elements(plan, reference, sequence)) if headed else b""
         udl, ud = _user_data(plan, segment.payload, header)
-        tpdu = bytes((first | _TP_UDHI if header else first,)) + head + bytes((udl,)) + ud
+        tpdu = bytearray((first | _TP_UDHI if header else first,))
+        tpdu += head
+        tpdu.append(udl)
+        tpdu += ud
         pdu = (sca + tpdu).hex().upper()
-        parts.append(SubmitPart(pdu, len(tpdu), sequence, plan.num_segments, segment.text))
+        parts.append(SubmitPart(pdu, len(tpdu), sequence, total, segment.text))
     return tuple(parts)
 
 

@@ -34,11 +34,12 @@ from drivers.pdu.types import (
 # Addresses (TS 23.040 §9.1.2.5, TS 24.011 §8.2.5.1 for the SMSC address)
 
 # TS 23.040 §9.1.2.3: semi-octets 1010..1110 are '*', '#', 'a', 'b', 'c'; 1111 is the filler.
-_BCD_DIGITS: Final = "0123456789*#abcF"
-_BCD_PAIRS: Final = tuple(
-    _BCD_DIGITS[octet & 0x0F] + _BCD_DIGITS[octet >> 4] for octet in range(256)
-)
-_DIGIT_VALUES: Final = {char: value for value, char in enumerate(_BCD_DIGITS[:15])}
+# Swapping the nibbles of each octet turns semi-octets into plain hex digits in reading order.
+_SWAP_NIBBLES: Final = bytes((octet & 0x0F) << 4 | octet >> 4 for octet in range(256))
+_HEX_TO_BCD: Final = str.maketrans({"a": "*", "b": "#", "c": "a", "d": "b", "e": "c", "f": None})
+_BCD_TO_HEX: Final = str.maketrans({"*": "A", "#": "B", "a": "C", "b": "D", "c": "E"})
+_BCD_CHARS: Final = frozenset("0123456789*#abc")
+_TONS: Final = tuple(TypeOfNumber)
 
 MAX_ADDRESS_DIGITS: Final = 20  # TS 23.040 §9.1.2.5: at most 10 octets of address value
 MAX_SCA_OCTETS: Final = 11  # TS 24.011 §8.2.5.1: type of address plus 10 octets of digits
@@ -49,13 +50,14 @@ TOA_NATIONAL: Final = 0xA1  # national number, ISDN/E.164 numbering plan
 
 def decode_bcd(value: bytes, digits: int) -> str:
     """Semi-octet (swapped nibble) digits; filler nibbles are dropped."""
-    return "".join([_BCD_PAIRS[octet] for octet in value])[:digits].replace("F", "")
+    number = value.translate(_SWAP_NIBBLES).hex()[:digits]
+    return number if number.isdigit() else number.translate(_HEX_TO_BCD)
 
 
 def make_address(toa: int, value: bytes, digits: int) -> Address:
     # Bit 7 of the type of address must be 1, but real ZTE firmware sends it cleared
     # (python-gsmmodem's recorded 0297F1061C... report): read TON and NPI regardless.
-    ton = TypeOfNumber((toa >> 4) & 0x07)
+    ton = _TONS[(toa >> 4) & 0x07]
     if ton is TypeOfNumber.ALPHANUMERIC:
         # TS 23.040 §9.1.2.5: the length counts semi-octets of packed septets, so the number of
         # characters is floor(semi-octets * 4 / 7); decoding every octet adds a spurious '@'.
@@ -69,15 +71,13 @@ def make_address(toa: int, value: bytes, digits: int) -> Address:
 
 def encode_digits(number: str, field: str) -> bytes:
     """Digits (and ``*#abc``) as swapped semi-octets with a filler nibble when odd."""
-    try:
-        values = [_DIGIT_VALUES[char] for char in number]
-    except KeyError as exc:
-        raise PduError(
-            field, f"{exc.args[0]!r} is not a digit, '*', '#', 'a', 'b' or 'c'"
-        ) from None
-    if len(values) % 2:
-        values.append(0x0F)
-    return bytes(values[index] | values[index + 1] << 4 for index in range(0, len(values), 2))
+    if not _BCD_CHARS.issuperset(number):
+        char = next(char for char in number if char not in _BCD_CHARS)
+        raise PduError(field, f"{char!r} is not a digit, '*', '#', 'a', 'b' or 'c'")
+    hex_digits = number if number.isdigit() else number.translate(_BCD_TO_HEX)
+    if len(hex_digits) % 2:
+        hex_digits += "F"
+    return bytes.fromhex(hex_digits).translate(_SWAP_NIBBLES)
 
 
 def _split_number(number: str, toa: int | None, field: str) -> tuple[int, str]:
@@ -138,7 +138,9 @@ def _zone(octet: int) -> timezone:
 
 
 def decode_timestamp(raw: bytes) -> Timestamp:
-    year, month, day, hour, minute, second = (_BCD_VALUES[octet] for octet in raw[:6])
+    values = _BCD_VALUES
+    year, month, day = values[raw[0]], values[raw[1]], values[raw[2]]
+    hour, minute, second = values[raw[3]], values[raw[4]], values[raw[5]]
     try:
         value = datetime(
             (1900 if year >= 90 else 2000) + year,
@@ -196,9 +198,12 @@ def decode_dcs(raw: int) -> DataCoding:
     return _DATA_CODINGS[raw]
 
 
+_ALPHABET_BITS: Final = {Alphabet.GSM7: 0x00, Alphabet.DATA8: 0x04, Alphabet.UCS2: 0x08}
+
+
 def encode_dcs(alphabet: Alphabet, message_class: int | None = None) -> int:
     """A general data coding group octet: ``00`` GSM 7-bit, ``04`` 8-bit, ``08`` UCS-2."""
-    bits = {Alphabet.GSM7: 0x00, Alphabet.DATA8: 0x04, Alphabet.UCS2: 0x08}[alphabet]
+    bits = _ALPHABET_BITS[alphabet]
     if message_class is None:
         return bits
     if not 0 <= message_class <= 3:

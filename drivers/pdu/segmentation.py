@@ -11,7 +11,8 @@ bits that realign the text to a septet boundary) from that budget.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -84,49 +85,60 @@ def capacity(alphabet: Alphabet, header_octets: int) -> int:
     return octets // 2 if alphabet is Alphabet.UCS2 else octets
 
 
-def _cut(
-    pieces: Sequence[bytes], text: str, limit: int, units_of: int
-) -> list[tuple[str, bytes, int]]:
-    """Greedily fill parts with whole characters, so no escape or surrogate pair is split.
+@functools.cache
+def _capacities(alphabet: Alphabet, ref16: bool, locking: int, single: int) -> tuple[int, int]:
+    """Units in a lone SMS and in each part of a concatenated one."""
+    alone = capacity(alphabet, _header_octets(False, ref16, locking, single))
+    return alone, capacity(alphabet, _header_octets(True, ref16, locking, single))
 
-    ``pieces[i]`` is the encoding of ``text[i]``; ``units_of`` is the octets per unit (1 for
-    septets and data, 2 for UCS-2).
-    """
-    parts: list[tuple[str, bytes, int]] = []
-    start, used = 0, 0
-    for index, piece in enumerate(pieces):
-        size = len(piece) // units_of
-        if used + size > limit:
-            parts.append((text[start:index], b"".join(pieces[start:index]), used))
-            start, used = index, 0
-        used += size
-    parts.append((text[start:], b"".join(pieces[start:]), used))
-    if len(parts) > MAX_PARTS:
-        raise PduError("TP-UD", f"the message needs {len(parts)} parts, at most {MAX_PARTS} fit")
-    return parts
+
+def _splits_pair(payload: bytes, cut: int, alphabet: Alphabet) -> bool:
+    """Whether cutting before unit ``cut`` separates an escape or a surrogate pair."""
+    if alphabet is Alphabet.GSM7:
+        # Every ESC we emit starts an escape pair: no code that follows one is itself 0x1B.
+        return payload[cut - 1] == gsm7_tables.ESC
+    if alphabet is Alphabet.UCS2:
+        high = int.from_bytes(payload[2 * cut - 2 : 2 * cut], "big")
+        low = int.from_bytes(payload[2 * cut : 2 * cut + 2], "big")
+        return 0xD800 <= high < 0xDC00 and 0xDC00 <= low < 0xE000
+    return False
 
 
 def _plan(
     text: str,
-    pieces: Sequence[bytes],
+    payload: bytes,
     alphabet: Alphabet,
     ref16: bool,
     *,
     locking: int = 0,
     single: int = 0,
 ) -> MessagePlan:
-    units_of = 2 if alphabet is Alphabet.UCS2 else 1
-    payload = b"".join(pieces)
-    single_capacity = capacity(alphabet, _header_octets(False, ref16, locking, single))
-    if len(payload) // units_of <= single_capacity:
-        segment = Segment(text, payload, len(payload) // units_of, single_capacity)
+    width = 2 if alphabet is Alphabet.UCS2 else 1
+    units = len(payload) // width
+    single_capacity, limit = _capacities(alphabet, ref16, locking, single)
+    if units <= single_capacity:
+        segment = Segment(text, payload, units, single_capacity)
         return MessagePlan(text, alphabet, locking, single, ref16, (segment,))
-    limit = capacity(alphabet, _header_octets(True, ref16, locking, single))
-    segments = tuple(
-        Segment(part_text, part_payload, units, limit)
-        for part_text, part_payload, units in _cut(pieces, text, limit, units_of)
-    )
-    return MessagePlan(text, alphabet, locking, single, ref16, segments)
+    segments: list[Segment] = []
+    start = consumed = 0
+    while start < units:
+        end = min(start + limit, units)
+        if end < units and _splits_pair(payload, end, alphabet):
+            end -= 1  # the pair starts the next part instead
+        chunk = payload[start * width : end * width]
+        if alphabet is Alphabet.GSM7:
+            chars = len(chunk) - chunk.count(gsm7_tables.ESC)
+            part_text = text[consumed : consumed + chars]
+        elif alphabet is Alphabet.UCS2:
+            part_text = gsm7.decode_ucs2(chunk)
+        else:
+            part_text = ""
+        consumed += len(part_text)
+        segments.append(Segment(part_text, chunk, end - start, limit))
+        start = end
+    if len(segments) > MAX_PARTS:
+        raise PduError("TP-UD", f"the message needs {len(segments)} parts, at most {MAX_PARTS} fit")
+    return MessagePlan(text, alphabet, locking, single, ref16, tuple(segments))
 
 
 def _table_choices(languages: Iterable[int]) -> list[tuple[int, int]]:
@@ -145,17 +157,14 @@ def _table_choices(languages: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def _plan_gsm7(text: str, locking: int, single: int, ref16: bool) -> MessagePlan | None:
-    table = gsm7.encoding_table(locking, single)
-    try:
-        pieces = [table[char] for char in text]
-    except KeyError:
+    septets = gsm7.try_encode(text, locking, single)
+    if septets is None:
         return None
-    return _plan(text, pieces, Alphabet.GSM7, ref16, locking=locking, single=single)
+    return _plan(text, septets, Alphabet.GSM7, ref16, locking=locking, single=single)
 
 
 def plan_ucs2(text: str, ref16: bool = False) -> MessagePlan:
-    pieces = [gsm7.encode_ucs2(char) for char in text]
-    return _plan(text, pieces, Alphabet.UCS2, ref16)
+    return _plan(text, gsm7.encode_ucs2(text), Alphabet.UCS2, ref16)
 
 
 def _best_plan(text: str, choices: list[tuple[int, int]], ref16: bool) -> MessagePlan:
@@ -199,5 +208,4 @@ def plan_text(
 
 def plan_data(data: bytes, ref16: bool = False) -> MessagePlan:
     """8-bit data cut into parts of 140 octets (134 or 133 when concatenated)."""
-    pieces = [data[index : index + 1] for index in range(len(data))]
-    return _plan("", pieces, Alphabet.DATA8, ref16)
+    return _plan("", data, Alphabet.DATA8, ref16)

@@ -129,6 +129,29 @@ def test_pack_unpack_round_trip(septets: bytes, fill: int) -> None:
     assert gsm7.unpack(packed, len(septets), fill) == septets
 
 
+def _reference_pack(septets: bytes, fill: int) -> bytes:
+    """Bit by bit, straight from TS 23.038 §6.1.2.1.1: septet bits least significant first."""
+    bits = [0] * fill + [(septet >> bit) & 1 for septet in septets for bit in range(7)]
+    bits += [0] * (-len(bits) % 8)
+    return bytes(
+        sum(bits[index + bit] << bit for bit in range(8)) for index in range(0, len(bits), 8)
+    )
+
+
+@given(st.binary(max_size=200).map(lambda b: bytes(x & 0x7F for x in b)), st.integers(0, 6))
+def test_pack_agrees_with_the_bit_by_bit_definition(septets: bytes, fill: int) -> None:
+    assert gsm7.pack(septets, fill) == _reference_pack(septets, fill)
+
+
+@given(st.binary(min_size=1, max_size=180), st.integers(0, 6))
+def test_unpack_ignores_whatever_follows_the_last_septet(data: bytes, fill: int) -> None:
+    count = max(0, (len(data) * 8 - fill) // 7)
+    septets = gsm7.unpack(data, count, fill)
+    assert gsm7.pack(septets, fill) == _reference_pack(septets, fill)
+    value = int.from_bytes(data, "little") >> fill
+    assert septets == bytes((value >> (7 * index)) & 0x7F for index in range(count))
+
+
 def test_ucs2_is_utf16_with_surrogate_pairs() -> None:
     assert gsm7.encode_ucs2("a😀") == bytes.fromhex("0061D83DDE00")
     assert gsm7.decode_ucs2(bytes.fromhex("0061D83DDE00")) == "a😀"
