@@ -78,13 +78,21 @@ def _header_elements(plan: MessagePlan, reference: int, sequence: int) -> list[I
     return elements
 
 
-def _user_data(plan: MessagePlan, payload: bytes, header: bytes) -> tuple[int, bytes]:
-    """TP-UDL and TP-UD for one part."""
+def part_user_data(plan: MessagePlan, reference: int, sequence: int) -> tuple[bool, int, bytes]:
+    """TP-UDHI, TP-UDL and TP-UD of part ``sequence`` (1-based) of ``plan``.
+
+    The header carries the concatenation element (when there are several parts) and the
+    national language shift elements; GSM 7-bit text follows it after the fill bits that
+    realign it to a septet boundary (TS 23.040 §9.2.3.24).
+    """
+    headed = plan.num_segments > 1 or plan.locking_shift or plan.single_shift
+    header = fields.encode_udh(_header_elements(plan, reference, sequence)) if headed else b""
+    payload = plan.segments[sequence - 1].payload
     if plan.alphabet is not Alphabet.GSM7:
-        return len(header) + len(payload), header + payload
+        return bool(header), len(header) + len(payload), header + payload
     header_septets = fields.header_septets(len(header))
     fill_bits = header_septets * 7 - len(header) * 8
-    return header_septets + len(payload), header + gsm7.pack(payload, fill_bits)
+    return bool(header), header_septets + len(payload), header + gsm7.pack(payload, fill_bits)
 
 
 def encode_submit(
@@ -115,13 +123,11 @@ def encode_submit(
     head.append(_check_octet(options.pid, "TP-PID"))
     head.append(fields.encode_dcs(plan.alphabet, options.message_class))
     head += vp
-    headed = plan.num_segments > 1 or plan.locking_shift or plan.single_shift
     total = plan.num_segments
     parts = []
     for sequence, segment in enumerate(plan.segments, 1):
-        header = fields.encode_udh(_header_elements(plan, reference, sequence)) if headed else b""
-        udl, ud = _user_data(plan, segment.payload, header)
-        tpdu = bytearray((first | _TP_UDHI if header else first,))
+        udhi, udl, ud = part_user_data(plan, reference, sequence)
+        tpdu = bytearray((first | _TP_UDHI if udhi else first,))
         tpdu += head
         tpdu.append(udl)
         tpdu += ud

@@ -1,0 +1,256 @@
+"""One AT command in flight over a :class:`~drivers.transport.Link`, and the URCs around it.
+
+The channel owns the only reader of the link. It feeds an :class:`~drivers.at_parse.AtParser`,
+completes the waiting command with its :class:`~drivers.at_parse.Response`, and hands every
+unsolicited result code to its subscribers, even those arriving in the middle of a reply.
+The waiter is registered before the command is written, so a fast modem cannot answer into
+the void. When the link ends, the command in flight fails with :class:`ModemLost` at once
+instead of waiting for its timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from drivers.at_parse import (
+    AtParser,
+    Garbage,
+    Prompt,
+    Response,
+    ResultKind,
+    Stray,
+    Unsolicited,
+)
+from drivers.errors import (
+    AtCommandError,
+    AtTimeout,
+    CmeError,
+    CmsError,
+    DriverError,
+    ModemLost,
+)
+from drivers.transport import Link
+
+log = logging.getLogger(__name__)
+
+CTRL_Z: Final = b"\x1a"  # TS 27.005 §3.5.1: ends the PDU after the prompt
+ESC: Final = b"\x1b"  # ... and aborts the send
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds to wait for a final result code.
+
+    ``submit`` covers ``AT+CMGS`` after the PDU is written: vendor manuals quote up to 120 s.
+    """
+
+    default: float = 10.0
+    prompt: float = 10.0
+    submit: float = 120.0
+
+
+UrcCallback = Callable[[Unsolicited], None]
+LostCallback = Callable[[ModemLost], None]
+
+
+def raise_for_result(response: Response) -> Response:
+    """Return an OK response; raise the typed error for any other final result code."""
+    result = response.result
+    if result.ok:
+        return response
+    if result.kind is ResultKind.CME_ERROR:
+        raise CmeError(response.command, result.line, result.code, result.text)
+    if result.kind is ResultKind.CMS_ERROR:
+        raise CmsError(response.command, result.line, result.code, result.text)
+    raise AtCommandError(response.command, result.line, response.lines)
+
+
+class AtChannel:
+    def __init__(
+        self, link: Link, timeouts: Timeouts | None = None, parser: AtParser | None = None
+    ) -> None:
+        self.link = link
+        self.timeouts = timeouts or Timeouts()
+        self.parser = parser or AtParser()
+        self.garbage_bytes = 0
+        self._lock = asyncio.Lock()
+        self._response: asyncio.Future[Response] | None = None
+        self._prompt: asyncio.Future[None] | None = None
+        self._subscribers: list[UrcCallback] = []
+        self._lost_callbacks: list[LostCallback] = []
+        self._lost: ModemLost | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.link.name
+
+    @property
+    def lost(self) -> ModemLost | None:
+        """Why the link ended, or ``None`` while it is up."""
+        return self._lost
+
+    def start(self) -> None:
+        if self._reader is None:
+            self._reader = asyncio.get_running_loop().create_task(
+                self._read_loop(), name=f"at-reader {self.name}"
+            )
+
+    async def close(self) -> None:
+        await self.link.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._set_lost(ModemLost(f"{self.name}: closed"))
+
+    async def __aenter__(self) -> AtChannel:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def subscribe(self, callback: UrcCallback) -> Callable[[], None]:
+        """Call ``callback`` for every unsolicited result code; returns the unsubscribe."""
+        self._subscribers.append(callback)
+        return lambda: self._remove(self._subscribers, callback)
+
+    def on_lost(self, callback: LostCallback) -> Callable[[], None]:
+        self._lost_callbacks.append(callback)
+        return lambda: self._remove(self._lost_callbacks, callback)
+
+    @staticmethod
+    def _remove(callbacks: list[UrcCallback] | list[LostCallback], callback: object) -> None:
+        with contextlib.suppress(ValueError):
+            callbacks.remove(callback)  # type: ignore[arg-type]
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def command(self, command: str, timeout: float | None = None) -> Response:
+        """Send ``command`` and return its OK response; raise the typed error otherwise."""
+        return raise_for_result(await self.exchange(command, timeout))
+
+    async def exchange(self, command: str, timeout: float | None = None) -> Response:
+        """Send ``command`` and return its response whatever the final result code."""
+        async with self._lock:
+            response = self._arm(command)
+            await self._write(command.encode("ascii") + b"\r")
+            return await self._wait(response, command, timeout or self.timeouts.default)
+
+    async def submit(self, command: str, data: str, timeout: float | None = None) -> Response:
+        """``AT+CMGS``-style exchange: the command, the ``>`` prompt, ``data`` and Ctrl-Z.
+
+        A final result before the prompt (``+CMS ERROR: 304``...) is raised as such. A prompt
+        that never comes is aborted with ESC so the modem is not left waiting for data.
+        """
+        async with self._lock:
+            response = self._arm(command, data)
+            prompt = self._prompt = asyncio.get_running_loop().create_future()
+            try:
+                await self._write(command.encode("ascii") + b"\r")
+                done, _ = await asyncio.wait(
+                    (prompt, response),
+                    timeout=self.timeouts.prompt,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if not done:
+                    response.cancel()
+                    self._response = None
+                    await self._abort_prompt()
+                    raise AtTimeout(f"{command} (prompt)", self.timeouts.prompt)
+                if response in done:
+                    return raise_for_result(response.result())
+                prompt.result()  # raises ModemLost if the link ended instead
+                await self._write(data.encode("ascii") + CTRL_Z)
+            finally:
+                self._prompt = None
+                if prompt.done() and not prompt.cancelled():
+                    prompt.exception()  # retrieved: the response says what happened
+            return raise_for_result(
+                await self._wait(response, command, timeout or self.timeouts.submit)
+            )
+
+    def _arm(self, command: str, data: str | None = None) -> asyncio.Future[Response]:
+        if self._lost is not None:
+            raise ModemLost(str(self._lost))
+        response: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self._response = response
+        self.parser.start(command, data=data)
+        return response
+
+    async def _write(self, data: bytes) -> None:
+        try:
+            await self.link.write(data)
+        except ModemLost as exc:
+            self._set_lost(exc)
+            raise
+
+    async def _wait(
+        self, response: asyncio.Future[Response], command: str, timeout: float
+    ) -> Response:
+        try:
+            return await asyncio.wait_for(response, timeout)
+        except TimeoutError:
+            lines = self.parser.partial_lines
+            self.parser.cancel()
+            raise AtTimeout(command, timeout, lines) from None
+        finally:
+            self._response = None
+
+    async def _abort_prompt(self) -> None:
+        self.parser.cancel()
+        with contextlib.suppress(ModemLost):
+            await self.link.write(ESC)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                data = await self.link.read()
+                if not data:
+                    raise ModemLost(f"{self.name}: end of file")
+                for event in self.parser.feed(data):
+                    self._dispatch(event)
+        except ModemLost as exc:
+            self._set_lost(exc)
+        except DriverError as exc:  # a link that reports another failure is just as gone
+            self._set_lost(ModemLost(f"{self.name}: {exc}"))
+
+    def _dispatch(self, event: object) -> None:
+        if isinstance(event, Response):
+            if self._response is not None and not self._response.done():
+                self._response.set_result(event)
+        elif isinstance(event, Prompt):
+            if self._prompt is not None and not self._prompt.done():
+                self._prompt.set_result(None)
+        elif isinstance(event, Unsolicited):
+            for callback in list(self._subscribers):
+                try:
+                    callback(event)
+                except Exception:  # one bad subscriber must not stop the reader
+                    log.exception("%s: URC subscriber failed on %r", self.name, event.line)
+        elif isinstance(event, Garbage):
+            self.garbage_bytes += len(event.data)
+            log.debug("%s: %d bytes of garbage", self.name, len(event.data))
+        elif isinstance(event, Stray):
+            log.debug("%s: stray %r with no command in flight", self.name, event.line)
+
+    def _set_lost(self, reason: ModemLost) -> None:
+        if self._lost is not None:
+            return
+        self._lost = reason
+        for future in (self._response, self._prompt):
+            if future is not None and not future.done():
+                future.set_exception(ModemLost(str(reason)))
+        for callback in list(self._lost_callbacks):
+            try:
+                callback(reason)
+            except Exception:
+                log.exception("%s: lost-link callback failed", self.name)

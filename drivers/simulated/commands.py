@@ -1,0 +1,321 @@
+"""The AT commands a simulated modem answers (all but AT+CMGS, which needs the prompt).
+
+Each handler takes the modem, the command name as written (``+CPMS`` for set/test, ``+CPMS?``
+for read), the argument after ``=`` (upper-cased; ``?`` for a test command) and the original
+text, and returns the information lines of its reply or raises :class:`CommandFailed`.
+Reply formats follow TS 27.007 and TS 27.005 as real modems print them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from drivers.simulated.state import CommandFailed, NoFinalResult
+
+if TYPE_CHECKING:
+    from drivers.simulated.modem import SimulatedModem
+
+Handler = Callable[["SimulatedModem", str, str, str], list[str]]
+HANDLERS: dict[str, Handler] = {}
+
+_NOT_ALLOWED: Final = CommandFailed("CME", 3)
+_CMS_NOT_ALLOWED: Final = 302
+_CMS_INVALID_INDEX: Final = 321
+_CMS_NO_ACK_EXPECTED: Final = 340
+
+
+def handles(*names: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def _ints(argument: str, family: str = "CME") -> list[int]:
+    values = []
+    for raw_part in argument.split(","):
+        part = raw_part.strip()
+        if not part:
+            values.append(-1)
+        elif part.isdigit():
+            values.append(int(part))
+        else:
+            raise CommandFailed(family, 4 if family == "CME" else 303)
+    return values
+
+
+def _quoted(argument: str) -> list[str]:
+    return [value.strip().strip('"') for value in argument.split(",")]
+
+
+def _needs_sim(modem: SimulatedModem) -> None:
+    if not modem.pin_entered:
+        raise CommandFailed("CMS", 311)
+
+
+# --- identity ----------------------------------------------------------------------------------
+
+
+@handles("+CGMI", "+GMI")
+def _manufacturer(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    return [modem.personality.manufacturer]
+
+
+@handles("+CGMM", "+GMM")
+def _model(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    return [modem.personality.model]
+
+
+@handles("+CGMR", "+GMR")
+def _revision(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    return [modem.personality.revision]
+
+
+@handles("+CGSN", "+GSN")
+def _imei(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    return [modem.imei]
+
+
+@handles("+CIMI")
+def _imsi(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if not modem.pin_entered:
+        raise CommandFailed("CME", 11)
+    return [modem.imsi]
+
+
+@handles("+CNUM")
+def _own_numbers(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    return [
+        f'+CNUM: "","{number}",{145 if number.startswith("+") else 129}' for number in modem.numbers
+    ]
+
+
+@handles("+CMEE")
+def _cmee(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if name.endswith("?"):
+        return [f"+CMEE: {modem.cmee}"]
+    if argument == "?":
+        return ["+CMEE: (0-2)"]
+    (value,) = _ints(argument)
+    if value not in (0, 1, 2):
+        raise CommandFailed("CME", 4)
+    modem.cmee = value
+    return []
+
+
+@handles("^CURC")
+def _curc(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    # Huawei: AT^CURC=0 stops the periodic ^RSSI/^MODE/^BOOT lines.
+    if not modem.personality.caret_spam:
+        raise CommandFailed()
+    modem.caret_reports = argument.strip() != "0"
+    return []
+
+
+# --- SIM -----------------------------------------------------------------------------------------
+
+
+@handles("+CPIN")
+def _cpin(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if modem.sim_busy_answers > 0:
+        modem.sim_busy_answers -= 1
+        raise CommandFailed("CME", 14)  # SIM busy: right after boot
+    if name.endswith("?"):
+        state = "READY" if modem.pin_entered else "SIM PIN"
+        if modem.personality.cpin_without_ok and modem.pin_entered:
+            raise NoFinalResult(f"+CPIN: {state}")
+        return [f"+CPIN: {state}"]
+    given = original.partition("=")[2].strip().strip('"')
+    if modem.pin_entered:
+        raise CommandFailed("CME", 3)
+    if given != modem.pin:
+        raise CommandFailed("CME", 16)  # incorrect password
+    modem.pin_entered = True
+    return []
+
+
+# --- message service settings --------------------------------------------------------------------
+
+
+@handles("+CMGF")
+def _cmgf(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if name.endswith("?"):
+        return [f"+CMGF: {modem.cmgf}"]
+    if argument == "?":
+        return ["+CMGF: (0,1)"]
+    (value,) = _ints(argument, "CMS")
+    if value not in (0, 1):
+        raise CommandFailed("CMS", 303)
+    modem.cmgf = value
+    return []
+
+
+@handles("+CSMS")
+def _csms(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if name.endswith("?"):
+        return [f"+CSMS: {modem.csms},1,1,1"]
+    if argument == "?":
+        return ["+CSMS: (0,1)"]
+    (value,) = _ints(argument, "CMS")
+    if value not in (0, 1):
+        raise CommandFailed("CMS", 303)
+    modem.csms = value
+    return ["+CSMS: 1,1,1"]
+
+
+@handles("+CPMS")
+def _cpms(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    names = list(modem.storages)
+    if argument == "?":
+        readable = ",".join(f'"{n}"' for n in names)
+        writable = ",".join(f'"{n}"' for n in names if n != "SR")
+        return [f"+CPMS: ({readable}),({writable}),({writable})"]
+    if name.endswith("?"):
+        parts = [
+            f'"{memory}",{len(modem.storages[memory].slots)},{modem.storages[memory].capacity}'
+            for memory in modem.mem
+        ]
+        return ["+CPMS: " + ",".join(parts)]
+    _needs_sim(modem)
+    wanted = [memory for memory in _quoted(argument) if memory]
+    if not wanted or len(wanted) > 3 or any(memory not in modem.storages for memory in wanted):
+        raise CommandFailed("CMS", 302)
+    if any(memory == "SR" for memory in wanted[1:]):
+        raise CommandFailed("CMS", 302)  # SR is for reading reports only (<mem1>)
+    modem.mem[: len(wanted)] = wanted
+    usage = [f"{len(modem.storages[m].slots)},{modem.storages[m].capacity}" for m in modem.mem]
+    modem.release_held()
+    return ["+CPMS: " + ",".join(usage)]
+
+
+@handles("+CNMI")
+def _cnmi(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if argument == "?":
+        return [f"+CNMI: {modem.personality.cnmi_test}"]
+    if name.endswith("?"):
+        return ["+CNMI: " + ",".join(map(str, modem.cnmi))]
+    values = _ints(argument, "CMS")
+    merged = [v if v >= 0 else old for v, old in zip(values + [-1] * 5, modem.cnmi, strict=False)]
+    mode, mt, bm, ds, bfr = merged[:5]
+    allowed = _ranges(modem.personality.cnmi_test)
+    if any(value not in allowed[i] for i, value in enumerate((mode, mt, bm, ds, bfr))):
+        raise CommandFailed("CMS", 303)
+    if ds == 1 and modem.personality.refuses_ds1:
+        raise CommandFailed("CMS", 303)  # listed by AT+CNMI=?, refused all the same
+    modem.cnmi = (mode, mt, bm, ds, bfr)
+    return []
+
+
+def _ranges(test: str) -> list[set[int]]:
+    groups = re.findall(r"\(([^)]*)\)", test)
+    out = []
+    for group in groups:
+        values: set[int] = set()
+        for item in group.split(","):
+            low, _, high = item.partition("-")
+            values.update(range(int(low), int(high or low) + 1))
+        out.append(values)
+    return out
+
+
+@handles("+CNMA")
+def _cnma(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if not modem.routed_unacked:
+        raise CommandFailed("CMS", _CMS_NO_ACK_EXPECTED)
+    modem.routed_unacked = False
+    if modem.routed_queue:
+        modem.receive(*modem.routed_queue.pop(0))
+    return []
+
+
+@handles("+CSCA")
+def _csca(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if name.endswith("?"):
+        if not modem.smsc:
+            raise CommandFailed("CMS", 330)
+        return [f'+CSCA: "{modem.smsc}",{145 if modem.smsc.startswith("+") else 129}']
+    modem.smsc = _quoted(original.partition("=")[2])[0]
+    return []
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+@handles("+CREG", "+CEREG", "+CGREG")
+def _registration(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    command = name.rstrip("?")
+    if name.endswith("?"):
+        mode = modem.creg if command == "+CREG" else modem.cereg
+        return [f"{command}: {mode},{modem.registration}"]
+    if argument == "?":
+        return [f"{command}: (0-2)"]
+    (value,) = _ints(argument)
+    if command == "+CREG":
+        modem.creg = value
+    else:
+        modem.cereg = value
+    return []
+
+
+@handles("+CSQ")
+def _csq(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    return [f"+CSQ: {modem.rssi},99"]
+
+
+# --- stored messages -----------------------------------------------------------------------------
+
+
+@handles("+CMGL")
+def _cmgl(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if argument == "?":
+        return ["+CMGL: (0-4)"]
+    if not argument.strip().isdigit():
+        raise CommandFailed("CMS", 302)  # text-mode "ALL" in PDU mode
+    wanted = int(argument)
+    storage = modem.storages[modem.mem[0]]
+    lines = []
+    for index in sorted(storage.slots):
+        slot = storage.slots[index]
+        if wanted in (4, slot.stat):
+            lines += [f"+CMGL: {index},{slot.stat},,{slot.length}", slot.pdu]
+            if slot.stat == 0:
+                slot.stat = 1  # listing unread messages marks them read
+    return lines
+
+
+@handles("+CMGR")
+def _cmgr(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    (index,) = _ints(argument, "CMS")
+    slot = modem.storages[modem.mem[0]].slots.get(index)
+    if slot is None:
+        raise CommandFailed("CMS", _CMS_INVALID_INDEX)
+    line = [f"+CMGR: {slot.stat},,{slot.length}", slot.pdu]
+    if slot.stat == 0:
+        slot.stat = 1
+    return line
+
+
+@handles("+CMGD")
+def _cmgd(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if argument == "?":
+        return ["+CMGD: (0-255),(0-4)"]
+    values = [*_ints(argument, "CMS"), 0]
+    index, flag = values[0], values[1]
+    storage = modem.storages[modem.mem[0]]
+    if flag == 0:
+        if index not in storage.slots:
+            raise CommandFailed("CMS", _CMS_INVALID_INDEX)
+        del storage.slots[index]
+    else:
+        # TS 27.005 §3.5.4: 1 read, 2 read and sent, 3 and unsent, 4 all.
+        doomed = {1: {1}, 2: {1, 3}, 3: {1, 2, 3}, 4: {0, 1, 2, 3}}.get(flag)
+        if doomed is None:
+            raise CommandFailed("CMS", _CMS_NOT_ALLOWED)
+        for key in [k for k, slot in storage.slots.items() if slot.stat in doomed]:
+            del storage.slots[key]
+    modem.release_held()
+    return []

@@ -1,0 +1,381 @@
+"""A simulated GSM modem: an AT command server speaking the bytes a real modem does.
+
+It implements, in PDU mode, the commands the driver uses (TS 27.007 identity, SIM, registration
+and signal; TS 27.005 message service, storages, notifications, sending, listing, reading,
+deleting), echo on and off, numeric and verbose errors, storages with capacities, ``AT+CNMI``
+modes, ``AT+CNMA``, and checks every PDU it is given (a wrong length is ``+CMS ERROR: 304``, as
+on real hardware). Faults and vendor personalities are switched on through its controls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from typing import TYPE_CHECKING, Final
+
+from drivers.errors import ModemLost, PduError
+from drivers.pdu import Submit, decode
+from drivers.simulated.commands import HANDLERS
+from drivers.simulated.personality import GENERIC, Personality
+from drivers.simulated.state import (
+    CommandFailed,
+    Faults,
+    NoFinalResult,
+    Slot,
+    Storage,
+    SubmitRejected,
+)
+
+if TYPE_CHECKING:
+    from drivers.simulated.network import SimulatedNetwork
+    from drivers.transport import Link
+
+log = logging.getLogger(__name__)
+
+CTRL_Z: Final = 0x1A
+ESC: Final = 0x1B
+MAX_TPDU: Final = 164  # TS 23.040: the longest SMS-SUBMIT TPDU
+DEFAULT_CAPACITY: Final = {"SM": 30, "ME": 100, "SR": 20}
+# ZTE lines recorded inside an AT+CMGS exchange (python-gsmmodem test_modem.py).
+_ZDONR: Final = '+ZDONR: "METEOR",272,3,"CS_ONLY","ROAM_OFF"'
+_ZPASR: Final = '+ZPASR: "UMTS"'
+
+# TS 27.005 §3.2.5 and TS 27.007 §9.2 verbose texts for AT+CMEE=2.
+_CMS_TEXT: Final = {
+    302: "operation not allowed",
+    303: "operation not supported",
+    304: "invalid PDU mode parameter",
+    305: "invalid text mode parameter",
+    314: "SIM busy",
+    321: "invalid memory index",
+    322: "memory full",
+    331: "no network service",
+    340: "no +CNMA acknowledgement expected",
+    500: "unknown error",
+}
+_CME_TEXT: Final = {3: "operation not allowed", 4: "operation not supported", 14: "SIM busy"}
+
+
+class SimulatedModem:
+    def __init__(
+        self,
+        numbers: tuple[str, ...] | list[str] = (),
+        personality: Personality = GENERIC,
+        *,
+        imei: str = "356938035643809",
+        imsi: str = "310260000000001",
+        pin: str | None = None,
+        capacity: dict[str, int] | None = None,
+        first_reference: int = 0,
+    ) -> None:
+        self.numbers = list(numbers)
+        self.personality = personality
+        self.imei = imei
+        self.imsi = imsi
+        self.pin = pin
+        self.network: SimulatedNetwork | None = None
+        self.faults = Faults()
+        sizes = {**DEFAULT_CAPACITY, **(capacity or {})}
+        self.storages = {name: Storage(name, sizes.get(name, 20)) for name in personality.storages}
+        self.reference = first_reference % 256
+        self.sim_busy_answers = 0
+        self.registration = 1
+        self.rssi = 20
+        self.smsc = "+15550000000"
+        self._reset_settings()
+        self._link: Link | None = None
+        self._busy = False
+        self._pending_urcs: list[str] = []
+        self._held_incoming: list[tuple[str, int]] = []
+        self.routed_unacked = False
+        self.routed_queue: list[tuple[str, int]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.received_commands: list[str] = []
+
+    def _reset_settings(self) -> None:
+        self.echo = True
+        self.cmee = 0
+        self.cmgf = 0
+        self.csms = 0
+        self.cnmi = (1, 1, 0, 0, 0)
+        self.creg = 0
+        self.cereg = 0
+        self.caret_reports = self.personality.caret_spam
+        self.pin_entered = self.pin is None
+        first = next(iter(self.storages))
+        self.mem = [first, first, first]
+
+    # --- serving a link ----------------------------------------------------------------------
+
+    async def serve(self, link: Link) -> None:
+        """Answer on ``link`` until it closes."""
+        self._link = link
+        line = bytearray()
+        data_mode = False
+        try:
+            while True:
+                chunk = await link.read()
+                if not chunk:
+                    return
+                if self.faults.hung:
+                    continue
+                echo = bytearray()
+                for byte in chunk:
+                    if self.echo:
+                        echo.append(byte)
+                    if data_mode and byte in (CTRL_Z, ESC):
+                        data_mode = False
+                        await self._flush(echo)
+                        data = line.decode("latin-1").strip()
+                        line.clear()
+                        await (self._submit(data) if byte == CTRL_Z else self._abort_submit())
+                    elif data_mode or byte not in (0x0D, 0x0A):
+                        line.append(byte)
+                    elif byte == 0x0D:
+                        command = line.decode("latin-1").strip()
+                        line.clear()
+                        await self._flush(echo)
+                        if command:
+                            data_mode = await self._execute(command)
+                await self._flush(echo)
+        except ModemLost:
+            return
+        finally:
+            if self._link is link:
+                self._link = None
+
+    def start(self, link: Link) -> asyncio.Task[None]:
+        """Serve ``link`` in the background."""
+        task = asyncio.get_running_loop().create_task(self.serve(link), name="simulated modem")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _flush(self, echo: bytearray) -> None:
+        if echo:
+            await self._write(echo.decode("latin-1"))
+            echo.clear()
+
+    async def _write(self, text: str) -> None:
+        if self._link is not None:
+            with contextlib.suppress(ModemLost):
+                await self._link.write(text.encode("latin-1"))
+
+    async def _respond(self, lines: list[str], final: str = "OK") -> None:
+        body = "".join(f"\r\n{line}\r\n" for line in lines)
+        if self.caret_reports:
+            body += f"\r\n^RSSI:{self.rssi}\r\n"  # Huawei: status lines land inside replies
+        await self._write(body + f"\r\n{final}\r\n")
+
+    async def _error(self, error: CommandFailed) -> None:
+        if isinstance(error, NoFinalResult):
+            await self._write(f"\r\n{error.line}\r\n")
+            return
+        if self.cmee == 0 or not error.family:
+            await self._respond([], "ERROR")
+            return
+        texts = _CMS_TEXT if error.family == "CMS" else _CME_TEXT
+        detail = str(error.code) if self.cmee == 1 else texts.get(error.code, "unknown error")
+        await self._respond([], f"+{error.family} ERROR: {detail}")
+
+    # --- unsolicited result codes ------------------------------------------------------------
+
+    def _urc(self, *lines: str) -> None:
+        text = "".join(f"\r\n{line}\r\n" for line in lines)
+        if self.caret_reports:
+            text = "\r\n^MODE:5,4\r\n" + text
+        if self._busy:
+            self._pending_urcs.append(text)  # CNMI mode 2: buffered while a command runs
+        else:
+            self._spawn(self._write(text))
+
+    def _spawn(self, coroutine: object) -> None:
+        async def run() -> None:
+            await coroutine  # type: ignore[misc]
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- from the network --------------------------------------------------------------------
+
+    def receive(self, pdu: str, length: int) -> None:
+        """An SMS-DELIVER arrives: stored and announced, or routed, as AT+CNMI says."""
+        mt = self.cnmi[1]
+        if mt == 2:
+            if self.csms == 1 and self.routed_unacked:
+                # TS 27.005 §3.4.1: no further +CMT until the previous one is acknowledged.
+                self.routed_queue.append((pdu, length))
+                return
+            self.routed_unacked = self.csms == 1
+            self._urc(f"+CMT: ,{length}", pdu)
+            return
+        storage = self.storages[self.mem[2]]
+        index = storage.store(Slot(0, pdu, length))
+        if index is None:
+            # Memory capacity exceeded: the network keeps the message and retries later.
+            self._held_incoming.append((pdu, length))
+            return
+        if mt in (1, 3):
+            self._urc(f'+CMTI: "{storage.name}",{index}')
+
+    def receive_report(self, pdu: str, length: int) -> None:
+        """An SMS-STATUS-REPORT arrives: routed (+CDS), stored (+CDSI), or dropped."""
+        ds = self.cnmi[3]
+        if ds == 1:
+            self._urc(f"+CDS: {length}", pdu)
+        elif ds == 2:
+            name = self.personality.report_storage
+            storage = self.storages.get(name) or self.storages[self.mem[2]]
+            index = storage.store(Slot(0, pdu, length))
+            if index is not None:
+                self._urc(f'+CDSI: "{storage.name}",{index}')
+
+    def release_held(self) -> None:
+        while self._held_incoming and not self.storages[self.mem[2]].full:
+            self.receive(*self._held_incoming.pop(0))
+
+    # --- controls ----------------------------------------------------------------------------
+
+    def fail_sends(self, code: int, count: int = 1) -> None:
+        """Answer the next ``count`` AT+CMGS with ``+CMS ERROR: <code>``."""
+        self.faults.fail_next.extend([code] * count)
+
+    def hang(self) -> None:
+        self.faults.hung = True
+
+    def resume(self) -> None:
+        self.faults.hung = False
+
+    async def emit_garbage(self, data: bytes | None = None) -> None:
+        if data is None:
+            data = bytes(random.Random(7).randrange(128, 256) for _ in range(16))
+        if self._link is not None:
+            with contextlib.suppress(ModemLost):
+                await self._link.write(data)
+
+    async def drop_line(self) -> None:
+        """As if the modem were unplugged: the link closes under the host."""
+        if self._link is not None:
+            await self._link.close()
+
+    def fill_storage(self, name: str | None = None) -> None:
+        storage = self.storages[name or self.mem[2]]
+        filler = "00040B915155555555F500001111111111110000"
+        while storage.store(Slot(1, filler, 19)) is not None:
+            pass
+
+    def set_registration(self, stat: int) -> None:
+        self.registration = stat
+        if self.creg:
+            self._urc(f"+CREG: {stat}")
+        if self.cereg:
+            self._urc(f"+CEREG: {stat}")
+
+    def reboot(self) -> None:
+        """Settings back to power-on defaults (echo on, text of CNMI lost...), stored kept."""
+        self._reset_settings()
+        self._urc("RDY", "+CPIN: READY", "SMS Ready")
+
+    # --- commands ----------------------------------------------------------------------------
+
+    async def _execute(self, command: str) -> bool:
+        """Run one command line; returns whether the modem now waits for PDU data."""
+        self.received_commands.append(command)
+        self._busy = True
+        try:
+            upper = command.upper()
+            if not upper.startswith("AT"):
+                await self._respond([], "ERROR")
+                return False
+            if upper.startswith("AT+CMGS"):
+                return await self._begin_submit(command[7:].strip())
+            try:
+                await self._respond(self._run(upper[2:], command[2:]))
+            except CommandFailed as error:
+                await self._error(error)
+            return False
+        finally:
+            self._busy = False
+            pending, self._pending_urcs = self._pending_urcs, []
+            if pending:
+                await self._write("".join(pending))
+
+    def _run(self, upper: str, original: str) -> list[str]:
+        if upper in ("", "Z", "&F", "&W") or upper.startswith(("+CSCS", "+CFUN=", "V1", "Q0")):
+            if upper in ("Z", "&F"):
+                self._reset_settings()
+            return []
+        if upper in ("E0", "E1", "E"):
+            self.echo = upper == "E1" or self.personality.echo_locked
+            return []
+        name, _, argument = upper.partition("=")
+        handler = HANDLERS.get(name.rstrip("?"))
+        if handler is None:
+            raise CommandFailed()  # V.250: an unknown command is ERROR
+        return handler(self, name, argument, original)
+
+    async def _begin_submit(self, argument: str) -> bool:
+        length_text = argument.lstrip("=").strip()
+        if self.cmgf != 0 or not length_text.isdigit():
+            # Text-mode syntax (AT+CMGS="+1555...") in PDU mode, or text mode itself.
+            await self._error(CommandFailed("CMS", 305 if self.cmgf == 0 else 302))
+            return False
+        if self.personality.urcs_in_submit:
+            await self._write(f"\r\n{_ZDONR}\r\n\r\n{_ZPASR}\r\n")
+        self._expected_length = int(length_text)
+        await self._write("\r\n> ")
+        return True
+
+    async def _abort_submit(self) -> None:
+        await self._respond([])
+
+    async def _submit(self, data: str) -> None:
+        self._busy = True
+        try:
+            tpdu, _ = self._check_submit(data)
+            if self.faults.latency:
+                await asyncio.sleep(self.faults.latency)
+            if self.faults.fail_next:
+                raise CommandFailed("CMS", self.faults.fail_next.pop(0))
+            if self.network is None or self.registration not in (1, 5):
+                raise CommandFailed("CMS", 331)
+            try:
+                self.network.submit(self, tpdu, self.reference)
+            except SubmitRejected as rejected:
+                raise CommandFailed("CMS", rejected.code) from None
+            accepted = self.reference
+            self.reference = (self.reference + 1) % 256
+            if self.personality.urcs_in_submit:
+                await self._write(f"\r\n{_ZPASR}\r\n")
+            await self._respond([f"+CMGS: {accepted}"])
+        except CommandFailed as error:
+            await self._error(error)
+        finally:
+            self._busy = False
+            pending, self._pending_urcs = self._pending_urcs, []
+            if pending:
+                await self._write("".join(pending))
+
+    def _check_submit(self, data: str) -> tuple[bytes, Submit]:
+        """The TPDU and its SUBMIT, or +CMS ERROR: 304 as a real modem would answer."""
+        try:
+            octets = bytes.fromhex(data)
+        except ValueError:
+            raise CommandFailed("CMS", 304) from None
+        if not octets or octets[0] > 11 or 1 + octets[0] > len(octets):
+            raise CommandFailed("CMS", 304)
+        tpdu = octets[1 + octets[0] :]
+        if len(tpdu) != self._expected_length or len(tpdu) > MAX_TPDU:
+            raise CommandFailed("CMS", 304)  # TS 27.005 §3.5.1: <length> counts the TPDU only
+        try:
+            message = decode(tpdu, len(tpdu))
+        except PduError:
+            raise CommandFailed("CMS", 304) from None
+        if not isinstance(message, Submit):
+            raise CommandFailed("CMS", 304)
+        return tpdu, message
+
+    _expected_length = 0

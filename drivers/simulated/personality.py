@@ -1,0 +1,90 @@
+"""How a simulated modem behaves: the quirks of real vendors, chosen by name.
+
+Each personality reproduces what ../shared/docs/gsm-at-pdu.md §4 records of a real device, so
+that the driver is tested against the awkward parts, not an idealised modem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class Personality:
+    name: str = "generic"
+    manufacturer: str = "smsgw"
+    model: str = "Simulated GSM modem"
+    revision: str = "smsgw-sim 1.0"
+    # ATE0 is ignored: the modem echoes every command (SIM800 without AT&W after a reset).
+    echo_locked: bool = False
+    # Huawei: ^RSSI/^MODE/^BOOT lines before and inside replies until AT^CURC=0.
+    caret_spam: bool = False
+    # ZTE: +ZDONR/+ZPASR between AT+CMGS and the prompt, and again before +CMGS.
+    urcs_in_submit: bool = False
+    # Old Wavecom: AT+CPIN? is answered with +CPIN: READY and no OK.
+    cpin_without_ok: bool = False
+    # Qualcomm-based: AT+CNMI=? lists ds=1 but setting it fails.
+    refuses_ds1: bool = False
+    # Where status reports go with AT+CNMI ds=2 (Quectel EC25 announces "SM", others "SR").
+    report_storage: str = "SR"
+    cnmi_test: str = "(0-2),(0-3),(0,2),(0-2),(0,1)"
+    storages: tuple[str, ...] = ("SM", "ME", "SR")
+
+
+GENERIC: Final = Personality()
+
+PERSONALITIES: Final = {
+    personality.name: personality
+    for personality in (
+        GENERIC,
+        replace(GENERIC, name="echo", echo_locked=True),
+        replace(
+            GENERIC,
+            name="huawei",
+            manufacturer="huawei",
+            model="E1752",
+            revision="11.126.13.00.00",
+            caret_spam=True,
+        ),
+        replace(
+            GENERIC,
+            name="zte",
+            manufacturer="ZTE CORPORATION",
+            model="MF626",
+            revision="BD_P673A2V1.0.0B09",
+            urcs_in_submit=True,
+            refuses_ds1=True,
+        ),
+        replace(
+            GENERIC,
+            name="wavecom",
+            manufacturer="WAVECOM MODEM",
+            model="MULTIBAND  900E  1800",
+            revision="641b09gg.Q2406B",
+            cpin_without_ok=True,
+        ),
+        replace(
+            GENERIC,
+            name="quectel",
+            manufacturer="Quectel",
+            model="EC25",
+            revision="EC25EFAR06A06M4G",
+            refuses_ds1=True,
+            report_storage="SM",
+        ),
+        replace(
+            GENERIC,
+            name="cds",  # reports only routed (+CDS): ds=2 not offered
+            cnmi_test="(0-2),(0-3),(0,2),(0,1),(0,1)",
+        ),
+    )
+}
+
+
+def personality(name: str) -> Personality:
+    try:
+        return PERSONALITIES[name]
+    except KeyError:
+        known = ", ".join(sorted(PERSONALITIES))
+        raise KeyError(f"unknown personality {name!r}; known: {known}") from None

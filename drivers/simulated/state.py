@@ -1,0 +1,65 @@
+"""The pieces of a simulated modem's state that its command handlers share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class CommandFailed(Exception):
+    """Ends a command with ERROR, or +CME ERROR / +CMS ERROR as AT+CMEE asks."""
+
+    def __init__(self, family: str = "", code: int = 0) -> None:
+        super().__init__(family, code)
+        self.family = family
+        self.code = code
+
+
+class NoFinalResult(CommandFailed):
+    """Old Wavecom firmware: the information line is sent and no final result code at all."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__("NONE", 0)
+        self.line = line
+
+
+class SubmitRejected(Exception):
+    """The network refuses a SUBMIT: the modem answers ``+CMS ERROR: <code>``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"+CMS ERROR: {code}")
+        self.code = code
+
+
+@dataclass
+class Slot:
+    stat: int  # TS 27.005 PDU mode: 0 unread, 1 read, 2 stored unsent, 3 stored sent
+    pdu: str
+    length: int
+
+
+@dataclass
+class Storage:
+    name: str
+    capacity: int
+    slots: dict[int, Slot] = field(default_factory=dict)
+
+    def store(self, slot: Slot) -> int | None:
+        """The index the slot went to, or ``None`` when the storage is full."""
+        for index in range(self.capacity):
+            if index not in self.slots:
+                self.slots[index] = slot
+                return index
+        return None
+
+    @property
+    def full(self) -> bool:
+        return len(self.slots) >= self.capacity
+
+
+@dataclass
+class Faults:
+    """Fault controls for tests and for people trying the gateway."""
+
+    fail_next: list[int] = field(default_factory=list)  # +CMS ERROR codes for the next sends
+    latency: float = 0.0  # seconds each AT+CMGS takes
+    hung: bool = False  # reads and answers nothing
