@@ -1,0 +1,218 @@
+"""The control interface of a standalone simulated modem: a small JSON-over-HTTP API.
+
+Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "..."}``.
+
+=========================  ==============================================================
+``GET  /state``            numbers, personality, settings, storage use, faults
+``GET  /submissions``      every SUBMIT the network accepted (destination, text, TP-MR...)
+``GET  /handsets``         what reached each virtual handset
+``POST /inject``           ``{"from": "+1...", "text": "...", "order": [2, 1], "ucs2": false,
+                           "ref16": false}``: a handset texts this modem
+``POST /fail``             ``{"code": 38, "count": 1}``: the next sends get +CMS ERROR
+``POST /latency``          ``{"seconds": 0.5}``: how long each AT+CMGS takes
+``POST /hang``             stop answering; ``POST /resume`` answer again
+``POST /garbage``          send a burst of non-text bytes
+``POST /drop``             close the line, as if unplugged (a pty comes back on ``/plug``)
+``POST /plug``             a dropped pty comes back at the same path
+``POST /fill``             ``{"storage": "SM"}``: fill a message storage
+``POST /registration``     ``{"stat": 0}``: lose (0) or regain (1) the network
+``POST /rule``             ``{"number": "+1555...", "fate": "undelivered", "status": 65,
+                           "cms_error": 21, "delay": 2.0}``; ``"number": "*"`` sets the default
+``POST /switch-on``        ``{"number": "+1555..."}``: a switched-off handset comes back
+=========================  ==============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from drivers.simulated.modem import SimulatedModem
+from drivers.simulated.network import Fate, HandsetRule, SimulatedNetwork, Submission
+from drivers.simulated.serve import PtyServer
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _field(body: dict[str, Any], name: str, kind: Any, default: Any = ...) -> Any:
+    value = body.get(name, default)
+    if value is ...:
+        raise _BadRequest(f"{name!r} is required")
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise _BadRequest(f"{name!r} must be {getattr(kind, '__name__', 'a number')}")
+    return value
+
+
+class _Controls:
+    """The actions behind the POST endpoints; each takes the JSON body."""
+
+    def __init__(
+        self, modem: SimulatedModem, network: SimulatedNetwork, pty: PtyServer | None
+    ) -> None:
+        self.modem = modem
+        self.network = network
+        self.pty = pty
+
+    async def inject(self, body: dict[str, Any]) -> Any:
+        order = body.get("order")
+        if order is not None and (
+            not isinstance(order, list) or not all(isinstance(i, int) for i in order)
+        ):
+            raise _BadRequest("'order' must be a list of part numbers")
+        numbers = self.modem.numbers
+        pdus = self.network.inject(
+            _field(body, "to", str, numbers[0] if numbers else ""),
+            _field(body, "from", str),
+            _field(body, "text", str),
+            order=order,
+            ucs2=_field(body, "ucs2", bool, False),
+            ref16=_field(body, "ref16", bool, False),
+        )
+        return {"parts": len(pdus)}
+
+    async def fail(self, body: dict[str, Any]) -> Any:
+        self.modem.fail_sends(_field(body, "code", int), _field(body, "count", int, 1))
+
+    async def latency(self, body: dict[str, Any]) -> Any:
+        seconds = _field(body, "seconds", float | int)
+        if seconds < 0:
+            raise _BadRequest("'seconds' must not be negative")
+        self.modem.faults.latency = float(seconds)
+
+    async def hang(self, _: dict[str, Any]) -> Any:
+        self.modem.hang()
+
+    async def resume(self, _: dict[str, Any]) -> Any:
+        self.modem.resume()
+
+    async def garbage(self, _: dict[str, Any]) -> Any:
+        await self.modem.emit_garbage()
+
+    async def drop(self, _: dict[str, Any]) -> Any:
+        if self.pty is not None:
+            await self.pty.unplug()
+        else:
+            await self.modem.drop_line()
+
+    async def plug(self, _: dict[str, Any]) -> Any:
+        if self.pty is None:
+            raise _BadRequest("only a pty can be plugged back; TCP clients simply reconnect")
+        await self.pty.start()
+
+    async def fill(self, body: dict[str, Any]) -> Any:
+        self.modem.fill_storage(_field(body, "storage", str, self.modem.mem[2]))
+
+    async def registration(self, body: dict[str, Any]) -> Any:
+        self.modem.set_registration(_field(body, "stat", int))
+
+    async def rule(self, body: dict[str, Any]) -> Any:
+        rule = HandsetRule(
+            Fate(_field(body, "fate", str)),
+            status=_field(body, "status", int, 0x41),
+            cms_error=_field(body, "cms_error", int, 21),
+            delay=float(_field(body, "delay", float | int, 0.0)),
+        )
+        self.network.set_rule(_field(body, "number", str), rule)
+
+    async def switch_on(self, body: dict[str, Any]) -> Any:
+        self.network.switch_on(_field(body, "number", str))
+
+
+_ACTIONS = (
+    "inject",
+    "fail",
+    "latency",
+    "hang",
+    "resume",
+    "garbage",
+    "drop",
+    "plug",
+    "fill",
+    "registration",
+    "rule",
+    "switch_on",
+)
+
+
+def _post(action: Callable[[dict[str, Any]], Awaitable[Any]]) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        body: Any = {}
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                return web.json_response({"error": "the body is not JSON"}, status=400)
+        if not isinstance(body, dict):
+            return web.json_response({"error": "send a JSON object"}, status=400)
+        try:
+            result = await action(body)
+        except (_BadRequest, KeyError, ValueError) as exc:
+            return web.json_response({"error": str(exc).strip("'\"")}, status=400)
+        return web.json_response(result if result is not None else {"ok": True})
+
+    return handler
+
+
+def control_app(
+    modem: SimulatedModem, network: SimulatedNetwork, pty: PtyServer | None = None
+) -> web.Application:
+    controls = _Controls(modem, network, pty)
+
+    async def state(_: web.Request) -> web.Response:
+        return web.json_response(describe(modem, pty))
+
+    async def submissions(_: web.Request) -> web.Response:
+        return web.json_response([_submission(item) for item in network.submissions])
+
+    async def handsets(_: web.Request) -> web.Response:
+        inbox = network.handset_inbox
+        return web.json_response(
+            {n: [{"from": m.sender, "text": m.submit.text} for m in ms] for n, ms in inbox.items()}
+        )
+
+    app = web.Application()
+    app.router.add_get("/state", state)
+    app.router.add_get("/submissions", submissions)
+    app.router.add_get("/handsets", handsets)
+    for name in _ACTIONS:
+        app.router.add_post("/" + name.replace("_", "-"), _post(getattr(controls, name)))
+    return app
+
+
+def _submission(item: Submission) -> dict[str, Any]:
+    concatenation = item.submit.concatenation
+    return {
+        "from": item.sender,
+        "to": item.destination,
+        "reference": item.reference,
+        "text": item.submit.text,
+        "concatenation": [concatenation.sequence, concatenation.total] if concatenation else None,
+        "status_report": item.submit.status_report_request,
+        "at": item.at.isoformat(),
+    }
+
+
+def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, Any]:
+    return {
+        "numbers": modem.numbers,
+        "personality": modem.personality.name,
+        "device": pty.device if pty is not None else None,
+        "echo": modem.echo,
+        "cnmi": list(modem.cnmi),
+        "registration": modem.registration,
+        "storages": {
+            name: {"used": len(storage.slots), "capacity": storage.capacity}
+            for name, storage in modem.storages.items()
+        },
+        "faults": {
+            "fail_next": modem.faults.fail_next,
+            "latency": modem.faults.latency,
+            "hung": modem.faults.hung,
+        },
+    }
