@@ -65,6 +65,8 @@ class ModemSettings:
     sim_busy_delay: float = 1.0
     wake_attempts: int = 3
     wake_timeout: float = 2.0
+    # How long to wait for the OK that old Wavecom firmware never sends after +CPIN: READY.
+    cpin_quirk_timeout: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +314,7 @@ class GsmModem:
         return at_replies.parse_text(reply.lines, prefix) if reply else ""
 
     async def _cpin(self) -> str:
-        timeout = 2.0 if self.profile.cpin_without_ok else None
+        timeout = self.settings.cpin_quirk_timeout if self.profile.cpin_without_ok else None
         try:
             return at_replies.parse_cpin((await self.channel.command("AT+CPIN?", timeout)).lines)
         except AtTimeout as exc:
@@ -340,8 +342,13 @@ class GsmModem:
                     raise ModemSetupError(
                         f"{self.name}: the SIM needs a PIN (set pin in the config)"
                     )
-                await self.channel.command(f'AT+CPIN="{self.settings.pin}"')
                 pin_sent = True  # never again: three wrong PINs lock the SIM
+                try:
+                    await self.channel.command(f'AT+CPIN="{self.settings.pin}"')
+                except (CmeError, CmsError) as exc:
+                    raise ModemSetupError(
+                        f"{self.name}: the SIM did not accept the configured PIN ({exc})"
+                    ) from exc
                 continue
             if state == "SIM PIN":
                 raise ModemSetupError(f"{self.name}: the SIM did not accept the configured PIN")

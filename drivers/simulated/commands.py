@@ -161,7 +161,7 @@ def _csms(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     if argument == "?":
         return ["+CSMS: (0,1)"]
     (value,) = _ints(argument, "CMS")
-    if value not in (0, 1):
+    if value not in (0, 1) or (value == 0 and modem.personality.phase2_plus_only):
         raise CommandFailed("CMS", 303)
     modem.csms = value
     return ["+CSMS: 1,1,1"]

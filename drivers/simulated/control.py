@@ -152,8 +152,10 @@ def _post(action: Callable[[dict[str, Any]], Awaitable[Any]]) -> Handler:
             return web.json_response({"error": "send a JSON object"}, status=400)
         try:
             result = await action(body)
-        except (_BadRequest, KeyError, ValueError) as exc:
-            return web.json_response({"error": str(exc).strip("'\"")}, status=400)
+        except KeyError as exc:  # str() of a KeyError is the repr of its argument
+            return web.json_response({"error": str(exc.args[0])}, status=400)
+        except (_BadRequest, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
         return web.json_response(result if result is not None else {"ok": True})
 
     return handler

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from drivers.errors import ModemLost, PduError
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CTRL_Z: Final = 0x1A
+_BACKSPACE: Final = 0x08
 ESC: Final = 0x1B
 MAX_TPDU: Final = 164  # TS 23.040: the longest SMS-SUBMIT TPDU
 DEFAULT_CAPACITY: Final = {"SM": 30, "ME": 100, "SR": 20}
@@ -56,6 +58,34 @@ _CMS_TEXT: Final = {
     500: "unknown error",
 }
 _CME_TEXT: Final = {3: "operation not allowed", 4: "operation not supported", 14: "SIM busy"}
+
+
+class _Typing:
+    """What the host has typed so far: a command line, or the PDU after the ``>`` prompt."""
+
+    def __init__(self) -> None:
+        self.line = bytearray()
+        self.data_mode = False
+
+    def feed(self, byte: int) -> tuple[str, str] | None:
+        """A completed ("command", line), ("data", pdu) or ("escape", ""), or ``None``."""
+        if self.data_mode and byte in (CTRL_Z, ESC):
+            self.data_mode = False
+            text = self._take()
+            return ("data", text) if byte == CTRL_Z else ("escape", "")
+        if self.data_mode or byte >= 0x20:
+            self.line.append(byte)
+        elif byte == _BACKSPACE:  # V.250 S5: editing the command line
+            del self.line[-1:]
+        elif byte == 0x0D:  # V.250 S3 ends the command line; other controls are ignored
+            text = self._take()
+            return ("command", text) if text else None
+        return None
+
+    def _take(self) -> str:
+        text = self.line.decode("latin-1").strip()
+        self.line.clear()
+        return text
 
 
 class SimulatedModem:
@@ -93,12 +123,14 @@ class SimulatedModem:
         self.routed_queue: list[tuple[str, int]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.received_commands: list[str] = []
+        # Called with each command line as it arrives: lets a test act at an exact moment.
+        self.command_observers: list[Callable[[str], None]] = []
 
     def _reset_settings(self) -> None:
         self.echo = True
         self.cmee = 0
         self.cmgf = 0
-        self.csms = 0
+        self.csms = 1 if self.personality.phase2_plus_only else 0
         self.cnmi = (1, 1, 0, 0, 0)
         self.creg = 0
         self.cereg = 0
@@ -112,39 +144,34 @@ class SimulatedModem:
     async def serve(self, link: Link) -> None:
         """Answer on ``link`` until it closes."""
         self._link = link
-        line = bytearray()
-        data_mode = False
+        typed = _Typing()
         try:
-            while True:
-                chunk = await link.read()
-                if not chunk:
-                    return
-                if self.faults.hung:
-                    continue
-                echo = bytearray()
-                for byte in chunk:
-                    if self.echo:
-                        echo.append(byte)
-                    if data_mode and byte in (CTRL_Z, ESC):
-                        data_mode = False
-                        await self._flush(echo)
-                        data = line.decode("latin-1").strip()
-                        line.clear()
-                        await (self._submit(data) if byte == CTRL_Z else self._abort_submit())
-                    elif data_mode or byte not in (0x0D, 0x0A):
-                        line.append(byte)
-                    elif byte == 0x0D:
-                        command = line.decode("latin-1").strip()
-                        line.clear()
-                        await self._flush(echo)
-                        if command:
-                            data_mode = await self._execute(command)
-                await self._flush(echo)
+            while chunk := await link.read():
+                if not self.faults.hung:
+                    await self._consume(chunk, typed)
         except ModemLost:
             return
         finally:
             if self._link is link:
                 self._link = None
+
+    async def _consume(self, chunk: bytes, typed: _Typing) -> None:
+        echo = bytearray()
+        for byte in chunk:
+            if self.echo:
+                echo.append(byte)
+            entered = typed.feed(byte)
+            if entered is None:
+                continue
+            await self._flush(echo)
+            kind, text = entered
+            if kind == "command":
+                typed.data_mode = await self._execute(text)
+            elif kind == "data":
+                await self._submit(text)
+            else:
+                await self._abort_submit()
+        await self._flush(echo)
 
     def start(self, link: Link) -> asyncio.Task[None]:
         """Serve ``link`` in the background."""
@@ -284,6 +311,8 @@ class SimulatedModem:
     async def _execute(self, command: str) -> bool:
         """Run one command line; returns whether the modem now waits for PDU data."""
         self.received_commands.append(command)
+        for observer in list(self.command_observers):
+            observer(command)
         self._busy = True
         try:
             upper = command.upper()

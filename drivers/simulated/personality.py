@@ -30,6 +30,8 @@ class Personality:
     report_storage: str = "SR"
     cnmi_test: str = "(0-2),(0-3),(0,2),(0-2),(0,1)"
     storages: tuple[str, ...] = ("SM", "ME", "SR")
+    # Phase 2+ only (AT+CSMS=0 refused): every +CMT/+CDS must be acknowledged with AT+CNMA.
+    phase2_plus_only: bool = False
 
 
 GENERIC: Final = Personality()
@@ -77,6 +79,12 @@ PERSONALITIES: Final = {
             GENERIC,
             name="cds",  # reports only routed (+CDS): ds=2 not offered
             cnmi_test="(0-2),(0-3),(0,2),(0,1),(0,1)",
+        ),
+        replace(
+            GENERIC,
+            name="routed",  # messages and reports only routed, acknowledged with AT+CNMA
+            cnmi_test="(0-2),(0,2),(0),(0,1),(0,1)",
+            phase2_plus_only=True,
         ),
     )
 }

@@ -30,6 +30,7 @@ class FdLink:
         self._fd = fd
         os.set_blocking(fd, False)
         self._closed = False
+        self._waiting: asyncio.Future[None] | None = None
 
     async def read(self) -> bytes:
         loop = asyncio.get_running_loop()
@@ -42,12 +43,14 @@ class FdLink:
                 if exc.errno in _HANGUP_ERRORS:
                     return b""
                 raise ModemLost(f"{self.name}: {exc}") from exc
-            ready = loop.create_future()
-            loop.add_reader(self._fd, ready.set_result, None)
+            ready = self._waiting = loop.create_future()
+            loop.add_reader(self._fd, _wake, ready)
             try:
                 await ready
             finally:
-                loop.remove_reader(self._fd)
+                self._waiting = None
+                if not self._closed:
+                    loop.remove_reader(self._fd)
         return b""
 
     async def write(self, data: bytes) -> None:
@@ -71,8 +74,17 @@ class FdLink:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            # A read waiting for the fd would never wake once it is closed: end it first.
+            asyncio.get_running_loop().remove_reader(self._fd)
+            if self._waiting is not None:
+                _wake(self._waiting)
             with contextlib.suppress(OSError):
                 os.close(self._fd)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class PtyServer:

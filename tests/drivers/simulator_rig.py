@@ -1,0 +1,101 @@
+"""Simulated modems on a simulated network, each driven by a real GsmModem over a link."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from drivers.at_channel import AtChannel, Timeouts
+from drivers.modem import GsmModem, MessageStored, ModemEvent, ModemSettings
+from drivers.pdu import Deliver, Pdu, decode
+from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
+from drivers.transport import pipe
+
+# Nothing in these tests waits for a timeout unless it provokes one; the bound only turns a
+# hang into a failure instead of a stuck suite.
+WAIT = 5.0
+SETTINGS = ModemSettings(sim_busy_delay=0, cpin_quirk_timeout=0.05)
+
+E = TypeVar("E", bound=ModemEvent)
+
+
+class Events:
+    """Every event of the given kinds a modem emits, in order, to await one by one."""
+
+    def __init__(self, modem: GsmModem, *kinds: type[ModemEvent]) -> None:
+        self._queues: dict[type, asyncio.Queue[Any]] = {}
+        for kind in kinds:
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            self._queues[kind] = queue
+            modem.subscribe(kind, queue.put_nowait)
+
+    async def next(self, kind: type[E]) -> E:
+        event: E = await asyncio.wait_for(self._queues[kind].get(), WAIT)
+        return event
+
+    def pending(self, kind: type[ModemEvent]) -> int:
+        return self._queues[kind].qsize()
+
+
+@dataclass
+class Rig:
+    network: SimulatedNetwork
+    sims: list[SimulatedModem] = field(default_factory=list)
+    modems: list[GsmModem] = field(default_factory=list)
+
+    async def add(
+        self,
+        number: str,
+        personality_name: str = "generic",
+        *,
+        settings: ModemSettings = SETTINGS,
+        timeouts: Timeouts | None = None,
+        initialize: bool = True,
+        **sim_options: Any,
+    ) -> tuple[SimulatedModem, GsmModem]:
+        sim = SimulatedModem([number], personality(personality_name), **sim_options)
+        self.network.attach(sim, number)
+        host, device = pipe()
+        sim.start(device)
+        modem = GsmModem(AtChannel(host, timeouts), settings)
+        self.sims.append(sim)
+        self.modems.append(modem)
+        if initialize:
+            await asyncio.wait_for(modem.initialize(), WAIT)
+        return sim, modem
+
+    async def close(self) -> None:
+        for modem in self.modems:
+            await modem.close()
+        # Let each simulated modem see its link close and finish serving.
+        await asyncio.sleep(0)
+
+
+@contextlib.asynccontextmanager
+async def rig() -> AsyncIterator[Rig]:
+    setup = Rig(SimulatedNetwork())
+    try:
+        yield setup
+    finally:
+        await setup.close()
+
+
+async def receive_all(modem: GsmModem, events: Events, count: int) -> list[Deliver]:
+    """Read (and delete) ``count`` stored messages as their +CMTI arrive."""
+    messages = []
+    for _ in range(count):
+        stored = await events.next(MessageStored)
+        entry = await modem.read_message(stored.storage, stored.index)
+        assert entry is not None
+        message = decode(entry.pdu, entry.length)
+        assert isinstance(message, Deliver)
+        messages.append(message)
+        await modem.delete_message(stored.storage, stored.index)
+    return messages
+
+
+def decoded(pdu: str, length: int) -> Pdu:
+    return decode(pdu, length)

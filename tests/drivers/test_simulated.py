@@ -1,0 +1,221 @@
+"""The simulated network's rules, injected inbound traffic, and the simulator on a pty, TCP
+and its control interface — always through the real driver."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from drivers import gsm7
+from drivers.at_channel import AtChannel
+from drivers.errors import ModemLost, SendError
+from drivers.modem import GsmModem, LinkLost, MessageStored, ReportStored
+from drivers.pdu import Deliver, StatusReport, SubmitOptions, encode_text
+from drivers.simulated import Fate, HandsetRule, SimulatedModem, SimulatedNetwork
+from drivers.simulated.control import control_app
+from drivers.simulated.serve import PtyServer, TcpServer
+from drivers.transport import open_link
+from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, decoded, receive_all, rig
+
+ME = "+15550001111"
+HANDSET = "+447700900123"
+
+
+def parts(text: str, to: str = HANDSET, report: bool = True) -> list[tuple[str, int]]:
+    encoded = encode_text(to, text, SubmitOptions(status_report=report), reference=3)
+    return [(part.pdu, part.tpdu_length) for part in encoded]
+
+
+async def next_report(modem: GsmModem, events: Events) -> StatusReport:
+    stored = await events.next(ReportStored)
+    entry = await modem.read_message(stored.storage, stored.index)
+    assert entry is not None
+    await modem.delete_message(stored.storage, stored.index)
+    report = decoded(entry.pdu, entry.length)
+    assert isinstance(report, StatusReport)
+    return report
+
+
+@pytest.mark.parametrize(
+    ("rule", "statuses"),
+    [
+        (HandsetRule(Fate.DELIVERED), [("delivered", None)]),
+        (HandsetRule(Fate.UNDELIVERED, status=0x41), [("undelivered", 30006)]),
+        (HandsetRule(Fate.UNDELIVERED, status=0x62), [("undelivered", 30003)]),
+    ],
+)
+async def test_handset_fates(rule: HandsetRule, statuses: list[tuple[str, int | None]]) -> None:
+    async with rig() as setup:
+        _, modem = await setup.add(ME)
+        setup.network.set_rule(HANDSET, rule)
+        events = Events(modem, ReportStored)
+        (reference,) = await modem.send_parts(parts("hello"))
+        for twilio_status, code in statuses:
+            report = await next_report(modem, events)
+            assert report.message_reference == reference
+            assert report.recipient.number == HANDSET
+            assert (report.twilio_status, report.error_code) == (twilio_status, code)
+        delivered = rule.fate is Fate.DELIVERED
+        assert len(setup.network.handset_inbox.get(HANDSET[1:], [])) == int(delivered)
+
+
+async def test_phone_off_then_on() -> None:
+    async with rig() as setup:
+        _, modem = await setup.add(ME)
+        setup.network.set_rule(HANDSET, HandsetRule(Fate.PHONE_OFF))
+        events = Events(modem, ReportStored)
+        (reference,) = await modem.send_parts(parts("are you there?"))
+        trying = await next_report(modem, events)
+        assert (trying.message_reference, trying.twilio_status, trying.status) == (
+            reference,
+            "sent",
+            0x30,
+        )
+        assert not setup.network.handset_inbox
+        setup.network.switch_on(HANDSET)
+        delivered = await next_report(modem, events)
+        assert (delivered.message_reference, delivered.twilio_status) == (reference, "delivered")
+        (message,) = setup.network.handset_inbox[HANDSET[1:]]
+        assert message.submit.text == "are you there?"
+
+
+async def test_no_report_and_no_request() -> None:
+    async with rig() as setup:
+        _, modem = await setup.add(ME)
+        setup.network.set_rule("*", HandsetRule(Fate.NO_REPORT))
+        events = Events(modem, ReportStored)
+        await modem.send_parts(parts("one"))
+        setup.network.set_rule("*", HandsetRule(Fate.DELIVERED))
+        await modem.send_parts(parts("two", report=False))
+        await modem.send_parts(parts("three"))
+        report = await next_report(modem, events)
+        assert report.message_reference == 2  # only the third asked for, and got, a report
+        assert [s.submit.text for s in setup.network.submissions] == ["one", "two", "three"]
+
+
+async def test_references_wrap_after_255() -> None:
+    async with rig() as setup:
+        sim, modem = await setup.add(ME, first_reference=254)
+        references = await modem.send_parts(parts("x" * 500, report=False))
+        assert references == [254, 255, 0, 1]
+        assert sim.reference == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "ucs2"),
+    [
+        ("plain hello", None, False),
+        ("long " * 80, [3, 1, 2], False),
+        ("dup " * 50, [1, 1, 2], False),
+        ("lost part " * 40, [1, 3], False),
+        ("emoji across the boundary " + "😀" * 60, [2, 1], False),
+        ("forced ucs2", None, True),
+    ],
+)
+async def test_injected_inbound(text: str, order: list[int] | None, ucs2: bool) -> None:
+    async with rig() as setup:
+        _, modem = await setup.add(ME)
+        events = Events(modem, MessageStored)
+        pdus = setup.network.inject(ME, HANDSET, text, order=order, ucs2=ucs2)
+        delivered = order or list(range(1, len(pdus) + 1))
+        received = await receive_all(modem, events, len(delivered))
+        assert all(message.originator.number == HANDSET for message in received)
+        sequences = [m.concatenation.sequence if m.concatenation else 1 for m in received]
+        assert sequences == delivered
+        if ucs2:
+            assert received[0].dcs.alphabet.value == "UCS-2"
+        if sorted(set(delivered)) == list(range(1, len(pdus) + 1)):
+            unique = {m.concatenation.sequence if m.concatenation else 1: m for m in received}
+            texts = [unique[n].text or "" for n in sorted(unique)]
+            assert gsm7.join_texts(texts) == text
+
+
+async def test_over_a_real_pty(tmp_path: Path) -> None:
+    network = SimulatedNetwork()
+    sim = SimulatedModem([ME])
+    network.attach(sim, ME)
+    server = PtyServer(sim, tmp_path / "ttySIM0")
+    await server.start()
+    try:
+        modem = GsmModem(AtChannel(await open_link(str(tmp_path / "ttySIM0"))), SETTINGS)
+        info = await asyncio.wait_for(modem.initialize(), WAIT)
+        assert info.identity.numbers == (ME,)
+        events = Events(modem, MessageStored, LinkLost)
+        await modem.send_parts(parts("over the pty", report=False))
+        assert network.handset_inbox[HANDSET[1:]][0].submit.text == "over the pty"
+        network.inject(ME, HANDSET, "and back " * 30)
+        received = await receive_all(modem, events, 2)
+        assert all(isinstance(message, Deliver) for message in received)
+        await server.unplug()  # the USB modem is pulled out
+        await events.next(LinkLost)
+        with pytest.raises(ModemLost):
+            await modem.signal()
+        await modem.close()
+        await server.start()  # ... and plugged back in: same path, new device
+        again = GsmModem(AtChannel(await open_link(str(tmp_path / "ttySIM0"))), SETTINGS)
+        await asyncio.wait_for(again.initialize(), WAIT)
+        await again.close()
+    finally:
+        await server.close()
+
+
+async def test_over_tcp() -> None:
+    network = SimulatedNetwork()
+    sim = SimulatedModem([ME])
+    network.attach(sim, ME)
+    server = TcpServer(sim, "127.0.0.1", 0)
+    await server.start()
+    try:
+        modem = GsmModem(AtChannel(await open_link(f"tcp://127.0.0.1:{server.port}")), SETTINGS)
+        await asyncio.wait_for(modem.initialize(), WAIT)
+        assert await modem.send_parts(parts("via ser2net", report=False)) == [0]
+        await modem.close()
+    finally:
+        await server.close()
+
+
+async def test_control_interface() -> None:
+    async with rig() as setup:
+        sim, modem = await setup.add(ME)
+        events = Events(modem, MessageStored)
+        client = TestClient(TestServer(control_app(sim, setup.network)))
+        await client.start_server()
+        try:
+            reply = await client.post("/inject", json={"from": HANDSET, "text": "hi via HTTP"})
+            assert (reply.status, await reply.json()) == (200, {"parts": 1})
+            (message,) = await receive_all(modem, events, 1)
+            assert message.text == "hi via HTTP"
+
+            assert (await client.post("/fail", json={"code": 42})).status == 200
+            with pytest.raises(SendError) as caught:
+                await modem.send_parts(parts("x"))
+            assert caught.value.cms_code == 42
+
+            await client.post("/rule", json={"number": HANDSET, "fate": "rejected", "cms_error": 8})
+            with pytest.raises(SendError) as caught:
+                await modem.send_parts(parts("x"))
+            assert caught.value.cms_code == 8
+
+            state = await (await client.get("/state")).json()
+            assert state["numbers"] == [ME]
+            assert state["cnmi"] == [2, 1, 0, 2, 0]
+            submissions = await (await client.get("/submissions")).json()
+            assert submissions == []  # both attempts were refused before the network took them
+
+            for path, body, error in [
+                ("/inject", {"text": "no sender"}, "'from' is required"),
+                ("/fail", {"code": "38"}, "'code' must be int"),
+                ("/rule", {"number": HANDSET, "fate": "lost"}, "'lost' is not a valid Fate"),
+                ("/latency", {"seconds": -1}, "'seconds' must not be negative"),
+                ("/plug", {}, "only a pty can be plugged back"),
+            ]:
+                reply = await client.post(path, json=body)
+                assert reply.status == 400
+                assert error in (await reply.json())["error"]
+            reply = await client.post("/hang", data=b"{not json")
+            assert reply.status == 400
+        finally:
+            await client.close()
