@@ -12,7 +12,7 @@ from typing import Final, Protocol, cast
 
 # Module names in the order ``make bench`` runs them. Imported one at a time, when their turn
 # comes, so one benchmark's imports and set-up never run inside another's measurements.
-BENCHMARKS: Final = ("bench.pdu_codec",)
+BENCHMARKS: Final = ("bench.pdu_codec", "bench.modem_send")
 
 
 class Benchmark(Protocol):

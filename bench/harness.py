@@ -152,16 +152,20 @@ def code_version() -> str:
     return f"git {described}"
 
 
-def run_header(command: str | None = None) -> str:
-    """Command, machine and date lines; ``command`` defaults to how this process was started."""
+def run_header(command: str | None = None, method: str | None = None) -> str:
+    """Command, code, machine and date lines; ``command`` defaults to how this process was
+    started, ``method`` to the interleaved sampling :func:`measure` does."""
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    method = method or (
+        f"{ROUNDS} interleaved rounds per candidate, samples of at least "
+        f"{SAMPLE_NS // 1_000_000} ms; best and median reported"
+    )
     return "\n".join(
         [
             f"- command: `{command or invocation()}`",
             f"- code: {code_version()}",
             f"- machine: {machine_description()}",
-            f"- date: {today} (UTC); {ROUNDS} interleaved rounds per candidate, samples of "
-            f"at least {SAMPLE_NS // 1_000_000} ms; best and median reported",
+            f"- date: {today} (UTC); {method}",
         ]
     )
 
