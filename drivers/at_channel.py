@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 CTRL_Z: Final = b"\x1a"  # TS 27.005 §3.5.1: ends the PDU after the prompt
 ESC: Final = b"\x1b"  # ... and aborts the send
+_ABORT_GRACE: Final = 2.0  # seconds to wait for the OK that acknowledges an abort
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +65,9 @@ def raise_for_result(response: Response) -> Response:
     if result.ok:
         return response
     if result.kind is ResultKind.CME_ERROR:
-        raise CmeError(response.command, result.line, result.code, result.text)
+        raise CmeError(response.command, result.line, result.code, result.text, response.lines)
     if result.kind is ResultKind.CMS_ERROR:
-        raise CmsError(response.command, result.line, result.code, result.text)
+        raise CmsError(response.command, result.line, result.code, result.text, response.lines)
     raise AtCommandError(response.command, result.line, response.lines)
 
 
@@ -85,6 +86,7 @@ class AtChannel:
         self._lost_callbacks: list[LostCallback] = []
         self._lost: ModemLost | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._unsynchronised = False
 
     @property
     def name(self) -> str:
@@ -139,42 +141,51 @@ class AtChannel:
     async def exchange(self, command: str, timeout: float | None = None) -> Response:
         """Send ``command`` and return its response whatever the final result code."""
         async with self._lock:
+            await self._resynchronise()
             response = self._arm(command)
-            await self._write(command.encode("ascii") + b"\r")
-            return await self._wait(response, command, timeout or self.timeouts.default)
+            await self._send(response, command.encode("ascii") + b"\r")
+            return await self._wait(response, command, self._or(timeout, self.timeouts.default))
 
     async def submit(self, command: str, data: str, timeout: float | None = None) -> Response:
         """``AT+CMGS``-style exchange: the command, the ``>`` prompt, ``data`` and Ctrl-Z.
 
         A final result before the prompt (``+CMS ERROR: 304``...) is raised as such. A prompt
-        that never comes is aborted with ESC so the modem is not left waiting for data.
+        that never comes, or a caller that gives up before the data is written, is aborted
+        with ESC so the modem is not left waiting for data.
         """
         async with self._lock:
+            await self._resynchronise()
             response = self._arm(command, data)
             prompt = self._prompt = asyncio.get_running_loop().create_future()
             try:
-                await self._write(command.encode("ascii") + b"\r")
+                await self._send(response, command.encode("ascii") + b"\r")
                 done, _ = await asyncio.wait(
                     (prompt, response),
                     timeout=self.timeouts.prompt,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
-                if not done:
-                    response.cancel()
-                    self._response = None
-                    await self._abort_prompt()
-                    raise AtTimeout(f"{command} (prompt)", self.timeouts.prompt)
                 if response in done:
                     return raise_for_result(response.result())
+                if not done:
+                    lines = self.parser.partial_lines
+                    await self._abort(response)
+                    raise AtTimeout(f"{command} (prompt)", self.timeouts.prompt, lines)
                 prompt.result()  # raises ModemLost if the link ended instead
-                await self._write(data.encode("ascii") + CTRL_Z)
+                await self._send(response, data.encode("ascii") + CTRL_Z)
+            except asyncio.CancelledError:
+                if not response.done():
+                    await self._abort(response)
+                raise
             finally:
                 self._prompt = None
                 if prompt.done() and not prompt.cancelled():
                     prompt.exception()  # retrieved: the response says what happened
-            return raise_for_result(
-                await self._wait(response, command, timeout or self.timeouts.submit)
-            )
+            timeout = self._or(timeout, self.timeouts.submit)
+            return raise_for_result(await self._wait(response, command, timeout))
+
+    @staticmethod
+    def _or(timeout: float | None, default: float) -> float:
+        return default if timeout is None else timeout
 
     def _arm(self, command: str, data: str | None = None) -> asyncio.Future[Response]:
         if self._lost is not None:
@@ -184,12 +195,20 @@ class AtChannel:
         self.parser.start(command, data=data)
         return response
 
-    async def _write(self, data: bytes) -> None:
+    async def _send(self, response: asyncio.Future[Response], data: bytes) -> None:
         try:
             await self.link.write(data)
         except ModemLost as exc:
             self._set_lost(exc)
+            self._disarm(response)
             raise
+
+    def _disarm(self, response: asyncio.Future[Response]) -> None:
+        if response.done() and not response.cancelled():
+            response.exception()  # the caller gets the error raised, not this future
+        response.cancel()
+        self._response = None
+        self.parser.cancel()
 
     async def _wait(
         self, response: asyncio.Future[Response], command: str, timeout: float
@@ -198,15 +217,43 @@ class AtChannel:
             return await asyncio.wait_for(response, timeout)
         except TimeoutError:
             lines = self.parser.partial_lines
-            self.parser.cancel()
+            self.parser.cancel(abandon=True)
+            # A late reply may still be on its way; make sure it cannot answer the next command.
+            self._unsynchronised = True
             raise AtTimeout(command, timeout, lines) from None
         finally:
             self._response = None
 
-    async def _abort_prompt(self) -> None:
-        self.parser.cancel()
-        with contextlib.suppress(ModemLost):
-            await self.link.write(ESC)
+    async def _abort(self, response: asyncio.Future[Response]) -> None:
+        """ESC out of the prompt and wait (briefly) for the modem to acknowledge the abort.
+
+        Modems answer the ESC with OK (Cinterion, Quectel manuals); left unread, that OK would
+        be taken as the next command's reply.
+        """
+        self._disarm(response)
+        acknowledgement = self._arm("<ESC>", data="")  # a late ">" is swallowed as the prompt
+        try:
+            await self._send(acknowledgement, ESC)
+            await asyncio.wait_for(acknowledgement, min(self.timeouts.prompt, _ABORT_GRACE))
+        except (TimeoutError, ModemLost):
+            self.parser.cancel(abandon=True)
+            self._unsynchronised = True
+        finally:
+            self._disarm(acknowledgement)
+
+    async def _resynchronise(self) -> None:
+        """After a timeout, let any late final result complete a throw-away ``AT`` first."""
+        if not self._unsynchronised or self._lost is not None:
+            return
+        self._unsynchronised = False
+        probe = self._arm("AT")
+        try:
+            await self._send(probe, b"AT\r")
+            await asyncio.wait_for(probe, min(self.timeouts.default, _ABORT_GRACE))
+        except (TimeoutError, ModemLost):
+            self.parser.cancel(abandon=True)
+        finally:
+            self._disarm(probe)
 
     # --- reading -----------------------------------------------------------------------------
 

@@ -229,6 +229,7 @@ class AtParser:
         self._expect_prompt = False
         self._lines: list[str] = []
         self._urc_header: str | None = None
+        self._abandoned: str | None = None
 
     @property
     def busy(self) -> bool:
@@ -245,6 +246,7 @@ class AtParser:
 
     def start(self, command: str, *, data: str | None = None) -> None:
         """A command is about to be written. ``data`` is what follows its ``>`` prompt."""
+        self._abandoned = None
         self._command = command
         self._echo = command.strip().upper()
         self._prefix = response_prefix(command)
@@ -252,8 +254,14 @@ class AtParser:
         self._expect_prompt = data is not None
         self._lines = []
 
-    def cancel(self) -> None:
-        """Forget the command in flight (it timed out or was aborted)."""
+    def cancel(self, *, abandon: bool = False) -> None:
+        """Forget the command in flight.
+
+        With ``abandon`` (it timed out), its late reply lines and final result, should they
+        still come before the next command starts, are reported as :class:`Stray`, not as
+        unsolicited codes: a late ``+CREG: 0,1`` is not the URC ``+CREG: 0``.
+        """
+        self._abandoned = self._prefix if abandon and self._command else None
         self._command = self._echo = self._prefix = self._data = None
         self._expect_prompt = False
         self._lines = []
@@ -298,6 +306,9 @@ class AtParser:
 
     def _idle_line(self, line: str, events: list[Event]) -> None:
         if parse_final(line) is not None:
+            self._abandoned = None
+            events.append(Stray(line))
+        elif self._abandoned is not None and line.upper().startswith(self._abandoned):
             events.append(Stray(line))
         elif _PDU_MODE_HEADERS.match(line):
             self._urc_header = line

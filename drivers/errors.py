@@ -74,9 +74,14 @@ class CmeError(AtCommandError):
     """
 
     def __init__(
-        self, command: str, result: str, code: int | None, text: str | None = None
+        self,
+        command: str,
+        result: str,
+        code: int | None,
+        text: str | None = None,
+        lines: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(command, result)
+        super().__init__(command, result, lines)
         self.code = code
         self.text = text
 
@@ -85,9 +90,14 @@ class CmsError(AtCommandError):
     """``+CMS ERROR`` (TS 27.005 §3.2.5): a message service error, e.g. 304 invalid PDU."""
 
     def __init__(
-        self, command: str, result: str, code: int | None, text: str | None = None
+        self,
+        command: str,
+        result: str,
+        code: int | None,
+        text: str | None = None,
+        lines: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(command, result)
+        super().__init__(command, result, lines)
         self.code = code
         self.text = text
 

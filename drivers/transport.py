@@ -138,6 +138,8 @@ class PipeEnd:
 
     async def write(self, data: bytes) -> None:
         peer = self._peer
+        if self._failure is not None:
+            raise self._failure
         if self._closed or peer is None or peer._closed:
             raise ModemLost(f"{self.name}: the link is closed")
         chunks = list(self.manipulator(data)) if self.manipulator else [data]
