@@ -210,6 +210,7 @@ def response_prefix(command: str) -> str | None:
 
 
 _CTRL_Z: Final = "\x1a"
+MAX_LINE: Final = 16384  # longer than any reply line (a PDU is at most 2 x 176 hex digits)
 
 
 def _printable(char: str) -> bool:
@@ -271,20 +272,36 @@ class AtParser:
         events: list[Event] = []
         while True:
             buffer = self._buffer.lstrip("\r\n")
-            if self._expect_prompt and buffer.startswith(">"):
-                # TS 27.005 §3.5.1: "<CR><LF><greater_than><space>" and no line end after it.
-                self._expect_prompt = False
-                buffer = buffer[2:] if buffer.startswith("> ") else buffer[1:]
-                self._buffer = buffer
-                events.append(Prompt())
+            if self._expect_prompt and self._take_prompt(buffer, events):
                 continue
             ends = [index for index in (buffer.find("\r"), buffer.find("\n")) if index >= 0]
             if not ends:
+                if len(buffer) > MAX_LINE:
+                    # No modem sends such a line: it is noise, and must not grow forever.
+                    events.append(Garbage(buffer))
+                    buffer = ""
                 self._buffer = buffer
                 return events
             end = min(ends)
             self._buffer = buffer[end:]
             self._line(buffer[:end], events)
+
+    def _take_prompt(self, buffer: str, events: list[Event]) -> bool:
+        """Consume ``> `` (TS 27.005 §3.5.1: "<CR><LF><greater_than><space>", no line end),
+        also after line ends or noise bytes, which are reported as garbage."""
+        start = 0
+        while start < len(buffer) and (buffer[start] in "\r\n" or not _printable(buffer[start])):
+            start += 1
+        if not buffer.startswith(">", start):
+            return False
+        noise = "".join(char for char in buffer[:start] if char not in "\r\n")
+        if noise:
+            events.append(Garbage(noise))
+        self._expect_prompt = False
+        start += 2 if buffer.startswith("> ", start) else 1
+        self._buffer = buffer[start:]
+        events.append(Prompt())
+        return True
 
     def _line(self, raw: str, events: list[Event]) -> None:
         raw = raw.replace(_CTRL_Z, "")  # the echo of the PDU ends with the Ctrl-Z we sent

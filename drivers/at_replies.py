@@ -126,15 +126,19 @@ def parse_cmgr(lines: Lines) -> StoredPdu | None:
     """``+CMGR: [<stat>],[<alpha>],<length>`` and the PDU line; ``None`` for an empty slot.
 
     Variants seen on real modems: ``0,,24``, ``,,27`` (ZTE, no stat), ``0,"",50`` (Telit),
-    ``0,23``, ``24`` (length only), and the PDU on the header line.
+    ``0,23``, ``24`` (length only), ``4,1,,151`` (the index first, as in +CMGL: gammu
+    at-sms/26.dump), the PDU on the header line, and ``0,,0`` for an empty slot (Siemens MC35,
+    gammu at-sms.c).
     """
     for at, line in enumerate(lines):
         if line.upper().startswith("+CMGR:"):
             parts, pdu = _header_and_pdu(lines, at, "+CMGR:")
+            length = _int(parts[-1], "AT+CMGR", "length")
+            if length == 0 and not pdu:
+                return None
             if not pdu:
                 raise AtReplyError("AT+CMGR", "the PDU line is missing", tuple(lines))
-            stat = parts[0] if len(parts) > 1 else ""
-            length = _int(parts[-1], "AT+CMGR", "length")
+            stat = parts[1] if len(parts) >= 4 else parts[0] if len(parts) > 1 else ""
             return StoredPdu(None, int(stat) if stat.isdigit() else None, length, pdu)
     return None
 
