@@ -54,6 +54,36 @@ async def test_initialise_every_personality(name: str) -> None:
         assert info.cnmi == expected_cnmi
 
 
+@pytest.mark.parametrize("name", sorted(PERSONALITIES))
+async def test_send_receive_and_report_through_every_personality(name: str) -> None:
+    async with rig() as setup:
+        _, modem = await setup.add(ALICE, name)
+        _, bob = await setup.add(BOB)
+        routed = modem.info is not None and modem.info.cnmi[1] == 2
+        stored_reports = modem.info is not None and modem.info.cnmi[3] == 2
+        events = Events(modem, MessageStored, MessageRouted, ReportStored, ReportRouted)
+        references = await modem.send_parts(parts_of("ping " * 40, report=True))
+        for reference in references:
+            if stored_reports:
+                stored = await events.next(ReportStored)
+                entry = await modem.read_message(stored.storage, stored.index)
+                assert entry is not None
+                report = decoded(entry.pdu, entry.length)
+                await modem.delete_message(stored.storage, stored.index)
+            else:
+                route = await events.next(ReportRouted)
+                report = decoded(route.pdu, route.length)
+            assert isinstance(report, StatusReport)
+            assert (report.message_reference, report.twilio_status) == (reference, "delivered")
+        await bob.send_parts(parts_of("pong", ALICE))
+        if routed:
+            message = await events.next(MessageRouted)
+            deliver = decoded(message.pdu, message.length)
+        else:
+            (deliver,) = await receive_all(modem, events, 1)
+        assert isinstance(deliver, Deliver) and deliver.text == "pong"
+
+
 async def test_huawei_status_lines_are_switched_off() -> None:
     async with rig() as setup:
         sim, modem = await setup.add(ALICE, "huawei")
