@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import pdu, simulate
+from gateway.cli import pdu, serve, simulate
 from gateway.cli.common import EXIT_USAGE, Parser, UsageError
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="smsgw", description="A local, Twilio-compatible SMS gateway.")
     commands = parser.add_subparsers(metavar="COMMAND", parser_class=Parser)
+    serve.register(commands)
     pdu.register(commands)
     simulate.register(commands)
     return parser

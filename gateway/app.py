@@ -1,0 +1,63 @@
+"""The aiohttp application: routes, and the one place errors become Twilio's JSON.
+
+Every refusal is a Twilio-shaped body (``code``, ``message``, ``more_info``, ``status``). An
+exception nobody expected is a bug: it is logged with its traceback and answered with a
+Twilio-shaped 500 (code 20500), never with a traceback on the wire.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from aiohttp import web
+
+from gateway import api
+from gateway.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# aiohttp's own refusals, as Twilio codes.
+_HTTP_CODES: Final = {
+    404: (20404, "The requested resource {path} was not found"),
+    405: (20004, "Method not allowed"),
+    413: (20001, "The request body is larger than {limit} bytes"),
+}
+
+
+def _error_response(error: ApiError) -> web.Response:
+    response = web.json_response(error.body(), status=error.status)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="smsgw"'
+    return response
+
+
+@web.middleware
+async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return _error_response(error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, text = _HTTP_CODES.get(exc.status, (20001, exc.reason))
+        message = text.format(path=request.path, limit=request.app[MAX_BODY])
+        return _error_response(ApiError(code, message, exc.status))
+    except Exception:
+        log.exception("unexpected error answering %s %s", request.method, request.path_qs)
+        return _error_response(ApiError(20500, "Internal Server Error", 500))
+
+
+MAX_BODY: Final = web.AppKey("max_body", int)
+
+
+def create_app(services: api.Services, max_request_bytes: int) -> web.Application:
+    app = web.Application(middlewares=[twilio_errors], client_max_size=max_request_bytes)
+    app[api.SERVICES] = services
+    app[MAX_BODY] = max_request_bytes
+    app.add_routes(api.routes())
+    return app

@@ -1,0 +1,322 @@
+"""The configuration: a TOML file validated once into frozen dataclasses.
+
+This is the only module that reads the configuration file or the environment. Every problem
+is reported as a :class:`~gateway.errors.ConfigError` naming the key, e.g.
+``modems[2].port: required when driver = "serial"``. Relative paths in the file are relative
+to the file's folder. See ``config/gateway.toml`` for a commented example.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
+
+from drivers.simulated import PERSONALITIES
+from drivers.transport import parse_tcp_url
+from gateway.errors import ConfigError
+from gateway.models import is_sid, normalise_number
+
+DEFAULT_LISTEN: Final = "127.0.0.1:8080"
+DRIVERS: Final = ("serial", "tcp", "simulated")
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+METHODS: Final = ("GET", "POST")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    sid: str
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    sid: str
+    auth_token: str
+    api_keys: tuple[ApiKey, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModemConfig:
+    id: str
+    driver: str
+    numbers: tuple[str, ...]
+    port: str = ""
+    baud: int = 115200
+    rtscts: bool = False
+    pin: str | None = None
+    send_rate: float = 0.0  # parts per second; 0: as fast as the modem takes them
+    status_reports: bool = True
+    personality: str = "generic"  # simulated modems only
+    account: str | None = None  # the account that owns the numbers; None: the first one
+
+
+@dataclass(frozen=True, slots=True)
+class NumberConfig:
+    number: str
+    sms_url: str | None = None
+    sms_method: str = "POST"
+    sms_fallback_url: str | None = None
+    sms_fallback_method: str = "POST"
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    log_level: str = "info"
+    max_request_bytes: int = 65536
+    accounts: tuple[Account, ...] = ()
+    modems: tuple[ModemConfig, ...] = ()
+    numbers: tuple[NumberConfig, ...] = ()
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def listen(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def modem_for_number(self, number: str) -> ModemConfig | None:
+        for modem in self.modems:
+            if number in modem.numbers:
+                return modem
+        return None
+
+
+class _Table:
+    """A TOML table being read: every lookup names its key path for the error message."""
+
+    def __init__(self, data: dict[str, Any], where: str) -> None:
+        self.data = data
+        self.where = where
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        self.used.add(name)
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind)):
+            raise ConfigError(self.key(name), f"expected {_describe(kind)}, got {value!r}")
+        return value
+
+    def required(self, name: str, kind: type | tuple[type, ...]) -> Any:
+        value = self.get(name, kind)
+        if value is None or value == "":
+            raise ConfigError(self.key(name), "required")
+        return value
+
+    def tables(self, name: str) -> list[_Table]:
+        self.used.add(name)
+        items = self.data.get(name, [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ConfigError(self.key(name), f"expected [[{name}]] tables")
+        return [_Table(item, f"{self.key(name)}[{index}]") for index, item in enumerate(items)]
+
+    def section(self, name: str) -> _Table:
+        self.used.add(name)
+        value = self.data.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(self.key(name), f"expected a [{name}] table")
+        return _Table(value, self.key(name))
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise ConfigError(self.key(unknown[0]), "unknown key (misspelt?)")
+
+
+def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _describe(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    names |= {list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in _kinds(kind))
+
+
+def _listen(value: str, key: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(key, f"expected HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+def _number(value: Any, key: str) -> str:
+    number = normalise_number(value) if isinstance(value, str) else None
+    if number is None:
+        raise ConfigError(key, f"{value!r} is not a phone number (E.164 such as +15551234567)")
+    return number
+
+
+def _accounts(table: _Table) -> tuple[Account, ...]:
+    accounts = []
+    for item in table.tables("accounts"):
+        sid = item.required("sid", str)
+        if not is_sid(sid, "AC"):
+            raise ConfigError(item.key("sid"), "an Account SID is AC followed by 32 hex digits")
+        keys = []
+        for key in item.tables("api_keys"):
+            key_sid = key.required("sid", str)
+            if not is_sid(key_sid, "SK"):
+                raise ConfigError(key.key("sid"), "an API key SID is SK followed by 32 hex digits")
+            keys.append(ApiKey(key_sid, key.required("secret", str)))
+            key.finish()
+        accounts.append(Account(sid, item.required("auth_token", str), tuple(keys)))
+        item.finish()
+    return tuple(accounts)
+
+
+def _modem(item: _Table, index: int) -> ModemConfig:
+    driver = item.get("driver", str, "serial")
+    if driver not in DRIVERS:
+        raise ConfigError(item.key("driver"), f"expected one of {', '.join(DRIVERS)}")
+    port = item.get("port", str, "")
+    if driver == "serial" and not port:
+        raise ConfigError(item.key("port"), 'required when driver = "serial" (e.g. /dev/ttyUSB2)')
+    if driver == "tcp":
+        try:
+            parse_tcp_url(port)
+        except Exception as exc:
+            raise ConfigError(item.key("port"), "expected tcp://HOST:PORT") from exc
+    numbers = item.get("numbers", list, [])
+    if not numbers:
+        raise ConfigError(item.key("numbers"), "at least one phone number the SIM owns")
+    personality = item.get("personality", str, "generic")
+    if personality not in PERSONALITIES:
+        raise ConfigError(item.key("personality"), f"expected one of {', '.join(PERSONALITIES)}")
+    send_rate = item.get("send_rate", (int, float), 0.0)
+    if send_rate < 0:
+        raise ConfigError(item.key("send_rate"), "parts per second cannot be negative")
+    baud = item.get("baud", int, 115200)
+    if baud <= 0:
+        raise ConfigError(item.key("baud"), "expected a positive baud rate")
+    account = item.get("account", str)
+    if account is not None and not is_sid(account, "AC"):
+        raise ConfigError(item.key("account"), "an Account SID is AC followed by 32 hex digits")
+    modem = ModemConfig(
+        id=item.get("id", str, f"modem{index + 1}"),
+        driver=driver,
+        numbers=tuple(_number(n, f"{item.key('numbers')}[{i}]") for i, n in enumerate(numbers)),
+        port=port,
+        baud=baud,
+        rtscts=item.get("rtscts", bool, False),
+        pin=item.get("pin", str),
+        send_rate=float(send_rate),
+        status_reports=item.get("status_reports", bool, True),
+        personality=personality,
+        account=account,
+    )
+    item.finish()
+    return modem
+
+
+def _url(item: _Table, name: str) -> str | None:
+    url = item.get(name, str)
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(item.key(name), f"expected an http:// or https:// URL, got {url!r}")
+    return url or None
+
+
+def _method(item: _Table, name: str) -> str:
+    method = item.get(name, str, "POST").upper()
+    if method not in METHODS:
+        raise ConfigError(item.key(name), "expected GET or POST")
+    return str(method)
+
+
+def _numbers(table: _Table) -> tuple[NumberConfig, ...]:
+    numbers = []
+    for item in table.tables("numbers"):
+        numbers.append(
+            NumberConfig(
+                number=_number(item.required("number", str), item.key("number")),
+                sms_url=_url(item, "sms_url"),
+                sms_method=_method(item, "sms_method"),
+                sms_fallback_url=_url(item, "sms_fallback_url"),
+                sms_fallback_method=_method(item, "sms_fallback_method"),
+                status_callback=_url(item, "status_callback"),
+            )
+        )
+        item.finish()
+    return tuple(numbers)
+
+
+def parse(data: dict[str, Any], base: Path = Path()) -> Config:
+    """Validate a parsed TOML document."""
+    root = _Table(data, "")
+    gateway = root.section("gateway")
+    host, port = _listen(gateway.get("listen", str, DEFAULT_LISTEN), gateway.key("listen"))
+    log_level = gateway.get("log_level", str, "info").lower()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(gateway.key("log_level"), f"expected one of {', '.join(LOG_LEVELS)}")
+    max_request = gateway.get("max_request_bytes", int, 65536)
+    if max_request < 4096:
+        raise ConfigError(gateway.key("max_request_bytes"), "at least 4096 bytes")
+    data_dir = Path(gateway.get("data_dir", str, "data"))
+    gateway.finish()
+    modems = tuple(_modem(item, index) for index, item in enumerate(root.tables("modems")))
+    config = Config(
+        host=host,
+        port=port,
+        data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
+        log_level=log_level,
+        max_request_bytes=max_request,
+        accounts=_accounts(root),
+        modems=modems,
+        numbers=_numbers(root),
+    )
+    root.finish()
+    _check_unique(config)
+    return config
+
+
+def _check_unique(config: Config) -> None:
+    seen_ids: set[str] = set()
+    owners: dict[str, str] = {}
+    for index, modem in enumerate(config.modems):
+        if modem.id in seen_ids:
+            raise ConfigError(f"modems[{index}].id", f"{modem.id!r} is used twice")
+        seen_ids.add(modem.id)
+        for number in modem.numbers:
+            if number in owners:
+                raise ConfigError(
+                    f"modems[{index}].numbers", f"{number} already belongs to {owners[number]}"
+                )
+            owners[number] = modem.id
+    account_sids = {account.sid for account in config.accounts}
+    for index, modem in enumerate(config.modems):
+        if modem.account and config.accounts and modem.account not in account_sids:
+            problem = f"no [[accounts]] with sid {modem.account}"
+            raise ConfigError(f"modems[{index}].account", problem)
+
+
+def load(path: Path | None, *, listen: str | None = None, data_dir: Path | None = None) -> Config:
+    """Read and validate ``path`` (or the defaults), then apply command-line overrides."""
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError("", f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError("", f"{path} is not UTF-8 text") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
+        base = path.resolve().parent
+    config = parse(data, base)
+    changes: dict[str, Any] = {"path": path}
+    if listen is not None:
+        changes["host"], changes["port"] = _listen(listen, "--listen")
+    if data_dir is not None:
+        changes["data_dir"] = data_dir
+    return replace(config, **changes)

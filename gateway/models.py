@@ -1,0 +1,129 @@
+"""Messages, statuses, SIDs and phone numbers, as the Twilio Message resource defines them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+API_VERSION: Final = "2010-04-01"
+MAX_BODY_CHARS: Final = 1600  # Twilio's limit on Body, counted in characters
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
+    CANCELED = "canceled"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    RECEIVING = "receiving"
+    RECEIVED = "received"
+
+
+FINAL_STATUSES: Final = frozenset(
+    {
+        Status.CANCELED,
+        Status.SENT,
+        Status.FAILED,
+        Status.DELIVERED,
+        Status.UNDELIVERED,
+        Status.RECEIVED,
+    }
+)
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND_API = "outbound-api"
+    OUTBOUND_CALL = "outbound-call"
+    OUTBOUND_REPLY = "outbound-reply"
+
+
+# Twilio's error messages for the post-acceptance codes (Message resource appendix).
+ERROR_MESSAGES: Final = {
+    30001: "Queue overflow",
+    30002: "Account suspended",
+    30003: "Unreachable destination handset",
+    30004: "Message blocked",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30007: "Carrier violation",
+    30008: "Unknown error",
+    30009: "Missing segment",
+    30010: "Message price exceeds max price.",
+}
+
+_SID: Final = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+
+
+def new_sid(prefix: str) -> str:
+    """Two letters and 32 lower-case hex digits, as Twilio makes them."""
+    return prefix + secrets.token_hex(16)
+
+
+def is_sid(value: str, prefix: str) -> bool:
+    return value.startswith(prefix) and _SID.match(value) is not None
+
+
+# E.164 (ITU-T): a '+', a country code that does not start with 0, at most 15 digits.
+_E164: Final = re.compile(r"^\+[1-9]\d{1,14}$")
+# National numbers and short codes, which a GSM modem can send to as well.
+_NATIONAL: Final = re.compile(r"^\d{3,20}$")
+_FORMATTING: Final = re.compile(r"[\s().\-]")
+
+
+def normalise_number(value: str) -> str | None:
+    """The number without the spaces, dashes, dots and brackets people type, or ``None``.
+
+    ``+1 (555) 867-5310`` -> ``+15558675310``; short codes and national numbers (digits only)
+    are kept as they are, since a modem sends to them too.
+    """
+    number = _FORMATTING.sub("", value)
+    if _E164.match(number) or _NATIONAL.match(number):
+        return number
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A Message resource with everything Twilio shows and what the gateway keeps beside it."""
+
+    sid: str
+    account_sid: str
+    direction: Direction
+    status: Status
+    to: str
+    from_: str | None
+    body: str
+    num_segments: int
+    num_media: int
+    error_code: int | None
+    error_message: str | None
+    price: str | None
+    price_unit: str
+    messaging_service_sid: str | None
+    date_created: datetime
+    date_updated: datetime
+    date_sent: datetime | None
+    status_callback: str | None = None
+    modem: str | None = None
+    validity_period: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One SMS part of an outbound message: its PDU, and what the modem said of it."""
+
+    sequence: int
+    pdu: str
+    tpdu_length: int
+    reference: int | None = None  # TP-MR once the modem accepted the part
+    sent_at: datetime | None = None
+    concat_reference: int | None = None  # shared by the parts of a concatenated message

@@ -1,0 +1,107 @@
+"""The running gateway: store, accounts, modems, dispatcher and HTTP API, started and stopped
+together (``smsgw serve``, and the tests, which run it in-process on a real port)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Final
+
+from aiohttp import web
+
+from gateway.api import Services
+from gateway.app import create_app
+from gateway.auth import Authenticator
+from gateway.config import Account, Config
+from gateway.dispatcher import Dispatcher, utcnow
+from gateway.errors import GatewayError
+from gateway.models import new_sid
+from gateway.modems import ModemPool
+from gateway.outbound import Outbound
+from gateway.store import Store
+from gateway.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE: Final = 5.0
+
+
+def generate_account() -> Account:
+    return Account(new_sid("AC"), secrets.token_hex(16))
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        store: Store | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.store: Store = store or SqliteStore(config.data_dir)
+        self.modems = ModemPool(config.modems)
+        self.dispatcher = Dispatcher(self.store, self.modems, clock)
+        self.outbound = Outbound(config, self.store, self.modems, self.dispatcher, clock)
+        self.accounts: tuple[Account, ...] = ()
+        self.generated: Account | None = None  # created by this start: show it once
+        self.port = config.port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        await self.store.open()
+        try:
+            self.accounts = await self._load_accounts()
+            await self.outbound.start(default_account=self.accounts[0].sid)
+            services = Services(
+                Authenticator(self.accounts), self.outbound, self.store, self.modems
+            )
+            self._runner = web.AppRunner(
+                create_app(services, self.config.max_request_bytes), access_log=None
+            )
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.config.host, self.config.port)
+            try:
+                await site.start()
+            except OSError as exc:
+                raise GatewayError(
+                    f"cannot listen on {self.config.listen}: {exc.strerror or exc}"
+                ) from exc
+            server = site._server
+            if isinstance(server, asyncio.Server) and server.sockets:
+                self.port = server.sockets[0].getsockname()[1]
+            self.modems.start()
+            self.dispatcher.start()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("listening on http://%s:%d", self.config.host, self.port)
+
+    async def _load_accounts(self) -> tuple[Account, ...]:
+        if self.config.accounts:
+            return self.config.accounts
+        stored = await self.store.accounts()
+        if stored:
+            return tuple(stored)
+        account = generate_account()
+        await self.store.add_account(account)
+        self.generated = account
+        return (account,)
+
+    async def stop(self) -> None:
+        await self.dispatcher.stop()
+        await self.modems.stop()
+        if self._runner is not None:
+            with contextlib.suppress(Exception):
+                await self._runner.cleanup()
+            self._runner = None
+        await self.store.close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"

@@ -1,0 +1,473 @@
+"""The SQLite store (standard library ``sqlite3``, WAL, ``synchronous=FULL``).
+
+One writer thread owns the only writing connection and commits in groups: whatever writes
+are waiting when it starts a transaction go into that transaction, each in its own savepoint,
+and all of them are answered after the one commit (fsync) that makes them durable. Concurrent
+requests therefore share commits, and durability does not cost throughput. A reader thread
+with its own connection answers queries; in WAL mode readers never block the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from gateway.config import Account
+from gateway.errors import StoreError
+from gateway.models import Direction, Message, Segment, Status
+from gateway.store import MessageQuery, OutboundWork
+from gateway.store.schema import MIGRATIONS
+
+T = TypeVar("T")
+Job = Callable[[sqlite3.Connection], Any]
+_Item = tuple[Job, asyncio.Future[Any], asyncio.AbstractEventLoop]
+
+DATABASE_NAME: Final = "smsgw.sqlite3"
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MESSAGE_COLUMNS: Final = (
+    "sid, account_sid, direction, status, to_number, from_number, body, num_segments, "
+    "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
+    "date_created, date_updated, date_sent, status_callback, modem, validity_period"
+)
+
+
+def to_micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int | None) -> datetime | None:
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
+
+
+def _message(row: Sequence[Any]) -> Message:
+    return Message(
+        sid=row[0],
+        account_sid=row[1],
+        direction=Direction(row[2]),
+        status=Status(row[3]),
+        to=row[4],
+        from_=row[5],
+        body=row[6],
+        num_segments=row[7],
+        num_media=row[8],
+        error_code=row[9],
+        error_message=row[10],
+        price=row[11],
+        price_unit=row[12],
+        messaging_service_sid=row[13],
+        date_created=_EPOCH + timedelta(microseconds=row[14]),
+        date_updated=_EPOCH + timedelta(microseconds=row[15]),
+        date_sent=from_micros(row[16]),
+        status_callback=row[17],
+        modem=row[18],
+        validity_period=row[19],
+    )
+
+
+def _resolve(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, value, error in results:
+        if future.cancelled():
+            continue
+        if error is None:
+            future.set_result(value)
+        else:
+            future.set_exception(error)
+
+
+class _Worker:
+    """A thread that owns one connection and runs jobs for the event loop.
+
+    With ``batch``, the jobs waiting when a transaction starts share it and its commit.
+    """
+
+    def __init__(self, path: Path, name: str, *, batch: bool) -> None:
+        self._path = path
+        self._batch = batch
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            raise StoreError(f"cannot open {self._path}: {self._failure}") from self._failure
+
+    def submit(self, job: Job) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put((job, future, loop))
+        return future
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode = WAL")
+        # FULL: the WAL is synced at every commit, so a committed write survives a power cut.
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA busy_timeout = 5000")
+        return connection
+
+    def _run(self) -> None:
+        try:
+            connection = self._connect()
+        except sqlite3.Error as exc:
+            self._failure = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while (item := self._queue.get()) is not None:
+                items = [item]
+                stop = False
+                while self._batch and not stop:
+                    try:
+                        extra = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if extra is None:
+                        stop = True
+                    else:
+                        items.append(extra)
+                self._execute(connection, items)
+                if stop:
+                    break
+        finally:
+            connection.close()
+
+    def _execute(self, connection: sqlite3.Connection, items: list[_Item]) -> None:
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        if not self._batch:
+            for job, future, _ in items:
+                try:
+                    outcomes.append((future, job(connection), None))
+                except Exception as exc:
+                    outcomes.append((future, None, exc))
+        else:
+            outcomes = self._transaction(connection, items)
+        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        for (_, _, loop), outcome in zip(items, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append(outcome)
+        for loop, results in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+                loop.call_soon_threadsafe(_resolve, results)
+
+    @staticmethod
+    def _transaction(
+        connection: sqlite3.Connection, items: list[_Item]
+    ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for job, future, _ in items:
+                connection.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((future, job(connection), None))
+                    connection.execute("RELEASE job")
+                except Exception as exc:  # this job only: the others still commit
+                    connection.execute("ROLLBACK TO job")
+                    connection.execute("RELEASE job")
+                    outcomes.append((future, None, exc))
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+            failure = StoreError(f"the database could not commit: {exc}")
+            return [(future, None, failure) for _, future, _ in items]
+        return outcomes
+
+
+class SqliteStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / DATABASE_NAME
+        self._writer = _Worker(self.path, "store-writer", batch=True)
+        self._reader = _Worker(self.path, "store-reader", batch=False)
+        self._open = False
+
+    async def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}") from exc
+        self._writer.start()
+        self._open = True
+        await self._write(_migrate)
+        self._reader.start()
+
+    async def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._writer.stop()
+            self._reader.stop()
+
+    async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        result: T = await self._writer.submit(job)
+        return result
+
+    async def _read(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        result: T = await self._reader.submit(job)
+        return result
+
+    # --- messages ----------------------------------------------------------------------------
+
+    async def create_message(self, message: Message, segments: Sequence[Segment]) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            cursor = db.execute(
+                "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
+                "from_number, body, num_segments, num_media, error_code, error_message, price, "
+                "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
+                "status_callback, modem, validity_period) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message.sid,
+                    message.account_sid,
+                    message.direction.value,
+                    message.status.value,
+                    message.to,
+                    message.from_,
+                    message.body,
+                    message.num_segments,
+                    message.num_media,
+                    message.error_code,
+                    message.error_message,
+                    message.price,
+                    message.price_unit,
+                    message.messaging_service_sid,
+                    to_micros(message.date_created),
+                    to_micros(message.date_updated),
+                    None if message.date_sent is None else to_micros(message.date_sent),
+                    message.status_callback,
+                    message.modem,
+                    message.validity_period,
+                ),
+            )
+            message_id = cursor.lastrowid
+            db.executemany(
+                "INSERT INTO segments (message_id, sequence, pdu, tpdu_length, concat_reference) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (message_id, s.sequence, s.pdu, s.tpdu_length, s.concat_reference)
+                    for s in segments
+                ],
+            )
+
+        await self._write(job)
+
+    async def get_message(self, account_sid: str, sid: str) -> Message | None:
+        def job(db: sqlite3.Connection) -> Message | None:
+            row = db.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE sid = ? AND account_sid = ?",
+                (sid, account_sid),
+            ).fetchone()
+            return None if row is None else _message(row)
+
+        return await self._read(job)
+
+    async def list_messages(self, account_sid: str, query: MessageQuery) -> list[Message]:
+        where = ["account_sid = ?"]
+        values: list[Any] = [account_sid]
+        if query.to is not None:
+            where.append("to_number = ?")
+            values.append(query.to)
+        if query.from_ is not None:
+            where.append("from_number = ?")
+            values.append(query.from_)
+        for day, operator in (
+            (query.sent_on, "="),
+            (query.sent_on_or_before, "<="),
+            (query.sent_on_or_after, ">="),
+        ):
+            if day is not None:
+                where.extend(_day_condition(day, operator, values))
+        if query.after_sid is not None:
+            where.append("id < (SELECT id FROM messages WHERE sid = ?)")
+            values.append(query.after_sid)
+        sql = (
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} "
+            "ORDER BY id DESC LIMIT ?"
+        )
+        values.append(query.page_size + 1)
+
+        def job(db: sqlite3.Connection) -> list[Message]:
+            return [_message(row) for row in db.execute(sql, values)]
+
+        return await self._read(job)
+
+    async def count_messages(self) -> int:
+        def job(db: sqlite3.Connection) -> int:
+            count: int = db.execute("SELECT count(*) FROM messages").fetchone()[0]
+            return count
+
+        return await self._read(job)
+
+    # --- the dispatcher's side ---------------------------------------------------------------
+
+    async def outbound_work(self, modem: str, now: datetime, limit: int = 16) -> list[OutboundWork]:
+        due = to_micros(now)
+
+        def job(db: sqlite3.Connection) -> list[OutboundWork]:
+            rows = db.execute(
+                f"SELECT id, {_MESSAGE_COLUMNS} FROM messages WHERE modem = ? "
+                "AND status IN ('queued', 'sending') AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+                (modem, due, limit),
+            ).fetchall()
+            work = []
+            for row in rows:
+                segments = tuple(
+                    Segment(sequence, pdu, length, reference, from_micros(sent_at))
+                    for sequence, pdu, length, reference, sent_at in db.execute(
+                        "SELECT sequence, pdu, tpdu_length, reference, sent_at FROM segments "
+                        "WHERE message_id = ? ORDER BY sequence",
+                        (row[0],),
+                    )
+                )
+                work.append(OutboundWork(_message(row[1:]), segments))
+            return work
+
+        # The writer's connection: what it just committed is certainly visible to it.
+        return await self._write(job)
+
+    async def next_attempt_at(self, modem: str) -> datetime | None:
+        def job(db: sqlite3.Connection) -> datetime | None:
+            (value,) = db.execute(
+                "SELECT min(next_attempt_at) FROM messages WHERE modem = ? "
+                "AND status IN ('queued', 'sending')",
+                (modem,),
+            ).fetchone()
+            return from_micros(value)
+
+        return await self._write(job)
+
+    async def count_attempt(self, sid: str) -> int:
+        def job(db: sqlite3.Connection) -> int:
+            row = db.execute(
+                "UPDATE messages SET attempts = attempts + 1 WHERE sid = ? RETURNING attempts",
+                (sid,),
+            ).fetchone()
+            return 0 if row is None else int(row[0])
+
+        return await self._write(job)
+
+    async def defer(self, sid: str, until: datetime) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE messages SET next_attempt_at = ? WHERE sid = ?", (to_micros(until), sid)
+            )
+
+        await self._write(job)
+
+    async def update_status(
+        self,
+        sid: str,
+        status: Status,
+        at: datetime,
+        *,
+        error_code: int | None = None,
+        error_message: str | None = None,
+        date_sent: datetime | None = None,
+    ) -> None:
+        sent = None if date_sent is None else to_micros(date_sent)
+
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE messages SET status = ?, date_updated = ?, error_code = ?, "
+                "error_message = ?, date_sent = coalesce(?, date_sent) WHERE sid = ?",
+                (status.value, to_micros(at), error_code, error_message, sent, sid),
+            )
+
+        await self._write(job)
+
+    async def record_part_sent(
+        self, sid: str, sequence: int, reference: int | None, at: datetime
+    ) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE segments SET reference = ?, sent_at = ? WHERE sequence = ? AND "
+                "message_id = (SELECT id FROM messages WHERE sid = ?)",
+                (reference, to_micros(at), sequence, sid),
+            )
+
+        await self._write(job)
+
+    async def last_concat_reference(self, modem: str) -> int | None:
+        def job(db: sqlite3.Connection) -> int | None:
+            row = db.execute(
+                "SELECT s.concat_reference FROM messages m JOIN segments s ON s.message_id = m.id "
+                "WHERE m.modem = ? AND s.concat_reference IS NOT NULL "
+                "ORDER BY m.id DESC LIMIT 1",
+                (modem,),
+            ).fetchone()
+            return None if row is None else int(row[0])
+
+        return await self._read(job)
+
+    # --- accounts ----------------------------------------------------------------------------
+
+    async def accounts(self) -> list[Account]:
+        def job(db: sqlite3.Connection) -> list[Account]:
+            rows = db.execute("SELECT sid, auth_token FROM accounts ORDER BY created_at")
+            return [Account(sid, token) for sid, token in rows]
+
+        return await self._read(job)
+
+    async def add_account(self, account: Account) -> None:
+        now = to_micros(datetime.now(UTC))
+
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO accounts (sid, auth_token, created_at) VALUES (?, ?, ?)",
+                (account.sid, account.auth_token, now),
+            )
+
+        await self._write(job)
+
+
+def _day_condition(day: date, operator: str, values: list[Any]) -> list[str]:
+    start = to_micros(datetime.combine(day, time(), UTC))
+    end = to_micros(datetime.combine(day + timedelta(days=1), time(), UTC))
+    if operator == "=":
+        values.extend((start, end))
+        return ["date_sent >= ?", "date_sent < ?"]
+    if operator == "<=":
+        values.append(end)
+        return ["date_sent < ?"]
+    values.append(start)
+    return ["date_sent >= ?"]
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"the database is at schema version {version}, newer than this smsgw knows "
+            f"({len(MIGRATIONS)}); upgrade smsgw"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], version + 1):
+        for statement in _statements(script):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (executescript() would commit outside the transaction)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current)
+            current = ""
+    if current.strip():
+        statements.append(current)
+    return statements
