@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/smsgw --help
+	$(BIN)/smsgw serve --config config/gateway.toml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -73,7 +73,7 @@ class ModemHandle:
 
     def status(self) -> ModemStatus:
         info = self.modem.info if self.modem is not None else None
-        port = self.config.port or f"{self.config.driver}:{self.id}"
+        port = self.config.port or "in-process simulator"
         return ModemStatus(
             self.id, self.config.driver, port, self.config.numbers, self.state, info, self.error
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import pdu, serve, simulate
+from gateway.cli import client, pdu, serve, simulate
 from gateway.cli.common import EXIT_USAGE, Parser, UsageError
 
 
@@ -17,6 +17,7 @@ def build_parser() -> Parser:
     parser = Parser(prog="smsgw", description="A local, Twilio-compatible SMS gateway.")
     commands = parser.add_subparsers(metavar="COMMAND", parser_class=Parser)
     serve.register(commands)
+    client.register(commands)
     pdu.register(commands)
     simulate.register(commands)
     return parser

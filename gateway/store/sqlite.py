@@ -434,6 +434,23 @@ class SqliteStore:
         await self._write(job)
 
 
+def read_accounts(data_dir: Path) -> list[Account]:
+    """The generated accounts, read without opening the store for writing (a command-line
+    tool may run beside the gateway). Empty when the database does not exist yet."""
+    path = data_dir / DATABASE_NAME
+    if not path.exists():
+        return []
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = connection.execute("SELECT sid, auth_token FROM accounts ORDER BY created_at")
+            return [Account(sid, token) for sid, token in rows]
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from exc
+
+
 def _day_condition(day: date, operator: str, values: list[Any]) -> list[str]:
     start = to_micros(datetime.combine(day, time(), UTC))
     end = to_micros(datetime.combine(day + timedelta(days=1), time(), UTC))
