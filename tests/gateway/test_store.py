@@ -1,0 +1,237 @@
+"""The SQLite store on a real file: migrations, messages, paging, the dispatcher's side, group
+commit and durability."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Account
+from gateway.errors import StoreError
+from gateway.models import Direction, Message, Segment, Status, new_sid
+from gateway.store import MessageQuery
+from gateway.store.schema import MIGRATIONS
+from gateway.store.sqlite import DATABASE_NAME, SqliteStore, read_accounts
+
+ACCOUNT = "AC" + "a" * 32
+OTHER = "AC" + "b" * 32
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def message(
+    *,
+    account: str = ACCOUNT,
+    to: str = "+15550002002",
+    from_: str = "+15550001001",
+    status: Status = Status.QUEUED,
+    created: datetime = T0,
+    sent: datetime | None = None,
+    modem: str = "alice",
+    body: str = "hello",
+    segments: int = 1,
+) -> Message:
+    return Message(
+        sid=new_sid("SM"),
+        account_sid=account,
+        direction=Direction.OUTBOUND_API,
+        status=status,
+        to=to,
+        from_=from_,
+        body=body,
+        num_segments=segments,
+        num_media=0,
+        error_code=None,
+        error_message=None,
+        price=None,
+        price_unit="USD",
+        messaging_service_sid=None,
+        date_created=created,
+        date_updated=created,
+        date_sent=sent,
+        status_callback="https://example.com/status",
+        modem=modem,
+        validity_period=3600,
+    )
+
+
+def parts(count: int, reference: int | None = None) -> list[Segment]:
+    return [
+        Segment(n, f"00{n:02X}", 10 + n, concat_reference=reference) for n in range(1, count + 1)
+    ]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    store = SqliteStore(tmp_path)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_a_new_database_is_migrated_once(tmp_path: Path) -> None:
+    first = SqliteStore(tmp_path)
+    await first.open()
+    await first.create_message(message(), parts(1))
+    await first.close()
+    again = SqliteStore(tmp_path)
+    await again.open()  # no error: the migrations that ran are not run twice
+    assert await again.count_messages() == 1
+    await again.close()
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    store = SqliteStore(tmp_path)
+    with pytest.raises(StoreError, match="newer than this smsgw knows"):
+        await store.open()
+    await store.close()
+
+
+async def test_an_unusable_data_dir_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = SqliteStore(blocker / "data")
+    with pytest.raises(StoreError, match="cannot create"):
+        await store.open()
+
+
+async def test_create_is_durable_when_it_returns(store: SqliteStore) -> None:
+    created = message()
+    await store.create_message(created, parts(2, reference=7))
+    # Another connection, as after a crash: the row and its segments are committed.
+    with sqlite3.connect(store.path) as db:
+        row = db.execute(
+            "SELECT status, body FROM messages WHERE sid = ?", (created.sid,)
+        ).fetchone()
+        assert row == ("queued", "hello")
+        segments = db.execute(
+            "SELECT sequence, concat_reference, reference FROM segments ORDER BY sequence"
+        ).fetchall()
+        assert segments == [(1, 7, None), (2, 7, None)]
+
+
+async def test_get_is_per_account(store: SqliteStore) -> None:
+    mine = message()
+    await store.create_message(mine, parts(1))
+    assert await store.get_message(ACCOUNT, mine.sid) == mine
+    assert await store.get_message(OTHER, mine.sid) is None
+    assert await store.get_message(ACCOUNT, new_sid("SM")) is None
+
+
+async def test_list_newest_first_with_filters_and_pages(store: SqliteStore) -> None:
+    created = []
+    for n in range(7):
+        item = message(
+            to="+15550002002" if n % 2 else "+15550003003",
+            sent=T0 + timedelta(days=n),
+            created=T0 + timedelta(days=n),
+        )
+        created.append(item)
+        await store.create_message(item, parts(1))
+    await store.create_message(message(account=OTHER), parts(1))
+
+    everything = await store.list_messages(ACCOUNT, MessageQuery(page_size=50))
+    assert [m.sid for m in everything] == [m.sid for m in reversed(created)]
+
+    first = await store.list_messages(ACCOUNT, MessageQuery(page_size=3))
+    assert len(first) == 4  # one more than asked: there is a next page
+    second = await store.list_messages(ACCOUNT, MessageQuery(page_size=3, after_sid=first[2].sid))
+    third = await store.list_messages(ACCOUNT, MessageQuery(page_size=3, after_sid=second[2].sid))
+    paged = [m.sid for m in first[:3] + second[:3] + third[:3]]
+    assert paged == [m.sid for m in reversed(created)]
+
+    to = await store.list_messages(ACCOUNT, MessageQuery(to="+15550002002"))
+    assert {m.to for m in to} == {"+15550002002"} and len(to) == 3
+    on = await store.list_messages(ACCOUNT, MessageQuery(sent_on=date(2026, 3, 3)))
+    assert [m.sid for m in on] == [created[2].sid]
+    before = await store.list_messages(ACCOUNT, MessageQuery(sent_on_or_before=date(2026, 3, 2)))
+    assert {m.sid for m in before} == {created[0].sid, created[1].sid}
+    after = await store.list_messages(ACCOUNT, MessageQuery(sent_on_or_after=date(2026, 3, 6)))
+    assert {m.sid for m in after} == {created[5].sid, created[6].sid}
+
+
+async def test_paging_is_stable_while_messages_arrive(store: SqliteStore) -> None:
+    older = [message() for _ in range(5)]
+    for item in older:
+        await store.create_message(item, parts(1))
+    first = await store.list_messages(ACCOUNT, MessageQuery(page_size=2))
+    for _ in range(3):  # new messages arrive between the page requests
+        await store.create_message(message(), parts(1))
+    rest = await store.list_messages(ACCOUNT, MessageQuery(page_size=10, after_sid=first[1].sid))
+    assert [m.sid for m in first[:2] + rest] == [m.sid for m in reversed(older)]
+
+
+async def test_the_dispatchers_side(store: SqliteStore) -> None:
+    first, second, elsewhere = message(), message(), message(modem="bob")
+    for item in (first, second, elsewhere):
+        await store.create_message(item, parts(3, reference=42))
+    work = await store.outbound_work("alice", T0)
+    assert [w.message.sid for w in work] == [first.sid, second.sid]
+    assert [s.sequence for s in work[0].segments] == [1, 2, 3]
+
+    await store.update_status(first.sid, Status.SENDING, T0)
+    await store.record_part_sent(first.sid, 1, 17, T0)
+    await store.record_part_sent(first.sid, 2, None, T0)  # "duplicate": the SC had it
+    (resumed, _) = await store.outbound_work("alice", T0)
+    assert resumed.message.status is Status.SENDING
+    assert [(s.reference, s.sent_at is not None) for s in resumed.segments] == [
+        (17, True),
+        (None, True),
+        (None, False),
+    ]
+
+    assert await store.count_attempt(second.sid) == 1
+    assert await store.count_attempt(second.sid) == 2
+    later = T0 + timedelta(minutes=5)
+    await store.defer(second.sid, later)
+    assert [w.message.sid for w in await store.outbound_work("alice", T0)] == [first.sid]
+    assert await store.next_attempt_at("alice") == datetime.fromtimestamp(0, UTC)
+    assert [w.message.sid for w in await store.outbound_work("alice", later)] == [
+        first.sid,
+        second.sid,
+    ]
+
+    await store.update_status(first.sid, Status.SENT, later, date_sent=later)
+    await store.update_status(
+        second.sid, Status.FAILED, later, error_code=30005, error_message="Unknown destination"
+    )
+    assert await store.outbound_work("alice", later) == []
+    failed = await store.get_message(ACCOUNT, second.sid)
+    assert failed is not None
+    assert (failed.status, failed.error_code, failed.date_updated) == (Status.FAILED, 30005, later)
+    sent = await store.get_message(ACCOUNT, first.sid)
+    assert sent is not None and sent.date_sent == later
+    assert await store.next_attempt_at("alice") is None
+    assert await store.last_concat_reference("alice") == 42
+    assert await store.last_concat_reference("carol") is None
+
+
+async def test_concurrent_writes_share_commits_and_fail_alone(store: SqliteStore) -> None:
+    messages = [message() for _ in range(300)]
+    duplicate = messages[10]
+    results = await asyncio.gather(
+        *(store.create_message(item, parts(1)) for item in messages),
+        store.create_message(duplicate, parts(1)),  # the same SID again: this one fails
+        return_exceptions=True,
+    )
+    assert sum(isinstance(result, sqlite3.IntegrityError) for result in results) == 1
+    assert await store.count_messages() == 300
+
+
+async def test_accounts(store: SqliteStore, tmp_path: Path) -> None:
+    assert read_accounts(tmp_path / "elsewhere") == []
+    account = Account("AC" + "c" * 32, "secret")
+    await store.add_account(account)
+    assert await store.accounts() == [account]
+    assert read_accounts(tmp_path) == [account]  # read-only, beside the running store
