@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS: Final = 5
 RETRY_DELAYS: Final = (30.0, 120.0, 600.0, 1800.0)  # seconds, by attempt
 
+StatusListener = Callable[[str, Status], None]
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -64,6 +66,35 @@ class Dispatcher:
         self.retry_delays = retry_delays
         self._wake = {modem_id: asyncio.Event() for modem_id in modems.handles}
         self._tasks: list[asyncio.Task[None]] = []
+        self._status_listeners: list[StatusListener] = []
+
+    def on_status(self, listener: StatusListener) -> Callable[[], None]:
+        """Call ``listener(sid, status)`` after each status change is committed."""
+        self._status_listeners.append(listener)
+        return lambda: self._status_listeners.remove(listener)
+
+    async def _set_status(
+        self,
+        sid: str,
+        status: Status,
+        *,
+        error_code: int | None = None,
+        error_message: str | None = None,
+        date_sent: datetime | None = None,
+    ) -> None:
+        await self.store.update_status(
+            sid,
+            status,
+            self.clock(),
+            error_code=error_code,
+            error_message=error_message,
+            date_sent=date_sent,
+        )
+        for listener in list(self._status_listeners):
+            try:
+                listener(sid, status)
+            except Exception:
+                log.exception("status listener failed on %s %s", sid, status)
 
     def wake(self, modem_id: str) -> None:
         """A message for ``modem_id`` was committed: its worker looks at once."""
@@ -115,7 +146,7 @@ class Dispatcher:
         message = work.message
         modem = await handle.ready()
         if message.status is Status.QUEUED:
-            await self.store.update_status(message.sid, Status.SENDING, self.clock())
+            await self._set_status(message.sid, Status.SENDING)
         for segment in work.segments:
             if segment.sent_at is not None:
                 continue  # acknowledged before a restart: never again
@@ -136,8 +167,7 @@ class Dispatcher:
                 return
             sent_at = self.clock()
             await self.store.record_part_sent(message.sid, segment.sequence, reference, sent_at)
-        now = self.clock()
-        await self.store.update_status(message.sid, Status.SENT, now, date_sent=now)
+        await self._set_status(message.sid, Status.SENT, date_sent=self.clock())
 
     async def _failed_part(
         self, handle: ModemHandle, sid: str, code: int | None, outcome: send_errors.Meaning
@@ -149,8 +179,8 @@ class Dispatcher:
             await self._retry_later(sid, outcome.twilio_code, f"+CMS ERROR: {code}")
 
     async def _fail(self, sid: str, code: int) -> None:
-        await self.store.update_status(
-            sid, Status.FAILED, self.clock(), error_code=code, error_message=ERROR_MESSAGES[code]
+        await self._set_status(
+            sid, Status.FAILED, error_code=code, error_message=ERROR_MESSAGES[code]
         )
 
     async def _retry_later(self, sid: str, code: int, reason: str) -> None:

@@ -91,7 +91,7 @@ class ModemHandle:
 
     def lost(self, reason: str) -> None:
         """Someone using the modem found it unusable (e.g. it stopped answering)."""
-        if self.state is ModemState.READY:
+        if self.state is ModemState.READY:  # not while stopping or reconnecting
             log.warning("%s: %s; reconnecting", self.id, reason)
             self.error = reason
             self._lost.set()
@@ -100,6 +100,7 @@ class ModemHandle:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"modem {self.id}")
 
     async def stop(self) -> None:
+        self.state = ModemState.STOPPED
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

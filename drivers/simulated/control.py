@@ -4,7 +4,8 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
 
 =========================  ==============================================================
 ``GET  /state``            numbers, personality, settings, storage use, faults
-``GET  /submissions``      every SUBMIT the network accepted (destination, text, TP-MR...)
+``GET  /submissions``      every SUBMIT the network accepted (destination, text, TP-MR...);
+                           ``?wait=N`` answers once there are at least N
 ``GET  /handsets``         what reached each virtual handset
 ``POST /inject``           ``{"from": "+1...", "text": "...", "order": [2, 1], "ucs2": false,
                            "ref16": false}``: a handset texts this modem
@@ -24,6 +25,8 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -169,7 +172,24 @@ def control_app(
     async def state(_: web.Request) -> web.Response:
         return web.json_response(describe(modem, pty))
 
-    async def submissions(_: web.Request) -> web.Response:
+    async def submissions(request: web.Request) -> web.Response:
+        # ?wait=N answers once the network has accepted at least N SUBMITs (or after
+        # ?timeout= seconds, default 10): a test in another process awaits, it need not poll.
+        try:
+            wanted = int(request.query.get("wait", "0"))
+            timeout = float(request.query.get("timeout", "10"))
+        except ValueError:
+            return web.json_response({"error": "wait and timeout must be numbers"}, status=400)
+        if len(network.submissions) < wanted:
+            arrived = asyncio.Event()
+            stop = network.on_submission(
+                lambda _: arrived.set() if len(network.submissions) >= wanted else None
+            )
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), timeout)
+            finally:
+                stop()
         return web.json_response([_submission(item) for item in network.submissions])
 
     async def handsets(_: web.Request) -> web.Response:

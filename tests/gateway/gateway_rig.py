@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,12 @@ OTHER_ACCOUNT = Account("AC" + "c3" * 16, "test-auth-token-carol")
 ALICE = "+15550001001"
 BOB = "+15550002002"
 CAROL = "+15550003003"
+
+
+def basic_auth(account: Account = ACCOUNT) -> dict[str, str]:
+    """The Authorization header a Twilio client sends for ``account``."""
+    token = base64.b64encode(f"{account.sid}:{account.auth_token}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
 
 
 def config(data_dir: Path, *modems: ModemConfig, accounts: tuple[Account, ...] = ()) -> Config:
