@@ -1,0 +1,125 @@
+"""Restart safety: ``kill -9`` the gateway between the parts of a long message, start it again,
+and the simulated modem (its own process, on a real pty) sees every part exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+from gateway.store.sqlite import DATABASE_NAME
+from tests.gateway.gateway_rig import ACCOUNT, basic_auth
+
+SMSGW = Path(sys.executable).parent / "smsgw"
+WAIT = 15.0
+SIM_NUMBER = "+15550001001"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def process(*argv: str, ready: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Start ``smsgw argv`` and wait until it prints a line containing ``ready``."""
+    child = await asyncio.create_subprocess_exec(
+        str(SMSGW), *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    assert child.stdout is not None
+    try:
+        while ready not in (
+            line := (await asyncio.wait_for(child.stdout.readline(), WAIT)).decode()
+        ):
+            assert line, "the process ended before it was ready"
+        yield child
+    finally:
+        if child.returncode is None:
+            child.kill()
+        await child.wait()
+
+
+def committed(data_dir: Path) -> tuple[int, str]:
+    """Parts committed as sent, and the message's status, as the gateway's database says."""
+    with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
+        (parts,) = db.execute("SELECT count(*) FROM segments WHERE sent_at IS NOT NULL").fetchone()
+        (status,) = db.execute("SELECT status FROM messages").fetchone()
+        return int(parts), str(status)
+
+
+async def until_committed(data_dir: Path, parts: int, status: str = "sending") -> None:
+    # The gateway is another process and offers no notification of its commits: read the
+    # database it writes, briefly, with a bound.
+    async with asyncio.timeout(WAIT):
+        while committed(data_dir) != (parts, status):
+            await asyncio.sleep(0.005)
+
+
+async def test_kill_9_between_parts_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
+    data_dir = tmp_path / "data"
+    configuration = tmp_path / "gateway.toml"
+    configuration.write_text(
+        f"""
+[gateway]
+listen = "127.0.0.1:{api}"
+data_dir = "{data_dir}"
+
+[[accounts]]
+sid = "{ACCOUNT.sid}"
+auth_token = "{ACCOUNT.auth_token}"
+
+[[modems]]
+id = "pty"
+driver = "serial"
+port = "{device}"
+numbers = ["{SIM_NUMBER}"]
+send_rate = 1.0   # a second between parts: the gateway is killed in that gap
+"""
+    )
+    body = "Every part exactly once, whatever happens to the gateway. " * 7  # 3 parts
+    simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
+    async with (
+        process(*simulator, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
+        aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
+    ):
+        serve = ("serve", "--config", str(configuration))
+        async with (
+            process(*serve, ready="smsgw is listening") as gateway,
+            aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+        ):
+            reply = await http.post(
+                f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json",
+                data={"To": "+447700900123", "From": SIM_NUMBER, "Body": body},
+            )
+            created = await reply.json()
+            assert (reply.status, created["num_segments"]) == (201, "3")
+            await (await sim.get("/submissions", params={"wait": "1"})).json()
+            await until_committed(data_dir, 1)
+            gateway.send_signal(signal.SIGKILL)  # no shutdown, no flush: a power cut
+            await gateway.wait()
+
+        async with (
+            process(*serve, ready="smsgw is listening"),
+            aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+        ):
+            submissions = await (await sim.get("/submissions", params={"wait": "3"})).json()
+            await until_committed(data_dir, 3, "sent")
+            fetched = await (
+                await http.get(f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages/{created['sid']}.json")
+            ).json()
+
+    sequences = sorted(item["concatenation"][0] for item in submissions)
+    assert sequences == [1, 2, 3], submissions  # each part once: none lost, none repeated
+    assert {item["concatenation"][1] for item in submissions} == {3}
+    assert fetched["status"] == "sent"
+    assert fetched["date_sent"] is not None
