@@ -214,7 +214,10 @@ class AtChannel:
         self, response: asyncio.Future[Response], command: str, timeout: float
     ) -> Response:
         try:
-            return await asyncio.wait_for(response, timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that arrives as the reply does, and a stopping modem task would never end.
+            async with asyncio.timeout(timeout):
+                return await response
         except TimeoutError:
             lines = self.parser.partial_lines
             self.parser.cancel(abandon=True)
@@ -234,7 +237,8 @@ class AtChannel:
         acknowledgement = self._arm("<ESC>", data="")  # a late ">" is swallowed as the prompt
         try:
             await self._send(acknowledgement, ESC)
-            await asyncio.wait_for(acknowledgement, min(self.timeouts.prompt, _ABORT_GRACE))
+            async with asyncio.timeout(min(self.timeouts.prompt, _ABORT_GRACE)):
+                await acknowledgement
         except (TimeoutError, ModemLost):
             self.parser.cancel(abandon=True)
             self._unsynchronised = True
@@ -249,7 +253,8 @@ class AtChannel:
         probe = self._arm("AT")
         try:
             await self._send(probe, b"AT\r")
-            await asyncio.wait_for(probe, min(self.timeouts.default, _ABORT_GRACE))
+            async with asyncio.timeout(min(self.timeouts.default, _ABORT_GRACE)):
+                await probe
         except (TimeoutError, ModemLost):
             self.parser.cancel(abandon=True)
         finally:

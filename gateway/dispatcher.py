@@ -140,7 +140,8 @@ class Dispatcher:
         if due is not None:
             timeout = max(0.0, (due - self.clock()).total_seconds())
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await wake.wait()
 
     async def _send(self, handle: ModemHandle, work: OutboundWork, pacer: _Pacer) -> None:
         message = work.message

@@ -187,7 +187,8 @@ def control_app(
             )
             try:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(arrived.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await arrived.wait()
             finally:
                 stop()
         return web.json_response([_submission(item) for item in network.submissions])

@@ -57,10 +57,14 @@ def _all_accounts(config: Config) -> list[Account]:
     return list(config.accounts) or read_accounts(config.data_dir)
 
 
+class _NoAccount(UsageError):
+    pass
+
+
 def _first_account(config: Config) -> Account:
     accounts = _all_accounts(config)
     if not accounts:
-        raise UsageError("no account yet: start the gateway once (smsgw serve) and it creates one")
+        raise _NoAccount("no account yet: start the gateway once (smsgw serve) and it creates one")
     return accounts[0]
 
 
@@ -126,7 +130,7 @@ def _modems(args: argparse.Namespace) -> int:
     config = load_config(args)
     try:
         modems = _Api(config, args.prog).request("GET", "/smsgw/modems.json")
-    except _NotRunning:
+    except (_NotRunning, _NoAccount):  # no gateway to ask: what the configuration says
         modems = [
             {"id": m.id, "driver": m.driver, "port": m.port, "numbers": list(m.numbers)}
             | {"state": "gateway not running", "info": None, "error": None}

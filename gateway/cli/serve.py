@@ -63,14 +63,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run(config: configuration.Config) -> None:
+    # Handlers first: once the gateway says it is listening, SIGTERM means a clean stop.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     gateway = Gateway(config)
     await gateway.start()
     try:
         _announce(gateway)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
     finally:
         await gateway.stop()

@@ -83,6 +83,11 @@ async def _run(
     tcp: tuple[str, int] | None,
     control: tuple[str, int],
 ) -> None:
+    # Handlers first: once the simulator says where it is, SIGTERM means a clean stop.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     network = SimulatedNetwork()
     for number in numbers:
         network.attach(modem, number)
@@ -108,10 +113,6 @@ async def _run(
         where = f"tcp://{server.host}:{server.port}"
     print(f"simulated modem {', '.join(numbers)} on {where}", flush=True)
     print(f"control: http://{control[0]}:{control[1]}/state", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:
