@@ -116,6 +116,75 @@ def _curc(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     return []
 
 
+@handles("+CSCS")
+def _cscs(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    # TS 27.007 §5.5; gammu refuses a modem that does not list its character sets.
+    if name.endswith("?"):
+        return [f'+CSCS: "{modem.charset}"']
+    if argument == "?":
+        return ['+CSCS: ("IRA","GSM","UCS2","8859-1")']
+    wanted = argument.strip().strip('"')
+    if wanted not in ("IRA", "GSM", "UCS2", "8859-1"):
+        raise CommandFailed("CME", 4)
+    modem.charset = wanted
+    return []
+
+
+@handles("+CFUN")
+def _cfun(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if name.endswith("?"):
+        return ["+CFUN: 1"]
+    if argument == "?":
+        return ["+CFUN: (0,1,4),(0,1)"]
+    return []
+
+
+@handles("+CGATT")
+def _cgatt(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if name.endswith("?"):
+        return [f"+CGATT: {int(modem.registration in (1, 5))}"]
+    if argument == "?":
+        return ["+CGATT: (0,1)"]
+    return []
+
+
+@handles("+CMMS")
+def _cmms(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    # TS 27.005 §3.5.6: keep the link to the SC open between messages.
+    if name.endswith("?"):
+        return [f"+CMMS: {modem.cmms}"]
+    if argument == "?":
+        return ["+CMMS: (0-2)"]
+    (value,) = _ints(argument, "CMS")
+    if value not in (0, 1, 2):
+        raise CommandFailed("CMS", 303)
+    modem.cmms = value
+    return []
+
+
+@handles("+COPS")
+def _cops(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if name.endswith("?"):
+        if modem.registration not in (1, 5):
+            return ["+COPS: 0"]
+        return ['+COPS: 0,0,"smsgw sim network",7']
+    if argument == "?":
+        return ['+COPS: (2,"smsgw sim network","smsgw","00101",7),,(0-4),(0-2)']
+    return []
+
+
+@handles("+CUSD")
+def _cusd(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if name.endswith("?"):
+        return ["+CUSD: 0"]
+    return []  # no USSD service on the simulated network; the request is accepted
+
+
+@handles("+CBC")
+def _cbc(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    return ["+CBC: 0,100,4200"]  # powered from USB, full
+
+
 # --- SIM -----------------------------------------------------------------------------------------
 
 
@@ -250,7 +319,8 @@ def _registration(modem: SimulatedModem, name: str, argument: str, original: str
     command = name.rstrip("?")
     if name.endswith("?"):
         mode = modem.creg if command == "+CREG" else modem.cereg
-        return [f"{command}: {mode},{modem.registration}"]
+        location = ',"00C3","0000A1B2"' if mode == 2 and modem.registration in (1, 5) else ""
+        return [f"{command}: {mode},{modem.registration}{location}"]
     if argument == "?":
         return [f"{command}: (0-2)"]
     (value,) = _ints(argument)

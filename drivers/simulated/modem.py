@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -58,6 +59,25 @@ _CMS_TEXT: Final = {
     500: "unknown error",
 }
 _CME_TEXT: Final = {3: "operation not allowed", 4: "operation not supported", 14: "SIM busy"}
+
+
+# V.250 basic commands: a letter (or &letter) and an optional number; S-registers take a value.
+_BASIC: Final = re.compile(r"(S\d+(?:=\d*|\?)|&[A-Z]|[A-Z])(\d*)")
+
+
+def _chained(text: str) -> list[str]:
+    """The commands of one line: ``+CMEE=1;+CREG=2`` -> ``["+CMEE=1", "+CREG=2"]``."""
+    parts, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == ";" and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [part.strip() for part in parts if part.strip()] or [""]
 
 
 class _Typing:
@@ -134,6 +154,8 @@ class SimulatedModem:
         self.cnmi = (1, 1, 0, 0, 0)
         self.creg = 0
         self.cereg = 0
+        self.charset = "GSM"
+        self.cmms = 0
         self.caret_reports = self.personality.caret_spam
         self.pin_entered = self.pin is None
         first = next(iter(self.storages))
@@ -322,7 +344,11 @@ class SimulatedModem:
             if upper.startswith("AT+CMGS"):
                 return await self._begin_submit(command[7:].strip())
             try:
-                await self._respond(self._run(upper[2:], command[2:]))
+                lines: list[str] = []
+                # V.250 §5.2.1: several commands on one line, extended ones after ';'.
+                for part in _chained(command[2:]):
+                    lines += self._run(part.upper(), part)
+                await self._respond(lines)
             except CommandFailed as error:
                 await self._error(error)
             return False
@@ -333,18 +359,30 @@ class SimulatedModem:
                 await self._write("".join(pending))
 
     def _run(self, upper: str, original: str) -> list[str]:
-        if upper in ("", "Z", "&F", "&W") or upper.startswith(("+CSCS", "+CFUN=", "V1", "Q0")):
-            if upper in ("Z", "&F"):
-                self._reset_settings()
-            return []
-        if upper in ("E0", "E1", "E"):
-            self.echo = upper == "E1" or self.personality.echo_locked
-            return []
+        if not upper:
+            return []  # a bare AT
+        if upper[0] not in "+^":
+            return self._basic(upper)
         name, _, argument = upper.partition("=")
         handler = HANDLERS.get(name.rstrip("?"))
         if handler is None:
             raise CommandFailed()  # V.250: an unknown command is ERROR
         return handler(self, name, argument, original)
+
+    def _basic(self, commands: str) -> list[str]:
+        """Basic V.250 commands, which may follow one another with no separator (ATE0V1)."""
+        lines: list[str] = []
+        for match in _BASIC.finditer(commands):
+            letter, value = match.group(1), match.group(2)
+            if letter == "E":
+                self.echo = value == "1" or self.personality.echo_locked
+            elif letter in ("Z", "&F"):
+                self._reset_settings()
+            elif letter == "I":
+                lines += [self.personality.manufacturer, self.personality.model]
+        if _BASIC.sub("", commands):
+            raise CommandFailed()  # something that is no basic command
+        return lines
 
     async def _begin_submit(self, argument: str) -> bool:
         length_text = argument.lstrip("=").strip()

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from drivers import gsm7
 from drivers.at_channel import AtChannel
-from drivers.errors import ModemLost, SendError
+from drivers.errors import AtCommandError, CmeError, ModemLost, SendError
 from drivers.modem import GsmModem, LinkLost, MessageStored, ReportStored
 from drivers.pdu import Deliver, StatusReport, SubmitOptions, encode_text
 from drivers.simulated import Fate, HandsetRule, SimulatedModem, SimulatedNetwork
@@ -219,3 +219,28 @@ async def test_control_interface() -> None:
             assert reply.status == 400
         finally:
             await client.close()
+
+
+async def test_what_other_at_software_asks() -> None:
+    """Commands gammu-smsd and SMSTools3 send at start-up, answered as real modems do
+    (TS 27.007 §5.5, §7.3, §10.1.9; TS 27.005 §3.5.6; V.250 §5.2.1 chaining)."""
+    async with rig() as setup:
+        _, modem = await setup.add(ME)
+        channel = modem.channel
+        assert (await channel.command("AT+CSCS=?")).lines == (
+            '+CSCS: ("IRA","GSM","UCS2","8859-1")',
+        )
+        await channel.command('AT+CSCS="UCS2"')
+        assert (await channel.command("AT+CSCS?")).lines == ('+CSCS: "UCS2"',)
+        assert (await channel.command("AT+CMEE=1;+CREG=2")).lines == ()
+        assert (await channel.command("AT+CREG?")).lines == ('+CREG: 2,1,"00C3","0000A1B2"',)
+        assert (await channel.command("AT+CGATT?")).lines == ("+CGATT: 1",)
+        await channel.command("AT+CMMS=2")
+        assert (await channel.command("AT+CMMS?")).lines == ("+CMMS: 2",)
+        assert (await channel.command("AT+COPS?")).lines == ('+COPS: 0,0,"smsgw sim network",7',)
+        assert (await channel.command("ATE0V1Q0")).lines == ()
+        assert (await channel.command("ATI")).lines == ("smsgw", "Simulated GSM modem")
+        with pytest.raises(CmeError):
+            await channel.command('AT+CSCS="KLINGON"')
+        with pytest.raises(AtCommandError):
+            await channel.command("AT+CMEE=1;+NOSUCH")
