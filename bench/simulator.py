@@ -1,0 +1,89 @@
+"""A standalone simulated modem for the benchmarks: ``smsgw simulate`` on a pty, in its own process.
+
+Shared by :mod:`bench.modem_send` (our driver) and :mod:`bench.smsd_peers` (gammu-smsd and
+SMSTools3), so that every sender in a comparison talks to the same simulator, started the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+_READY_TIMEOUT_S: Final = 30.0
+_STOP_TIMEOUT_S: Final = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Simulator:
+    """A running simulated modem: the pty to open, its process id and its control interface."""
+
+    device: str
+    pid: int
+    control: str  # base URL of the JSON control interface, e.g. http://127.0.0.1:8765
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def _cancelled_by_sigterm() -> Iterator[None]:
+    """SIGTERM cancels the current task instead of killing this process outright, so that the
+    ``finally`` blocks on the way out stop the simulator and any peer daemon talking to it
+    (SIGINT already does so under :func:`asyncio.run`)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel if task else lambda: None)
+    except (NotImplementedError, RuntimeError):  # not the main thread, or no Unix signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+@contextlib.asynccontextmanager
+async def simulator_on_pty() -> AsyncIterator[Simulator]:
+    """Start ``smsgw simulate --pty`` in a temporary directory; stop it on the way out."""
+    with (
+        _cancelled_by_sigterm(),
+        tempfile.TemporaryDirectory(prefix="smsgw-bench-sim-") as directory,
+    ):
+        device = str(Path(directory) / "ttySIM0")
+        port = _free_port()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "gateway", "simulate", "--pty", device),
+            *("--control", f"127.0.0.1:{port}"),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert process.stdout is not None
+            # It prints its first line once the pty and the control interface are both up.
+            ready = await asyncio.wait_for(process.stdout.readline(), _READY_TIMEOUT_S)
+            if not ready:
+                raise RuntimeError(
+                    f"the simulator exited before it was ready ({process.returncode})"
+                )
+            yield Simulator(device, process.pid, f"http://127.0.0.1:{port}")
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    await asyncio.wait_for(process.wait(), _STOP_TIMEOUT_S)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
