@@ -11,15 +11,18 @@ Routes (``../shared/docs/twilio-messages-api.md``):
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiDict, MultiDictProxy
 
 from gateway.auth import Authenticator
+from gateway.dates import Moment, parse_moment
 from gateway.errors import ApiError
 from gateway.models import API_VERSION, is_sid, normalise_number
 from gateway.modems import ModemPool
@@ -32,6 +35,7 @@ MAX_PAGE_SIZE: Final = 1000
 DEFAULT_PAGE_SIZE: Final = 50
 _FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 _LIST_FILTERS: Final = ("To", "From", "DateSent", "DateSent<", "DateSent>")
+_SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +67,35 @@ def authorize(request: web.Request) -> str:
 
 
 async def read_form(request: web.Request) -> MultiDictProxy[str]:
-    """The form parameters, or a Twilio-shaped 400 for a body that is not a form."""
-    if request.can_read_body and request.content_type not in _FORM_TYPES:
+    """The form parameters, or a Twilio-shaped 400 for a body that is not a UTF-8 form."""
+    if not request.can_read_body:
+        return MultiDictProxy(MultiDict())
+    if request.content_type not in _FORM_TYPES:
         raise ApiError(
             20001,
             f"Expected form parameters (application/x-www-form-urlencoded), "
             f"got {request.content_type or 'no content type'}",
         )
+    charset = (request.charset or "utf-8").lower()
+    if charset not in ("utf-8", "utf8", "us-ascii", "ascii"):
+        raise ApiError(20001, f"Form parameters must be UTF-8, not {request.charset}")
+    if request.content_type == "multipart/form-data":
+        return await _multipart(request)
+    raw = await request.read()
+    try:
+        # Strictly: aiohttp's own parser replaces bytes that are not UTF-8, which would
+        # silently change the text of a message.
+        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(20001, "The request body is not valid UTF-8 form data") from None
+    return MultiDictProxy(MultiDict(pairs))
+
+
+async def _multipart(request: web.Request) -> MultiDictProxy[str]:
     try:
         form = await request.post()
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ApiError(20001, f"The request body is not valid UTF-8 form data: {exc}") from None
+    except (UnicodeDecodeError, ValueError, LookupError) as exc:
+        raise ApiError(20001, f"The request body is not valid form data: {exc}") from None
     if any(not isinstance(value, str) for value in form.values()):
         raise ApiError(20001, "File uploads are not accepted; send form parameters")
     return form  # type: ignore[return-value]
@@ -102,20 +124,41 @@ def _int(query: Mapping[str, str], name: str, default: int, low: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < low:
+    # Not str.isdigit(): it accepts "²", which int() refuses, and numbers of any length.
+    if not _SMALL_NUMBER.fullmatch(raw) or int(raw) < low:
         raise ApiError(20001, f"Invalid {name} {raw!r}: expected an integer of at least {low}")
     return int(raw)
 
 
-def parse_date(raw: str, name: str) -> date:
-    """A GMT date from the forms clients send: ``2019-06-11``, ``2019-06-11T22:05:25Z``..."""
-    text = raw.strip()
-    for parser in (date.fromisoformat, lambda t: datetime.fromisoformat(t).date()):
-        try:
-            return parser(text)
-        except ValueError:
-            continue
-    raise ApiError(20001, f"Invalid {name} {raw!r}: expected a date such as 2024-05-31")
+def _moment(query: Mapping[str, str], name: str) -> Moment | None:
+    raw = query.get(name)
+    if not raw:
+        return None
+    moment = parse_moment(raw)
+    if moment is None:
+        raise ApiError(20001, f"Invalid {name} {raw!r}: expected a date such as 2024-05-31")
+    return moment
+
+
+def _last_instant(moment: Moment | None) -> datetime | None:
+    """``DateSent<``: a date alone includes its whole GMT day ("on or before" it); with a time,
+    the moment itself (the seed's "sent between ... 01:23:45 UTC and ... 01:23:45 UTC")."""
+    if moment is None:
+        return None
+    if moment.has_time:
+        return moment.at
+    return moment.at + timedelta(days=1) - timedelta(microseconds=1)
+
+
+def _token(query: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(after, before) SIDs from ``PageToken``: ``PA<sid>`` pages on, ``PB<sid>`` back."""
+    token = query.get("PageToken")
+    if not token:
+        return None, None
+    sid = token[2:]
+    if token[:2] not in ("PA", "PB") or not (is_sid(sid, "SM") or is_sid(sid, "MM")):
+        raise ApiError(20001, f"Invalid PageToken {token!r}")
+    return (sid, None) if token.startswith("PA") else (None, sid)
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -123,37 +166,33 @@ async def list_messages(request: web.Request) -> web.Response:
     query = request.query
     page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
     page = _int(query, "Page", 0, 0)
-    token = query.get("PageToken")
-    after = None
-    if token:
-        after = token[2:]
-        if not token.startswith("PA") or not is_sid(after, after[:2]):
-            raise ApiError(20001, f"Invalid PageToken {token!r}")
+    after, before = _token(query)
+    on, before_moment, after_moment = (
+        _moment(query, "DateSent"),
+        _moment(query, "DateSent<"),
+        _moment(query, "DateSent>"),
+    )
     filters = [(name, query[name]) for name in _LIST_FILTERS if query.get(name)]
     to, from_ = query.get("To"), query.get("From")
     message_query = MessageQuery(
         to=(normalise_number(to) or to) if to else None,
         from_=(normalise_number(from_) or from_) if from_ else None,
-        sent_on=parse_date(query["DateSent"], "DateSent") if query.get("DateSent") else None,
-        sent_on_or_before=(
-            parse_date(query["DateSent<"], "DateSent<") if query.get("DateSent<") else None
-        ),
-        sent_on_or_after=(
-            parse_date(query["DateSent>"], "DateSent>") if query.get("DateSent>") else None
-        ),
+        sent_on=on.at.date() if on else None,
+        sent_at_or_before=_last_instant(before_moment),
+        sent_at_or_after=after_moment.at if after_moment else None,
         page_size=page_size,
         after_sid=after,
+        before_sid=before,
     )
-    messages = await _services(request).store.list_messages(account, message_query)
-    has_more = len(messages) > page_size
+    messages, more = await _services(request).store.list_messages(account, message_query)
     body = page_json(
         request.path,
         request.path_qs,
         filters=filters,
-        messages=messages[:page_size],
+        messages=messages,
         page=page,
         page_size=page_size,
-        has_more=has_more,
+        has_more=more or before is not None,
     )
     return web.json_response(body)
 

@@ -9,6 +9,7 @@ its modem's worker woken.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Final
@@ -34,6 +35,7 @@ from gateway.store import Store
 
 MAX_VALIDITY: Final = 14400  # seconds; the product's specification (the seed documentation)
 MAX_URL: Final = 4000
+_SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 _CHANNEL_PREFIXES: Final = ("whatsapp:", "messenger:", "rcs:", "fbm:", "instagram:")
 
 Form = Mapping[str, str]
@@ -64,7 +66,8 @@ def _validity(form: Form) -> int | None:
     raw = form.get("ValidityPeriod")
     if raw is None or raw == "":
         return None
-    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_VALIDITY:
+    # Not str.isdigit(): it accepts "²", which int() refuses, and unbounded lengths.
+    if not _SMALL_NUMBER.fullmatch(raw.strip()) or not 1 <= int(raw) <= MAX_VALIDITY:
         raise ApiError(
             21624,
             f"Invalid validity period value {raw!r}: an integer from 1 to {MAX_VALIDITY} seconds",
@@ -166,7 +169,7 @@ class Outbound:
     def _service(self, sid: str) -> None:
         if not is_sid(sid, "MG"):
             raise ApiError(21705, f"The Messaging Service {sid} is invalid")
-        raise ApiError(21701, f"The Messaging Service {sid} does not exist", 404)
+        raise ApiError(21701, f"The Messaging Service {sid} does not exist")
 
     def _from(self, account_sid: str, raw: str, to: str) -> str:
         if raw.startswith(_CHANNEL_PREFIXES):

@@ -73,7 +73,10 @@ def page_json(
         return f"{path}?{urlencode(query)}"
 
     start = page * page_size
+    # Tokens, not page numbers, so that paging is right while messages keep arriving:
+    # PA<last SID> for what is older than this page, PB<first SID> for what is newer.
     next_uri = uri(page + 1, "PA" + messages[-1].sid) if has_more and messages else None
+    previous_uri = uri(page - 1, "PB" + messages[0].sid) if page > 0 and messages else None
     return {
         "end": start + len(messages) - 1 if messages else 0,
         "first_page_uri": uri(0),
@@ -81,7 +84,7 @@ def page_json(
         "next_page_uri": next_uri,
         "page": page,
         "page_size": page_size,
-        "previous_page_uri": uri(page - 1) if page > 0 else None,
+        "previous_page_uri": previous_uri,
         "start": start if messages else 0,
         "uri": request_uri,
     }

@@ -24,11 +24,12 @@ class MessageQuery:
 
     to: str | None = None
     from_: str | None = None
-    sent_on: date | None = None
-    sent_on_or_before: date | None = None
-    sent_on_or_after: date | None = None
+    sent_on: date | None = None  # the whole GMT day
+    sent_at_or_before: datetime | None = None
+    sent_at_or_after: datetime | None = None
     page_size: int = 50
-    after_sid: str | None = None  # the last SID of the previous page (PageToken)
+    after_sid: str | None = None  # older than this message (next page: PageToken PA...)
+    before_sid: str | None = None  # newer than this message (previous page: PageToken PB...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,11 @@ class Store(Protocol):
 
     async def get_message(self, account_sid: str, sid: str) -> Message | None: ...
 
-    async def list_messages(self, account_sid: str, query: MessageQuery) -> list[Message]:
-        """Newest first; at most ``query.page_size + 1`` (one more says there is a next page)."""
+    async def list_messages(
+        self, account_sid: str, query: MessageQuery
+    ) -> tuple[list[Message], bool]:
+        """A page, newest first, and whether there are more beyond it (older ones; newer ones
+        with ``before_sid``)."""
 
     async def outbound_work(self, modem: str, now: datetime, limit: int = 16) -> list[OutboundWork]:
         """Queued or half-sent messages of ``modem`` due by ``now``, oldest first."""

@@ -15,7 +15,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -276,7 +276,9 @@ class SqliteStore:
 
         return await self._read(job)
 
-    async def list_messages(self, account_sid: str, query: MessageQuery) -> list[Message]:
+    async def list_messages(
+        self, account_sid: str, query: MessageQuery
+    ) -> tuple[list[Message], bool]:
         where = ["account_sid = ?"]
         values: list[Any] = [account_sid]
         if query.to is not None:
@@ -285,24 +287,35 @@ class SqliteStore:
         if query.from_ is not None:
             where.append("from_number = ?")
             values.append(query.from_)
-        for day, operator in (
-            (query.sent_on, "="),
-            (query.sent_on_or_before, "<="),
-            (query.sent_on_or_after, ">="),
-        ):
-            if day is not None:
-                where.extend(_day_condition(day, operator, values))
+        if query.sent_on is not None:
+            start = datetime.combine(query.sent_on, time(), UTC)
+            where.append("date_sent >= ? AND date_sent < ?")
+            values += [to_micros(start), to_micros(start + timedelta(days=1))]
+        if query.sent_at_or_before is not None:
+            where.append("date_sent <= ?")
+            values.append(to_micros(query.sent_at_or_before))
+        if query.sent_at_or_after is not None:
+            where.append("date_sent >= ?")
+            values.append(to_micros(query.sent_at_or_after))
+        order = "DESC"
         if query.after_sid is not None:
             where.append("id < (SELECT id FROM messages WHERE sid = ?)")
             values.append(query.after_sid)
+        if query.before_sid is not None:
+            where.append("id > (SELECT id FROM messages WHERE sid = ?)")
+            values.append(query.before_sid)
+            order = "ASC"  # the page just newer than the token, then turned newest first
         sql = (
             f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} "
-            "ORDER BY id DESC LIMIT ?"
+            f"ORDER BY id {order} LIMIT ?"
         )
         values.append(query.page_size + 1)
 
-        def job(db: sqlite3.Connection) -> list[Message]:
-            return [_message(row) for row in db.execute(sql, values)]
+        def job(db: sqlite3.Connection) -> tuple[list[Message], bool]:
+            rows = [_message(row) for row in db.execute(sql, values)]
+            more = len(rows) > query.page_size
+            rows = rows[: query.page_size]
+            return (list(reversed(rows)) if order == "ASC" else rows), more
 
         return await self._read(job)
 
@@ -450,19 +463,6 @@ def read_accounts(data_dir: Path) -> list[Account]:
             connection.close()
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read {path}: {exc}") from exc
-
-
-def _day_condition(day: date, operator: str, values: list[Any]) -> list[str]:
-    start = to_micros(datetime.combine(day, time(), UTC))
-    end = to_micros(datetime.combine(day + timedelta(days=1), time(), UTC))
-    if operator == "=":
-        values.extend((start, end))
-        return ["date_sent >= ?", "date_sent < ?"]
-    if operator == "<=":
-        values.append(end)
-        return ["date_sent < ?"]
-    values.append(start)
-    return ["date_sent >= ?"]
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -141,23 +141,37 @@ async def test_list_newest_first_with_filters_and_pages(store: SqliteStore) -> N
         await store.create_message(item, parts(1))
     await store.create_message(message(account=OTHER), parts(1))
 
-    everything = await store.list_messages(ACCOUNT, MessageQuery(page_size=50))
+    everything, more = await store.list_messages(ACCOUNT, MessageQuery(page_size=50))
     assert [m.sid for m in everything] == [m.sid for m in reversed(created)]
+    assert not more
 
-    first = await store.list_messages(ACCOUNT, MessageQuery(page_size=3))
-    assert len(first) == 4  # one more than asked: there is a next page
-    second = await store.list_messages(ACCOUNT, MessageQuery(page_size=3, after_sid=first[2].sid))
-    third = await store.list_messages(ACCOUNT, MessageQuery(page_size=3, after_sid=second[2].sid))
-    paged = [m.sid for m in first[:3] + second[:3] + third[:3]]
+    first, more = await store.list_messages(ACCOUNT, MessageQuery(page_size=3))
+    assert more and len(first) == 3
+    second, _ = await store.list_messages(
+        ACCOUNT, MessageQuery(page_size=3, after_sid=first[-1].sid)
+    )
+    third, more = await store.list_messages(
+        ACCOUNT, MessageQuery(page_size=3, after_sid=second[-1].sid)
+    )
+    assert not more
+    paged = [m.sid for m in first + second + third]
     assert paged == [m.sid for m in reversed(created)]
+    back, newer = await store.list_messages(
+        ACCOUNT, MessageQuery(page_size=3, before_sid=third[0].sid)
+    )
+    assert back == second and newer  # the previous page, newest first, and there is more
 
-    to = await store.list_messages(ACCOUNT, MessageQuery(to="+15550002002"))
+    to, _ = await store.list_messages(ACCOUNT, MessageQuery(to="+15550002002"))
     assert {m.to for m in to} == {"+15550002002"} and len(to) == 3
-    on = await store.list_messages(ACCOUNT, MessageQuery(sent_on=date(2026, 3, 3)))
+    on, _ = await store.list_messages(ACCOUNT, MessageQuery(sent_on=date(2026, 3, 3)))
     assert [m.sid for m in on] == [created[2].sid]
-    before = await store.list_messages(ACCOUNT, MessageQuery(sent_on_or_before=date(2026, 3, 2)))
+    before, _ = await store.list_messages(
+        ACCOUNT, MessageQuery(sent_at_or_before=datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    )
     assert {m.sid for m in before} == {created[0].sid, created[1].sid}
-    after = await store.list_messages(ACCOUNT, MessageQuery(sent_on_or_after=date(2026, 3, 6)))
+    after, _ = await store.list_messages(
+        ACCOUNT, MessageQuery(sent_at_or_after=datetime(2026, 3, 6, 12, 0, tzinfo=UTC))
+    )
     assert {m.sid for m in after} == {created[5].sid, created[6].sid}
 
 
@@ -165,11 +179,13 @@ async def test_paging_is_stable_while_messages_arrive(store: SqliteStore) -> Non
     older = [message() for _ in range(5)]
     for item in older:
         await store.create_message(item, parts(1))
-    first = await store.list_messages(ACCOUNT, MessageQuery(page_size=2))
+    first, _ = await store.list_messages(ACCOUNT, MessageQuery(page_size=2))
     for _ in range(3):  # new messages arrive between the page requests
         await store.create_message(message(), parts(1))
-    rest = await store.list_messages(ACCOUNT, MessageQuery(page_size=10, after_sid=first[1].sid))
-    assert [m.sid for m in first[:2] + rest] == [m.sid for m in reversed(older)]
+    rest, _ = await store.list_messages(
+        ACCOUNT, MessageQuery(page_size=10, after_sid=first[-1].sid)
+    )
+    assert [m.sid for m in first + rest] == [m.sid for m in reversed(older)]
 
 
 async def test_the_dispatchers_side(store: SqliteStore) -> None:
