@@ -5,9 +5,7 @@ Messages go to numbers outside the gateway, so no inbound copy lands in either a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,6 @@ from tests.gateway.api_rig import (
     EXTERNAL_2,
     Api,
     SdkFactory,
-    api_gateway,
     assert_twilio_error,
     message_path,
     messages_path,
@@ -30,25 +27,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _no_edge_or_region(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    async with api_gateway(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture(params=["sync", "async"])
-async def sdks(request: pytest.FixtureRequest, api: Api) -> AsyncIterator[SdkFactory]:
-    factory = SdkFactory(api, is_async=request.param == "async")
-    yield factory
-    await factory.close()
 
 
 async def test_each_account_sees_only_its_own(api: Api, sdks: SdkFactory) -> None:

@@ -9,9 +9,7 @@ test's event loop) and with ``AsyncTwilioHttpClient`` and the ``*_async`` method
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +22,6 @@ from tests.gateway.api_rig import (
     Api,
     Sdk,
     SdkFactory,
-    api_gateway,
 )
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT
 
@@ -37,26 +34,6 @@ pytestmark = [
 
 SID = re.compile(r"^SM[0-9a-f]{32}$")
 UNKNOWN_ACCOUNT = "AC" + "d4" * 16
-
-
-@pytest.fixture(autouse=True)
-def _no_edge_or_region(monkeypatch: pytest.MonkeyPatch) -> None:
-    # An edge or region rewrites the hostname (doc §8): 127.0.0.1 would become nonsense.
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    async with api_gateway(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture(params=["sync", "async"])
-async def sdks(request: pytest.FixtureRequest, api: Api) -> AsyncIterator[SdkFactory]:
-    factory = SdkFactory(api, is_async=request.param == "async")
-    yield factory
-    await factory.close()
 
 
 @pytest.fixture
