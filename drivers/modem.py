@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar
 
 from drivers import at_replies
@@ -85,6 +85,7 @@ class ModemInfo:
     profile: str
     storage: str
     report_storage: str | None
+    storages: tuple[str, ...]  # every storage AT+CMGL can list (SM, ME, SR...)
     cnmi: tuple[int, int, int, int, int]
     smsc: str | None
     registration: Registration | None
@@ -113,10 +114,16 @@ class MessageStored:
 
 @dataclass(frozen=True, slots=True)
 class MessageRouted:
-    """``+CMT``: a message arrived and was handed over directly, not stored."""
+    """``+CMT``: a message arrived and was handed over directly, not stored.
+
+    When ``needs_ack``, the subscriber calls :meth:`GsmModem.acknowledge` once the message is
+    safe (committed): until then the modem sends no other routed code, and without it the
+    network delivers the message again.
+    """
 
     pdu: str
     length: int
+    needs_ack: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +136,12 @@ class ReportStored:
 
 @dataclass(frozen=True, slots=True)
 class ReportRouted:
-    """``+CDS``: a status report handed over directly."""
+    """``+CDS``: a status report handed over directly (``needs_ack`` as for
+    :class:`MessageRouted`)."""
 
     pdu: str
     length: int
+    needs_ack: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +222,12 @@ class GsmModem:
             log.warning("%s: cannot read %r: %s", self.name, urc.line, exc)
             event = OtherUnsolicited(urc.line)
         if isinstance(event, MessageRouted | ReportRouted) and self._acknowledge:
-            self._spawn(self._acknowledge_routed())
+            if self._handlers.get(type(event)):
+                # Acknowledged by the subscriber once committed: a crash before that leaves
+                # the message with the network, which delivers it again (TS 27.005 §3.4.4).
+                event = replace(event, needs_ack=True)
+            else:
+                self._spawn(self.acknowledge())
         self._emit(event)
 
     def _event_for(self, urc: Unsolicited) -> ModemEvent:
@@ -242,7 +256,8 @@ class GsmModem:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _acknowledge_routed(self) -> None:
+    async def acknowledge(self) -> None:
+        """``AT+CNMA`` for the last routed ``+CMT``/``+CDS`` that ``needs_ack``."""
         # TS 27.005 §3.4.4: with AT+CSMS=1 every +CMT/+CDS needs AT+CNMA, or the modem stops
         # delivering them and the network resends later.
         try:
@@ -283,7 +298,7 @@ class GsmModem:
         except (AtCommandError, AtTimeout) as exc:
             raise ModemSetupError(f"{self.name}: the modem refuses PDU mode: {exc}") from exc
         await self._message_service()
-        storage, report_storage = await self._choose_storage()
+        storage, report_storage, storages = await self._choose_storage()
         cnmi = await self._choose_notifications()
         smsc_reply = await self._try("AT+CSCA?")
         smsc = at_replies.parse_csca(smsc_reply.lines) if smsc_reply else None
@@ -292,6 +307,7 @@ class GsmModem:
             profile=self.profile.name,
             storage=storage,
             report_storage=report_storage,
+            storages=storages,
             cnmi=cnmi,
             smsc=smsc[0] if smsc else None,
             registration=await self._enable_registration_reports(),
@@ -365,7 +381,7 @@ class GsmModem:
                 service = at_replies.fields(at_replies.parse_text(reply.lines, "+CSMS:"))[0]
                 self._acknowledge = service == "1"
 
-    async def _choose_storage(self) -> tuple[str, str | None]:
+    async def _choose_storage(self) -> tuple[str, str | None, tuple[str, ...]]:
         reply = await self._try("AT+CPMS=?")
         empty: frozenset[str] = frozenset()
         mem1, _, mem3 = at_replies.parse_cpms_test(reply.lines) if reply else (empty,) * 3
@@ -378,7 +394,11 @@ class GsmModem:
         if await self._try(f"AT+CPMS={quoted},{quoted},{quoted}") is None:
             await self.channel.command(f"AT+CPMS={quoted}")
         self._read_storage = storage
-        return storage, "SR" if "SR" in mem1 else None
+        # MT is ME and SM together: listing it as well would only read them twice. BM holds
+        # cell broadcasts, not SMS.
+        readable = {m for m in mem1 if m != "BM" and not (m == "MT" and {"ME", "SM"} <= mem1)}
+        listed = tuple(sorted(readable | {storage}))
+        return storage, "SR" if "SR" in mem1 else None, listed
 
     async def _choose_notifications(self) -> tuple[int, int, int, int, int]:
         reply = await self._try("AT+CNMI=?")

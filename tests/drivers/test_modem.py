@@ -213,12 +213,31 @@ async def test_routed_reports_and_messages_are_acknowledged() -> None:
         routed = await events.next(ReportRouted)
         report = decoded(routed.pdu, routed.length)
         assert isinstance(report, StatusReport) and report.message_reference == reference
+        # AT+CSMS=1 is in force on this modem: the subscriber acknowledges once it has
+        # committed what came; the driver does not do it behind its back.
+        assert routed.needs_ack and "AT+CNMA" not in sim.received_commands
+        await alice.acknowledge()
         await bob.send_parts(parts_of("pong", ALICE))
         message = await events.next(MessageRouted)
         deliver = decoded(message.pdu, message.length)
         assert isinstance(deliver, Deliver) and deliver.text == "pong"
-        # AT+CSMS=1 is in force on this modem: every routed code was acknowledged.
-        await asyncio.wait_for(_until(lambda: sim.received_commands.count("AT+CNMA") == 2), WAIT)
+        assert message.needs_ack
+        await alice.acknowledge()
+        assert sim.received_commands.count("AT+CNMA") == 2
+
+
+async def test_routed_codes_nobody_listens_for_are_acknowledged_at_once() -> None:
+    async with rig() as setup:
+        sim, alice = await setup.add(ALICE, "routed")
+        _, bob = await setup.add(BOB)
+        events = Events(alice, ReportRouted)  # nobody subscribes to MessageRouted
+        await bob.send_parts(parts_of("unheard", ALICE))
+        await alice.send_parts(parts_of("ping", report=True))
+        # The +CMT came before the report: had it not been acknowledged, the modem would hold
+        # the +CDS back until it was.
+        routed = await events.next(ReportRouted)
+        assert routed.needs_ack
+        assert sim.received_commands.count("AT+CNMA") == 1
 
 
 async def _until(condition: object) -> None:
