@@ -19,6 +19,15 @@ from gateway.errors import ConfigError
 from gateway.models import is_sid, normalise_number
 
 DEFAULT_LISTEN: Final = "127.0.0.1:8080"
+# Parts of a long SMS normally come within seconds of each other; a network that holds one
+# back does so for minutes. Ten minutes (gammu-smsd's choice too) and then the message goes
+# out with what came, marked 30009.
+DEFAULT_REASSEMBLY_TIMEOUT: Final = 600.0
+# The slow safety sweep lists every storage: +CMTI is acted on at once, so this only catches
+# what a modem stored without saying so.
+DEFAULT_SWEEP_INTERVAL: Final = 600.0
+DEFAULT_WEBHOOK_TIMEOUT: Final = 15.0  # Twilio's own webhook timeout
+DEFAULT_WEBHOOK_ATTEMPTS: Final = 10
 DRIVERS: Final = ("serial", "tcp", "simulated")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 METHODS: Final = ("GET", "POST")
@@ -69,6 +78,10 @@ class Config:
     data_dir: Path = Path("data")
     log_level: str = "info"
     max_request_bytes: int = 65536
+    reassembly_timeout: float = DEFAULT_REASSEMBLY_TIMEOUT  # seconds
+    sweep_interval: float = DEFAULT_SWEEP_INTERVAL  # seconds; 0: only on (re)connect
+    webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT  # seconds
+    webhook_attempts: int = DEFAULT_WEBHOOK_ATTEMPTS
     accounts: tuple[Account, ...] = ()
     modems: tuple[ModemConfig, ...] = ()
     numbers: tuple[NumberConfig, ...] = ()
@@ -82,6 +95,13 @@ class Config:
         for modem in self.modems:
             if number in modem.numbers:
                 return modem
+        return None
+
+    def number_settings(self, number: str) -> NumberConfig | None:
+        """The ``[[numbers]]`` entry (webhook URLs) of one of the gateway's numbers."""
+        for settings in self.numbers:
+            if settings.number == number:
+                return settings
         return None
 
 
@@ -217,6 +237,13 @@ def _modem(item: _Table, index: int) -> ModemConfig:
     return modem
 
 
+def _seconds(table: _Table, name: str, default: float, minimum: float) -> float:
+    value = float(table.get(name, (int, float), default))
+    if not minimum <= value < float("inf"):
+        raise ConfigError(table.key(name), f"expected seconds, at least {minimum:g}")
+    return value
+
+
 def _url(item: _Table, name: str) -> str | None:
     url = item.get(name, str)
     if url and not url.startswith(("http://", "https://")):
@@ -260,6 +287,12 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     if max_request < 4096:
         raise ConfigError(gateway.key("max_request_bytes"), "at least 4096 bytes")
     data_dir = Path(gateway.get("data_dir", str, "data"))
+    reassembly = _seconds(gateway, "reassembly_timeout", DEFAULT_REASSEMBLY_TIMEOUT, 1.0)
+    sweep = _seconds(gateway, "sweep_interval", DEFAULT_SWEEP_INTERVAL, 0.0)
+    webhook_timeout = _seconds(gateway, "webhook_timeout", DEFAULT_WEBHOOK_TIMEOUT, 0.1)
+    attempts = gateway.get("webhook_attempts", int, DEFAULT_WEBHOOK_ATTEMPTS)
+    if attempts < 1:
+        raise ConfigError(gateway.key("webhook_attempts"), "at least 1")
     gateway.finish()
     modems = tuple(_modem(item, index) for index, item in enumerate(root.tables("modems")))
     config = Config(
@@ -268,6 +301,10 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
         log_level=log_level,
         max_request_bytes=max_request,
+        reassembly_timeout=reassembly,
+        sweep_interval=sweep,
+        webhook_timeout=webhook_timeout,
+        webhook_attempts=attempts,
         accounts=_accounts(root),
         modems=modems,
         numbers=_numbers(root),

@@ -31,7 +31,7 @@ from gateway.models import (
     normalise_number,
 )
 from gateway.modems import ModemPool
-from gateway.store import Store
+from gateway.store import NewMessage, Store
 
 MAX_VALIDITY: Final = 14400  # seconds; the product's specification (the seed documentation)
 MAX_URL: Final = 4000
@@ -107,10 +107,36 @@ class Outbound:
         self._references[modem_id] = (reference + 1) % 256
         return reference
 
-    def _owner(self, modem_account: str | None) -> str | None:
-        return modem_account or self._default_account
+    def owner(self, modem_account: str | None) -> str:
+        """The account owning a modem whose config names ``modem_account`` (or none)."""
+        owner = modem_account or self._default_account
+        assert owner is not None, "start() first"
+        return owner
 
     async def create(self, account_sid: str, form: Form, media: int = 0) -> Message:
+        """Accept a message as ``POST …/Messages.json`` does: checked, encoded, committed, and
+        its modem woken; raises :class:`ApiError` with Twilio's code."""
+        new = self.prepare(account_sid, form, media)
+        await self.store.create_message(new.message, new.segments)
+        self.queued(new)
+        return new.message
+
+    def queued(self, *messages: NewMessage) -> None:
+        """``messages`` were committed: their modems' workers take them now."""
+        for new in messages:
+            if new.message.modem is not None:
+                self.dispatcher.wake(new.message.modem)
+
+    def prepare(
+        self,
+        account_sid: str,
+        form: Form,
+        media: int = 0,
+        *,
+        direction: Direction = Direction.OUTBOUND_API,
+    ) -> NewMessage:
+        """Check and encode a message (an API request's, or a TwiML reply as ``direction``
+        says) without committing it; raises :class:`ApiError` with Twilio's code."""
         to = self._to(form)
         from_raw = form.get("From", "")
         service = form.get("MessagingServiceSid", "")
@@ -141,7 +167,7 @@ class Outbound:
         from_ = self._from(account_sid, from_raw, to)
         callback = _check_callback(form.get("StatusCallback"))
         validity = _validity(form)
-        return await self._accept(
+        return self._encode(
             account_sid,
             to,
             from_,
@@ -149,6 +175,7 @@ class Outbound:
             smart=_flag(form, "SmartEncoded"),
             callback=callback,
             validity=validity,
+            direction=direction,
         )
 
     def _to(self, form: Form) -> str:
@@ -186,13 +213,13 @@ class Outbound:
                 f"The 'From' phone number provided ({from_}) is not a valid message-capable "
                 "phone number for this destination: no modem of this gateway owns it",
             )
-        if self._owner(handle.config.account) != account_sid:
+        if self.owner(handle.config.account) != account_sid:
             raise ApiError(21660, f"Mismatch between the 'From' number {from_} and the account")
         if from_ == to:
             raise ApiError(21266, "'To' and 'From' number cannot be the same")
         return from_
 
-    async def _accept(
+    def _encode(
         self,
         account_sid: str,
         to: str,
@@ -202,7 +229,8 @@ class Outbound:
         smart: bool,
         callback: str | None,
         validity: int | None,
-    ) -> Message:
+        direction: Direction,
+    ) -> NewMessage:
         handle = self.modems.for_number(from_)
         assert handle is not None
         plan = plan_text(body, smart_encoded=smart)
@@ -216,7 +244,7 @@ class Outbound:
         message = Message(
             sid=new_sid("SM"),
             account_sid=account_sid,
-            direction=Direction.OUTBOUND_API,
+            direction=direction,
             status=Status.QUEUED,
             to=to,
             from_=from_,
@@ -236,10 +264,8 @@ class Outbound:
             validity_period=validity,
         )
         concat_reference = reference if len(parts) > 1 else None
-        segments = [
+        segments = tuple(
             Segment(part.sequence, part.pdu, part.tpdu_length, concat_reference=concat_reference)
             for part in parts
-        ]
-        await self.store.create_message(message, segments)
-        self.dispatcher.wake(handle.id)
-        return message
+        )
+        return NewMessage(message, segments)

@@ -19,11 +19,14 @@ from gateway.auth import Authenticator
 from gateway.config import Account, Config
 from gateway.dispatcher import Dispatcher, utcnow
 from gateway.errors import GatewayError
+from gateway.inbound import InboundReceiver
 from gateway.models import new_sid
 from gateway.modems import ModemPool
 from gateway.outbound import Outbound
+from gateway.replies import TwimlReplies
 from gateway.store import Store
 from gateway.store.sqlite import SqliteStore
+from gateway.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,22 @@ class Gateway:
         self.modems = ModemPool(config.modems)
         self.dispatcher = Dispatcher(self.store, self.modems, clock)
         self.outbound = Outbound(config, self.store, self.modems, self.dispatcher, clock)
+        self.webhooks = WebhookSender(
+            self.store,
+            {},
+            clock,
+            timeout=config.webhook_timeout,
+            max_attempts=config.webhook_attempts,
+        )
+        self.webhooks.replies = TwimlReplies(self.outbound)
+        self.inbound = InboundReceiver(
+            config,
+            self.store,
+            self.modems,
+            self.webhooks,
+            clock=clock,
+            account_of=lambda handle: self.outbound.owner(handle.config.account),
+        )
         self.accounts: tuple[Account, ...] = ()
         self.generated: Account | None = None  # created by this start: show it once
         self.port = config.port
@@ -75,6 +94,9 @@ class Gateway:
             server = site._server
             if isinstance(server, asyncio.Server) and server.sockets:
                 self.port = server.sockets[0].getsockname()[1]
+            self.webhooks.tokens = {account.sid: account.auth_token for account in self.accounts}
+            self.webhooks.start()
+            self.inbound.start()  # before the modems: it hears each one's first connection
             self.modems.start()
             self.dispatcher.start()
         except BaseException:
@@ -94,6 +116,8 @@ class Gateway:
         return (account,)
 
     async def stop(self) -> None:
+        await self.inbound.stop()
+        await self.webhooks.stop()
         await self.dispatcher.stop()
         await self.modems.stop()
         if self._runner is not None:

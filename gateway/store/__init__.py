@@ -33,11 +33,69 @@ class MessageQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class NewMessage:
+    """An outbound message accepted and encoded, with its parts, ready to commit."""
+
+    message: Message
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundWork:
     """An outbound message a modem has to send, with the parts still unsent."""
 
     message: Message
     segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundPart:
+    """One received SMS-DELIVER, committed before it leaves the modem's storage.
+
+    ``key`` identifies the PDU for deduplication (sender, SC time stamp, concatenation
+    reference and sequence, and the TPDU itself); ``group`` names the concatenated message it
+    belongs to (``None`` for a message on its own).
+    """
+
+    key: str
+    modem: str
+    recipient: str
+    sender: str
+    group: str | None
+    sequence: int
+    total: int
+    text: str
+    pdu: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedReport:
+    """An SMS-STATUS-REPORT as received (``key`` deduplicates re-reads)."""
+
+    modem: str
+    key: str
+    reference: int
+    recipient: str
+    status: int
+    pdu: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A request to deliver: an inbound message to its number's SmsUrl, or a status callback."""
+
+    account_sid: str
+    message_sid: str | None
+    kind: str  # "inbound" or "status"
+    url: str
+    method: str
+    params: tuple[tuple[str, str], ...]
+    fallback_url: str | None = None
+    fallback_method: str | None = None
+    id: int = 0
+    attempts: int = 0
 
 
 class Store(Protocol):
@@ -94,3 +152,54 @@ class Store(Protocol):
     async def add_account(self, account: Account) -> None: ...
 
     async def count_messages(self) -> int: ...
+
+    # --- inbound -----------------------------------------------------------------------------
+
+    async def add_inbound_part(self, part: InboundPart) -> bool:
+        """Commit a received part; ``False`` when the same PDU was committed before."""
+
+    async def group_parts(self, group: str) -> tuple[list[InboundPart], bool]:
+        """The parts of ``group`` not yet in a message, and whether a message was already made
+        from earlier parts of it (the group timed out before this part arrived)."""
+
+    async def receive_message(
+        self, message: Message, part_keys: Sequence[str], webhook: Webhook | None
+    ) -> None:
+        """Commit an inbound message made of the parts ``part_keys``, and its webhook."""
+
+    async def expired_groups(self, received_before: datetime) -> list[str]:
+        """Groups still waiting for a part whose first part arrived before the deadline."""
+
+    async def oldest_waiting_part(self) -> datetime | None: ...
+
+    async def add_unreadable(
+        self, modem: str, pdu: str, length: int | None, error: str, at: datetime
+    ) -> None:
+        """Keep a PDU that cannot be decoded (it is deleted from the modem all the same)."""
+
+    async def add_status_report(self, report: ReceivedReport) -> bool:
+        """Commit a status report; ``False`` when it was committed before."""
+
+    # --- webhooks ----------------------------------------------------------------------------
+
+    async def enqueue_webhook(self, webhook: Webhook, at: datetime) -> None: ...
+
+    async def due_webhooks(self, now: datetime, limit: int = 32) -> list[Webhook]:
+        """Pending webhooks due by ``now``, oldest first, at most one per message (in order)."""
+
+    async def next_webhook_at(self) -> datetime | None: ...
+
+    async def webhook_delivered(
+        self, webhook_id: int, at: datetime, replies: Sequence[NewMessage] = ()
+    ) -> None:
+        """The receiver took the webhook; ``replies`` (its TwiML's messages) are committed in
+        the same transaction, so a restart neither loses them nor sends them twice."""
+
+    async def webhook_retry(
+        self, webhook_id: int, attempts: int, next_attempt: datetime, error: str, at: datetime
+    ) -> None: ...
+
+    async def webhook_failed(
+        self, webhook_id: int, attempts: int, error: str, at: datetime
+    ) -> None:
+        """Give up on a webhook (kept, with its last error, for people to see)."""

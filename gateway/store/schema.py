@@ -59,4 +59,63 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (message_id, sequence)
     ) WITHOUT ROWID;
     """,
+    # 2: inbound parts (deduplicated, reassembled), the webhook queue, status reports, PDUs
+    # that could not be decoded (kept, never dropped).
+    """
+    CREATE TABLE inbound_parts (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        modem TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        group_key TEXT,
+        sequence INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        pdu TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        message_sid TEXT
+    );
+    CREATE INDEX inbound_parts_by_group ON inbound_parts (group_key) WHERE group_key IS NOT NULL;
+    CREATE INDEX inbound_parts_waiting ON inbound_parts (received_at)
+        WHERE message_sid IS NULL AND group_key IS NOT NULL;
+    CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY,
+        account_sid TEXT NOT NULL,
+        message_sid TEXT,
+        kind TEXT NOT NULL,
+        url TEXT NOT NULL,
+        method TEXT NOT NULL,
+        fallback_url TEXT,
+        fallback_method TEXT,
+        params TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX webhooks_due ON webhooks (next_attempt_at) WHERE state = 'pending';
+    CREATE INDEX webhooks_by_message ON webhooks (message_sid, id) WHERE state = 'pending';
+    CREATE TABLE status_reports (
+        id INTEGER PRIMARY KEY,
+        modem TEXT NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        reference INTEGER NOT NULL,
+        recipient TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        pdu TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        matched_sid TEXT
+    );
+    CREATE TABLE unreadable_pdus (
+        id INTEGER PRIMARY KEY,
+        modem TEXT NOT NULL,
+        pdu TEXT NOT NULL,
+        length INTEGER,
+        error TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    """,
 )

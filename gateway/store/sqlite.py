@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import queue
 import sqlite3
 import threading
@@ -22,7 +23,14 @@ from typing import Any, Final, TypeVar
 from gateway.config import Account
 from gateway.errors import StoreError
 from gateway.models import Direction, Message, Segment, Status
-from gateway.store import MessageQuery, OutboundWork
+from gateway.store import (
+    InboundPart,
+    MessageQuery,
+    NewMessage,
+    OutboundWork,
+    ReceivedReport,
+    Webhook,
+)
 from gateway.store.schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -69,6 +77,90 @@ def _message(row: Sequence[Any]) -> Message:
         modem=row[18],
         validity_period=row[19],
     )
+
+
+def _insert_message(db: sqlite3.Connection, message: Message) -> int:
+    cursor = db.execute(
+        "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
+        "from_number, body, num_segments, num_media, error_code, error_message, price, "
+        "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
+        "status_callback, modem, validity_period) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            message.sid,
+            message.account_sid,
+            message.direction.value,
+            message.status.value,
+            message.to,
+            message.from_,
+            message.body,
+            message.num_segments,
+            message.num_media,
+            message.error_code,
+            message.error_message,
+            message.price,
+            message.price_unit,
+            message.messaging_service_sid,
+            to_micros(message.date_created),
+            to_micros(message.date_updated),
+            None if message.date_sent is None else to_micros(message.date_sent),
+            message.status_callback,
+            message.modem,
+            message.validity_period,
+        ),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _insert_outbound(db: sqlite3.Connection, message: Message, segments: Sequence[Segment]) -> None:
+    message_id = _insert_message(db, message)
+    db.executemany(
+        "INSERT INTO segments (message_id, sequence, pdu, tpdu_length, concat_reference) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(message_id, s.sequence, s.pdu, s.tpdu_length, s.concat_reference) for s in segments],
+    )
+
+
+def _insert_webhook(db: sqlite3.Connection, webhook: Webhook, at: datetime) -> None:
+    now = to_micros(at)
+    db.execute(
+        "INSERT INTO webhooks (account_sid, message_sid, kind, url, method, fallback_url, "
+        "fallback_method, params, attempts, next_attempt_at, state, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?)",
+        (
+            webhook.account_sid,
+            webhook.message_sid,
+            webhook.kind,
+            webhook.url,
+            webhook.method,
+            webhook.fallback_url,
+            webhook.fallback_method,
+            json.dumps(webhook.params),
+            now,
+            now,
+            now,
+        ),
+    )
+
+
+def _part(row: Sequence[Any]) -> InboundPart:
+    return InboundPart(
+        key=row[0],
+        modem=row[1],
+        recipient=row[2],
+        sender=row[3],
+        group=row[4],
+        sequence=row[5],
+        total=row[6],
+        text=row[7],
+        pdu=row[8],
+        received_at=_EPOCH + timedelta(microseconds=row[9]),
+    )
+
+
+_PART_COLUMNS: Final = (
+    "key, modem, recipient, sender, group_key, sequence, total, text, pdu, received_at"
+)
 
 
 def _resolve(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
@@ -224,47 +316,7 @@ class SqliteStore:
     # --- messages ----------------------------------------------------------------------------
 
     async def create_message(self, message: Message, segments: Sequence[Segment]) -> None:
-        def job(db: sqlite3.Connection) -> None:
-            cursor = db.execute(
-                "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
-                "from_number, body, num_segments, num_media, error_code, error_message, price, "
-                "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
-                "status_callback, modem, validity_period) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message.sid,
-                    message.account_sid,
-                    message.direction.value,
-                    message.status.value,
-                    message.to,
-                    message.from_,
-                    message.body,
-                    message.num_segments,
-                    message.num_media,
-                    message.error_code,
-                    message.error_message,
-                    message.price,
-                    message.price_unit,
-                    message.messaging_service_sid,
-                    to_micros(message.date_created),
-                    to_micros(message.date_updated),
-                    None if message.date_sent is None else to_micros(message.date_sent),
-                    message.status_callback,
-                    message.modem,
-                    message.validity_period,
-                ),
-            )
-            message_id = cursor.lastrowid
-            db.executemany(
-                "INSERT INTO segments (message_id, sequence, pdu, tpdu_length, concat_reference) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [
-                    (message_id, s.sequence, s.pdu, s.tpdu_length, s.concat_reference)
-                    for s in segments
-                ],
-            )
-
-        await self._write(job)
+        await self._write(lambda db: _insert_outbound(db, message, segments))
 
     async def get_message(self, account_sid: str, sid: str) -> Message | None:
         def job(db: sqlite3.Connection) -> Message | None:
@@ -426,6 +478,198 @@ class SqliteStore:
             return None if row is None else int(row[0])
 
         return await self._read(job)
+
+    # --- inbound -----------------------------------------------------------------------------
+
+    async def add_inbound_part(self, part: InboundPart) -> bool:
+        def job(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                f"INSERT OR IGNORE INTO inbound_parts ({_PART_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    part.key,
+                    part.modem,
+                    part.recipient,
+                    part.sender,
+                    part.group,
+                    part.sequence,
+                    part.total,
+                    part.text,
+                    part.pdu,
+                    to_micros(part.received_at),
+                ),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(job)
+
+    async def group_parts(self, group: str) -> tuple[list[InboundPart], bool]:
+        def job(db: sqlite3.Connection) -> tuple[list[InboundPart], bool]:
+            waiting = [
+                _part(row)
+                for row in db.execute(
+                    f"SELECT {_PART_COLUMNS} FROM inbound_parts "
+                    "WHERE group_key = ? AND message_sid IS NULL ORDER BY sequence, id",
+                    (group,),
+                )
+            ]
+            closed = db.execute(
+                "SELECT 1 FROM inbound_parts WHERE group_key = ? AND message_sid IS NOT NULL "
+                "LIMIT 1",
+                (group,),
+            ).fetchone()
+            return waiting, closed is not None
+
+        return await self._write(job)
+
+    async def receive_message(
+        self, message: Message, part_keys: Sequence[str], webhook: Webhook | None
+    ) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            _insert_message(db, message)
+            db.executemany(
+                "UPDATE inbound_parts SET message_sid = ? WHERE key = ?",
+                [(message.sid, key) for key in part_keys],
+            )
+            if webhook is not None:
+                _insert_webhook(db, webhook, message.date_created)
+
+        await self._write(job)
+
+    async def expired_groups(self, received_before: datetime) -> list[str]:
+        def job(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute(
+                "SELECT group_key FROM inbound_parts WHERE message_sid IS NULL "
+                "AND group_key IS NOT NULL GROUP BY group_key HAVING min(received_at) < ? "
+                "ORDER BY min(received_at)",
+                (to_micros(received_before),),
+            )
+            return [str(row[0]) for row in rows]
+
+        return await self._write(job)
+
+    async def oldest_waiting_part(self) -> datetime | None:
+        def job(db: sqlite3.Connection) -> datetime | None:
+            (value,) = db.execute(
+                "SELECT min(received_at) FROM inbound_parts "
+                "WHERE message_sid IS NULL AND group_key IS NOT NULL"
+            ).fetchone()
+            return from_micros(value)
+
+        return await self._write(job)
+
+    async def add_unreadable(
+        self, modem: str, pdu: str, length: int | None, error: str, at: datetime
+    ) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO unreadable_pdus (modem, pdu, length, error, received_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (modem, pdu, length, error, to_micros(at)),
+            )
+
+        await self._write(job)
+
+    async def add_status_report(self, report: ReceivedReport) -> bool:
+        def job(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO status_reports (modem, key, reference, recipient, status, "
+                "pdu, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    report.modem,
+                    report.key,
+                    report.reference,
+                    report.recipient,
+                    report.status,
+                    report.pdu,
+                    to_micros(report.received_at),
+                ),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(job)
+
+    # --- webhooks ----------------------------------------------------------------------------
+
+    async def enqueue_webhook(self, webhook: Webhook, at: datetime) -> None:
+        await self._write(lambda db: _insert_webhook(db, webhook, at))
+
+    async def due_webhooks(self, now: datetime, limit: int = 32) -> list[Webhook]:
+        def job(db: sqlite3.Connection) -> list[Webhook]:
+            # In order per message: a webhook waits while an older one of its message is
+            # still pending (a status callback never overtakes the previous one).
+            rows = db.execute(
+                "SELECT id, account_sid, message_sid, kind, url, method, fallback_url, "
+                "fallback_method, params, attempts FROM webhooks w "
+                "WHERE state = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
+                "SELECT 1 FROM webhooks o WHERE o.state = 'pending' "
+                "AND o.message_sid = w.message_sid AND o.id < w.id) "
+                "ORDER BY next_attempt_at, id LIMIT ?",
+                (to_micros(now), limit),
+            )
+            return [
+                Webhook(
+                    id=row[0],
+                    account_sid=row[1],
+                    message_sid=row[2],
+                    kind=row[3],
+                    url=row[4],
+                    method=row[5],
+                    fallback_url=row[6],
+                    fallback_method=row[7],
+                    params=tuple((name, value) for name, value in json.loads(row[8])),
+                    attempts=row[9],
+                )
+                for row in rows
+            ]
+
+        return await self._write(job)
+
+    async def next_webhook_at(self) -> datetime | None:
+        def job(db: sqlite3.Connection) -> datetime | None:
+            (value,) = db.execute(
+                "SELECT min(next_attempt_at) FROM webhooks WHERE state = 'pending'"
+            ).fetchone()
+            return from_micros(value)
+
+        return await self._write(job)
+
+    async def webhook_delivered(
+        self, webhook_id: int, at: datetime, replies: Sequence[NewMessage] = ()
+    ) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE webhooks SET state = 'delivered', updated_at = ? WHERE id = ?",
+                (to_micros(at), webhook_id),
+            )
+            for reply in replies:
+                _insert_outbound(db, reply.message, reply.segments)
+
+        await self._write(job)
+
+    async def webhook_retry(
+        self, webhook_id: int, attempts: int, next_attempt: datetime, error: str, at: datetime
+    ) -> None:
+        await self._set_webhook(
+            webhook_id,
+            "attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?",
+            (attempts, to_micros(next_attempt), error, to_micros(at)),
+        )
+
+    async def webhook_failed(
+        self, webhook_id: int, attempts: int, error: str, at: datetime
+    ) -> None:
+        await self._set_webhook(
+            webhook_id,
+            "state = 'failed', attempts = ?, last_error = ?, updated_at = ?",
+            (attempts, error, to_micros(at)),
+        )
+
+    async def _set_webhook(self, webhook_id: int, changes: str, values: tuple[Any, ...]) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(f"UPDATE webhooks SET {changes} WHERE id = ?", (*values, webhook_id))
+
+        await self._write(job)
 
     # --- accounts ----------------------------------------------------------------------------
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from gateway.config import Account, ApiKey, Config, ModemConfig
+from gateway.models import Message
 from gateway.runtime import Gateway
 
 ACCOUNT = Account(
@@ -27,7 +30,14 @@ def basic_auth(account: Account = ACCOUNT) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-def config(data_dir: Path, *modems: ModemConfig, accounts: tuple[Account, ...] = ()) -> Config:
+def config(
+    data_dir: Path,
+    *modems: ModemConfig,
+    accounts: tuple[Account, ...] = (),
+    **changes: Any,
+) -> Config:
+    """The test configuration: three simulated modems (alice, bob and carol's, the last for
+    the other account) unless ``modems`` are given; ``changes`` set other fields."""
     return Config(
         host="127.0.0.1",
         port=0,
@@ -39,7 +49,33 @@ def config(data_dir: Path, *modems: ModemConfig, accounts: tuple[Account, ...] =
             ModemConfig("bob", "simulated", (BOB,)),
             ModemConfig("carol", "simulated", (CAROL,), account=OTHER_ACCOUNT.sid),
         ),
+        **changes,
     )
+
+
+class Inbox:
+    """Every inbound message the gateway commits, to await rather than poll."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.messages: list[Message] = []
+        self._arrived = asyncio.Condition()
+        gateway.inbound.on_message(self._record)
+
+    def _record(self, message: Message) -> None:
+        self.messages.append(message)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._arrived:
+            self._arrived.notify_all()
+
+    async def wait(self, count: int = 1, timeout: float = 10.0) -> list[Message]:
+        """The first ``count`` messages, once they have come."""
+        async with self._arrived:
+            await asyncio.wait_for(
+                self._arrived.wait_for(lambda: len(self.messages) >= count), timeout
+            )
+        return self.messages[:count]
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,346 @@
+"""Receiving: every PDU a modem holds or announces becomes an inbound message, exactly once.
+
+``+CMTI`` is read (``AT+CMGR``) at once and ``+CMT`` taken as it comes; on every connection and
+on a slow safety sweep, every storage is listed (``AT+CMGL=4``) so that nothing left on the SIM
+is missed. A PDU is committed first and deleted from the modem only then; the same PDU read
+again (a re-read, a restart, a network resend) is recognised by its key and adds nothing.
+
+Parts of a concatenated message wait in the store until the set is complete; when parts are
+still missing ``reassembly_timeout`` seconds after the first arrived, the message is made of
+the parts that did arrive, in order, with Twilio error 30009 ("Missing segment"), and its
+webhook fires once. A part arriving after that becomes a message of its own, also with 30009:
+it is never dropped, and never changes a message whose webhook has gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from drivers.errors import DriverError, ModemLost, PduError
+from drivers.modem import (
+    GsmModem,
+    MessageRouted,
+    MessageStored,
+    ReportRouted,
+    ReportStored,
+)
+from drivers.pdu import Deliver, StatusReport, decode
+from gateway.assembly import assemble, received_part
+from gateway.config import Config
+from gateway.errors import StoreError
+from gateway.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Status, new_sid
+from gateway.modems import ModemHandle, ModemPool
+from gateway.store import InboundPart, ReceivedReport, Store, Webhook
+from gateway.webhooks import WebhookSender
+
+log = logging.getLogger(__name__)
+
+MISSING_SEGMENT: Final = 30009
+_GEOGRAPHIC: Final = (
+    "FromCity",
+    "FromState",
+    "FromZip",
+    "FromCountry",
+    "ToCity",
+    "ToState",
+    "ToZip",
+    "ToCountry",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """List every storage."""
+
+
+Event = MessageStored | ReportStored | MessageRouted | ReportRouted | Sweep
+Job = tuple[GsmModem, Event]  # the modem that said so: a routed code is acknowledged to it
+
+
+class InboundReceiver:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        modems: ModemPool,
+        webhooks: WebhookSender,
+        *,
+        clock: Callable[[], datetime],
+        account_of: Callable[[ModemHandle], str],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.modems = modems
+        self.webhooks = webhooks
+        self.clock = clock
+        self.account_of = account_of
+        self.timeout = timedelta(seconds=config.reassembly_timeout)
+        self._queues: dict[str, asyncio.Queue[Job]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._assembling = asyncio.Lock()  # one group is completed, or expired, once
+        self._waiting = asyncio.Event()  # a new group started: the expiry timer looks again
+        self.received = 0  # parts committed (duplicates not counted)
+        self.duplicates = 0
+        self._listeners: list[Callable[[Message], None]] = []
+
+    # --- wiring ------------------------------------------------------------------------------
+
+    def on_message(self, listener: Callable[[Message], None]) -> Callable[[], None]:
+        """Call ``listener(message)`` after each inbound message is committed."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for handle in self.modems.handles.values():
+            queue: asyncio.Queue[Job] = asyncio.Queue()
+            self._queues[handle.id] = queue
+            handle.on_connected(functools.partial(self._connected, handle))
+            self._tasks.append(loop.create_task(self._work(handle), name=f"receive {handle.id}"))
+            if self.config.sweep_interval > 0:
+                self._tasks.append(
+                    loop.create_task(self._sweeps(handle), name=f"sweep {handle.id}")
+                )
+        self._tasks.append(loop.create_task(self._expiry(), name="reassembly expiry"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    def _connected(self, handle: ModemHandle, modem: GsmModem) -> None:
+        queue = self._queues[handle.id]
+
+        def take(event: Event) -> None:
+            queue.put_nowait((modem, event))
+
+        modem.subscribe(MessageStored, take)
+        modem.subscribe(MessageRouted, take)
+        modem.subscribe(ReportStored, take)
+        modem.subscribe(ReportRouted, take)
+        # Whatever arrived while nobody was listening is still in the modem's storage.
+        take(Sweep())
+
+    async def _sweeps(self, handle: ModemHandle) -> None:
+        while True:
+            await asyncio.sleep(self.config.sweep_interval)
+            if handle.modem is not None:
+                self._queues[handle.id].put_nowait((handle.modem, Sweep()))
+
+    # --- the modem side ----------------------------------------------------------------------
+
+    async def _work(self, handle: ModemHandle) -> None:
+        queue = self._queues[handle.id]
+        while True:
+            modem, event = await queue.get()
+            if modem is not handle.modem:
+                continue  # from a connection since lost: the new one's sweep reads the SIM
+            try:
+                if isinstance(event, MessageStored | ReportStored):
+                    await self._read_stored(handle, modem, event.storage, event.index)
+                elif isinstance(event, MessageRouted | ReportRouted):
+                    await self.accept(handle, event.pdu, event.length)
+                    if event.needs_ack:
+                        await modem.acknowledge()  # only once committed
+                else:
+                    await self.sweep(handle, modem)
+            except ModemLost:
+                pass  # the next connection's sweep reads whatever is still stored
+            except (DriverError, StoreError) as exc:
+                # Nothing was deleted that is not committed: the next sweep tries again.
+                log.warning("%s: receiving failed: %s", handle.id, exc)
+
+    async def _read_stored(
+        self, handle: ModemHandle, modem: GsmModem, storage: str, index: int
+    ) -> None:
+        entry = await modem.read_message(storage, index)
+        if entry is None:
+            return  # already read and deleted (a sweep got there first)
+        await self.accept(handle, entry.pdu, entry.length)
+        await modem.delete_message(storage, index)  # only once committed
+
+    async def sweep(self, handle: ModemHandle, modem: GsmModem) -> None:
+        """List every storage and take what is there (on connect, and now and then)."""
+        info = modem.info
+        storages = info.storages if info is not None else ()
+        for storage in storages:
+            try:
+                entries = await modem.list_messages(storage)
+            except DriverError as exc:
+                log.info("%s: cannot list %s: %s", handle.id, storage, exc)
+                continue
+            for entry in entries:
+                if entry.stat in (2, 3):
+                    continue  # a message stored for sending, not one received
+                await self.accept(handle, entry.pdu, entry.length)
+                await modem.delete_message(storage, entry.index)
+
+    # --- accepting a PDU ---------------------------------------------------------------------
+
+    async def accept(self, handle: ModemHandle, pdu: str, length: int | None) -> None:
+        """Commit what ``pdu`` is; returns once it is durable (the modem may then delete it)."""
+        now = self.clock()
+        try:
+            message = decode(pdu, length)
+        except PduError as exc:
+            log.warning("%s: keeping an undecodable PDU (%s)", handle.id, exc)
+            await self.store.add_unreadable(handle.id, pdu, length, str(exc), now)
+            return
+        tpdu = pdu[len(pdu) - 2 * message.tpdu_length :] if message.tpdu_length else pdu
+        if isinstance(message, StatusReport):
+            await self._report(handle, message, tpdu, now)
+        elif isinstance(message, Deliver):
+            recipient = handle.config.numbers[0]
+            part = received_part(handle.id, recipient, message, tpdu, now)
+            if await self.store.add_inbound_part(part):
+                self.received += 1
+                await self._assemble(part)
+            else:
+                self.duplicates += 1
+                log.info("%s: a part from %s read again; already committed", handle.id, part.sender)
+        else:
+            log.info("%s: ignoring a stored SMS-SUBMIT", handle.id)
+
+    async def _report(
+        self, handle: ModemHandle, report: StatusReport, tpdu: str, now: datetime
+    ) -> None:
+        key = hashlib.sha256(f"{handle.id}|{tpdu.upper()}".encode()).hexdigest()
+        await self.store.add_status_report(
+            ReceivedReport(
+                handle.id,
+                key,
+                report.message_reference,
+                report.recipient.number,
+                report.status,
+                tpdu.upper(),
+                now,
+            )
+        )
+
+    # --- reassembly --------------------------------------------------------------------------
+
+    async def _assemble(self, part: InboundPart) -> None:
+        async with self._assembling:
+            if part.group is None:
+                await self._make([part], missing=False)
+                return
+            waiting, closed = await self.store.group_parts(part.group)
+            if closed:
+                # The group timed out and its message went before this part came.
+                await self._make([part], missing=True)
+                return
+            assembly = assemble(waiting)
+            if assembly.complete:
+                await self._make(list(assembly.parts), missing=False)
+            else:
+                self._waiting.set()
+
+    async def expire_due(self) -> int:
+        """Make messages of the groups that waited too long; returns how many."""
+        count = 0
+        async with self._assembling:
+            for group in await self.store.expired_groups(self.clock() - self.timeout):
+                waiting, _ = await self.store.group_parts(group)
+                if waiting:
+                    assembly = assemble(waiting)
+                    await self._make(list(assembly.parts), missing=True)
+                    count += 1
+                    # A second part with a duplicate sequence number is still waiting: it
+                    # expires (on its own) at the next look.
+        return count
+
+    async def _expiry(self) -> None:
+        while True:
+            self._waiting.clear()
+            oldest = await self.store.oldest_waiting_part()
+            timeout = None
+            if oldest is not None:
+                timeout = max(0.0, (oldest + self.timeout - self.clock()).total_seconds())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._waiting.wait()
+                continue
+            await self.expire_due()
+
+    async def _make(self, parts: Sequence[InboundPart], *, missing: bool) -> None:
+        assembly = assemble(parts)
+        first = parts[0]
+        handle = self.modems.handles[first.modem]
+        now = self.clock()
+        code = MISSING_SEGMENT if missing else None
+        message = Message(
+            sid=new_sid("SM"),
+            account_sid=self.account_of(handle),
+            direction=Direction.INBOUND,
+            status=Status.RECEIVED,
+            to=first.recipient,
+            from_=first.sender,
+            body=assembly.text,
+            num_segments=len(assembly.parts),
+            num_media=0,
+            error_code=code,
+            error_message=ERROR_MESSAGES[code] if code else None,
+            price=None,
+            price_unit="USD",
+            messaging_service_sid=None,
+            date_created=now,
+            date_updated=now,
+            date_sent=now,  # Twilio: when the webhook request was made, which is now
+            modem=handle.id,
+        )
+        if missing:
+            log.warning(
+                "%s from %s: %d of %d parts arrived; delivered with error 30009",
+                message.sid,
+                first.sender,
+                len(assembly.parts),
+                first.total,
+            )
+        await self.store.receive_message(
+            message, [part.key for part in assembly.parts], self._webhook(message)
+        )
+        self.webhooks.wake()
+        for listener in list(self._listeners):
+            listener(message)
+
+    def _webhook(self, message: Message) -> Webhook | None:
+        settings = self.config.number_settings(message.to)
+        if settings is None or not settings.sms_url:
+            return None
+        params = [
+            ("MessageSid", message.sid),
+            ("SmsSid", message.sid),
+            ("SmsMessageSid", message.sid),
+            ("AccountSid", message.account_sid),
+            ("From", message.from_ or ""),
+            ("To", message.to),
+            ("Body", message.body),
+            ("NumMedia", "0"),
+            ("NumSegments", str(message.num_segments)),
+            ("SmsStatus", "received"),
+            ("ApiVersion", API_VERSION),
+        ]
+        # Twilio sends them "if available" and often present but empty: a SIM says nothing of
+        # where a sender is.
+        params += [(name, "") for name in _GEOGRAPHIC]
+        return Webhook(
+            account_sid=message.account_sid,
+            message_sid=message.sid,
+            kind="inbound",
+            url=settings.sms_url,
+            method=settings.sms_method,
+            params=tuple(params),
+            fallback_url=settings.sms_fallback_url,
+            fallback_method=settings.sms_fallback_method,
+        )
