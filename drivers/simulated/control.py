@@ -8,7 +8,8 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
                            ``?wait=N`` answers once there are at least N
 ``GET  /handsets``         what reached each virtual handset
 ``POST /inject``           ``{"from": "+1...", "text": "...", "order": [2, 1], "ucs2": false,
-                           "ref16": false}``: a handset texts this modem
+                           "ref16": false, "reference": 7}``: a handset texts this modem
+                           (``reference`` is optional: give it to send more parts later)
 ``POST /fail``             ``{"code": 38, "count": 1}``: the next sends get +CMS ERROR
 ``POST /latency``          ``{"seconds": 0.5}``: how long each AT+CMGS takes
 ``POST /hang``             stop answering; ``POST /resume`` answer again
@@ -76,8 +77,19 @@ class _Controls:
             order=order,
             ucs2=_field(body, "ucs2", bool, False),
             ref16=_field(body, "ref16", bool, False),
+            reference=self._reference(body),
         )
         return {"parts": len(pdus)}
+
+    @staticmethod
+    def _reference(body: dict[str, Any]) -> int | None:
+        # The same reference in two calls: parts of one message that arrive at two times.
+        if body.get("reference") is None:
+            return None
+        reference = _field(body, "reference", int)
+        if not 0 <= reference <= 0xFFFF:
+            raise _BadRequest("'reference' must be from 0 to 65535")
+        return int(reference)
 
     async def fail(self, body: dict[str, Any]) -> Any:
         self.modem.fail_sends(_field(body, "code", int), _field(body, "count", int, 1))

@@ -189,6 +189,21 @@ async def test_control_interface() -> None:
             (message,) = await receive_all(modem, events, 1)
             assert message.text == "hi via HTTP"
 
+            # One message's parts in two calls: the same reference makes them one message.
+            long_text = "part of one message sent in two goes " * 6
+            for order in ([2], [1]):
+                reply = await client.post(
+                    "/inject",
+                    json={"from": HANDSET, "text": long_text, "order": order, "reference": 77},
+                )
+                assert (reply.status, await reply.json()) == (200, {"parts": 2})
+            halves = await receive_all(modem, events, 2)
+            assert {part.concatenation.reference for part in halves if part.concatenation} == {77}
+            assert sorted(part.concatenation.sequence for part in halves if part.concatenation) == [
+                1,
+                2,
+            ]
+
             assert (await client.post("/fail", json={"code": 42})).status == 200
             with pytest.raises(SendError) as caught:
                 await modem.send_parts(parts("x"))
@@ -207,6 +222,8 @@ async def test_control_interface() -> None:
 
             for path, body, error in [
                 ("/inject", {"text": "no sender"}, "'from' is required"),
+                ("/inject", {"from": HANDSET, "text": "x", "reference": "7"}, "must be int"),
+                ("/inject", {"from": HANDSET, "text": "x", "reference": 70000}, "0 to 65535"),
                 ("/fail", {"code": "38"}, "'code' must be int"),
                 ("/rule", {"number": HANDSET, "fate": "lost"}, "'lost' is not a valid Fate"),
                 ("/latency", {"seconds": -1}, "'seconds' must not be negative"),
