@@ -67,6 +67,12 @@ class Assembly:
         return not self.missing
 
 
+def _whole(text: str) -> str:
+    # Half a surrogate pair whose other half is in a part that never came is no character:
+    # U+FFFD stands for it (and the text stays valid UTF-8 for the store and the webhook).
+    return text.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
+
+
 def assemble(parts: Sequence[InboundPart]) -> Assembly:
     """Join what arrived of one group, in sequence order; a surrogate pair split between
     two parts is mended (``gsm7.join_texts``)."""
@@ -76,4 +82,4 @@ def assemble(parts: Sequence[InboundPart]) -> Assembly:
     ordered = tuple(by_sequence[number] for number in sorted(by_sequence))
     total = max((part.total for part in parts), default=1)
     missing = tuple(number for number in range(1, total + 1) if number not in by_sequence)
-    return Assembly(gsm7.join_texts(part.text for part in ordered), ordered, missing)
+    return Assembly(_whole(gsm7.join_texts(part.text for part in ordered)), ordered, missing)

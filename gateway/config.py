@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from drivers.simulated import PERSONALITIES
 from drivers.transport import parse_tcp_url
@@ -245,10 +246,16 @@ def _seconds(table: _Table, name: str, default: float, minimum: float) -> float:
 
 
 def _url(item: _Table, name: str) -> str | None:
-    url = item.get(name, str)
-    if url and not url.startswith(("http://", "https://")):
+    url: str | None = item.get(name, str)
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")) or not urlsplit(url).hostname:
         raise ConfigError(item.key(name), f"expected an http:// or https:// URL, got {url!r}")
-    return url or None
+    # Webhooks are signed over the URL exactly as written and sent as written: it must
+    # already be a valid URL, with anything unusual percent-encoded.
+    if not url.isascii() or any(char.isspace() for char in url):
+        raise ConfigError(item.key(name), f"percent-encode spaces and non-ASCII in {url!r}")
+    return url
 
 
 def _method(item: _Table, name: str) -> str:

@@ -135,8 +135,17 @@ class InboundReceiver:
     async def _sweeps(self, handle: ModemHandle) -> None:
         while True:
             await asyncio.sleep(self.config.sweep_interval)
-            if handle.modem is not None:
-                self._queues[handle.id].put_nowait((handle.modem, Sweep()))
+            self.sweep_now(handle)
+
+    def sweep_now(self, handle: ModemHandle) -> None:
+        """List ``handle``'s storages soon (after what is already queued)."""
+        if handle.modem is not None:
+            self._queues[handle.id].put_nowait((handle.modem, Sweep()))
+
+    async def settled(self) -> None:
+        """Returns once every notification and sweep queued so far has been dealt with."""
+        for queue in self._queues.values():
+            await queue.join()
 
     # --- the modem side ----------------------------------------------------------------------
 
@@ -144,22 +153,28 @@ class InboundReceiver:
         queue = self._queues[handle.id]
         while True:
             modem, event = await queue.get()
-            if modem is not handle.modem:
-                continue  # from a connection since lost: the new one's sweep reads the SIM
             try:
-                if isinstance(event, MessageStored | ReportStored):
-                    await self._read_stored(handle, modem, event.storage, event.index)
-                elif isinstance(event, MessageRouted | ReportRouted):
-                    await self.accept(handle, event.pdu, event.length)
-                    if event.needs_ack:
-                        await modem.acknowledge()  # only once committed
-                else:
-                    await self.sweep(handle, modem)
-            except ModemLost:
-                pass  # the next connection's sweep reads whatever is still stored
-            except (DriverError, StoreError) as exc:
-                # Nothing was deleted that is not committed: the next sweep tries again.
-                log.warning("%s: receiving failed: %s", handle.id, exc)
+                await self._handle(handle, modem, event)
+            finally:
+                queue.task_done()
+
+    async def _handle(self, handle: ModemHandle, modem: GsmModem, event: Event) -> None:
+        if modem is not handle.modem:
+            return  # from a connection since lost: the new one's sweep reads the SIM
+        try:
+            if isinstance(event, MessageStored | ReportStored):
+                await self._read_stored(handle, modem, event.storage, event.index)
+            elif isinstance(event, MessageRouted | ReportRouted):
+                await self.accept(handle, event.pdu, event.length)
+                if event.needs_ack:
+                    await modem.acknowledge()  # only once committed
+            else:
+                await self.sweep(handle, modem)
+        except ModemLost:
+            pass  # the next connection's sweep reads whatever is still stored
+        except (DriverError, StoreError) as exc:
+            # Nothing was deleted that is not committed: the next sweep tries again.
+            log.warning("%s: receiving failed: %s", handle.id, exc)
 
     async def _read_stored(
         self, handle: ModemHandle, modem: GsmModem, storage: str, index: int

@@ -26,6 +26,7 @@ from typing import Final, Protocol
 from urllib.parse import urlencode
 
 import aiohttp
+from yarl import URL
 
 from gateway import twiml
 from gateway.store import NewMessage, Store, Webhook
@@ -95,9 +96,20 @@ class WebhookSender:
         self.retries = 0
         self.give_ups = 0
         self.replies: ReplyQueue | None = None
+        self._listeners: list[Callable[[Webhook, str | None], None]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
+
+    def on_outcome(self, listener: Callable[[Webhook, str | None], None]) -> Callable[[], None]:
+        """Call ``listener(webhook, error)`` after each attempt's outcome is committed
+        (``error`` is ``None`` when the receiver took it)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _tell(self, webhook: Webhook, error: str | None) -> None:
+        for listener in list(self._listeners):
+            listener(webhook, error)
 
     def wake(self) -> None:
         """A webhook was committed: deliver it now."""
@@ -145,12 +157,14 @@ class WebhookSender:
         if method == "GET":
             target = with_query(url, webhook.params)
             headers[SIGNATURE_HEADER] = signature(token, target)
-            request = self._session.get(target, headers=headers, allow_redirects=False)
+            request = self._session.get(_exact(target), headers=headers, allow_redirects=False)
         else:
             headers[SIGNATURE_HEADER] = signature(token, url, webhook.params)
             headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
             body = urlencode(list(webhook.params)).encode()
-            request = self._session.post(url, data=body, headers=headers, allow_redirects=False)
+            request = self._session.post(
+                _exact(url), data=body, headers=headers, allow_redirects=False
+            )
         async with request as response:
             raw = await response.content.read(MAX_RESPONSE)
             return Answer(
@@ -174,6 +188,7 @@ class WebhookSender:
             used_url = webhook.fallback_url
         if isinstance(outcome, str):
             await self._failed(webhook, outcome, self.clock())
+            self._tell(webhook, outcome)
             return
         queue = self.replies if webhook.kind == "inbound" else None
         replies: list[NewMessage] = []
@@ -184,6 +199,7 @@ class WebhookSender:
         self.delivered += 1
         if queue is not None and replies:
             queue.queued(replies)
+        self._tell(webhook, None)
 
     async def _failed(self, webhook: Webhook, error: str, now: datetime) -> None:
         attempts = webhook.attempts + 1
@@ -236,6 +252,12 @@ class WebhookSender:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.error("TwiML Redirect for %s: error 11200 (%s)", webhook.message_sid, exc)
         return ()
+
+
+def _exact(url: str) -> URL:
+    # The URL goes out exactly as signed: left to itself, yarl would re-quote it ("%2C"
+    # becomes ",") and the receiver's validator would compute another signature.
+    return URL(url, encoded=True)
 
 
 def _twiml_text(answer: Answer) -> str:

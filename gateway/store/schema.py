@@ -71,7 +71,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         group_key TEXT,
         sequence INTEGER NOT NULL,
         total INTEGER NOT NULL,
-        text TEXT NOT NULL,
+        text BLOB NOT NULL,  -- UTF-16-BE: a part may end in half a surrogate pair
         pdu TEXT NOT NULL,
         received_at INTEGER NOT NULL,
         message_sid TEXT

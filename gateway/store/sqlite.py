@@ -152,7 +152,7 @@ def _part(row: Sequence[Any]) -> InboundPart:
         group=row[4],
         sequence=row[5],
         total=row[6],
-        text=row[7],
+        text=bytes(row[7]).decode("utf-16-be", "surrogatepass"),
         pdu=row[8],
         received_at=_EPOCH + timedelta(microseconds=row[9]),
     )
@@ -494,7 +494,7 @@ class SqliteStore:
                     part.group,
                     part.sequence,
                     part.total,
-                    part.text,
+                    part.text.encode("utf-16-be", "surrogatepass"),
                     part.pdu,
                     to_micros(part.received_at),
                 ),

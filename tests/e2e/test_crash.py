@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from gateway.store.sqlite import DATABASE_NAME
+from tests.e2e.webhook_receiver import Receiver
 from tests.gateway.gateway_rig import ACCOUNT, basic_auth
 
 SMSGW = Path(sys.executable).parent / "smsgw"
@@ -123,3 +124,65 @@ send_rate = 1.0   # a second between parts: the gateway is killed in that gap
     assert {item["concatenation"][1] for item in submissions} == {3}
     assert fetched["status"] == "sent"
     assert fetched["date_sent"] is not None
+
+
+def inbound_parts(data_dir: Path) -> int:
+    with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
+        (count,) = db.execute("SELECT count(*) FROM inbound_parts").fetchone()
+        return int(count)
+
+
+async def test_kill_9_between_received_parts_makes_one_message(tmp_path: Path) -> None:
+    device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
+    data_dir = tmp_path / "data"
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    configuration = tmp_path / "gateway.toml"
+    configuration.write_text(
+        f"""
+[gateway]
+listen = "127.0.0.1:{api}"
+data_dir = "{data_dir}"
+
+[[accounts]]
+sid = "{ACCOUNT.sid}"
+auth_token = "{ACCOUNT.auth_token}"
+
+[[modems]]
+id = "pty"
+driver = "serial"
+port = "{device}"
+numbers = ["{SIM_NUMBER}"]
+
+[[numbers]]
+number = "{SIM_NUMBER}"
+sms_url = "{receiver.url()}"
+"""
+    )
+    body = "Two parts, a power cut between them, and still one message. " * 4
+    part = {"from": "+447700900123", "text": body, "reference": 123}
+    simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
+    serve = ("serve", "--config", str(configuration))
+    try:
+        async with (
+            process(*simulator, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
+            aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
+        ):
+            async with process(*serve, ready="smsgw is listening") as gateway:
+                await sim.post("/inject", json={**part, "order": [1]})
+                async with asyncio.timeout(WAIT):  # another process: read its database
+                    while inbound_parts(data_dir) < 1:
+                        await asyncio.sleep(0.005)
+                gateway.send_signal(signal.SIGKILL)
+                await gateway.wait()
+            # Part 2 comes while no gateway runs: the modem stores it and tells nobody.
+            await sim.post("/inject", json={**part, "order": [2]})
+            async with process(*serve, ready="smsgw is listening"):
+                (request,) = await receiver.wait(1, timeout=WAIT)
+    finally:
+        await receiver.stop()
+    assert request.signed
+    assert (request.params["Body"], request.params["NumSegments"]) == (body, "2")
+    assert len(receiver.requests) == 1
+    with sqlite3.connect(data_dir / DATABASE_NAME) as db:
+        assert db.execute("SELECT count(*), min(body) FROM messages").fetchone() == (1, body)

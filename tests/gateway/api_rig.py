@@ -14,7 +14,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final
@@ -38,13 +38,16 @@ ERROR_KEYS: Final = {"code", "message", "more_info", "status"}
 
 
 class Clock:
-    """The gateway's clock: stands still at whatever the test set."""
+    """The gateway's clock: stands still at whatever the test set, and moves when told."""
 
     def __init__(self, now: datetime = T0) -> None:
         self.now = now
 
     def __call__(self) -> datetime:
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 class Finals:

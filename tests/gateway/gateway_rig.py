@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,17 @@ class Inbox:
 
 
 @contextlib.asynccontextmanager
-async def running(configuration: Config) -> AsyncIterator[Gateway]:
-    gateway = Gateway(configuration)
+async def running(
+    configuration: Config,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    prepare: Callable[[Gateway], None] | None = None,
+) -> AsyncIterator[Gateway]:
+    """A started gateway whose modems are all ready; ``prepare`` sees it before it starts
+    (e.g. to put messages on a simulated SIM)."""
+    gateway = Gateway(configuration, clock=clock) if clock else Gateway(configuration)
+    if prepare is not None:
+        prepare(gateway)
     await gateway.start()
     try:
         for handle in gateway.modems.handles.values():

@@ -1,0 +1,553 @@
+"""End to end, inbound: a handset texts a simulated modem, the gateway reads, deduplicates and
+reassembles what it stores, and a real webhook receiver gets Twilio's request, signed; its
+TwiML answer goes back out as an ``outbound-reply``."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from twilio.rest import Client
+
+from drivers.simulated import SimulatedModem, SimulatedNetwork
+from drivers.simulated.pdus import deliver_pdu
+from drivers.simulated.state import Slot
+from gateway.config import Config, ModemConfig, NumberConfig
+from gateway.models import API_VERSION, Message
+from gateway.runtime import Gateway
+from tests.e2e.webhook_receiver import Answer, Received, Receiver
+from tests.gateway.api_rig import Clock
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, config, running
+
+HANDSET = "+447700900123"
+OTHER_HANDSET = "+447700900456"
+SENTINELS = itertools.count(1)
+GEOGRAPHIC = ("FromCity", "FromState", "FromZip", "FromCountry", "ToCity", "ToState", "ToZip")
+
+
+@dataclass
+class Rig:
+    gateway: Gateway
+    clock: Clock
+    receiver: Receiver
+    inbox: Inbox
+
+    @property
+    def network(self) -> SimulatedNetwork:
+        return self.gateway.modems.network
+
+    @property
+    def bob(self) -> SimulatedModem:
+        return self.gateway.modems.simulated["bob"]
+
+    def text(self, body: str, sender: str = HANDSET, **options: Any) -> list[tuple[str, int]]:
+        """``sender`` texts Bob's SIM (``order``, ``reference``, ``ucs2``, ``ref16``...)."""
+        return self.network.inject(BOB, sender, body, **options)
+
+    async def last(self, after: int) -> list[Message]:
+        """Everything the gateway made of what was sent so far, after ``after`` messages:
+        a plain message sent now comes back after all of it (one modem's notifications are
+        handled in order), so nothing still on its way is missed."""
+        # Never the same PDU twice (across gateways too): that would be one message.
+        sentinel = f"sentinel {next(SENTINELS)}"
+        self.text(sentinel, sender=OTHER_HANDSET)
+        count = after + 1
+        while True:
+            messages = await self.inbox.wait(count)
+            if messages[-1].from_ == OTHER_HANDSET and messages[-1].body == sentinel:
+                return messages[after:-1]
+            count += 1
+
+
+def inbound_config(
+    data_dir: Path, receiver: Receiver, number: dict[str, Any] | None = None, **changes: Any
+) -> Config:
+    settings = NumberConfig(BOB, sms_url=receiver.url(), **(number or {}))
+    return config(data_dir, numbers=(settings,), **changes)
+
+
+@asynccontextmanager
+async def receiving(
+    tmp_path: Path,
+    *,
+    receiver: Receiver | None = None,
+    clock: Clock | None = None,
+    number: dict[str, Any] | None = None,
+    prepare: Callable[[Gateway], None] | None = None,
+    **changes: Any,
+) -> AsyncIterator[Rig]:
+    """A gateway whose number BOB posts its webhooks to a started receiver."""
+    receiver = receiver or Receiver(ACCOUNT.auth_token)
+    if not receiver.listening:
+        await receiver.start()
+    clock = clock or Clock()
+    configuration = inbound_config(tmp_path / "data", receiver, number, **changes)
+    try:
+        async with running(configuration, clock=clock, prepare=prepare) as gateway:
+            yield Rig(gateway, clock, receiver, Inbox(gateway))
+    finally:
+        await receiver.stop()
+
+
+def expect_twilio_request(request: Received, message: Message, body: str, segments: int) -> None:
+    params = request.params
+    assert request.signed, "RequestValidator refused X-Twilio-Signature"
+    assert (request.method, request.path) == ("POST", "/sms")
+    assert request.user_agent.startswith("TwilioProxy/")
+    for name in ("MessageSid", "SmsSid", "SmsMessageSid"):
+        assert params[name] == message.sid
+    assert params["AccountSid"] == ACCOUNT.sid
+    assert (params["From"], params["To"], params["Body"]) == (HANDSET, BOB, body)
+    assert (params["NumMedia"], params["NumSegments"]) == ("0", str(segments))
+    assert (params["SmsStatus"], params["ApiVersion"]) == ("received", API_VERSION)
+    assert all(params[name] == "" for name in GEOGRAPHIC)
+
+
+def twilio_client(gateway: Gateway) -> Client:
+    client = Client(ACCOUNT.sid, ACCOUNT.auth_token)
+    client.api.base_url = gateway.base_url
+    return client
+
+
+# --- receiving and reassembly -----------------------------------------------------------------
+
+
+async def test_a_text_reaches_the_webhook_signed_and_the_api_lists_it(tmp_path: Path) -> None:
+    async with receiving(tmp_path) as rig:
+        rig.text("Hello gateway")
+        (message,) = await rig.inbox.wait()
+        (request,) = await rig.receiver.wait()
+        expect_twilio_request(request, message, "Hello gateway", 1)
+
+        client = twilio_client(rig.gateway)
+        fetched = await asyncio.to_thread(lambda: client.messages(message.sid).fetch())
+        assert (fetched.direction, fetched.status) == ("inbound", "received")
+        assert (fetched.from_, fetched.to, fetched.body) == (HANDSET, BOB, "Hello gateway")
+        assert (fetched.num_segments, fetched.error_code) == ("1", None)
+        assert fetched.date_sent is not None
+        listed = await asyncio.to_thread(lambda: client.messages.list(to=BOB))
+        assert [item.sid for item in listed] == [message.sid]
+        listed = await asyncio.to_thread(lambda: client.messages.list(from_=HANDSET))
+        assert [item.sid for item in listed] == [message.sid]
+        # Read, committed, then deleted: nothing is left on the SIM.
+        await rig.gateway.inbound.settled()
+        assert all(not storage.slots for storage in rig.bob.storages.values())
+
+
+LONG = "Long messages arrive in parts and leave as one. " * 4  # 192 characters: 2 parts
+TEN_PARTS = "".join(f"({n:04d}) ten parts, one message. " for n in range(49))  # 1519 chars
+
+
+@pytest.mark.parametrize(
+    ("body", "options", "segments"),
+    [
+        (LONG, {}, 2),
+        (TEN_PARTS, {}, 10),
+        (TEN_PARTS, {"order": [10, 3, 1, 9, 2, 8, 4, 7, 5, 6]}, 10),
+        (LONG * 2, {"order": [3, 1, 1, 2, 3, 2]}, 3),  # every part twice
+        (LONG, {"ref16": True}, 2),
+        ("€ {escaped} [chars] | ~ ^ \\ " * 8, {}, 2),
+        ("Привет! " * 10 + "😀" + " пока " * 3, {"ucs2": True}, 2),  # 😀 at the boundary
+    ],
+    ids=["two", "ten", "ten-shuffled", "duplicated", "16-bit-ref", "escapes", "ucs2-emoji"],
+)
+async def test_parts_make_one_message(
+    tmp_path: Path, body: str, options: dict[str, Any], segments: int
+) -> None:
+    async with receiving(tmp_path) as rig:
+        pdus = rig.text(body, **options)
+        assert len(pdus) == segments
+        (message,) = await rig.last(after=0)
+        assert (message.body, message.num_segments, message.error_code) == (body, segments, None)
+        (request,) = [r for r in await rig.receiver.wait(2) if r.params["From"] == HANDSET]
+        expect_twilio_request(request, message, body, segments)
+
+
+def split_pair_pdus(network: SimulatedNetwork, sender: str) -> tuple[str, list[tuple[str, int]]]:
+    """Two UCS-2 parts whose boundary falls between the halves of a surrogate pair, as some
+    phones send them (gammu#95): 66 units, the emoji's high half | its low half, more text."""
+    text = "a" * 66 + "😀" + " and the rest"
+    data = text.encode("utf-16-be")
+    pdus = []
+    for sequence, chunk in enumerate((data[:134], data[134:]), start=1):
+        user_data = bytes((5, 0, 3, 0x5A, 2, sequence)) + chunk  # TS 23.040 §9.2.3.24.1
+        pdus.append(
+            deliver_pdu(
+                network.smsc,
+                sender,
+                network.clock(),
+                dcs=0x08,
+                user_data_length=len(user_data),
+                user_data=user_data,
+                udhi=True,
+            )
+        )
+    return text, pdus
+
+
+async def test_a_surrogate_pair_split_between_parts_is_mended(tmp_path: Path) -> None:
+    async with receiving(tmp_path) as rig:
+        text, pdus = split_pair_pdus(rig.network, HANDSET)
+        for pdu, length in reversed(pdus):
+            rig.bob.receive(pdu, length)
+        (message,) = await rig.last(after=0)
+        assert (message.body, message.num_segments) == (text, 2)
+
+
+async def test_a_missing_part_gives_30009_after_the_timeout_and_a_late_part_its_own(
+    tmp_path: Path,
+) -> None:
+    async with receiving(tmp_path, reassembly_timeout=600) as rig:
+        pdus = rig.text(LONG * 2, order=[1, 3], reference=200)
+        assert await rig.last(after=0) == []  # waiting for part 2
+        rig.clock.advance(599)
+        assert await rig.gateway.inbound.expire_due() == 0
+        rig.clock.advance(2)
+        assert await rig.gateway.inbound.expire_due() == 1
+        assert await rig.gateway.inbound.expire_due() == 0  # made once
+        (message,) = rig.inbox.messages[1:]
+        text = LONG * 2  # 384 GSM 7-bit characters: parts of 153, 153 and 78
+        assert (message.body, message.num_segments) == (text[:153] + text[306:], 2)
+        assert (message.error_code, message.error_message) == (30009, "Missing segment")
+        requests = [r for r in await rig.receiver.wait(2) if r.params["From"] == HANDSET]
+        assert [r.params["NumSegments"] for r in requests] == ["2"]
+
+        # Part 2 turns up after all: it is not dropped, and the message already reported
+        # does not change; it comes as a message of its own, marked 30009 too.
+        pdu, length = pdus[1]
+        rig.bob.receive(pdu, length)
+        (late,) = await rig.last(after=2)
+        assert (late.num_segments, late.error_code) == (1, 30009)
+        assert late.body == text[153:306]
+        stored = await rig.gateway.store.get_message(ACCOUNT.sid, message.sid)
+        assert stored is not None and stored.body == message.body
+
+
+async def test_the_same_pdu_read_twice_is_one_message(tmp_path: Path) -> None:
+    async with receiving(tmp_path) as rig:
+        (pdu, length), *_ = rig.network.inbound_pdus(HANDSET, "just once")
+        rig.bob.receive(pdu, length)
+        rig.bob.receive(pdu, length)  # the network resends it (no RP-ACK seen, say)
+        messages = await rig.last(after=0)
+        assert [m.body for m in messages] == ["just once"]
+        assert rig.gateway.inbound.duplicates == 1
+
+
+async def test_the_gateway_restarted_between_two_parts_assembles_once(tmp_path: Path) -> None:
+    receiver = Receiver(ACCOUNT.auth_token)
+    clock = Clock()
+    async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
+        rig.text(LONG, order=[1], reference=99)
+        assert await rig.last(after=0) == []  # part 1 committed (and off the SIM), waiting
+    # A new process would have a new simulated network; so does this new gateway.
+    async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
+        rig.text(LONG, order=[2], reference=99)
+        (message,) = await rig.last(after=0)
+        assert (message.body, message.num_segments, message.error_code) == (LONG, 2, None)
+        from_handset = [r for r in await rig.receiver.wait(3) if r.params["From"] == HANDSET]
+        assert [r.params["Body"] for r in from_handset] == [LONG]
+
+
+def put_on_sim(sim: SimulatedModem, pdus: list[tuple[str, int]], stat: int = 0) -> None:
+    """Messages the SIM holds already (received while no gateway was running)."""
+    for pdu, length in pdus:
+        assert sim.storages["SM"].store(Slot(stat, pdu, length)) is not None
+
+
+async def test_messages_already_on_the_sim_are_taken_at_start(tmp_path: Path) -> None:
+    network = SimulatedNetwork()
+    waiting = network.inbound_pdus(HANDSET, "sent while the gateway was down")
+    long_one = network.inbound_pdus(HANDSET, LONG)
+
+    def prepare(gateway: Gateway) -> None:
+        sim = gateway.modems.simulated["bob"]
+        put_on_sim(sim, waiting, stat=1)  # read already, by some other program
+        put_on_sim(sim, long_one[::-1])
+
+    async with receiving(tmp_path, prepare=prepare) as rig:
+        messages = await rig.inbox.wait(2)
+        assert sorted(m.body for m in messages) == sorted([LONG, "sent while the gateway was down"])
+        await rig.gateway.inbound.settled()
+        assert not rig.bob.storages["SM"].slots
+
+
+async def test_a_sweep_frees_a_full_sim_and_the_held_message_comes(tmp_path: Path) -> None:
+    def prepare(gateway: Gateway) -> None:
+        sim = gateway.modems.simulated["bob"]
+        # Where it stores now (power-on settings) and where the gateway will tell it to.
+        for storage in {sim.mem[2], "ME"}:
+            sim.fill_storage(storage)
+        # Full: the network keeps this one until there is room (TS 23.040 memory capacity
+        # exceeded) and delivers it once the SIM has room again.
+        ((pdu, _),) = gateway.modems.network.inject(BOB, HANDSET, "waited for room")
+        assert all(
+            s.pdu != pdu for storage in sim.storages.values() for s in storage.slots.values()
+        )
+
+    async with receiving(tmp_path, prepare=prepare) as rig:
+        (held,) = [m for m in await rig.last(after=0) if m.from_ == HANDSET]
+        assert held.body == "waited for room"
+        await rig.gateway.inbound.settled()
+        assert not any(storage.slots for storage in rig.bob.storages.values())
+
+
+async def test_the_safety_sweep_finds_what_a_modem_stored_without_a_word(tmp_path: Path) -> None:
+    async with receiving(tmp_path, sweep_interval=0.05) as rig:
+        # No +CMTI: the SIM got it, the modem said nothing (it happens: field-notes.md).
+        put_on_sim(rig.bob, rig.network.inbound_pdus(HANDSET, "found on a sweep"))
+        (message,) = await rig.inbox.wait()
+        assert message.body == "found on a sweep"
+
+
+async def test_routed_messages_are_acknowledged_after_the_commit(tmp_path: Path) -> None:
+    modems = (
+        ModemConfig("alice", "simulated", (ALICE,)),
+        ModemConfig("bob", "simulated", (BOB,), personality="routed"),
+    )
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    configuration = replace(inbound_config(tmp_path, receiver), modems=modems, accounts=(ACCOUNT,))
+    try:
+        async with running(configuration, clock=Clock()) as gateway:
+            inbox = Inbox(gateway)
+            sim = gateway.modems.simulated["bob"]
+            committed: list[int] = []  # parts committed when each AT+CNMA came
+            sim.command_observers.append(
+                lambda command: (
+                    committed.append(gateway.inbound.received) if command == "AT+CNMA" else None
+                )
+            )
+            gateway.modems.network.inject(BOB, HANDSET, LONG)  # two +CMT, one at a time
+            messages = await inbox.wait(1)
+            assert messages[0].body == LONG
+            await gateway.inbound.settled()
+            # Each +CMT was acknowledged once its part was committed, not before: a crash in
+            # between leaves the part with the network, which delivers it again.
+            assert committed == [1, 2]
+            assert not any(storage.slots for storage in sim.storages.values())
+    finally:
+        await receiver.stop()
+
+
+# --- webhook delivery --------------------------------------------------------------------------
+
+
+class Outcomes:
+    """Each webhook attempt's committed outcome (``None`` delivered, else the error)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.seen: list[str | None] = []
+        self._changed = asyncio.Condition()
+        gateway.webhooks.on_outcome(self._record)
+
+    def _record(self, _: object, error: str | None) -> None:
+        self.seen.append(error)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait(self, count: int) -> list[str | None]:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.seen) >= count), 10)
+        return self.seen[:count]
+
+
+async def test_a_receiver_that_is_down_gets_the_webhook_once_it_is_up(tmp_path: Path) -> None:
+    async with receiving(tmp_path) as rig:
+        outcomes = Outcomes(rig.gateway)
+        await rig.receiver.stop()
+        rig.text("are you there?")
+        (message,) = await rig.inbox.wait()
+        (error,) = await outcomes.wait(1)
+        assert error is not None and "Cannot connect" in error
+        await rig.receiver.start()  # back, on the same port
+        rig.clock.advance(4.9)  # the first retry is 5 s after the failure
+        rig.gateway.webhooks.wake()
+        rig.text("still here", sender=OTHER_HANDSET)  # this one goes at once...
+        await rig.receiver.wait(1)
+        assert [r.params["Body"] for r in rig.receiver.requests] == ["still here"]
+        rig.clock.advance(0.1)  # ...and the first once its retry is due
+        rig.gateway.webhooks.wake()
+        _, retried = await rig.receiver.wait(2)
+        expect_twilio_request(retried, message, "are you there?", 1)
+        assert rig.gateway.webhooks.retries == 1
+
+
+async def test_a_pending_webhook_survives_a_restart(tmp_path: Path) -> None:
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    clock = Clock()
+    async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
+        outcomes = Outcomes(rig.gateway)
+        await receiver.stop()
+        rig.text("deliver me later")
+        (message,) = await rig.inbox.wait()
+        await outcomes.wait(1)
+    assert receiver.requests == []
+    clock.advance(5)
+    async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
+        (request,) = await receiver.wait(1)
+        expect_twilio_request(request, message, "deliver me later", 1)
+        assert await rig.inbox.wait(0) == []  # nothing was received again
+
+
+async def test_a_failing_url_falls_back_and_gives_up_visibly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    receiver.answers["/sms"] = Answer(500, "oops", "text/plain")
+    number = {"sms_fallback_url": receiver.url("/fallback"), "sms_fallback_method": "GET"}
+    async with receiving(tmp_path, receiver=receiver, number=number) as rig:
+        rig.text("primary down")
+        (message,) = await rig.inbox.wait()
+        primary, fallback = await receiver.wait(2)
+        assert (primary.path, fallback.path) == ("/sms", "/fallback")
+        assert fallback.method == "GET" and fallback.signed  # parameters in the signed URL
+        assert fallback.params["MessageSid"] == message.sid
+        assert rig.gateway.webhooks.retries == 0
+
+    receiver.answers["/fallback"] = Answer(503, "", "text/plain")
+    async with receiving(tmp_path, receiver=receiver, webhook_attempts=2) as rig:
+        outcomes = Outcomes(rig.gateway)
+        rig.text("nobody takes this")
+        (message,) = await rig.inbox.wait()
+        assert (await outcomes.wait(1))[0] == f"HTTP 500 from {receiver.url()}"
+        rig.clock.advance(5)
+        rig.gateway.webhooks.wake()
+        await outcomes.wait(2)
+        assert (rig.gateway.webhooks.retries, rig.gateway.webhooks.give_ups) == (1, 1)
+        assert any(
+            message.sid in record.message and "given up after 2 attempts" in record.message
+            for record in caplog.records
+            if record.levelno == logging.ERROR
+        )
+        rig.clock.advance(3600)
+        rig.gateway.webhooks.wake()
+        rig.text("next one", sender=OTHER_HANDSET)
+        await outcomes.wait(3)  # the given-up webhook is not tried again
+        assert len(receiver.requests) == 2 + 2 + 1
+
+
+async def test_a_get_webhook_carries_its_parameters_in_the_signed_url(tmp_path: Path) -> None:
+    async with receiving(tmp_path, number={"sms_method": "GET"}) as rig:
+        rig.text("over GET, with & and = and ünïcödé")
+        (message,) = await rig.inbox.wait()
+        (request,) = await rig.receiver.wait()
+        assert request.method == "GET" and request.signed
+        assert request.params["Body"] == "over GET, with & and = and ünïcödé"
+        assert request.params["MessageSid"] == message.sid
+
+
+# --- TwiML replies -----------------------------------------------------------------------------
+
+
+async def test_a_twiml_reply_goes_back_to_the_sender(tmp_path: Path) -> None:
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    receiver.answers["/sms"] = Answer(
+        body="<?xml version='1.0' encoding='UTF-8'?><Response>"
+        '<Message action="/status">Thanks, got it 👍</Message>'
+        f'<Message to="{ALICE}"><Body>Someone texted Bob</Body></Message>'
+        "</Response>"
+    )
+    async with receiving(tmp_path, receiver=receiver) as rig:
+        submitted = asyncio.Event()
+        rig.network.on_submission(
+            lambda _: submitted.set() if len(rig.network.submissions) >= 2 else None
+        )
+        rig.text("Hello Bob")
+        await asyncio.wait_for(submitted.wait(), 10)
+        # The handset got the first reply; Alice's modem (also the gateway's) got the second.
+        (reply,) = rig.network.handset_inbox[HANDSET.lstrip("+")]
+        assert (reply.sender, reply.submit.text) == (BOB, "Thanks, got it 👍")
+        relayed = [m for m in await rig.inbox.wait(2) if m.to == ALICE]
+        assert [(m.from_, m.body) for m in relayed] == [(BOB, "Someone texted Bob")]
+
+        client = twilio_client(rig.gateway)
+        sent = await asyncio.to_thread(lambda: client.messages.list(from_=BOB))
+        by_to = {m.to: m for m in sent}
+        assert by_to[HANDSET].direction == "outbound-reply"
+        assert by_to[ALICE].direction == "outbound-reply"
+        stored = await rig.gateway.store.get_message(ACCOUNT.sid, by_to[HANDSET].sid)
+        assert stored is not None and stored.status_callback == receiver.url("/status")
+
+
+async def test_a_redirect_fetches_more_twiml(tmp_path: Path) -> None:
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    receiver.answers["/sms"] = Answer(
+        body='<Response><Redirect method="GET">/more</Redirect><Message>never</Message></Response>'
+    )
+    receiver.answers["/more"] = Answer(body="<Response><Message>from /more</Message></Response>")
+    async with receiving(tmp_path, receiver=receiver) as rig:
+        submitted = asyncio.Event()
+        rig.network.on_submission(lambda _: submitted.set())
+        rig.text("redirect me")
+        await asyncio.wait_for(submitted.wait(), 10)
+        (reply,) = rig.network.submissions
+        assert reply.submit.text == "from /more"
+        first, redirected = receiver.requests
+        assert (redirected.method, redirected.path, redirected.signed) == ("GET", "/more", True)
+        assert redirected.params["MessageSid"] == first.params["MessageSid"]
+
+
+@pytest.mark.parametrize(
+    ("twiml", "code"),
+    [
+        ("<Response><Message>ok</Message>", "12100"),  # not well-formed
+        ("<Reply><Message>ok</Message></Reply>", "12100"),
+        ("<Response><Say>hello</Say></Response>", "14110"),
+        ("<Response>" + "<Message>x</Message>" * 11 + "</Response>", "14109"),
+        ('<Response><Message to="not a number">x</Message></Response>', "14101"),
+        ('<Response><Message from="+15550009999">x</Message></Response>', "14108"),
+        ("<Response><Message></Message></Response>", "14103"),
+    ],
+)
+async def test_faulty_twiml_is_logged_with_its_code_and_sends_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, twiml: str, code: str
+) -> None:
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    receiver.answers["/sms"] = Answer(body=twiml)
+    async with receiving(tmp_path, receiver=receiver) as rig:
+        outcomes = Outcomes(rig.gateway)
+        rig.text("answer badly")
+        assert await outcomes.wait(1) == [None]  # delivered: the receiver answered 200
+        errors = [r.message for r in caplog.records if r.levelno == logging.ERROR]
+        assert any(f"error {code}" in line for line in errors), errors
+        assert rig.network.submissions == []
+        client = twilio_client(rig.gateway)
+        sent = await asyncio.to_thread(lambda: client.messages.list(from_=BOB))
+        assert sent == []
+
+
+async def test_a_pdu_left_on_the_sim_by_a_crash_is_not_received_twice(tmp_path: Path) -> None:
+    """A crash after the commit but before ``AT+CMGD``: the next start reads the PDU again."""
+    receiver = Receiver(ACCOUNT.auth_token)
+    clock = Clock()
+    async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
+        pdus = rig.text("read, committed, never deleted")
+        (message,) = await rig.last(after=0)
+
+    async with receiving(
+        tmp_path,
+        receiver=receiver,
+        clock=clock,
+        prepare=lambda gateway: put_on_sim(gateway.modems.simulated["bob"], pdus),
+    ) as rig:
+        await rig.gateway.inbound.settled()  # the sweep at start has read the SIM
+        assert (rig.inbox.messages, rig.gateway.inbound.duplicates) == ([], 1)
+        assert not rig.bob.storages["SM"].slots  # deleted this time
+        client = twilio_client(rig.gateway)
+        listed = await asyncio.to_thread(lambda: client.messages.list(from_=HANDSET))
+        assert [item.sid for item in listed] == [message.sid]
