@@ -6,6 +6,7 @@ Routes (``../shared/docs/twilio-messages-api.md``):
 * ``GET  /2010-04-01/Accounts/{AccountSid}/Messages.json`` -> a page, newest first
 * ``GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`` -> one message
 * ``GET  /smsgw/modems.json`` -> the gateway's modems (``smsgw modems``), any account
+* ``GET  /smsgw/webhooks.json`` -> how the account's webhooks stand (``smsgw webhooks``)
 """
 
 from __future__ import annotations
@@ -203,6 +204,25 @@ async def list_modems(request: web.Request) -> web.Response:
     return web.json_response([_jsonable(dataclasses.asdict(status)) for status in statuses])
 
 
+async def webhook_states(request: web.Request) -> web.Response:
+    account = authorize(request)
+    states = await _services(request).store.webhook_states(account)
+    troubled = [
+        {
+            "message_sid": item.message_sid,
+            "kind": item.kind,
+            "url": item.url,
+            "state": item.state,
+            "attempts": item.attempts,
+            "last_error": item.last_error,
+            "next_attempt": item.next_attempt_at.isoformat() if item.next_attempt_at else None,
+            "updated": item.updated_at.isoformat(),
+        }
+        for item in states.troubled
+    ]
+    return web.json_response({**states.counts, "troubled": troubled})
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _jsonable(item) for key, item in value.items()}
@@ -217,4 +237,5 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{PREFIX}/Messages.json", list_messages, allow_head=False),
         web.get(f"{PREFIX}/Messages/{{sid}}.json", fetch_message, allow_head=False),
         web.get("/smsgw/modems.json", list_modems, allow_head=False),
+        web.get("/smsgw/webhooks.json", webhook_states, allow_head=False),
     ]

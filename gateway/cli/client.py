@@ -46,6 +46,13 @@ def register(commands: Any) -> None:
     send.add_argument("--json", action="store_true", help="print the message as JSON")
     send.set_defaults(handler=_send, prog=send.prog)
 
+    webhooks: Parser = commands.add_parser(
+        "webhooks", help="show how webhooks stand: pending, delivered, given up"
+    )
+    add_config_options(webhooks)
+    webhooks.add_argument("--json", action="store_true", help="print JSON")
+    webhooks.set_defaults(handler=_webhooks, prog=webhooks.prog)
+
     messages: Parser = commands.add_parser("messages", help="list the newest messages")
     add_config_options(messages)
     messages.add_argument("--limit", type=int, default=20, metavar="N", help="default 20")
@@ -155,6 +162,22 @@ def _modems(args: argparse.Namespace) -> int:
             )
         if modem.get("error"):
             print(f"  last error: {modem['error']}")
+    return 0
+
+
+def _webhooks(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    states = _Api(config, args.prog).request("GET", "/smsgw/webhooks.json")
+    if args.json:
+        print(json.dumps(states, indent=2))
+        return 0
+    print(
+        f"{states['pending']} pending, {states['delivered']} delivered, {states['failed']} given up"
+    )
+    for item in states["troubled"]:
+        when = f"next try {item['next_attempt']}" if item["next_attempt"] else "given up"
+        print(f"  {item['message_sid']}  {item['kind']} to {item['url']}")
+        print(f"    {item['attempts']} attempts, {when}: {item['last_error']}")
     return 0
 
 

@@ -98,6 +98,28 @@ class Webhook:
     attempts: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookTrouble:
+    """A webhook that failed at least once: still being retried, or given up."""
+
+    message_sid: str | None
+    kind: str
+    url: str
+    state: str  # "pending" (to be retried) or "failed" (given up)
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None  # None once given up
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookStates:
+    """How an account's webhooks stand: counts by state, and the troubled ones, newest first."""
+
+    counts: dict[str, int]  # "pending", "delivered", "failed"
+    troubled: tuple[WebhookTrouble, ...]
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -203,3 +225,5 @@ class Store(Protocol):
         self, webhook_id: int, attempts: int, error: str, at: datetime
     ) -> None:
         """Give up on a webhook (kept, with its last error, for people to see)."""
+
+    async def webhook_states(self, account_sid: str, limit: int = 20) -> WebhookStates: ...

@@ -30,6 +30,8 @@ from gateway.store import (
     OutboundWork,
     ReceivedReport,
     Webhook,
+    WebhookStates,
+    WebhookTrouble,
 )
 from gateway.store.schema import MIGRATIONS
 
@@ -664,6 +666,37 @@ class SqliteStore:
             "state = 'failed', attempts = ?, last_error = ?, updated_at = ?",
             (attempts, error, to_micros(at)),
         )
+
+    async def webhook_states(self, account_sid: str, limit: int = 20) -> WebhookStates:
+        def job(db: sqlite3.Connection) -> WebhookStates:
+            counts = {"pending": 0, "delivered": 0, "failed": 0}
+            for state, count in db.execute(
+                "SELECT state, count(*) FROM webhooks WHERE account_sid = ? GROUP BY state",
+                (account_sid,),
+            ):
+                counts[str(state)] = int(count)
+            rows = db.execute(
+                "SELECT message_sid, kind, url, state, attempts, last_error, next_attempt_at, "
+                "updated_at FROM webhooks WHERE account_sid = ? AND attempts > 0 "
+                "AND state != 'delivered' ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (account_sid, limit),
+            )
+            troubled = tuple(
+                WebhookTrouble(
+                    message_sid=row[0],
+                    kind=row[1],
+                    url=row[2],
+                    state=row[3],
+                    attempts=row[4],
+                    last_error=row[5],
+                    next_attempt_at=from_micros(row[6]) if row[3] == "pending" else None,
+                    updated_at=_EPOCH + timedelta(microseconds=row[7]),
+                )
+                for row in rows
+            )
+            return WebhookStates(counts, troubled)
+
+        return await self._read(job)
 
     async def _set_webhook(self, webhook_id: int, changes: str, values: tuple[Any, ...]) -> None:
         def job(db: sqlite3.Connection) -> None:

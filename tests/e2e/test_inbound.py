@@ -10,9 +10,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from twilio.rest import Client
 
@@ -24,7 +26,7 @@ from gateway.models import API_VERSION, Message
 from gateway.runtime import Gateway
 from tests.e2e.webhook_receiver import Answer, Received, Receiver
 from tests.gateway.api_rig import Clock
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, config, running
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, basic_auth, config, running
 
 HANDSET = "+447700900123"
 OTHER_HANDSET = "+447700900456"
@@ -436,6 +438,20 @@ async def test_a_failing_url_falls_back_and_gives_up_visibly(
         rig.text("next one", sender=OTHER_HANDSET)
         await outcomes.wait(3)  # the given-up webhook is not tried again
         assert len(receiver.requests) == 2 + 2 + 1
+
+        # Visible to the user: GET /smsgw/webhooks.json (`smsgw webhooks`).
+        async with aiohttp.ClientSession(headers=basic_auth()) as http:
+            reply = await http.get(f"{rig.gateway.base_url}/smsgw/webhooks.json")
+            states = await reply.json()
+        # Given up: this message's. Pending: "next one", failed once. Delivered: the first
+        # run's, through its fallback URL.
+        assert (states["pending"], states["delivered"], states["failed"]) == (1, 1, 1)
+        retrying, given_up = states["troubled"]  # newest first
+        assert (given_up["message_sid"], given_up["state"]) == (message.sid, "failed")
+        assert (given_up["attempts"], given_up["next_attempt"]) == (2, None)
+        assert given_up["last_error"] == f"HTTP 500 from {receiver.url()}"
+        assert (retrying["state"], retrying["attempts"]) == ("pending", 1)
+        assert retrying["next_attempt"] == (rig.clock.now + timedelta(seconds=5)).isoformat()
 
 
 async def test_a_get_webhook_carries_its_parameters_in_the_signed_url(tmp_path: Path) -> None:

@@ -88,6 +88,8 @@ async def test_a_first_start_and_the_commands_around_it(tmp_path: Path) -> None:
         modems = await asyncio.to_thread(smsgw, "modems", "--config", str(config), "--json")
         states = {m["id"]: (m["state"], m["info"]["profile"]) for m in json.loads(modems.stdout)}
         assert states == {"alice": ("ready", "generic"), "bob": ("ready", "huawei")}
+        webhooks = await asyncio.to_thread(smsgw, "webhooks", "--config", str(config))
+        assert webhooks.stdout == "0 pending, 0 delivered, 0 given up\n"  # no sms_url here
         readable = await asyncio.to_thread(smsgw, "modems", "--config", str(config))
         assert "alice: ready" in readable.stdout and "signal -73 dBm" in readable.stdout
 
