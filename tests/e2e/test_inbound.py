@@ -172,6 +172,15 @@ async def test_parts_make_one_message(
         expect_twilio_request(request, message, body, segments)
 
 
+async def test_parts_through_different_smscs_make_one_message(tmp_path: Path) -> None:
+    async with receiving(tmp_path) as rig:
+        rig.text(LONG, order=[2], reference=5)
+        rig.network.smsc = "+447785016005"  # the sender's network used another centre
+        rig.text(LONG, order=[1], reference=5)
+        (message,) = await rig.last(after=0)
+        assert (message.body, message.num_segments) == (LONG, 2)
+
+
 def split_pair_pdus(network: SimulatedNetwork, sender: str) -> tuple[str, list[tuple[str, int]]]:
     """Two UCS-2 parts whose boundary falls between the halves of a surrogate pair, as some
     phones send them (gammu#95): 66 units, the emoji's high half | its low half, more text."""
