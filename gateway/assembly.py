@@ -82,4 +82,13 @@ def assemble(parts: Sequence[InboundPart]) -> Assembly:
     ordered = tuple(by_sequence[number] for number in sorted(by_sequence))
     total = max((part.total for part in parts), default=1)
     missing = tuple(number for number in range(1, total + 1) if number not in by_sequence)
-    return Assembly(_whole(gsm7.join_texts(part.text for part in ordered)), ordered, missing)
+    # A surrogate pair is mended only across neighbouring parts: halves on either side of a
+    # missing part are two broken characters, not one made-up character.
+    runs: list[list[InboundPart]] = []
+    for part in ordered:
+        if runs and runs[-1][-1].sequence + 1 == part.sequence:
+            runs[-1].append(part)
+        else:
+            runs.append([part])
+    text = "".join(_whole(gsm7.join_texts(part.text for part in run)) for run in runs)
+    return Assembly(text, ordered, missing)

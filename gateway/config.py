@@ -29,6 +29,8 @@ DEFAULT_REASSEMBLY_TIMEOUT: Final = 600.0
 DEFAULT_SWEEP_INTERVAL: Final = 600.0
 DEFAULT_WEBHOOK_TIMEOUT: Final = 15.0  # Twilio's own webhook timeout
 DEFAULT_WEBHOOK_ATTEMPTS: Final = 10
+_WEEK: Final = 7 * 24 * 3600.0  # the longest wait any timing key takes
+_MAX_WEBHOOK_TIMEOUT: Final = 600.0
 DRIVERS: Final = ("serial", "tcp", "simulated")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 METHODS: Final = ("GET", "POST")
@@ -238,10 +240,12 @@ def _modem(item: _Table, index: int) -> ModemConfig:
     return modem
 
 
-def _seconds(table: _Table, name: str, default: float, minimum: float) -> float:
+def _seconds(table: _Table, name: str, default: float, minimum: float, maximum: float) -> float:
     value = float(table.get(name, (int, float), default))
-    if not minimum <= value < float("inf"):
-        raise ConfigError(table.key(name), f"expected seconds, at least {minimum:g}")
+    if not minimum <= value <= maximum:
+        raise ConfigError(
+            table.key(name), f"expected seconds from {minimum:g} to {maximum:g}, got {value:g}"
+        )
     return value
 
 
@@ -255,6 +259,9 @@ def _url(item: _Table, name: str) -> str | None:
     # already be a valid URL, with anything unusual percent-encoded.
     if not url.isascii() or any(char.isspace() for char in url):
         raise ConfigError(item.key(name), f"percent-encode spaces and non-ASCII in {url!r}")
+    if "#" in url:
+        # A GET webhook's parameters would land after the fragment, which is never sent.
+        raise ConfigError(item.key(name), f"a webhook URL has no #fragment: {url!r}")
     return url
 
 
@@ -294,9 +301,11 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     if max_request < 4096:
         raise ConfigError(gateway.key("max_request_bytes"), "at least 4096 bytes")
     data_dir = Path(gateway.get("data_dir", str, "data"))
-    reassembly = _seconds(gateway, "reassembly_timeout", DEFAULT_REASSEMBLY_TIMEOUT, 1.0)
-    sweep = _seconds(gateway, "sweep_interval", DEFAULT_SWEEP_INTERVAL, 0.0)
-    webhook_timeout = _seconds(gateway, "webhook_timeout", DEFAULT_WEBHOOK_TIMEOUT, 0.1)
+    reassembly = _seconds(gateway, "reassembly_timeout", DEFAULT_REASSEMBLY_TIMEOUT, 1.0, _WEEK)
+    sweep = _seconds(gateway, "sweep_interval", DEFAULT_SWEEP_INTERVAL, 0.0, _WEEK)
+    webhook_timeout = _seconds(
+        gateway, "webhook_timeout", DEFAULT_WEBHOOK_TIMEOUT, 0.1, _MAX_WEBHOOK_TIMEOUT
+    )
     attempts = gateway.get("webhook_attempts", int, DEFAULT_WEBHOOK_ATTEMPTS)
     if attempts < 1:
         raise ConfigError(gateway.key("webhook_attempts"), "at least 1")
@@ -334,6 +343,11 @@ def _check_unique(config: Config) -> None:
                     f"modems[{index}].numbers", f"{number} already belongs to {owners[number]}"
                 )
             owners[number] = modem.id
+    configured: set[str] = set()
+    for index, settings in enumerate(config.numbers):
+        if settings.number in configured:
+            raise ConfigError(f"numbers[{index}].number", f"{settings.number} is configured twice")
+        configured.add(settings.number)
     account_sids = {account.sid for account in config.accounts}
     for index, modem in enumerate(config.modems):
         if modem.account and config.accounts and modem.account not in account_sids:

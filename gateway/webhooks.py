@@ -61,6 +61,8 @@ def signature(auth_token: str, url: str, params: Params = ()) -> str:
 
 def with_query(url: str, params: Params) -> str:
     """A GET webhook: the parameters go in the query string (and into the signed URL)."""
+    if not params:
+        return url  # not "url?": a bare "?" is dropped on the way and the signature breaks
     return f"{url}{'&' if '?' in url else '?'}{urlencode(list(params))}"
 
 

@@ -629,8 +629,12 @@ class SqliteStore:
 
     async def next_webhook_at(self) -> datetime | None:
         def job(db: sqlite3.Connection) -> datetime | None:
+            # Only webhooks due_webhooks() would give: one waiting behind an older pending
+            # webhook of its message is not due whatever its time says.
             (value,) = db.execute(
-                "SELECT min(next_attempt_at) FROM webhooks WHERE state = 'pending'"
+                "SELECT min(next_attempt_at) FROM webhooks w WHERE state = 'pending' "
+                "AND NOT EXISTS (SELECT 1 FROM webhooks o WHERE o.state = 'pending' "
+                "AND o.message_sid = w.message_sid AND o.id < w.id)"
             ).fetchone()
             return from_micros(value)
 

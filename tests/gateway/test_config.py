@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load, parse
+from gateway.config import (
+    DEFAULT_REASSEMBLY_TIMEOUT,
+    DEFAULT_SWEEP_INTERVAL,
+    DEFAULT_WEBHOOK_ATTEMPTS,
+    DEFAULT_WEBHOOK_TIMEOUT,
+    NumberConfig,
+    load,
+    parse,
+)
 from gateway.errors import ConfigError
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -214,3 +222,174 @@ def test_a_bad_config_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
         'smsgw serve: configuration: modems[0].port: required when driver = "serial" '
         "(e.g. /dev/ttyUSB2)"
     ]
+
+
+# --- inbound and webhook timing ([gateway]) ---------------------------------------------------
+
+
+def test_inbound_and_webhook_defaults() -> None:
+    config = parse({})
+    assert config.reassembly_timeout == DEFAULT_REASSEMBLY_TIMEOUT == 600.0
+    assert config.sweep_interval == DEFAULT_SWEEP_INTERVAL == 600.0
+    assert config.webhook_timeout == DEFAULT_WEBHOOK_TIMEOUT == 15.0
+    assert config.webhook_attempts == DEFAULT_WEBHOOK_ATTEMPTS == 10
+    assert load(None).reassembly_timeout == DEFAULT_REASSEMBLY_TIMEOUT
+
+
+def test_inbound_and_webhook_timing_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text(
+        "[gateway]\n"
+        "reassembly_timeout = 90\n"  # an integer is seconds too
+        "sweep_interval = 0\n"  # 0: sweep only on (re)connect
+        "webhook_timeout = 2.5\n"
+        "webhook_attempts = 3\n"
+    )
+    config = load(path)
+    assert (config.reassembly_timeout, config.sweep_interval) == (90.0, 0.0)
+    assert (config.webhook_timeout, config.webhook_attempts) == (2.5, 3)
+    assert isinstance(config.reassembly_timeout, float) and isinstance(config.sweep_interval, float)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("reassembly_timeout", 1),  # the smallest
+        ("reassembly_timeout", 86400.5),
+        ("sweep_interval", 0.0),
+        ("sweep_interval", 30),
+        ("webhook_timeout", 0.1),
+        ("webhook_timeout", 60),
+        ("webhook_attempts", 1),
+        ("webhook_attempts", 50),
+    ],
+)
+def test_valid_timing_values(key: str, value: float) -> None:
+    assert getattr(parse({"gateway": {key: value}}), key) == value
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("reassembly_timeout", 0.5, "expected seconds from 1 to 604800"),
+        ("reassembly_timeout", 0, "expected seconds from 1 to 604800"),
+        ("reassembly_timeout", -600, "expected seconds from 1 to 604800"),
+        ("reassembly_timeout", float("inf"), "expected seconds from 1 to 604800"),
+        ("reassembly_timeout", float("nan"), "expected seconds from 1 to 604800"),
+        ("reassembly_timeout", "600", "expected an integer or a number, got '600'"),
+        ("reassembly_timeout", True, "expected an integer or a number, got True"),
+        ("sweep_interval", -1, "expected seconds from 0 to 604800"),
+        ("sweep_interval", float("inf"), "expected seconds from 0 to 604800"),
+        ("sweep_interval", "10m", "expected an integer or a number"),
+        ("webhook_timeout", 0, "expected seconds from 0.1 to 600"),
+        ("webhook_timeout", 0.05, "expected seconds from 0.1 to 600"),
+        ("webhook_timeout", float("nan"), "expected seconds from 0.1 to 600"),
+        ("webhook_timeout", False, "expected an integer or a number, got False"),
+        ("webhook_timeout", 601, "expected seconds from 0.1 to 600, got 601"),
+        ("sweep_interval", 604801, "expected seconds from 0 to 604800, got 604801"),
+        ("webhook_attempts", 0, "at least 1"),
+        ("webhook_attempts", -3, "at least 1"),
+        ("webhook_attempts", 2.5, "expected an integer, got 2.5"),
+        ("webhook_attempts", True, "expected an integer, got True"),
+        ("webhook_attempts", "10", "expected an integer, got '10'"),
+    ],
+)
+def test_each_bad_timing_value_names_its_key(key: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse({"gateway": {key: value}})
+    assert str(caught.value).startswith(f"gateway.{key}: {message}")
+
+
+def test_a_bad_timing_value_in_a_file_names_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text("[gateway]\nwebhook_timeout = -inf\n")  # TOML has infinities
+    with pytest.raises(ConfigError, match=r"^gateway\.webhook_timeout: expected seconds"):
+        load(path)
+
+
+def test_a_reassembly_timeout_no_clock_can_hold_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^gateway\.reassembly_timeout: "):
+        parse({"gateway": {"reassembly_timeout": 1e15}})
+
+
+# --- number settings ([[numbers]]) -----------------------------------------------------------
+
+
+def test_number_settings() -> None:
+    config = parse(
+        {
+            "modems": [
+                {"driver": "simulated", "numbers": ["+15550001111", "+15550002222", "+15550003333"]}
+            ],
+            "numbers": [
+                {
+                    "number": "+1 (555) 000-1111",  # normalised like the modem's numbers
+                    "sms_url": "https://example.com/sms?key=1",
+                    "sms_method": "get",
+                    "sms_fallback_url": "https://backup.example.com/sms",
+                    "sms_fallback_method": "post",
+                    "status_callback": "https://example.com/status",
+                },
+                {"number": "+15550002222"},
+            ],
+        }
+    )
+    first = config.number_settings("+15550001111")
+    assert first == NumberConfig(
+        number="+15550001111",
+        sms_url="https://example.com/sms?key=1",
+        sms_method="GET",
+        sms_fallback_url="https://backup.example.com/sms",
+        sms_fallback_method="POST",
+        status_callback="https://example.com/status",
+    )
+    assert config.number_settings("+15550002222") == NumberConfig("+15550002222")
+    assert config.number_settings("+15550003333") is None  # a modem's number without settings
+    assert config.number_settings("+15559999999") is None
+    assert config.number_settings("+445550001111") is None  # the same ending is not the number
+    assert parse({}).number_settings("+15550001111") is None
+
+
+def test_an_empty_url_is_no_url() -> None:
+    config = parse({"numbers": [{"number": "+15550001111", "sms_url": ""}]})
+    settings = config.number_settings("+15550001111")
+    assert settings is not None and settings.sms_url is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"sms_url": "example.com/sms"}, "numbers[0].sms_url: expected an http:// or https://"),
+        ({"sms_url": "https://"}, "numbers[0].sms_url: expected an http:// or https://"),
+        ({"sms_url": "https://ex.com/a b"}, "numbers[0].sms_url: percent-encode"),
+        ({"sms_url": "https://ex.com/ü"}, "numbers[0].sms_url: percent-encode"),
+        ({"sms_url": "https://ex.com/sms#top"}, "numbers[0].sms_url: a webhook URL has no #"),
+        ({"sms_fallback_url": "mailto:x@y"}, "numbers[0].sms_fallback_url: expected an http://"),
+        ({"status_callback": "/relative"}, "numbers[0].status_callback: expected an http://"),
+        ({"sms_fallback_method": "PATCH"}, "numbers[0].sms_fallback_method: expected GET or POST"),
+        ({"sms_url": 5}, "numbers[0].sms_url: expected a string"),
+        ({"voice_url": "https://ex.com"}, "numbers[0].voice_url: unknown key"),
+        ({"number": "call me"}, "numbers[0].number: 'call me' is not a phone number"),
+    ],
+)
+def test_each_bad_number_setting_names_its_key(entry: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse({"numbers": [{"number": "+15550001111", **entry}]})
+    assert str(caught.value).startswith(message)
+
+
+def test_a_number_entry_needs_its_number() -> None:
+    with pytest.raises(ConfigError, match=r"^numbers\[0\]\.number: required"):
+        parse({"numbers": [{"sms_url": "https://example.com/sms"}]})
+
+
+def test_settings_given_twice_for_one_number_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^numbers\[1\]\.number: "):
+        parse(
+            {
+                "numbers": [
+                    {"number": "+15550001111", "sms_url": "https://old.example.com/sms"},
+                    {"number": "+1 555 000 1111", "sms_url": "https://new.example.com/sms"},
+                ]
+            }
+        )

@@ -1,0 +1,407 @@
+"""The SQLite store's inbound side on a real file: received parts (deduplicated, grouped,
+expired), inbound messages committed with their webhook, status reports, unreadable PDUs, and
+the durable webhook queue (in order per message, retries, give-ups, TwiML replies committed
+with the delivery)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.models import Direction, Message, Status, new_sid
+from gateway.store import InboundPart, NewMessage, ReceivedReport, Webhook
+from gateway.store.sqlite import SqliteStore
+from tests.gateway.test_store import ACCOUNT, T0, message, parts
+
+MODEM = "alice"
+ME = "+15550001001"
+SENDER = "+15557654321"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    store = SqliteStore(tmp_path)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def part(
+    key: str,
+    *,
+    group: str | None = "alice|+15557654321|7|3|8",
+    sequence: int = 1,
+    total: int = 3,
+    text: str = "part",
+    at: datetime = T0,
+) -> InboundPart:
+    return InboundPart(
+        key=key,
+        modem=MODEM,
+        recipient=ME,
+        sender=SENDER,
+        group=group,
+        sequence=sequence if group else 1,
+        total=total if group else 1,
+        text=text,
+        pdu=f"0B{key.encode().hex().upper()}",
+        received_at=at,
+    )
+
+
+def inbound(*, at: datetime = T0, body: str = "hello", segments: int = 1) -> Message:
+    return replace(
+        message(created=at, sent=at, body=body, segments=segments),
+        direction=Direction.INBOUND,
+        status=Status.RECEIVED,
+        to=ME,
+        from_=SENDER,
+        status_callback=None,
+        validity_period=None,
+    )
+
+
+def webhook(sid: str | None, *, kind: str = "inbound", **changes: Any) -> Webhook:
+    hook = Webhook(
+        account_sid=ACCOUNT,
+        message_sid=sid,
+        kind=kind,
+        url="https://example.com/sms?k=1",
+        method="POST",
+        params=(("MessageSid", sid or ""), ("Body", "Grüße 😀"), ("NumMedia", "0"), ("X", "")),
+        fallback_url="https://backup.example.com/sms",
+        fallback_method="GET",
+    )
+    return replace(hook, **changes)
+
+
+async def receive_alone(store: SqliteStore, received: Message) -> None:
+    await store.add_inbound_part(part("x", group=None))
+    await store.receive_message(received, ["x"], webhook(received.sid))
+
+
+def rows(store: SqliteStore, sql: str, *values: object) -> list[tuple[Any, ...]]:
+    """What another connection sees: committed rows only."""
+    with sqlite3.connect(store.path) as db:
+        return db.execute(sql, values).fetchall()
+
+
+# --- received parts --------------------------------------------------------------------------
+
+
+async def test_a_part_is_committed_once(store: SqliteStore) -> None:
+    first = part("k1")
+    assert await store.add_inbound_part(first) is True
+    assert rows(store, "SELECT key, sequence FROM inbound_parts") == [("k1", 1)]
+    assert await store.add_inbound_part(first) is False
+    # The key decides: the same PDU read later (another time stamp) is still a duplicate.
+    assert await store.add_inbound_part(replace(first, received_at=T0 + timedelta(1))) is False
+    assert await store.add_inbound_part(part("k2", sequence=2)) is True
+    assert rows(store, "SELECT count(*) FROM inbound_parts") == [(2,)]
+
+
+async def test_a_part_is_still_known_after_a_restart(tmp_path: Path) -> None:
+    first = SqliteStore(tmp_path)
+    await first.open()
+    assert await first.add_inbound_part(part("k1"))
+    await first.close()
+    again = SqliteStore(tmp_path)
+    await again.open()
+    try:
+        assert await again.add_inbound_part(part("k1")) is False
+        waiting, closed = await again.group_parts("alice|+15557654321|7|3|8")
+        assert waiting == [part("k1")] and not closed
+    finally:
+        await again.close()
+
+
+async def test_a_part_comes_back_exactly_even_with_half_a_surrogate_pair(
+    store: SqliteStore,
+) -> None:
+    # A sender split 😀 between two parts: this one ends in its first half (not valid UTF-8).
+    odd = part("k1", text="a" * 66 + "\ud83d", at=T0 + timedelta(microseconds=123457))
+    await store.add_inbound_part(odd)
+    waiting, _ = await store.group_parts(odd.group or "")
+    assert waiting == [odd]
+    assert waiting[0].text.endswith("\ud83d")
+
+
+async def test_group_parts_lists_what_waits_in_sequence_order(store: SqliteStore) -> None:
+    group = "alice|+15557654321|7|3|8"
+    third, first = part("c", sequence=3), part("a", sequence=1)
+    duplicate = part("a-again", sequence=1, text="another part 1")
+    for item in (third, first, duplicate):
+        await store.add_inbound_part(item)
+    await store.add_inbound_part(part("other", group="alice|+15557654321|8|3|8"))
+    await store.add_inbound_part(part("alone", group=None))
+    waiting, closed = await store.group_parts(group)
+    # By sequence, and the duplicate after the part committed first (assembly keeps the first).
+    assert [p.key for p in waiting] == ["a", "a-again", "c"]
+    assert not closed
+    assert await store.group_parts("nobody") == ([], False)
+
+
+async def test_receive_message_commits_the_message_its_parts_and_its_webhook(
+    store: SqliteStore,
+) -> None:
+    group = "alice|+15557654321|7|3|8"
+    made = [part("a", sequence=1), part("b", sequence=2), part("c", sequence=3)]
+    for item in made:
+        await store.add_inbound_part(item)
+    received = inbound(body="partpartpart", segments=3)
+    hook = webhook(received.sid)
+    await store.receive_message(received, ["a", "b", "c"], hook)
+
+    assert await store.get_message(ACCOUNT, received.sid) == received
+    assert await store.group_parts(group) == ([], True)
+    assert rows(store, "SELECT DISTINCT message_sid FROM inbound_parts") == [(received.sid,)]
+    (due,) = await store.due_webhooks(received.date_created)
+    assert due == replace(hook, id=due.id) and due.id > 0
+    # A part of the group that comes after its message was made waits alone, marked closed.
+    late = part("late", sequence=2, text="late")
+    await store.add_inbound_part(late)
+    assert await store.group_parts(group) == ([late], True)
+
+
+async def test_receive_message_without_a_webhook(store: SqliteStore) -> None:
+    await store.add_inbound_part(part("solo", group=None))
+    received = inbound()
+    await store.receive_message(received, ["solo"], None)
+    assert await store.get_message(ACCOUNT, received.sid) == received
+    assert await store.due_webhooks(T0 + timedelta(days=1)) == []
+    assert await store.next_webhook_at() is None
+
+
+async def test_receive_message_is_all_or_nothing(store: SqliteStore) -> None:
+    group = "alice|+15557654321|7|3|8"
+    for key, sequence in (("a", 1), ("b", 2)):
+        await store.add_inbound_part(part(key, sequence=sequence))
+    taken = inbound()
+    await store.create_message(taken, parts(1))  # the SID is taken: the insert must fail
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.receive_message(taken, ["a", "b"], webhook(taken.sid))
+    waiting, closed = await store.group_parts(group)
+    assert [p.key for p in waiting] == ["a", "b"] and not closed  # no part was marked
+    assert rows(store, "SELECT count(*) FROM webhooks") == [(0,)]
+    assert await store.count_messages() == 1
+
+
+async def test_expired_groups_and_the_oldest_waiting_part(store: SqliteStore) -> None:
+    early, late, made = "g|early|2|8", "g|late|2|8", "g|made|2|8"
+    await store.add_inbound_part(part("e1", group=early, total=2, at=T0))
+    await store.add_inbound_part(part("e2", group=early, total=2, at=T0 + timedelta(minutes=9)))
+    await store.add_inbound_part(part("l1", group=late, total=2, at=T0 + timedelta(minutes=5)))
+    await store.add_inbound_part(part("m1", group=made, total=2, at=T0 - timedelta(hours=1)))
+    await store.add_inbound_part(part("solo", group=None, at=T0 - timedelta(hours=2)))
+    await store.receive_message(inbound(), ["m1"], None)
+
+    assert await store.oldest_waiting_part() == T0  # lone parts and made groups do not wait
+    assert await store.expired_groups(T0) == []  # strictly before the deadline
+    assert await store.expired_groups(T0 + timedelta(microseconds=1)) == [early]
+    # Oldest first, by the group's FIRST part (not its newest).
+    assert await store.expired_groups(T0 + timedelta(minutes=6)) == [early, late]
+
+    await store.receive_message(inbound(), ["e1", "e2"], None)
+    assert await store.expired_groups(T0 + timedelta(hours=1)) == [late]
+    assert await store.oldest_waiting_part() == T0 + timedelta(minutes=5)
+    await store.receive_message(inbound(), ["l1"], None)
+    assert await store.expired_groups(T0 + timedelta(hours=1)) == []
+    assert await store.oldest_waiting_part() is None
+
+
+async def test_an_unreadable_pdu_is_kept(store: SqliteStore) -> None:
+    await store.add_unreadable(MODEM, "0791FFFF", 12, "TP-OA: truncated", T0)
+    await store.add_unreadable(MODEM, "0791FFFF", None, "TP-OA: truncated", T0)  # read again
+    assert rows(store, "SELECT modem, pdu, length, error FROM unreadable_pdus ORDER BY id") == [
+        (MODEM, "0791FFFF", 12, "TP-OA: truncated"),
+        (MODEM, "0791FFFF", None, "TP-OA: truncated"),
+    ]
+
+
+async def test_a_status_report_is_committed_once(tmp_path: Path) -> None:
+    report = ReceivedReport(MODEM, "r1", 42, "+15550002002", 0x00, "06A2...", T0)
+    store = SqliteStore(tmp_path)
+    await store.open()
+    assert await store.add_status_report(report) is True
+    assert await store.add_status_report(replace(report, received_at=T0 + timedelta(1))) is False
+    assert await store.add_status_report(replace(report, key="r2", status=0x41)) is True
+    await store.close()
+    again = SqliteStore(tmp_path)
+    await again.open()
+    try:
+        assert await again.add_status_report(report) is False
+    finally:
+        await again.close()
+    assert rows(again, "SELECT key, reference, status FROM status_reports ORDER BY id") == [
+        ("r1", 42, 0x00),
+        ("r2", 42, 0x41),
+    ]
+
+
+# --- the webhook queue -----------------------------------------------------------------------
+
+
+async def test_due_webhooks_oldest_first_and_one_at_a_time_per_message(
+    store: SqliteStore,
+) -> None:
+    a, b = new_sid("SM"), new_sid("SM")
+    await store.enqueue_webhook(webhook(a, kind="status"), T0)
+    await store.enqueue_webhook(webhook(b), T0 + timedelta(seconds=1))
+    await store.enqueue_webhook(webhook(a, kind="status"), T0 + timedelta(seconds=2))
+    await store.enqueue_webhook(webhook(None, kind="status"), T0 + timedelta(seconds=3))
+    await store.enqueue_webhook(webhook(None, kind="status"), T0 + timedelta(seconds=4))
+
+    assert [w.message_sid for w in await store.due_webhooks(T0)] == [a]  # only what is due
+    due = await store.due_webhooks(T0 + timedelta(minutes=1))
+    # a's second webhook waits for its first; webhooks of no message never wait for another.
+    assert [(w.message_sid, w.attempts) for w in due] == [(a, 0), (b, 0), (None, 0), (None, 0)]
+    assert len({w.id for w in due}) == 4
+    assert due[1] == replace(webhook(b), id=due[1].id)  # every field comes back as queued
+    assert [w.message_sid for w in await store.due_webhooks(T0 + timedelta(1), limit=2)] == [a, b]
+    assert await store.next_webhook_at() == T0
+
+    await store.webhook_delivered(due[0].id, T0 + timedelta(seconds=5))
+    after = await store.due_webhooks(T0 + timedelta(minutes=1))
+    assert [w.message_sid for w in after] == [b, a, None, None]
+    assert after[1].id > due[0].id and after[1].kind == "status"
+
+
+async def test_a_retry_waits_and_keeps_the_messages_later_webhooks_waiting(
+    store: SqliteStore,
+) -> None:
+    a = new_sid("SM")
+    await store.enqueue_webhook(webhook(a, kind="status"), T0)
+    await store.enqueue_webhook(webhook(a, kind="status"), T0 + timedelta(seconds=1))
+    (first,) = await store.due_webhooks(T0 + timedelta(seconds=2))
+    retry_at = T0 + timedelta(seconds=30)
+    await store.webhook_retry(first.id, 1, retry_at, "HTTP 500 from x", T0 + timedelta(seconds=2))
+
+    assert await store.due_webhooks(T0 + timedelta(seconds=29)) == []  # the later one waits too
+    (again,) = await store.due_webhooks(retry_at)
+    assert (again.id, again.attempts) == (first.id, 1)
+    assert rows(
+        store, "SELECT state, attempts, last_error FROM webhooks WHERE id = ?", first.id
+    ) == [("pending", 1, "HTTP 500 from x")]
+
+
+async def test_a_failed_webhook_leaves_the_queue_and_stops_blocking(store: SqliteStore) -> None:
+    a = new_sid("SM")
+    await store.enqueue_webhook(webhook(a, kind="status"), T0)
+    await store.enqueue_webhook(webhook(a, kind="status"), T0 + timedelta(seconds=1))
+    (first,) = await store.due_webhooks(T0 + timedelta(seconds=1))
+    await store.webhook_failed(first.id, 10, "ClientConnectorError", T0 + timedelta(hours=5))
+    (second,) = await store.due_webhooks(T0 + timedelta(hours=5))
+    assert second.id != first.id
+    assert rows(
+        store, "SELECT state, attempts, last_error FROM webhooks WHERE id = ?", first.id
+    ) == [("failed", 10, "ClientConnectorError")]
+    await store.webhook_delivered(second.id, T0 + timedelta(hours=5))
+    assert await store.due_webhooks(T0 + timedelta(days=1)) == []
+    assert await store.next_webhook_at() is None
+    assert rows(store, "SELECT state FROM webhooks ORDER BY id") == [("failed",), ("delivered",)]
+
+
+async def test_next_webhook_at_is_the_earliest_pending(store: SqliteStore) -> None:
+    assert await store.next_webhook_at() is None
+    await store.enqueue_webhook(webhook(new_sid("SM")), T0 + timedelta(minutes=3))
+    await store.enqueue_webhook(webhook(new_sid("SM")), T0 + timedelta(minutes=1))
+    assert await store.next_webhook_at() == T0 + timedelta(minutes=1)
+    (soonest, later) = await store.due_webhooks(T0 + timedelta(minutes=3))
+    await store.webhook_retry(soonest.id, 1, T0 + timedelta(minutes=9), "timeout", T0)
+    assert await store.next_webhook_at() == T0 + timedelta(minutes=3)
+    await store.webhook_delivered(later.id, T0)
+    assert await store.next_webhook_at() == T0 + timedelta(minutes=9)
+
+
+async def test_next_webhook_at_ignores_webhooks_waiting_behind_their_message(
+    store: SqliteStore,
+) -> None:
+    # A status callback ("sent") failed and retries in 5 minutes; the next one ("delivered")
+    # is due now but must wait for it. Nothing can go before the retry.
+    a = new_sid("SM")
+    await store.enqueue_webhook(webhook(a, kind="status"), T0)
+    await store.enqueue_webhook(webhook(a, kind="status"), T0 + timedelta(seconds=1))
+    (sent,) = await store.due_webhooks(T0 + timedelta(seconds=1))
+    await store.webhook_retry(sent.id, 1, T0 + timedelta(minutes=5), "HTTP 503", T0)
+    assert await store.due_webhooks(T0 + timedelta(seconds=2)) == []
+    assert await store.next_webhook_at() == T0 + timedelta(minutes=5)
+
+
+async def test_replies_are_committed_with_the_delivery(store: SqliteStore) -> None:
+    received = inbound()
+    await store.receive_message(received, [], webhook(received.sid))
+    (hook,) = await store.due_webhooks(T0)
+    replies = [
+        NewMessage(
+            replace(message(modem=MODEM, body=body), direction=Direction.OUTBOUND_REPLY),
+            tuple(parts(count, reference=5 if count > 1 else None)),
+        )
+        for body, count in (("Thanks!", 1), ("A longer answer", 2))
+    ]
+    await store.webhook_delivered(hook.id, T0 + timedelta(seconds=1), replies)
+
+    assert await store.due_webhooks(T0 + timedelta(days=1)) == []
+    work = await store.outbound_work(MODEM, T0 + timedelta(seconds=1))
+    assert [w.message for w in work] == [reply.message for reply in replies]
+    assert [len(w.segments) for w in work] == [1, 2]
+    stored = await store.get_message(ACCOUNT, replies[1].message.sid)
+    assert stored is not None and stored.direction is Direction.OUTBOUND_REPLY
+    assert rows(store, "SELECT state FROM webhooks WHERE id = ?", hook.id) == [("delivered",)]
+
+
+async def test_a_reply_that_cannot_be_committed_leaves_the_webhook_pending(
+    store: SqliteStore,
+) -> None:
+    received = inbound()
+    await store.receive_message(received, [], webhook(received.sid))
+    (hook,) = await store.due_webhooks(T0)
+    fine = NewMessage(message(modem=MODEM), tuple(parts(1)))
+    clash = NewMessage(received, tuple(parts(1)))  # the inbound message's own SID: refused
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.webhook_delivered(hook.id, T0, [fine, clash])
+    # Nothing of it happened: the webhook goes again (and its TwiML is read again).
+    assert [w.id for w in await store.due_webhooks(T0)] == [hook.id]
+    assert await store.get_message(ACCOUNT, fine.message.sid) is None
+    assert await store.outbound_work(MODEM, T0) == []
+
+
+async def test_pending_webhooks_survive_a_restart(tmp_path: Path) -> None:
+    first = SqliteStore(tmp_path)
+    await first.open()
+    received = inbound()
+    await receive_alone(first, received)
+    await first.enqueue_webhook(webhook(None, kind="status"), T0 + timedelta(seconds=1))
+    before = await first.due_webhooks(T0 + timedelta(minutes=1))
+    await first.webhook_retry(before[1].id, 2, T0 + timedelta(minutes=2), "HTTP 502", T0)
+    await first.close()
+
+    again = SqliteStore(tmp_path)
+    await again.open()
+    try:
+        after = await again.due_webhooks(T0 + timedelta(minutes=2))
+        assert after == [before[0], replace(before[1], attempts=2)]
+        assert await again.next_webhook_at() == T0
+        await again.webhook_delivered(after[0].id, T0)
+    finally:
+        await again.close()
+    third = SqliteStore(tmp_path)
+    await third.open()
+    try:  # a delivered webhook does not come back
+        assert [w.id for w in await third.due_webhooks(T0 + timedelta(days=1))] == [after[1].id]
+    finally:
+        await third.close()
+
+
+async def test_concurrent_parts_of_one_pdu_commit_once(store: SqliteStore) -> None:
+    # A +CMTI read and a sweep listing the same message at once: one commit wins.
+    results = await asyncio.gather(*(store.add_inbound_part(part("same")) for _ in range(20)))
+    assert sorted(results) == [False] * 19 + [True]
