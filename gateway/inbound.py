@@ -175,6 +175,10 @@ class InboundReceiver:
         except (DriverError, StoreError) as exc:
             # Nothing was deleted that is not committed: the next sweep tries again.
             log.warning("%s: receiving failed: %s", handle.id, exc)
+        except Exception:
+            # A fault of ours must not stop this modem's receiving; what was not committed is
+            # still on the SIM for the next sweep.
+            log.exception("%s: receiving failed", handle.id)
 
     async def _read_stored(
         self, handle: ModemHandle, modem: GsmModem, storage: str, index: int

@@ -142,7 +142,14 @@ class WebhookSender:
                 await self._sleep_until_due()
                 continue
             # Different messages' webhooks go out side by side; one message's stay in order.
-            await asyncio.gather(*(self._deliver(webhook) for webhook in due))
+            outcomes = await asyncio.gather(
+                *(self._deliver(webhook) for webhook in due), return_exceptions=True
+            )
+            for webhook, outcome in zip(due, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    # A fault of ours: the webhook stays queued and the others still go.
+                    log.error("webhook %d for %s: %r", webhook.id, webhook.message_sid, outcome)
+                    await self._failed(webhook, repr(outcome), self.clock())
 
     async def _sleep_until_due(self) -> None:
         due = await self.store.next_webhook_at()
