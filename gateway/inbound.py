@@ -265,6 +265,16 @@ class InboundReceiver:
             else:
                 self._waiting.set()
 
+    async def resume(self) -> None:
+        """Finish what a stop (or a crash) interrupted between committing a part and making
+        its message: a single part, or the part that completed its group."""
+        groups: set[str] = set()
+        for part in await self.store.waiting_parts():
+            if part.group is None or part.group not in groups:
+                if part.group is not None:
+                    groups.add(part.group)
+                await self._assemble(part)
+
     async def expire_due(self) -> int:
         """Make messages of the groups that waited too long; returns how many."""
         count = 0
@@ -280,6 +290,7 @@ class InboundReceiver:
         return count
 
     async def _expiry(self) -> None:
+        await self.resume()
         while True:
             self._waiting.clear()
             oldest = await self.store.oldest_waiting_part()
@@ -326,9 +337,9 @@ class InboundReceiver:
                 len(assembly.parts),
                 first.total,
             )
-        await self.store.receive_message(
-            message, [part.key for part in assembly.parts], self._webhook(message)
-        )
+        keys = [part.key for part in assembly.parts]
+        if not await self.store.receive_message(message, keys, self._webhook(message)):
+            return  # made already (a resume and a re-read raced for it)
         self.webhooks.wake()
         for listener in list(self._listeners):
             listener(message)

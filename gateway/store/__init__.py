@@ -186,13 +186,18 @@ class Store(Protocol):
 
     async def receive_message(
         self, message: Message, part_keys: Sequence[str], webhook: Webhook | None
-    ) -> None:
-        """Commit an inbound message made of the parts ``part_keys``, and its webhook."""
+    ) -> bool:
+        """Commit an inbound message made of the parts ``part_keys``, and its webhook; only
+        if every part is still waiting (``False``, and nothing written, otherwise), so the
+        same parts never make two messages."""
 
     async def expired_groups(self, received_before: datetime) -> list[str]:
         """Groups still waiting for a part whose first part arrived before the deadline."""
 
     async def oldest_waiting_part(self) -> datetime | None: ...
+
+    async def waiting_parts(self) -> list[InboundPart]:
+        """Every committed part not yet in a message, oldest first."""
 
     async def add_unreadable(
         self, modem: str, pdu: str, length: int | None, error: str, at: datetime

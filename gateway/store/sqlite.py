@@ -526,17 +526,27 @@ class SqliteStore:
 
     async def receive_message(
         self, message: Message, part_keys: Sequence[str], webhook: Webhook | None
-    ) -> None:
-        def job(db: sqlite3.Connection) -> None:
+    ) -> bool:
+        def job(db: sqlite3.Connection) -> bool:
+            keys = list(part_keys)
+            marks = ", ".join("?" * len(keys))
+            (waiting,) = db.execute(
+                f"SELECT count(*) FROM inbound_parts WHERE key IN ({marks}) "
+                "AND message_sid IS NULL",
+                keys,
+            ).fetchone()
+            if waiting != len(set(keys)):
+                return False  # a part is in a message already: nothing is written
             _insert_message(db, message)
             db.executemany(
                 "UPDATE inbound_parts SET message_sid = ? WHERE key = ?",
-                [(message.sid, key) for key in part_keys],
+                [(message.sid, key) for key in keys],
             )
             if webhook is not None:
                 _insert_webhook(db, webhook, message.date_created)
+            return True
 
-        await self._write(job)
+        return await self._write(job)
 
     async def expired_groups(self, received_before: datetime) -> list[str]:
         def job(db: sqlite3.Connection) -> list[str]:
@@ -557,6 +567,15 @@ class SqliteStore:
                 "WHERE message_sid IS NULL AND group_key IS NOT NULL"
             ).fetchone()
             return from_micros(value)
+
+        return await self._write(job)
+
+    async def waiting_parts(self) -> list[InboundPart]:
+        def job(db: sqlite3.Connection) -> list[InboundPart]:
+            rows = db.execute(
+                f"SELECT {_PART_COLUMNS} FROM inbound_parts WHERE message_sid IS NULL ORDER BY id"
+            )
+            return [_part(row) for row in rows]
 
         return await self._write(job)
 

@@ -18,12 +18,15 @@ import aiohttp
 import pytest
 from twilio.rest import Client
 
+from drivers.pdu import Deliver, decode
 from drivers.simulated import SimulatedModem, SimulatedNetwork
 from drivers.simulated.pdus import deliver_pdu
 from drivers.simulated.state import Slot
+from gateway.assembly import received_part
 from gateway.config import Config, ModemConfig, NumberConfig
 from gateway.models import API_VERSION, Message
 from gateway.runtime import Gateway
+from gateway.store.sqlite import SqliteStore
 from tests.e2e.webhook_receiver import Answer, Received, Receiver
 from tests.gateway.api_rig import Clock
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, basic_auth, config, running
@@ -576,3 +579,35 @@ async def test_a_pdu_left_on_the_sim_by_a_crash_is_not_received_twice(tmp_path: 
         client = twilio_client(rig.gateway)
         listed = await asyncio.to_thread(lambda: client.messages.list(from_=HANDSET))
         assert [item.sid for item in listed] == [message.sid]
+
+
+async def test_a_part_committed_just_before_a_crash_still_becomes_its_message(
+    tmp_path: Path,
+) -> None:
+    """The crash came after the part's commit, before its message was made (and before the
+    PDU left the SIM, or the +CMT was acknowledged): the next start finishes the job."""
+    network = SimulatedNetwork()
+    ((pdu, length),) = network.inbound_pdus(HANDSET, "committed, then the lights went out")
+    deliver = decode(pdu, length)
+    assert isinstance(deliver, Deliver)
+    tpdu = pdu[-2 * length :]
+    store = SqliteStore(tmp_path / "data")
+    await store.open()
+    try:
+        part = received_part("bob", BOB, deliver, tpdu, Clock()())
+        assert await store.add_inbound_part(part)
+    finally:
+        await store.close()
+
+    def prepare(gateway: Gateway) -> None:
+        put_on_sim(gateway.modems.simulated["bob"], [(pdu, length)])  # still there, too
+
+    async with receiving(tmp_path, prepare=prepare) as rig:
+        (message,) = await rig.inbox.wait()
+        assert message.body == "committed, then the lights went out"
+        (request,) = await rig.receiver.wait()
+        expect_twilio_request(request, message, message.body, 1)
+        await rig.gateway.inbound.settled()
+        assert rig.gateway.inbound.duplicates == 1  # the re-read made nothing more
+        assert await rig.last(after=1) == []
+        assert rig.gateway.inbound.received == 1  # the sentinel's part

@@ -195,6 +195,25 @@ async def test_receive_message_is_all_or_nothing(store: SqliteStore) -> None:
     assert await store.count_messages() == 1
 
 
+async def test_parts_already_in_a_message_make_no_second_one(store: SqliteStore) -> None:
+    await store.add_inbound_part(part("once", group=None))
+    first, second = inbound(), inbound()
+    assert await store.receive_message(first, ["once"], webhook(first.sid))
+    assert not await store.receive_message(second, ["once"], webhook(second.sid))
+    assert await store.get_message(ACCOUNT, second.sid) is None
+    assert rows(store, "SELECT count(*) FROM webhooks") == [(1,)]
+    # A part nobody committed counts as taken too: nothing is made of it.
+    assert not await store.receive_message(second, ["never-added"], None)
+    assert await store.count_messages() == 1
+
+
+async def test_waiting_parts_are_those_in_no_message(store: SqliteStore) -> None:
+    for key in ("w1", "w2", "m1"):
+        await store.add_inbound_part(part(key, group=None))
+    await store.receive_message(inbound(), ["m1"], None)
+    assert [p.key for p in await store.waiting_parts()] == ["w1", "w2"]
+
+
 async def test_expired_groups_and_the_oldest_waiting_part(store: SqliteStore) -> None:
     early, late, made = "g|early|2|8", "g|late|2|8", "g|made|2|8"
     await store.add_inbound_part(part("e1", group=early, total=2, at=T0))
