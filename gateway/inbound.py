@@ -329,6 +329,9 @@ class InboundReceiver:
             date_sent=now,  # Twilio: when the webhook request was made, which is now
             modem=handle.id,
         )
+        keys = [part.key for part in assembly.parts]
+        if not await self.store.receive_message(message, keys, self._webhook(message)):
+            return  # made already (a resume and a re-read raced for it)
         if missing:
             log.warning(
                 "%s from %s: %d of %d parts arrived; delivered with error 30009",
@@ -337,9 +340,6 @@ class InboundReceiver:
                 len(assembly.parts),
                 first.total,
             )
-        keys = [part.key for part in assembly.parts]
-        if not await self.store.receive_message(message, keys, self._webhook(message)):
-            return  # made already (a resume and a re-read raced for it)
         self.webhooks.wake()
         for listener in list(self._listeners):
             listener(message)
