@@ -12,7 +12,13 @@ from typing import Final, Protocol, cast
 
 # Module names in the order ``make bench`` runs them. Imported one at a time, when their turn
 # comes, so one benchmark's imports and set-up never run inside another's measurements.
-BENCHMARKS: Final = ("bench.pdu_codec", "bench.modem_send")
+BENCHMARKS: Final = (
+    "bench.pdu_codec",
+    "bench.modem_send",
+    "bench.gateway_create",
+    "bench.gateway_send",
+    "bench.gateway_memory",
+)
 
 
 class Benchmark(Protocol):

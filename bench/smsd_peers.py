@@ -452,8 +452,12 @@ async def run_smstools(
     *,
     tuned: bool = False,
     timeout_s: float | None = None,
+    tuned_modem: Mapping[str, str] = SMSTOOLS_TUNED_MODEM,
 ) -> PeerRun:
-    """SMSTools3's smsd sends ``count`` messages through the simulator at ``device``."""
+    """SMSTools3's smsd sends ``count`` messages through the simulator at ``device``.
+
+    ``tuned_modem`` replaces the ``[GSM1]`` settings of the tuned configuration (e.g. to keep
+    the default 20 ms polling while tuning everything else)."""
     smsd = _which("smsd")
     if smsd is None:
         raise PeerFailed(INSTALL_HINT)
@@ -475,7 +479,7 @@ async def run_smstools(
             "pidfile": str(spool / "smsd.pid"),
             **(SMSTOOLS_TUNED_GLOBAL if tuned else {}),
         }
-        modem_settings = {"device": device, **(SMSTOOLS_TUNED_MODEM if tuned else {})}
+        modem_settings = {"device": device, **(tuned_modem if tuned else {})}
         config = spool / "smsd.conf"
         config.write_text(_config([(None, global_settings), ("GSM1", modem_settings)]))
         # The SMS file format (fileformat.html): the number in international format without "+".
