@@ -178,13 +178,16 @@ def _resolve(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]
 class _Worker:
     """A thread that owns one connection and runs jobs for the event loop.
 
-    With ``batch``, the jobs waiting when a transaction starts share it and its commit.
+    With ``batch``, the jobs waiting when a transaction starts share it and its commit. Jobs
+    submitted in one turn of the event loop are handed over together: the thread, woken by
+    the first one alone, would otherwise commit it on its own.
     """
 
     def __init__(self, path: Path, name: str, *, batch: bool) -> None:
         self._path = path
         self._batch = batch
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Item] | None] = queue.SimpleQueue()
+        self._pending: list[_Item] = []  # submitted this turn of the loop, not yet handed over
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -198,11 +201,22 @@ class _Worker:
     def submit(self, job: Job) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put((job, future, loop))
+        if not self._batch:
+            self._queue.put([(job, future, loop)])
+            return future
+        if not self._pending:
+            loop.call_soon(self._hand_over)
+        self._pending.append((job, future, loop))
         return future
+
+    def _hand_over(self) -> None:
+        if self._pending:
+            items, self._pending = self._pending, []
+            self._queue.put(items)
 
     def stop(self) -> None:
         if self._thread.is_alive():
+            self._hand_over()
             self._queue.put(None)
             self._thread.join()
 
@@ -213,6 +227,10 @@ class _Worker:
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA busy_timeout = 5000")
+        # A small page cache (512 KiB, not SQLite's 2 MB) per connection: the gateway's reads
+        # are recent rows, and the kernel's page cache holds the file anyway. It keeps the
+        # process's memory from growing with the database.
+        connection.execute("PRAGMA cache_size = -512")
         return connection
 
     def _run(self) -> None:
@@ -224,8 +242,8 @@ class _Worker:
             return
         self._ready.set()
         try:
-            while (item := self._queue.get()) is not None:
-                items = [item]
+            while (handed := self._queue.get()) is not None:
+                items = list(handed)
                 stop = False
                 while self._batch and not stop:
                     try:
@@ -235,7 +253,7 @@ class _Worker:
                     if extra is None:
                         stop = True
                     else:
-                        items.append(extra)
+                        items.extend(extra)
                 self._execute(connection, items)
                 if stop:
                     break
