@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST: Final = 1.0
 BACKOFF_MAX: Final = 30.0
+SIMULATED_HISTORY: Final = 1000  # submissions the in-process simulated network remembers
 
 Opener = Callable[[], Awaitable[Link]]
 
@@ -165,7 +166,7 @@ class ModemPool:
     """Every configured modem, and the simulated network the simulated ones share."""
 
     def __init__(self, configs: tuple[ModemConfig, ...]) -> None:
-        self.network = SimulatedNetwork()
+        self.network = SimulatedNetwork(history=SIMULATED_HISTORY)
         self.simulated: dict[str, SimulatedModem] = {}
         self.handles: dict[str, ModemHandle] = {}
         for config in configs:

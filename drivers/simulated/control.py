@@ -192,10 +192,10 @@ def control_app(
             timeout = float(request.query.get("timeout", "10"))
         except ValueError:
             return web.json_response({"error": "wait and timeout must be numbers"}, status=400)
-        if len(network.submissions) < wanted:
+        if network.submitted < wanted:
             arrived = asyncio.Event()
             stop = network.on_submission(
-                lambda _: arrived.set() if len(network.submissions) >= wanted else None
+                lambda _: arrived.set() if network.submitted >= wanted else None
             )
             try:
                 with contextlib.suppress(TimeoutError):

@@ -94,6 +94,10 @@ class SimulatedNetwork:
     default_rule: HandsetRule = field(default_factory=HandsetRule)
     submissions: list[Submission] = field(default_factory=list)
     handset_inbox: dict[str, list[HandsetMessage]] = field(default_factory=dict)
+    # How many submissions and handset messages to remember (None: all). A gateway running
+    # the simulator for weeks (``make run``) must not keep every message it ever sent.
+    history: int | None = None
+    submitted: int = 0  # every submission accepted, remembered or not
     _modems: dict[str, SimulatedModem] = field(default_factory=dict)
     _rules: dict[str, HandsetRule] = field(default_factory=dict)
     _held: dict[str, list[_Held]] = field(default_factory=dict)
@@ -153,6 +157,9 @@ class SimulatedNetwork:
         origin = sender.numbers[0] if sender.numbers else "+10000000000"
         submission = Submission(origin, destination, reference, message, now)
         self.submissions.append(submission)
+        self.submitted += 1
+        if self.history is not None and len(self.submissions) > 2 * self.history:
+            del self.submissions[: -self.history]  # now and then, not at every append
         for listener in list(self._listeners):
             listener(submission)
         recipient = _recipient_field(tpdu, message)
@@ -191,7 +198,13 @@ class SimulatedNetwork:
         message = HandsetMessage(
             submission.sender, submission.destination, submission.submit, self.clock()
         )
-        self.handset_inbox.setdefault(_key(submission.destination), []).append(message)
+        inbox = self.handset_inbox.setdefault(_key(submission.destination), [])
+        inbox.append(message)
+        if self.history is not None:
+            if len(inbox) > 2 * self.history:
+                del inbox[: -self.history]
+            while len(self.handset_inbox) > self.history:  # the handsets heard from longest ago
+                del self.handset_inbox[next(iter(self.handset_inbox))]
 
     def _report_later(
         self,

@@ -261,3 +261,17 @@ async def test_what_other_at_software_asks() -> None:
             await channel.command('AT+CSCS="KLINGON"')
         with pytest.raises(AtCommandError):
             await channel.command("AT+CMEE=1;+NOSUCH")
+
+
+async def test_a_network_with_a_history_bound_forgets_the_oldest() -> None:
+    """The gateway's in-process network runs for weeks under ``make run``: it remembers the
+    latest messages only, and still counts them all."""
+    async with rig() as setup:
+        setup.network.history = 3
+        _, modem = await setup.add(ME)
+        for number in range(10):
+            await modem.send_parts(parts(f"message {number}", to=f"+4477009001{number:02d}"))
+        assert setup.network.submitted == 10
+        assert 3 <= len(setup.network.submissions) <= 6
+        assert setup.network.submissions[-1].submit.text == "message 9"
+        assert list(setup.network.handset_inbox) == ["447700900107", "447700900108", "447700900109"]
