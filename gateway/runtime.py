@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Final
@@ -31,6 +32,18 @@ from gateway.webhooks import WebhookSender
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE: Final = 5.0
+
+
+def give_back_freed_memory() -> None:
+    """Return to the kernel the heap that start-up (imports, compiling, migrations) used and
+    freed: glibc keeps it otherwise, and an idle gateway on a Raspberry Pi would hold about
+    1.5 MB it never uses again. Elsewhere (musl, macOS) there is nothing to do."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes  # noqa: PLC0415 - only here, where it is used once
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def generate_account() -> Account:
@@ -103,6 +116,7 @@ class Gateway:
             await self.stop()
             raise
         log.info("listening on http://%s:%d", self.config.host, self.port)
+        give_back_freed_memory()
 
     async def _load_accounts(self) -> tuple[Account, ...]:
         if self.config.accounts:

@@ -10,9 +10,12 @@ not well-formed TwiML, 14110 for an unknown verb, 14109 for more than ten messag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin
-from xml.etree import ElementTree
+
+if TYPE_CHECKING:
+    from xml.etree import ElementTree
 
 MAX_MESSAGES: Final = 10  # Twilio error 14109
 MAX_DOCUMENT: Final = 64 * 1024
@@ -67,6 +70,14 @@ def _message(element: ElementTree.Element, base_url: str) -> ReplyMessage:
     )
 
 
+def _xml() -> ModuleType:
+    # Imported when the first TwiML answer comes: the parser (pyexpat) is half a megabyte that
+    # a gateway without webhooks, or whose receivers answer nothing, never needs.
+    from xml.etree import ElementTree  # noqa: PLC0415
+
+    return ElementTree
+
+
 def parse(document: str, base_url: str) -> Twiml:
     """Read a TwiML document fetched from ``base_url`` (relative URLs resolve against it)."""
     if not document.strip():
@@ -76,8 +87,8 @@ def parse(document: str, base_url: str) -> Twiml:
     try:
         # The receiver is the user's own server, yet its answer is bounded (MAX_DOCUMENT) and
         # the expat behind ElementTree (2.4.1 and later) refuses entity-expansion bombs.
-        root = ElementTree.fromstring(document)
-    except ElementTree.ParseError as exc:
+        root = _xml().fromstring(document)
+    except _xml().ParseError as exc:
         raise TwimlError(12100, f"not well-formed XML: {exc}") from None
     if root.tag != "Response":
         raise TwimlError(12100, f"the root element is <{root.tag}>, not <Response>")
