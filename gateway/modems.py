@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST: Final = 1.0
 BACKOFF_MAX: Final = 30.0
-SIMULATED_HISTORY: Final = 1000  # submissions the in-process simulated network remembers
+SIMULATED_HISTORY: Final = 100  # messages and commands the in-process simulator remembers
 
 Opener = Callable[[], Awaitable[Link]]
 
@@ -175,7 +175,12 @@ class ModemPool:
     def _opener(self, config: ModemConfig) -> Opener:
         if config.driver != "simulated":
             return lambda: open_link(config.port, config.baud, config.rtscts)
-        sim = SimulatedModem(config.numbers, personality(config.personality), pin=config.pin)
+        sim = SimulatedModem(
+            config.numbers,
+            personality(config.personality),
+            pin=config.pin,
+            history=SIMULATED_HISTORY,
+        )
         for number in config.numbers:
             self.network.attach(sim, number)
         self.simulated[config.id] = sim

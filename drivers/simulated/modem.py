@@ -119,6 +119,7 @@ class SimulatedModem:
         pin: str | None = None,
         capacity: dict[str, int] | None = None,
         first_reference: int = 0,
+        history: int | None = None,
     ) -> None:
         self.numbers = list(numbers)
         self.personality = personality
@@ -143,6 +144,7 @@ class SimulatedModem:
         self.routed_queue: list[tuple[str, int]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.received_commands: list[str] = []
+        self.history = history  # how many received commands to remember (None: all)
         # Called with each command line as it arrives: lets a test act at an exact moment.
         self.command_observers: list[Callable[[str], None]] = []
 
@@ -333,6 +335,8 @@ class SimulatedModem:
     async def _execute(self, command: str) -> bool:
         """Run one command line; returns whether the modem now waits for PDU data."""
         self.received_commands.append(command)
+        if self.history is not None and len(self.received_commands) > 2 * self.history:
+            del self.received_commands[: -self.history]  # now and then, not every time
         for observer in list(self.command_observers):
             observer(command)
         self._busy = True

@@ -275,3 +275,13 @@ async def test_a_network_with_a_history_bound_forgets_the_oldest() -> None:
         assert 3 <= len(setup.network.submissions) <= 6
         assert setup.network.submissions[-1].submit.text == "message 9"
         assert list(setup.network.handset_inbox) == ["447700900107", "447700900108", "447700900109"]
+
+
+async def test_a_modem_with_a_history_bound_forgets_the_oldest_commands() -> None:
+    async with rig() as setup:
+        sim, modem = await setup.add(ME)
+        sim.history = 4
+        for _ in range(20):
+            await modem.channel.command("AT")
+        assert 4 <= len(sim.received_commands) <= 8
+        assert sim.received_commands[-4:] == ["AT"] * 4
