@@ -18,6 +18,7 @@ BENCHMARKS: Final = (
     "bench.gateway_create",
     "bench.gateway_send",
     "bench.gateway_memory",
+    "bench.gateway_inbound",
 )
 
 
