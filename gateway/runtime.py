@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Final
@@ -21,6 +20,7 @@ from gateway.config import Account, Config
 from gateway.dispatcher import Dispatcher, utcnow
 from gateway.errors import GatewayError
 from gateway.inbound import InboundReceiver
+from gateway.memory import give_back_freed_memory
 from gateway.models import new_sid
 from gateway.modems import ModemPool
 from gateway.outbound import Outbound
@@ -32,18 +32,6 @@ from gateway.webhooks import WebhookSender
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE: Final = 5.0
-
-
-def give_back_freed_memory() -> None:
-    """Return to the kernel the heap that start-up (imports, compiling, migrations) used and
-    freed: glibc keeps it otherwise, and an idle gateway on a Raspberry Pi would hold about
-    1.5 MB it never uses again. Elsewhere (musl, macOS) there is nothing to do."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes  # noqa: PLC0415 - only here, where it is used once
-
-    with contextlib.suppress(OSError, AttributeError):  # not glibc
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def generate_account() -> Account:
