@@ -61,7 +61,7 @@ from bench.gateway_process import (
 )
 from bench.harness import markdown_table, run_header
 from bench.inbound_simulator import PtyModem, modem_on_pty
-from bench.simulator import _cancelled_by_sigterm
+from bench.simulator import cancelled_by_sigterm
 from bench.smsd_inbound import (
     HANDSET,
     NUMBER,
@@ -309,7 +309,7 @@ async def _webhook_states(gateway: RunningGateway) -> dict[str, Any]:
 async def measure_ours() -> Ours:
     receiver = Receiver()
     commands = _Commands()
-    with _cancelled_by_sigterm():  # SIGTERM stops the gateway and closes the pty too
+    with cancelled_by_sigterm():  # SIGTERM stops the gateway and closes the pty too
         return await _measure_ours(receiver, commands)
 
 

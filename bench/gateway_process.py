@@ -29,7 +29,7 @@ from typing import Any, Final
 import aiohttp
 
 # Shared with the simulator, so that both are stopped the same way when the benchmark is ended.
-from bench.simulator import _cancelled_by_sigterm
+from bench.simulator import cancelled_by_sigterm
 
 ACCOUNT_SID: Final = "AC0123456789abcdef0123456789abcdef"
 AUTH_TOKEN: Final = "benchmark-auth-token-0123456789"
@@ -154,7 +154,7 @@ async def gateway_process(
     """
     with contextlib.ExitStack() as stack:
         # SIGTERM to the benchmark then stops this gateway too, as SIGINT already does.
-        stack.enter_context(_cancelled_by_sigterm())
+        stack.enter_context(cancelled_by_sigterm())
         if directory is None:
             directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="smsgw-gw-")))
         data_dir = directory / "data"

@@ -55,7 +55,7 @@ async def modem_on_pty(number: str) -> AsyncIterator[PtyModem]:
     """A fresh simulated modem owning ``number``, served on a new pty in a temporary directory;
     the pty is closed and the directory removed on the way out.
 
-    SIGTERM is left to the caller (``bench.simulator._cancelled_by_sigterm`` around the whole
+    SIGTERM is left to the caller (``bench.simulator.cancelled_by_sigterm`` around the whole
     measurement): that guard removes the handler when it exits, so one taken here would leave
     the rest of a caller's run unguarded after the first modem."""
     with tempfile.TemporaryDirectory(prefix="smsgw-bench-pty-") as directory:

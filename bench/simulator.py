@@ -37,29 +37,39 @@ def _free_port() -> int:
         return port
 
 
+_sigterm_blocks: list[asyncio.AbstractEventLoop] = []  # the cancelled_by_sigterm() blocks open
+
+
 @contextlib.contextmanager
-def _cancelled_by_sigterm() -> Iterator[None]:
+def cancelled_by_sigterm() -> Iterator[None]:
     """SIGTERM cancels the current task instead of killing this process outright, so that the
     ``finally`` blocks on the way out stop the simulator and any peer daemon talking to it
-    (SIGINT already does so under :func:`asyncio.run`)."""
+    (SIGINT already does so under :func:`asyncio.run`).
+
+    Nested uses share one handler: the outermost installs it and removes it, so leaving an
+    inner block does not leave the outer one unprotected."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    try:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel if task else lambda: None)
-    except (NotImplementedError, RuntimeError):  # not the main thread, or no Unix signals
-        yield
-        return
+    if not _sigterm_blocks:
+        try:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel if task else lambda: None)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no Unix signals
+            yield
+            return
+    _sigterm_blocks.append(loop)
     try:
         yield
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+        _sigterm_blocks.pop()
+        if not _sigterm_blocks:
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 @contextlib.asynccontextmanager
 async def simulator_on_pty() -> AsyncIterator[Simulator]:
     """Start ``smsgw simulate --pty`` in a temporary directory; stop it on the way out."""
     with (
-        _cancelled_by_sigterm(),
+        cancelled_by_sigterm(),
         tempfile.TemporaryDirectory(prefix="smsgw-bench-sim-") as directory,
     ):
         device = str(Path(directory) / "ttySIM0")

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Final
 
 from bench.inbound_simulator import PtyModem, modem_on_pty
-from bench.simulator import _cancelled_by_sigterm
+from bench.simulator import cancelled_by_sigterm
 from bench.smsd_peers import (
     GAMMU_TUNED,
     INSTALL_HINT,
@@ -367,7 +367,7 @@ async def measure_inbound_peers() -> list[InboundPeerResult]:
         ("SMSTools3 smsd", smstools_version(), SMSTOOLS_CONFIGURATIONS),
     ]
     results: list[InboundPeerResult] = []
-    with _cancelled_by_sigterm():  # SIGTERM stops the daemon and removes its files too
+    with cancelled_by_sigterm():  # SIGTERM stops the daemon and removes its files too
         for name, version, configurations in peers:
             await _each_configuration(name, version, configurations, results)
     return results
