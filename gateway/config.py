@@ -8,8 +8,10 @@ to the file's folder. See ``config/gateway.toml`` for a commented example.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -18,6 +20,7 @@ from drivers.simulated import PERSONALITIES
 from drivers.transport import parse_tcp_url
 from gateway.errors import ConfigError
 from gateway.models import is_sid, normalise_number
+from gateway.pricing import PriceTable
 
 DEFAULT_LISTEN: Final = "127.0.0.1:8080"
 # Parts of a long SMS normally come within seconds of each other; a network that holds one
@@ -88,6 +91,7 @@ class Config:
     accounts: tuple[Account, ...] = ()
     modems: tuple[ModemConfig, ...] = ()
     numbers: tuple[NumberConfig, ...] = ()
+    prices: PriceTable = field(default_factory=PriceTable)
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -289,6 +293,36 @@ def _numbers(table: _Table) -> tuple[NumberConfig, ...]:
     return tuple(numbers)
 
 
+_PREFIX: Final = re.compile(r"\+?\d{1,15}")
+_CURRENCY: Final = re.compile(r"[A-Za-z]{3}")
+
+
+def _prices(table: _Table) -> PriceTable:
+    section = table.section("prices")
+    unit = section.get("unit", str, "USD")
+    if not _CURRENCY.fullmatch(unit):
+        raise ConfigError(section.key("unit"), f"expected an ISO 4217 currency code, got {unit!r}")
+    per_part = section.section("per_part")
+    prices = []
+    for prefix, value in per_part.data.items():
+        key = per_part.key(f'"{prefix}"')
+        per_part.used.add(prefix)
+        if not _PREFIX.fullmatch(prefix):
+            raise ConfigError(key, "a destination prefix is digits, with or without a leading +")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(key, f"expected a price such as 0.05, got {value!r}")
+        try:
+            price = Decimal(str(value))
+        except InvalidOperation:
+            raise ConfigError(key, f"expected a price such as 0.05, got {value!r}") from None
+        if not price.is_finite() or price < 0:
+            raise ConfigError(key, f"expected a price of 0 or more, got {value!r}")
+        prices.append((prefix, price))
+    section.finish()
+    prices.sort(key=lambda item: len(item[0]), reverse=True)
+    return PriceTable(unit.upper(), tuple(prices))
+
+
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     """Validate a parsed TOML document."""
     root = _Table(data, "")
@@ -324,6 +358,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         accounts=_accounts(root),
         modems=modems,
         numbers=_numbers(root),
+        prices=_prices(root),
     )
     root.finish()
     _check_unique(config)

@@ -4,8 +4,13 @@ A worker takes its modem's due messages oldest first and sends their parts one b
 committing each part's TP-MR as the modem returns it, so that after a restart a part already
 acknowledged is never sent again and the rest are. Statuses go ``queued`` -> ``sending`` ->
 ``sent``, or ``failed`` with the Twilio code of the ``+CMS ERROR`` (see
-:mod:`gateway.send_errors`). A temporary failure defers only that message: the worker goes on
-with the others and comes back to it when it is due.
+:mod:`gateway.send_errors`); each change is committed with its status callback.
+
+A refusal never blocks the queue: a permanent one fails that message at once; a temporary one
+defers only that message (backoff, up to an attempt limit) while the worker goes on with the
+others; one of the modem's own (SIM busy, no network) keeps the message queued, uncounted,
+while the modem is initialised again. A message not sent within its validity period fails
+with 30036, and one whose price would exceed its ``MaxPrice`` with 30010, before any part goes.
 """
 
 from __future__ import annotations
@@ -15,18 +20,24 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Final
 
 from drivers.errors import AtCommandError, AtReplyError, AtTimeout, CmsError, ModemLost
 from gateway import send_errors
-from gateway.models import ERROR_MESSAGES, Status
+from gateway.errors import StoreError
+from gateway.models import Status
 from gateway.modems import ModemHandle, ModemPool
+from gateway.pricing import PriceTable, charge
 from gateway.store import OutboundWork, Store
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS: Final = 5
 RETRY_DELAYS: Final = (30.0, 120.0, 600.0, 1800.0)  # seconds, by attempt
+# Pauses after the modem itself refused a part (SIM busy, no network...), by failures in a row.
+LOCAL_DELAYS: Final = (1.0, 5.0, 30.0, 120.0, 300.0)
+PRICE_EXCEEDS_MAX: Final = 30010
 
 StatusListener = Callable[[str, Status], None]
 
@@ -59,53 +70,52 @@ class Dispatcher:
         modems: ModemPool,
         clock: Callable[[], datetime] = utcnow,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        *,
+        prices: PriceTable | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        local_delays: tuple[float, ...] = LOCAL_DELAYS,
     ) -> None:
         self.store = store
         self.modems = modems
         self.clock = clock
         self.retry_delays = retry_delays
+        self.prices = prices or PriceTable()
+        self.max_attempts = max_attempts
+        self.local_delays = local_delays
         self._wake = {modem_id: asyncio.Event() for modem_id in modems.handles}
+        self._expiry_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._status_listeners: list[StatusListener] = []
+        self.expired = 0  # messages failed with 30036: not sent within their validity period
 
     def on_status(self, listener: StatusListener) -> Callable[[], None]:
         """Call ``listener(sid, status)`` after each status change is committed."""
         self._status_listeners.append(listener)
         return lambda: self._status_listeners.remove(listener)
 
-    async def _set_status(
-        self,
-        sid: str,
-        status: Status,
-        *,
-        error_code: int | None = None,
-        error_message: str | None = None,
-        date_sent: datetime | None = None,
-    ) -> None:
-        await self.store.update_status(
-            sid,
-            status,
-            self.clock(),
-            error_code=error_code,
-            error_message=error_message,
-            date_sent=date_sent,
-        )
+    def _tell(self, sid: str, status: Status) -> None:
         for listener in list(self._status_listeners):
             try:
                 listener(sid, status)
             except Exception:
                 log.exception("status listener failed on %s %s", sid, status)
 
+    async def _set_status(self, sid: str, status: Status, *, error_code: int | None = None) -> None:
+        if await self.store.update_status(sid, status, self.clock(), error_code=error_code):
+            self._tell(sid, status)
+
     def wake(self, modem_id: str) -> None:
         """A message for ``modem_id`` was committed: its worker looks at once."""
         event = self._wake.get(modem_id)
         if event is not None:
             event.set()
+        self._expiry_wake.set()
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
         for handle in self.modems.handles.values():
             self._tasks.append(loop.create_task(self._worker(handle), name=f"send {handle.id}"))
+        self._tasks.append(loop.create_task(self._expiry(), name="validity expiry"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -115,9 +125,39 @@ class Dispatcher:
                 await task
         self._tasks.clear()
 
+    # --- validity period ---------------------------------------------------------------------
+
+    async def expire_due(self) -> int:
+        """Fail (30036) the messages whose validity period ended before they were sent."""
+        expired = await self.store.expire_unsent(self.clock())
+        for sid in expired:
+            log.warning("%s: not sent within its validity period; failed (30036)", sid)
+            self._tell(sid, Status.FAILED)
+        self.expired += len(expired)
+        return len(expired)
+
+    async def _expiry(self) -> None:
+        while True:
+            self._expiry_wake.clear()
+            due = await self.store.next_expiry()
+            timeout = None
+            if due is not None:
+                timeout = max(0.0, (due - self.clock()).total_seconds())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._expiry_wake.wait()
+                continue
+            try:
+                await self.expire_due()
+            except StoreError as exc:
+                log.warning("expiring unsent messages failed: %s", exc)
+
+    # --- sending -----------------------------------------------------------------------------
+
     async def _worker(self, handle: ModemHandle) -> None:
         wake = self._wake[handle.id]
         pacer = _Pacer(handle.config.send_rate)
+        local_failures = 0
         while True:
             wake.clear()  # before looking, so a message committed meanwhile is not missed
             work = await self.store.outbound_work(handle.id, self.clock())
@@ -130,9 +170,21 @@ class Dispatcher:
                 except ModemLost as exc:
                     handle.lost(str(exc))
                     break  # the rest wait for the modem to come back
+                except _LocalTrouble as trouble:
+                    # The modem or its SIM, not the message: it stays queued, uncounted,
+                    # while the modem is initialised again; then, after a pause growing
+                    # with each such failure in a row, the queue goes on.
+                    handle.trouble(trouble.reason)
+                    delay = self.local_delays[min(local_failures, len(self.local_delays) - 1)]
+                    local_failures += 1
+                    await asyncio.sleep(delay)
+                    break
                 except Exception:  # a bug must not stop this modem's queue for good
                     log.exception("%s: sending %s failed unexpectedly", handle.id, item.message.sid)
                     await self._retry_later(item.message.sid, 30008, "internal error")
+                else:
+                    local_failures = 0
+                    handle.last_trouble = None
 
     async def _sleep_until_due(self, modem_id: str, wake: asyncio.Event) -> None:
         due = await self.store.next_attempt_at(modem_id)
@@ -145,6 +197,16 @@ class Dispatcher:
 
     async def _send(self, handle: ModemHandle, work: OutboundWork, pacer: _Pacer) -> None:
         message = work.message
+        first = all(segment.sent_at is None for segment in work.segments)
+        if first and message.expires_at is not None and message.expires_at <= self.clock():
+            await self.expire_due()
+            return
+        price = self.prices.price(message.to, message.num_segments)
+        over = message.max_price is not None and price is not None
+        if first and over and price is not None and price > Decimal(str(message.max_price)):
+            log.info("%s: price %s over MaxPrice %s", message.sid, price, message.max_price)
+            await self._fail(message.sid, PRICE_EXCEEDS_MAX)
+            return
         modem = await handle.ready()
         if message.status is Status.QUEUED:
             await self._set_status(message.sid, Status.SENDING)
@@ -156,6 +218,8 @@ class Dispatcher:
                 reference: int | None = await modem.send_pdu(segment.pdu, segment.tpdu_length)
             except CmsError as exc:
                 outcome = send_errors.meaning(exc.code)
+                if outcome.kind is send_errors.Kind.LOCAL:
+                    raise _LocalTrouble(f"+CMS ERROR: {exc.code} sending {message.sid}") from exc
                 if outcome.kind is not send_errors.Kind.DUPLICATE:
                     await self._failed_part(handle, message.sid, exc.code, outcome)
                     return
@@ -168,7 +232,16 @@ class Dispatcher:
                 return
             sent_at = self.clock()
             await self.store.record_part_sent(message.sid, segment.sequence, reference, sent_at)
-        await self._set_status(message.sid, Status.SENT, date_sent=self.clock())
+        status = await self.store.message_sent(
+            message.sid,
+            self.clock(),
+            None if price is None else charge(price),
+            self.prices.unit if price is not None else None,
+        )
+        if status is not None:
+            if status is not Status.SENT:
+                self._tell(message.sid, Status.SENT)
+            self._tell(message.sid, status)
 
     async def _failed_part(
         self, handle: ModemHandle, sid: str, code: int | None, outcome: send_errors.Meaning
@@ -180,16 +253,23 @@ class Dispatcher:
             await self._retry_later(sid, outcome.twilio_code, f"+CMS ERROR: {code}")
 
     async def _fail(self, sid: str, code: int) -> None:
-        await self._set_status(
-            sid, Status.FAILED, error_code=code, error_message=ERROR_MESSAGES[code]
-        )
+        await self._set_status(sid, Status.FAILED, error_code=code)
 
     async def _retry_later(self, sid: str, code: int, reason: str) -> None:
         now = self.clock()
         attempts = await self.store.count_attempt(sid)
-        if attempts >= MAX_ATTEMPTS:
+        if attempts >= self.max_attempts:
             log.warning("%s: giving up after %d attempts (%s)", sid, attempts, reason)
             await self._fail(sid, code)
             return
         delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
+        log.info("%s: %s; attempt %d in %g s", sid, reason, attempts + 1, delay)
         await self.store.defer(sid, now + timedelta(seconds=delay))
+
+
+class _LocalTrouble(Exception):
+    """The modem or SIM refused a part for a reason of its own (``send_errors.Kind.LOCAL``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -35,6 +35,7 @@ from drivers.modem import (
 from drivers.pdu import Deliver, StatusReport, decode
 from gateway.assembly import assemble, received_part
 from gateway.config import Config
+from gateway.delivery import REPORT_WINDOW_DAYS, report_of
 from gateway.errors import StoreError
 from gateway.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Status, new_sid
 from gateway.modems import ModemHandle, ModemPool
@@ -88,7 +89,9 @@ class InboundReceiver:
         self._assembling = asyncio.Lock()  # one group is completed, or expired, once
         self._waiting = asyncio.Event()  # a new group started: the expiry timer looks again
         self.received = 0  # parts committed (duplicates not counted)
-        self.duplicates = 0
+        self.duplicates = 0  # parts and reports read again
+        self.reports = 0  # status reports committed
+        self.unmatched_reports = 0  # of them, matching no part
         self._listeners: list[Callable[[Message], None]] = []
 
     # --- wiring ------------------------------------------------------------------------------
@@ -235,17 +238,43 @@ class InboundReceiver:
         self, handle: ModemHandle, report: StatusReport, tpdu: str, now: datetime
     ) -> None:
         key = hashlib.sha256(f"{handle.id}|{tpdu.upper()}".encode()).hexdigest()
-        await self.store.add_status_report(
-            ReceivedReport(
-                handle.id,
-                key,
-                report.message_reference,
-                report.recipient.number,
-                report.status,
-                tpdu.upper(),
-                now,
-            )
+        received = ReceivedReport(
+            handle.id,
+            key,
+            report.message_reference,
+            report.recipient.number,
+            report.status,
+            tpdu.upper(),
+            now,
+            report_of(report),
         )
+        match = await self.store.add_status_report(received)
+        if match is None:
+            self.duplicates += 1
+            return
+        self.reports += 1
+        if match.sid is None:
+            self.unmatched_reports += 1
+            log.warning(
+                "%s: status report (TP-MR %d, to %s, TP-ST 0x%02X) matches no message sent "
+                "in the last %d days; kept",
+                handle.id,
+                received.reference,
+                received.recipient,
+                received.status,
+                REPORT_WINDOW_DAYS,
+            )
+            return
+        log.info(
+            "%s part %s: %s (TP-ST 0x%02X)%s",
+            match.sid,
+            match.sequence,
+            received.outcome.delivery,
+            received.status,
+            f"; message {match.status}" if match.status else "",
+        )
+        if match.status is not None:
+            self.webhooks.wake()
 
     # --- reassembly --------------------------------------------------------------------------
 

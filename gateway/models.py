@@ -58,6 +58,7 @@ ERROR_MESSAGES: Final = {
     30008: "Unknown error",
     30009: "Missing segment",
     30010: "Message price exceeds max price.",
+    30036: "Validity Period Expired",
 }
 
 _SID: Final = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
@@ -115,6 +116,8 @@ class Message:
     status_callback: str | None = None
     modem: str | None = None
     validity_period: int | None = None
+    max_price: str | None = None  # MaxPrice, checked before the message is sent
+    expires_at: datetime | None = None  # not sent by then: failed, 30036 (ValidityPeriod)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,8 @@ class ModemStatus:
     state: ModemState
     info: ModemInfo | None
     error: str | None
+    troubles: int = 0  # times the modem refused a part for a reason of its own
+    trouble: str | None = None  # the latest, until the modem sends again
 
 
 class ModemHandle:
@@ -62,6 +64,8 @@ class ModemHandle:
         self._settings = settings or ModemSettings(pin=config.pin)
         self.state = ModemState.STARTING
         self.error: str | None = None
+        self.troubles = 0  # refusals of the modem's own (see trouble())
+        self.last_trouble: str | None = None
         self.modem: GsmModem | None = None
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
@@ -76,7 +80,15 @@ class ModemHandle:
         info = self.modem.info if self.modem is not None else None
         port = self.config.port or "in-process simulator"
         return ModemStatus(
-            self.id, self.config.driver, port, self.config.numbers, self.state, info, self.error
+            self.id,
+            self.config.driver,
+            port,
+            self.config.numbers,
+            self.state,
+            info,
+            self.error,
+            self.troubles,
+            self.last_trouble,
         )
 
     def on_connected(self, listener: Callable[[GsmModem], None]) -> None:
@@ -96,6 +108,14 @@ class ModemHandle:
             log.warning("%s: %s; reconnecting", self.id, reason)
             self.error = reason
             self._lost.set()
+
+    def trouble(self, reason: str) -> None:
+        """The modem refused work for a reason of its own (SIM, network registration): it is
+        initialised again, and the reason stays visible in its status until it sends again."""
+        self.troubles += 1
+        self.last_trouble = reason
+        log.warning("%s: %s; initialising it again", self.id, reason)
+        self.lost(reason)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"modem {self.id}")

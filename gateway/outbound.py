@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -31,9 +32,12 @@ from gateway.models import (
     normalise_number,
 )
 from gateway.modems import ModemPool
+from gateway.pricing import parse_max_price
 from gateway.store import NewMessage, Store
 
-MAX_VALIDITY: Final = 14400  # seconds; the product's specification (the seed documentation)
+# Seconds; the product's specification (the seed documentation): also the default, after
+# which a message not yet sent fails with 30036.
+MAX_VALIDITY: Final = 14400
 MAX_URL: Final = 4000
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 _CHANNEL_PREFIXES: Final = ("whatsapp:", "messenger:", "rcs:", "fbm:", "instagram:")
@@ -75,6 +79,18 @@ def _validity(form: Form) -> int | None:
     return int(raw)
 
 
+def _max_price(form: Form) -> str | None:
+    raw = form.get("MaxPrice")
+    if raw is None or raw == "":
+        return None
+    value = parse_max_price(raw)
+    if value is None:
+        raise ApiError(
+            21627, f"Max Price must be a valid positive float (up to 4 decimals), got {raw!r}"
+        )
+    return str(value)
+
+
 class Outbound:
     def __init__(
         self,
@@ -90,6 +106,7 @@ class Outbound:
         self.dispatcher = dispatcher
         self.clock = clock
         self._references: dict[str, int] = {}
+        self.callbacks_committed: Callable[[], None] = lambda: None  # wakes the webhook sender
         self._default_account = config.accounts[0].sid if config.accounts else None
 
     async def start(self, default_account: str | None = None) -> None:
@@ -122,10 +139,13 @@ class Outbound:
         return new.message
 
     def queued(self, *messages: NewMessage) -> None:
-        """``messages`` were committed: their modems' workers take them now."""
+        """``messages`` were committed: their modems' workers take them now, and their
+        ``queued`` status callbacks (committed with them) go."""
         for new in messages:
             if new.message.modem is not None:
                 self.dispatcher.wake(new.message.modem)
+            if new.message.status_callback:
+                self.callbacks_committed()
 
     def prepare(
         self,
@@ -167,7 +187,8 @@ class Outbound:
         from_ = self._from(account_sid, from_raw, to)
         callback = _check_callback(form.get("StatusCallback"))
         validity = _validity(form)
-        return self._encode(
+        max_price = _max_price(form)
+        new = self._encode(
             account_sid,
             to,
             from_,
@@ -177,6 +198,9 @@ class Outbound:
             validity=validity,
             direction=direction,
         )
+        message = new.message
+        expires = message.date_created + timedelta(seconds=validity or MAX_VALIDITY)
+        return NewMessage(replace(message, max_price=max_price, expires_at=expires), new.segments)
 
     def _to(self, form: Form) -> str:
         raw = form.get("To", "")

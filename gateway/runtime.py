@@ -50,7 +50,7 @@ class Gateway:
         self.clock = clock
         self.store: Store = store or SqliteStore(config.data_dir)
         self.modems = ModemPool(config.modems)
-        self.dispatcher = Dispatcher(self.store, self.modems, clock)
+        self.dispatcher = Dispatcher(self.store, self.modems, clock, prices=config.prices)
         self.outbound = Outbound(config, self.store, self.modems, self.dispatcher, clock)
         self.webhooks = WebhookSender(
             self.store,
@@ -60,6 +60,9 @@ class Gateway:
             max_attempts=config.webhook_attempts,
         )
         self.webhooks.replies = TwimlReplies(self.outbound)
+        # Status changes are committed with their callbacks: the sender takes them at once.
+        self.dispatcher.on_status(lambda _sid, _status: self.webhooks.wake())
+        self.outbound.callbacks_committed = self.webhooks.wake
         self.inbound = InboundReceiver(
             config,
             self.store,

@@ -162,6 +162,8 @@ def _modems(args: argparse.Namespace) -> int:
             )
         if modem.get("error"):
             print(f"  last error: {modem['error']}")
+        if modem.get("trouble"):
+            print(f"  refusing to send: {modem['trouble']} ({modem['troubles']} times so far)")
     return 0
 
 

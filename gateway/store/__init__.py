@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from gateway.config import Account
+from gateway.delivery import PartReport
 from gateway.models import Message, Segment, Status
 
 
@@ -71,15 +72,27 @@ class InboundPart:
 
 @dataclass(frozen=True, slots=True)
 class ReceivedReport:
-    """An SMS-STATUS-REPORT as received (``key`` deduplicates re-reads)."""
+    """An SMS-STATUS-REPORT as received (``key`` deduplicates re-reads), and what it says of
+    the part it is for."""
 
     modem: str
     key: str
-    reference: int
-    recipient: str
-    status: int
+    reference: int  # TP-MR
+    recipient: str  # TP-RA
+    status: int  # TP-ST
     pdu: str
     received_at: datetime
+    outcome: PartReport
+
+
+@dataclass(frozen=True, slots=True)
+class ReportMatch:
+    """The part a new report was matched to (``sid`` ``None``: none, the report is kept
+    unmatched) and the status its message moved to, if it moved."""
+
+    sid: str | None
+    sequence: int | None
+    status: Status | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,21 +162,31 @@ class Store(Protocol):
         """Try ``sid`` again no sooner than ``until``."""
 
     async def update_status(
-        self,
-        sid: str,
-        status: Status,
-        at: datetime,
-        *,
-        error_code: int | None = None,
-        error_message: str | None = None,
-        date_sent: datetime | None = None,
-    ) -> None: ...
+        self, sid: str, status: Status, at: datetime, *, error_code: int | None = None
+    ) -> bool:
+        """Move an unsent (queued or sending) message to ``status`` and queue its status
+        callback in the same transaction; ``False`` if it was not unsent."""
 
     async def record_part_sent(
         self, sid: str, sequence: int, reference: int | None, at: datetime
     ) -> None:
         """The modem accepted part ``sequence`` of ``sid`` with TP-MR ``reference`` (``None``
-        when the SMSC answered "duplicate": it had the part already)."""
+        when the SMSC answered "duplicate": it had the part already). A report that came for
+        it before this commit is matched to it now."""
+
+    async def message_sent(
+        self, sid: str, at: datetime, price: str | None = None, price_unit: str | None = None
+    ) -> Status | None:
+        """Every part was accepted: ``sent`` (with its callback), then ``delivered`` or
+        ``undelivered`` at once if reports for every part already came. Returns the status
+        reached, ``None`` if the message was no longer unsent."""
+
+    async def expire_unsent(self, now: datetime) -> list[str]:
+        """Fail (30036, with callbacks) the messages whose validity period ended before any
+        part was sent; returns their SIDs."""
+
+    async def next_expiry(self) -> datetime | None:
+        """When the next unsent message's validity period ends."""
 
     async def last_concat_reference(self, modem: str) -> int | None:
         """The concatenation reference of the newest multipart message ``modem`` was given."""
@@ -204,8 +227,11 @@ class Store(Protocol):
     ) -> None:
         """Keep a PDU that cannot be decoded (it is deleted from the modem all the same)."""
 
-    async def add_status_report(self, report: ReceivedReport) -> bool:
-        """Commit a status report; ``False`` when it was committed before."""
+    async def add_status_report(self, report: ReceivedReport) -> ReportMatch | None:
+        """Commit a status report and apply it to the most recent part still waiting for one
+        with its modem, TP-MR and recipient (sent within the report window, before the
+        report came): the part's delivery, then its message's status and callback, in one
+        transaction. ``None`` when the report was committed before."""
 
     # --- webhooks ----------------------------------------------------------------------------
 

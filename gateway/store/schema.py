@@ -118,4 +118,26 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         received_at INTEGER NOT NULL
     );
     """,
+    # 3: delivery reports matched to the parts they report on, the status each part reached,
+    # when an unsent message expires (ValidityPeriod), and MaxPrice.
+    """
+    ALTER TABLE segments ADD COLUMN delivery TEXT;  -- NULL: no report yet; see gateway.delivery
+    ALTER TABLE segments ADD COLUMN report_status INTEGER;  -- TP-ST of the latest report
+    ALTER TABLE segments ADD COLUMN error_code INTEGER;
+    ALTER TABLE segments ADD COLUMN done_date TEXT;  -- TP-DT as YYMMDDhhmm (RawDlrDoneDate)
+    ALTER TABLE segments ADD COLUMN reported_at INTEGER;
+    -- Parts a report may still be for: sent, and no final report yet.
+    CREATE INDEX segments_awaiting_report ON segments (reference, sent_at)
+        WHERE reference IS NOT NULL AND (delivery IS NULL OR delivery = 'pending');
+    ALTER TABLE status_reports ADD COLUMN matched_sequence INTEGER;
+    ALTER TABLE status_reports ADD COLUMN done_date TEXT;
+    CREATE INDEX status_reports_unmatched ON status_reports (modem, reference)
+        WHERE matched_sid IS NULL;
+    ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+    ALTER TABLE messages ADD COLUMN max_price TEXT;
+    UPDATE messages SET expires_at = date_created + coalesce(validity_period, 14400) * 1000000
+        WHERE status IN ('queued', 'sending');
+    CREATE INDEX messages_to_expire ON messages (expires_at)
+        WHERE status IN ('queued', 'sending');
+    """,
 )

@@ -20,15 +20,26 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from gateway.callbacks import status_callback
 from gateway.config import Account
+from gateway.delivery import (
+    REPORT_WINDOW_DAYS,
+    Delivery,
+    PartReport,
+    PartState,
+    part_report,
+    same_recipient,
+    settle,
+)
 from gateway.errors import StoreError
-from gateway.models import Direction, Message, Segment, Status
+from gateway.models import ERROR_MESSAGES, Direction, Message, Segment, Status
 from gateway.store import (
     InboundPart,
     MessageQuery,
     NewMessage,
     OutboundWork,
     ReceivedReport,
+    ReportMatch,
     Webhook,
     WebhookStates,
     WebhookTrouble,
@@ -40,11 +51,16 @@ Job = Callable[[sqlite3.Connection], Any]
 _Item = tuple[Job, asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 DATABASE_NAME: Final = "smsgw.sqlite3"
+_UNSENT: Final = (Status.QUEUED, Status.SENDING)
+# A report matched to a part committed just after it came may have been taken this long before
+# the part's send was recorded (the two race between the +CMGS answer and the commit).
+EARLY_REPORT_SLACK: Final = 60.0
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MESSAGE_COLUMNS: Final = (
     "sid, account_sid, direction, status, to_number, from_number, body, num_segments, "
     "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
-    "date_created, date_updated, date_sent, status_callback, modem, validity_period"
+    "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
+    "max_price, expires_at"
 )
 
 
@@ -78,6 +94,8 @@ def _message(row: Sequence[Any]) -> Message:
         status_callback=row[17],
         modem=row[18],
         validity_period=row[19],
+        max_price=row[20],
+        expires_at=from_micros(row[21]),
     )
 
 
@@ -86,8 +104,8 @@ def _insert_message(db: sqlite3.Connection, message: Message) -> int:
         "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
         "from_number, body, num_segments, num_media, error_code, error_message, price, "
         "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
-        "status_callback, modem, validity_period) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "status_callback, modem, validity_period, max_price, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.sid,
             message.account_sid,
@@ -109,6 +127,8 @@ def _insert_message(db: sqlite3.Connection, message: Message) -> int:
             message.status_callback,
             message.modem,
             message.validity_period,
+            message.max_price,
+            None if message.expires_at is None else to_micros(message.expires_at),
         ),
     )
     return int(cursor.lastrowid or 0)
@@ -121,6 +141,160 @@ def _insert_outbound(db: sqlite3.Connection, message: Message, segments: Sequenc
         "VALUES (?, ?, ?, ?, ?)",
         [(message_id, s.sequence, s.pdu, s.tpdu_length, s.concat_reference) for s in segments],
     )
+    _report_status(db, message, message.date_created)
+
+
+def _report_status(
+    db: sqlite3.Connection, message: Message, at: datetime, done: str | None = None
+) -> None:
+    """Queue the status callback for ``message``'s (just committed) status, if it has one."""
+    callback = status_callback(message, done)
+    if callback is not None:
+        _insert_webhook(db, callback, at)
+
+
+def _load(db: sqlite3.Connection, where: str, value: Any) -> tuple[int, Message] | None:
+    row = db.execute(
+        f"SELECT id, {_MESSAGE_COLUMNS} FROM messages WHERE {where}", (value,)
+    ).fetchone()
+    return None if row is None else (int(row[0]), _message(row[1:]))
+
+
+def _set_status(
+    db: sqlite3.Connection,
+    message_id: int,
+    status: Status,
+    at: datetime,
+    *,
+    error_code: int | None = None,
+    done: str | None = None,
+    only_from: tuple[Status, ...] = (),
+    extra: str = "",
+    values: tuple[Any, ...] = (),
+) -> Message | None:
+    """Move a message to ``status`` (from one of ``only_from``, if given) and queue its
+    callback; ``None`` when the message was not in a state to move."""
+    guard = ""
+    if only_from:
+        guard = f" AND status IN ({', '.join('?' * len(only_from))})"
+    cursor = db.execute(
+        f"UPDATE messages SET status = ?, date_updated = ?, error_code = ?, error_message = ?"
+        f"{extra} WHERE id = ?{guard}",
+        (
+            status.value,
+            to_micros(at),
+            error_code,
+            None if error_code is None else ERROR_MESSAGES.get(error_code),
+            *values,
+            message_id,
+            *(state.value for state in only_from),
+        ),
+    )
+    if cursor.rowcount != 1:
+        return None
+    loaded = _load(db, "id = ?", message_id)
+    assert loaded is not None
+    _report_status(db, loaded[1], at, done)
+    return loaded[1]
+
+
+def _settle(
+    db: sqlite3.Connection, message_id: int, at: datetime, done: str | None
+) -> Status | None:
+    """After a report or the last part sent: the status the reports now give the message."""
+    (status,) = db.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()
+    parts = [
+        PartState(sequence, None if delivery is None else Delivery(delivery), code)
+        for sequence, delivery, code in db.execute(
+            "SELECT sequence, delivery, error_code FROM segments WHERE message_id = ?",
+            (message_id,),
+        )
+    ]
+    outcome = settle(Status(status), parts)
+    if outcome is None:
+        return None
+    new_status, code = outcome
+    moved = _set_status(
+        db, message_id, new_status, at, error_code=code, done=done, only_from=(Status.SENT,)
+    )
+    return None if moved is None else new_status
+
+
+def _apply_report(
+    db: sqlite3.Connection,
+    report_id: int,
+    *,
+    message_id: int,
+    sid: str,
+    sequence: int,
+    outcome: PartReport,
+    at: datetime,
+) -> Status | None:
+    """Record what report ``report_id`` says of part ``sequence``; settle the message."""
+    db.execute(
+        "UPDATE segments SET delivery = ?, report_status = "
+        "(SELECT status FROM status_reports WHERE id = ?), error_code = ?, "
+        "done_date = coalesce(?, done_date), reported_at = ? "
+        "WHERE message_id = ? AND sequence = ?",
+        (
+            outcome.delivery.value,
+            report_id,
+            outcome.error_code,
+            outcome.done_date,
+            to_micros(at),
+            message_id,
+            sequence,
+        ),
+    )
+    db.execute(
+        "UPDATE status_reports SET matched_sid = ?, matched_sequence = ? WHERE id = ?",
+        (sid, sequence, report_id),
+    )
+    db.execute("UPDATE messages SET date_updated = ? WHERE id = ?", (to_micros(at), message_id))
+    return _settle(db, message_id, at, outcome.done_date)
+
+
+def _match_early_report(
+    db: sqlite3.Connection,
+    message_id: int,
+    *,
+    message: Message,
+    sequence: int,
+    reference: int,
+    sent_at: datetime,
+) -> None:
+    """A report taken before the part it is for was committed as sent (the modem announced
+    it between the ``+CMGS`` answer and the commit): match it now."""
+    since = sent_at - timedelta(seconds=EARLY_REPORT_SLACK)
+    rows = db.execute(
+        "SELECT id, recipient, status, done_date, received_at FROM status_reports "
+        "WHERE modem = ? AND reference = ? AND matched_sid IS NULL AND received_at >= ? "
+        "ORDER BY id",
+        (message.modem, reference, to_micros(since)),
+    ).fetchall()
+    for report_id, recipient, status, done, received_at in rows:
+        if same_recipient(message.to, recipient):
+            outcome = part_report(status)
+            outcome = PartReport(outcome.delivery, outcome.error_code, done)
+            _apply_report(
+                db,
+                report_id,
+                message_id=message_id,
+                sid=message.sid,
+                sequence=sequence,
+                outcome=outcome,
+                at=from_micros(received_at) or sent_at,
+            )
+            return
+
+
+def _latest_done_date(db: sqlite3.Connection, message_id: int) -> str | None:
+    row = db.execute(
+        "SELECT done_date FROM segments WHERE message_id = ? AND done_date IS NOT NULL "
+        "ORDER BY reported_at DESC LIMIT 1",
+        (message_id,),
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def _insert_webhook(db: sqlite3.Connection, webhook: Webhook, at: datetime) -> None:
@@ -461,31 +635,95 @@ class SqliteStore:
         at: datetime,
         *,
         error_code: int | None = None,
-        error_message: str | None = None,
-        date_sent: datetime | None = None,
-    ) -> None:
-        sent = None if date_sent is None else to_micros(date_sent)
+    ) -> bool:
+        def job(db: sqlite3.Connection) -> bool:
+            loaded = _load(db, "sid = ?", sid)
+            if loaded is None:
+                return False
+            moved = _set_status(db, loaded[0], status, at, error_code=error_code, only_from=_UNSENT)
+            return moved is not None
 
-        def job(db: sqlite3.Connection) -> None:
-            db.execute(
-                "UPDATE messages SET status = ?, date_updated = ?, error_code = ?, "
-                "error_message = ?, date_sent = coalesce(?, date_sent) WHERE sid = ?",
-                (status.value, to_micros(at), error_code, error_message, sent, sid),
-            )
-
-        await self._write(job)
+        return await self._write(job)
 
     async def record_part_sent(
         self, sid: str, sequence: int, reference: int | None, at: datetime
     ) -> None:
         def job(db: sqlite3.Connection) -> None:
+            loaded = _load(db, "sid = ?", sid)
+            if loaded is None:
+                return
+            message_id, message = loaded
             db.execute(
-                "UPDATE segments SET reference = ?, sent_at = ? WHERE sequence = ? AND "
-                "message_id = (SELECT id FROM messages WHERE sid = ?)",
-                (reference, to_micros(at), sequence, sid),
+                "UPDATE segments SET reference = ?, sent_at = ? WHERE message_id = ? "
+                "AND sequence = ?",
+                (reference, to_micros(at), message_id, sequence),
             )
+            if reference is not None and message.modem is not None:
+                _match_early_report(
+                    db,
+                    message_id,
+                    message=message,
+                    sequence=sequence,
+                    reference=reference,
+                    sent_at=at,
+                )
 
         await self._write(job)
+
+    async def message_sent(
+        self, sid: str, at: datetime, price: str | None = None, price_unit: str | None = None
+    ) -> Status | None:
+        def job(db: sqlite3.Connection) -> Status | None:
+            loaded = _load(db, "sid = ?", sid)
+            if loaded is None:
+                return None
+            message_id, message = loaded
+            moved = _set_status(
+                db,
+                message_id,
+                Status.SENT,
+                at,
+                only_from=_UNSENT,
+                extra=", date_sent = ?, price = ?, price_unit = ?",
+                values=(to_micros(at), price, price_unit or message.price_unit),
+            )
+            if moved is None:
+                return None
+            # Reports may have come for its first parts while the last was being sent.
+            done = _latest_done_date(db, message_id)
+            return _settle(db, message_id, at, done) or Status.SENT
+
+        return await self._write(job)
+
+    async def expire_unsent(self, now: datetime) -> list[str]:
+        def job(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute(
+                "SELECT id, sid FROM messages WHERE status IN ('queued', 'sending') "
+                "AND expires_at <= ? AND NOT EXISTS (SELECT 1 FROM segments "
+                "WHERE message_id = messages.id AND sent_at IS NOT NULL)",
+                (to_micros(now),),
+            ).fetchall()
+            expired = []
+            for message_id, sid in rows:
+                if _set_status(
+                    db, message_id, Status.FAILED, now, error_code=30036, only_from=_UNSENT
+                ):
+                    expired.append(sid)
+            return expired
+
+        return await self._write(job)
+
+    async def next_expiry(self) -> datetime | None:
+        def job(db: sqlite3.Connection) -> datetime | None:
+            # A message with a part on the air is past expiring, whatever its time says.
+            (value,) = db.execute(
+                "SELECT min(expires_at) FROM messages WHERE status IN ('queued', 'sending') "
+                "AND NOT EXISTS (SELECT 1 FROM segments "
+                "WHERE message_id = messages.id AND sent_at IS NOT NULL)"
+            ).fetchone()
+            return from_micros(value)
+
+        return await self._write(job)
 
     async def last_concat_reference(self, modem: str) -> int | None:
         def job(db: sqlite3.Connection) -> int | None:
@@ -609,11 +847,11 @@ class SqliteStore:
 
         await self._write(job)
 
-    async def add_status_report(self, report: ReceivedReport) -> bool:
-        def job(db: sqlite3.Connection) -> bool:
+    async def add_status_report(self, report: ReceivedReport) -> ReportMatch | None:
+        def job(db: sqlite3.Connection) -> ReportMatch | None:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO status_reports (modem, key, reference, recipient, status, "
-                "pdu, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "pdu, received_at, done_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     report.modem,
                     report.key,
@@ -622,9 +860,39 @@ class SqliteStore:
                     report.status,
                     report.pdu,
                     to_micros(report.received_at),
+                    report.outcome.done_date,
                 ),
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return None  # read before
+            report_id = int(cursor.lastrowid or 0)
+            window = report.received_at - timedelta(days=REPORT_WINDOW_DAYS)
+            candidates = db.execute(
+                "SELECT s.message_id, s.sequence, m.sid, m.to_number FROM segments s "
+                "JOIN messages m ON m.id = s.message_id "
+                "WHERE s.reference = ? AND s.sent_at BETWEEN ? AND ? "
+                "AND (s.delivery IS NULL OR s.delivery = 'pending') AND m.modem = ? "
+                "ORDER BY s.sent_at DESC, s.message_id DESC, s.sequence DESC",
+                (
+                    report.reference,
+                    to_micros(window),
+                    to_micros(report.received_at),
+                    report.modem,
+                ),
+            ).fetchall()
+            for message_id, sequence, sid, to in candidates:
+                if same_recipient(to, report.recipient):
+                    status = _apply_report(
+                        db,
+                        report_id,
+                        message_id=message_id,
+                        sid=sid,
+                        sequence=sequence,
+                        outcome=report.outcome,
+                        at=report.received_at,
+                    )
+                    return ReportMatch(sid, sequence, status)
+            return ReportMatch(None, None, None)
 
         return await self._write(job)
 

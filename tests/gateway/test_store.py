@@ -218,14 +218,15 @@ async def test_the_dispatchers_side(store: SqliteStore) -> None:
         second.sid,
     ]
 
-    await store.update_status(first.sid, Status.SENT, later, date_sent=later)
-    await store.update_status(
-        second.sid, Status.FAILED, later, error_code=30005, error_message="Unknown destination"
-    )
+    assert await store.message_sent(first.sid, later) is Status.SENT
+    assert await store.message_sent(first.sid, later) is None  # sent once
+    assert await store.update_status(second.sid, Status.FAILED, later, error_code=30005)
+    assert not await store.update_status(second.sid, Status.SENDING, later)  # final stays
     assert await store.outbound_work("alice", later) == []
     failed = await store.get_message(ACCOUNT, second.sid)
     assert failed is not None
     assert (failed.status, failed.error_code, failed.date_updated) == (Status.FAILED, 30005, later)
+    assert failed.error_message == "Unknown destination handset"
     sent = await store.get_message(ACCOUNT, first.sid)
     assert sent is not None and sent.date_sent == later
     assert await store.next_attempt_at("alice") is None

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from gateway.delivery import part_report
 from gateway.models import Direction, Message, Status, new_sid
-from gateway.store import InboundPart, NewMessage, ReceivedReport, Webhook
+from gateway.store import InboundPart, NewMessage, ReceivedReport, ReportMatch, Webhook
 from gateway.store.sqlite import SqliteStore
 from tests.gateway.test_store import ACCOUNT, T0, message, parts
 
@@ -247,17 +248,18 @@ async def test_an_unreadable_pdu_is_kept(store: SqliteStore) -> None:
 
 
 async def test_a_status_report_is_committed_once(tmp_path: Path) -> None:
-    report = ReceivedReport(MODEM, "r1", 42, "+15550002002", 0x00, "06A2...", T0)
+    report = ReceivedReport(MODEM, "r1", 42, "+15550002002", 0x00, "06A2...", T0, part_report(0x00))
+    unmatched = ReportMatch(None, None, None)  # no message was sent: kept all the same
     store = SqliteStore(tmp_path)
     await store.open()
-    assert await store.add_status_report(report) is True
-    assert await store.add_status_report(replace(report, received_at=T0 + timedelta(1))) is False
-    assert await store.add_status_report(replace(report, key="r2", status=0x41)) is True
+    assert await store.add_status_report(report) == unmatched
+    assert await store.add_status_report(replace(report, received_at=T0 + timedelta(1))) is None
+    assert await store.add_status_report(replace(report, key="r2", status=0x41)) == unmatched
     await store.close()
     again = SqliteStore(tmp_path)
     await again.open()
     try:
-        assert await again.add_status_report(report) is False
+        assert await again.add_status_report(report) is None
     finally:
         await again.close()
     assert rows(again, "SELECT key, reference, status FROM status_reports ORDER BY id") == [
@@ -368,7 +370,11 @@ async def test_replies_are_committed_with_the_delivery(store: SqliteStore) -> No
     ]
     await store.webhook_delivered(hook.id, T0 + timedelta(seconds=1), replies)
 
-    assert await store.due_webhooks(T0 + timedelta(days=1)) == []
+    # What is due now: each reply's "queued" status callback, committed with it.
+    callbacks = await store.due_webhooks(T0 + timedelta(days=1))
+    assert [(c.message_sid, c.kind, dict(c.params)["MessageStatus"]) for c in callbacks] == [
+        (reply.message.sid, "status", "queued") for reply in replies
+    ]
     work = await store.outbound_work(MODEM, T0 + timedelta(seconds=1))
     assert [w.message for w in work] == [reply.message for reply in replies]
     assert [len(w.segments) for w in work] == [1, 2]
