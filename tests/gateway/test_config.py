@@ -393,3 +393,103 @@ def test_settings_given_twice_for_one_number_are_refused() -> None:
                 ]
             }
         )
+
+
+# --- prices ([prices]) ------------------------------------------------------------------------
+
+
+def priced(table: tuple[tuple[str, object], ...]) -> list[tuple[str, str]]:
+    """The (prefix, price) pairs with each price as its exact decimal text."""
+    return [(prefix, str(price)) for prefix, price in table]
+
+
+def test_no_prices_by_default() -> None:
+    prices = parse({}).prices
+    assert (prices.unit, prices.per_part) == ("USD", ())
+    assert prices.price("+15551234567", 1) is None
+    assert load(None).prices == prices
+
+
+def test_prices_longest_prefix_first() -> None:
+    prices = parse(
+        {
+            "prices": {
+                "unit": "eur",
+                "per_part": {"+49": 0.07, "0": "0.02", "+4915": "0.09", "+1": 1, "+44": 0},
+            }
+        }
+    ).prices
+    assert prices.unit == "EUR"
+    # Sorted by length, longest first; prefixes of one length keep the file's order.
+    assert priced(prices.per_part) == [
+        ("+4915", "0.09"),
+        ("+49", "0.07"),  # a TOML float is read as the decimal written, not the binary double
+        ("+44", "0"),
+        ("+1", "1"),
+        ("0", "0.02"),
+    ]
+    assert str(prices.price("+4915123456789", 2)) == "0.18"  # not +49's 0.14
+    assert str(prices.price("+493012345678", 2)) == "0.14"
+    assert str(prices.price("015123456789", 1)) == "0.02"
+    assert str(prices.price("+447700900123", 3)) == "0"
+    assert prices.price("+33612345678", 1) is None
+
+
+def test_prices_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text(
+        '[prices]\nunit = "GBP"\n\n[prices.per_part]\n"+44" = 0.045\n"+447" = 0.0395\n"44" = 1.10\n'
+    )
+    prices = load(path).prices
+    assert prices.unit == "GBP"
+    assert priced(prices.per_part) == [("+447", "0.0395"), ("+44", "0.045"), ("44", "1.1")]
+
+
+def test_prices_without_per_part_prices() -> None:
+    prices = parse({"prices": {"unit": "ZAR"}}).prices
+    assert (prices.unit, prices.per_part) == ("ZAR", ())
+
+
+@pytest.mark.parametrize(
+    ("prices", "message"),
+    [
+        ({"unit": "US"}, "prices.unit: expected an ISO 4217 currency code, got 'US'"),
+        ({"unit": "EURO"}, "prices.unit: expected an ISO 4217 currency code"),
+        ({"unit": "€"}, "prices.unit: expected an ISO 4217 currency code"),
+        ({"unit": ""}, "prices.unit: expected an ISO 4217 currency code"),
+        ({"unit": 840}, "prices.unit: expected a string, got 840"),
+        ({"currency": "USD"}, "prices.currency: unknown key (misspelt?)"),
+        ({"per_part": 0.05}, "prices.per_part: expected a [per_part] table"),
+        ({"per_part": {"+49a": 0.05}}, 'prices.per_part."+49a": a destination prefix is digits'),
+        ({"per_part": {"": 0.05}}, 'prices.per_part."": a destination prefix is digits'),
+        ({"per_part": {"+": 0.05}}, 'prices.per_part."+": a destination prefix is digits'),
+        ({"per_part": {"+ 49": 0.05}}, 'prices.per_part."+ 49": a destination prefix is digits'),
+        ({"per_part": {"1" * 16: 0.05}}, f'prices.per_part."{"1" * 16}": a destination prefix'),
+        ({"per_part": {"+49": True}}, 'prices.per_part."+49": expected a price such as 0.05'),
+        ({"per_part": {"+49": [0.05]}}, 'prices.per_part."+49": expected a price such as 0.05'),
+        ({"per_part": {"+49": {"x": 1}}}, 'prices.per_part."+49": expected a price such as'),
+        ({"per_part": {"+49": "cheap"}}, 'prices.per_part."+49": expected a price such as'),
+        ({"per_part": {"+49": ""}}, 'prices.per_part."+49": expected a price such as 0.05'),
+        ({"per_part": {"+49": -0.01}}, 'prices.per_part."+49": expected a price of 0 or more'),
+        ({"per_part": {"+49": "-1"}}, 'prices.per_part."+49": expected a price of 0 or more'),
+        ({"per_part": {"+49": float("inf")}}, 'prices.per_part."+49": expected a price of 0'),
+        ({"per_part": {"+49": float("nan")}}, 'prices.per_part."+49": expected a price of 0'),
+        ({"per_part": {"+49": "NaN"}}, 'prices.per_part."+49": expected a price of 0 or more'),
+    ],
+)
+def test_each_bad_price_setting_names_its_key(prices: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse({"prices": prices})
+    assert str(caught.value).startswith(message)
+
+
+def test_prices_must_be_a_table() -> None:
+    with pytest.raises(ConfigError, match=r"^prices: expected a \[prices\] table"):
+        parse({"prices": "USD"})
+
+
+def test_a_bad_price_in_a_file_names_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text('[prices.per_part]\n"+49" = -inf\n')
+    with pytest.raises(ConfigError, match=r'^prices\.per_part\."\+49": expected a price of 0'):
+        load(path)
