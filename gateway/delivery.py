@@ -108,6 +108,8 @@ def same_recipient(a: str, b: str) -> bool:
     ``0829200000`` are the same number. The national form is compared without its trunk
     prefix (leading zeros) against the end of the international one.
     """
+    if a.startswith("+") and b.startswith("+"):
+        return _digits(a) == _digits(b) != ""  # both international: nothing to complete
     x, y = _digits(a).lstrip("0"), _digits(b).lstrip("0")
     if x == y:
         return bool(x)

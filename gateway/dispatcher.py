@@ -86,12 +86,19 @@ class Dispatcher:
         self._expiry_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._status_listeners: list[StatusListener] = []
+        self._deferral_listeners: list[Callable[[str, int], None]] = []
         self.expired = 0  # messages failed with 30036: not sent within their validity period
 
     def on_status(self, listener: StatusListener) -> Callable[[], None]:
         """Call ``listener(sid, status)`` after each status change is committed."""
         self._status_listeners.append(listener)
         return lambda: self._status_listeners.remove(listener)
+
+    def on_deferred(self, listener: Callable[[str, int], None]) -> Callable[[], None]:
+        """Call ``listener(sid, attempts)`` after a failed attempt is committed and the
+        message deferred to a later one."""
+        self._deferral_listeners.append(listener)
+        return lambda: self._deferral_listeners.remove(listener)
 
     def _tell(self, sid: str, status: Status) -> None:
         for listener in list(self._status_listeners):
@@ -265,6 +272,8 @@ class Dispatcher:
         delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
         log.info("%s: %s; attempt %d in %g s", sid, reason, attempts + 1, delay)
         await self.store.defer(sid, now + timedelta(seconds=delay))
+        for listener in list(self._deferral_listeners):
+            listener(sid, attempts)
 
 
 class _LocalTrouble(Exception):

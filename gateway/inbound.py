@@ -39,7 +39,7 @@ from gateway.delivery import REPORT_WINDOW_DAYS, report_of
 from gateway.errors import StoreError
 from gateway.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Status, new_sid
 from gateway.modems import ModemHandle, ModemPool
-from gateway.store import InboundPart, ReceivedReport, Store, Webhook
+from gateway.store import InboundPart, ReceivedReport, ReportMatch, Store, Webhook
 from gateway.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class InboundReceiver:
         self.reports = 0  # status reports committed
         self.unmatched_reports = 0  # of them, matching no part
         self._listeners: list[Callable[[Message], None]] = []
+        self._report_listeners: list[Callable[[ReportMatch], None]] = []
 
     # --- wiring ------------------------------------------------------------------------------
 
@@ -100,6 +101,12 @@ class InboundReceiver:
         """Call ``listener(message)`` after each inbound message is committed."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def on_report(self, listener: Callable[[ReportMatch], None]) -> Callable[[], None]:
+        """Call ``listener(match)`` after each new status report is committed (and applied
+        to the part it matched, if any)."""
+        self._report_listeners.append(listener)
+        return lambda: self._report_listeners.remove(listener)
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -253,6 +260,8 @@ class InboundReceiver:
             self.duplicates += 1
             return
         self.reports += 1
+        for listener in list(self._report_listeners):
+            listener(match)
         if match.sid is None:
             self.unmatched_reports += 1
             log.warning(

@@ -34,7 +34,8 @@ class PriceTable:
 
 def charge(amount: Decimal) -> str:
     """A price as the Message resource shows it: a charge, negative, five decimals."""
-    return str(-amount.quantize(_CENT_FRACTIONS)) if amount else "0.00000"
+    rounded = amount.quantize(_CENT_FRACTIONS)
+    return str(-rounded) if rounded else "0.00000"
 
 
 def parse_max_price(raw: str) -> Decimal | None:

@@ -140,6 +140,7 @@ class SimulatedModem:
         self._busy = False
         self._pending_urcs: list[str] = []
         self._held_incoming: list[tuple[str, int]] = []
+        self._held_reports: list[tuple[str, int]] = []
         self.routed_unacked = False
         self.routed_queue: list[tuple[str, int]] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -273,20 +274,29 @@ class SimulatedModem:
             self._urc(f'+CMTI: "{storage.name}",{index}')
 
     def receive_report(self, pdu: str, length: int) -> None:
-        """An SMS-STATUS-REPORT arrives: routed (+CDS), stored (+CDSI), or dropped."""
+        """An SMS-STATUS-REPORT arrives: routed (+CDS), stored (+CDSI), or dropped (when
+        AT+CNMI asks for no reports)."""
         ds = self.cnmi[3]
         if ds == 1:
             self._urc(f"+CDS: {length}", pdu)
         elif ds == 2:
-            name = self.personality.report_storage
-            storage = self.storages.get(name) or self.storages[self.mem[2]]
+            storage = self._report_storage()
             index = storage.store(Slot(0, pdu, length))
-            if index is not None:
-                self._urc(f'+CDSI: "{storage.name}",{index}')
+            if index is None:
+                # As for a message (TS 23.040 §3.3, memory capacity exceeded): the SC keeps
+                # the report and delivers it once the ME has room again.
+                self._held_reports.append((pdu, length))
+                return
+            self._urc(f'+CDSI: "{storage.name}",{index}')
+
+    def _report_storage(self) -> Storage:
+        return self.storages.get(self.personality.report_storage) or self.storages[self.mem[2]]
 
     def release_held(self) -> None:
         while self._held_incoming and not self.storages[self.mem[2]].full:
             self.receive(*self._held_incoming.pop(0))
+        while self._held_reports and not self._report_storage().full:
+            self.receive_report(*self._held_reports.pop(0))
 
     # --- controls ----------------------------------------------------------------------------
 

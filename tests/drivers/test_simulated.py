@@ -96,6 +96,19 @@ async def test_no_report_and_no_request() -> None:
         assert [s.submit.text for s in setup.network.submissions] == ["one", "two", "three"]
 
 
+async def test_a_full_report_storage_holds_reports_back_until_there_is_room() -> None:
+    async with rig() as setup:
+        sim, modem = await setup.add(ME)
+        events = Events(modem, ReportStored)
+        sim.fill_storage("SR")
+        (reference,) = await modem.send_parts(parts("report me later"))
+        assert events.pending(ReportStored) == 0  # memory capacity exceeded: the SC keeps it
+        listed = await modem.list_messages("SR")
+        await modem.delete_message("SR", listed[0].index)
+        report = await next_report(modem, events)
+        assert (report.message_reference, report.twilio_status) == (reference, "delivered")
+
+
 async def test_references_wrap_after_255() -> None:
     async with rig() as setup:
         sim, modem = await setup.add(ME, first_reference=254)

@@ -1,0 +1,596 @@
+"""End to end, delivery: status reports from the simulated network matched to the parts they
+report on, the message's status from all its parts, status callbacks (signed, in order) to a
+real receiver, and the send-error policy that never blocks the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import sqlite3
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from drivers.simulated import SimulatedModem, SimulatedNetwork
+from drivers.simulated.network import Fate, HandsetRule, Submission
+from drivers.simulated.pdus import status_report_pdu
+from gateway.config import Config, ModemConfig, NumberConfig
+from gateway.models import API_VERSION, Status
+from gateway.pricing import PriceTable
+from gateway.runtime import Gateway
+from gateway.store import ReportMatch
+from gateway.store.sqlite import DATABASE_NAME
+from tests.e2e.test_inbound import Outcomes
+from tests.e2e.webhook_receiver import Answer, Received, Receiver
+from tests.gateway.api_rig import T0, Clock
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, basic_auth, config, running
+
+HANDSET = "+447700900123"
+OTHER = "+447700900456"
+WAIT = 10.0
+
+
+class Statuses:
+    """Every status change the gateway commits (the dispatcher's and the reports'), to await."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.seen: dict[str, list[Status]] = defaultdict(list)
+        self.reports: list[ReportMatch] = []
+        self.deferred: list[tuple[str, int]] = []  # (sid, failed attempts so far)
+        self._changed = asyncio.Condition()
+        gateway.dispatcher.on_status(self._status)
+        gateway.dispatcher.on_deferred(self._deferred)
+        gateway.inbound.on_report(self._report)
+
+    def _status(self, sid: str, status: Status) -> None:
+        self.seen[sid].append(status)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    def _deferred(self, sid: str, attempts: int) -> None:
+        self.deferred.append((sid, attempts))
+        asyncio.get_running_loop().create_task(self._notify())
+
+    def _report(self, match: ReportMatch) -> None:
+        self.reports.append(match)
+        if match.sid is not None and match.status is not None:
+            self.seen[match.sid].append(match.status)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def until(self, check: Callable[[], bool]) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(check), WAIT)
+
+    async def reached(self, sid: str, status: Status) -> list[Status]:
+        await self.until(lambda: status in self.seen[sid])
+        return self.seen[sid]
+
+    async def reported(self, count: int) -> list[ReportMatch]:
+        await self.until(lambda: len(self.reports) >= count)
+        return self.reports
+
+
+@dataclass
+class Rig:
+    gateway: Gateway
+    clock: Clock
+    receiver: Receiver
+    statuses: Statuses
+
+    @property
+    def network(self) -> SimulatedNetwork:
+        return self.gateway.modems.network
+
+    @property
+    def alice(self) -> SimulatedModem:
+        return self.gateway.modems.simulated["alice"]
+
+    async def create(self, expect: int = 201, /, **form: str) -> dict[str, Any]:
+        async with aiohttp.ClientSession(self.gateway.base_url, headers=basic_auth()) as http:
+            reply = await http.post(f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json", data=form)
+            body: dict[str, Any] = await reply.json()
+            assert reply.status == expect, body
+            return body
+
+    async def send(self, to: str = HANDSET, body: str = "Hello", **form: str) -> str:
+        created = await self.create(
+            To=to, From=ALICE, Body=body, StatusCallback=self.receiver.url("/status"), **form
+        )
+        return str(created["sid"])
+
+    async def fetch(self, sid: str) -> dict[str, Any]:
+        async with aiohttp.ClientSession(self.gateway.base_url, headers=basic_auth()) as http:
+            reply = await http.get(f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages/{sid}.json")
+            body: dict[str, Any] = await reply.json()
+            return body
+
+    async def callbacks(self, sid: str, count: int) -> list[Received]:
+        """The first ``count`` status callbacks for ``sid``, once they have come."""
+
+        def mine() -> list[Received]:
+            return [r for r in self.receiver.requests if r.params.get("MessageSid") == sid]
+
+        async with self.receiver._arrived:
+            await asyncio.wait_for(
+                self.receiver._arrived.wait_for(lambda: len(mine()) >= count), WAIT
+            )
+        return mine()
+
+    def sql(self, query: str, *values: Any) -> list[tuple[Any, ...]]:
+        path = self.gateway.config.data_dir / DATABASE_NAME
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute(query, values).fetchall()
+
+
+@asynccontextmanager
+async def rig(
+    tmp_path: Path,
+    *modems: ModemConfig,
+    prepare: Callable[[Gateway], None] | None = None,
+    **changes: Any,
+) -> AsyncIterator[Rig]:
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    clock = Clock()
+    try:
+        async with running(
+            config(tmp_path / "data", *modems, **changes), clock=clock, prepare=prepare
+        ) as gateway:
+            yield Rig(gateway, clock, receiver, Statuses(gateway))
+    finally:
+        await receiver.stop()
+
+
+def statuses_of(callbacks: list[Received]) -> list[str]:
+    return [callback.params["MessageStatus"] for callback in callbacks]
+
+
+def report(
+    submission: Submission, status: int, network: SimulatedNetwork, recipient: str | None = None
+) -> tuple[str, int]:
+    """The SMS-STATUS-REPORT the network would send for ``submission`` with TP-ST ``status``."""
+    digits = (recipient or submission.destination).lstrip("+")
+    international = (recipient or submission.destination).startswith("+")
+    ra = bytes((len(digits), 0x91 if international else 0x81)) + _bcd(digits)
+    return status_report_pdu(
+        network.smsc,
+        reference=submission.reference,
+        recipient=ra,
+        scts=submission.at,
+        discharge=network.clock(),
+        status=status,
+    )
+
+
+def _bcd(digits: str) -> bytes:
+    padded = digits + "F" * (len(digits) % 2)
+    return bytes.fromhex("".join(padded[i + 1] + padded[i] for i in range(0, len(padded), 2)))
+
+
+# --- delivered, undelivered, still trying, never reported ------------------------------------
+
+
+@pytest.mark.parametrize("personality", ["generic", "quectel", "cds", "routed", "zte"])
+async def test_delivered_with_callbacks_in_order(tmp_path: Path, personality: str) -> None:
+    """However the modem hands reports over: stored in SR (+CDSI), stored in SM among the
+    messages (Quectel), routed (+CDS), routed and acknowledged (AT+CNMA)."""
+    alice = ModemConfig("alice", "simulated", (ALICE,), personality=personality)
+    async with rig(tmp_path, alice) as r:
+        sid = await r.send()
+        callbacks = await r.callbacks(sid, 3)
+        assert statuses_of(callbacks) == ["queued", "sent", "delivered"]
+        assert all(callback.signed and callback.method == "POST" for callback in callbacks)
+        assert all(callback.path == "/status" for callback in callbacks)
+        delivered = callbacks[2].params
+        assert {key: delivered[key] for key in delivered if key != "RawDlrDoneDate"} == {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "MessageStatus": "delivered",
+            "SmsStatus": "delivered",
+            "AccountSid": ACCOUNT.sid,
+            "From": ALICE,
+            "To": HANDSET,
+            "ApiVersion": API_VERSION,
+        }
+        # The discharge time of the report, the way Twilio passes a carrier's on.
+        assert re.fullmatch(r"\d{10}", delivered["RawDlrDoneDate"])
+        assert "RawDlrDoneDate" not in callbacks[1].params  # only on delivered/undelivered
+        assert "ErrorCode" not in delivered
+        fetched = await r.fetch(sid)
+        assert (fetched["status"], fetched["error_code"]) == ("delivered", None)
+
+
+@pytest.mark.parametrize(
+    ("tp_st", "code"),
+    [(0x41, 30006), (0x42, 30004), (0x43, 30005), (0x46, 30003), (0x62, 30003), (0x02, 30008)],
+)
+async def test_undelivered_with_the_mapped_error(tmp_path: Path, tp_st: int, code: int) -> None:
+    async with rig(tmp_path) as r:
+        r.network.set_rule(HANDSET, HandsetRule(Fate.UNDELIVERED, status=tp_st))
+        sid = await r.send()
+        callbacks = await r.callbacks(sid, 3)
+        assert statuses_of(callbacks) == ["queued", "sent", "undelivered"]
+        assert callbacks[2].params["ErrorCode"] == str(code)
+        assert re.fullmatch(r"\d{10}", callbacks[2].params["RawDlrDoneDate"])
+        fetched = await r.fetch(sid)
+        assert (fetched["status"], fetched["error_code"]) == ("undelivered", code)
+        assert fetched["error_message"]
+        assert r.sql("SELECT report_status FROM segments") == [(tp_st,)]
+
+
+async def test_phone_off_then_delivered(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.network.set_rule(HANDSET, HandsetRule(Fate.PHONE_OFF))
+        sid = await r.send()
+        (first,) = await r.statuses.reported(1)  # "still trying" (TP-ST 0x30)
+        assert (first.sid, first.sequence, first.status) == (sid, 1, None)
+        await r.statuses.reached(sid, Status.SENT)
+        assert (await r.fetch(sid))["status"] == "sent"
+        # The intermediate state is recorded on the part.
+        assert r.sql("SELECT delivery, report_status FROM segments") == [("pending", 0x30)]
+        r.network.switch_on(HANDSET)
+        await r.statuses.reached(sid, Status.DELIVERED)
+        callbacks = await r.callbacks(sid, 3)
+        assert statuses_of(callbacks) == ["queued", "sent", "delivered"]
+        assert r.sql("SELECT delivery, report_status FROM segments") == [("delivered", 0x00)]
+
+
+async def test_a_report_that_never_comes_leaves_it_sent(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        sid = await r.send()
+        await r.statuses.reached(sid, Status.SENT)
+        # Another message's report comes after (one modem's notifications are taken in
+        # order), so whatever the first could have had has been dealt with by then.
+        other = await r.send(to=OTHER)
+        await r.statuses.reached(other, Status.DELIVERED)
+        await r.gateway.inbound.settled()
+        assert (await r.fetch(sid))["status"] == "sent"
+        assert statuses_of(await r.callbacks(sid, 2)) == ["queued", "sent"]
+        assert [m.sid for m in r.statuses.reports] == [other]
+
+
+async def test_three_parts_one_failing_makes_it_undelivered(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        sid = await r.send(body="Three parts, and the second one never arrives. " * 8)
+        await r.statuses.reached(sid, Status.SENT)
+        parts = [s for s in r.network.submissions if s.destination == HANDSET]
+        assert len(parts) == 3
+        for submission, tp_st in zip(parts, (0x00, 0x43, 0x00), strict=True):
+            r.alice.receive_report(*report(submission, tp_st, r.network))
+        await r.statuses.reported(3)
+        assert [(m.sid, m.sequence) for m in r.statuses.reports] == [(sid, 1), (sid, 2), (sid, 3)]
+        # Undelivered at the failing part's report; the third changes nothing more.
+        assert [m.status for m in r.statuses.reports] == [None, Status.UNDELIVERED, None]
+        callbacks = await r.callbacks(sid, 3)
+        assert statuses_of(callbacks) == ["queued", "sent", "undelivered"]
+        assert callbacks[2].params["ErrorCode"] == "30005"
+        assert (await r.fetch(sid))["status"] == "undelivered"
+
+
+async def test_a_multipart_message_is_delivered_when_every_part_is(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        sid = await r.send(body="Two parts, each reported on its own. " * 6)
+        await r.statuses.reached(sid, Status.SENT)
+        first, second = [s for s in r.network.submissions if s.destination == HANDSET]
+        r.alice.receive_report(*report(second, 0x00, r.network))
+        await r.statuses.reported(1)
+        assert (await r.fetch(sid))["status"] == "sent"  # one part of two: not yet
+        # Reported back in national form: the same handset.
+        r.alice.receive_report(*report(first, 0x00, r.network, recipient="07700900123"))
+        await r.statuses.reached(sid, Status.DELIVERED)
+        assert statuses_of(await r.callbacks(sid, 3)) == ["queued", "sent", "delivered"]
+
+
+async def test_a_report_for_another_recipient_or_no_part_is_kept_unmatched(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with rig(tmp_path) as r:
+        r.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        sid = await r.send()
+        await r.statuses.reached(sid, Status.SENT)
+        (submission,) = r.network.submissions
+        r.alice.receive_report(*report(submission, 0x00, r.network, recipient="+15559999999"))
+        (match,) = await r.statuses.reported(1)
+        assert match == ReportMatch(None, None, None)
+        assert (await r.fetch(sid))["status"] == "sent"
+        assert r.sql("SELECT reference, matched_sid FROM status_reports") == [
+            (submission.reference, None)
+        ]
+        assert "matches no message" in caplog.text
+
+
+# --- TP-MR wrapping around -------------------------------------------------------------------
+
+
+async def test_600_messages_to_one_number_every_report_on_its_message(tmp_path: Path) -> None:
+    """TP-MR is one octet: 600 parts use each value two or three times. The reports of the
+    first 200 are lost, so their parts stay waiting: a report must go to the most recent part
+    with its TP-MR, never to a stale one."""
+    async with rig(tmp_path) as r:
+        # A real modem sends a part a second at best, so two parts with one TP-MR are minutes
+        # apart and their reports differ in their time stamps; this network is faster than
+        # that, so its clock moves a second at each reading. (Identical reports are one
+        # report read twice, and counted once.)
+        ticks = itertools.count()
+        r.network.clock = lambda: T0 + timedelta(seconds=next(ticks))
+        r.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        lost = [await r.create(To=HANDSET, From=ALICE, Body=f"#{n}") for n in range(200)]
+        await r.statuses.reached(str(lost[-1]["sid"]), Status.SENT)
+        r.network.set_rule(HANDSET, HandsetRule(Fate.DELIVERED))
+        sids = [
+            str((await r.create(To=HANDSET, From=ALICE, Body=f"#{n}"))["sid"])
+            for n in range(200, 600)
+        ]
+        await r.statuses.until(lambda: all(Status.DELIVERED in r.statuses.seen[s] for s in sids))
+        # Each report matched the part that carried its TP-MR, in the message it was for.
+        rows = r.sql(
+            "SELECT r.reference, s.reference, m.sid, m.body FROM status_reports r "
+            "JOIN messages m ON m.sid = r.matched_sid "
+            "JOIN segments s ON s.message_id = m.id AND s.sequence = r.matched_sequence"
+        )
+        assert len(rows) == 400
+        assert all(report_mr == part_mr for report_mr, part_mr, _, _ in rows)
+        assert sorted(row[2] for row in rows) == sorted(sids)
+        references = r.sql("SELECT DISTINCT reference FROM segments")
+        assert len(references) == 256  # it did wrap
+        for created in lost:
+            assert (await r.fetch(str(created["sid"])))["status"] == "sent"
+
+
+# --- restarts --------------------------------------------------------------------------------
+
+
+async def test_a_report_after_a_restart_finds_its_message(tmp_path: Path) -> None:
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    configuration = config(tmp_path / "data")
+    try:
+        async with running(configuration) as gateway:
+            gateway.modems.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+            statuses = Statuses(gateway)
+            outcomes = Outcomes(gateway)
+            r = Rig(gateway, Clock(), receiver, statuses)
+            sid = await r.send()
+            await statuses.reached(sid, Status.SENT)
+            (submission,) = gateway.modems.network.submissions
+            # "queued" and "sent" delivered, and known to be (else they would go again).
+            assert await outcomes.wait(2) == [None, None]
+        async with running(configuration) as again:
+            statuses = Statuses(again)
+            # The report the network kept for the part sent before the restart.
+            again.modems.simulated["alice"].receive_report(
+                *report(submission, 0x00, again.modems.network)
+            )
+            await statuses.reached(sid, Status.DELIVERED)
+            r = Rig(again, Clock(), receiver, statuses)
+            assert statuses_of(await r.callbacks(sid, 3)) == ["queued", "sent", "delivered"]
+    finally:
+        await receiver.stop()
+
+
+async def test_callbacks_wait_for_the_receiver_and_keep_their_order(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        outcomes = Outcomes(r.gateway)
+        await r.receiver.stop()  # the user's server is down
+        sid = await r.send()
+        await r.statuses.reached(sid, Status.DELIVERED)
+        (error,) = await outcomes.wait(1)  # "queued" failed; the later ones wait behind it
+        assert error is not None
+        await r.receiver.start()
+        r.clock.advance(5)  # the first retry is 5 s after the failure
+        r.gateway.webhooks.wake()
+        callbacks = await r.callbacks(sid, 3)
+        assert statuses_of(callbacks) == ["queued", "sent", "delivered"]
+        assert (await outcomes.wait(4))[1:] == [None, None, None]  # each delivered once
+
+
+# --- send errors -----------------------------------------------------------------------------
+
+
+async def test_a_permanent_error_fails_at_once_with_its_code(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.alice.fail_sends(1)  # +CMS ERROR: 1, unassigned number
+        sid = await r.send()
+        callbacks = await r.callbacks(sid, 2)
+        assert statuses_of(callbacks) == ["queued", "failed"]
+        assert callbacks[1].params["ErrorCode"] == "30005"
+        fetched = await r.fetch(sid)
+        assert (fetched["status"], fetched["error_code"]) == ("failed", 30005)
+        assert fetched["date_sent"] is None
+
+
+async def test_a_bad_number_between_good_ones_does_not_hold_them_up(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.network.set_rule(OTHER, HandsetRule(Fate.REJECTED, cms_error=42))  # congestion
+        good = [await r.send(body="first")]
+        bad = await r.send(to=OTHER, body="bad")
+        good += [await r.send(body=f"after {n}") for n in range(3)]
+        for sid in good:
+            await r.statuses.reached(sid, Status.DELIVERED)
+        assert r.statuses.deferred == [(bad, 1)]  # deferred, not failed, and not in the way
+        assert r.statuses.seen[bad] == [Status.SENDING]
+        assert (await r.fetch(bad))["status"] == "sending"
+        # Retried with backoff (30 s, 2 min, 10 min, 30 min) until the attempt limit (5),
+        # then failed with the table's code.
+        for attempts, delay in enumerate((30, 120, 600), start=2):
+            r.clock.advance(delay)
+            r.gateway.dispatcher.wake("alice")
+            await r.statuses.until(lambda: len(r.statuses.deferred) == attempts)  # noqa: B023
+        assert r.statuses.deferred == [(bad, n) for n in (1, 2, 3, 4)]
+        r.clock.advance(1800)
+        r.gateway.dispatcher.wake("alice")
+        await r.statuses.reached(bad, Status.FAILED)
+        fetched = await r.fetch(bad)
+        assert (fetched["status"], fetched["error_code"]) == ("failed", 30008)
+        assert r.sql("SELECT attempts FROM messages WHERE sid = ?", bad) == [(5,)]
+
+
+async def test_modem_trouble_keeps_the_message_queued_and_recovers(tmp_path: Path) -> None:
+    def no_pause(gateway: Gateway) -> None:
+        gateway.dispatcher.local_delays = (0.0,)
+
+    async with rig(tmp_path, prepare=no_pause) as r:
+        handle = r.gateway.modems.handles["alice"]
+        connections: list[object] = []
+        handle.on_connected(connections.append)
+        r.alice.fail_sends(331)  # no network service: the modem's trouble, not the message's
+        sid = await r.send()
+        await r.statuses.reached(sid, Status.DELIVERED)
+        assert handle.troubles == 1
+        assert len(connections) == 1  # initialised again before it sent
+        assert r.sql("SELECT attempts FROM messages") == [(0,)]  # not counted against it
+        assert statuses_of(await r.callbacks(sid, 3)) == ["queued", "sent", "delivered"]
+
+
+async def test_trouble_is_visible_while_it_lasts(tmp_path: Path) -> None:
+    def no_pause(gateway: Gateway) -> None:
+        gateway.dispatcher.local_delays = (0.0,)
+
+    async with rig(tmp_path, prepare=no_pause) as r:
+        handle = r.gateway.modems.handles["alice"]
+        troubled = asyncio.Event()
+        handle.on_connected(lambda _modem: troubled.set())
+        r.alice.fail_sends(314, count=2)  # SIM busy, twice
+        sid = await r.send()
+        await asyncio.wait_for(troubled.wait(), WAIT)
+        status = handle.status()
+        assert status.troubles >= 1 and status.trouble is not None
+        assert "+CMS ERROR: 314" in status.trouble
+        await r.statuses.reached(sid, Status.DELIVERED)
+        assert handle.status().trouble is None  # it sends again
+        assert handle.status().troubles == 2
+
+
+async def test_rejected_duplicate_counts_as_sent(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.alice.fail_sends(197)  # the SC already has this part
+        sid = await r.send()
+        await r.statuses.reached(sid, Status.SENT)
+        assert (await r.fetch(sid))["status"] == "sent"
+        assert r.sql("SELECT reference, sent_at IS NOT NULL FROM segments") == [(None, 1)]
+
+
+# --- validity period and price ---------------------------------------------------------------
+
+
+async def test_not_sent_within_its_validity_period_fails_30036(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.alice.hang()  # alice's modem stops answering: nothing leaves
+        sid = await r.send(ValidityPeriod="60")
+        r.clock.advance(59)
+        assert await r.gateway.dispatcher.expire_due() == 0
+        r.clock.advance(2)
+        assert await r.gateway.dispatcher.expire_due() == 1
+        callbacks = await r.callbacks(sid, 2)
+        assert statuses_of(callbacks) == ["queued", "failed"]
+        assert callbacks[1].params["ErrorCode"] == "30036"
+        fetched = await r.fetch(sid)
+        assert (fetched["status"], fetched["error_code"]) == ("failed", 30036)
+        assert fetched["error_message"] == "Validity Period Expired"
+
+
+async def test_the_default_validity_period_is_four_hours(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.alice.hang()
+        sid = await r.send()
+        r.clock.advance(14399)
+        assert await r.gateway.dispatcher.expire_due() == 0
+        r.clock.advance(2)
+        assert await r.gateway.dispatcher.expire_due() == 1
+        assert (await r.fetch(sid))["error_code"] == 30036
+
+
+async def test_a_message_with_a_part_on_the_air_does_not_expire(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        sid = await r.send(body="Two parts, the second held up. " * 8, ValidityPeriod="60")
+        await r.statuses.reached(sid, Status.SENT)
+        r.clock.advance(3600)
+        assert await r.gateway.dispatcher.expire_due() == 0
+        assert (await r.fetch(sid))["status"] == "sent"
+
+
+PRICES = PriceTable("USD", (("+447", Decimal("0.04")), ("+44", Decimal("0.05"))))
+
+
+async def test_price_is_set_when_sent(tmp_path: Path) -> None:
+    async with rig(tmp_path, prices=PRICES) as r:
+        r.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        sid = await r.send(body="Three parts at four cents each. " * 10)
+        assert (await r.fetch(sid))["price"] is None  # not known until sent
+        await r.statuses.reached(sid, Status.SENT)
+        fetched = await r.fetch(sid)
+        assert (fetched["num_segments"], fetched["price"], fetched["price_unit"]) == (
+            "3",
+            "-0.12000",
+            "USD",
+        )
+        unpriced = await r.send(to="+15557654321")
+        await r.statuses.reached(unpriced, Status.SENT)
+        assert (await r.fetch(unpriced))["price"] is None  # no prefix for it in the table
+
+
+async def test_over_max_price_fails_30010_without_sending(tmp_path: Path) -> None:
+    async with rig(tmp_path, prices=PRICES) as r:
+        sid = await r.send(body="Three parts at four cents each. " * 10, MaxPrice="0.10")
+        callbacks = await r.callbacks(sid, 2)
+        assert statuses_of(callbacks) == ["queued", "failed"]
+        assert callbacks[1].params["ErrorCode"] == "30010"
+        fetched = await r.fetch(sid)
+        assert (fetched["status"], fetched["error_code"]) == ("failed", 30010)
+        assert r.network.submitted == 0  # never sent
+        cheap = await r.send(MaxPrice="0.04")  # one part: exactly the maximum
+        await r.statuses.reached(cheap, Status.DELIVERED)
+
+
+async def test_an_invalid_max_price_is_refused(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        for bad in ("-1", "0", "abc", "0.00001", "1e3"):
+            error = await r.create(400, To=HANDSET, From=ALICE, Body="x", MaxPrice=bad)
+            assert error["code"] == 21627, bad
+
+
+# --- TwiML replies ---------------------------------------------------------------------------
+
+
+async def test_a_twiml_replys_callbacks_go_to_its_action(tmp_path: Path) -> None:
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    action = receiver.url("/reply-status")
+    receiver.answers["/sms"] = Answer(
+        body=f'<Response><Message action="{action}">Got it</Message></Response>'
+    )
+    settings = replace_number(config(tmp_path / "data"), receiver.url("/sms"))
+    try:
+        async with running(settings) as gateway:
+            gateway.modems.network.inject(BOB, HANDSET, "Hello?")
+            (inbound, *_) = await receiver.wait(1)
+            assert inbound.path == "/sms"
+            callbacks = await receiver.wait(4)
+            assert [(c.path, c.params.get("MessageStatus")) for c in callbacks[1:]] == [
+                ("/reply-status", "queued"),
+                ("/reply-status", "sent"),
+                ("/reply-status", "delivered"),
+            ]
+            assert all(c.signed for c in callbacks)
+    finally:
+        await receiver.stop()
+
+
+def replace_number(configuration: Config, sms_url: str) -> Config:
+    return replace(configuration, numbers=(NumberConfig(BOB, sms_url=sms_url),))
