@@ -34,6 +34,10 @@ DEFAULT_WEBHOOK_TIMEOUT: Final = 15.0  # Twilio's own webhook timeout
 DEFAULT_WEBHOOK_ATTEMPTS: Final = 10
 _WEEK: Final = 7 * 24 * 3600.0  # the longest wait any timing key takes
 _MAX_WEBHOOK_TIMEOUT: Final = 600.0
+DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 256
+# The original Messages documentation: more than four hours of a sender's traffic is refused.
+BACKLOG_HOURS: Final = 4
+ASSUMED_SEND_RATE: Final = 1.0  # parts per second of a modem with no send_rate: a fast one
 DRIVERS: Final = ("serial", "tcp", "simulated")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
 METHODS: Final = ("GET", "POST")
@@ -65,6 +69,31 @@ class ModemConfig:
     status_reports: bool = True
     personality: str = "generic"  # simulated modems only
     account: str | None = None  # the account that owns the numbers; None: the first one
+    # Parts that may wait for this modem before new messages from it are refused (HTTP 429):
+    # None is four hours at send_rate (at one part a second without one); 0 is no limit.
+    max_backlog: int | None = None
+
+    @property
+    def backlog_limit(self) -> int:
+        """The largest backlog of parts accepted (0: no limit)."""
+        if self.max_backlog is not None:
+            return self.max_backlog
+        return int(BACKLOG_HOURS * 3600 * (self.send_rate or ASSUMED_SEND_RATE))
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """A Messaging Service: a pool of the gateway's numbers that picks the sender itself."""
+
+    sid: str
+    name: str
+    numbers: tuple[str, ...]
+    status_callback: str | None = None
+    sms_url: str | None = None  # inbound messages to its numbers, instead of the number's
+    sms_method: str = "POST"
+    sms_fallback_url: str | None = None
+    sms_fallback_method: str = "POST"
+    sticky_sender: bool = True  # a recipient keeps getting messages from the same number
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +121,8 @@ class Config:
     modems: tuple[ModemConfig, ...] = ()
     numbers: tuple[NumberConfig, ...] = ()
     prices: PriceTable = field(default_factory=PriceTable)
+    services: tuple[ServiceConfig, ...] = ()
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -102,6 +133,19 @@ class Config:
         for modem in self.modems:
             if number in modem.numbers:
                 return modem
+        return None
+
+    def service(self, sid: str) -> ServiceConfig | None:
+        for service in self.services:
+            if service.sid == sid:
+                return service
+        return None
+
+    def service_of(self, number: str) -> ServiceConfig | None:
+        """The Messaging Service whose pool holds ``number``, if any."""
+        for service in self.services:
+            if number in service.numbers:
+                return service
         return None
 
     def number_settings(self, number: str) -> NumberConfig | None:
@@ -227,6 +271,9 @@ def _modem(item: _Table, index: int) -> ModemConfig:
     account = item.get("account", str)
     if account is not None and not is_sid(account, "AC"):
         raise ConfigError(item.key("account"), "an Account SID is AC followed by 32 hex digits")
+    max_backlog = item.get("max_backlog", int)
+    if max_backlog is not None and max_backlog < 0:
+        raise ConfigError(item.key("max_backlog"), "parts, 0 (no limit) or more")
     modem = ModemConfig(
         id=item.get("id", str, f"modem{index + 1}"),
         driver=driver,
@@ -239,6 +286,7 @@ def _modem(item: _Table, index: int) -> ModemConfig:
         status_reports=item.get("status_reports", bool, True),
         personality=personality,
         account=account,
+        max_backlog=max_backlog,
     )
     item.finish()
     return modem
@@ -323,6 +371,34 @@ def _prices(table: _Table) -> PriceTable:
     return PriceTable(unit.upper(), tuple(prices))
 
 
+def _services(table: _Table) -> tuple[ServiceConfig, ...]:
+    services = []
+    for item in table.tables("services"):
+        sid = item.required("sid", str)
+        if not is_sid(sid, "MG"):
+            raise ConfigError(item.key("sid"), "a Messaging Service SID is MG and 32 hex digits")
+        numbers = item.get("numbers", list, [])
+        if not numbers:
+            raise ConfigError(item.key("numbers"), "at least one of the modems' numbers")
+        services.append(
+            ServiceConfig(
+                sid=sid,
+                name=item.get("name", str, sid),
+                numbers=tuple(
+                    _number(n, f"{item.key('numbers')}[{i}]") for i, n in enumerate(numbers)
+                ),
+                status_callback=_url(item, "status_callback"),
+                sms_url=_url(item, "sms_url"),
+                sms_method=_method(item, "sms_method"),
+                sms_fallback_url=_url(item, "sms_fallback_url"),
+                sms_fallback_method=_method(item, "sms_fallback_method"),
+                sticky_sender=item.get("sticky_sender", bool, True),
+            )
+        )
+        item.finish()
+    return tuple(services)
+
+
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     """Validate a parsed TOML document."""
     root = _Table(data, "")
@@ -343,6 +419,9 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     attempts = gateway.get("webhook_attempts", int, DEFAULT_WEBHOOK_ATTEMPTS)
     if attempts < 1:
         raise ConfigError(gateway.key("webhook_attempts"), "at least 1")
+    concurrent = gateway.get("max_concurrent_requests", int, DEFAULT_MAX_CONCURRENT_REQUESTS)
+    if concurrent < 1:
+        raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
     gateway.finish()
     modems = tuple(_modem(item, index) for index, item in enumerate(root.tables("modems")))
     config = Config(
@@ -359,6 +438,8 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         modems=modems,
         numbers=_numbers(root),
         prices=_prices(root),
+        services=_services(root),
+        max_concurrent_requests=concurrent,
     )
     root.finish()
     _check_unique(config)
@@ -388,6 +469,31 @@ def _check_unique(config: Config) -> None:
         if modem.account and config.accounts and modem.account not in account_sids:
             problem = f"no [[accounts]] with sid {modem.account}"
             raise ConfigError(f"modems[{index}].account", problem)
+    _check_services(config, owners)
+
+
+def _check_services(config: Config, owners: dict[str, str]) -> None:
+    sids: set[str] = set()
+    pooled: dict[str, str] = {}
+    accounts = {modem.id: modem.account for modem in config.modems}
+    for index, service in enumerate(config.services):
+        if service.sid in sids:
+            raise ConfigError(f"services[{index}].sid", f"{service.sid} is configured twice")
+        sids.add(service.sid)
+        owning = set()
+        for number in service.numbers:
+            if number not in owners:
+                raise ConfigError(f"services[{index}].numbers", f"no modem owns {number}")
+            if number in pooled:
+                raise ConfigError(
+                    f"services[{index}].numbers", f"{number} is in {pooled[number]} already"
+                )
+            pooled[number] = service.sid
+            owning.add(accounts[owners[number]])
+        if len(owning) > 1:
+            raise ConfigError(
+                f"services[{index}].numbers", "every number of a service belongs to one account"
+            )
 
 
 def load(path: Path | None, *, listen: str | None = None, data_dir: Path | None = None) -> Config:

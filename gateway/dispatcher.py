@@ -84,13 +84,17 @@ class Dispatcher:
         self.local_delays = local_delays
         self._wake = {modem_id: asyncio.Event() for modem_id in modems.handles}
         self._expiry_wake = asyncio.Event()
+        self._next_expiry: datetime | None = None  # what the expiry timer waits for
         self._tasks: list[asyncio.Task[None]] = []
         self._status_listeners: list[StatusListener] = []
         self._deferral_listeners: list[Callable[[str, int], None]] = []
+        self._moved: dict[str, str] = {}  # sid -> the modem it was taken from
         self.expired = 0  # messages failed with 30036: not sent within their validity period
 
     def on_status(self, listener: StatusListener) -> Callable[[], None]:
-        """Call ``listener(sid, status)`` after each status change is committed."""
+        """Call ``listener(sid, status)`` after each status change of an outbound message is
+        committed: the dispatcher's own, and those :meth:`announce` is told of (delivery
+        reports, Messaging Service routing, cancellations)."""
         self._status_listeners.append(listener)
         return lambda: self._status_listeners.remove(listener)
 
@@ -100,7 +104,7 @@ class Dispatcher:
         self._deferral_listeners.append(listener)
         return lambda: self._deferral_listeners.remove(listener)
 
-    def _tell(self, sid: str, status: Status) -> None:
+    def announce(self, sid: str, status: Status) -> None:
         for listener in list(self._status_listeners):
             try:
                 listener(sid, status)
@@ -109,14 +113,30 @@ class Dispatcher:
 
     async def _set_status(self, sid: str, status: Status, *, error_code: int | None = None) -> None:
         if await self.store.update_status(sid, status, self.clock(), error_code=error_code):
-            self._tell(sid, status)
+            self.announce(sid, status)
 
-    def wake(self, modem_id: str) -> None:
-        """A message for ``modem_id`` was committed: its worker looks at once."""
+    def moved(self, sid: str, modem_id: str) -> None:
+        """``sid`` is being given to another modem: ``modem_id``'s worker, which may hold it
+        while it waits for its modem, must drop it."""
+        self._moved[sid] = modem_id
+
+    def kept(self, sid: str) -> None:
+        """``sid`` could not be moved after all."""
+        self._moved.pop(sid, None)
+
+    def wake(self, modem_id: str, expires_at: datetime | None = None) -> None:
+        """A message for ``modem_id`` was committed: its worker looks at once (and the expiry
+        timer, if the message expires before what it waits for)."""
         event = self._wake.get(modem_id)
         if event is not None:
             event.set()
-        self._expiry_wake.set()
+        if expires_at is not None:
+            self.expiry_changed(expires_at)
+
+    def expiry_changed(self, expires_at: datetime) -> None:
+        """A message that expires at ``expires_at`` was committed."""
+        if self._next_expiry is None or expires_at < self._next_expiry:
+            self._expiry_wake.set()
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -139,14 +159,14 @@ class Dispatcher:
         expired = await self.store.expire_unsent(self.clock())
         for sid in expired:
             log.warning("%s: not sent within its validity period; failed (30036)", sid)
-            self._tell(sid, Status.FAILED)
+            self.announce(sid, Status.FAILED)
         self.expired += len(expired)
         return len(expired)
 
     async def _expiry(self) -> None:
         while True:
             self._expiry_wake.clear()
-            due = await self.store.next_expiry()
+            due = self._next_expiry = await self.store.next_expiry()
             timeout = None
             if due is not None:
                 timeout = max(0.0, (due - self.clock()).total_seconds())
@@ -168,6 +188,9 @@ class Dispatcher:
         while True:
             wake.clear()  # before looking, so a message committed meanwhile is not missed
             work = await self.store.outbound_work(handle.id, self.clock())
+            for sid in [sid for sid, modem in self._moved.items() if modem == handle.id]:
+                if all(item.message.sid != sid for item in work):
+                    del self._moved[sid]  # gone from this modem's queue: nothing to drop
             if not work:
                 await self._sleep_until_due(handle.id, wake)
                 continue
@@ -215,6 +238,8 @@ class Dispatcher:
             await self._fail(message.sid, PRICE_EXCEEDS_MAX)
             return
         modem = await handle.ready()
+        if self._moved.pop(message.sid, None) is not None:
+            return  # moved to another modem while this one was away
         if message.status is Status.QUEUED:
             await self._set_status(message.sid, Status.SENDING)
         for segment in work.segments:
@@ -247,8 +272,8 @@ class Dispatcher:
         )
         if status is not None:
             if status is not Status.SENT:
-                self._tell(message.sid, Status.SENT)
-            self._tell(message.sid, status)
+                self.announce(message.sid, Status.SENT)
+            self.announce(message.sid, status)
 
     async def _failed_part(
         self, handle: ModemHandle, sid: str, code: int | None, outcome: send_errors.Meaning

@@ -118,6 +118,7 @@ class Message:
     validity_period: int | None = None
     max_price: str | None = None  # MaxPrice, checked before the message is sent
     expires_at: datetime | None = None  # not sent by then: failed, 30036 (ValidityPeriod)
+    send_at: datetime | None = None  # a scheduled message (ScheduleType=fixed)
 
 
 @dataclass(frozen=True, slots=True)

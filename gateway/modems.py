@@ -63,6 +63,7 @@ class ModemHandle:
         self._open = opener
         self._settings = settings or ModemSettings(pin=config.pin)
         self.state = ModemState.STARTING
+        self._state_listeners: list[Callable[[ModemState], None]] = []
         self.error: str | None = None
         self.troubles = 0  # refusals of the modem's own (see trouble())
         self.last_trouble: str | None = None
@@ -90,6 +91,17 @@ class ModemHandle:
             self.troubles,
             self.last_trouble,
         )
+
+    def on_state(self, listener: Callable[[ModemState], None]) -> None:
+        """Called with each new state (after it is set)."""
+        self._state_listeners.append(listener)
+
+    def _set_state(self, state: ModemState) -> None:
+        if state is self.state:
+            return
+        self.state = state
+        for listener in list(self._state_listeners):
+            listener(state)
 
     def on_connected(self, listener: Callable[[GsmModem], None]) -> None:
         """Called with each newly initialised modem (to subscribe to its events)."""
@@ -121,13 +133,13 @@ class ModemHandle:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"modem {self.id}")
 
     async def stop(self) -> None:
-        self.state = ModemState.STOPPED
+        self._set_state(ModemState.STOPPED)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._disconnect()
-        self.state = ModemState.STOPPED
+        self._set_state(ModemState.STOPPED)
 
     async def _run(self) -> None:
         delay = BACKOFF_FIRST
@@ -136,10 +148,10 @@ class ModemHandle:
                 await self._connect()
             except (DriverError, OSError) as exc:
                 self._ready.clear()
-                self.state = (
+                self.error = str(exc)
+                self._set_state(
                     ModemState.FAILED if isinstance(exc, ModemSetupError) else ModemState.LOST
                 )
-                self.error = str(exc)
                 log.warning("%s: %s; trying again in %g s", self.id, exc, delay)
                 await self._disconnect()
                 await asyncio.sleep(delay)
@@ -148,11 +160,11 @@ class ModemHandle:
             delay = BACKOFF_FIRST
             await self._lost.wait()
             self._ready.clear()
-            self.state = ModemState.LOST
+            self._set_state(ModemState.LOST)
             await self._disconnect()
 
     async def _connect(self) -> None:
-        self.state = ModemState.STARTING
+        self._set_state(ModemState.STARTING)
         self._lost.clear()
         link = await self._open()
         modem = GsmModem(AtChannel(link), self._settings)
@@ -163,7 +175,7 @@ class ModemHandle:
             raise ModemLost(str(modem.lost))
         for listener in list(self._listeners):
             listener(modem)
-        self.state = ModemState.READY
+        self._set_state(ModemState.READY)
         self.error = None
         log.info(
             "%s: ready (%s %s, storage %s, notifications %s)",

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from drivers.errors import PduError
 from drivers.pdu import SubmitOptions, encode_submit, plan_text
-from gateway.config import Config
+from gateway.backlog import Backlog
+from gateway.config import Config, ServiceConfig
 from gateway.dispatcher import Dispatcher
 from gateway.errors import ApiError
 from gateway.models import (
@@ -31,8 +32,9 @@ from gateway.models import (
     new_sid,
     normalise_number,
 )
-from gateway.modems import ModemPool
+from gateway.modems import ModemHandle, ModemPool
 from gateway.pricing import parse_max_price
+from gateway.scheduling import send_at
 from gateway.store import NewMessage, Store
 
 # Seconds; the product's specification (the seed documentation): also the default, after
@@ -107,6 +109,8 @@ class Outbound:
         self.clock = clock
         self._references: dict[str, int] = {}
         self.callbacks_committed: Callable[[], None] = lambda: None  # wakes the webhook sender
+        self.senders_wanted: Callable[[], None] = lambda: None  # wakes the service router
+        self.backlog = Backlog(store)
         self._default_account = config.accounts[0].sid if config.accounts else None
 
     async def start(self, default_account: str | None = None) -> None:
@@ -134,7 +138,12 @@ class Outbound:
         """Accept a message as ``POST …/Messages.json`` does: checked, encoded, committed, and
         its modem woken; raises :class:`ApiError` with Twilio's code."""
         new = self.prepare(account_sid, form, media)
+        modem, parts = new.message.modem, new.message.num_segments
+        if modem is not None:
+            await self.backlog.check(self.modems.handles[modem], parts)
         await self.store.create_message(new.message, new.segments)
+        if modem is not None:
+            self.backlog.added(modem, parts)
         self.queued(new)
         return new.message
 
@@ -142,8 +151,12 @@ class Outbound:
         """``messages`` were committed: their modems' workers take them now, and their
         ``queued`` status callbacks (committed with them) go."""
         for new in messages:
-            if new.message.modem is not None:
-                self.dispatcher.wake(new.message.modem)
+            if new.message.status in (Status.ACCEPTED, Status.SCHEDULED):
+                self.senders_wanted()
+                if new.message.expires_at is not None:
+                    self.dispatcher.expiry_changed(new.message.expires_at)
+            elif new.message.modem is not None:
+                self.dispatcher.wake(new.message.modem, new.message.expires_at)
             if new.message.status_callback:
                 self.callbacks_committed()
 
@@ -159,18 +172,19 @@ class Outbound:
         says) without committing it; raises :class:`ApiError` with Twilio's code."""
         to = self._to(form)
         from_raw = form.get("From", "")
-        service = form.get("MessagingServiceSid", "")
-        if not from_raw and not service:
+        service_sid = form.get("MessagingServiceSid", "")
+        if not from_raw and not service_sid:
             raise ApiError(
                 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message"
             )
-        if service or from_raw.startswith("MG"):
-            self._service(service or from_raw)
+        if from_raw.startswith("MG") and not service_sid:
+            service_sid, from_raw = from_raw, ""
+        service = self._service(account_sid, service_sid) if service_sid else None
         if media or _flag(form, "SendAsMms"):
             raise ApiError(
                 21621,
-                f"The 'From' number {from_raw} has not been enabled for MMS: this gateway's GSM "
-                "modems send SMS only; send the text in Body",
+                f"The 'From' number {from_raw or service_sid} has not been enabled for MMS: this "
+                "gateway's GSM modems send SMS only; send the text in Body",
             )
         if form.get("ContentSid"):
             raise ApiError(
@@ -182,25 +196,81 @@ class Outbound:
             raise ApiError(21602, "Message body is required.")
         if len(body) > MAX_BODY_CHARS:
             raise ApiError(21617, "The concatenated message body exceeds the 1600 character limit")
-        if form.get("ScheduleType") or form.get("SendAt"):
-            raise ApiError(35118, "MessagingServiceSid is required to schedule a message")
-        from_ = self._from(account_sid, from_raw, to)
+        now = self.clock()
+        scheduled = send_at(form, now, service=service is not None)
         callback = _check_callback(form.get("StatusCallback"))
+        if callback is None and service is not None:
+            callback = service.status_callback
         validity = _validity(form)
-        max_price = _max_price(form)
-        new = self._encode(
-            account_sid,
-            to,
-            from_,
-            body,
-            smart=_flag(form, "SmartEncoded"),
-            callback=callback,
-            validity=validity,
+        smart = _flag(form, "SmartEncoded")
+        message = Message(
+            sid=new_sid("SM"),
+            account_sid=account_sid,
             direction=direction,
+            status=Status.QUEUED,
+            to=to,
+            from_=None,
+            body=body,
+            num_segments=0,
+            num_media=0,
+            error_code=None,
+            error_message=None,
+            price=None,
+            price_unit=self.config.prices.unit,
+            messaging_service_sid=service.sid if service else None,
+            date_created=now,
+            date_updated=now,
+            date_sent=None,
+            status_callback=callback,
+            validity_period=validity,
+            max_price=_max_price(form),
+            expires_at=(scheduled or now) + timedelta(seconds=validity or MAX_VALIDITY),
+            send_at=scheduled,
         )
-        message = new.message
-        expires = message.date_created + timedelta(seconds=validity or MAX_VALIDITY)
-        return NewMessage(replace(message, max_price=max_price, expires_at=expires), new.segments)
+        if service is not None and not from_raw:
+            # The service picks the sender when it sends (gateway.services): "accepted" now,
+            # or "scheduled"; the text is smart-encoded already, so that it is what will go.
+            plan = plan_text(body, smart_encoded=smart)
+            status = Status.SCHEDULED if scheduled else Status.ACCEPTED
+            return NewMessage(replace(message, status=status, body=plan.text), ())
+        from_ = self._from(account_sid, from_raw, to)
+        if service is not None and from_ not in service.numbers:
+            raise ApiError(
+                21606,
+                f"The 'From' phone number {from_} is not in the Messaging Service {service.sid}",
+            )
+        if scheduled is not None:
+            message = replace(message, status=Status.SCHEDULED)
+        handle = self.modems.for_number(from_)
+        assert handle is not None
+        return self.encode(replace(message, from_=from_), handle, smart=smart)
+
+    def encode(self, message: Message, handle: ModemHandle, *, smart: bool = False) -> NewMessage:
+        """``message`` to be sent by ``handle``'s modem from ``message.from_``: its parts
+        (``num_segments`` is then what will be sent), or a 21211 for a number no PDU holds."""
+        plan = plan_text(message.body, smart_encoded=smart)
+        reference = self._reference(handle.id) if plan.num_segments > 1 else 0
+        options = SubmitOptions(
+            status_report=handle.config.status_reports, validity=message.validity_period
+        )
+        try:
+            parts = encode_submit(message.to, plan, options, reference)
+        except PduError as exc:
+            raise ApiError(
+                21211, f"The 'To' number {message.to} is not a valid phone number."
+            ) from exc
+        concat_reference = reference if len(parts) > 1 else None
+        segments = tuple(
+            Segment(part.sequence, part.pdu, part.tpdu_length, concat_reference=concat_reference)
+            for part in parts
+        )
+        encoded = replace(
+            message,
+            body=plan.text,  # what goes on the air (smart encoding may have changed it)
+            num_segments=plan.num_segments,
+            modem=handle.id,
+        )
+        return NewMessage(encoded, segments)
 
     def _to(self, form: Form) -> str:
         raw = form.get("To", "")
@@ -217,10 +287,18 @@ class Outbound:
             raise ApiError(21211, f"The 'To' number {raw} is not a valid phone number.")
         return to
 
-    def _service(self, sid: str) -> None:
+    def _service(self, account_sid: str, sid: str) -> ServiceConfig:
         if not is_sid(sid, "MG"):
             raise ApiError(21705, f"The Messaging Service {sid} is invalid")
-        raise ApiError(21701, f"The Messaging Service {sid} does not exist")
+        service = self.config.service(sid)
+        if service is None or self.service_owner(service) != account_sid:
+            raise ApiError(21701, f"The Messaging Service {sid} does not exist")
+        return service
+
+    def service_owner(self, service: ServiceConfig) -> str:
+        handle = self.modems.for_number(service.numbers[0])
+        assert handle is not None  # the configuration checked that a modem owns it
+        return self.owner(handle.config.account)
 
     def _from(self, account_sid: str, raw: str, to: str) -> str:
         if raw.startswith(_CHANNEL_PREFIXES):
@@ -242,54 +320,3 @@ class Outbound:
         if from_ == to:
             raise ApiError(21266, "'To' and 'From' number cannot be the same")
         return from_
-
-    def _encode(
-        self,
-        account_sid: str,
-        to: str,
-        from_: str,
-        body: str,
-        *,
-        smart: bool,
-        callback: str | None,
-        validity: int | None,
-        direction: Direction,
-    ) -> NewMessage:
-        handle = self.modems.for_number(from_)
-        assert handle is not None
-        plan = plan_text(body, smart_encoded=smart)
-        reference = self._reference(handle.id) if plan.num_segments > 1 else 0
-        options = SubmitOptions(status_report=handle.config.status_reports, validity=validity)
-        try:
-            parts = encode_submit(to, plan, options, reference)
-        except PduError as exc:
-            raise ApiError(21211, f"The 'To' number {to} is not a valid phone number.") from exc
-        now = self.clock()
-        message = Message(
-            sid=new_sid("SM"),
-            account_sid=account_sid,
-            direction=direction,
-            status=Status.QUEUED,
-            to=to,
-            from_=from_,
-            body=plan.text,  # what goes on the air (smart encoding may have changed it)
-            num_segments=plan.num_segments,
-            num_media=0,
-            error_code=None,
-            error_message=None,
-            price=None,
-            price_unit="USD",
-            messaging_service_sid=None,
-            date_created=now,
-            date_updated=now,
-            date_sent=None,
-            status_callback=callback,
-            modem=handle.id,
-            validity_period=validity,
-        )
-        concat_reference = reference if len(parts) > 1 else None
-        segments = tuple(
-            Segment(part.sequence, part.pdu, part.tpdu_length, concat_reference=concat_reference)
-            for part in parts
-        )
-        return NewMessage(message, segments)

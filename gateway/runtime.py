@@ -25,6 +25,7 @@ from gateway.models import new_sid
 from gateway.modems import ModemPool
 from gateway.outbound import Outbound
 from gateway.replies import TwimlReplies
+from gateway.services import ServiceRouter
 from gateway.store import Store
 from gateway.store.sqlite import SqliteStore
 from gateway.webhooks import WebhookSender
@@ -71,6 +72,18 @@ class Gateway:
             clock=clock,
             account_of=lambda handle: self.outbound.owner(handle.config.account),
         )
+        self.services = ServiceRouter(
+            config, self.store, self.modems, self.outbound, self.dispatcher, clock=clock
+        )
+        self.outbound.senders_wanted = self.services.wake
+        # One place to hear of every outbound status change, whoever committed it.
+        self.inbound.on_report(
+            lambda match: (
+                self.dispatcher.announce(match.sid, match.status)
+                if match.sid is not None and match.status is not None
+                else None
+            )
+        )
         self.accounts: tuple[Account, ...] = ()
         self.generated: Account | None = None  # created by this start: show it once
         self.port = config.port
@@ -103,6 +116,7 @@ class Gateway:
             self.inbound.start()  # before the modems: it hears each one's first connection
             self.modems.start()
             self.dispatcher.start()
+            self.services.start()
         except BaseException:
             await self.stop()
             raise
@@ -121,6 +135,7 @@ class Gateway:
         return (account,)
 
     async def stop(self) -> None:
+        await self.services.stop()
         await self.inbound.stop()
         await self.webhooks.stop()
         await self.dispatcher.stop()

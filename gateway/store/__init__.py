@@ -112,6 +112,24 @@ class Webhook:
 
 
 @dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    """One of the gateway's numbers as the IncomingPhoneNumbers API shows and changes it."""
+
+    number: str
+    sid: str
+    account_sid: str
+    friendly_name: str
+    sms_url: str | None
+    sms_method: str
+    sms_fallback_url: str | None
+    sms_fallback_method: str
+    status_callback: str | None
+    api_updated: bool  # changed over the API: wins over the configuration from then on
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookTrouble:
     """A webhook that failed at least once: still being retried, or given up."""
 
@@ -258,3 +276,43 @@ class Store(Protocol):
         """Give up on a webhook (kept, with its last error, for people to see)."""
 
     async def webhook_states(self, account_sid: str, limit: int = 20) -> WebhookStates: ...
+
+    # --- changing and deleting messages ------------------------------------------------------
+
+    async def redact(self, account_sid: str, sid: str, at: datetime) -> Message | None:
+        """Remove the text of a message from everything that kept it (the message, its sent
+        parts' PDUs, the parts it was received in, its webhooks); ``None`` if no such one."""
+
+    async def cancel(self, account_sid: str, sid: str, at: datetime) -> Message | None:
+        """Cancel a message that has not gone yet (scheduled, or waiting for a sender), with
+        its callback; returns the message as it now is (unchanged if it could not be)."""
+
+    async def delete_message(self, account_sid: str, sid: str) -> Message | None:
+        """Delete a message in a final state with its parts and webhooks; returns it as it
+        was (unchanged, and not deleted, if it is still in progress), ``None`` if unknown."""
+
+    # --- Messaging Services and scheduled messages -------------------------------------------
+
+    async def waiting_for_sender(self, now: datetime, limit: int = 64) -> list[Message]:
+        """Messaging Service messages accepted, and scheduled ones now due, oldest first."""
+
+    async def next_scheduled_at(self) -> datetime | None: ...
+
+    async def assign_sender(self, new: NewMessage, at: datetime) -> bool:
+        """Give a waiting (or queued, never sent) message its sender, modem and parts and
+        queue it, with its "queued" callback the first time; ``False`` if it went already."""
+
+    async def last_sender(self, account_sid: str, service_sid: str, to: str) -> str | None:
+        """The number the service last sent to ``to`` from."""
+
+    async def unsent_of(self, modem: str, service_sids: Sequence[str]) -> list[Message]:
+        """Queued service messages of ``modem`` with no part sent (to move elsewhere)."""
+
+    async def backlog(self) -> dict[str, int]:
+        """Parts still to send, by modem."""
+
+    # --- phone numbers -----------------------------------------------------------------------
+
+    async def phone_numbers(self) -> list[PhoneNumber]: ...
+
+    async def save_phone_number(self, number: PhoneNumber) -> None: ...

@@ -140,4 +140,25 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX messages_to_expire ON messages (expires_at)
         WHERE status IN ('queued', 'sending');
     """,
+    # 4: scheduled messages, Messaging Service messages waiting for a sender, and the phone
+    # numbers' settings as the API last set them.
+    """
+    ALTER TABLE messages ADD COLUMN send_at INTEGER;
+    CREATE INDEX messages_scheduled ON messages (send_at) WHERE status = 'scheduled';
+    CREATE INDEX messages_accepted ON messages (id) WHERE status = 'accepted';
+    CREATE TABLE phone_numbers (
+        number TEXT PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        account_sid TEXT NOT NULL,
+        friendly_name TEXT NOT NULL,
+        sms_url TEXT,
+        sms_method TEXT NOT NULL,
+        sms_fallback_url TEXT,
+        sms_fallback_method TEXT NOT NULL,
+        status_callback TEXT,
+        api_updated INTEGER NOT NULL DEFAULT 0,  -- 1: set over the API, which then wins
+        date_created INTEGER NOT NULL,
+        date_updated INTEGER NOT NULL
+    );
+    """,
 )

@@ -38,6 +38,7 @@ from gateway.store import (
     MessageQuery,
     NewMessage,
     OutboundWork,
+    PhoneNumber,
     ReceivedReport,
     ReportMatch,
     Webhook,
@@ -52,6 +53,24 @@ _Item = tuple[Job, asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 DATABASE_NAME: Final = "smsgw.sqlite3"
 _UNSENT: Final = (Status.QUEUED, Status.SENDING)
+# Messages whose validity period may still end: in the queue with no part sent yet, or
+# waiting for a Messaging Service to pick their sender, or for their SendAt.
+_UNSENT_WHERE: Final = (
+    "status IN ('queued', 'sending') AND NOT EXISTS (SELECT 1 FROM segments "
+    "WHERE message_id = messages.id AND sent_at IS NOT NULL)"
+)
+_WAITING_WHERE: Final = "(status = 'accepted' OR status = 'scheduled')"
+# A message may be deleted once nothing more will happen to it (Twilio: not "in progress").
+DELETABLE: Final = frozenset(
+    {
+        Status.CANCELED,
+        Status.SENT,
+        Status.FAILED,
+        Status.DELIVERED,
+        Status.UNDELIVERED,
+        Status.RECEIVED,
+    }
+)
 # A report matched to a part committed just after it came may have been taken this long before
 # the part's send was recorded (the two race between the +CMGS answer and the commit).
 EARLY_REPORT_SLACK: Final = 60.0
@@ -60,7 +79,7 @@ _MESSAGE_COLUMNS: Final = (
     "sid, account_sid, direction, status, to_number, from_number, body, num_segments, "
     "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
     "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
-    "max_price, expires_at"
+    "max_price, expires_at, send_at"
 )
 
 
@@ -96,6 +115,7 @@ def _message(row: Sequence[Any]) -> Message:
         validity_period=row[19],
         max_price=row[20],
         expires_at=from_micros(row[21]),
+        send_at=from_micros(row[22]),
     )
 
 
@@ -104,8 +124,8 @@ def _insert_message(db: sqlite3.Connection, message: Message) -> int:
         "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
         "from_number, body, num_segments, num_media, error_code, error_message, price, "
         "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
-        "status_callback, modem, validity_period, max_price, expires_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "status_callback, modem, validity_period, max_price, expires_at, send_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.sid,
             message.account_sid,
@@ -129,6 +149,7 @@ def _insert_message(db: sqlite3.Connection, message: Message) -> int:
             message.validity_period,
             message.max_price,
             None if message.expires_at is None else to_micros(message.expires_at),
+            None if message.send_at is None else to_micros(message.send_at),
         ),
     )
     return int(cursor.lastrowid or 0)
@@ -154,8 +175,9 @@ def _report_status(
 
 
 def _load(db: sqlite3.Connection, where: str, value: Any) -> tuple[int, Message] | None:
+    values = value if isinstance(value, tuple) else (value,)
     row = db.execute(
-        f"SELECT id, {_MESSAGE_COLUMNS} FROM messages WHERE {where}", (value,)
+        f"SELECT id, {_MESSAGE_COLUMNS} FROM messages WHERE {where}", values
     ).fetchone()
     return None if row is None else (int(row[0]), _message(row[1:]))
 
@@ -171,6 +193,7 @@ def _set_status(
     only_from: tuple[Status, ...] = (),
     extra: str = "",
     values: tuple[Any, ...] = (),
+    report: bool = True,
 ) -> Message | None:
     """Move a message to ``status`` (from one of ``only_from``, if given) and queue its
     callback; ``None`` when the message was not in a state to move."""
@@ -194,7 +217,8 @@ def _set_status(
         return None
     loaded = _load(db, "id = ?", message_id)
     assert loaded is not None
-    _report_status(db, loaded[1], at, done)
+    if report:
+        _report_status(db, loaded[1], at, done)
     return loaded[1]
 
 
@@ -286,6 +310,29 @@ def _match_early_report(
                 at=from_micros(received_at) or sent_at,
             )
             return
+
+
+_NUMBER_COLUMNS: Final = (
+    "number, sid, account_sid, friendly_name, sms_url, sms_method, sms_fallback_url, "
+    "sms_fallback_method, status_callback, api_updated, date_created, date_updated"
+)
+
+
+def _phone_number(row: Sequence[Any]) -> PhoneNumber:
+    return PhoneNumber(
+        number=row[0],
+        sid=row[1],
+        account_sid=row[2],
+        friendly_name=row[3],
+        sms_url=row[4],
+        sms_method=row[5],
+        sms_fallback_url=row[6],
+        sms_fallback_method=row[7],
+        status_callback=row[8],
+        api_updated=bool(row[9]),
+        date_created=_EPOCH + timedelta(microseconds=row[10]),
+        date_updated=_EPOCH + timedelta(microseconds=row[11]),
+    )
 
 
 def _latest_done_date(db: sqlite3.Connection, message_id: int) -> str | None:
@@ -698,15 +745,20 @@ class SqliteStore:
     async def expire_unsent(self, now: datetime) -> list[str]:
         def job(db: sqlite3.Connection) -> list[str]:
             rows = db.execute(
-                "SELECT id, sid FROM messages WHERE status IN ('queued', 'sending') "
-                "AND expires_at <= ? AND NOT EXISTS (SELECT 1 FROM segments "
-                "WHERE message_id = messages.id AND sent_at IS NOT NULL)",
-                (to_micros(now),),
+                f"SELECT id, sid FROM messages WHERE {_UNSENT_WHERE} AND expires_at <= ? "
+                "UNION ALL "
+                f"SELECT id, sid FROM messages WHERE {_WAITING_WHERE} AND expires_at <= ?",
+                (to_micros(now), to_micros(now)),
             ).fetchall()
             expired = []
             for message_id, sid in rows:
                 if _set_status(
-                    db, message_id, Status.FAILED, now, error_code=30036, only_from=_UNSENT
+                    db,
+                    message_id,
+                    Status.FAILED,
+                    now,
+                    error_code=30036,
+                    only_from=(*_UNSENT, Status.ACCEPTED, Status.SCHEDULED),
                 ):
                     expired.append(sid)
             return expired
@@ -715,13 +767,16 @@ class SqliteStore:
 
     async def next_expiry(self) -> datetime | None:
         def job(db: sqlite3.Connection) -> datetime | None:
-            # A message with a part on the air is past expiring, whatever its time says.
-            (value,) = db.execute(
-                "SELECT min(expires_at) FROM messages WHERE status IN ('queued', 'sending') "
-                "AND NOT EXISTS (SELECT 1 FROM segments "
-                "WHERE message_id = messages.id AND sent_at IS NOT NULL)"
-            ).fetchone()
-            return from_micros(value)
+            # In index order, stopping at the first: a message with a part on the air is past
+            # expiring whatever its time says, and is passed over.
+            found = [
+                db.execute(
+                    f"SELECT expires_at FROM messages WHERE {where} AND expires_at IS NOT NULL "
+                    "ORDER BY expires_at LIMIT 1"
+                ).fetchone()
+                for where in (_UNSENT_WHERE, _WAITING_WHERE)
+            ]
+            return from_micros(min((row[0] for row in found if row is not None), default=None))
 
         return await self._write(job)
 
@@ -1014,6 +1069,207 @@ class SqliteStore:
         await self._write(job)
 
     # --- accounts ----------------------------------------------------------------------------
+
+    # --- changing and deleting messages ------------------------------------------------------
+
+    async def redact(self, account_sid: str, sid: str, at: datetime) -> Message | None:
+        def job(db: sqlite3.Connection) -> Message | None:
+            loaded = _load(db, "sid = ? AND account_sid = ?", (sid, account_sid))
+            if loaded is None:
+                return None
+            message_id, _ = loaded
+            # The text is gone everywhere it was kept: the message, the PDUs of its parts
+            # (sent ones only: an unsent part is still to go), the parts it was received in,
+            # and its webhooks' parameters.
+            db.execute(
+                "UPDATE messages SET body = '', date_updated = ? WHERE id = ?",
+                (to_micros(at), message_id),
+            )
+            db.execute(
+                "UPDATE segments SET pdu = '' WHERE message_id = ? AND sent_at IS NOT NULL",
+                (message_id,),
+            )
+            db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (sid,))
+            for webhook_id, params in db.execute(
+                "SELECT id, params FROM webhooks WHERE message_sid = ?", (sid,)
+            ).fetchall():
+                blanked = [
+                    (name, "" if name == "Body" else value) for name, value in json.loads(params)
+                ]
+                db.execute(
+                    "UPDATE webhooks SET params = ? WHERE id = ?", (json.dumps(blanked), webhook_id)
+                )
+            reloaded = _load(db, "id = ?", (message_id,))
+            return None if reloaded is None else reloaded[1]
+
+        return await self._write(job)
+
+    async def cancel(self, account_sid: str, sid: str, at: datetime) -> Message | None:
+        def job(db: sqlite3.Connection) -> Message | None:
+            loaded = _load(db, "sid = ? AND account_sid = ?", (sid, account_sid))
+            if loaded is None:
+                return None
+            message_id, message = loaded
+            moved = _set_status(
+                db, message_id, Status.CANCELED, at, only_from=(Status.SCHEDULED, Status.ACCEPTED)
+            )
+            return moved or message
+
+        return await self._write(job)
+
+    async def delete_message(self, account_sid: str, sid: str) -> Message | None:
+        def job(db: sqlite3.Connection) -> Message | None:
+            loaded = _load(db, "sid = ? AND account_sid = ?", (sid, account_sid))
+            if loaded is None:
+                return None
+            message_id, message = loaded
+            if message.status not in DELETABLE:
+                return message
+            db.execute("DELETE FROM webhooks WHERE message_sid = ?", (sid,))
+            db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (sid,))
+            db.execute(
+                "UPDATE status_reports SET matched_sid = NULL, matched_sequence = NULL "
+                "WHERE matched_sid = ?",
+                (sid,),
+            )
+            db.execute("DELETE FROM messages WHERE id = ?", (message_id,))  # segments cascade
+            return message
+
+        return await self._write(job)
+
+    # --- Messaging Services and scheduled messages -------------------------------------------
+
+    async def waiting_for_sender(self, now: datetime, limit: int = 64) -> list[Message]:
+        def job(db: sqlite3.Connection) -> list[Message]:
+            rows = db.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE status = 'accepted' "
+                "UNION ALL "
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE status = 'scheduled' "
+                "AND send_at <= ? LIMIT ?",
+                (to_micros(now), limit),
+            ).fetchall()
+            return sorted((_message(row) for row in rows), key=lambda m: m.date_created)
+
+        return await self._write(job)
+
+    async def next_scheduled_at(self) -> datetime | None:
+        def job(db: sqlite3.Connection) -> datetime | None:
+            (value,) = db.execute(
+                "SELECT min(send_at) FROM messages WHERE status = 'scheduled'"
+            ).fetchone()
+            return from_micros(value)
+
+        return await self._write(job)
+
+    async def assign_sender(self, new: NewMessage, at: datetime) -> bool:
+        def job(db: sqlite3.Connection) -> bool:
+            message = new.message
+            loaded = _load(db, "sid = ?", (message.sid,))
+            if loaded is None:
+                return False
+            message_id, current = loaded
+            unsent = current.status in (Status.ACCEPTED, Status.SCHEDULED) or (
+                current.status is Status.QUEUED
+                and not db.execute(
+                    "SELECT 1 FROM segments WHERE message_id = ? AND sent_at IS NOT NULL",
+                    (message_id,),
+                ).fetchone()
+            )
+            if not unsent:
+                return False
+            db.execute("DELETE FROM segments WHERE message_id = ?", (message_id,))
+            db.executemany(
+                "INSERT INTO segments (message_id, sequence, pdu, tpdu_length, "
+                "concat_reference) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (message_id, s.sequence, s.pdu, s.tpdu_length, s.concat_reference)
+                    for s in new.segments
+                ],
+            )
+            moved = _set_status(
+                db,
+                message_id,
+                Status.QUEUED,
+                at,
+                extra=", from_number = ?, modem = ?, num_segments = ?, body = ?, "
+                "next_attempt_at = 0",
+                values=(message.from_, message.modem, message.num_segments, message.body),
+                report=current.status is not Status.QUEUED,  # "queued" was reported once
+            )
+            return moved is not None
+
+        return await self._write(job)
+
+    async def last_sender(self, account_sid: str, service_sid: str, to: str) -> str | None:
+        def job(db: sqlite3.Connection) -> str | None:
+            row = db.execute(
+                "SELECT from_number FROM messages WHERE account_sid = ? AND to_number = ? "
+                "AND messaging_service_sid = ? AND from_number IS NOT NULL "
+                "ORDER BY id DESC LIMIT 1",
+                (account_sid, to, service_sid),
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._read(job)
+
+    async def unsent_of(self, modem: str, service_sids: Sequence[str]) -> list[Message]:
+        def job(db: sqlite3.Connection) -> list[Message]:
+            marks = ", ".join("?" * len(service_sids))
+            rows = db.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE modem = ? "
+                f"AND status = 'queued' AND messaging_service_sid IN ({marks}) "
+                "AND NOT EXISTS (SELECT 1 FROM segments WHERE message_id = messages.id "
+                "AND sent_at IS NOT NULL) ORDER BY id",
+                (modem, *service_sids),
+            ).fetchall()
+            return [_message(row) for row in rows]
+
+        return await self._write(job)
+
+    async def backlog(self) -> dict[str, int]:
+        def job(db: sqlite3.Connection) -> dict[str, int]:
+            rows = db.execute(
+                "SELECT m.modem, count(*) FROM messages m JOIN segments s "
+                "ON s.message_id = m.id AND s.sent_at IS NULL "
+                "WHERE m.status IN ('queued', 'sending') GROUP BY m.modem"
+            ).fetchall()
+            return {str(modem): int(count) for modem, count in rows if modem is not None}
+
+        return await self._read(job)
+
+    # --- phone numbers -----------------------------------------------------------------------
+
+    async def phone_numbers(self) -> list[PhoneNumber]:
+        def job(db: sqlite3.Connection) -> list[PhoneNumber]:
+            return [
+                _phone_number(row)
+                for row in db.execute(f"SELECT {_NUMBER_COLUMNS} FROM phone_numbers ORDER BY rowid")
+            ]
+
+        return await self._read(job)
+
+    async def save_phone_number(self, number: PhoneNumber) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                f"INSERT OR REPLACE INTO phone_numbers ({_NUMBER_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    number.number,
+                    number.sid,
+                    number.account_sid,
+                    number.friendly_name,
+                    number.sms_url,
+                    number.sms_method,
+                    number.sms_fallback_url,
+                    number.sms_fallback_method,
+                    number.status_callback,
+                    int(number.api_updated),
+                    to_micros(number.date_created),
+                    to_micros(number.date_updated),
+                ),
+            )
+
+        await self._write(job)
 
     async def accounts(self) -> list[Account]:
         def job(db: sqlite3.Connection) -> list[Account]:
