@@ -40,7 +40,7 @@ WAIT = 10.0
 
 
 class Statuses:
-    """Every status change the gateway commits (the dispatcher's and the reports'), to await."""
+    """Every status change the gateway commits, and every report, to await."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.seen: dict[str, list[Status]] = defaultdict(list)
@@ -60,9 +60,7 @@ class Statuses:
         asyncio.get_running_loop().create_task(self._notify())
 
     def _report(self, match: ReportMatch) -> None:
-        self.reports.append(match)
-        if match.sid is not None and match.status is not None:
-            self.seen[match.sid].append(match.status)
+        self.reports.append(match)  # the status it changed, the dispatcher announces
         asyncio.get_running_loop().create_task(self._notify())
 
     async def _notify(self) -> None:
