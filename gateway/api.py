@@ -5,6 +5,11 @@ Routes (``../shared/docs/twilio-messages-api.md``):
 * ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` -> 201 and the new message
 * ``GET  /2010-04-01/Accounts/{AccountSid}/Messages.json`` -> a page, newest first
 * ``GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`` -> one message
+* ``POST …/Messages/{Sid}.json`` -> redacted (``Body=""``) or canceled (``Status=canceled``)
+* ``DELETE …/Messages/{Sid}.json`` -> 204 once final, 20009 while in progress
+* ``GET  …/Messages/{Sid}/Media.json`` -> always empty (SMS only)
+* ``GET  …/IncomingPhoneNumbers.json``, ``GET|POST …/IncomingPhoneNumbers/{Sid}.json`` -> the
+  modems' numbers, and their SMS settings
 * ``GET  /smsgw/modems.json`` -> the gateway's modems (``smsgw modems``), any account
 * ``GET  /smsgw/webhooks.json`` -> how the account's webhooks stand (``smsgw webhooks``)
 """
@@ -25,11 +30,18 @@ from multidict import MultiDict, MultiDictProxy
 from gateway.auth import Authenticator
 from gateway.dates import Moment, parse_moment
 from gateway.errors import ApiError
-from gateway.models import API_VERSION, is_sid, normalise_number
+from gateway.models import API_VERSION, FINAL_STATUSES, Message, is_sid, normalise_number
 from gateway.modems import ModemPool
+from gateway.number_json import (
+    INCOMING_PHONE_NUMBER_FILTERS,
+    incoming_phone_number_json,
+    incoming_phone_numbers_page_json,
+    media_page_json,
+)
+from gateway.numbers import PhoneNumbers, view
 from gateway.outbound import Outbound
 from gateway.serializers import message_json, page_json
-from gateway.store import MessageQuery, Store
+from gateway.store import MessageQuery, PhoneNumber, Store
 
 PREFIX: Final = f"/{API_VERSION}/Accounts/{{account}}"
 MAX_PAGE_SIZE: Final = 1000
@@ -45,6 +57,7 @@ class Services:
     outbound: Outbound
     store: Store
     modems: ModemPool
+    numbers: PhoneNumbers
 
 
 SERVICES: Final = web.AppKey("services", Services)
@@ -110,15 +123,125 @@ async def create_message(request: web.Request) -> web.Response:
     return web.json_response(message_json(message), status=201)
 
 
-async def fetch_message(request: web.Request) -> web.Response:
-    account = authorize(request)
+def _message_sid(request: web.Request) -> str:
     sid = request.match_info["sid"]
     if not (is_sid(sid, "SM") or is_sid(sid, "MM")):
         raise _not_found(request)
-    message = await _services(request).store.get_message(account, sid)
+    return sid
+
+
+async def _message(request: web.Request, account: str) -> Message:
+    message = await _services(request).store.get_message(account, _message_sid(request))
     if message is None:
         raise _not_found(request)
+    return message
+
+
+async def fetch_message(request: web.Request) -> web.Response:
+    account = authorize(request)
+    return web.json_response(message_json(await _message(request, account)))
+
+
+async def update_message(request: web.Request) -> web.Response:
+    """``Body=""`` redacts; ``Status=canceled`` cancels a message not sent yet."""
+    account = authorize(request)
+    form = await read_form(request)
+    services = _services(request)
+    message = await _message(request, account)
+    status = form.get("Status")
+    if status is not None:
+        if status != "canceled":
+            raise ApiError(20001, f"Invalid Status {status!r}: the only update is 'canceled'")
+        message = await services.outbound.cancel(account, message.sid)
+    body = form.get("Body")
+    if body is not None:
+        if body != "":
+            raise ApiError(
+                20001, "A message's Body can only be redacted: update it with Body set to ''"
+            )
+        message = await services.outbound.redact(account, message)
     return web.json_response(message_json(message))
+
+
+async def delete_message(request: web.Request) -> web.Response:
+    account = authorize(request)
+    sid = _message_sid(request)
+    message = await _services(request).store.delete_message(account, sid)
+    if message is None:
+        raise _not_found(request)
+    if message.status not in FINAL_STATUSES:
+        raise ApiError(
+            20009,
+            f"Cannot delete this resource before it is complete: {sid} is {message.status}",
+            409,
+        )
+    return web.Response(status=204)
+
+
+async def list_media(request: web.Request) -> web.Response:
+    account = authorize(request)
+    await _message(request, account)
+    page_size = min(_int(request.query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
+    page = _int(request.query, "Page", 0, 0)
+    body = media_page_json(request.path, request.path_qs, page_size, page=page)
+    return web.json_response(body)
+
+
+async def fetch_media(request: web.Request) -> web.Response:
+    account = authorize(request)
+    await _message(request, account)
+    raise _not_found(request)  # SMS only: a message has no media
+
+
+async def list_numbers(request: web.Request) -> web.Response:
+    account = authorize(request)
+    query = request.query
+    page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
+    page = _int(query, "Page", 0, 0)
+    numbers = _services(request).numbers.of_account(account)
+    wanted = query.get("PhoneNumber")
+    if wanted:
+        # Twilio matches any part of the number: "555" finds +15550001001.
+        digits = "".join(char for char in wanted if char.isdigit() or char == "*")
+        numbers = [n for n in numbers if digits.replace("*", "") in n.number]
+    if query.get("FriendlyName"):
+        numbers = [n for n in numbers if n.friendly_name == query["FriendlyName"]]
+    if query.get("Origin") not in (None, "", "hosted"):
+        numbers = []  # these numbers are hosted on the gateway's SIMs, none is Twilio's
+    filters = [(name, query[name]) for name in INCOMING_PHONE_NUMBER_FILTERS if query.get(name)]
+    after = query.get("PageToken", "")[2:]
+    start = next((i + 1 for i, n in enumerate(numbers) if n.sid == after), 0) if after else 0
+    chosen = numbers[start : start + page_size]
+    body = incoming_phone_numbers_page_json(
+        request.path,
+        request.path_qs,
+        numbers=[view(number) for number in chosen],
+        page=page,
+        page_size=page_size,
+        has_more=start + page_size < len(numbers),
+        filters=filters,
+    )
+    return web.json_response(body)
+
+
+def _number(request: web.Request, account: str) -> PhoneNumber:
+    sid = request.match_info["sid"]
+    number = _services(request).numbers.by_sid(account, sid) if is_sid(sid, "PN") else None
+    if number is None:
+        raise _not_found(request)
+    return number
+
+
+async def fetch_number(request: web.Request) -> web.Response:
+    account = authorize(request)
+    return web.json_response(incoming_phone_number_json(view(_number(request, account))))
+
+
+async def update_number(request: web.Request) -> web.Response:
+    account = authorize(request)
+    form = await read_form(request)
+    number = await _services(request).numbers.update(_number(request, account), form)
+    return web.json_response(incoming_phone_number_json(view(number)))
 
 
 def _int(query: Mapping[str, str], name: str, default: int, low: int) -> int:
@@ -236,6 +359,14 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/Messages.json", create_message),
         web.get(f"{PREFIX}/Messages.json", list_messages, allow_head=False),
         web.get(f"{PREFIX}/Messages/{{sid}}.json", fetch_message, allow_head=False),
+        web.post(f"{PREFIX}/Messages/{{sid}}.json", update_message),
+        web.delete(f"{PREFIX}/Messages/{{sid}}.json", delete_message),
+        web.get(f"{PREFIX}/Messages/{{sid}}/Media.json", list_media, allow_head=False),
+        web.get(f"{PREFIX}/Messages/{{sid}}/Media/{{media}}.json", fetch_media, allow_head=False),
+        web.delete(f"{PREFIX}/Messages/{{sid}}/Media/{{media}}.json", fetch_media),
+        web.get(f"{PREFIX}/IncomingPhoneNumbers.json", list_numbers, allow_head=False),
+        web.get(f"{PREFIX}/IncomingPhoneNumbers/{{sid}}.json", fetch_number, allow_head=False),
+        web.post(f"{PREFIX}/IncomingPhoneNumbers/{{sid}}.json", update_number),
         web.get("/smsgw/modems.json", list_modems, allow_head=False),
         web.get("/smsgw/webhooks.json", webhook_states, allow_head=False),
     ]

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from gateway import api
 from gateway.errors import ApiError
@@ -55,8 +56,36 @@ async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamRes
 MAX_BODY: Final = web.AppKey("max_body", int)
 
 
-def create_app(services: api.Services, max_request_bytes: int) -> web.Application:
-    app = web.Application(middlewares=[twilio_errors], client_max_size=max_request_bytes)
+def concurrency_limit(limit: int) -> Middleware:
+    """At most ``limit`` requests answered at once; the next get Twilio's 429 (20429) at
+    once, without waiting, so that a client's retry (twilio-node's ``autoRetry``) spreads
+    them. Nothing accepted is ever refused after the fact: a create either commits or is
+    refused here, before it starts."""
+    active = 0
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal active
+        if active >= limit:
+            return _error_response(
+                ApiError(20429, f"Too Many Requests: more than {limit} at once", 429)
+            )
+        active += 1
+        try:
+            return await handler(request)
+        finally:
+            active -= 1
+
+    return middleware
+
+
+def create_app(
+    services: api.Services, max_request_bytes: int, max_concurrent_requests: int = 256
+) -> web.Application:
+    app = web.Application(
+        middlewares=[twilio_errors, concurrency_limit(max_concurrent_requests)],
+        client_max_size=max_request_bytes,
+    )
     app[api.SERVICES] = services
     app[MAX_BODY] = max_request_bytes
     app.add_routes(api.routes())

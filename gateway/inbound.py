@@ -39,6 +39,7 @@ from gateway.delivery import REPORT_WINDOW_DAYS, report_of
 from gateway.errors import StoreError
 from gateway.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Status, new_sid
 from gateway.modems import ModemHandle, ModemPool
+from gateway.numbers import PhoneNumbers
 from gateway.store import InboundPart, ReceivedReport, ReportMatch, Store, Webhook
 from gateway.webhooks import WebhookSender
 
@@ -83,6 +84,7 @@ class InboundReceiver:
         self.webhooks = webhooks
         self.clock = clock
         self.account_of = account_of
+        self.numbers: PhoneNumbers | None = None  # where each number's messages go
         self.timeout = timedelta(seconds=config.reassembly_timeout)
         self._queues: dict[str, asyncio.Queue[Job]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -347,6 +349,7 @@ class InboundReceiver:
         handle = self.modems.handles[first.modem]
         now = self.clock()
         code = MISSING_SEGMENT if missing else None
+        service = self.config.service_of(first.recipient)
         message = Message(
             sid=new_sid("SM"),
             account_sid=self.account_of(handle),
@@ -361,7 +364,7 @@ class InboundReceiver:
             error_message=ERROR_MESSAGES[code] if code else None,
             price=None,
             price_unit="USD",
-            messaging_service_sid=None,
+            messaging_service_sid=service.sid if service else None,
             date_created=now,
             date_updated=now,
             date_sent=now,  # Twilio: when the webhook request was made, which is now
@@ -383,8 +386,11 @@ class InboundReceiver:
             listener(message)
 
     def _webhook(self, message: Message) -> Webhook | None:
-        settings = self.config.number_settings(message.to)
-        if settings is None or not settings.sms_url:
+        destination = self.numbers.destination(message.to) if self.numbers else None
+        if destination is None:
+            return None
+        settings = destination.settings
+        if not settings.sms_url:
             return None
         params = [
             ("MessageSid", message.sid),
@@ -399,6 +405,8 @@ class InboundReceiver:
             ("SmsStatus", "received"),
             ("ApiVersion", API_VERSION),
         ]
+        if message.messaging_service_sid:
+            params.append(("MessagingServiceSid", message.messaging_service_sid))
         # Twilio sends them "if available" and often present but empty: a SIM says nothing of
         # where a sender is.
         params += [(name, "") for name in _GEOGRAPHIC]

@@ -23,6 +23,7 @@ from gateway.config import Config, ServiceConfig
 from gateway.dispatcher import Dispatcher
 from gateway.errors import ApiError
 from gateway.models import (
+    FINAL_STATUSES,
     MAX_BODY_CHARS,
     Direction,
     Message,
@@ -146,6 +147,31 @@ class Outbound:
             self.backlog.added(modem, parts)
         self.queued(new)
         return new.message
+
+    async def cancel(self, account_sid: str, sid: str) -> Message:
+        """``Status=canceled``: a message not sent yet (scheduled, or waiting for its
+        Messaging Service to pick a sender) is canceled, with its callback; 30409 otherwise."""
+        message = await self.store.cancel(account_sid, sid, self.clock())
+        if message is None or message.status is not Status.CANCELED:
+            status = message.status if message else "unknown"
+            raise ApiError(30409, f"This message cannot be canceled: it is {status}")
+        self.dispatcher.announce(sid, Status.CANCELED)
+        if message.status_callback:
+            self.callbacks_committed()
+        return message
+
+    async def redact(self, account_sid: str, message: Message) -> Message:
+        """``Body=""``: the text is removed from everything that kept it; only once the
+        message is final (its text is still needed to send it)."""
+        if message.status not in FINAL_STATUSES:
+            raise ApiError(
+                20009,
+                f"Cannot redact this message before it is complete: it is {message.status}",
+                409,
+            )
+        redacted = await self.store.redact(account_sid, message.sid, self.clock())
+        assert redacted is not None
+        return redacted
 
     def queued(self, *messages: NewMessage) -> None:
         """``messages`` were committed: their modems' workers take them now, and their

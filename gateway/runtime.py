@@ -23,6 +23,7 @@ from gateway.inbound import InboundReceiver
 from gateway.memory import give_back_freed_memory
 from gateway.models import new_sid
 from gateway.modems import ModemPool
+from gateway.numbers import PhoneNumbers
 from gateway.outbound import Outbound
 from gateway.replies import TwimlReplies
 from gateway.services import ServiceRouter
@@ -72,6 +73,8 @@ class Gateway:
             clock=clock,
             account_of=lambda handle: self.outbound.owner(handle.config.account),
         )
+        self.numbers = PhoneNumbers(config, self.store, clock, self._owner_of_number)
+        self.inbound.numbers = self.numbers
         self.services = ServiceRouter(
             config, self.store, self.modems, self.outbound, self.dispatcher, clock=clock
         )
@@ -94,11 +97,15 @@ class Gateway:
         try:
             self.accounts = await self._load_accounts()
             await self.outbound.start(default_account=self.accounts[0].sid)
+            await self.numbers.load()
             services = Services(
-                Authenticator(self.accounts), self.outbound, self.store, self.modems
+                Authenticator(self.accounts), self.outbound, self.store, self.modems, self.numbers
             )
             self._runner = web.AppRunner(
-                create_app(services, self.config.max_request_bytes), access_log=None
+                create_app(
+                    services, self.config.max_request_bytes, self.config.max_concurrent_requests
+                ),
+                access_log=None,
             )
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.host, self.config.port)
@@ -122,6 +129,10 @@ class Gateway:
             raise
         log.info("listening on http://%s:%d", self.config.host, self.port)
         give_back_freed_memory()
+
+    def _owner_of_number(self, number: str) -> str:
+        handle = self.modems.for_number(number)
+        return self.outbound.owner(handle.config.account if handle else None)
 
     async def _load_accounts(self) -> tuple[Account, ...]:
         if self.config.accounts:

@@ -32,7 +32,7 @@ from gateway.delivery import (
     settle,
 )
 from gateway.errors import StoreError
-from gateway.models import ERROR_MESSAGES, Direction, Message, Segment, Status
+from gateway.models import ERROR_MESSAGES, FINAL_STATUSES, Direction, Message, Segment, Status
 from gateway.store import (
     InboundPart,
     MessageQuery,
@@ -60,17 +60,6 @@ _UNSENT_WHERE: Final = (
     "WHERE message_id = messages.id AND sent_at IS NOT NULL)"
 )
 _WAITING_WHERE: Final = "(status = 'accepted' OR status = 'scheduled')"
-# A message may be deleted once nothing more will happen to it (Twilio: not "in progress").
-DELETABLE: Final = frozenset(
-    {
-        Status.CANCELED,
-        Status.SENT,
-        Status.FAILED,
-        Status.DELIVERED,
-        Status.UNDELIVERED,
-        Status.RECEIVED,
-    }
-)
 # A report matched to a part committed just after it came may have been taken this long before
 # the part's send was recorded (the two race between the +CMGS answer and the commit).
 EARLY_REPORT_SLACK: Final = 60.0
@@ -1123,7 +1112,7 @@ class SqliteStore:
             if loaded is None:
                 return None
             message_id, message = loaded
-            if message.status not in DELETABLE:
+            if message.status not in FINAL_STATUSES:
                 return message
             db.execute("DELETE FROM webhooks WHERE message_sid = ?", (sid,))
             db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (sid,))

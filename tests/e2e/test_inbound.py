@@ -94,9 +94,17 @@ async def receiving(
         await receiver.start()
     clock = clock or Clock()
     configuration = inbound_config(tmp_path / "data", receiver, number, **changes)
+    inboxes: list[Inbox] = []
+
+    def listen_first(gateway: Gateway) -> None:
+        # Before the start: what it makes while starting (resumed parts) is heard too.
+        inboxes.append(Inbox(gateway))
+        if prepare is not None:
+            prepare(gateway)
+
     try:
-        async with running(configuration, clock=clock, prepare=prepare) as gateway:
-            yield Rig(gateway, clock, receiver, Inbox(gateway))
+        async with running(configuration, clock=clock, prepare=listen_first) as gateway:
+            yield Rig(gateway, clock, receiver, inboxes[0])
     finally:
         await receiver.stop()
 

@@ -1,0 +1,193 @@
+"""The gateway's phone numbers: what the IncomingPhoneNumbers API shows, and where each
+number's inbound messages go.
+
+Every number a modem owns is a phone number with a ``PN`` SID, kept in the database. Its
+settings start as the configuration's ``[[numbers]]`` entry says; once they are changed over the
+API (``client.incoming_phone_numbers(sid).update(sms_url=...)``) the API's values are kept and
+win over the configuration from then on, across restarts. A number in a Messaging Service with
+an inbound URL sends its messages there instead, with ``MessagingServiceSid``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Final
+from urllib.parse import urlsplit
+
+from gateway.config import Config, NumberConfig
+from gateway.errors import ApiError
+from gateway.models import new_sid
+from gateway.number_json import NumberView
+from gateway.store import PhoneNumber, Store
+
+MAX_URL: Final = 4000
+_METHODS: Final = ("GET", "POST")
+_URL_FIELDS: Final = {
+    "SmsUrl": ("sms_url", 21502),
+    "SmsFallbackUrl": ("sms_fallback_url", 21502),
+    "StatusCallback": ("status_callback", 21609),
+}
+_METHOD_FIELDS: Final = {
+    "SmsMethod": "sms_method",
+    "SmsFallbackMethod": "sms_fallback_method",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where an inbound message to a number goes."""
+
+    settings: NumberConfig
+    service_sid: str | None = None
+
+
+class PhoneNumbers:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Callable[[], datetime],
+        owner: Callable[[str], str],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.owner = owner  # the account owning a number
+        self._numbers: dict[str, PhoneNumber] = {}
+
+    async def load(self) -> None:
+        """Give every modem's number its record (new, or refreshed from the configuration
+        unless the API changed it)."""
+        stored = {number.number: number for number in await self.store.phone_numbers()}
+        now = self.clock()
+        for modem in self.config.modems:
+            for number in modem.numbers:
+                record = stored.get(number)
+                configured = self.config.number_settings(number) or NumberConfig(number)
+                if record is None:
+                    record = PhoneNumber(
+                        number=number,
+                        sid=new_sid("PN"),
+                        account_sid=self.owner(number),
+                        friendly_name=number,
+                        sms_url=configured.sms_url,
+                        sms_method=configured.sms_method,
+                        sms_fallback_url=configured.sms_fallback_url,
+                        sms_fallback_method=configured.sms_fallback_method,
+                        status_callback=configured.status_callback,
+                        api_updated=False,
+                        date_created=now,
+                        date_updated=now,
+                    )
+                    await self.store.save_phone_number(record)
+                elif not record.api_updated:
+                    refreshed = replace(
+                        record,
+                        account_sid=self.owner(number),
+                        sms_url=configured.sms_url,
+                        sms_method=configured.sms_method,
+                        sms_fallback_url=configured.sms_fallback_url,
+                        sms_fallback_method=configured.sms_fallback_method,
+                        status_callback=configured.status_callback,
+                    )
+                    if refreshed != record:
+                        record = replace(refreshed, date_updated=now)
+                        await self.store.save_phone_number(record)
+                self._numbers[number] = record
+
+    def of_account(self, account_sid: str) -> list[PhoneNumber]:
+        return [n for n in self._numbers.values() if n.account_sid == account_sid]
+
+    def by_sid(self, account_sid: str, sid: str) -> PhoneNumber | None:
+        for number in self._numbers.values():
+            if number.sid == sid and number.account_sid == account_sid:
+                return number
+        return None
+
+    def destination(self, number: str) -> Destination | None:
+        """Where an inbound message to ``number`` goes, if anywhere."""
+        service = self.config.service_of(number)
+        if service is not None and service.sms_url:
+            settings = NumberConfig(
+                number,
+                sms_url=service.sms_url,
+                sms_method=service.sms_method,
+                sms_fallback_url=service.sms_fallback_url,
+                sms_fallback_method=service.sms_fallback_method,
+            )
+            return Destination(settings, service.sid)
+        record = self._numbers.get(number)
+        if record is None:
+            configured = self.config.number_settings(number)
+            return None if configured is None else Destination(configured)
+        settings = NumberConfig(
+            number,
+            sms_url=record.sms_url,
+            sms_method=record.sms_method,
+            sms_fallback_url=record.sms_fallback_url,
+            sms_fallback_method=record.sms_fallback_method,
+            status_callback=record.status_callback,
+        )
+        return Destination(settings, service.sid if service else None)
+
+    async def update(self, record: PhoneNumber, form: Mapping[str, str]) -> PhoneNumber:
+        """``POST …/IncomingPhoneNumbers/{Sid}.json``: the SMS settings it names, checked,
+        kept; other parameters (voice, addresses...) are ignored as no modem has a use for
+        them. Raises :class:`ApiError`."""
+        changes: dict[str, str | None] = {}
+        for name, (field_name, code) in _URL_FIELDS.items():
+            if name in form:
+                changes[field_name] = _url(form[name], name, code)
+        for name, field_name in _METHOD_FIELDS.items():
+            if name in form:
+                method = form[name].strip().upper() or "POST"
+                if method not in _METHODS:
+                    raise ApiError(20001, f"Invalid {name} {form[name]!r}: expected GET or POST")
+                changes[field_name] = method
+        if "FriendlyName" in form:
+            name = form["FriendlyName"]
+            if len(name) > 64:
+                raise ApiError(20001, "FriendlyName is at most 64 characters")
+            changes["friendly_name"] = name or record.number
+        if not changes:
+            return record
+        updated = replace(record, **changes, api_updated=True, date_updated=self.clock())  # type: ignore[arg-type]
+        await self.store.save_phone_number(updated)
+        self._numbers[updated.number] = updated
+        return updated
+
+
+def view(number: PhoneNumber) -> NumberView:
+    return NumberView(
+        sid=number.sid,
+        account_sid=number.account_sid,
+        phone_number=number.number,
+        friendly_name=number.friendly_name,
+        sms_url=number.sms_url,
+        sms_method=number.sms_method,
+        sms_fallback_url=number.sms_fallback_url,
+        sms_fallback_method=number.sms_fallback_method,
+        status_callback=number.status_callback,
+        date_created=number.date_created,
+        date_updated=number.date_updated,
+    )
+
+
+def _url(value: str, name: str, code: int) -> str | None:
+    """An empty value clears the URL; anything else must be an absolute http(s) URL, sent
+    exactly as given (webhooks are signed over it)."""
+    if value == "":
+        return None
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or len(value) > MAX_URL
+        or not value.isascii()
+        or any(char.isspace() for char in value)
+        or "#" in value
+    ):
+        raise ApiError(code, f"Invalid {name}: {value!r} is not a valid http(s) URL")
+    return value
