@@ -59,7 +59,8 @@ _UNSENT_WHERE: Final = (
     "status IN ('queued', 'sending') AND NOT EXISTS (SELECT 1 FROM segments "
     "WHERE message_id = messages.id AND sent_at IS NOT NULL)"
 )
-_WAITING_WHERE: Final = "(status = 'accepted' OR status = 'scheduled')"
+# One query each, so that each uses its partial index (an OR of the two would scan the table).
+_WAITING_WHERES: Final = ("status = 'accepted'", "status = 'scheduled'")
 # A report matched to a part committed just after it came may have been taken this long before
 # the part's send was recorded (the two race between the +CMGS answer and the commit).
 EARLY_REPORT_SLACK: Final = 60.0
@@ -733,12 +734,14 @@ class SqliteStore:
 
     async def expire_unsent(self, now: datetime) -> list[str]:
         def job(db: sqlite3.Connection) -> list[str]:
-            rows = db.execute(
-                f"SELECT id, sid FROM messages WHERE {_UNSENT_WHERE} AND expires_at <= ? "
-                "UNION ALL "
-                f"SELECT id, sid FROM messages WHERE {_WAITING_WHERE} AND expires_at <= ?",
-                (to_micros(now), to_micros(now)),
-            ).fetchall()
+            rows = [
+                row
+                for where in (_UNSENT_WHERE, *_WAITING_WHERES)
+                for row in db.execute(
+                    f"SELECT id, sid FROM messages WHERE {where} AND expires_at <= ?",
+                    (to_micros(now),),
+                ).fetchall()
+            ]
             expired = []
             for message_id, sid in rows:
                 if _set_status(
@@ -763,7 +766,7 @@ class SqliteStore:
                     f"SELECT expires_at FROM messages WHERE {where} AND expires_at IS NOT NULL "
                     "ORDER BY expires_at LIMIT 1"
                 ).fetchone()
-                for where in (_UNSENT_WHERE, _WAITING_WHERE)
+                for where in (_UNSENT_WHERE, *_WAITING_WHERES)
             ]
             return from_micros(min((row[0] for row in found if row is not None), default=None))
 
