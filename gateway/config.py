@@ -35,6 +35,7 @@ DEFAULT_WEBHOOK_ATTEMPTS: Final = 10
 _WEEK: Final = 7 * 24 * 3600.0  # the longest wait any timing key takes
 _MAX_WEBHOOK_TIMEOUT: Final = 600.0
 DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 256
+DEFAULT_HEALTH_INTERVAL: Final = 60.0
 # The original Messages documentation: more than four hours of a sender's traffic is refused.
 BACKLOG_HOURS: Final = 4
 ASSUMED_SEND_RATE: Final = 1.0  # parts per second of a modem with no send_rate: a fast one
@@ -117,6 +118,7 @@ class Config:
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL  # seconds; 0: only on (re)connect
     webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT  # seconds
     webhook_attempts: int = DEFAULT_WEBHOOK_ATTEMPTS
+    health_interval: float = DEFAULT_HEALTH_INTERVAL  # seconds; 0: no health checks
     accounts: tuple[Account, ...] = ()
     modems: tuple[ModemConfig, ...] = ()
     numbers: tuple[NumberConfig, ...] = ()
@@ -419,6 +421,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     attempts = gateway.get("webhook_attempts", int, DEFAULT_WEBHOOK_ATTEMPTS)
     if attempts < 1:
         raise ConfigError(gateway.key("webhook_attempts"), "at least 1")
+    health_interval = _seconds(gateway, "health_interval", DEFAULT_HEALTH_INTERVAL, 0.0, _WEEK)
     concurrent = gateway.get("max_concurrent_requests", int, DEFAULT_MAX_CONCURRENT_REQUESTS)
     if concurrent < 1:
         raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
@@ -434,6 +437,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         sweep_interval=sweep,
         webhook_timeout=webhook_timeout,
         webhook_attempts=attempts,
+        health_interval=health_interval,
         accounts=_accounts(root),
         modems=modems,
         numbers=_numbers(root),

@@ -116,6 +116,8 @@ class InboundReceiver:
             queue: asyncio.Queue[Job] = asyncio.Queue()
             self._queues[handle.id] = queue
             handle.on_connected(functools.partial(self._connected, handle))
+            # Back in service on the same connection: what came meanwhile is on the SIM.
+            handle.on_recovered(functools.partial(self.sweep_now, handle))
             self._tasks.append(loop.create_task(self._work(handle), name=f"receive {handle.id}"))
             if self.config.sweep_interval > 0:
                 self._tasks.append(

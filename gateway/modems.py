@@ -12,20 +12,26 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 
 from drivers.at_channel import AtChannel
-from drivers.errors import DriverError, ModemLost, ModemSetupError
-from drivers.modem import GsmModem, LinkLost, ModemInfo, ModemSettings
+from drivers.errors import AtTimeout, DriverError, ModemLost, ModemSetupError
+from drivers.modem import GsmModem, LinkLost, ModemInfo, ModemSettings, RegistrationChanged
 from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
 from drivers.transport import Link, open_link, pipe
+from gateway import health
 from gateway.config import ModemConfig
+from gateway.health import ModemHealth, RegistrationTracker
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST: Final = 1.0
 BACKOFF_MAX: Final = 30.0
+HEALTH_INTERVAL: Final = 60.0  # seconds between health checks of a modem in service
+SOFT_RESET_AFTER: Final = 3  # failed recoveries in a row before a soft reset, where safe
+SOFT_RESET_TIMEOUT: Final = 5.0
 SIMULATED_HISTORY: Final = 100  # messages and commands the in-process simulator remembers
 
 Opener = Callable[[], Awaitable[Link]]
@@ -34,6 +40,7 @@ Opener = Callable[[], Awaitable[Link]]
 class ModemState(StrEnum):
     STARTING = "starting"
     READY = "ready"
+    NO_SERVICE = "no_service"  # connected, but registered on no network: nothing is sent
     LOST = "lost"
     FAILED = "failed"  # cannot be set up (PIN, no SIM...): retried slowly, needs a person
     STOPPED = "stopped"
@@ -50,6 +57,8 @@ class ModemStatus:
     error: str | None
     troubles: int = 0  # times the modem refused a part for a reason of its own
     trouble: str | None = None  # the latest, until the modem sends again
+    health: ModemHealth | None = None  # the latest health check
+    recoveries: int = 0  # times it was brought back (initialised again, reopened, reset)
 
 
 class ModemHandle:
@@ -58,6 +67,8 @@ class ModemHandle:
         config: ModemConfig,
         opener: Opener,
         settings: ModemSettings | None = None,
+        *,
+        health_interval: float = HEALTH_INTERVAL,
     ) -> None:
         self.config = config
         self._open = opener
@@ -72,6 +83,14 @@ class ModemHandle:
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[GsmModem], None]] = []
+        self._recovered_listeners: list[Callable[[], None]] = []
+        self.health_interval = health_interval
+        self.health: ModemHealth | None = None
+        self.recoveries = 0
+        self._registration = RegistrationTracker()
+        self._soft_reset_safe = False  # from the vendor profile, once identified
+        self._failures = 0
+        self._connected_once = False
 
     @property
     def id(self) -> str:
@@ -90,6 +109,8 @@ class ModemHandle:
             self.error,
             self.troubles,
             self.last_trouble,
+            self.health,
+            self.recoveries,
         )
 
     def on_state(self, listener: Callable[[ModemState], None]) -> None:
@@ -116,10 +137,15 @@ class ModemHandle:
 
     def lost(self, reason: str) -> None:
         """Someone using the modem found it unusable (e.g. it stopped answering)."""
-        if self.state is ModemState.READY:  # not while stopping or reconnecting
-            log.warning("%s: %s; reconnecting", self.id, reason)
+        if self.state in (ModemState.READY, ModemState.NO_SERVICE):  # not while reconnecting
+            log.warning("%s: %s; recovering it", self.id, reason)
             self.error = reason
             self._lost.set()
+
+    def on_recovered(self, listener: Callable[[], None]) -> None:
+        """Called each time the modem is back in service after an interruption that kept
+        the same connection (initialised again, or registered again)."""
+        self._recovered_listeners.append(listener)
 
     def trouble(self, reason: str) -> None:
         """The modem refused work for a reason of its own (SIM, network registration): it is
@@ -142,26 +168,40 @@ class ModemHandle:
         self._set_state(ModemState.STOPPED)
 
     async def _run(self) -> None:
-        delay = BACKOFF_FIRST
+        """Connect, then keep the modem in service. The recovery ladder: a modem that stops
+        answering on a live link is initialised again on it; if that fails, or the link is
+        gone, the port is closed and opened again, with backoff while the device is away (it
+        comes back under the same stable path); after ``SOFT_RESET_AFTER`` failures in a
+        row, a modem whose vendor profile says it is safe is reset (``AT+CFUN=1,1``) on the way
+        out."""
         while True:
+            modem = self.modem
             try:
-                await self._connect()
+                if modem is not None and modem.lost is None:
+                    await self._reinitialise(modem)
+                else:
+                    await self._disconnect()
+                    await self._connect()
             except (DriverError, OSError) as exc:
+                self._failures += 1
                 self._ready.clear()
                 self.error = str(exc)
                 self._set_state(
                     ModemState.FAILED if isinstance(exc, ModemSetupError) else ModemState.LOST
                 )
+                reset = self._soft_reset_safe and self._failures >= SOFT_RESET_AFTER
+                delay = min(BACKOFF_FIRST * 2 ** (self._failures - 1), BACKOFF_MAX)
                 log.warning("%s: %s; trying again in %g s", self.id, exc, delay)
-                await self._disconnect()
+                await self._disconnect(soft_reset=reset)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF_MAX)
                 continue
-            delay = BACKOFF_FIRST
-            await self._lost.wait()
+            if self._connected_once:
+                self.recoveries += 1
+            self._connected_once = True
+            self._failures = 0
+            await self._supervise()
             self._ready.clear()
             self._set_state(ModemState.LOST)
-            await self._disconnect()
 
     async def _connect(self) -> None:
         self._set_state(ModemState.STARTING)
@@ -170,12 +210,29 @@ class ModemHandle:
         modem = GsmModem(AtChannel(link), self._settings)
         self.modem = modem
         modem.subscribe(LinkLost, lambda event: self.lost(f"link lost: {event.reason}"))
+        modem.subscribe(RegistrationChanged, self._registration_changed)
         info = await modem.initialize()
         if modem.lost is not None:
             raise ModemLost(str(modem.lost))
         for listener in list(self._listeners):
             listener(modem)
-        self._set_state(ModemState.READY)
+        self._in_service(modem, info)
+
+    async def _reinitialise(self, modem: GsmModem) -> None:
+        """The first rung: the link is up but the modem misbehaved; set it up again on it."""
+        self._set_state(ModemState.STARTING)
+        self._lost.clear()
+        log.info("%s: initialising it again on the same link", self.id)
+        info = await modem.initialize()
+        self._in_service(modem, info)
+        for listener in list(self._recovered_listeners):
+            listener()
+
+    def _in_service(self, modem: GsmModem, info: ModemInfo) -> None:
+        self._soft_reset_safe = modem.profile.soft_reset_safe
+        self._registration = RegistrationTracker()
+        if info.registration is not None:
+            self._registration.update("init", info.registration)
         self.error = None
         log.info(
             "%s: ready (%s %s, storage %s, notifications %s)",
@@ -185,24 +242,76 @@ class ModemHandle:
             info.storage,
             ",".join(map(str, info.cnmi)),
         )
-        self._ready.set()
+        self._service(self._registration.registered, announce=False)
 
-    async def _disconnect(self) -> None:
+    def _registration_changed(self, event: RegistrationChanged) -> None:
+        self._service(self._registration.update(event.source, event.registration))
+
+    def _service(self, registered: bool, *, announce: bool = True) -> None:
+        """Registration decides whether the modem can send: a state, not a failure."""
+        if registered:
+            was = self.state
+            self._set_state(ModemState.READY)
+            self._ready.set()
+            if announce and was is ModemState.NO_SERVICE:
+                log.info("%s: registered again", self.id)
+                for listener in list(self._recovered_listeners):
+                    listener()
+        elif self.state in (ModemState.READY, ModemState.STARTING):
+            log.warning("%s: not registered on any network; messages wait", self.id)
+            self._ready.clear()
+            self._set_state(ModemState.NO_SERVICE)
+
+    async def _supervise(self) -> None:
+        """Until the modem is lost: a health check every ``health_interval`` seconds."""
+        while True:
+            timeout = self.health_interval or None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._lost.wait()
+                return
+            await self.check_health()
+
+    async def check_health(self) -> ModemHealth | None:
+        """Read signal, registration and storage now; a modem that does not answer is lost
+        (and recovered)."""
+        modem = self.modem
+        if modem is None or self.state not in (ModemState.READY, ModemState.NO_SERVICE):
+            return None
+        try:
+            self.health = await health.check(modem, datetime.now(UTC))
+        except (AtTimeout, DriverError) as exc:
+            self.lost(f"no answer to the health check: {exc}")
+            return None
+        if self.health.registration is not None:
+            self._service(self._registration.polled(self.health.registration))
+        return self.health
+
+    async def _disconnect(self, *, soft_reset: bool = False) -> None:
         modem, self.modem = self.modem, None
-        if modem is not None:
+        if modem is None:
+            return
+        if soft_reset and modem.lost is None:
+            log.warning("%s: resetting the modem (AT+CFUN=1,1)", self.id)
             with contextlib.suppress(DriverError, OSError):
-                await modem.close()
+                await modem.channel.command("AT+CFUN=1,1", SOFT_RESET_TIMEOUT)
+        with contextlib.suppress(DriverError, OSError):
+            await modem.close()
 
 
 class ModemPool:
     """Every configured modem, and the simulated network the simulated ones share."""
 
-    def __init__(self, configs: tuple[ModemConfig, ...]) -> None:
+    def __init__(
+        self, configs: tuple[ModemConfig, ...], *, health_interval: float = HEALTH_INTERVAL
+    ) -> None:
         self.network = SimulatedNetwork(history=SIMULATED_HISTORY)
         self.simulated: dict[str, SimulatedModem] = {}
         self.handles: dict[str, ModemHandle] = {}
         for config in configs:
-            self.handles[config.id] = ModemHandle(config, self._opener(config))
+            self.handles[config.id] = ModemHandle(
+                config, self._opener(config), health_interval=health_interval
+            )
 
     def _opener(self, config: ModemConfig) -> Opener:
         if config.driver != "simulated":

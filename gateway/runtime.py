@@ -51,7 +51,7 @@ class Gateway:
         self.config = config
         self.clock = clock
         self.store: Store = store or SqliteStore(config.data_dir)
-        self.modems = ModemPool(config.modems)
+        self.modems = ModemPool(config.modems, health_interval=config.health_interval)
         self.dispatcher = Dispatcher(self.store, self.modems, clock, prices=config.prices)
         self.outbound = Outbound(config, self.store, self.modems, self.dispatcher, clock)
         self.webhooks = WebhookSender(

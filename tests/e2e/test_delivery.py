@@ -450,7 +450,8 @@ async def test_modem_trouble_keeps_the_message_queued_and_recovers(tmp_path: Pat
         sid = await r.send()
         await r.statuses.reached(sid, Status.DELIVERED)
         assert handle.troubles == 1
-        assert len(connections) == 1  # initialised again before it sent
+        # Initialised again before it sent, on the same connection (the ladder's first rung).
+        assert (handle.recoveries, connections) == (1, [])
         assert r.sql("SELECT attempts FROM messages") == [(0,)]  # not counted against it
         assert statuses_of(await r.callbacks(sid, 3)) == ["queued", "sent", "delivered"]
 
@@ -462,7 +463,7 @@ async def test_trouble_is_visible_while_it_lasts(tmp_path: Path) -> None:
     async with rig(tmp_path, prepare=no_pause) as r:
         handle = r.gateway.modems.handles["alice"]
         troubled = asyncio.Event()
-        handle.on_connected(lambda _modem: troubled.set())
+        handle.on_recovered(troubled.set)
         r.alice.fail_sends(314, count=2)  # SIM busy, twice
         sid = await r.send()
         await asyncio.wait_for(troubled.wait(), WAIT)
