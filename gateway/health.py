@@ -45,23 +45,29 @@ class RegistrationTracker:
     """Whether the modem can send: registered on any network it reports on.
 
     An LTE modem may report ``+CREG: 0`` (no circuit-switched network) while ``+CEREG: 1``:
-    SMS still goes (over SGs or IMS), so the modem has service when any source says so. Before
-    any report it is assumed to have service: the first send will tell.
+    SMS still goes (over SGs or IMS), so the modem has service when any source says so. A poll
+    (at initialisation, at each health check) gives the best of both at once; reports after it
+    count from then on. Before either, the modem is assumed to have service: the first send
+    will tell. A report of no service is best confirmed with a poll (the supervisor does).
     """
 
     def __init__(self) -> None:
-        self._sources: dict[str, bool] = {}
+        self._reports: dict[str, bool] = {}
+        self._polled: bool | None = None
 
     def update(self, source: str, registration: Registration) -> bool:
-        """Record one report; returns whether the modem now has service."""
-        self._sources[source] = registration.registered
+        """Record one report (``+CREG``, ``+CEREG``...); returns whether there is service."""
+        self._reports[source] = registration.registered
         return self.registered
 
     def polled(self, registration: Registration) -> bool:
-        """The answer to a poll (the best of +CREG and +CEREG) replaces what reports said."""
-        self._sources = {"poll": registration.registered}
+        """The answer to a poll replaces what reports said."""
+        self._reports = {}
+        self._polled = registration.registered
         return self.registered
 
     @property
     def registered(self) -> bool:
-        return not self._sources or any(self._sources.values())
+        if self._reports:
+            return any(self._reports.values())
+        return True if self._polled is None else self._polled

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 
-from drivers.at_channel import AtChannel
+from drivers.at_channel import AtChannel, Timeouts
 from drivers.errors import AtTimeout, DriverError, ModemLost, ModemSetupError
 from drivers.modem import GsmModem, LinkLost, ModemInfo, ModemSettings, RegistrationChanged
 from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
@@ -72,7 +73,7 @@ class ModemHandle:
     ) -> None:
         self.config = config
         self._open = opener
-        self._settings = settings or ModemSettings(pin=config.pin)
+        self.settings = settings or ModemSettings(pin=config.pin)
         self.state = ModemState.STARTING
         self._state_listeners: list[Callable[[ModemState], None]] = []
         self.error: str | None = None
@@ -85,12 +86,14 @@ class ModemHandle:
         self._listeners: list[Callable[[GsmModem], None]] = []
         self._recovered_listeners: list[Callable[[], None]] = []
         self.health_interval = health_interval
+        self.timeouts = Timeouts()  # how long each AT command may take
         self.health: ModemHealth | None = None
         self.recoveries = 0
         self._registration = RegistrationTracker()
         self._soft_reset_safe = False  # from the vendor profile, once identified
         self._failures = 0
         self._connected_once = False
+        self._checks: set[asyncio.Task[ModemHealth | None]] = set()
 
     @property
     def id(self) -> str:
@@ -160,6 +163,8 @@ class ModemHandle:
 
     async def stop(self) -> None:
         self._set_state(ModemState.STOPPED)
+        for check in list(self._checks):
+            check.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -207,7 +212,7 @@ class ModemHandle:
         self._set_state(ModemState.STARTING)
         self._lost.clear()
         link = await self._open()
-        modem = GsmModem(AtChannel(link), self._settings)
+        modem = GsmModem(AtChannel(link, self.timeouts), self.settings)
         self.modem = modem
         modem.subscribe(LinkLost, lambda event: self.lost(f"link lost: {event.reason}"))
         modem.subscribe(RegistrationChanged, self._registration_changed)
@@ -232,7 +237,7 @@ class ModemHandle:
         self._soft_reset_safe = modem.profile.soft_reset_safe
         self._registration = RegistrationTracker()
         if info.registration is not None:
-            self._registration.update("init", info.registration)
+            self._registration.polled(info.registration)
         self.error = None
         log.info(
             "%s: ready (%s %s, storage %s, notifications %s)",
@@ -245,7 +250,14 @@ class ModemHandle:
         self._service(self._registration.registered, announce=False)
 
     def _registration_changed(self, event: RegistrationChanged) -> None:
-        self._service(self._registration.update(event.source, event.registration))
+        if self._registration.update(event.source, event.registration):
+            self._service(True)
+        else:
+            # One network gone may not be all of them (an LTE modem without circuit-switched
+            # service still sends SMS): a poll of both decides.
+            task = asyncio.get_running_loop().create_task(self.check_health())
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
 
     def _service(self, registered: bool, *, announce: bool = True) -> None:
         """Registration decides whether the modem can send: a state, not a failure."""
@@ -327,6 +339,8 @@ class ModemPool:
         self.simulated[config.id] = sim
 
         async def open_simulated() -> Link:
+            if not sim.plugged:
+                raise OSError(errno.ENODEV, f"{config.id}: the simulated modem is unplugged")
             host, device = pipe(f"{config.id}", f"{config.id} (simulated)")
             sim.start(device)
             return host

@@ -132,6 +132,7 @@ class SimulatedModem:
         self.storages = {name: Storage(name, sizes.get(name, 20)) for name in personality.storages}
         self.reference = first_reference % 256
         self.sim_busy_answers = 0
+        self.plugged = True  # see unplug()
         self.registration = 1
         self.rssi = 20
         self.smsc = "+15550000000"
@@ -317,6 +318,19 @@ class SimulatedModem:
             with contextlib.suppress(ModemLost):
                 await self._link.write(data)
 
+    async def _unplug_now(self) -> None:
+        self.faults.unplug_in_submit = None
+        await self.unplug()
+
+    async def unplug(self) -> None:
+        """As if the USB cable were pulled: the link drops, and an in-process opener finds
+        no device until :meth:`plug`."""
+        self.plugged = False
+        await self.drop_line()
+
+    def plug(self) -> None:
+        self.plugged = True
+
     async def drop_line(self) -> None:
         """As if the modem were unplugged: the link closes under the host."""
         if self._link is not None:
@@ -421,6 +435,13 @@ class SimulatedModem:
                 await asyncio.sleep(self.faults.latency)
             if self.faults.fail_next:
                 raise CommandFailed("CMS", self.faults.fail_next.pop(0))
+            if self.faults.hang_in_submit:
+                self.faults.hang_in_submit = False
+                self.faults.hung = True  # reads and answers nothing from now on
+                return
+            if self.faults.unplug_in_submit == "before":
+                await self._unplug_now()
+                return
             if self.network is None or self.registration not in (1, 5):
                 raise CommandFailed("CMS", 331)
             try:
@@ -429,6 +450,9 @@ class SimulatedModem:
                 raise CommandFailed("CMS", rejected.code) from None
             accepted = self.reference
             self.reference = (self.reference + 1) % 256
+            if self.faults.unplug_in_submit == "after":
+                await self._unplug_now()  # the part is on the air; its answer never comes
+                return
             if self.personality.urcs_in_submit:
                 await self._write(f"\r\n{_ZPASR}\r\n")
             await self._respond([f"+CMGS: {accepted}"])
