@@ -16,6 +16,8 @@ from aiohttp.typedefs import Middleware
 
 from gateway import api
 from gateway.errors import ApiError
+from gateway.observability import OBSERVABILITY, Observability
+from gateway.observability import routes as observability_routes
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +82,20 @@ def concurrency_limit(limit: int) -> Middleware:
 
 
 def create_app(
-    services: api.Services, max_request_bytes: int, max_concurrent_requests: int = 256
+    services: api.Services,
+    max_request_bytes: int,
+    max_concurrent_requests: int = 256,
+    observability: Observability | None = None,
 ) -> web.Application:
-    app = web.Application(
-        middlewares=[twilio_errors, concurrency_limit(max_concurrent_requests)],
-        client_max_size=max_request_bytes,
-    )
+    middlewares: list[Middleware] = [twilio_errors, concurrency_limit(max_concurrent_requests)]
+    if observability is not None:
+        # Outermost: it counts every answer, the refusals made of errors included.
+        middlewares.insert(0, observability.http.middleware())
+    app = web.Application(middlewares=middlewares, client_max_size=max_request_bytes)
     app[api.SERVICES] = services
     app[MAX_BODY] = max_request_bytes
     app.add_routes(api.routes())
+    if observability is not None:
+        app[OBSERVABILITY] = observability
+        app.add_routes(observability_routes())
     return app

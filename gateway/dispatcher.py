@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -90,6 +91,8 @@ class Dispatcher:
         self._deferral_listeners: list[Callable[[str, int], None]] = []
         self._moved: dict[str, str] = {}  # sid -> the modem it was taken from
         self.expired = 0  # messages failed with 30036: not sent within their validity period
+        self.parts_sent: Counter[str] = Counter()  # by modem
+        self.refusals: Counter[tuple[str, int | None]] = Counter()  # (modem, +CMS ERROR code)
 
     def on_status(self, listener: StatusListener) -> Callable[[], None]:
         """Call ``listener(sid, status)`` after each status change of an outbound message is
@@ -249,6 +252,7 @@ class Dispatcher:
             try:
                 reference: int | None = await modem.send_pdu(segment.pdu, segment.tpdu_length)
             except CmsError as exc:
+                self.refusals[handle.id, exc.code] += 1
                 outcome = send_errors.meaning(exc.code)
                 if outcome.kind is send_errors.Kind.LOCAL:
                     raise _LocalTrouble(f"+CMS ERROR: {exc.code} sending {message.sid}") from exc
@@ -264,6 +268,7 @@ class Dispatcher:
                 return
             sent_at = self.clock()
             await self.store.record_part_sent(message.sid, segment.sequence, reference, sent_at)
+            self.parts_sent[handle.id] += 1
         status = await self.store.message_sent(
             message.sid,
             self.clock(),

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -94,6 +95,8 @@ class InboundReceiver:
         self.duplicates = 0  # parts and reports read again
         self.reports = 0  # status reports committed
         self.unmatched_reports = 0  # of them, matching no part
+        self.parts_by_modem: Counter[str] = Counter()  # parts committed, by modem
+        self.reports_by_modem: Counter[str] = Counter()  # status reports committed, by modem
         self._listeners: list[Callable[[Message], None]] = []
         self._report_listeners: list[Callable[[ReportMatch], None]] = []
 
@@ -238,6 +241,7 @@ class InboundReceiver:
             part = received_part(handle.id, recipient, message, tpdu, now)
             if await self.store.add_inbound_part(part):
                 self.received += 1
+                self.parts_by_modem[handle.id] += 1
                 await self._assemble(part)
             else:
                 self.duplicates += 1
@@ -264,6 +268,7 @@ class InboundReceiver:
             self.duplicates += 1
             return
         self.reports += 1
+        self.reports_by_modem[handle.id] += 1
         for listener in list(self._report_listeners):
             listener(match)
         if match.sid is None:

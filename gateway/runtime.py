@@ -24,6 +24,7 @@ from gateway.memory import give_back_freed_memory
 from gateway.models import new_sid
 from gateway.modems import ModemPool
 from gateway.numbers import PhoneNumbers
+from gateway.observability import Observability
 from gateway.outbound import Outbound
 from gateway.replies import TwimlReplies
 from gateway.services import ServiceRouter
@@ -87,6 +88,9 @@ class Gateway:
                 else None
             )
         )
+        self.observability = Observability(
+            self.store, self.modems, self.dispatcher, self.inbound, self.webhooks
+        )
         self.accounts: tuple[Account, ...] = ()
         self.generated: Account | None = None  # created by this start: show it once
         self.port = config.port
@@ -103,7 +107,10 @@ class Gateway:
             )
             self._runner = web.AppRunner(
                 create_app(
-                    services, self.config.max_request_bytes, self.config.max_concurrent_requests
+                    services,
+                    self.config.max_request_bytes,
+                    self.config.max_concurrent_requests,
+                    self.observability,
                 ),
                 access_log=None,
             )

@@ -280,8 +280,9 @@ class Store(Protocol):
     # --- changing and deleting messages ------------------------------------------------------
 
     async def redact(self, account_sid: str, sid: str, at: datetime) -> Message | None:
-        """Remove the text of a message from everything that kept it (the message, its sent
-        parts' PDUs, the parts it was received in, its webhooks); ``None`` if no such one."""
+        """Remove the text of a (final) message from everything that kept it (the message,
+        its parts' PDUs, the parts it was received in, its webhooks); ``None`` if no such
+        one."""
 
     async def cancel(self, account_sid: str, sid: str, at: datetime) -> Message | None:
         """Cancel a message that has not gone yet (scheduled, or waiting for a sender), with
@@ -310,6 +311,9 @@ class Store(Protocol):
 
     async def backlog(self) -> dict[str, int]:
         """Parts still to send, by modem."""
+
+    async def queue_counts(self) -> dict[str, int]:
+        """Messages not sent yet, by status (accepted, scheduled, queued, sending)."""
 
     # --- phone numbers -----------------------------------------------------------------------
 

@@ -1071,16 +1071,13 @@ class SqliteStore:
                 return None
             message_id, _ = loaded
             # The text is gone everywhere it was kept: the message, the PDUs of its parts
-            # (sent ones only: an unsent part is still to go), the parts it was received in,
-            # and its webhooks' parameters.
+            # (sent or not: only a final message is redacted, nothing of it is still to go),
+            # the parts it was received in, and its webhooks' parameters.
             db.execute(
                 "UPDATE messages SET body = '', date_updated = ? WHERE id = ?",
                 (to_micros(at), message_id),
             )
-            db.execute(
-                "UPDATE segments SET pdu = '' WHERE message_id = ? AND sent_at IS NOT NULL",
-                (message_id,),
-            )
+            db.execute("UPDATE segments SET pdu = '' WHERE message_id = ?", (message_id,))
             db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (sid,))
             for webhook_id, params in db.execute(
                 "SELECT id, params FROM webhooks WHERE message_sid = ?", (sid,)
@@ -1217,6 +1214,23 @@ class SqliteStore:
             return [_message(row) for row in rows]
 
         return await self._write(job)
+
+    async def queue_counts(self) -> dict[str, int]:
+        def job(db: sqlite3.Connection) -> dict[str, int]:
+            # Each through its partial index: never a scan of every message.
+            counts = dict(
+                db.execute(
+                    "SELECT status, count(*) FROM messages WHERE status IN ('queued', 'sending') "
+                    "GROUP BY status"
+                ).fetchall()
+            )
+            for status in ("accepted", "scheduled"):
+                (counts[status],) = db.execute(
+                    "SELECT count(*) FROM messages WHERE status = ?", (status,)
+                ).fetchone()
+            return {str(status): int(count) for status, count in counts.items()}
+
+        return await self._read(job)
 
     async def backlog(self) -> dict[str, int]:
         def job(db: sqlite3.Connection) -> dict[str, int]:

@@ -1,0 +1,147 @@
+"""``/healthz`` and ``/metrics`` of a running gateway, read as a monitoring system would: the
+metrics through Prometheus's own parser of its text format (``prometheus_client``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+
+from drivers.simulated.network import Fate, HandsetRule
+from gateway.models import Status
+from gateway.modems import ModemState
+from gateway.runtime import Gateway
+from tests.e2e.test_delivery import Statuses
+from tests.e2e.test_faults import States
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, basic_auth, config, running
+
+HANDSET = "+447700900123"
+
+
+async def scrape(gateway: Gateway) -> dict[str, Metric]:
+    async with (
+        aiohttp.ClientSession(gateway.base_url) as http,
+        http.get("/metrics") as response,
+    ):
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = await response.text()
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def value(families: dict[str, Metric], name: str, **labels: str) -> float:
+    family = families[name]
+    wanted = [
+        sample.value
+        for sample in family.samples
+        if all(sample.labels.get(key) == item for key, item in labels.items())
+        and sample.name in (name, f"{name}_total")
+    ]
+    assert len(wanted) == 1, (name, labels, family.samples)
+    return wanted[0]
+
+
+async def health(gateway: Gateway) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession(gateway.base_url) as http,
+        http.get("/healthz") as response,
+    ):
+        body: dict[str, Any] = await response.json()
+        return response.status, body
+
+
+async def create(gateway: Gateway, **form: str) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession(gateway.base_url, headers=basic_auth()) as http:
+        reply = await http.post(f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json", data=form)
+        body: dict[str, Any] = await reply.json()
+        return reply.status, body
+
+
+def names(families: Iterable[Metric]) -> set[str]:
+    return {family.name for family in families}
+
+
+async def test_metrics_count_what_happened(tmp_path: Path) -> None:
+    async with running(config(tmp_path / "data")) as gateway:
+        statuses = Statuses(gateway)
+        gateway.modems.network.set_rule(HANDSET, HandsetRule(Fate.DELIVERED))
+        gateway.modems.simulated["alice"].fail_sends(1)  # one refusal: +CMS ERROR: 1
+        status, refused = await create(gateway, To=HANDSET, From=ALICE, Body="nobody")
+        assert status == 201
+        status, sent = await create(gateway, To=BOB, From=ALICE, Body="Long " * 40)  # 2 parts
+        assert status == 201
+        status, _ = await create(gateway, To=HANDSET, From=ALICE, Body="")  # a 400
+        assert status == 400
+        await statuses.reached(refused["sid"], Status.FAILED)
+        await statuses.reached(sent["sid"], Status.DELIVERED)
+        await gateway.inbound.settled()
+        for handle in gateway.modems.handles.values():
+            await handle.check_health()
+
+        families = await scrape(gateway)
+
+    assert {
+        "smsgw_modem_up",
+        "smsgw_modem_state",
+        "smsgw_modem_signal_rssi",
+        "smsgw_modem_signal_dbm",
+        "smsgw_modem_registration",
+        "smsgw_modem_storage_used",
+        "smsgw_modem_storage_total",
+        "smsgw_modem_parts_sent",
+        "smsgw_modem_refusals",
+        "smsgw_modem_reports",
+        "smsgw_modem_parts_received",
+        "smsgw_modem_recoveries",
+        "smsgw_messages",
+        "smsgw_webhook_deliveries",
+        "smsgw_webhook_retries",
+        "smsgw_webhook_give_ups",
+        "smsgw_http_requests",
+    } <= names(families.values())
+    assert families["smsgw_modem_parts_sent"].type == "counter"
+    assert families["smsgw_modem_up"].type == "gauge"
+    assert value(families, "smsgw_modem_up", modem="alice") == 1
+    assert value(families, "smsgw_modem_state", modem="alice", state="ready") == 1
+    assert value(families, "smsgw_modem_state", modem="alice", state="lost") == 0
+    assert value(families, "smsgw_modem_registration", modem="alice") == 1
+    assert value(families, "smsgw_modem_storage_total", modem="bob") > 0
+    assert value(families, "smsgw_modem_parts_sent", modem="alice") == 2
+    assert value(families, "smsgw_modem_refusals", modem="alice", code="1") == 1
+    assert value(families, "smsgw_modem_reports", modem="alice") == 2  # one per part
+    assert value(families, "smsgw_modem_parts_received", modem="bob") == 2
+    assert value(families, "smsgw_messages", status="queued") == 0
+    route = "/2010-04-01/Accounts/{account}/Messages.json"
+    assert value(families, "smsgw_http_requests", route=route, method="POST", status="201") == 2
+    assert value(families, "smsgw_http_requests", route=route, method="POST", status="400") == 1
+
+
+async def test_healthz_says_ready_and_why_not(tmp_path: Path) -> None:
+    async with running(config(tmp_path / "data")) as gateway:
+        status, body = await health(gateway)
+        assert status == 200
+        assert body["status"] == "ready" and body["reasons"] == []
+        assert body["modems"]["alice"]["state"] == "ready"
+        states = {handle.id: States(handle) for handle in gateway.modems.handles.values()}
+        for sim in gateway.modems.simulated.values():
+            await sim.unplug()
+        for state in states.values():
+            await state.reached(ModemState.LOST)
+        status, body = await health(gateway)
+        assert status == 503
+        assert body["status"] == "not ready"
+        (reason,) = body["reasons"]
+        assert reason.startswith("no modem is in service: alice lost")
+        families = await scrape(gateway)
+        assert value(families, "smsgw_modem_up", modem="alice") == 0
+        assert value(families, "smsgw_modem_state", modem="alice", state="lost") == 1
+        gateway.modems.simulated["alice"].plug()
+        await states["alice"].reached(ModemState.READY)
+        status, _ = await health(gateway)
+        assert status == 200  # one modem in service is enough to do the job
+        families = await scrape(gateway)
+        assert value(families, "smsgw_modem_recoveries", modem="alice") == 1
