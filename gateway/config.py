@@ -36,6 +36,9 @@ _WEEK: Final = 7 * 24 * 3600.0  # the longest wait any timing key takes
 _MAX_WEBHOOK_TIMEOUT: Final = 600.0
 DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 256
 DEFAULT_HEALTH_INTERVAL: Final = 60.0
+# On SIGTERM, how long the part on the air may take to be answered: AT+CMGS usually answers in
+# seconds; past this, the part may be sent again after the restart.
+DEFAULT_SHUTDOWN_GRACE: Final = 30.0
 # The original Messages documentation: more than four hours of a sender's traffic is refused.
 BACKLOG_HOURS: Final = 4
 ASSUMED_SEND_RATE: Final = 1.0  # parts per second of a modem with no send_rate: a fast one
@@ -119,6 +122,7 @@ class Config:
     webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT  # seconds
     webhook_attempts: int = DEFAULT_WEBHOOK_ATTEMPTS
     health_interval: float = DEFAULT_HEALTH_INTERVAL  # seconds; 0: no health checks
+    shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds a part on the air may finish
     accounts: tuple[Account, ...] = ()
     modems: tuple[ModemConfig, ...] = ()
     numbers: tuple[NumberConfig, ...] = ()
@@ -422,6 +426,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     if attempts < 1:
         raise ConfigError(gateway.key("webhook_attempts"), "at least 1")
     health_interval = _seconds(gateway, "health_interval", DEFAULT_HEALTH_INTERVAL, 0.0, _WEEK)
+    grace = _seconds(gateway, "shutdown_grace", DEFAULT_SHUTDOWN_GRACE, 0.0, 600.0)
     concurrent = gateway.get("max_concurrent_requests", int, DEFAULT_MAX_CONCURRENT_REQUESTS)
     if concurrent < 1:
         raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
@@ -438,6 +443,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         webhook_timeout=webhook_timeout,
         webhook_attempts=attempts,
         health_interval=health_interval,
+        shutdown_grace=grace,
         accounts=_accounts(root),
         modems=modems,
         numbers=_numbers(root),

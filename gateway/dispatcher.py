@@ -25,9 +25,10 @@ from decimal import Decimal
 from typing import Final
 
 from drivers.errors import AtCommandError, AtReplyError, AtTimeout, CmsError, ModemLost
+from drivers.modem import GsmModem
 from gateway import send_errors
 from gateway.errors import StoreError
-from gateway.models import Status
+from gateway.models import Message, Segment, Status
 from gateway.modems import ModemHandle, ModemPool
 from gateway.pricing import PriceTable, charge
 from gateway.store import OutboundWork, Store
@@ -85,6 +86,11 @@ class Dispatcher:
         self.local_delays = local_delays
         self._wake = {modem_id: asyncio.Event() for modem_id in modems.handles}
         self._expiry_wake = asyncio.Event()
+        self._stopping = False
+        # Per modem: set while no part is between AT+CMGS and the commit of its TP-MR.
+        self._idle = {modem_id: asyncio.Event() for modem_id in modems.handles}
+        for idle in self._idle.values():
+            idle.set()
         self._next_expiry: datetime | None = None  # what the expiry timer waits for
         self._tasks: list[asyncio.Task[None]] = []
         self._status_listeners: list[StatusListener] = []
@@ -147,7 +153,17 @@ class Dispatcher:
             self._tasks.append(loop.create_task(self._worker(handle), name=f"send {handle.id}"))
         self._tasks.append(loop.create_task(self._expiry(), name="validity expiry"))
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop sending: no new part is started, a part on the air is given up to ``grace``
+        seconds to be answered and committed (so that it is not sent again after the
+        restart), then the workers end. What is left stays queued for the next start."""
+        self._stopping = True
+        on_air = [idle.wait() for idle in self._idle.values() if not idle.is_set()]
+        if on_air and grace > 0:
+            log.info("stopping: waiting up to %g s for %d part(s) on the air", grace, len(on_air))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await asyncio.gather(*on_air)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -230,6 +246,8 @@ class Dispatcher:
 
     async def _send(self, handle: ModemHandle, work: OutboundWork, pacer: _Pacer) -> None:
         message = work.message
+        if self._stopping:
+            return
         first = all(segment.sent_at is None for segment in work.segments)
         if first and message.expires_at is not None and message.expires_at <= self.clock():
             await self.expire_due()
@@ -249,26 +267,16 @@ class Dispatcher:
             if segment.sent_at is not None:
                 continue  # acknowledged before a restart: never again
             await pacer.wait()
+            if self._stopping:
+                return  # shutting down: the rest goes after the restart
+            idle = self._idle[handle.id]
+            idle.clear()
             try:
-                reference: int | None = await modem.send_pdu(segment.pdu, segment.tpdu_length)
-            except CmsError as exc:
-                self.refusals[handle.id, exc.code] += 1
-                outcome = send_errors.meaning(exc.code)
-                if outcome.kind is send_errors.Kind.LOCAL:
-                    raise _LocalTrouble(f"+CMS ERROR: {exc.code} sending {message.sid}") from exc
-                if outcome.kind is not send_errors.Kind.DUPLICATE:
-                    await self._failed_part(handle, message.sid, exc.code, outcome)
-                    return
-                reference = None  # TS 23.040 §9.2.3.22: the SC already has this part
-            except (AtTimeout, AtCommandError, AtReplyError) as exc:
-                # No +CMS ERROR: the modem itself misbehaves. Whether the part left is unknown;
-                # the modem is reset and the part tried again later.
-                handle.lost(f"{type(exc).__name__}: {exc}")
-                await self._retry_later(message.sid, 30008, str(exc))
+                await self._send_part(handle, modem, message, segment)
+            except _PartDone:
                 return
-            sent_at = self.clock()
-            await self.store.record_part_sent(message.sid, segment.sequence, reference, sent_at)
-            self.parts_sent[handle.id] += 1
+            finally:
+                idle.set()
         status = await self.store.message_sent(
             message.sid,
             self.clock(),
@@ -279,6 +287,31 @@ class Dispatcher:
             if status is not Status.SENT:
                 self.announce(message.sid, Status.SENT)
             self.announce(message.sid, status)
+
+    async def _send_part(
+        self, handle: ModemHandle, modem: GsmModem, message: Message, segment: Segment
+    ) -> None:
+        """One part: AT+CMGS, and its TP-MR committed; :class:`_PartDone` ends the message's
+        turn (failed, deferred)."""
+        try:
+            reference: int | None = await modem.send_pdu(segment.pdu, segment.tpdu_length)
+        except CmsError as exc:
+            self.refusals[handle.id, exc.code] += 1
+            outcome = send_errors.meaning(exc.code)
+            if outcome.kind is send_errors.Kind.LOCAL:
+                raise _LocalTrouble(f"+CMS ERROR: {exc.code} sending {message.sid}") from exc
+            if outcome.kind is not send_errors.Kind.DUPLICATE:
+                await self._failed_part(handle, message.sid, exc.code, outcome)
+                raise _PartDone from exc
+            reference = None  # TS 23.040 §9.2.3.22: the SC already has this part
+        except (AtTimeout, AtCommandError, AtReplyError) as exc:
+            # No +CMS ERROR: the modem itself misbehaves. Whether the part left is unknown;
+            # the modem is reset and the part tried again later.
+            handle.lost(f"{type(exc).__name__}: {exc}")
+            await self._retry_later(message.sid, 30008, str(exc))
+            raise _PartDone from exc
+        await self.store.record_part_sent(message.sid, segment.sequence, reference, self.clock())
+        self.parts_sent[handle.id] += 1
 
     async def _failed_part(
         self, handle: ModemHandle, sid: str, code: int | None, outcome: send_errors.Meaning
@@ -304,6 +337,10 @@ class Dispatcher:
         await self.store.defer(sid, now + timedelta(seconds=delay))
         for listener in list(self._deferral_listeners):
             listener(sid, attempts)
+
+
+class _PartDone(Exception):
+    """The message's turn ends with this part (it failed, or waits for a retry)."""
 
 
 class _LocalTrouble(Exception):

@@ -9,7 +9,6 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from typing import Final
 
 from aiohttp import web
 
@@ -34,7 +33,6 @@ from gateway.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE: Final = 5.0
 
 
 def generate_account() -> Account:
@@ -153,15 +151,19 @@ class Gateway:
         return (account,)
 
     async def stop(self) -> None:
-        await self.services.stop()
-        await self.inbound.stop()
-        await self.webhooks.stop()
-        await self.dispatcher.stop()
-        await self.modems.stop()
+        """A clean stop (SIGTERM): no new requests (those under way are answered), no new
+        part started, the part on the air given ``shutdown_grace`` seconds to be answered and
+        committed; then everything ends. Nothing accepted is lost: what is left is resumed
+        at the next start."""
         if self._runner is not None:
             with contextlib.suppress(Exception):
                 await self._runner.cleanup()
             self._runner = None
+        await self.services.stop()
+        await self.dispatcher.stop(self.config.shutdown_grace)
+        await self.inbound.stop()
+        await self.webhooks.stop()
+        await self.modems.stop()
         await self.store.close()
 
     @property
