@@ -161,4 +161,11 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         date_updated INTEGER NOT NULL
     );
     """,
+    # 5: where deleted messages stood, so that a page token naming one still finds its place.
+    """
+    CREATE TABLE deleted_messages (
+        sid TEXT PRIMARY KEY,
+        id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )

@@ -53,6 +53,11 @@ _Item = tuple[Job, asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 DATABASE_NAME: Final = "smsgw.sqlite3"
 _UNSENT: Final = (Status.QUEUED, Status.SENDING)
+# Where the message a page token names stands in the list, deleted since or not.
+_POSITION: Final = (
+    "coalesce((SELECT id FROM messages WHERE sid = ?), "
+    "(SELECT id FROM deleted_messages WHERE sid = ?))"
+)
 # Messages whose validity period may still end: in the queue with no part sent yet, or
 # waiting for a Messaging Service to pick their sender, or for their SendAt.
 _UNSENT_WHERE: Final = (
@@ -582,11 +587,11 @@ class SqliteStore:
             values.append(to_micros(query.sent_at_or_after))
         order = "DESC"
         if query.after_sid is not None:
-            where.append("id < (SELECT id FROM messages WHERE sid = ?)")
-            values.append(query.after_sid)
+            where.append(f"id < {_POSITION}")
+            values += [query.after_sid, query.after_sid]
         if query.before_sid is not None:
-            where.append("id > (SELECT id FROM messages WHERE sid = ?)")
-            values.append(query.before_sid)
+            where.append(f"id > {_POSITION}")
+            values += [query.before_sid, query.before_sid]
             order = "ASC"  # the page just newer than the token, then turned newest first
         sql = (
             f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} "
@@ -1122,6 +1127,9 @@ class SqliteStore:
                 (sid,),
             )
             db.execute("DELETE FROM messages WHERE id = ?", (message_id,))  # segments cascade
+            db.execute(
+                "INSERT OR REPLACE INTO deleted_messages (sid, id) VALUES (?, ?)", (sid, message_id)
+            )
             return message
 
         return await self._write(job)
