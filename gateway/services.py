@@ -7,8 +7,8 @@ and its modem, encodes its parts and queues it (``queued``, with that status cal
 number the service last sent to that recipient from, when ``sticky_sender`` is on and its modem
 is ready; otherwise the number whose ready modem has the fewest parts waiting.
 
-When a modem stops (unplugged, no SIM...), its service messages with no part sent yet move to
-another ready modem of their service after ``FAILOVER_AFTER`` seconds; a message waits as long
+When a modem stops (unplugged, no SIM, no network registration...), its service messages with
+no part sent yet move to another ready modem of their service after ``FAILOVER_AFTER`` seconds; a message waits as long
 as no modem of its service is ready (its validity period still applies).
 """
 
@@ -188,7 +188,7 @@ class ServiceRouter:
             timer.cancel()
         if state is ModemState.READY:
             self.wake()  # messages that waited for any modem of their service
-        elif state in (ModemState.LOST, ModemState.FAILED):
+        elif state in (ModemState.LOST, ModemState.FAILED, ModemState.NO_SERVICE):
             loop = asyncio.get_running_loop()
             self._failovers[handle.id] = loop.call_later(
                 self.failover_after, lambda: self._start_failover(handle)

@@ -108,14 +108,23 @@ class _Typing:
         return text
 
 
+def _with_luhn(digits: str) -> str:
+    """``digits`` and the Luhn check digit an IMEI ends with (3GPP TS 23.003 §6.2.1)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return digits + str((10 - total % 10) % 10)
+
+
 class SimulatedModem:
     def __init__(
         self,
         numbers: tuple[str, ...] | list[str] = (),
         personality: Personality = GENERIC,
         *,
-        imei: str = "356938035643809",
-        imsi: str = "310260000000001",
+        imei: str | None = None,
+        imsi: str | None = None,
         pin: str | None = None,
         capacity: dict[str, int] | None = None,
         first_reference: int = 0,
@@ -123,8 +132,11 @@ class SimulatedModem:
     ) -> None:
         self.numbers = list(numbers)
         self.personality = personality
-        self.imei = imei
-        self.imsi = imsi
+        # Each simulated modem its own identity (derived from its number, so it is the same
+        # at every start), as each real one has: tools group a modem's ports by IMEI.
+        tail = "".join(char for char in (numbers[0] if numbers else "") if char.isdigit())
+        self.imei = imei or _with_luhn("35693803" + tail[-6:].rjust(6, "0"))
+        self.imsi = imsi or "31026" + tail[-10:].rjust(10, "0")
         self.pin = pin
         self.network: SimulatedNetwork | None = None
         self.faults = Faults()

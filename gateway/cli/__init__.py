@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import client, pdu, serve, simulate
+from gateway.cli import client, detect, pdu, serve, simulate
 from gateway.cli.common import EXIT_USAGE, Parser, UsageError
 
 
@@ -20,6 +20,7 @@ def build_parser() -> Parser:
     client.register(commands)
     pdu.register(commands)
     simulate.register(commands)
+    detect.register(commands)
     return parser
 
 
