@@ -34,7 +34,6 @@ from gateway.webhooks import WebhookSender
 log = logging.getLogger(__name__)
 
 
-
 def generate_account() -> Account:
     return Account(new_sid("AC"), secrets.token_hex(16))
 
