@@ -8,8 +8,9 @@ number the service last sent to that recipient from, when ``sticky_sender`` is o
 is ready; otherwise the number whose ready modem has the fewest parts waiting.
 
 When a modem stops (unplugged, no SIM, no network registration...), its service messages with
-no part sent yet move to another ready modem of their service after ``FAILOVER_AFTER`` seconds; a message waits as long
-as no modem of its service is ready (its validity period still applies).
+no part sent yet move to another ready modem of their service ``FAILOVER_AFTER`` seconds after
+it left service; a message waits as long as no modem of its service is ready (its validity
+period still applies).
 """
 
 from __future__ import annotations
@@ -183,12 +184,13 @@ class ServiceRouter:
     # --- failover ----------------------------------------------------------------------------
 
     def _modem_state(self, handle: ModemHandle, state: ModemState) -> None:
-        timer = self._failovers.pop(handle.id, None)
-        if timer is not None:
-            timer.cancel()
         if state is ModemState.READY:
+            timer = self._failovers.pop(handle.id, None)
+            if timer is not None:
+                timer.cancel()
             self.wake()  # messages that waited for any modem of their service
-        elif state in (ModemState.LOST, ModemState.FAILED, ModemState.NO_SERVICE):
+        elif state is not ModemState.STOPPED and handle.id not in self._failovers:
+            # Counted from when it left service, not from each attempt to bring it back.
             loop = asyncio.get_running_loop()
             self._failovers[handle.id] = loop.call_later(
                 self.failover_after, lambda: self._start_failover(handle)

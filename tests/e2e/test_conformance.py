@@ -718,16 +718,6 @@ async def test_fail_over_when_a_modem_stays_away(
         assert (await rig.fetch(stuck)).status == "sending"  # not a service message: it waits
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="bug: the failover timer restarts at every reconnection attempt. "
-    "ServiceRouter._modem_state cancels it on any state change (STARTING included) and arms "
-    "a new one on LOST/FAILED, so it measures the time since the last failed attempt, not "
-    "since the modem was last READY: a modem retried more often than failover_after (backoff "
-    "1, 2, 4... 30 s) keeps its service messages; with FAILOVER_AFTER = BACKOFF_MAX = 30 s "
-    "they move after about a minute, and never when failover_after > BACKOFF_MAX",
-)
 async def test_fail_over_counts_from_when_the_modem_went_away(
     tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
