@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from drivers.simulated import PERSONALITIES
 from drivers.transport import parse_tcp_url
 from gateway.errors import ConfigError
+from gateway.logs import FORMATS
 from gateway.models import is_sid, normalise_number
 from gateway.pricing import PriceTable
 
@@ -44,6 +45,7 @@ BACKLOG_HOURS: Final = 4
 ASSUMED_SEND_RATE: Final = 1.0  # parts per second of a modem with no send_rate: a fast one
 DRIVERS: Final = ("serial", "tcp", "simulated")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+LOG_FORMATS: Final = FORMATS
 METHODS: Final = ("GET", "POST")
 
 
@@ -116,6 +118,7 @@ class Config:
     port: int = 8080
     data_dir: Path = Path("data")
     log_level: str = "info"
+    log_format: str = "text"  # or "json": one JSON object per line
     max_request_bytes: int = 65536
     reassembly_timeout: float = DEFAULT_REASSEMBLY_TIMEOUT  # seconds
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL  # seconds; 0: only on (re)connect
@@ -413,6 +416,9 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     log_level = gateway.get("log_level", str, "info").lower()
     if log_level not in LOG_LEVELS:
         raise ConfigError(gateway.key("log_level"), f"expected one of {', '.join(LOG_LEVELS)}")
+    log_format = gateway.get("log_format", str, "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(gateway.key("log_format"), f"expected one of {', '.join(LOG_FORMATS)}")
     max_request = gateway.get("max_request_bytes", int, 65536)
     if max_request < 4096:
         raise ConfigError(gateway.key("max_request_bytes"), "at least 4096 bytes")
@@ -437,6 +443,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         port=port,
         data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
         log_level=log_level,
+        log_format=log_format,
         max_request_bytes=max_request,
         reassembly_timeout=reassembly,
         sweep_interval=sweep,

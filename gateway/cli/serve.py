@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from gateway import config as configuration
+from gateway import logs
 from gateway.cli.common import Parser, UsageError
 from gateway.errors import ConfigError, GatewayError
 from gateway.runtime import Gateway
@@ -49,11 +49,7 @@ def load_config(args: argparse.Namespace) -> configuration.Config:
 
 def _serve(args: argparse.Namespace) -> int:
     config = load_config(args)
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
+    logs.configure(config.log_level, config.log_format)
     try:
         asyncio.run(_run(config))
     except GatewayError as exc:
