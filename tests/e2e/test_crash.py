@@ -187,3 +187,113 @@ sms_url = "{receiver.url()}"
     assert len(receiver.requests) == 1
     with sqlite3.connect(data_dir / DATABASE_NAME) as db:
         assert db.execute("SELECT count(*), min(body) FROM messages").fetchone() == (1, body)
+
+
+def database_state(data_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """Outbound statuses by SID, and the bodies of the inbound messages."""
+    with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
+        outbound = dict(
+            db.execute("SELECT sid, status FROM messages WHERE direction != 'inbound'").fetchall()
+        )
+        inbound = [
+            body for (body,) in db.execute("SELECT body FROM messages WHERE direction = 'inbound'")
+        ]
+        return outbound, inbound
+
+
+async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
+    """Messages sent and received all the time, the gateway killed at five moments (a part on
+    the air, a message half sent, inbound parts being read, webhooks pending) and started
+    again: in the end nothing accepted is lost, every part went, none twice but the one on the
+    air at each kill, every inbound message was made once, and a webhook went again only if
+    its delivery had not been confirmed."""
+    device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
+    data_dir = tmp_path / "data"
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    configuration = tmp_path / "gateway.toml"
+    configuration.write_text(
+        f"""
+[gateway]
+listen = "127.0.0.1:{api}"
+data_dir = "{data_dir}"
+
+[[accounts]]
+sid = "{ACCOUNT.sid}"
+auth_token = "{ACCOUNT.auth_token}"
+
+[[modems]]
+id = "pty"
+driver = "serial"
+port = "{device}"
+numbers = ["{SIM_NUMBER}"]
+
+[[numbers]]
+number = "{SIM_NUMBER}"
+sms_url = "{receiver.url()}"
+"""
+    )
+    simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
+    serve = ("serve", "--config", str(configuration))
+    created: dict[str, tuple[str, int]] = {}  # SID -> (recipient, parts): one recipient each
+    injected: list[str] = []
+    kills = (4, 11, 19, 27, 35)  # after this many SUBMITs the network accepted
+    try:
+        async with (
+            process(*simulator, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
+            aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
+        ):
+            await sim.post("/latency", json={"seconds": 0.02})  # a part is on the air a while
+            for round_number, threshold in enumerate(kills):
+                async with (
+                    process(*serve, ready="smsgw is listening") as gateway,
+                    aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+                ):
+                    for n in range(6):
+                        body = f"round {round_number} message {n} " + ("long " * 40) * (n % 2)
+                        to = f"+44770090{round_number}{n:02d}"
+                        reply = await http.post(
+                            f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json",
+                            data={"To": to, "From": SIM_NUMBER, "Body": body},
+                        )
+                        assert reply.status == 201  # committed: it must survive every kill
+                        created[(await reply.json())["sid"]] = (to, 1 + n % 2)
+                    for n in range(3):
+                        text = f"inbound {round_number}.{n} " + ("part " * 40) * (n % 2)
+                        await sim.post("/inject", json={"from": "+447700900999", "text": text})
+                        injected.append(text)
+                    await (await sim.get("/submissions", params={"wait": str(threshold)})).json()
+                    gateway.send_signal(signal.SIGKILL)  # wherever it is
+                    await gateway.wait()
+            async with process(*serve, ready="smsgw is listening") as gateway:
+                async with asyncio.timeout(WAIT * 2):  # another process: read its database
+                    while True:
+                        outbound, inbound = database_state(data_dir)
+                        done = all(s in ("sent", "delivered") for s in outbound.values())
+                        if len(outbound) == len(created) and done and len(inbound) >= len(injected):
+                            break
+                        await asyncio.sleep(0.01)
+                await receiver.wait(len(injected), timeout=WAIT)
+                gateway.send_signal(signal.SIGTERM)
+                assert await gateway.wait() == 0
+            submissions = await (await sim.get("/submissions")).json()
+    finally:
+        await receiver.stop()
+
+    outbound, inbound = database_state(data_dir)
+    assert set(outbound) == set(created)  # nothing accepted was lost
+    parts: dict[tuple[str, int], int] = {}
+    for item in submissions:
+        sequence = item["concatenation"][0] if item["concatenation"] else 1
+        key = (item["to"], sequence)
+        parts[key] = parts.get(key, 0) + 1
+    expected = {
+        (to, sequence) for to, total in created.values() for sequence in range(1, total + 1)
+    }
+    assert set(parts) == expected  # every part went
+    repeated = sum(count - 1 for count in parts.values())
+    assert repeated <= len(kills)  # at most the part on the air at each kill went twice
+    assert sorted(inbound) == sorted(injected)  # each inbound message made once
+    bodies = [request.params["Body"] for request in receiver.requests]
+    assert set(bodies) == set(injected)
+    assert len(bodies) - len(injected) <= len(kills)  # again only if not known delivered
