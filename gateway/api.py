@@ -39,6 +39,7 @@ from gateway.number_json import (
     media_page_json,
 )
 from gateway.numbers import PhoneNumbers, view
+from gateway.openapi import openapi_document
 from gateway.outbound import Outbound
 from gateway.serializers import message_json, page_json
 from gateway.store import MessageQuery, PhoneNumber, Store
@@ -369,4 +370,5 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/IncomingPhoneNumbers/{{sid}}.json", update_number),
         web.get("/smsgw/modems.json", list_modems, allow_head=False),
         web.get("/smsgw/webhooks.json", webhook_states, allow_head=False),
+        web.get("/openapi.json", openapi_document, allow_head=False),
     ]
