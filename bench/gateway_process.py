@@ -132,11 +132,15 @@ def unreachable_modem(modem_id: str, number: str, directory: Path) -> ModemSpec:
     return ModemSpec(modem_id, "serial", number, port=str(directory / f"no-such-tty-{modem_id}"))
 
 
-def config_text(port: int, data_dir: Path, modems: Sequence[ModemSpec]) -> str:
+def config_text(
+    port: int, data_dir: Path, modems: Sequence[ModemSpec], settings: Sequence[str] = ()
+) -> str:
+    """The configuration; ``settings`` are more ``key = value`` lines of ``[gateway]``."""
     return "\n\n".join(
         [
             "[gateway]",
             f'listen = "127.0.0.1:{port}"\ndata_dir = "{data_dir}"\nlog_level = "warning"',
+            *settings,
             f'[[accounts]]\nsid = "{ACCOUNT_SID}"\nauth_token = "{AUTH_TOKEN}"',
             *(modem.toml() for modem in modems),
         ]
@@ -145,12 +149,16 @@ def config_text(port: int, data_dir: Path, modems: Sequence[ModemSpec]) -> str:
 
 @contextlib.asynccontextmanager
 async def gateway_process(
-    modems: Sequence[ModemSpec], *, directory: Path | None = None
+    modems: Sequence[ModemSpec],
+    *,
+    directory: Path | None = None,
+    settings: Sequence[str] = (),
 ) -> AsyncIterator[RunningGateway]:
     """Start ``smsgw serve`` with ``modems`` and a fresh data directory; stop it on the way out.
 
     ``directory`` (default: a new temporary one, removed afterwards) holds the configuration,
-    the data directory and the gateway's log.
+    the data directory and the gateway's log; ``settings`` are more lines of ``[gateway]``
+    (e.g. ``health_interval = 10``).
     """
     with contextlib.ExitStack() as stack:
         # SIGTERM to the benchmark then stops this gateway too, as SIGINT already does.
@@ -160,7 +168,7 @@ async def gateway_process(
         data_dir = directory / "data"
         config = directory / "gateway.toml"
         port = free_port()
-        config.write_text(config_text(port, data_dir, modems))
+        config.write_text(config_text(port, data_dir, modems, settings))
         log = directory / "gateway.log"
         with log.open("wb") as sink:  # a file, not a pipe that could fill up unread
             process = await asyncio.create_subprocess_exec(

@@ -66,8 +66,10 @@ def cancelled_by_sigterm() -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def simulator_on_pty() -> AsyncIterator[Simulator]:
-    """Start ``smsgw simulate --pty`` in a temporary directory; stop it on the way out."""
+async def simulator_on_pty(number: str | None = None) -> AsyncIterator[Simulator]:
+    """Start ``smsgw simulate --pty`` in a temporary directory; stop it on the way out.
+
+    ``number``: the phone number the simulated modem owns (default: the simulator's own)."""
     with (
         cancelled_by_sigterm(),
         tempfile.TemporaryDirectory(prefix="smsgw-bench-sim-") as directory,
@@ -78,6 +80,7 @@ async def simulator_on_pty() -> AsyncIterator[Simulator]:
             sys.executable,
             *("-m", "gateway", "simulate", "--pty", device),
             *("--control", f"127.0.0.1:{port}"),
+            *(("--number", number) if number else ()),
             stdout=asyncio.subprocess.PIPE,
         )
         try:
