@@ -20,7 +20,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -272,7 +272,10 @@ def _last_instant(moment: Moment | None) -> datetime | None:
         return None
     if moment.has_time:
         return moment.at
-    return moment.at + timedelta(days=1) - timedelta(microseconds=1)
+    try:
+        return moment.at + timedelta(days=1) - timedelta(microseconds=1)
+    except OverflowError:  # 9999-12-31: its day ends where time does
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _token(query: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -352,6 +355,8 @@ def _jsonable(value: Any) -> Any:
         return {key: _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
     return value
 
 

@@ -67,8 +67,15 @@ def _us_form(text: str) -> Moment | None:
 
 
 def parse_moment(raw: str) -> Moment | None:
-    """The moment ``raw`` names, or ``None`` when it is no date this API knows."""
-    text = raw.strip()
+    """The moment ``raw`` names, or ``None`` when it is no date this API knows (or one whose
+    time in UTC falls outside years 1 to 9999)."""
+    try:
+        return _parse_moment(raw.strip())
+    except OverflowError:
+        return None
+
+
+def _parse_moment(text: str) -> Moment | None:
     try:
         return Moment(datetime.combine(date.fromisoformat(text), time(), UTC), False)
     except ValueError:

@@ -150,7 +150,8 @@ def _modems(args: argparse.Namespace) -> int:
         print("no modems configured")
     for modem in modems:
         info = modem.get("info") or {}
-        rssi = info.get("rssi")
+        health = modem.get("health") or {}
+        rssi = health.get("rssi", info.get("rssi"))
         dbm = rssi_dbm(rssi) if isinstance(rssi, int) else None
         signal = f"{dbm} dBm" if dbm is not None else "unknown"
         numbers = ", ".join(modem["numbers"])
@@ -160,6 +161,11 @@ def _modems(args: argparse.Namespace) -> int:
             print(
                 f"  {identity.get('manufacturer', '')} {identity.get('model', '')}, signal {signal}"
             )
+        if health.get("storage_total"):
+            used, total = health["storage_used"], health["storage_total"]
+            print(f"  storage {health['storage']}: {used} of {total} used")
+        if modem.get("recoveries"):
+            print(f"  brought back into service {modem['recoveries']} times")
         if modem.get("error"):
             print(f"  last error: {modem['error']}")
         if modem.get("trouble"):

@@ -52,6 +52,7 @@ Job = Callable[[sqlite3.Connection], Any]
 _Item = tuple[Job, asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 DATABASE_NAME: Final = "smsgw.sqlite3"
+_DAY_MICROS: Final = 86_400_000_000
 _UNSENT: Final = (Status.QUEUED, Status.SENDING)
 # Where the message a page token names stands in the list, deleted since or not.
 _POSITION: Final = (
@@ -578,7 +579,7 @@ class SqliteStore:
         if query.sent_on is not None:
             start = datetime.combine(query.sent_on, time(), UTC)
             where.append("date_sent >= ? AND date_sent < ?")
-            values += [to_micros(start), to_micros(start + timedelta(days=1))]
+            values += [to_micros(start), to_micros(start) + _DAY_MICROS]
         if query.sent_at_or_before is not None:
             where.append("date_sent <= ?")
             values.append(to_micros(query.sent_at_or_before))

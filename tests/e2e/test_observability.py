@@ -145,3 +145,20 @@ async def test_healthz_says_ready_and_why_not(tmp_path: Path) -> None:
         assert status == 200  # one modem in service is enough to do the job
         families = await scrape(gateway)
         assert value(families, "smsgw_modem_recoveries", modem="alice") == 1
+
+
+async def test_the_modems_list_shows_each_health_check(tmp_path: Path) -> None:
+    async with running(config(tmp_path / "data")) as gateway:
+        await gateway.modems.handles["alice"].check_health()
+        async with (
+            aiohttp.ClientSession(gateway.base_url, headers=basic_auth()) as http,
+            http.get("/smsgw/modems.json") as response,
+        ):
+            assert response.status == 200
+            modems = {modem["id"]: modem for modem in await response.json()}
+    health = modems["alice"]["health"]
+    assert health["registration"]["stat"] == 1
+    assert health["storage_total"] > 0
+    assert health["checked_at"].endswith("+00:00")  # ISO 8601, UTC
+    assert modems["bob"]["health"] is None  # not checked yet
+    assert modems["alice"]["recoveries"] == 0

@@ -16,7 +16,7 @@ import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,7 +39,6 @@ from schemathesis.specs.openapi.checks import (
 from drivers.at_replies import Registration
 from drivers.modem import Identity, ModemInfo
 from gateway import api as gateway_api
-from gateway.dates import parse_moment
 from gateway.errors import ApiError
 from gateway.health import ModemHealth
 from gateway.models import Direction, Status
@@ -459,7 +458,7 @@ def _case_strategy(
     ):
         plain = st.sampled_from([True, True, False])
         cases = st.builds(_plain_sms, cases, st.sampled_from(ADDRESSES), plain)
-    return cases.filter(lambda case: not _hits_date_overflow(case))
+    return cases
 
 
 def _plain_sms(case: Case[Any], addresses: tuple[str, str] | None, plain: bool) -> Case[Any]:
@@ -473,22 +472,6 @@ def _plain_sms(case: Case[Any], addresses: tuple[str, str] | None, plain: bool) 
                 case.body.pop(name, None)
             case.body["Body"] = case.body.get("Body") or "plain"
     return case
-
-
-def _hits_date_overflow(case: Case[Any]) -> bool:
-    """Whether ``case`` is one BUG_DATE_OVERFLOW answers 500 (left to its own test)."""
-    for name in ("DateSent", "DateSent<", "DateSent>"):
-        value = (case.query or {}).get(name)
-        value = value[0] if isinstance(value, list) and value else value
-        if not isinstance(value, str):
-            continue
-        try:
-            moment = parse_moment(value)
-            if moment is not None and name == "DateSent<" and not moment.has_time:
-                moment.at + timedelta(days=1)  # what gateway.api._last_instant computes
-        except OverflowError:
-            return True
-    return False
 
 
 @dataclass
@@ -551,25 +534,6 @@ def _negatable(operation: Any) -> bool:
     return bool(list(operation.query) or operation.body)
 
 
-# Real bugs the run found. The run steers clear of each one's trigger, so that the rest of
-# the operation is still checked; a strict xfail below pins each (and notices its fix).
-BUG_MODEMS_HEALTH: Final = (
-    "BUG: once a modem's health check has run, GET /smsgw/modems.json answers 500 (20500): "
-    "gateway.api.list_modems puts ModemStatus.health (gateway.health.ModemHealth) through "
-    "dataclasses.asdict, whose checked_at is a datetime that web.json_response cannot "
-    "serialise (TypeError: Object of type datetime is not JSON serializable)"
-)
-BUG_DATE_OVERFLOW: Final = (
-    "BUG: GET …/Messages.json answers 500 (20500) for a DateSent, DateSent< or DateSent> at "
-    "the edge of datetime's range: gateway.dates._utc's astimezone(UTC) overflows for a time "
-    "whose offset moves it past year 1 or 9999 (0001-01-01T00:00:10+04:01, "
-    "9999-12-31T23:59:59-01:00), and gateway.api._last_instant's day added to "
-    "DateSent<=9999-12-31 overflows (OverflowError: date value out of range), where a 400 "
-    "(20001) is due; gateway.scheduling.parse_iso8601 has the same astimezone overflow for "
-    "SendAt (a 500 on create with a Messaging Service)"
-)
-
-
 def _operations() -> list[Any]:
     params = []
     for path, item in document()["paths"].items():
@@ -580,9 +544,7 @@ def _operations() -> list[Any]:
     return params
 
 
-async def _running_for_a_while(
-    api: Api, monkeypatch: pytest.MonkeyPatch, *, health_checked: bool = True
-) -> tuple[Seeds, Any]:
+async def _running_for_a_while(api: Api, monkeypatch: pytest.MonkeyPatch) -> tuple[Seeds, Any]:
     """The gateway as after a minute of use: webhooks offline (see _OfflineWebhooks), messages
     sent out and received, each modem's health checked once; the SIDs to name, and the schema
     as the gateway serves it."""
@@ -608,8 +570,7 @@ async def _running_for_a_while(
             numbers = [number["sid"] for number in (await reply.json())["incoming_phone_numbers"]]
         async with http.get(OPENAPI_PATH) as reply:
             served = await reply.json()
-    if health_checked:
-        await _check_health(api)
+    await _check_health(api)
     return Seeds(tuple(messages), tuple(numbers)), schemathesis.openapi.from_dict(served)
 
 
@@ -618,9 +579,7 @@ async def test_schemathesis_finds_no_server_error_and_no_response_off_the_docume
     method: str, path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with api_gateway(tmp_path) as api:
-        # Not for /smsgw/modems.json, which a health check breaks: BUG_MODEMS_HEALTH.
-        checked = path != "/smsgw/modems.json"
-        seeds, schema = await _running_for_a_while(api, monkeypatch, health_checked=checked)
+        seeds, schema = await _running_for_a_while(api, monkeypatch)
         fuzzer = await asyncio.to_thread(_fuzz, schema, api.base_url, seeds, method, path)
     assert not fuzzer.findings, "\n\n".join(
         f"{finding.operation} ({finding.mode}): {', '.join(finding.titles)}\n{finding.report}"
@@ -637,11 +596,11 @@ async def _check_health(api: Api) -> None:
         assert await handle.check_health() is not None
 
 
-# --- the bugs the run found, pinned -------------------------------------------------------------
+# --- what the run found (500s, fixed since), kept as regression tests ---------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=BUG_MODEMS_HEALTH)
-async def test_bug_modems_after_a_health_check(api: Api) -> None:
+async def test_the_modems_list_after_a_health_check(api: Api) -> None:
+    """Was a 500: the health check's time (a datetime) did not go into JSON."""
     await _check_health(api)
     async with raw_client(api) as http, http.get("/smsgw/modems.json") as reply:
         assert reply.status == 200, await reply.text()
@@ -650,7 +609,6 @@ async def test_bug_modems_after_a_health_check(api: Api) -> None:
     assert all(modem["health"] is not None for modem in modems)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=BUG_DATE_OVERFLOW)
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -659,13 +617,15 @@ async def test_bug_modems_after_a_health_check(api: Api) -> None:
         ("DateSent<", "9999-12-31"),
     ],
 )
-async def test_bug_list_dates_at_the_edge_of_time(api: Api, name: str, value: str) -> None:
+async def test_list_dates_at_the_edge_of_time(api: Api, name: str, value: str) -> None:
+    """Were 500s: a time whose UTC falls past year 9999 (or before year 1), and the day after
+    9999-12-31, overflowed."""
     async with raw_client(api) as http, http.get(messages_path(), params={name: value}) as reply:
         assert reply.status in (200, 400), await reply.text()
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError, reason=BUG_DATE_OVERFLOW)
-def test_bug_send_at_at_the_edge_of_time() -> None:
+def test_send_at_at_the_edge_of_time() -> None:
+    """Was an OverflowError (a 500 on create): now 35114, like any time it cannot use."""
     form = {"ScheduleType": "fixed", "SendAt": "9999-12-31T23:59:59-01:00"}
     with pytest.raises(ApiError):
         send_at(form, datetime(2026, 3, 1, tzinfo=UTC), service=True)
