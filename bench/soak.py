@@ -49,6 +49,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import re
 import shutil
 import sqlite3
 import statistics
@@ -205,6 +206,7 @@ class Sample:
     rss_mib: float
     hwm_mib: float
     accepted: dict[str, int]  # parts the networks accepted so far, by modem
+    storage: dict[str, str]  # what each simulated modem holds: "SR 1/20, ME 0/100, SM 0/30"
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,8 +316,18 @@ async def _sample(
     session: aiohttp.ClientSession,
 ) -> Sample:
     accepted = {m: len(await _accepted(session, s)) for m, s in simulators.items()}
+    storage = {m: await _storage(session, s) for m, s in simulators.items()}
     now = memory(gateway.pid)
-    return Sample(time.time() - run.started, now.rss_mib, now.hwm_mib, accepted)
+    return Sample(time.time() - run.started, now.rss_mib, now.hwm_mib, accepted, storage)
+
+
+async def _storage(session: aiohttp.ClientSession, simulator: Simulator) -> str:
+    """The simulated modem's storages, used of capacity: a status report (SR) or message left
+    there is one the gateway did not delete after reading it."""
+    async with session.get(f"{simulator.control}/state") as response:
+        response.raise_for_status()
+        storages: dict[str, dict[str, int]] = (await response.json())["storages"]
+    return ", ".join(f"{name} {s['used']}/{s['capacity']}" for name, s in sorted(storages.items()))
 
 
 async def sample_memory(
@@ -341,8 +353,8 @@ async def sample_memory(
 async def watch_states(run: Run, gateway: RunningGateway) -> None:
     """Every modem state change the gateway reports (``GET /healthz``, polled), until cancelled.
 
-    Not ``GET /smsgw/modems.json``: it answers 500 once a health check has run (a
-    ``datetime`` in ``ModemStatus.health`` that ``gateway.api`` does not make JSON)."""
+    ``/healthz``, not ``/smsgw/modems.json``: the latter answered 500 once a health check had
+    run, up to effe2aa."""
     last: dict[str, str] = {}
     url = f"{gateway.base_url}/healthz"
     async with aiohttp.ClientSession() as session:
@@ -632,7 +644,10 @@ def _errors_during(run: Run, record: Injected, until: float) -> str:
         for c in run.states
         if c.modem == record.fault.modem and record.started < c.at <= until and c.error
     ]
-    return "; ".join(dict.fromkeys(errors))
+    return "; ".join(dict.fromkeys(_PTY.sub("<pty>", error) for error in errors))
+
+
+_PTY: Final = re.compile(r"'?/\S*/ttySIM0'?")
 
 
 def _fault_rows(run: Run) -> list[list[str]]:
@@ -688,6 +703,7 @@ def _memory_rows(run: Run) -> list[list[str]]:
                 f"{sample.rss_mib:.1f}",
                 f"{sample.hwm_mib:.1f}",
                 ", ".join(f"{m} {n:,}" for m, n in sample.accepted.items()),
+                "; ".join(f"{m}: {text}" for m, text in sample.storage.items()),
             ]
         )
     if run.after_drain is not None:
@@ -698,6 +714,7 @@ def _memory_rows(run: Run) -> list[list[str]]:
                 f"{sample.rss_mib:.1f}",
                 f"{sample.hwm_mib:.1f}",
                 ", ".join(f"{m} {n:,}" for m, n in sample.accepted.items()),
+                "; ".join(f"{m}: {text}" for m, text in sample.storage.items()),
             ]
         )
     return rows
@@ -800,9 +817,14 @@ def report(run: Run, command: str | None = None) -> str:
             for r in rates
         ),
         "",
-        "Memory (VmRSS and VmHWM of the gateway process, MiB; parts accepted so far):",
+        "Memory (VmRSS and VmHWM of the gateway process, MiB; parts accepted so far; what the "
+        "simulated modems hold, from their `GET /state`: a report left in SR was read and not "
+        "deleted):",
         "",
-        markdown_table(("at", "VmRSS", "VmHWM", "parts accepted"), _memory_rows(run)),
+        markdown_table(
+            ("at", "VmRSS", "VmHWM", "parts accepted", "simulated modems' storage used"),
+            _memory_rows(run),
+        ),
         "",
         "Correctness, after the drain:",
         "",
