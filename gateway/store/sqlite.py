@@ -1227,7 +1227,8 @@ class SqliteStore:
     async def queue_counts(self) -> dict[str, int]:
         def job(db: sqlite3.Connection) -> dict[str, int]:
             # Each through its partial index: never a scan of every message.
-            counts = dict(
+            counts = {"queued": 0, "sending": 0}
+            counts |= dict(
                 db.execute(
                     "SELECT status, count(*) FROM messages WHERE status IN ('queued', 'sending') "
                     "GROUP BY status"

@@ -126,6 +126,7 @@ async def test_healthz_says_ready_and_why_not(tmp_path: Path) -> None:
         assert status == 200
         assert body["status"] == "ready" and body["reasons"] == []
         assert body["modems"]["alice"]["state"] == "ready"
+        assert body["queue"] == {"accepted": 0, "scheduled": 0, "queued": 0, "sending": 0}
         states = {handle.id: States(handle) for handle in gateway.modems.handles.values()}
         for sim in gateway.modems.simulated.values():
             await sim.unplug()
