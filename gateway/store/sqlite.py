@@ -1,38 +1,28 @@
-"""The SQLite store (standard library ``sqlite3``, WAL, ``synchronous=FULL``).
+"""The SQLite store (standard library ``sqlite3``, WAL, ``synchronous=FULL``): every query of
+:class:`gateway.store.Store`.
 
-One writer thread owns the only writing connection and commits in groups: whatever writes
-are waiting when it starts a transaction go into that transaction, each in its own savepoint,
-and all of them are answered after the one commit (fsync) that makes them durable. Concurrent
-requests therefore share commits, and durability does not cost throughput. A reader thread
-with its own connection answers queries; in WAL mode readers never block the writer.
+Its parts: :mod:`~gateway.store.worker` (one writer thread that commits in groups, one reader;
+in WAL mode readers never block the writer), :mod:`~gateway.store.rows` (tables to
+dataclasses), :mod:`~gateway.store.transitions` (status changes committed with their callbacks,
+reports applied to their parts), :mod:`~gateway.store.schema` (the migrations).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import queue
 import sqlite3
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from gateway.callbacks import status_callback
 from gateway.config import Account
 from gateway.delivery import (
     REPORT_WINDOW_DAYS,
-    Delivery,
-    PartReport,
-    PartState,
-    part_report,
     same_recipient,
-    settle,
 )
 from gateway.errors import StoreError
-from gateway.models import ERROR_MESSAGES, FINAL_STATUSES, Direction, Message, Segment, Status
+from gateway.models import FINAL_STATUSES, Message, Segment, Status
 from gateway.store import (
     InboundPart,
     MessageQuery,
@@ -45,11 +35,32 @@ from gateway.store import (
     WebhookStates,
     WebhookTrouble,
 )
+from gateway.store.rows import (
+    EPOCH,
+    MESSAGE_COLUMNS,
+    NUMBER_COLUMNS,
+    PART_COLUMNS,
+    from_micros,
+    insert_message,
+    insert_webhook,
+    load_message,
+    message_row,
+    part_row,
+    phone_number_row,
+    to_micros,
+)
 from gateway.store.schema import MIGRATIONS
+from gateway.store.transitions import (
+    apply_report,
+    insert_outbound,
+    latest_done_date,
+    match_early_report,
+    set_status,
+    settle_message,
+)
+from gateway.store.worker import Worker
 
 T = TypeVar("T")
-Job = Callable[[sqlite3.Connection], Any]
-_Item = tuple[Job, asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 DATABASE_NAME: Final = "smsgw.sqlite3"
 _DAY_MICROS: Final = 86_400_000_000
@@ -67,463 +78,13 @@ _UNSENT_WHERE: Final = (
 )
 # One query each, so that each uses its partial index (an OR of the two would scan the table).
 _WAITING_WHERES: Final = ("status = 'accepted'", "status = 'scheduled'")
-# A report matched to a part committed just after it came may have been taken this long before
-# the part's send was recorded (the two race between the +CMGS answer and the commit).
-EARLY_REPORT_SLACK: Final = 60.0
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MESSAGE_COLUMNS: Final = (
-    "sid, account_sid, direction, status, to_number, from_number, body, num_segments, "
-    "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
-    "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
-    "max_price, expires_at, send_at"
-)
-
-
-def to_micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def from_micros(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
-
-
-def _message(row: Sequence[Any]) -> Message:
-    return Message(
-        sid=row[0],
-        account_sid=row[1],
-        direction=Direction(row[2]),
-        status=Status(row[3]),
-        to=row[4],
-        from_=row[5],
-        body=row[6],
-        num_segments=row[7],
-        num_media=row[8],
-        error_code=row[9],
-        error_message=row[10],
-        price=row[11],
-        price_unit=row[12],
-        messaging_service_sid=row[13],
-        date_created=_EPOCH + timedelta(microseconds=row[14]),
-        date_updated=_EPOCH + timedelta(microseconds=row[15]),
-        date_sent=from_micros(row[16]),
-        status_callback=row[17],
-        modem=row[18],
-        validity_period=row[19],
-        max_price=row[20],
-        expires_at=from_micros(row[21]),
-        send_at=from_micros(row[22]),
-    )
-
-
-def _insert_message(db: sqlite3.Connection, message: Message) -> int:
-    cursor = db.execute(
-        "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
-        "from_number, body, num_segments, num_media, error_code, error_message, price, "
-        "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
-        "status_callback, modem, validity_period, max_price, expires_at, send_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            message.sid,
-            message.account_sid,
-            message.direction.value,
-            message.status.value,
-            message.to,
-            message.from_,
-            message.body,
-            message.num_segments,
-            message.num_media,
-            message.error_code,
-            message.error_message,
-            message.price,
-            message.price_unit,
-            message.messaging_service_sid,
-            to_micros(message.date_created),
-            to_micros(message.date_updated),
-            None if message.date_sent is None else to_micros(message.date_sent),
-            message.status_callback,
-            message.modem,
-            message.validity_period,
-            message.max_price,
-            None if message.expires_at is None else to_micros(message.expires_at),
-            None if message.send_at is None else to_micros(message.send_at),
-        ),
-    )
-    return int(cursor.lastrowid or 0)
-
-
-def _insert_outbound(db: sqlite3.Connection, message: Message, segments: Sequence[Segment]) -> None:
-    message_id = _insert_message(db, message)
-    db.executemany(
-        "INSERT INTO segments (message_id, sequence, pdu, tpdu_length, concat_reference) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(message_id, s.sequence, s.pdu, s.tpdu_length, s.concat_reference) for s in segments],
-    )
-    _report_status(db, message, message.date_created)
-
-
-def _report_status(
-    db: sqlite3.Connection, message: Message, at: datetime, done: str | None = None
-) -> None:
-    """Queue the status callback for ``message``'s (just committed) status, if it has one."""
-    callback = status_callback(message, done)
-    if callback is not None:
-        _insert_webhook(db, callback, at)
-
-
-def _load(db: sqlite3.Connection, where: str, value: Any) -> tuple[int, Message] | None:
-    values = value if isinstance(value, tuple) else (value,)
-    row = db.execute(
-        f"SELECT id, {_MESSAGE_COLUMNS} FROM messages WHERE {where}", values
-    ).fetchone()
-    return None if row is None else (int(row[0]), _message(row[1:]))
-
-
-def _set_status(
-    db: sqlite3.Connection,
-    message_id: int,
-    status: Status,
-    at: datetime,
-    *,
-    error_code: int | None = None,
-    done: str | None = None,
-    only_from: tuple[Status, ...] = (),
-    extra: str = "",
-    values: tuple[Any, ...] = (),
-    report: bool = True,
-) -> Message | None:
-    """Move a message to ``status`` (from one of ``only_from``, if given) and queue its
-    callback; ``None`` when the message was not in a state to move."""
-    guard = ""
-    if only_from:
-        guard = f" AND status IN ({', '.join('?' * len(only_from))})"
-    cursor = db.execute(
-        f"UPDATE messages SET status = ?, date_updated = ?, error_code = ?, error_message = ?"
-        f"{extra} WHERE id = ?{guard}",
-        (
-            status.value,
-            to_micros(at),
-            error_code,
-            None if error_code is None else ERROR_MESSAGES.get(error_code),
-            *values,
-            message_id,
-            *(state.value for state in only_from),
-        ),
-    )
-    if cursor.rowcount != 1:
-        return None
-    loaded = _load(db, "id = ?", message_id)
-    assert loaded is not None
-    if report:
-        _report_status(db, loaded[1], at, done)
-    return loaded[1]
-
-
-def _settle(
-    db: sqlite3.Connection, message_id: int, at: datetime, done: str | None
-) -> Status | None:
-    """After a report or the last part sent: the status the reports now give the message."""
-    (status,) = db.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()
-    parts = [
-        PartState(sequence, None if delivery is None else Delivery(delivery), code)
-        for sequence, delivery, code in db.execute(
-            "SELECT sequence, delivery, error_code FROM segments WHERE message_id = ?",
-            (message_id,),
-        )
-    ]
-    outcome = settle(Status(status), parts)
-    if outcome is None:
-        return None
-    new_status, code = outcome
-    moved = _set_status(
-        db, message_id, new_status, at, error_code=code, done=done, only_from=(Status.SENT,)
-    )
-    return None if moved is None else new_status
-
-
-def _apply_report(
-    db: sqlite3.Connection,
-    report_id: int,
-    *,
-    message_id: int,
-    sid: str,
-    sequence: int,
-    outcome: PartReport,
-    at: datetime,
-) -> Status | None:
-    """Record what report ``report_id`` says of part ``sequence``; settle the message."""
-    db.execute(
-        "UPDATE segments SET delivery = ?, report_status = "
-        "(SELECT status FROM status_reports WHERE id = ?), error_code = ?, "
-        "done_date = coalesce(?, done_date), reported_at = ? "
-        "WHERE message_id = ? AND sequence = ?",
-        (
-            outcome.delivery.value,
-            report_id,
-            outcome.error_code,
-            outcome.done_date,
-            to_micros(at),
-            message_id,
-            sequence,
-        ),
-    )
-    db.execute(
-        "UPDATE status_reports SET matched_sid = ?, matched_sequence = ? WHERE id = ?",
-        (sid, sequence, report_id),
-    )
-    db.execute("UPDATE messages SET date_updated = ? WHERE id = ?", (to_micros(at), message_id))
-    return _settle(db, message_id, at, outcome.done_date)
-
-
-def _match_early_report(
-    db: sqlite3.Connection,
-    message_id: int,
-    *,
-    message: Message,
-    sequence: int,
-    reference: int,
-    sent_at: datetime,
-) -> None:
-    """A report taken before the part it is for was committed as sent (the modem announced
-    it between the ``+CMGS`` answer and the commit): match it now."""
-    since = sent_at - timedelta(seconds=EARLY_REPORT_SLACK)
-    rows = db.execute(
-        "SELECT id, recipient, status, done_date, received_at FROM status_reports "
-        "WHERE modem = ? AND reference = ? AND matched_sid IS NULL AND received_at >= ? "
-        "ORDER BY id",
-        (message.modem, reference, to_micros(since)),
-    ).fetchall()
-    for report_id, recipient, status, done, received_at in rows:
-        if same_recipient(message.to, recipient):
-            outcome = part_report(status)
-            outcome = PartReport(outcome.delivery, outcome.error_code, done)
-            _apply_report(
-                db,
-                report_id,
-                message_id=message_id,
-                sid=message.sid,
-                sequence=sequence,
-                outcome=outcome,
-                at=from_micros(received_at) or sent_at,
-            )
-            return
-
-
-_NUMBER_COLUMNS: Final = (
-    "number, sid, account_sid, friendly_name, sms_url, sms_method, sms_fallback_url, "
-    "sms_fallback_method, status_callback, api_updated, date_created, date_updated"
-)
-
-
-def _phone_number(row: Sequence[Any]) -> PhoneNumber:
-    return PhoneNumber(
-        number=row[0],
-        sid=row[1],
-        account_sid=row[2],
-        friendly_name=row[3],
-        sms_url=row[4],
-        sms_method=row[5],
-        sms_fallback_url=row[6],
-        sms_fallback_method=row[7],
-        status_callback=row[8],
-        api_updated=bool(row[9]),
-        date_created=_EPOCH + timedelta(microseconds=row[10]),
-        date_updated=_EPOCH + timedelta(microseconds=row[11]),
-    )
-
-
-def _latest_done_date(db: sqlite3.Connection, message_id: int) -> str | None:
-    row = db.execute(
-        "SELECT done_date FROM segments WHERE message_id = ? AND done_date IS NOT NULL "
-        "ORDER BY reported_at DESC LIMIT 1",
-        (message_id,),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def _insert_webhook(db: sqlite3.Connection, webhook: Webhook, at: datetime) -> None:
-    now = to_micros(at)
-    db.execute(
-        "INSERT INTO webhooks (account_sid, message_sid, kind, url, method, fallback_url, "
-        "fallback_method, params, attempts, next_attempt_at, state, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?)",
-        (
-            webhook.account_sid,
-            webhook.message_sid,
-            webhook.kind,
-            webhook.url,
-            webhook.method,
-            webhook.fallback_url,
-            webhook.fallback_method,
-            json.dumps(webhook.params),
-            now,
-            now,
-            now,
-        ),
-    )
-
-
-def _part(row: Sequence[Any]) -> InboundPart:
-    return InboundPart(
-        key=row[0],
-        modem=row[1],
-        recipient=row[2],
-        sender=row[3],
-        group=row[4],
-        sequence=row[5],
-        total=row[6],
-        text=bytes(row[7]).decode("utf-16-be", "surrogatepass"),
-        pdu=row[8],
-        received_at=_EPOCH + timedelta(microseconds=row[9]),
-    )
-
-
-_PART_COLUMNS: Final = (
-    "key, modem, recipient, sender, group_key, sequence, total, text, pdu, received_at"
-)
-
-
-def _resolve(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
-    for future, value, error in results:
-        if future.cancelled():
-            continue
-        if error is None:
-            future.set_result(value)
-        else:
-            future.set_exception(error)
-
-
-class _Worker:
-    """A thread that owns one connection and runs jobs for the event loop.
-
-    With ``batch``, the jobs waiting when a transaction starts share it and its commit. Jobs
-    submitted in one turn of the event loop are handed over together: the thread, woken by
-    the first one alone, would otherwise commit it on its own.
-    """
-
-    def __init__(self, path: Path, name: str, *, batch: bool) -> None:
-        self._path = path
-        self._batch = batch
-        self._queue: queue.SimpleQueue[list[_Item] | None] = queue.SimpleQueue()
-        self._pending: list[_Item] = []  # submitted this turn of the loop, not yet handed over
-        self._ready = threading.Event()
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        self._ready.wait()
-        if self._failure is not None:
-            raise StoreError(f"cannot open {self._path}: {self._failure}") from self._failure
-
-    def submit(self, job: Job) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        if not self._batch:
-            self._queue.put([(job, future, loop)])
-            return future
-        if not self._pending:
-            loop.call_soon(self._hand_over)
-        self._pending.append((job, future, loop))
-        return future
-
-    def _hand_over(self) -> None:
-        if self._pending:
-            items, self._pending = self._pending, []
-            self._queue.put(items)
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._hand_over()
-            self._queue.put(None)
-            self._thread.join()
-
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode = WAL")
-        # FULL: the WAL is synced at every commit, so a committed write survives a power cut.
-        connection.execute("PRAGMA synchronous = FULL")
-        connection.execute("PRAGMA foreign_keys = ON")
-        connection.execute("PRAGMA busy_timeout = 5000")
-        # A small page cache (512 KiB, not SQLite's 2 MB) per connection: the gateway's reads
-        # are recent rows, and the kernel's page cache holds the file anyway. It keeps the
-        # process's memory from growing with the database.
-        connection.execute("PRAGMA cache_size = -512")
-        return connection
-
-    def _run(self) -> None:
-        try:
-            connection = self._connect()
-        except sqlite3.Error as exc:
-            self._failure = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            while (handed := self._queue.get()) is not None:
-                items = list(handed)
-                stop = False
-                while self._batch and not stop:
-                    try:
-                        extra = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if extra is None:
-                        stop = True
-                    else:
-                        items.extend(extra)
-                self._execute(connection, items)
-                if stop:
-                    break
-        finally:
-            connection.close()
-
-    def _execute(self, connection: sqlite3.Connection, items: list[_Item]) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        if not self._batch:
-            for job, future, _ in items:
-                try:
-                    outcomes.append((future, job(connection), None))
-                except Exception as exc:
-                    outcomes.append((future, None, exc))
-        else:
-            outcomes = self._transaction(connection, items)
-        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
-        for (_, _, loop), outcome in zip(items, outcomes, strict=True):
-            by_loop.setdefault(loop, []).append(outcome)
-        for loop, results in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
-                loop.call_soon_threadsafe(_resolve, results)
-
-    @staticmethod
-    def _transaction(
-        connection: sqlite3.Connection, items: list[_Item]
-    ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            for job, future, _ in items:
-                connection.execute("SAVEPOINT job")
-                try:
-                    outcomes.append((future, job(connection), None))
-                    connection.execute("RELEASE job")
-                except Exception as exc:  # this job only: the others still commit
-                    connection.execute("ROLLBACK TO job")
-                    connection.execute("RELEASE job")
-                    outcomes.append((future, None, exc))
-            connection.execute("COMMIT")
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                connection.execute("ROLLBACK")
-            failure = StoreError(f"the database could not commit: {exc}")
-            return [(future, None, failure) for _, future, _ in items]
-        return outcomes
 
 
 class SqliteStore:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / DATABASE_NAME
-        self._writer = _Worker(self.path, "store-writer", batch=True)
-        self._reader = _Worker(self.path, "store-reader", batch=False)
+        self._writer = Worker(self.path, "store-writer", batch=True)
+        self._reader = Worker(self.path, "store-reader", batch=False)
         self._open = False
 
     async def open(self) -> None:
@@ -553,15 +114,15 @@ class SqliteStore:
     # --- messages ----------------------------------------------------------------------------
 
     async def create_message(self, message: Message, segments: Sequence[Segment]) -> None:
-        await self._write(lambda db: _insert_outbound(db, message, segments))
+        await self._write(lambda db: insert_outbound(db, message, segments))
 
     async def get_message(self, account_sid: str, sid: str) -> Message | None:
         def job(db: sqlite3.Connection) -> Message | None:
             row = db.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE sid = ? AND account_sid = ?",
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sid = ? AND account_sid = ?",
                 (sid, account_sid),
             ).fetchone()
-            return None if row is None else _message(row)
+            return None if row is None else message_row(row)
 
         return await self._read(job)
 
@@ -595,13 +156,13 @@ class SqliteStore:
             values += [query.before_sid, query.before_sid]
             order = "ASC"  # the page just newer than the token, then turned newest first
         sql = (
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} "
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} "
             f"ORDER BY id {order} LIMIT ?"
         )
         values.append(query.page_size + 1)
 
         def job(db: sqlite3.Connection) -> tuple[list[Message], bool]:
-            rows = [_message(row) for row in db.execute(sql, values)]
+            rows = [message_row(row) for row in db.execute(sql, values)]
             more = len(rows) > query.page_size
             rows = rows[: query.page_size]
             return (list(reversed(rows)) if order == "ASC" else rows), more
@@ -622,7 +183,7 @@ class SqliteStore:
 
         def job(db: sqlite3.Connection) -> list[OutboundWork]:
             rows = db.execute(
-                f"SELECT id, {_MESSAGE_COLUMNS} FROM messages WHERE modem = ? "
+                f"SELECT id, {MESSAGE_COLUMNS} FROM messages WHERE modem = ? "
                 "AND status IN ('queued', 'sending') AND next_attempt_at <= ? ORDER BY id LIMIT ?",
                 (modem, due, limit),
             ).fetchall()
@@ -636,7 +197,7 @@ class SqliteStore:
                         (row[0],),
                     )
                 )
-                work.append(OutboundWork(_message(row[1:]), segments))
+                work.append(OutboundWork(message_row(row[1:]), segments))
             return work
 
         # The writer's connection: what it just committed is certainly visible to it.
@@ -680,10 +241,10 @@ class SqliteStore:
         error_code: int | None = None,
     ) -> bool:
         def job(db: sqlite3.Connection) -> bool:
-            loaded = _load(db, "sid = ?", sid)
+            loaded = load_message(db, "sid = ?", sid)
             if loaded is None:
                 return False
-            moved = _set_status(db, loaded[0], status, at, error_code=error_code, only_from=_UNSENT)
+            moved = set_status(db, loaded[0], status, at, error_code=error_code, only_from=_UNSENT)
             return moved is not None
 
         return await self._write(job)
@@ -692,7 +253,7 @@ class SqliteStore:
         self, sid: str, sequence: int, reference: int | None, at: datetime
     ) -> None:
         def job(db: sqlite3.Connection) -> None:
-            loaded = _load(db, "sid = ?", sid)
+            loaded = load_message(db, "sid = ?", sid)
             if loaded is None:
                 return
             message_id, message = loaded
@@ -702,7 +263,7 @@ class SqliteStore:
                 (reference, to_micros(at), message_id, sequence),
             )
             if reference is not None and message.modem is not None:
-                _match_early_report(
+                match_early_report(
                     db,
                     message_id,
                     message=message,
@@ -717,11 +278,11 @@ class SqliteStore:
         self, sid: str, at: datetime, price: str | None = None, price_unit: str | None = None
     ) -> Status | None:
         def job(db: sqlite3.Connection) -> Status | None:
-            loaded = _load(db, "sid = ?", sid)
+            loaded = load_message(db, "sid = ?", sid)
             if loaded is None:
                 return None
             message_id, message = loaded
-            moved = _set_status(
+            moved = set_status(
                 db,
                 message_id,
                 Status.SENT,
@@ -733,8 +294,8 @@ class SqliteStore:
             if moved is None:
                 return None
             # Reports may have come for its first parts while the last was being sent.
-            done = _latest_done_date(db, message_id)
-            return _settle(db, message_id, at, done) or Status.SENT
+            done = latest_done_date(db, message_id)
+            return settle_message(db, message_id, at, done) or Status.SENT
 
         return await self._write(job)
 
@@ -750,7 +311,7 @@ class SqliteStore:
             ]
             expired = []
             for message_id, sid in rows:
-                if _set_status(
+                if set_status(
                     db,
                     message_id,
                     Status.FAILED,
@@ -795,7 +356,7 @@ class SqliteStore:
     async def add_inbound_part(self, part: InboundPart) -> bool:
         def job(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
-                f"INSERT OR IGNORE INTO inbound_parts ({_PART_COLUMNS}) "
+                f"INSERT OR IGNORE INTO inbound_parts ({PART_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     part.key,
@@ -817,9 +378,9 @@ class SqliteStore:
     async def group_parts(self, group: str) -> tuple[list[InboundPart], bool]:
         def job(db: sqlite3.Connection) -> tuple[list[InboundPart], bool]:
             waiting = [
-                _part(row)
+                part_row(row)
                 for row in db.execute(
-                    f"SELECT {_PART_COLUMNS} FROM inbound_parts "
+                    f"SELECT {PART_COLUMNS} FROM inbound_parts "
                     "WHERE group_key = ? AND message_sid IS NULL ORDER BY sequence, id",
                     (group,),
                 )
@@ -846,13 +407,13 @@ class SqliteStore:
             ).fetchone()
             if waiting != len(set(keys)):
                 return False  # a part is in a message already: nothing is written
-            _insert_message(db, message)
+            insert_message(db, message)
             db.executemany(
                 "UPDATE inbound_parts SET message_sid = ? WHERE key = ?",
                 [(message.sid, key) for key in keys],
             )
             if webhook is not None:
-                _insert_webhook(db, webhook, message.date_created)
+                insert_webhook(db, webhook, message.date_created)
             return True
 
         return await self._write(job)
@@ -882,9 +443,9 @@ class SqliteStore:
     async def waiting_parts(self) -> list[InboundPart]:
         def job(db: sqlite3.Connection) -> list[InboundPart]:
             rows = db.execute(
-                f"SELECT {_PART_COLUMNS} FROM inbound_parts WHERE message_sid IS NULL ORDER BY id"
+                f"SELECT {PART_COLUMNS} FROM inbound_parts WHERE message_sid IS NULL ORDER BY id"
             )
-            return [_part(row) for row in rows]
+            return [part_row(row) for row in rows]
 
         return await self._write(job)
 
@@ -935,7 +496,7 @@ class SqliteStore:
             ).fetchall()
             for message_id, sequence, sid, to in candidates:
                 if same_recipient(to, report.recipient):
-                    status = _apply_report(
+                    status = apply_report(
                         db,
                         report_id,
                         message_id=message_id,
@@ -952,7 +513,7 @@ class SqliteStore:
     # --- webhooks ----------------------------------------------------------------------------
 
     async def enqueue_webhook(self, webhook: Webhook, at: datetime) -> None:
-        await self._write(lambda db: _insert_webhook(db, webhook, at))
+        await self._write(lambda db: insert_webhook(db, webhook, at))
 
     async def due_webhooks(self, now: datetime, limit: int = 32) -> list[Webhook]:
         def job(db: sqlite3.Connection) -> list[Webhook]:
@@ -1007,7 +568,7 @@ class SqliteStore:
                 (to_micros(at), webhook_id),
             )
             for reply in replies:
-                _insert_outbound(db, reply.message, reply.segments)
+                insert_outbound(db, reply.message, reply.segments)
 
         await self._write(job)
 
@@ -1052,7 +613,7 @@ class SqliteStore:
                     attempts=row[4],
                     last_error=row[5],
                     next_attempt_at=from_micros(row[6]) if row[3] == "pending" else None,
-                    updated_at=_EPOCH + timedelta(microseconds=row[7]),
+                    updated_at=EPOCH + timedelta(microseconds=row[7]),
                 )
                 for row in rows
             )
@@ -1072,7 +633,7 @@ class SqliteStore:
 
     async def redact(self, account_sid: str, sid: str, at: datetime) -> Message | None:
         def job(db: sqlite3.Connection) -> Message | None:
-            loaded = _load(db, "sid = ? AND account_sid = ?", (sid, account_sid))
+            loaded = load_message(db, "sid = ? AND account_sid = ?", (sid, account_sid))
             if loaded is None:
                 return None
             message_id, _ = loaded
@@ -1094,18 +655,18 @@ class SqliteStore:
                 db.execute(
                     "UPDATE webhooks SET params = ? WHERE id = ?", (json.dumps(blanked), webhook_id)
                 )
-            reloaded = _load(db, "id = ?", (message_id,))
+            reloaded = load_message(db, "id = ?", (message_id,))
             return None if reloaded is None else reloaded[1]
 
         return await self._write(job)
 
     async def cancel(self, account_sid: str, sid: str, at: datetime) -> Message | None:
         def job(db: sqlite3.Connection) -> Message | None:
-            loaded = _load(db, "sid = ? AND account_sid = ?", (sid, account_sid))
+            loaded = load_message(db, "sid = ? AND account_sid = ?", (sid, account_sid))
             if loaded is None:
                 return None
             message_id, message = loaded
-            moved = _set_status(
+            moved = set_status(
                 db, message_id, Status.CANCELED, at, only_from=(Status.SCHEDULED, Status.ACCEPTED)
             )
             return moved or message
@@ -1114,7 +675,7 @@ class SqliteStore:
 
     async def delete_message(self, account_sid: str, sid: str) -> Message | None:
         def job(db: sqlite3.Connection) -> Message | None:
-            loaded = _load(db, "sid = ? AND account_sid = ?", (sid, account_sid))
+            loaded = load_message(db, "sid = ? AND account_sid = ?", (sid, account_sid))
             if loaded is None:
                 return None
             message_id, message = loaded
@@ -1140,13 +701,13 @@ class SqliteStore:
     async def waiting_for_sender(self, now: datetime, limit: int = 64) -> list[Message]:
         def job(db: sqlite3.Connection) -> list[Message]:
             rows = db.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE status = 'accepted' "
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = 'accepted' "
                 "UNION ALL "
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE status = 'scheduled' "
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = 'scheduled' "
                 "AND send_at <= ? LIMIT ?",
                 (to_micros(now), limit),
             ).fetchall()
-            return sorted((_message(row) for row in rows), key=lambda m: m.date_created)
+            return sorted((message_row(row) for row in rows), key=lambda m: m.date_created)
 
         return await self._write(job)
 
@@ -1162,7 +723,7 @@ class SqliteStore:
     async def assign_sender(self, new: NewMessage, at: datetime) -> bool:
         def job(db: sqlite3.Connection) -> bool:
             message = new.message
-            loaded = _load(db, "sid = ?", (message.sid,))
+            loaded = load_message(db, "sid = ?", (message.sid,))
             if loaded is None:
                 return False
             message_id, current = loaded
@@ -1184,7 +745,7 @@ class SqliteStore:
                     for s in new.segments
                 ],
             )
-            moved = _set_status(
+            moved = set_status(
                 db,
                 message_id,
                 Status.QUEUED,
@@ -1214,13 +775,13 @@ class SqliteStore:
         def job(db: sqlite3.Connection) -> list[Message]:
             marks = ", ".join("?" * len(service_sids))
             rows = db.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE modem = ? "
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE modem = ? "
                 f"AND status = 'queued' AND messaging_service_sid IN ({marks}) "
                 "AND NOT EXISTS (SELECT 1 FROM segments WHERE message_id = messages.id "
                 "AND sent_at IS NOT NULL) ORDER BY id",
                 (modem, *service_sids),
             ).fetchall()
-            return [_message(row) for row in rows]
+            return [message_row(row) for row in rows]
 
         return await self._write(job)
 
@@ -1258,8 +819,8 @@ class SqliteStore:
     async def phone_numbers(self) -> list[PhoneNumber]:
         def job(db: sqlite3.Connection) -> list[PhoneNumber]:
             return [
-                _phone_number(row)
-                for row in db.execute(f"SELECT {_NUMBER_COLUMNS} FROM phone_numbers ORDER BY rowid")
+                phone_number_row(row)
+                for row in db.execute(f"SELECT {NUMBER_COLUMNS} FROM phone_numbers ORDER BY rowid")
             ]
 
         return await self._read(job)
@@ -1267,7 +828,7 @@ class SqliteStore:
     async def save_phone_number(self, number: PhoneNumber) -> None:
         def job(db: sqlite3.Connection) -> None:
             db.execute(
-                f"INSERT OR REPLACE INTO phone_numbers ({_NUMBER_COLUMNS}) "
+                f"INSERT OR REPLACE INTO phone_numbers ({NUMBER_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     number.number,

@@ -1,0 +1,166 @@
+"""Rows and the Message resource: how the store's tables map to the gateway's dataclasses.
+
+Times are integer microseconds since the Unix epoch, UTC (see :mod:`gateway.store.schema`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from gateway.models import Direction, Message, Status
+from gateway.store import InboundPart, PhoneNumber, Webhook
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+MESSAGE_COLUMNS: Final = (
+    "sid, account_sid, direction, status, to_number, from_number, body, num_segments, "
+    "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
+    "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
+    "max_price, expires_at, send_at"
+)
+
+
+def to_micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int | None) -> datetime | None:
+    return None if value is None else EPOCH + timedelta(microseconds=value)
+
+
+def message_row(row: Sequence[Any]) -> Message:
+    return Message(
+        sid=row[0],
+        account_sid=row[1],
+        direction=Direction(row[2]),
+        status=Status(row[3]),
+        to=row[4],
+        from_=row[5],
+        body=row[6],
+        num_segments=row[7],
+        num_media=row[8],
+        error_code=row[9],
+        error_message=row[10],
+        price=row[11],
+        price_unit=row[12],
+        messaging_service_sid=row[13],
+        date_created=EPOCH + timedelta(microseconds=row[14]),
+        date_updated=EPOCH + timedelta(microseconds=row[15]),
+        date_sent=from_micros(row[16]),
+        status_callback=row[17],
+        modem=row[18],
+        validity_period=row[19],
+        max_price=row[20],
+        expires_at=from_micros(row[21]),
+        send_at=from_micros(row[22]),
+    )
+
+
+def insert_message(db: sqlite3.Connection, message: Message) -> int:
+    cursor = db.execute(
+        "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
+        "from_number, body, num_segments, num_media, error_code, error_message, price, "
+        "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
+        "status_callback, modem, validity_period, max_price, expires_at, send_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            message.sid,
+            message.account_sid,
+            message.direction.value,
+            message.status.value,
+            message.to,
+            message.from_,
+            message.body,
+            message.num_segments,
+            message.num_media,
+            message.error_code,
+            message.error_message,
+            message.price,
+            message.price_unit,
+            message.messaging_service_sid,
+            to_micros(message.date_created),
+            to_micros(message.date_updated),
+            None if message.date_sent is None else to_micros(message.date_sent),
+            message.status_callback,
+            message.modem,
+            message.validity_period,
+            message.max_price,
+            None if message.expires_at is None else to_micros(message.expires_at),
+            None if message.send_at is None else to_micros(message.send_at),
+        ),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def load_message(db: sqlite3.Connection, where: str, value: Any) -> tuple[int, Message] | None:
+    values = value if isinstance(value, tuple) else (value,)
+    row = db.execute(f"SELECT id, {MESSAGE_COLUMNS} FROM messages WHERE {where}", values).fetchone()
+    return None if row is None else (int(row[0]), message_row(row[1:]))
+
+
+NUMBER_COLUMNS: Final = (
+    "number, sid, account_sid, friendly_name, sms_url, sms_method, sms_fallback_url, "
+    "sms_fallback_method, status_callback, api_updated, date_created, date_updated"
+)
+
+
+def phone_number_row(row: Sequence[Any]) -> PhoneNumber:
+    return PhoneNumber(
+        number=row[0],
+        sid=row[1],
+        account_sid=row[2],
+        friendly_name=row[3],
+        sms_url=row[4],
+        sms_method=row[5],
+        sms_fallback_url=row[6],
+        sms_fallback_method=row[7],
+        status_callback=row[8],
+        api_updated=bool(row[9]),
+        date_created=EPOCH + timedelta(microseconds=row[10]),
+        date_updated=EPOCH + timedelta(microseconds=row[11]),
+    )
+
+
+def insert_webhook(db: sqlite3.Connection, webhook: Webhook, at: datetime) -> None:
+    now = to_micros(at)
+    db.execute(
+        "INSERT INTO webhooks (account_sid, message_sid, kind, url, method, fallback_url, "
+        "fallback_method, params, attempts, next_attempt_at, state, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?)",
+        (
+            webhook.account_sid,
+            webhook.message_sid,
+            webhook.kind,
+            webhook.url,
+            webhook.method,
+            webhook.fallback_url,
+            webhook.fallback_method,
+            json.dumps(webhook.params),
+            now,
+            now,
+            now,
+        ),
+    )
+
+
+def part_row(row: Sequence[Any]) -> InboundPart:
+    return InboundPart(
+        key=row[0],
+        modem=row[1],
+        recipient=row[2],
+        sender=row[3],
+        group=row[4],
+        sequence=row[5],
+        total=row[6],
+        text=bytes(row[7]).decode("utf-16-be", "surrogatepass"),
+        pdu=row[8],
+        received_at=EPOCH + timedelta(microseconds=row[9]),
+    )
+
+
+PART_COLUMNS: Final = (
+    "key, modem, recipient, sender, group_key, sequence, total, text, pdu, received_at"
+)
