@@ -10,15 +10,24 @@ refuses the page.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from gateway.models import API_VERSION, Message
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 
 def rfc2822(moment: datetime | None) -> str | None:
-    return None if moment is None else format_datetime(moment.astimezone(UTC))
+    # What email.utils.format_datetime gives for a UTC moment, at a fraction of its cost.
+    if moment is None:
+        return None
+    m = moment.astimezone(UTC)
+    return (
+        f"{_DAYS[m.weekday()]}, {m.day:02d} {_MONTHS[m.month - 1]} {m.year:04d} "
+        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d} +0000"
+    )
 
 
 def message_uri(account_sid: str, sid: str) -> str:
