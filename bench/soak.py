@@ -72,7 +72,7 @@ from bench.gateway_process import (
     gateway_process,
     memory,
 )
-from bench.harness import markdown_table, run_header
+from bench.harness import invocation, markdown_table, run_header
 from bench.simulator import Simulator, simulator_on_pty
 
 LATENCY_S: Final = 1.5  # each AT+CMGS, in the simulator
@@ -902,7 +902,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.minutes * 60 < 2 * _LEAD_S + NO_SERVICE_S + 30:
         raise SystemExit("--minutes: at least 2.5 (room for the faults)")
     run = asyncio.run(soak(args.minutes, args.seed, args.log))
-    print(report(run))
+    print(report(run, " ".join([invocation(), *(sys.argv[1:] if argv is None else argv)])))
 
 
 if __name__ == "__main__":
