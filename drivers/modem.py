@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar
 
@@ -185,6 +185,7 @@ class GsmModem:
         self.profile: VendorProfile = GENERIC
         self.info: ModemInfo | None = None
         self._read_storage: str | None = None
+        self._storage_lock = asyncio.Lock()  # AT+CPMS and the commands that rely on it
         self._acknowledge = False  # +CMT/+CDS need AT+CNMA (AT+CSMS=1 in effect)
         self._handlers: dict[type, list[Callable[[Any], None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -480,15 +481,22 @@ class GsmModem:
                 await accepted(index, reference)
         return references
 
-    async def _use_storage(self, storage: str) -> None:
-        if storage != self._read_storage:
-            await self.channel.command(f'AT+CPMS="{storage}"')
-            self._read_storage = storage
+    @contextlib.asynccontextmanager
+    async def _storage(self, storage: str) -> AsyncIterator[None]:
+        """``storage`` selected (``AT+CPMS``) for the commands inside, which no other task's
+        selection can come between: a health check reading ME while a report in SR is deleted
+        would otherwise delete ME's slot of that number."""
+        async with self._storage_lock:
+            if storage != self._read_storage:
+                self._read_storage = None  # unknown until the modem says OK
+                await self.channel.command(f'AT+CPMS="{storage}"')
+                self._read_storage = storage
+            yield
 
     async def list_messages(self, storage: str, stat: int = 4) -> list[StoredMessage]:
         """``AT+CMGL=<stat>`` on ``storage`` (4: all messages, read or not)."""
-        await self._use_storage(storage)
-        reply = await self.channel.command(f"AT+CMGL={stat}")
+        async with self._storage(storage):
+            reply = await self.channel.command(f"AT+CMGL={stat}")
         return [
             StoredMessage(storage, entry.index or 0, entry.stat, entry.length, entry.pdu)
             for entry in at_replies.parse_cmgl(reply.lines)
@@ -496,26 +504,26 @@ class GsmModem:
 
     async def read_message(self, storage: str, index: int) -> StoredMessage | None:
         """``AT+CMGR=<index>``; ``None`` for an empty slot."""
-        await self._use_storage(storage)
-        try:
-            reply = await self.channel.command(f"AT+CMGR={index}")
-        except CmsError as exc:
-            if exc.code == _CMS_INVALID_INDEX:
-                return None
-            raise
+        async with self._storage(storage):
+            try:
+                reply = await self.channel.command(f"AT+CMGR={index}")
+            except CmsError as exc:
+                if exc.code == _CMS_INVALID_INDEX:
+                    return None
+                raise
         entry = at_replies.parse_cmgr(reply.lines)
         if entry is None:
             return None
         return StoredMessage(storage, index, entry.stat, entry.length, entry.pdu)
 
     async def delete_message(self, storage: str, index: int) -> None:
-        await self._use_storage(storage)
-        await self.channel.command(f"AT+CMGD={index}")
+        async with self._storage(storage):
+            await self.channel.command(f"AT+CMGD={index}")
 
     async def storage_usage(self, storage: str) -> tuple[int, int]:
         """(used, total) of ``storage``."""
-        await self._use_storage(storage)
-        reply = await self.channel.command("AT+CPMS?")
+        async with self._storage(storage):
+            reply = await self.channel.command("AT+CPMS?")
         return at_replies.parse_cpms_usage(reply.lines)[0]
 
     async def close(self) -> None:

@@ -381,3 +381,28 @@ async def test_registration_changes_are_events() -> None:
         back = [await events.next(RegistrationChanged) for _ in range(2)]
         assert all(event.registration.registered for event in back)
         assert (await alice.registration()).registered
+
+
+async def test_storages_of_concurrent_commands_never_mix() -> None:
+    """A health check reading ME's usage while a status report is read and deleted in SR: each
+    command on the storage it asked for (once, AT+CMGD=0 went to ME and deleted an unread SMS)."""
+    async with rig() as setup:
+        sim, alice = await setup.add(ALICE)
+        _, bob = await setup.add(BOB)
+        events = Events(alice, MessageStored, ReportStored)
+        setup.network.set_rule("*", HandsetRule(Fate.DELIVERED))
+        await bob.send_parts(parts_of("unread, and must stay", ALICE))  # into alice's ME
+        message = await events.next(MessageStored)
+        await alice.send_parts(parts_of("a report for alice", "+447700900123", report=True))
+        report = await events.next(ReportStored)
+        assert (report.storage, message.storage) == ("SR", "ME")
+        assert await alice.read_message(report.storage, report.index) is not None
+        # SR is selected now; the usage check selects ME while the delete is on its way.
+        await asyncio.gather(
+            alice.storage_usage(message.storage),
+            alice.delete_message(report.storage, report.index),
+            alice.storage_usage(message.storage),
+        )
+        assert await alice.read_message(message.storage, message.index) is not None
+        assert await alice.read_message(report.storage, report.index) is None
+        assert report.index not in sim.storages["SR"].slots
