@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from drivers.errors import DriverError, ModemLost, PduError
+from drivers.errors import AtTimeout, DriverError, ModemLost, PduError
 from drivers.modem import (
     GsmModem,
     MessageRouted,
@@ -189,6 +189,9 @@ class InboundReceiver:
                 await self.sweep(handle, modem)
         except ModemLost:
             pass  # the next connection's sweep reads whatever is still stored
+        except AtTimeout as exc:
+            # The modem stopped answering: it is recovered, and its recovery sweeps.
+            handle.lost(f"no answer while receiving: {exc}")
         except (DriverError, StoreError) as exc:
             # Nothing was deleted that is not committed: the next sweep tries again.
             log.warning("%s: receiving failed: %s", handle.id, exc)

@@ -207,3 +207,23 @@ async def test_a_health_check_the_modem_does_not_answer_recovers_it(tmp_path: Pa
         await r.states.reached(ModemState.READY, 2)
         sid = await r.send("after the health check")
         await r.statuses.reached(sid, Status.DELIVERED)
+
+
+async def test_a_modem_that_hangs_while_receiving_is_recovered(tmp_path: Path) -> None:
+    def bob_fast(gateway: Gateway) -> None:
+        handle = gateway.modems.handles["bob"]
+        handle.timeouts = FAST
+        handle.settings = ModemSettings(wake_attempts=2, wake_timeout=0.3)
+
+    async with rig(tmp_path, prepare=bob_fast) as r:
+        inbox = Inbox(r.gateway)
+        bob = r.gateway.modems.handles["bob"]
+        states = States(bob)
+        bob_sim = r.gateway.modems.simulated["bob"]
+        bob_sim.hang()  # the +CMTI comes; the AT+CMGR that follows is never answered
+        r.gateway.modems.network.inject(BOB, HANDSET, "read me once you are back")
+        await states.reached(ModemState.LOST)
+        bob_sim.resume()
+        (message,) = await inbox.wait(1)
+        assert message.body == "read me once you are back"
+        assert bob.state is ModemState.READY
