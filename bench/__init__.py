@@ -19,6 +19,8 @@ BENCHMARKS: Final = (
     "bench.gateway_send",
     "bench.gateway_memory",
     "bench.gateway_inbound",
+    "bench.gateway_list",
+    "bench.soak",  # ten minutes of it
 )
 
 
