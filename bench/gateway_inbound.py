@@ -82,7 +82,7 @@ BURST_TIMEOUT_S: Final = 300.0
 TARGET_P50_MS: Final = 20.0  # the issue: notification to webhook, p50 under 20 ms
 SIGNATURE_HEADER: Final = "X-Twilio-Signature"
 # A warning or an error in the gateway's log ("%(asctime)s %(levelname)s %(name)s: ...").
-_PROBLEM: Final = re.compile(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) ")
+PROBLEM_LINE: Final = re.compile(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +212,7 @@ class Ours:
     log_lines: int  # warnings and errors in the gateway's log
 
 
-class _Commands:
+class Commands:
     """The AT commands the modem received, with the time each arrived."""
 
     def __init__(self) -> None:
@@ -230,7 +230,7 @@ class _Commands:
 
 
 async def _one_by_one(
-    receiver: Receiver, modem: PtyModem, commands: _Commands, tag: str, count: int
+    receiver: Receiver, modem: PtyModem, commands: Commands, tag: str, count: int
 ) -> tuple[list[float], list[float]]:
     totals: list[float] = []
     reads: list[float] = []
@@ -252,7 +252,7 @@ async def _one_by_one(
 
 
 async def _latency(
-    gateway: RunningGateway, receiver: Receiver, modem: PtyModem, commands: _Commands
+    gateway: RunningGateway, receiver: Receiver, modem: PtyModem, commands: Commands
 ) -> Latency:
     await _one_by_one(receiver, modem, commands, "warm-up", WARM_UP)
     before = cpu_times(gateway.pid)
@@ -286,7 +286,7 @@ async def _burst(gateway: RunningGateway, receiver: Receiver, modem: PtyModem) -
     )
 
 
-async def _idle(gateway: RunningGateway, commands: _Commands) -> Idle:
+async def _idle(gateway: RunningGateway, commands: Commands) -> Idle:
     sent_before = len(commands.log)
     before = cpu_times(gateway.pid)
     await asyncio.sleep(IDLE_S)
@@ -294,7 +294,7 @@ async def _idle(gateway: RunningGateway, commands: _Commands) -> Idle:
     return Idle(IDLE_S, len(commands.log) - sent_before, cpu)
 
 
-async def _webhook_states(gateway: RunningGateway) -> dict[str, Any]:
+async def webhook_states(gateway: RunningGateway) -> dict[str, Any]:
     async with (
         aiohttp.ClientSession() as session,
         session.get(
@@ -308,12 +308,12 @@ async def _webhook_states(gateway: RunningGateway) -> dict[str, Any]:
 
 async def measure_ours() -> Ours:
     receiver = Receiver()
-    commands = _Commands()
+    commands = Commands()
     with cancelled_by_sigterm():  # SIGTERM stops the gateway and closes the pty too
         return await _measure_ours(receiver, commands)
 
 
-async def _measure_ours(receiver: Receiver, commands: _Commands) -> Ours:
+async def _measure_ours(receiver: Receiver, commands: Commands) -> Ours:
     async with receiver.listening(), modem_on_pty(NUMBER) as modem:
         undo = modem.observe(commands)
         spec = WebhookModem("gsm", "serial", NUMBER, port=modem.device, sms_url=receiver.url)
@@ -324,10 +324,10 @@ async def _measure_ours(receiver: Receiver, commands: _Commands) -> Ours:
                 idle = await _idle(gateway, commands)
                 latency = await _latency(gateway, receiver, modem, commands)
                 burst = await _burst(gateway, receiver, modem)
-                webhooks = await _webhook_states(gateway)
+                webhooks = await webhook_states(gateway)
                 received = status_counts(gateway.database).get("received", 0)
                 log = gateway.log.read_text(errors="replace").splitlines()
-                log_lines = sum(1 for line in log if _PROBLEM.match(line))
+                log_lines = sum(1 for line in log if PROBLEM_LINE.match(line))
         finally:
             undo()
     injected = WARM_UP + MESSAGES + BURST
@@ -343,7 +343,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def _ms(value: float) -> str:
+def format_ms(value: float) -> str:
     return f"{value:,.1f}" if value >= 100 else f"{value:,.2f}"
 
 
@@ -365,11 +365,11 @@ def _latency_cells(values_ms: Sequence[float]) -> list[str]:
     count = len(values_ms)
     return [
         f"{count}",
-        _ms(percentile(values_ms, 0.5)),
-        _ms(percentile(values_ms, 0.9)) if count >= 10 else "-",
-        _ms(percentile(values_ms, 0.99)) if count >= 100 else "-",
-        _ms(max(values_ms)),
-        _ms(statistics.fmean(values_ms)),
+        format_ms(percentile(values_ms, 0.5)),
+        format_ms(percentile(values_ms, 0.9)) if count >= 10 else "-",
+        format_ms(percentile(values_ms, 0.99)) if count >= 100 else "-",
+        format_ms(max(values_ms)),
+        format_ms(statistics.fmean(values_ms)),
     ]
 
 
@@ -449,8 +449,9 @@ def report(ours: Ours, peers: list[InboundPeerResult]) -> str:
         "signature is checked after); for the peers, their received-message hook's "
         "`date +%s.%N` (gammu-smsd `RunOnReceive`, SMSTools3 `eventhandler`).",
         f"- smsgw's latency, split at `AT+CMGR` reaching the modem: notification to read p50 "
-        f"{_ms(percentile(reads, 0.5))} ms (p99 {_ms(percentile(reads, 0.99))}); read to "
-        f"webhook p50 {_ms(percentile(rest, 0.5))} ms (p99 {_ms(percentile(rest, 0.99))}). "
+        f"{format_ms(percentile(reads, 0.5))} ms (p99 {format_ms(percentile(reads, 0.99))}); "
+        f"read to webhook p50 {format_ms(percentile(rest, 0.5))} ms (p99 "
+        f"{format_ms(percentile(rest, 0.99))}). "
         f"Gateway CPU {latency.gateway_cpu_ms:,.2f} ms per message.",
         "- Peers: neither reads a message when the modem announces it; both poll, gammu-smsd "
         "every `ReceiveFrequency` (15 s by default), SMSTools3 every `delaytime` (10 s). The "
@@ -489,7 +490,7 @@ def report(ours: Ours, peers: list[InboundPeerResult]) -> str:
     lines += [
         "",
         f"Target (issue): notification to webhook p50 under {TARGET_P50_MS:g} ms: {verdict} "
-        f"(p50 {_ms(p50)} ms, p99 {_ms(percentile(latency.total_ms, 0.99))} ms).",
+        f"(p50 {format_ms(p50)} ms, p99 {format_ms(percentile(latency.total_ms, 0.99))} ms).",
     ]
     return "\n".join(lines)
 

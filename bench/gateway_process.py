@@ -285,14 +285,14 @@ def cpu_times(pid: int) -> CpuTimes:
 # --- the SQLite file, read from outside --------------------------------------------------------
 
 
-def _connect_read_only(database: Path) -> sqlite3.Connection:
+def connect_read_only(database: Path) -> sqlite3.Connection:
     # Read-only, so the benchmark can never change what it checks; WAL lets it read while the
     # gateway writes.
     return sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
 
 
 def stored_sids(database: Path) -> set[str]:
-    connection = _connect_read_only(database)
+    connection = connect_read_only(database)
     try:
         return {sid for (sid,) in connection.execute("SELECT sid FROM messages")}
     finally:
@@ -300,7 +300,7 @@ def stored_sids(database: Path) -> set[str]:
 
 
 def status_counts(database: Path) -> dict[str, int]:
-    connection = _connect_read_only(database)
+    connection = connect_read_only(database)
     try:
         rows = connection.execute("SELECT status, count(*) FROM messages GROUP BY status")
         counts: dict[str, int] = dict(rows)
