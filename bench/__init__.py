@@ -19,6 +19,7 @@ BENCHMARKS: Final = (
     "bench.gateway_send",
     "bench.gateway_memory",
     "bench.gateway_inbound",
+    "bench.gateway_reports",
     "bench.gateway_list",
     "bench.soak",  # ten minutes of it
 )
