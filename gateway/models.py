@@ -119,6 +119,8 @@ class Message:
     max_price: str | None = None  # MaxPrice, checked before the message is sent
     expires_at: datetime | None = None  # not sent by then: failed, 30036 (ValidityPeriod)
     send_at: datetime | None = None  # a scheduled message (ScheduleType=fixed)
+    content_retention: str | None = None  # "discard": the text is not kept once sent
+    address_retention: str | None = None  # "obfuscate": the recipient kept masked once final
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +133,12 @@ class Segment:
     reference: int | None = None  # TP-MR once the modem accepted the part
     sent_at: datetime | None = None
     concat_reference: int | None = None  # shared by the parts of a concatenated message
+
+
+def obfuscate(number: str) -> str:
+    """A number as AddressRetention=obfuscate keeps it: enough to tell a country and a
+    handset's last digits apart, not enough to reach it (``+4477XXXXXX23``)."""
+    head = 5 if number.startswith("+") else 4
+    if len(number) <= head + 2:
+        return "X" * len(number)
+    return number[:head] + "X" * (len(number) - head - 2) + number[-2:]

@@ -543,6 +543,16 @@ def _create_message_form() -> Schema:
                 "description": "The most the message may cost; over it, it fails with 30010",
             },
             "SmartEncoded": _boolean("Replace Unicode look-alikes with GSM-7 characters"),
+            "ContentRetention": {
+                "type": "string",
+                "enum": ["retain", "discard"],
+                "description": "'discard': no text of the message is kept once it is sent",
+            },
+            "AddressRetention": {
+                "type": "string",
+                "enum": ["retain", "obfuscate"],
+                "description": "'obfuscate': the recipient is kept only masked once final",
+            },
             "ScheduleType": {
                 "type": "string",
                 "enum": ["fixed"],

@@ -82,6 +82,16 @@ def _validity(form: Form) -> int | None:
     return int(raw)
 
 
+def _choice(form: Form, name: str, values: tuple[str, ...]) -> str | None:
+    """A privacy setting (the seed documentation: honour them): one of ``values``."""
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in values:
+        raise ApiError(20001, f"Invalid {name} {raw!r}: expected {' or '.join(values)}")
+    return raw
+
+
 def _max_price(form: Form) -> str | None:
     raw = form.get("MaxPrice")
     if raw is None or raw == "":
@@ -229,6 +239,8 @@ class Outbound:
             callback = service.status_callback
         validity = _validity(form)
         smart = _flag(form, "SmartEncoded")
+        content = _choice(form, "ContentRetention", ("retain", "discard"))
+        address = _choice(form, "AddressRetention", ("retain", "obfuscate"))
         message = Message(
             sid=new_sid("SM"),
             account_sid=account_sid,
@@ -252,6 +264,8 @@ class Outbound:
             max_price=_max_price(form),
             expires_at=(scheduled or now) + timedelta(seconds=validity or MAX_VALIDITY),
             send_at=scheduled,
+            content_retention=content if content == "discard" else None,
+            address_retention=address if address == "obfuscate" else None,
         )
         if service is not None and not from_raw:
             # The service picks the sender when it sends (gateway.services): "accepted" now,

@@ -19,7 +19,7 @@ MESSAGE_COLUMNS: Final = (
     "sid, account_sid, direction, status, to_number, from_number, body, num_segments, "
     "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
     "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
-    "max_price, expires_at, send_at"
+    "max_price, expires_at, send_at, content_retention, address_retention"
 )
 
 
@@ -56,6 +56,8 @@ def message_row(row: Sequence[Any]) -> Message:
         max_price=row[20],
         expires_at=from_micros(row[21]),
         send_at=from_micros(row[22]),
+        content_retention=row[23],
+        address_retention=row[24],
     )
 
 
@@ -64,8 +66,9 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
         "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
         "from_number, body, num_segments, num_media, error_code, error_message, price, "
         "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
-        "status_callback, modem, validity_period, max_price, expires_at, send_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "status_callback, modem, validity_period, max_price, expires_at, send_at, "
+        "content_retention, address_retention) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.sid,
             message.account_sid,
@@ -90,6 +93,8 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
             message.max_price,
             None if message.expires_at is None else to_micros(message.expires_at),
             None if message.send_at is None else to_micros(message.send_at),
+            message.content_retention,
+            message.address_retention,
         ),
     )
     return int(cursor.lastrowid or 0)

@@ -168,4 +168,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         id INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 6: the privacy settings of a message (ContentRetention, AddressRetention).
+    """
+    ALTER TABLE messages ADD COLUMN content_retention TEXT;  -- 'discard': no text once sent
+    ALTER TABLE messages ADD COLUMN address_retention TEXT;  -- 'obfuscate': once final
+    """,
 )

@@ -52,6 +52,7 @@ from gateway.store.rows import (
 from gateway.store.schema import MIGRATIONS
 from gateway.store.transitions import (
     apply_report,
+    erase_text,
     insert_outbound,
     latest_done_date,
     match_early_report,
@@ -674,24 +675,11 @@ class SqliteStore:
             if loaded is None:
                 return None
             message_id, _ = loaded
-            # The text is gone everywhere it was kept: the message, the PDUs of its parts
-            # (sent or not: only a final message is redacted, nothing of it is still to go),
-            # the parts it was received in, and its webhooks' parameters.
+            # Only a final message is redacted: nothing of it is still to go.
+            erase_text(db, message_id, sid)
             db.execute(
-                "UPDATE messages SET body = '', date_updated = ? WHERE id = ?",
-                (to_micros(at), message_id),
+                "UPDATE messages SET date_updated = ? WHERE id = ?", (to_micros(at), message_id)
             )
-            db.execute("UPDATE segments SET pdu = '' WHERE message_id = ?", (message_id,))
-            db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (sid,))
-            for webhook_id, params in db.execute(
-                "SELECT id, params FROM webhooks WHERE message_sid = ?", (sid,)
-            ).fetchall():
-                blanked = [
-                    (name, "" if name == "Body" else value) for name, value in json.loads(params)
-                ]
-                db.execute(
-                    "UPDATE webhooks SET params = ? WHERE id = ?", (json.dumps(blanked), webhook_id)
-                )
             reloaded = load_message(db, "id = ?", (message_id,))
             return None if reloaded is None else reloaded[1]
 

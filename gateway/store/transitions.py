@@ -3,6 +3,7 @@ reports it, and delivery reports applied to the part they are for (:mod:`gateway
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from typing import Any, Final
 
 from gateway.callbacks import status_callback
 from gateway.delivery import Delivery, PartReport, PartState, part_report, same_recipient, settle
-from gateway.models import ERROR_MESSAGES, Message, Segment, Status
+from gateway.models import ERROR_MESSAGES, Message, Segment, Status, obfuscate
 from gateway.store.rows import from_micros, insert_message, insert_webhook, load_message, to_micros
 
 # A report matched to a part committed just after it came may have been taken this long before
@@ -72,9 +73,57 @@ def set_status(
         return None
     loaded = load_message(db, "id = ?", message_id)
     assert loaded is not None
+    if _apply_retention(db, message_id, loaded[1]):
+        loaded = load_message(db, "id = ?", message_id)
+        assert loaded is not None
     if report:
         report_status(db, loaded[1], at, done)
     return loaded[1]
+
+
+# ContentRetention=discard: nothing of the text once it has gone (or will never go);
+# AddressRetention=obfuscate: the recipient masked once nothing more can happen to the message
+# (a delivery report is matched on the full number until then).
+_TEXT_DONE: Final = frozenset(
+    {Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED}
+)
+_ADDRESS_DONE: Final = frozenset(
+    {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED}
+)
+
+
+def _apply_retention(db: sqlite3.Connection, message_id: int, message: Message) -> bool:
+    """The message's privacy settings, now that it reached its status; whether it changed."""
+    changed = False
+    if message.content_retention == "discard" and message.status in _TEXT_DONE and message.body:
+        erase_text(db, message_id, message.sid)
+        changed = True
+    if message.address_retention == "obfuscate" and message.status in _ADDRESS_DONE:
+        masked = obfuscate(message.to)
+        if masked != message.to:
+            db.execute("UPDATE messages SET to_number = ? WHERE id = ?", (masked, message_id))
+            for webhook_id, params in db.execute(
+                "SELECT id, params FROM webhooks WHERE message_sid = ?", (message.sid,)
+            ).fetchall():
+                pairs = [(n, masked if n == "To" else v) for n, v in json.loads(params)]
+                db.execute(
+                    "UPDATE webhooks SET params = ? WHERE id = ?", (json.dumps(pairs), webhook_id)
+                )
+            changed = True
+    return changed
+
+
+def erase_text(db: sqlite3.Connection, message_id: int, sid: str) -> None:
+    """The text of a message gone from everything that kept it: the message, the PDUs of its
+    parts, the parts it was received in, and its webhooks' parameters."""
+    db.execute("UPDATE messages SET body = '' WHERE id = ?", (message_id,))
+    db.execute("UPDATE segments SET pdu = '' WHERE message_id = ?", (message_id,))
+    db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (sid,))
+    for webhook_id, params in db.execute(
+        "SELECT id, params FROM webhooks WHERE message_sid = ?", (sid,)
+    ).fetchall():
+        blanked = [(name, "" if name == "Body" else value) for name, value in json.loads(params)]
+        db.execute("UPDATE webhooks SET params = ? WHERE id = ?", (json.dumps(blanked), webhook_id))
 
 
 def settle_message(

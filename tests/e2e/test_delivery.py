@@ -593,3 +593,43 @@ async def test_a_twiml_replys_callbacks_go_to_its_action(tmp_path: Path) -> None
 
 def replace_number(configuration: Config, sms_url: str) -> Config:
     return replace(configuration, numbers=(NumberConfig(BOB, sms_url=sms_url),))
+
+
+# --- privacy settings ------------------------------------------------------------------------
+
+
+async def test_content_retention_discard_keeps_no_text_once_sent(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        secret = "The code is 4711. " * 10  # two parts
+        sid = await r.send(body=secret, ContentRetention="discard")
+        await r.statuses.reached(sid, Status.SENT)
+        fetched = await r.fetch(sid)
+        assert (fetched["body"], fetched["status"], fetched["num_segments"]) == ("", "sent", "2")
+        assert r.sql("SELECT body FROM messages") == [("",)]
+        assert r.sql("SELECT DISTINCT pdu FROM segments") == [("",)]
+        assert all("4711" not in params for (params,) in r.sql("SELECT params FROM webhooks"))
+        assert "4711" in str(r.network.submissions[0].submit.text)  # it went, all the same
+
+
+async def test_address_retention_obfuscate_masks_the_recipient_once_final(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        sid = await r.send(AddressRetention="obfuscate")
+        callbacks = await r.callbacks(sid, 3)
+        assert statuses_of(callbacks) == ["queued", "sent", "delivered"]
+        fetched = await r.fetch(sid)
+        assert fetched["to"] == "+4477XXXXXX23"
+        assert HANDSET not in str(r.sql("SELECT to_number, params FROM messages, webhooks"))
+        # The report was matched on the full number, before the mask.
+        assert r.sql("SELECT delivery FROM segments") == [("delivered",)]
+
+
+async def test_privacy_settings_are_checked(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        for name, value in (("ContentRetention", "forget"), ("AddressRetention", "hide")):
+            error = await r.create(400, To=HANDSET, From=ALICE, Body="x", **{name: value})
+            assert error["code"] == 20001 and name in error["message"]
+        kept = await r.send(ContentRetention="retain", AddressRetention="retain")
+        await r.statuses.reached(kept, Status.DELIVERED)
+        fetched = await r.fetch(kept)
+        assert (fetched["body"], fetched["to"]) == ("Hello", HANDSET)
