@@ -138,10 +138,11 @@ class ModemHandle:
             if self.modem is not None and self.state is ModemState.READY:
                 return self.modem
 
-    def lost(self, reason: str) -> None:
+    def lost(self, reason: str, *, logged: bool = False) -> None:
         """Someone using the modem found it unusable (e.g. it stopped answering)."""
         if self.state in (ModemState.READY, ModemState.NO_SERVICE):  # not while reconnecting
-            log.warning("%s: %s; recovering it", self.id, reason)
+            if not logged:
+                log.warning("%s: %s; recovering it", self.id, reason)
             self.error = reason
             self._lost.set()
 
@@ -156,7 +157,7 @@ class ModemHandle:
         self.troubles += 1
         self.last_trouble = reason
         log.warning("%s: %s; initialising it again", self.id, reason)
-        self.lost(reason)
+        self.lost(reason, logged=True)  # one event, one line
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"modem {self.id}")
