@@ -32,6 +32,7 @@ from gateway.models import Message, Segment, Status
 from gateway.modems import ModemHandle, ModemPool
 from gateway.pricing import PriceTable, charge
 from gateway.store import OutboundWork, Store
+from gateway.waiting import seconds_until, stop_tasks, woken
 
 log = logging.getLogger(__name__)
 
@@ -164,11 +165,7 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
                     await asyncio.gather(*on_air)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks.clear()
 
     # --- validity period ---------------------------------------------------------------------
@@ -186,12 +183,7 @@ class Dispatcher:
         while True:
             self._expiry_wake.clear()
             due = self._next_expiry = await self.store.next_expiry()
-            timeout = None
-            if due is not None:
-                timeout = max(0.0, (due - self.clock()).total_seconds())
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._expiry_wake.wait()
+            if await woken(self._expiry_wake, seconds_until(due, self.clock)):
                 continue
             try:
                 await self.expire_due()
@@ -237,12 +229,7 @@ class Dispatcher:
 
     async def _sleep_until_due(self, modem_id: str, wake: asyncio.Event) -> None:
         due = await self.store.next_attempt_at(modem_id)
-        timeout = None
-        if due is not None:
-            timeout = max(0.0, (due - self.clock()).total_seconds())
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await wake.wait()
+        await woken(wake, seconds_until(due, self.clock))
 
     async def _send(self, handle: ModemHandle, work: OutboundWork, pacer: _Pacer) -> None:
         message = work.message

@@ -15,7 +15,6 @@ it is never dropped, and never changes a message whose webhook has gone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import logging
@@ -42,6 +41,7 @@ from gateway.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Stat
 from gateway.modems import ModemHandle, ModemPool
 from gateway.numbers import PhoneNumbers
 from gateway.store import InboundPart, ReceivedReport, ReportMatch, Store, Webhook
+from gateway.waiting import seconds_until, stop_tasks, woken
 from gateway.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -129,11 +129,7 @@ class InboundReceiver:
         self._tasks.append(loop.create_task(self._expiry(), name="reassembly expiry"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks.clear()
 
     def _connected(self, handle: ModemHandle, modem: GsmModem) -> None:
@@ -344,12 +340,8 @@ class InboundReceiver:
         while True:
             self._waiting.clear()
             oldest = await self.store.oldest_waiting_part()
-            timeout = None
-            if oldest is not None:
-                timeout = max(0.0, (oldest + self.timeout - self.clock()).total_seconds())
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._waiting.wait()
+            due = None if oldest is None else oldest + self.timeout
+            if await woken(self._waiting, seconds_until(due, self.clock)):
                 continue
             await self.expire_due()
 

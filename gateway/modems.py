@@ -25,6 +25,7 @@ from drivers.transport import Link, open_link, pipe
 from gateway import health
 from gateway.config import ModemConfig
 from gateway.health import ModemHealth, RegistrationTracker
+from gateway.waiting import stop_tasks, woken
 
 log = logging.getLogger(__name__)
 
@@ -164,12 +165,7 @@ class ModemHandle:
 
     async def stop(self) -> None:
         self._set_state(ModemState.STOPPED)
-        for check in list(self._checks):
-            check.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_tasks([*self._checks, *([self._task] if self._task else [])])
         await self._disconnect()
         self._set_state(ModemState.STOPPED)
 
@@ -277,12 +273,7 @@ class ModemHandle:
 
     async def _supervise(self) -> None:
         """Until the modem is lost: a health check every ``health_interval`` seconds."""
-        while True:
-            timeout = self.health_interval or None
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._lost.wait()
-                return
+        while not await woken(self._lost, self.health_interval or None):
             await self.check_health()
 
     async def check_health(self) -> ModemHealth | None:

@@ -16,7 +16,6 @@ period still applies).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from gateway.models import Message, Status
 from gateway.modems import ModemHandle, ModemPool, ModemState
 from gateway.outbound import Outbound
 from gateway.store import Store
+from gateway.waiting import seconds_until, stop_tasks, woken
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +75,7 @@ class ServiceRouter:
         for timer in self._failovers.values():
             timer.cancel()
         self._failovers.clear()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks.clear()
 
     # --- choosing and queueing ---------------------------------------------------------------
@@ -93,10 +89,7 @@ class ServiceRouter:
             except StoreError as exc:
                 log.warning("routing service messages failed: %s", exc)
                 due = None
-            timeout = None if due is None else max(0.0, (due - self.clock()).total_seconds())
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
+            await woken(self._wake, seconds_until(due, self.clock))
 
     async def route_due(self) -> int:
         """Give every waiting service message (and every scheduled one now due) its sender;

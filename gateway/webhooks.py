@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -30,6 +29,7 @@ from yarl import URL
 
 from gateway import twiml
 from gateway.store import NewMessage, Store, Webhook
+from gateway.waiting import seconds_until, stop_tasks, woken
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,7 @@ class WebhookSender:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
             self._task = None
         if self._session is not None:
             await self._session.close()
@@ -153,10 +151,7 @@ class WebhookSender:
 
     async def _sleep_until_due(self) -> None:
         due = await self.store.next_webhook_at()
-        timeout = None if due is None else max(0.0, (due - self.clock()).total_seconds())
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._wake.wait()
+        await woken(self._wake, seconds_until(due, self.clock))
 
     async def request(self, webhook: Webhook, url: str, method: str) -> Answer:
         """Send ``webhook``'s parameters to ``url``, signed with its account's auth token."""
