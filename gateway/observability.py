@@ -13,7 +13,7 @@ as Prometheus expects (it sees the restart as a reset).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -24,7 +24,7 @@ from drivers.at_replies import rssi_dbm
 from gateway.dispatcher import Dispatcher
 from gateway.errors import StoreError
 from gateway.inbound import InboundReceiver
-from gateway.modems import ModemPool, ModemState
+from gateway.modems import ModemHandle, ModemPool, ModemState
 from gateway.store import Store
 from gateway.webhooks import WebhookSender
 
@@ -90,110 +90,91 @@ class Observability:
 
     async def metrics(self) -> str:
         lines: list[str] = []
+        handles = list(self.modems.handles.values())
 
-        def family(name: str, kind: str, help_text: str, samples: Iterable[str]) -> None:
+        def family(name: str, kind: str, help_text: str, samples: Iterable[Sample]) -> None:
             lines.append(f"# HELP {name} {help_text}")
             lines.append(f"# TYPE {name} {kind}")
-            lines.extend(samples)
+            lines.extend(f"{name}{_labels(labels)} {value}" for value, labels in samples)
 
-        handles = list(self.modems.handles.values())
-        family(
+        def per_modem(name: str, kind: str, help_text: str, values: Mapping[str, object]) -> None:
+            """One sample per modem that has a value (``values`` by modem id)."""
+            samples = [(values[h.id], {"modem": h.id}) for h in handles if h.id in values]
+            family(name, kind, help_text, samples)
+
+        per_modem(
             "smsgw_modem_up",
             "gauge",
             "1 when the modem is in service (registered and answering).",
-            (
-                _sample("smsgw_modem_up", int(h.state is ModemState.READY), modem=h.id)
-                for h in handles
-            ),
+            {h.id: int(h.state is ModemState.READY) for h in handles},
         )
         family(
             "smsgw_modem_state",
             "gauge",
             "1 for the state the modem is in.",
             (
-                _sample("smsgw_modem_state", int(h.state is state), modem=h.id, state=state.value)
+                (int(h.state is state), {"modem": h.id, "state": state.value})
                 for h in handles
                 for state in ModemState
             ),
         )
-        signal, dbm, registration, used, total = [], [], [], [], []
-        for h in handles:
-            health = h.health
-            rssi = (
-                health.rssi if health else (h.modem.info.rssi if h.modem and h.modem.info else None)
-            )
-            if rssi is not None:
-                signal.append(_sample("smsgw_modem_signal_rssi", rssi, modem=h.id))
-                value = rssi_dbm(rssi)
-                if value is not None:
-                    dbm.append(_sample("smsgw_modem_signal_dbm", value, modem=h.id))
-            if health and health.registration is not None:
-                registration.append(
-                    _sample("smsgw_modem_registration", health.registration.stat, modem=h.id)
-                )
-            if health and health.storage and health.storage_used is not None:
-                labels = _labels(modem=h.id, storage=health.storage)
-                used.append(f"smsgw_modem_storage_used{labels} {health.storage_used}")
-                total.append(f"smsgw_modem_storage_total{labels} {health.storage_total}")
-        family("smsgw_modem_signal_rssi", "gauge", "AT+CSQ <rssi> (0-31, 99 unknown).", signal)
-        family("smsgw_modem_signal_dbm", "gauge", "Signal strength in dBm.", dbm)
-        family(
+        rssi = {h.id: value for h in handles if (value := _rssi(h)) is not None}
+        dbm = {m: value for m, r in rssi.items() if (value := rssi_dbm(r)) is not None}
+        health = {h.id: h.health for h in handles if h.health is not None}
+        per_modem("smsgw_modem_signal_rssi", "gauge", "AT+CSQ <rssi> (0-31, 99 unknown).", rssi)
+        per_modem("smsgw_modem_signal_dbm", "gauge", "Signal strength in dBm.", dbm)
+        per_modem(
             "smsgw_modem_registration",
             "gauge",
             "+CREG/+CEREG <stat> at the last health check (1 home, 5 roaming).",
-            registration,
+            {m: c.registration.stat for m, c in health.items() if c.registration is not None},
         )
-        family("smsgw_modem_storage_used", "gauge", "Messages in the modem's storage.", used)
-        family("smsgw_modem_storage_total", "gauge", "Capacity of the modem's storage.", total)
+        storages = [(m, c) for m, c in health.items() if c.storage and c.storage_used is not None]
         family(
+            "smsgw_modem_storage_used",
+            "gauge",
+            "Messages in the modem's storage.",
+            ((c.storage_used, {"modem": m, "storage": str(c.storage)}) for m, c in storages),
+        )
+        family(
+            "smsgw_modem_storage_total",
+            "gauge",
+            "Capacity of the modem's storage.",
+            ((c.storage_total, {"modem": m, "storage": str(c.storage)}) for m, c in storages),
+        )
+        every = {h.id: 0 for h in handles}  # a counter shows 0 for a modem that did nothing yet
+        per_modem(
             "smsgw_modem_parts_sent_total",
             "counter",
             "SMS parts the modem's network accepted.",
-            (
-                _sample(
-                    "smsgw_modem_parts_sent_total", self.dispatcher.parts_sent[h.id], modem=h.id
-                )
-                for h in handles
-            ),
+            every | self.dispatcher.parts_sent,
         )
         family(
             "smsgw_modem_refusals_total",
             "counter",
             "Parts refused with +CMS ERROR, by code.",
             (
-                _sample("smsgw_modem_refusals_total", count, modem=modem, code=str(code))
+                (count, {"modem": modem, "code": str(code)})
                 for (modem, code), count in sorted(self.dispatcher.refusals.items(), key=str)
             ),
         )
-        family(
+        per_modem(
             "smsgw_modem_reports_total",
             "counter",
             "Delivery reports received.",
-            (
-                _sample(
-                    "smsgw_modem_reports_total", self.inbound.reports_by_modem[h.id], modem=h.id
-                )
-                for h in handles
-            ),
+            every | self.inbound.reports_by_modem,
         )
-        family(
+        per_modem(
             "smsgw_modem_parts_received_total",
             "counter",
             "Inbound SMS parts received (duplicates not counted).",
-            (
-                _sample(
-                    "smsgw_modem_parts_received_total",
-                    self.inbound.parts_by_modem[h.id],
-                    modem=h.id,
-                )
-                for h in handles
-            ),
+            every | self.inbound.parts_by_modem,
         )
-        family(
+        per_modem(
             "smsgw_modem_recoveries_total",
             "counter",
             "Times the modem was brought back into service.",
-            (_sample("smsgw_modem_recoveries_total", h.recoveries, modem=h.id) for h in handles),
+            {h.id: h.recoveries for h in handles},
         )
         try:
             queue = await self.store.queue_counts()
@@ -203,58 +184,58 @@ class Observability:
             "smsgw_messages",
             "gauge",
             "Outbound messages not yet sent, by status.",
+            ((queue.get(status, 0), {"status": status}) for status in _QUEUE_STATUSES),
+        )
+        totals = (
             (
-                _sample("smsgw_messages", queue.get(status, 0), status=status)
-                for status in _QUEUE_STATUSES
+                "smsgw_messages_expired_total",
+                "Messages failed for their validity period (30036).",
+                self.dispatcher.expired,
+            ),
+            (
+                "smsgw_webhook_deliveries_total",
+                "Webhooks the receiver took (2xx).",
+                self.webhooks.delivered,
+            ),
+            (
+                "smsgw_webhook_retries_total",
+                "Webhook attempts that failed and were scheduled again.",
+                self.webhooks.retries,
+            ),
+            (
+                "smsgw_webhook_give_ups_total",
+                "Webhooks given up after their last attempt.",
+                self.webhooks.give_ups,
             ),
         )
-        family(
-            "smsgw_messages_expired_total",
-            "counter",
-            "Messages failed for their validity period (30036).",
-            [f"smsgw_messages_expired_total {self.dispatcher.expired}"],
-        )
-        family(
-            "smsgw_webhook_deliveries_total",
-            "counter",
-            "Webhooks the receiver took (2xx).",
-            [f"smsgw_webhook_deliveries_total {self.webhooks.delivered}"],
-        )
-        family(
-            "smsgw_webhook_retries_total",
-            "counter",
-            "Webhook attempts that failed and were scheduled again.",
-            [f"smsgw_webhook_retries_total {self.webhooks.retries}"],
-        )
-        family(
-            "smsgw_webhook_give_ups_total",
-            "counter",
-            "Webhooks given up after their last attempt.",
-            [f"smsgw_webhook_give_ups_total {self.webhooks.give_ups}"],
-        )
+        for name, help_text, value in totals:
+            family(name, "counter", help_text, [(value, {})])
         family(
             "smsgw_http_requests_total",
             "counter",
             "HTTP requests answered, by route, method and status.",
             (
-                _sample(
-                    "smsgw_http_requests_total",
-                    count,
-                    route=route,
-                    method=method,
-                    status=str(status),
-                )
+                (count, {"route": route, "method": method, "status": str(status)})
                 for (route, method, status), count in sorted(self.http.counts.items())
             ),
         )
         return "\n".join(lines) + "\n"
 
 
-def _sample(name: str, value: object, **labels: str) -> str:
-    return f"{name}{_labels(**labels)} {value}"
+Sample = tuple[object, Mapping[str, str]]  # a value and its labels
 
 
-def _labels(**labels: str) -> str:
+def _rssi(handle: ModemHandle) -> int | None:
+    """The latest signal reading: the health check's, else the one taken at initialisation."""
+    if handle.health is not None:
+        return handle.health.rssi
+    info = handle.modem.info if handle.modem is not None else None
+    return info.rssi if info is not None else None
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    if not labels:
+        return ""
     inner = ",".join(f'{name}="{_escape(value)}"' for name, value in labels.items())
     return "{" + inner + "}"
 
