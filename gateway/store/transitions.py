@@ -102,13 +102,7 @@ def _apply_retention(db: sqlite3.Connection, message_id: int, message: Message) 
         masked = obfuscate(message.to)
         if masked != message.to:
             db.execute("UPDATE messages SET to_number = ? WHERE id = ?", (masked, message_id))
-            for webhook_id, params in db.execute(
-                "SELECT id, params FROM webhooks WHERE message_sid = ?", (message.sid,)
-            ).fetchall():
-                pairs = [(n, masked if n == "To" else v) for n, v in json.loads(params)]
-                db.execute(
-                    "UPDATE webhooks SET params = ? WHERE id = ?", (json.dumps(pairs), webhook_id)
-                )
+            _replace_param(db, message.sid, "To", masked)
             changed = True
     return changed
 
@@ -119,11 +113,16 @@ def erase_text(db: sqlite3.Connection, message_id: int, sid: str) -> None:
     db.execute("UPDATE messages SET body = '' WHERE id = ?", (message_id,))
     db.execute("UPDATE segments SET pdu = '' WHERE message_id = ?", (message_id,))
     db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (sid,))
+    _replace_param(db, sid, "Body", "")
+
+
+def _replace_param(db: sqlite3.Connection, sid: str, name: str, value: str) -> None:
+    """Every webhook of message ``sid``, queued or sent, with parameter ``name`` = ``value``."""
     for webhook_id, params in db.execute(
         "SELECT id, params FROM webhooks WHERE message_sid = ?", (sid,)
     ).fetchall():
-        blanked = [(name, "" if name == "Body" else value) for name, value in json.loads(params)]
-        db.execute("UPDATE webhooks SET params = ? WHERE id = ?", (json.dumps(blanked), webhook_id))
+        pairs = [(key, value if key == name else old) for key, old in json.loads(params)]
+        db.execute("UPDATE webhooks SET params = ? WHERE id = ?", (json.dumps(pairs), webhook_id))
 
 
 def settle_message(
