@@ -51,7 +51,7 @@ from bench.gateway_process import (
     authorization,
     cpu_times,
     gateway_process,
-    status_counts,
+    sent_count,
     stored_sids,
     unreachable_modem,
 )
@@ -340,11 +340,11 @@ async def one_run(generator: str, set_up: SetUp) -> Run:
             if set_up.sends:
                 await gw.wait_modems_ready()
             warm_up = await loader(gw, WARM_UP_S)
-            sent_before = status_counts(gw.database).get("sent", 0)
+            sent_before = sent_count(gw.database)
             before = cpu_times(gw.pid)
             measured = await loader(gw, DURATION_S)
             cpu = cpu_times(gw.pid) - before
-            sent = status_counts(gw.database).get("sent", 0) - sent_before
+            sent = sent_count(gw.database) - sent_before
             await gw.crash()
             stored = stored_sids(gw.database)
     answered = warm_up.sids + measured.sids

@@ -41,6 +41,7 @@ from typing import Any, Final
 import aiohttp
 
 from bench.gateway_process import (
+    SENT_STATUSES,
     Memory,
     ModemSpec,
     RunningGateway,
@@ -137,7 +138,7 @@ async def _point(gateway: RunningGateway, label: str, seconds: float) -> Point:
     return Point(
         label,
         sum(counts.values()),
-        counts.get("sent", 0),
+        sum(counts.get(status, 0) for status in SENT_STATUSES),
         memory(gateway.pid),
         database_bytes(gateway.database) / 2**20,
         seconds,

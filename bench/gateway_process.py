@@ -309,6 +309,17 @@ def status_counts(database: Path) -> dict[str, int]:
         connection.close()
 
 
+# The statuses of a message that went out: the simulated network reports delivery, so a message
+# the modem sent is soon delivered (or undelivered), not left "sent".
+SENT_STATUSES: Final = ("sent", "delivered", "undelivered")
+
+
+def sent_count(database: Path) -> int:
+    """Messages that went out, whatever their delivery report said since."""
+    counts = status_counts(database)
+    return sum(counts.get(status, 0) for status in SENT_STATUSES)
+
+
 def database_bytes(database: Path) -> int:
     """The database with its WAL: what the stored messages take on disk."""
     return sum(

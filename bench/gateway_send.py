@@ -44,6 +44,7 @@ from bench.gateway_process import (
     authorization,
     cpu_times,
     gateway_process,
+    sent_count,
     status_counts,
 )
 from bench.harness import markdown_table, run_header
@@ -137,11 +138,12 @@ async def _set_latency(session: aiohttp.ClientSession, control: str, seconds: fl
 
 
 async def _wait_sent(gateway: RunningGateway, total: int) -> None:
-    """Until the SQLite file says ``sent`` for all ``total`` messages (the gateway records it
-    just after the simulator's answer)."""
+    """Until the SQLite file says all ``total`` messages went out (``sent``, or ``delivered``
+    once the simulated network's report came; recorded just after the simulator's answer)."""
     deadline = time.monotonic() + _SETTLE_S
-    while (counts := status_counts(gateway.database)).get("sent", 0) < total:
+    while sent_count(gateway.database) < total:
         if time.monotonic() > deadline:
+            counts = status_counts(gateway.database)
             raise SendFailed(f"after {_SETTLE_S:g} s the store says {counts}, not {total} sent")
         await asyncio.sleep(0.05)
 
