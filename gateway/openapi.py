@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import metadata
 from typing import Any, Final
 
 from aiohttp import web
@@ -84,6 +83,10 @@ RFC2822_PATTERN: Final = (
 
 
 def _version() -> str:
+    # Imported when the document is first asked for, not with the gateway: importlib.metadata
+    # brings zipfile, csv and more (1.5 MiB of resident memory) for one string.
+    from importlib import metadata  # noqa: PLC0415
+
     try:
         return metadata.version("smsgw")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
