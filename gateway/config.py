@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from drivers.simulated import PERSONALITIES
 from drivers.transport import parse_tcp_url
@@ -22,6 +21,7 @@ from gateway.errors import ConfigError
 from gateway.logs import FORMATS
 from gateway.models import is_sid, normalise_number
 from gateway.pricing import PriceTable
+from gateway.urls import url_problem
 
 DEFAULT_LISTEN: Final = "127.0.0.1:8080"
 # Parts of a long SMS normally come within seconds of each other; a network that holds one
@@ -314,15 +314,9 @@ def _url(item: _Table, name: str) -> str | None:
     url: str | None = item.get(name, str)
     if not url:
         return None
-    if not url.startswith(("http://", "https://")) or not urlsplit(url).hostname:
-        raise ConfigError(item.key(name), f"expected an http:// or https:// URL, got {url!r}")
-    # Webhooks are signed over the URL exactly as written and sent as written: it must
-    # already be a valid URL, with anything unusual percent-encoded.
-    if not url.isascii() or any(char.isspace() for char in url):
-        raise ConfigError(item.key(name), f"percent-encode spaces and non-ASCII in {url!r}")
-    if "#" in url:
-        # A GET webhook's parameters would land after the fragment, which is never sent.
-        raise ConfigError(item.key(name), f"a webhook URL has no #fragment: {url!r}")
+    problem = url_problem(url)
+    if problem is not None:
+        raise ConfigError(item.key(name), f"{url!r} {problem}")
     return url
 
 

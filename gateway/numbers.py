@@ -14,15 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
-from urllib.parse import urlsplit
 
 from gateway.config import Config, NumberConfig
 from gateway.errors import ApiError
 from gateway.models import new_sid
 from gateway.number_json import NumberView
 from gateway.store import PhoneNumber, Store
+from gateway.urls import url_problem
 
-MAX_URL: Final = 4000
 _METHODS: Final = ("GET", "POST")
 _URL_FIELDS: Final = {
     "SmsUrl": ("sms_url", 21502),
@@ -176,18 +175,11 @@ def view(number: PhoneNumber) -> NumberView:
 
 
 def _url(value: str, name: str, code: int) -> str | None:
-    """An empty value clears the URL; anything else must be an absolute http(s) URL, sent
-    exactly as given (webhooks are signed over it)."""
+    """An empty value clears the URL; anything else must be requestable as given (webhooks are
+    signed over it and sent exactly as signed)."""
     if value == "":
         return None
-    parts = urlsplit(value)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or len(value) > MAX_URL
-        or not value.isascii()
-        or any(char.isspace() for char in value)
-        or "#" in value
-    ):
-        raise ApiError(code, f"Invalid {name}: {value!r} is not a valid http(s) URL")
+    problem = url_problem(value)
+    if problem is not None:
+        raise ApiError(code, f"Invalid {name}: {value!r} {problem}")
     return value

@@ -28,7 +28,8 @@ from aiohttp import web
 
 from gateway.models import API_VERSION, MAX_BODY_CHARS
 from gateway.modems import ModemState
-from gateway.outbound import MAX_URL, MAX_VALIDITY
+from gateway.outbound import MAX_VALIDITY
+from gateway.urls import MAX_URL
 
 Schema = dict[str, Any]
 

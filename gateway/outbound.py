@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
-from urllib.parse import urlsplit
 
 from drivers.errors import PduError
 from drivers.pdu import SubmitOptions, encode_submit, plan_text
@@ -37,11 +36,11 @@ from gateway.modems import ModemHandle, ModemPool
 from gateway.pricing import parse_max_price
 from gateway.scheduling import send_at
 from gateway.store import NewMessage, Store
+from gateway.urls import url_problem
 
 # Seconds; the product's specification (the seed documentation): also the default, after
 # which a message not yet sent fails with 30036.
 MAX_VALIDITY: Final = 14400
-MAX_URL: Final = 4000
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 _CHANNEL_PREFIXES: Final = ("whatsapp:", "messenger:", "rcs:", "fbm:", "instagram:")
 
@@ -53,19 +52,12 @@ def _flag(form: Form, name: str) -> bool:
 
 
 def _check_callback(url: str | None) -> str | None:
-    """21609 for anything that is not an http(s) URL with a valid host and no underscore."""
+    """21609 for a URL that cannot be requested as given (see :mod:`gateway.urls`)."""
     if not url:
         return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if (
-        parts.scheme not in ("http", "https")
-        or not host
-        or "_" in host
-        or len(url) > MAX_URL
-        or any(char.isspace() for char in url)
-    ):
-        raise ApiError(21609, f"Invalid 'StatusCallback': {url!r} is not a valid http(s) URL")
+    problem = url_problem(url)
+    if problem is not None:
+        raise ApiError(21609, f"Invalid 'StatusCallback': {url!r} {problem}")
     return url
 
 

@@ -4,7 +4,9 @@
 attributes ``to``, ``from``, ``action``, ``method``, and ``statusCallback`` as the deprecated
 name of ``action``) and a ``<Redirect method="...">URL</Redirect>``, after which nothing is
 read. ``<Response/>`` sends nothing. Errors carry Twilio's codes: 12100 for a document that is
-not well-formed TwiML, 14110 for an unknown verb, 14109 for more than ten messages.
+not well-formed TwiML, 14110 for an unknown verb, 14109 for more than ten messages, 11100 for a
+Redirect URL that cannot be requested (:mod:`gateway.urls`; a bad ``action`` refuses only its
+reply, in :mod:`gateway.replies`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin
 
+from gateway.urls import url_problem
+
 if TYPE_CHECKING:
     from xml.etree import ElementTree
 
 MAX_MESSAGES: Final = 10  # Twilio error 14109
+INVALID_URL: Final = 11100  # "Invalid URL format", e.g. in a Redirect verb's body
 MAX_DOCUMENT: Final = 64 * 1024
 _VERBS: Final = ("Message", "Sms", "Redirect")
 
@@ -57,6 +62,23 @@ def _method(value: str | None) -> str:
     return method
 
 
+def _resolved(base_url: str, url: str) -> str:
+    """``url`` resolved against the document's own URL, or as written when it cannot be (then
+    the check of the URL says what is wrong with it)."""
+    try:
+        return urljoin(base_url, url)
+    except ValueError:  # e.g. "http://[::1": an unclosed IPv6 bracket
+        return url
+
+
+def _redirect_url(base_url: str, url: str) -> str:
+    absolute = _resolved(base_url, url)
+    problem = url_problem(absolute)
+    if problem is not None:
+        raise TwimlError(INVALID_URL, f"<Redirect> {absolute!r} {problem}")
+    return absolute
+
+
 def _message(element: ElementTree.Element, base_url: str) -> ReplyMessage:
     body = element.find("Body")
     text = body.text if body is not None else element.text
@@ -65,7 +87,8 @@ def _message(element: ElementTree.Element, base_url: str) -> ReplyMessage:
         body=(text or "").strip(),
         to=element.get("to") or None,
         from_=element.get("from") or None,
-        action=urljoin(base_url, action) if action else None,
+        # Checked with the reply (gateway.replies): a bad one refuses that reply alone (14105).
+        action=_resolved(base_url, action) if action else None,
         method=_method(element.get("method")),
     )
 
@@ -101,7 +124,7 @@ def parse(document: str, base_url: str) -> Twiml:
             url = (element.text or "").strip()
             if not url:
                 raise TwimlError(12100, "<Redirect> has no URL")
-            redirect = Redirect(urljoin(base_url, url), _method(element.get("method")))
+            redirect = Redirect(_redirect_url(base_url, url), _method(element.get("method")))
             break  # verbs after a Redirect are never reached
         messages.append(_message(element, base_url))
     if len(messages) > MAX_MESSAGES:

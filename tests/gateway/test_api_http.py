@@ -478,6 +478,14 @@ BAD_REQUESTS: Final = [
         id="callback-with-space",
     ),
     pytest.param(
+        Bad("POST", LIST, GOOD_FORM + b"&StatusCallback=http://%5B::1/x", FORM, 400, 21609),
+        id="callback-unclosed-ipv6-bracket",  # was a 500: urlsplit raised ValueError
+    ),
+    pytest.param(
+        Bad("POST", LIST, GOOD_FORM + b"&StatusCallback=http://h.example:99999/", FORM, 400, 21609),
+        id="callback-port-out-of-range",
+    ),
+    pytest.param(
         Bad(
             "POST",
             LIST,

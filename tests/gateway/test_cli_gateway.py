@@ -144,3 +144,16 @@ def test_serve_reports_a_busy_port_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("smsgw serve: cannot listen on 127.0.0.1:")
+
+
+def test_serve_refuses_a_malformed_webhook_url_in_one_line(tmp_path: Path) -> None:
+    # Once a traceback and exit status 1: under the unit, a restart every 5 s for ever.
+    config = write_config(tmp_path, free_port())
+    with config.open("a") as file:
+        file.write('\n[[numbers]]\nnumber = "+15550001001"\nsms_url = "http://[::1/x"\n')
+    result = smsgw("serve", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "smsgw serve: configuration: numbers[0].sms_url: 'http://[::1/x' is not a valid URL "
+        "(Invalid IPv6 URL)"
+    ]

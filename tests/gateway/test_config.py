@@ -179,7 +179,7 @@ def test_a_full_configuration() -> None:
         ),
         (
             {"numbers": [{"number": "+1555", "sms_url": "ftp://x"}]},
-            "numbers[0].sms_url: expected an http:// or https:// URL",
+            "numbers[0].sms_url: 'ftp://x' is not an http:// or https:// URL",
         ),
         (
             {"numbers": [{"number": "+1555", "sms_method": "PUT"}]},
@@ -359,23 +359,33 @@ def test_an_empty_url_is_no_url() -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"sms_url": "example.com/sms"}, "numbers[0].sms_url: expected an http:// or https://"),
-        ({"sms_url": "https://"}, "numbers[0].sms_url: expected an http:// or https://"),
-        ({"sms_url": "https://ex.com/a b"}, "numbers[0].sms_url: percent-encode"),
-        ({"sms_url": "https://ex.com/ü"}, "numbers[0].sms_url: percent-encode"),
-        ({"sms_url": "https://ex.com/sms#top"}, "numbers[0].sms_url: a webhook URL has no #"),
-        ({"sms_fallback_url": "mailto:x@y"}, "numbers[0].sms_fallback_url: expected an http://"),
-        ({"status_callback": "/relative"}, "numbers[0].status_callback: expected an http://"),
-        ({"sms_fallback_method": "PATCH"}, "numbers[0].sms_fallback_method: expected GET or POST"),
-        ({"sms_url": 5}, "numbers[0].sms_url: expected a string"),
-        ({"voice_url": "https://ex.com"}, "numbers[0].voice_url: unknown key"),
-        ({"number": "call me"}, "numbers[0].number: 'call me' is not a phone number"),
+        ({"sms_url": "example.com/sms"}, "sms_url: 'example.com/sms' is not an http:// or https"),
+        ({"sms_url": "https://"}, "sms_url: 'https://' has no host"),
+        ({"sms_url": "https://ex.com/a b"}, "sms_url: 'https://ex.com/a b' has ' ', which must be"),
+        ({"sms_url": "https://ex.com/ü"}, "sms_url: 'https://ex.com/ü' has 'ü': percent-encode"),
+        ({"sms_url": "https://ex.com/s#top"}, "sms_url: 'https://ex.com/s#top' has a #fragment"),
+        ({"sms_fallback_url": "mailto:x@y"}, "sms_fallback_url: 'mailto:x@y' is not an http://"),
+        ({"sms_url": "http://[::1/x"}, "sms_url: 'http://[::1/x' is not a valid URL (Invalid IPv6"),
+        (
+            {"sms_url": "https://ex.com:99999/"},
+            "sms_url: 'https://ex.com:99999/' is not a valid URL",
+        ),
+        ({"sms_url": "https://bücher.example/"}, "sms_url: 'https://bücher.example/' has 'ü'"),
+        (
+            {"sms_url": "https://my_host.example/"},
+            "sms_url: 'https://my_host.example/' has the host",
+        ),
+        ({"status_callback": "/relative"}, "status_callback: '/relative' is not an http://"),
+        ({"sms_fallback_method": "PATCH"}, "sms_fallback_method: expected GET or POST"),
+        ({"sms_url": 5}, "sms_url: expected a string"),
+        ({"voice_url": "https://ex.com"}, "voice_url: unknown key"),
+        ({"number": "call me"}, "number: 'call me' is not a phone number"),
     ],
 )
 def test_each_bad_number_setting_names_its_key(entry: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse({"numbers": [{"number": "+15550001111", **entry}]})
-    assert str(caught.value).startswith(message)
+    assert str(caught.value).startswith("numbers[0]." + message)
 
 
 def test_a_number_entry_needs_its_number() -> None:

@@ -124,6 +124,9 @@ def test_ten_messages_are_allowed() -> None:
             14109,
             "11 <Message> verbs",
         ),
+        ("<Response><Redirect>http://[::1/x</Redirect></Response>", 11100, "Invalid IPv6"),
+        ("<Response><Redirect>ftp://ex.com/</Redirect></Response>", 11100, "not an http://"),
+        ("<Response><Redirect>https://h:99999/</Redirect></Response>", 11100, "Port out of"),
     ],
     ids=[
         "plain-text",
@@ -137,6 +140,9 @@ def test_ten_messages_are_allowed() -> None:
         "say",
         "dial",
         "eleven-messages",
+        "redirect-unclosed-bracket",
+        "redirect-ftp",
+        "redirect-port-out-of-range",
     ],
 )
 def test_errors_carry_twilios_codes(document: str, code: int, says: str) -> None:
@@ -145,6 +151,15 @@ def test_errors_carry_twilios_codes(document: str, code: int, says: str) -> None
     assert caught.value.code == code
     assert says in caught.value.message
     assert str(caught.value).startswith(f"{code}: ")
+
+
+def test_an_action_that_cannot_resolve_is_left_for_the_reply_check() -> None:
+    # Refused with that reply alone (14105, gateway.replies), not with the whole document.
+    document = (
+        '<Response><Message action="http://[::1/x">a</Message><Message>b</Message></Response>'
+    )
+    first, second = parse(document, BASE).messages
+    assert (first.action, second.body) == ("http://[::1/x", "b")
 
 
 def test_a_document_over_the_size_limit_is_refused() -> None:
