@@ -10,7 +10,7 @@ Routes (``../shared/docs/twilio-messages-api.md``):
 * ``GET  …/Messages/{Sid}/Media.json`` -> always empty (SMS only)
 * ``GET  …/IncomingPhoneNumbers.json``, ``GET|POST …/IncomingPhoneNumbers/{Sid}.json`` -> the
   modems' numbers, and their SMS settings
-* ``GET  /smsgw/modems.json`` -> the gateway's modems (``smsgw modems``), any account
+* ``GET  /smsgw/modems.json`` -> the modems that carry the account's numbers (``smsgw modems``)
 * ``GET  /smsgw/webhooks.json`` -> how the account's webhooks stand (``smsgw webhooks``)
 """
 
@@ -326,8 +326,15 @@ async def list_messages(request: web.Request) -> web.Response:
 
 
 async def list_modems(request: web.Request) -> web.Response:
-    authorize(request)
-    statuses = [handle.status() for handle in _services(request).modems.handles.values()]
+    """The modems whose numbers the account owns: another account's modems, their SIMs'
+    identities and errors, are none of its business."""
+    account = authorize(request)
+    services = _services(request)
+    statuses = [
+        handle.status()
+        for handle in services.modems.handles.values()
+        if services.outbound.owner(handle.config.account) == account
+    ]
     return web.json_response([_jsonable(dataclasses.asdict(status)) for status in statuses])
 
 

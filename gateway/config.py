@@ -475,12 +475,28 @@ def _check_unique(config: Config) -> None:
         if settings.number in configured:
             raise ConfigError(f"numbers[{index}].number", f"{settings.number} is configured twice")
         configured.add(settings.number)
+    _check_credentials(config.accounts)
     account_sids = {account.sid for account in config.accounts}
     for index, modem in enumerate(config.modems):
         if modem.account and config.accounts and modem.account not in account_sids:
             problem = f"no [[accounts]] with sid {modem.account}"
             raise ConfigError(f"modems[{index}].account", problem)
     _check_services(config, owners)
+
+
+def _check_credentials(accounts: tuple[Account, ...]) -> None:
+    """Each Account SID and API key SID once: a second entry would silently shadow the first's
+    secret (the username of HTTP Basic names one credential)."""
+    seen: dict[str, str] = {}
+    for index, account in enumerate(accounts):
+        where = f"accounts[{index}]"
+        for key, sid in [(f"{where}.sid", account.sid)] + [
+            (f"{where}.api_keys[{n}].sid", api_key.sid)
+            for n, api_key in enumerate(account.api_keys)
+        ]:
+            if sid in seen:
+                raise ConfigError(key, f"{sid} is configured already ({seen[sid]})")
+            seen[sid] = key
 
 
 def _check_services(config: Config, owners: dict[str, str]) -> None:

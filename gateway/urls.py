@@ -59,10 +59,12 @@ def _parts_problem(url: str) -> str | None:
         return f"is not a valid URL ({exc})"
     if parts.scheme.lower() not in _SCHEMES or not url[len(parts.scheme) :].startswith("://"):
         return "is not an http:// or https:// URL"
-    if not parts.query and url.endswith(
-        "?"
-    ):  # an empty query is dropped on the way: the signature would not match
+    # What aiohttp sends for these differs from what was signed (RFC 3986 §6.2.3 normalises
+    # both): an empty query is dropped, an empty path before a query becomes "/".
+    if not parts.query and url.endswith("?"):
         return "ends with an empty query '?', which is not sent"
+    if parts.query and not parts.path:
+        return "has a query but no path: write '/' before the '?'"
     return _host_problem(parts.hostname, parts.netloc, port)
 
 

@@ -10,6 +10,8 @@ reports applied to their parts), :mod:`~gateway.store.schema` (the migrations).
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
@@ -62,6 +64,7 @@ from gateway.store.transitions import (
 from gateway.store.worker import Worker
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DATABASE_NAME: Final = "smsgw.sqlite3"
 _DAY_MICROS: Final = 86_400_000_000
@@ -91,10 +94,7 @@ class SqliteStore:
         self._open = False
 
     async def open(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}") from exc
+        _private_files(self.path)
         self._writer.start()
         self._open = True
         await self._write(_migrate)
@@ -890,6 +890,30 @@ class SqliteStore:
             )
 
         await self._write(job)
+
+
+def _private_files(path: Path) -> None:
+    """The data directory (0700) and the database (0600) are the service user's alone, whatever
+    the umask: they hold every account's auth token and every message's text. SQLite gives its
+    -wal and -shm files the database file's permissions (its unix VFS, robust_open)."""
+    folder = path.parent
+    try:
+        if not folder.exists():
+            folder.mkdir(mode=0o700, parents=True)
+            folder.chmod(0o700)  # mkdir's mode passes through the umask
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for file in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))):
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)  # a database made by an older smsgw, under a lax umask
+    except OSError as exc:
+        raise StoreError(f"cannot create {exc.filename or path}: {exc.strerror}") from exc
+    if folder.stat().st_mode & 0o077:
+        log.warning(
+            "%s can be read by other users of this machine; it holds auth tokens and message "
+            "texts: chmod 700 %s",
+            folder,
+            folder,
+        )
 
 
 def read_accounts(data_dir: Path) -> list[Account]:

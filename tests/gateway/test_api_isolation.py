@@ -21,7 +21,7 @@ from tests.gateway.api_rig import (
     messages_path,
     raw_client,
 )
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, CAROL, OTHER_ACCOUNT
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
@@ -89,3 +89,14 @@ async def test_on_the_wire_a_foreign_sid_looks_like_no_sid(api: Api) -> None:
             page = await reply.json()
         assert reply.status == 200
         assert page["messages"] == []
+
+
+async def test_an_account_sees_only_the_modems_that_carry_its_numbers(api: Api) -> None:
+    # A modem's status names its SIM (IMSI, IMEI), its numbers and its errors: its owner's.
+    seen = {}
+    for account in (ACCOUNT, OTHER_ACCOUNT):
+        async with raw_client(api, account) as http, http.get("/smsgw/modems.json") as reply:
+            assert reply.status == 200
+            seen[account.sid] = {modem["id"]: modem["numbers"] for modem in await reply.json()}
+    assert seen[ACCOUNT.sid] == {"alice": [ALICE], "bob": [BOB]}
+    assert seen[OTHER_ACCOUNT.sid] == {"carol": [CAROL]}

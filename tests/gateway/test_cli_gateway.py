@@ -157,3 +157,28 @@ def test_serve_refuses_a_malformed_webhook_url_in_one_line(tmp_path: Path) -> No
         "smsgw serve: configuration: numbers[0].sms_url: 'http://[::1/x' is not a valid URL "
         "(Invalid IPv6 URL)"
     ]
+
+
+async def test_the_data_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    # The database holds every auth token and every text: 0700 and 0600 even under umask 000.
+    config = write_config(tmp_path, free_port())
+    child = await asyncio.create_subprocess_exec(
+        str(SMSGW), "serve", "--config", str(config), stdout=asyncio.subprocess.PIPE, umask=0
+    )
+    assert child.stdout is not None
+    try:
+        while not (await asyncio.wait_for(child.stdout.readline(), WAIT)).startswith(
+            b"  modem bob"
+        ):
+            pass
+        data = tmp_path / "data"
+        modes = {path.name: path.stat().st_mode & 0o777 for path in [data, *data.iterdir()]}
+    finally:
+        child.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(child.wait(), WAIT)
+    assert modes == {
+        "data": 0o700,
+        "smsgw.sqlite3": 0o600,
+        "smsgw.sqlite3-wal": 0o600,
+        "smsgw.sqlite3-shm": 0o600,
+    }

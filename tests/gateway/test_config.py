@@ -22,6 +22,7 @@ from gateway.errors import ConfigError
 REPOSITORY = Path(__file__).resolve().parents[2]
 SMSGW = Path(sys.executable).parent / "smsgw"
 AC = "AC" + "0" * 32
+SK = "SK" + "1" * 32
 
 
 def test_the_shipped_example_loads() -> None:
@@ -116,6 +117,35 @@ def test_a_full_configuration() -> None:
                 ]
             },
             "accounts[0].api_keys[0].sid: an API key SID is",
+        ),
+        (
+            {"accounts": [{"sid": AC, "auth_token": "t"}, {"sid": AC, "auth_token": "u"}]},
+            f"accounts[1].sid: {AC} is configured already (accounts[0].sid)",
+        ),
+        (
+            {
+                "accounts": [
+                    {"sid": AC, "auth_token": "t", "api_keys": [{"sid": SK, "secret": "s"}]},
+                    {
+                        "sid": "AC" + "2" * 32,
+                        "auth_token": "u",
+                        "api_keys": [{"sid": SK, "secret": "v"}],
+                    },
+                ]
+            },
+            f"accounts[1].api_keys[0].sid: {SK} is configured already (accounts[0].api_keys[0]",
+        ),
+        (
+            {
+                "accounts": [
+                    {
+                        "sid": AC,
+                        "auth_token": "t",
+                        "api_keys": [{"sid": SK, "secret": "s"}, {"sid": SK, "secret": "v"}],
+                    }
+                ]
+            },
+            f"accounts[0].api_keys[1].sid: {SK} is configured already (accounts[0].api_keys[0]",
         ),
         (
             {"modems": [{"numbers": ["+15550001111"]}]},

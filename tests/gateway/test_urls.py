@@ -163,6 +163,8 @@ async def test_an_accepted_url_is_requested_exactly_as_written(
         ("ftp://example.com/", "is not an http:// or https:// URL"),
         ("/status", "is not an http:// or https:// URL"),
         ("https://", "has no host"),
+        ("https://example.com/sms?", "ends with an empty query '?', which is not sent"),
+        ("https://example.com?a=1", "has a query but no path: write '/' before the '?'"),
         ("https://example.com/" + "x" * MAX_URL, f"is longer than {MAX_URL} characters"),
     ],
 )
