@@ -752,7 +752,7 @@ def _paths() -> Schema:
         "/smsgw/modems.json": {
             "get": _operation(
                 "ListModems",
-                "The gateway's modems (a gateway extension; any account may look)",
+                "The modems that carry the account's numbers (a gateway extension)",
                 _responses(
                     {
                         200: _json(
