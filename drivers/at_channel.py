@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -56,6 +56,7 @@ class Timeouts:
 
 
 UrcCallback = Callable[[Unsolicited], None]
+Data = str | Callable[[], Awaitable[str]]  # what follows a prompt, or who decides it then
 LostCallback = Callable[[ModemLost], None]
 
 
@@ -146,16 +147,18 @@ class AtChannel:
             await self._send(response, command.encode("ascii") + b"\r")
             return await self._wait(response, command, self._or(timeout, self.timeouts.default))
 
-    async def submit(self, command: str, data: str, timeout: float | None = None) -> Response:
+    async def submit(self, command: str, data: Data, timeout: float | None = None) -> Response:
         """``AT+CMGS``-style exchange: the command, the ``>`` prompt, ``data`` and Ctrl-Z.
 
+        ``data`` is the text, or a coroutine function called once the prompt has come that
+        returns it: the last moment to decide what is sent, or (raising) that nothing is.
         A final result before the prompt (``+CMS ERROR: 304``...) is raised as such. A prompt
-        that never comes, or a caller that gives up before the data is written, is aborted
-        with ESC so the modem is not left waiting for data.
+        that never comes, a ``data`` that raises, or a caller that gives up before the data is
+        written, is aborted with ESC so the modem is not left waiting for data.
         """
         async with self._lock:
             await self._resynchronise()
-            response = self._arm(command, data)
+            response = self._arm(command, data if isinstance(data, str) else "")
             prompt = self._prompt = asyncio.get_running_loop().create_future()
             try:
                 await self._send(response, command.encode("ascii") + b"\r")
@@ -171,7 +174,8 @@ class AtChannel:
                     await self._abort(response)
                     raise AtTimeout(f"{command} (prompt)", self.timeouts.prompt, lines)
                 prompt.result()  # raises ModemLost if the link ended instead
-                await self._send(response, data.encode("ascii") + CTRL_Z)
+                text = data if isinstance(data, str) else await self._decide(response, data)
+                await self._send(response, text.encode("ascii") + CTRL_Z)
             except asyncio.CancelledError:
                 if not response.done():
                     await self._abort(response)
@@ -182,6 +186,18 @@ class AtChannel:
                     prompt.exception()  # retrieved: the response says what happened
             timeout = self._or(timeout, self.timeouts.submit)
             return raise_for_result(await self._wait(response, command, timeout))
+
+    async def _decide(
+        self, response: asyncio.Future[Response], data: Callable[[], Awaitable[str]]
+    ) -> str:
+        """The data to write at the prompt, from the caller; nothing at all if it raises."""
+        try:
+            text = await data()
+        except BaseException:
+            await self._abort(response)
+            raise
+        self.parser.sending(text)
+        return text
 
     @staticmethod
     def _or(timeout: float | None, default: float) -> float:

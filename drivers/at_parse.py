@@ -255,6 +255,11 @@ class AtParser:
         self._expect_prompt = data is not None
         self._lines = []
 
+    def sending(self, data: str) -> None:
+        """The data written after the prompt is ``data`` (when :meth:`start` could not know it
+        yet): its echo is not a reply line."""
+        self._data = data
+
     def cancel(self, *, abandon: bool = False) -> None:
         """Forget the command in flight.
 

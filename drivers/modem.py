@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar
 
 from drivers import at_replies
-from drivers.at_channel import AtChannel
+from drivers.at_channel import AtChannel, Data
 from drivers.at_parse import Response, Unsolicited
 from drivers.at_replies import Registration
 from drivers.errors import (
@@ -455,8 +455,9 @@ class GsmModem:
         lte = at_replies.parse_registration(reply.lines, "+CEREG:")
         return lte if registration is None or lte.registered else registration
 
-    async def send_pdu(self, pdu: str, tpdu_length: int) -> int:
-        """Send one SMS-SUBMIT; returns its TP-MR from ``+CMGS: <mr>``."""
+    async def send_pdu(self, pdu: Data, tpdu_length: int) -> int:
+        """Send one SMS-SUBMIT; returns its TP-MR from ``+CMGS: <mr>``. ``pdu`` may be a
+        coroutine function deciding the PDU at the prompt (see :meth:`AtChannel.submit`)."""
         reply = await self.channel.submit(f"AT+CMGS={tpdu_length}", pdu)
         return at_replies.parse_cmgs(reply.lines)
 

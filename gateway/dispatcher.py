@@ -11,6 +11,8 @@ defers only that message (backoff, up to an attempt limit) while the worker goes
 others; one of the modem's own (SIM busy, no network) keeps the message queued, uncounted,
 while the modem is initialised again. A message not sent within its validity period fails
 with 30036, and one whose price would exceed its ``MaxPrice`` with 30010, before any part goes.
+Each part is granted at the modem's ``>`` prompt, in the transaction that checks the validity
+(:meth:`Store.claim_part`): a message reported failed is never sent.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -26,12 +29,13 @@ from typing import Final
 
 from drivers.errors import AtCommandError, AtReplyError, AtTimeout, CmsError, ModemLost
 from drivers.modem import GsmModem
+from drivers.pdu import with_validity
 from gateway import send_errors
 from gateway.errors import StoreError
 from gateway.models import Message, Segment, Status
 from gateway.modems import ModemHandle, ModemPool
 from gateway.pricing import PriceTable, charge
-from gateway.store import OutboundWork, Store
+from gateway.store import Claim, OutboundWork, Store
 from gateway.waiting import seconds_until, stop_tasks, woken
 
 log = logging.getLogger(__name__)
@@ -236,9 +240,6 @@ class Dispatcher:
         if self._stopping:
             return
         first = all(segment.sent_at is None for segment in work.segments)
-        if first and message.expires_at is not None and message.expires_at <= self.clock():
-            await self.expire_due()
-            return
         price = self.prices.price(message.to, message.num_segments)
         over = message.max_price is not None and price is not None
         if first and over and price is not None and price > Decimal(str(message.max_price)):
@@ -275,16 +276,44 @@ class Dispatcher:
                 self.announce(message.sid, Status.SENT)
             self.announce(message.sid, status)
 
+    async def _claim(self, handle: ModemHandle, message: Message, segment: Segment) -> str:
+        """The part's PDU, once the store has granted it to ``handle``'s modem; asked at the
+        ``>`` prompt, the last moment before it can go. The validity check and the grant are
+        one transaction, so a message reported failed never goes. :class:`_PartDone` (the
+        modem is then told ESC) when it must not go."""
+        now = self.clock()
+        claim = await self.store.claim_part(message.sid, segment.sequence, handle.id, now)
+        if claim is Claim.EXPIRED:
+            log.warning("%s: not sent within its validity period; failed (30036)", message.sid)
+            self.expired += 1
+            self.announce(message.sid, Status.FAILED)
+            raise _PartDone
+        if claim is Claim.GONE:
+            raise _PartDone  # failed, canceled or given to another modem meanwhile
+        if message.validity_period is None or message.expires_at is None:
+            return segment.pdu
+        # TS 23.040 §9.2.3.12: the network keeps the part no longer than the validity it has
+        # left (at least 5 minutes, the shortest relative period).
+        left = math.ceil((message.expires_at - now).total_seconds())
+        return with_validity(segment.pdu, max(left, 1))
+
     async def _send_part(
         self, handle: ModemHandle, modem: GsmModem, message: Message, segment: Segment
     ) -> None:
-        """One part: AT+CMGS, and its TP-MR committed; :class:`_PartDone` ends the message's
-        turn (failed, deferred)."""
+        """One part: AT+CMGS, granted at the prompt, and its TP-MR committed; :class:`_PartDone`
+        ends the message's turn (failed, deferred, expired)."""
+
+        async def granted() -> str:
+            return await self._claim(handle, message, segment)
+
         try:
-            reference: int | None = await modem.send_pdu(segment.pdu, segment.tpdu_length)
+            reference: int | None = await modem.send_pdu(granted, segment.tpdu_length)
         except CmsError as exc:
             self.refusals[handle.id, exc.code] += 1
             outcome = send_errors.meaning(exc.code)
+            if outcome.kind is not send_errors.Kind.DUPLICATE:
+                # The modem answered: the part did not go, and may expire while it waits.
+                await self.store.release_part(message.sid, segment.sequence)
             if outcome.kind is send_errors.Kind.LOCAL:
                 raise _LocalTrouble(f"+CMS ERROR: {exc.code} sending {message.sid}") from exc
             if outcome.kind is not send_errors.Kind.DUPLICATE:

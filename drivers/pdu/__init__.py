@@ -6,10 +6,17 @@ Public API::
     plan_text(text, smart_encoded=..., languages=..., ref16=...) -> MessagePlan
     encode_submit(destination, plan, options, reference) -> tuple[SubmitPart, ...]
     encode_text(destination, text, options, ...) -> tuple[SubmitPart, ...]
+    with_validity(pdu, seconds) -> pdu   # the relative TP-VP of an encoded SUBMIT, set anew
 """
 
 from drivers.pdu.decode import decode
-from drivers.pdu.encode import SubmitOptions, SubmitPart, encode_submit, encode_text
+from drivers.pdu.encode import (
+    SubmitOptions,
+    SubmitPart,
+    encode_submit,
+    encode_text,
+    with_validity,
+)
 from drivers.pdu.segmentation import MessagePlan, Segment, plan_data, plan_text, plan_ucs2
 from drivers.pdu.status import StatusMeaning, interpret_status
 from drivers.pdu.types import (
@@ -70,4 +77,5 @@ __all__ = [
     "plan_data",
     "plan_text",
     "plan_ucs2",
+    "with_validity",
 ]

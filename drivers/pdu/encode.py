@@ -136,6 +136,32 @@ def encode_submit(
     return tuple(parts)
 
 
+def with_validity(pdu: str, seconds: int) -> str:
+    """``pdu``, an SMS-SUBMIT with a relative TP-VP (as :func:`encode_submit` writes one, the
+    SMSC address first), with that TP-VP set to the smallest period lasting ``seconds``.
+
+    The rest of the PDU is untouched, so ``AT+CMGS``'s length stays right: the gateway sends a
+    part with the validity it has left when it goes, not what it had when it was accepted.
+    """
+    try:
+        octets = bytearray.fromhex(pdu)
+    except ValueError:
+        raise PduError("PDU", "not hexadecimal") from None
+    first = 1 + (octets[0] if octets else 0)  # after the SMSC address
+    # First octet, TP-MR, TP-DA (length in digits, type, digits), TP-PID, TP-DCS: then TP-VP.
+    if len(octets) < first + 4:
+        raise PduError("TP-DA", "the PDU ends before the destination address")
+    if octets[first] & 0x03 != _MTI_SUBMIT:
+        raise PduError("TP-MTI", "not an SMS-SUBMIT")
+    if octets[first] & _TP_VPF_ABSOLUTE != _TP_VPF_RELATIVE:
+        raise PduError("TP-VPF", "the PDU has no relative validity period to set")
+    position = first + 4 + (octets[first + 2] + 1) // 2 + 2
+    if position >= len(octets):
+        raise PduError("TP-VP", "the PDU ends before the validity period")
+    octets[position] = fields.relative_octet(seconds)
+    return octets.hex().upper()
+
+
 def encode_text(
     destination: str,
     text: str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Protocol
 
 from gateway.config import Account
@@ -47,6 +48,14 @@ class OutboundWork:
 
     message: Message
     segments: tuple[Segment, ...]
+
+
+class Claim(StrEnum):
+    """What :meth:`Store.claim_part` decided for a part about to be handed to the modem."""
+
+    GRANTED = "granted"  # send it now
+    EXPIRED = "expired"  # its validity period ended first: failed (30036), with its callback
+    GONE = "gone"  # no longer this modem's to send (failed, canceled, given to another modem)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +193,16 @@ class Store(Protocol):
     ) -> bool:
         """Move an unsent (queued or sending) message to ``status`` and queue its status
         callback in the same transaction; ``False`` if it was not unsent."""
+
+    async def claim_part(self, sid: str, sequence: int, modem: str, at: datetime) -> Claim:
+        """Decide, in one transaction, whether part ``sequence`` of ``sid`` may go to
+        ``modem`` now. A message none of whose parts went (or may have gone) expires here if its
+        validity period ended, so that the expiry and the send can never both happen. A
+        granted part counts as on its way (the message no longer expires, nor moves to another
+        modem) until it is recorded sent, or released because the modem refused it."""
+
+    async def release_part(self, sid: str, sequence: int) -> None:
+        """The modem refused the claimed part (``+CMS ERROR``): it did not go."""
 
     async def record_part_sent(
         self, sid: str, sequence: int, reference: int | None, at: datetime

@@ -173,4 +173,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE messages ADD COLUMN content_retention TEXT;  -- 'discard': no text once sent
     ALTER TABLE messages ADD COLUMN address_retention TEXT;  -- 'obfuscate': once final
     """,
+    # 7: a part handed to the modem (AT+CMGS) but not yet acknowledged may be on the air: its
+    # message is past expiring, and past moving to another modem.
+    """
+    ALTER TABLE segments ADD COLUMN claimed_at INTEGER;
+    """,
 )

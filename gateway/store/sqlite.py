@@ -26,6 +26,7 @@ from gateway.delivery import (
 from gateway.errors import StoreError
 from gateway.models import FINAL_STATUSES, Message, Segment, Status
 from gateway.store import (
+    Claim,
     InboundPart,
     MessageQuery,
     NewMessage,
@@ -76,11 +77,13 @@ _POSITION: Final = (
     "coalesce((SELECT id FROM messages WHERE sid = ?), "
     "(SELECT id FROM deleted_messages WHERE sid = ?))"
 )
-# Messages whose validity period may still end: in the queue with no part sent yet, or
-# waiting for a Messaging Service to pick their sender, or for their SendAt.
+# A part that went, or was handed to the modem and may have gone (claim_part).
+_TOUCHED: Final = "(sent_at IS NOT NULL OR claimed_at IS NOT NULL)"
+# Messages whose validity period may still end: in the queue with no part sent (or on its way)
+# yet, or waiting for a Messaging Service to pick their sender, or for their SendAt.
 _UNSENT_WHERE: Final = (
     "status IN ('queued', 'sending') AND NOT EXISTS (SELECT 1 FROM segments "
-    "WHERE message_id = messages.id AND sent_at IS NOT NULL)"
+    f"WHERE message_id = messages.id AND {_TOUCHED})"
 )
 # One query each, so that each uses its partial index (an OR of the two would scan the table).
 _WAITING_WHERES: Final = ("status = 'accepted'", "status = 'scheduled'")
@@ -286,6 +289,38 @@ class SqliteStore:
             return moved is not None
 
         return await self._write(job)
+
+    async def claim_part(self, sid: str, sequence: int, modem: str, at: datetime) -> Claim:
+        def job(db: sqlite3.Connection) -> Claim:
+            loaded = load_message(db, "sid = ?", sid)
+            if loaded is None:
+                return Claim.GONE
+            message_id, message = loaded
+            if message.modem != modem or message.status not in _UNSENT:
+                return Claim.GONE
+            underway = db.execute(
+                f"SELECT 1 FROM segments WHERE message_id = ? AND {_TOUCHED}", (message_id,)
+            ).fetchone()
+            if not underway and message.expires_at is not None and message.expires_at <= at:
+                set_status(db, message_id, Status.FAILED, at, error_code=30036, only_from=_UNSENT)
+                return Claim.EXPIRED
+            db.execute(
+                "UPDATE segments SET claimed_at = ? WHERE message_id = ? AND sequence = ?",
+                (to_micros(at), message_id, sequence),
+            )
+            return Claim.GRANTED
+
+        return await self._write(job)
+
+    async def release_part(self, sid: str, sequence: int) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE segments SET claimed_at = NULL WHERE sequence = ? AND sent_at IS NULL "
+                "AND message_id = (SELECT id FROM messages WHERE sid = ?)",
+                (sequence, sid),
+            )
+
+        await self._write(job)
 
     async def record_part_sent(
         self, sid: str, sequence: int, reference: int | None, at: datetime
@@ -755,7 +790,7 @@ class SqliteStore:
             unsent = current.status in (Status.ACCEPTED, Status.SCHEDULED) or (
                 current.status is Status.QUEUED
                 and not db.execute(
-                    "SELECT 1 FROM segments WHERE message_id = ? AND sent_at IS NOT NULL",
+                    f"SELECT 1 FROM segments WHERE message_id = ? AND {_TOUCHED}",
                     (message_id,),
                 ).fetchone()
             )
@@ -803,7 +838,7 @@ class SqliteStore:
                 f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE modem = ? "
                 f"AND status = 'queued' AND messaging_service_sid IN ({marks}) "
                 "AND NOT EXISTS (SELECT 1 FROM segments WHERE message_id = messages.id "
-                "AND sent_at IS NOT NULL) ORDER BY id",
+                f"AND {_TOUCHED}) ORDER BY id",
                 (modem, *service_sids),
             ).fetchall()
             return [message_row(row) for row in rows]

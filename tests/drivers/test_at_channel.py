@@ -801,6 +801,55 @@ async def test_submit_cancelled_before_the_prompt_leaves_the_modem_in_command_mo
     await rig.finish(script)
 
 
+async def test_submit_decides_the_data_at_the_prompt(rig: Rig) -> None:
+    """The caller's last word comes once the modem waits for the PDU: what it returns is
+    written (its echo is no reply line); nothing is decided before the prompt came."""
+    asked: list[bytes] = []
+
+    async def modem(peer: Peer) -> None:
+        await peer.expect(CMGS.encode() + b"\r")
+        await peer.send(CMGS.encode() + b"\r\r\n> ")
+        await peer.expect(SUBMIT_PDU.encode() + CTRL_Z)
+        await peer.send(SUBMIT_PDU.encode() + CTRL_Z + b"\r\n+CMGS: 7\r\n\r\nOK\r\n")
+
+    async def decide() -> str:
+        asked.append(bytes(rig.peer.received))
+        return SUBMIT_PDU
+
+    script = rig.play(modem)
+    response = await asyncio.wait_for(rig.channel.submit(CMGS, decide), GUARD)
+    await rig.finish(script)
+    assert response.lines == ("+CMGS: 7",)
+    assert asked == [CMGS.encode() + b"\r"]  # after the command, before any data
+
+
+async def test_submit_refused_at_the_prompt_leaves_with_esc(rig: Rig) -> None:
+    """A caller that decides at the prompt not to send (the message expired meanwhile): ESC,
+    its OK is not the next reply, and the caller's reason is raised."""
+
+    async def modem(peer: Peer) -> None:
+        await peer.expect(CMGS.encode() + b"\r")
+        await peer.send(b"\r\n> ")
+        await peer.expect(ESC)
+        await peer.send(OK)
+        await peer.expect(b"AT+CMGR=0\r")
+        await peer.send(CMGR0_REPLY)
+
+    class Expired(Exception):
+        pass
+
+    async def refuse() -> str:
+        raise Expired
+
+    script = rig.play(modem)
+    with pytest.raises(Expired):
+        await asyncio.wait_for(rig.channel.submit(CMGS, refuse), GUARD)
+    response = await asyncio.wait_for(rig.channel.command("AT+CMGR=0"), GUARD)
+    assert response.lines == CMGR0_LINES
+    await rig.finish(script)
+    assert bytes(rig.peer.received) == CMGS.encode() + b"\r" + ESC + b"AT+CMGR=0\r"
+
+
 async def test_submit_times_out_after_the_pdu(rig: Rig) -> None:
     rig.channel.timeouts = SHORT
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,6 +20,7 @@ from drivers.pdu import (
     encode_submit,
     encode_text,
     plan_text,
+    with_validity,
 )
 from drivers.pdu.fields import relative_octet, relative_seconds
 
@@ -184,3 +186,38 @@ def test_bad_octets_name_the_field() -> None:
 def test_short_codes_and_star_hash() -> None:
     (part,) = encode_text("*100#", "x")
     assert decoded(part.pdu, part.tpdu_length).destination.number == "*100#"
+
+
+@pytest.mark.parametrize(
+    ("destination", "sca"),
+    [("+27820001111", None), ("+447700900123", "+447785016005"), ("123", None)],
+)
+def test_the_validity_left_replaces_the_validity_given(destination: str, sca: str | None) -> None:
+    # A part sent late goes with what is left of its validity, not what it had at creation.
+    text = "Late, but still on time " * 8  # two parts: every part's TP-VP is set
+    options = SubmitOptions(status_report=True, validity=14400, sca=sca)
+    for part in encode_text(destination, text, options, reference=9):
+        later = with_validity(part.pdu, 2)
+        before, after = decoded(part.pdu, part.tpdu_length), decoded(later, part.tpdu_length)
+        assert before.validity is not None and before.validity.seconds == 14400
+        assert after.validity is not None and after.validity.seconds == 300  # 5 min: the least
+        assert after == replace(before, validity=after.validity)
+        assert len(later) == len(part.pdu)
+        assert with_validity(part.pdu, 14400) == part.pdu
+
+
+@pytest.mark.parametrize(
+    ("pdu", "field"),
+    [
+        ("0001000B917228001011F100000CC8329BFD065DDF72363904", "TP-VPF"),  # none to set
+        ("zz", "PDU"),
+        ("", "TP-DA"),
+        ("00110001", "TP-DA"),
+        ("0011000B917228001011F10000", "TP-VP"),
+        ("0004000B917228001011F10000", "TP-MTI"),  # an SMS-DELIVER's first octet
+    ],
+)
+def test_the_validity_of_a_pdu_without_one_is_refused(pdu: str, field: str) -> None:
+    with pytest.raises(PduError) as refused:
+        with_validity(pdu, 60)
+    assert refused.value.field == field

@@ -524,6 +524,52 @@ async def test_a_message_with_a_part_on_the_air_does_not_expire(tmp_path: Path) 
         assert (await r.fetch(sid))["status"] == "sent"
 
 
+async def test_a_message_that_expires_at_the_prompt_never_goes(tmp_path: Path) -> None:
+    """Was: marked failed (30036, with its callback), then transmitted all the same by a
+    modem slow to give its prompt. The grant of a part and the validity check are one
+    transaction, at the prompt: the modem is told ESC and the message never goes."""
+    async with rig(tmp_path) as r:
+
+        def expire_at_the_prompt(command: str) -> None:
+            if command.startswith("AT+CMGS="):
+                r.clock.advance(61)  # the validity ends while the modem holds its prompt
+                r.gateway.dispatcher.expiry_changed(r.clock())  # and the expiry timer looks
+
+        r.alice.command_observers.append(expire_at_the_prompt)
+        sid = await r.send(ValidityPeriod="60")
+        callbacks = await r.callbacks(sid, 2)
+        assert statuses_of(callbacks) == ["queued", "failed"]
+        assert callbacks[1].params["ErrorCode"] == "30036"
+        r.alice.command_observers.clear()
+        later = await r.send(to=OTHER, body="the next one goes")  # the modem left the prompt
+        await r.statuses.reached(later, Status.SENT)
+        await r.statuses.until(lambda: Status.FAILED in r.statuses.seen[sid])
+    assert [s.destination for s in r.network.submissions] == [OTHER]  # never the expired one
+    assert r.sql("SELECT status, error_code FROM messages WHERE sid = ?", sid) == [
+        ("failed", 30036)
+    ]
+    # Both went as far as the prompt: the first was ended there with ESC.
+    assert sum(command.startswith("AT+CMGS=") for command in r.alice.received_commands) == 2
+
+
+async def test_a_part_goes_with_the_validity_it_has_left(tmp_path: Path) -> None:
+    # TS 23.040 §9.2.3.12.1: the network keeps it no longer than the gateway would have.
+    async with rig(tmp_path) as r:
+
+        def half_an_hour_later(command: str) -> None:
+            if command.startswith("AT+CMGS="):
+                r.clock.advance(1800)
+
+        r.alice.command_observers.append(half_an_hour_later)
+        sid = await r.send(ValidityPeriod="3600")
+        await r.statuses.reached(sid, Status.SENT)
+        plain = await r.send(to=OTHER)  # no ValidityPeriod: no TP-VP, as before
+        await r.statuses.reached(plain, Status.SENT)
+    first, second = r.network.submissions
+    assert first.submit.validity is not None and first.submit.validity.seconds == 1800
+    assert second.submit.validity is None
+
+
 PRICES = PriceTable("USD", (("+447", Decimal("0.04")), ("+44", Decimal("0.05"))))
 
 

@@ -4,6 +4,7 @@ commit and durability."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sqlite3
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ import pytest
 from gateway.config import Account
 from gateway.errors import StoreError
 from gateway.models import Direction, Message, Segment, Status, new_sid
-from gateway.store import MessageQuery
+from gateway.store import Claim, MessageQuery
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore, read_accounts
 
@@ -234,6 +235,38 @@ async def test_the_dispatchers_side(store: SqliteStore) -> None:
     assert await store.next_attempt_at("alice") is None
     assert await store.last_concat_reference("alice") == 42
     assert await store.last_concat_reference("carol") is None
+
+
+async def test_a_part_is_granted_or_its_message_expires_never_both(store: SqliteStore) -> None:
+    late = T0 + timedelta(hours=2)  # past the messages' 3600 s validity
+    expiring, claimed, refused = (
+        replace(message(), expires_at=T0 + timedelta(hours=1)) for _ in range(3)
+    )
+    for item in (expiring, claimed, refused):
+        await store.create_message(item, parts(2))
+    assert await store.claim_part(claimed.sid, 1, "alice", T0) is Claim.GRANTED
+    assert await store.claim_part(refused.sid, 1, "alice", T0) is Claim.GRANTED
+    await store.release_part(refused.sid, 1)  # +CMS ERROR: the modem did not take it
+    assert await store.claim_part(claimed.sid, 1, "bob", T0) is Claim.GONE  # not bob's
+
+    # A granted part may be on the air: its message is past expiring. The others expire.
+    assert sorted(await store.expire_unsent(late)) == sorted([expiring.sid, refused.sid])
+    assert await store.claim_part(expiring.sid, 1, "alice", late) is Claim.GONE
+    assert await store.claim_part(claimed.sid, 2, "alice", late) is Claim.GRANTED
+
+    # At the claim itself: expired, failed with its callback, in the same transaction.
+    fresh = replace(message(), expires_at=T0 + timedelta(hours=1))
+    await store.create_message(fresh, parts(1))
+    assert await store.claim_part(fresh.sid, 1, "alice", late) is Claim.EXPIRED
+    failed = await store.get_message(ACCOUNT, fresh.sid)
+    assert failed is not None and (failed.status, failed.error_code) == (Status.FAILED, 30036)
+    assert await store.expire_unsent(late + timedelta(hours=1)) == []
+    with sqlite3.connect(store.path) as db:
+        rows = db.execute(
+            "SELECT params FROM webhooks WHERE message_sid = ? ORDER BY id", (fresh.sid,)
+        ).fetchall()
+    statuses = [dict(json.loads(params))["MessageStatus"] for (params,) in rows]
+    assert statuses == ["queued", "failed"]
 
 
 async def test_concurrent_writes_share_commits_and_fail_alone(store: SqliteStore) -> None:
