@@ -8,6 +8,7 @@ Twilio-shaped 500 (code 20500), never with a traceback on the wire.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -15,7 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from gateway import api
-from gateway.errors import ApiError
+from gateway.errors import ApiError, StoreError
 from gateway.observability import OBSERVABILITY, Observability
 from gateway.observability import routes as observability_routes
 
@@ -44,6 +45,11 @@ async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     except ApiError as error:
         return _error_response(error)
+    except StoreError as exc:
+        # Not a bug: the database cannot be written (a full disk...). The client is told to
+        # try again later; /healthz says why, and the log says it once, not per request.
+        request.app[STORE_TROUBLE].report(str(exc))
+        return _error_response(ApiError(20503, UNAVAILABLE, 503))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -56,6 +62,33 @@ async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamRes
 
 
 MAX_BODY: Final = web.AppKey("max_body", int)
+UNAVAILABLE: Final = (
+    "Service Unavailable: the gateway cannot store anything now (see /healthz); nothing was "
+    "accepted, try again later"
+)
+
+
+_QUIET: Final = 60.0  # seconds: the same failure is logged again at most this often
+
+
+class StoreTrouble:
+    """Requests the database refused; logged when the failure starts or changes (and once a
+    minute while it lasts), not at every request: a client must not flood the journal."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.count = 0
+        self._monotonic = monotonic
+        self._last: tuple[str, float] | None = None
+
+    def report(self, error: str) -> None:
+        self.count += 1
+        now = self._monotonic()
+        if self._last is None or self._last[0] != error or now - self._last[1] >= _QUIET:
+            log.error("the database refuses requests: %s (answered 503 until it recovers)", error)
+            self._last = (error, now)
+
+
+STORE_TROUBLE: Final = web.AppKey("store_trouble", StoreTrouble)
 
 
 def concurrency_limit(limit: int) -> Middleware:
@@ -94,6 +127,7 @@ def create_app(
     app = web.Application(middlewares=middlewares, client_max_size=max_request_bytes)
     app[api.SERVICES] = services
     app[MAX_BODY] = max_request_bytes
+    app[STORE_TROUBLE] = StoreTrouble()
     app.add_routes(api.routes())
     if observability is not None:
         app[OBSERVABILITY] = observability

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 from collections import Counter
@@ -36,6 +37,7 @@ from gateway.models import Message, Segment, Status
 from gateway.modems import ModemHandle, ModemPool
 from gateway.pricing import PriceTable, charge
 from gateway.store import Claim, OutboundWork, Store
+from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class Dispatcher:
         prices: PriceTable | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         local_delays: tuple[float, ...] = LOCAL_DELAYS,
+        tasks: Tasks | None = None,
     ) -> None:
         self.store = store
         self.modems = modems
@@ -89,6 +92,7 @@ class Dispatcher:
         self.prices = prices or PriceTable()
         self.max_attempts = max_attempts
         self.local_delays = local_delays
+        self.tasks = tasks or Tasks()
         self._wake = {modem_id: asyncio.Event() for modem_id in modems.handles}
         self._expiry_wake = asyncio.Event()
         self._stopping = False
@@ -153,10 +157,10 @@ class Dispatcher:
             self._expiry_wake.set()
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
         for handle in self.modems.handles.values():
-            self._tasks.append(loop.create_task(self._worker(handle), name=f"send {handle.id}"))
-        self._tasks.append(loop.create_task(self._expiry(), name="validity expiry"))
+            worker = functools.partial(self._worker, handle)
+            self._tasks.append(self.tasks.spawn(f"send {handle.id}", worker))
+        self._tasks.append(self.tasks.spawn("validity expiry", self._expiry))
 
     async def stop(self, grace: float = 0.0) -> None:
         """Stop sending: no new part is started, a part on the air is given up to ``grace``
@@ -224,6 +228,10 @@ class Dispatcher:
                     local_failures += 1
                     await asyncio.sleep(delay)
                     break
+                except StoreError:
+                    # Nothing can be committed (a full disk): no attempt is held against the
+                    # message; the task is restarted with backoff and takes the queue again.
+                    raise
                 except Exception:  # a bug must not stop this modem's queue for good
                     log.exception("%s: sending %s failed unexpectedly", handle.id, item.message.sid)
                     await self._retry_later(item.message.sid, 30008, "internal error")

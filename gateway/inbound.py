@@ -41,12 +41,14 @@ from gateway.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Stat
 from gateway.modems import ModemHandle, ModemPool
 from gateway.numbers import PhoneNumbers
 from gateway.store import InboundPart, ReceivedReport, ReportMatch, Store, Webhook
+from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 from gateway.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
 MISSING_SEGMENT: Final = 30009
+RETRY: Final = 30.0  # seconds before the SIM is read again after the database refused a part
 _GEOGRAPHIC: Final = (
     "FromCity",
     "FromState",
@@ -78,6 +80,7 @@ class InboundReceiver:
         *,
         clock: Callable[[], datetime],
         account_of: Callable[[ModemHandle], str],
+        tasks: Tasks | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -85,10 +88,12 @@ class InboundReceiver:
         self.webhooks = webhooks
         self.clock = clock
         self.account_of = account_of
+        self.tasks = tasks or Tasks()
         self.numbers: PhoneNumbers | None = None  # where each number's messages go
         self.timeout = timedelta(seconds=config.reassembly_timeout)
         self._queues: dict[str, asyncio.Queue[Job]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._retries: dict[str, asyncio.TimerHandle] = {}  # a sweep after a failed commit
         self._assembling = asyncio.Lock()  # one group is completed, or expired, once
         self._waiting = asyncio.Event()  # a new group started: the expiry timer looks again
         self.received = 0  # parts committed (duplicates not counted)
@@ -114,21 +119,23 @@ class InboundReceiver:
         return lambda: self._report_listeners.remove(listener)
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        spawn = self.tasks.spawn
         for handle in self.modems.handles.values():
             queue: asyncio.Queue[Job] = asyncio.Queue()
             self._queues[handle.id] = queue
             handle.on_connected(functools.partial(self._connected, handle))
             # Back in service on the same connection: what came meanwhile is on the SIM.
             handle.on_recovered(functools.partial(self.sweep_now, handle))
-            self._tasks.append(loop.create_task(self._work(handle), name=f"receive {handle.id}"))
+            self._tasks.append(spawn(f"receive {handle.id}", functools.partial(self._work, handle)))
             if self.config.sweep_interval > 0:
-                self._tasks.append(
-                    loop.create_task(self._sweeps(handle), name=f"sweep {handle.id}")
-                )
-        self._tasks.append(loop.create_task(self._expiry(), name="reassembly expiry"))
+                sweeps = functools.partial(self._sweeps, handle)
+                self._tasks.append(spawn(f"sweep {handle.id}", sweeps))
+        self._tasks.append(spawn("reassembly expiry", self._expiry))
 
     async def stop(self) -> None:
+        for timer in self._retries.values():
+            timer.cancel()
+        self._retries.clear()
         await stop_tasks(self._tasks)
         self._tasks.clear()
 
@@ -149,6 +156,16 @@ class InboundReceiver:
         while True:
             await asyncio.sleep(self.config.sweep_interval)
             self.sweep_now(handle)
+
+    def _sweep_later(self, handle: ModemHandle) -> None:
+        if handle.id not in self._retries:
+            self._retries[handle.id] = asyncio.get_running_loop().call_later(
+                RETRY, self._retry, handle
+            )
+
+    def _retry(self, handle: ModemHandle) -> None:
+        del self._retries[handle.id]
+        self.sweep_now(handle)
 
     def sweep_now(self, handle: ModemHandle) -> None:
         """List ``handle``'s storages soon (after what is already queued)."""
@@ -188,7 +205,12 @@ class InboundReceiver:
         except AtTimeout as exc:
             # The modem stopped answering: it is recovered, and its recovery sweeps.
             handle.lost(f"no answer while receiving: {exc}")
-        except (DriverError, StoreError) as exc:
+        except StoreError as exc:
+            # Nothing was deleted that is not committed: it stays on the SIM, and a sweep
+            # soon (not only the slow safety sweep) takes it once the database takes it.
+            log.warning("%s: receiving failed: %s; trying again in %g s", handle.id, exc, RETRY)
+            self._sweep_later(handle)
+        except DriverError as exc:
             # Nothing was deleted that is not committed: the next sweep tries again.
             log.warning("%s: receiving failed: %s", handle.id, exc)
         except Exception:

@@ -1,9 +1,10 @@
 """``GET /healthz`` and ``GET /metrics``: what a person or a monitoring system asks of a
 gateway left alone in a cupboard.
 
-``/healthz`` answers 200 when the gateway can do its job (the database answers and at least
-one modem is in service) and 503 otherwise, with the reasons, so that a supervisor or a load
-balancer can act on it. ``/metrics`` is the Prometheus text format (version 0.0.4): per modem
+``/healthz`` answers 200 when the gateway can do its job (the database answers and takes a
+commit, every long-lived task runs, and at least one modem is in service) and 503 otherwise,
+with the reasons, so that a supervisor or a load balancer can act on it; it turns 200 again by
+itself once the cause is gone. ``/metrics`` is the Prometheus text format (version 0.0.4): per modem
 its state, signal, registration, storage use, parts sent, refusals by ``+CMS ERROR`` code,
 reports, parts received and recoveries; the queue by status; webhook deliveries, retries and
 give-ups; HTTP requests by route, method and status. Counters count from the gateway's start,
@@ -26,6 +27,7 @@ from gateway.errors import StoreError
 from gateway.inbound import InboundReceiver
 from gateway.modems import ModemHandle, ModemPool, ModemState
 from gateway.store import Store
+from gateway.tasks import Tasks
 from gateway.webhooks import WebhookSender
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -60,6 +62,7 @@ class Observability:
     dispatcher: Dispatcher
     inbound: InboundReceiver
     webhooks: WebhookSender
+    tasks: Tasks = field(default_factory=Tasks)
     http: HttpCounts = field(default_factory=HttpCounts)
 
     async def health(self) -> tuple[bool, dict[str, object]]:
@@ -69,6 +72,12 @@ class Observability:
         except StoreError as exc:
             queue = {}
             reasons.append(f"the database does not answer: {exc}")
+        trouble = await self.store.health()
+        if trouble is not None:
+            reasons.append(f"the database cannot commit: {trouble}")
+        reasons += [
+            f"task {name} is down, restarting: {error}" for name, error in self.tasks.down.items()
+        ]
         modems = {}
         for handle in self.modems.handles.values():
             modems[handle.id] = {"state": handle.state.value, "error": handle.error}
@@ -210,6 +219,18 @@ class Observability:
         )
         for name, help_text, value in totals:
             family(name, "counter", help_text, [(value, {})])
+        family(
+            "smsgw_task_restarts_total",
+            "counter",
+            "Times a long-lived task failed and was started again, by task.",
+            ((count, {"task": task}) for task, count in sorted(self.tasks.restarts.items())),
+        )
+        family(
+            "smsgw_task_down",
+            "gauge",
+            "1 while a failed task waits to be started again.",
+            ((1, {"task": task}) for task in sorted(self.tasks.down)),
+        )
         family(
             "smsgw_http_requests_total",
             "counter",

@@ -29,6 +29,7 @@ from gateway.replies import TwimlReplies
 from gateway.services import ServiceRouter
 from gateway.store import Store
 from gateway.store.sqlite import SqliteStore
+from gateway.tasks import Tasks
 from gateway.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,16 @@ class Gateway:
         *,
         clock: Callable[[], datetime] = utcnow,
         store: Store | None = None,
+        tasks: Tasks | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.store: Store = store or SqliteStore(config.data_dir)
+        self.tasks = tasks or Tasks()  # every long-lived task, restarted if it fails
         self.modems = ModemPool(config.modems, health_interval=config.health_interval)
-        self.dispatcher = Dispatcher(self.store, self.modems, clock, prices=config.prices)
+        self.dispatcher = Dispatcher(
+            self.store, self.modems, clock, prices=config.prices, tasks=self.tasks
+        )
         self.outbound = Outbound(config, self.store, self.modems, self.dispatcher, clock)
         self.webhooks = WebhookSender(
             self.store,
@@ -58,6 +63,7 @@ class Gateway:
             clock,
             timeout=config.webhook_timeout,
             max_attempts=config.webhook_attempts,
+            tasks=self.tasks,
         )
         self.webhooks.replies = TwimlReplies(self.outbound)
         # Status changes are committed with their callbacks: the sender takes them at once.
@@ -70,11 +76,18 @@ class Gateway:
             self.webhooks,
             clock=clock,
             account_of=lambda handle: self.outbound.owner(handle.config.account),
+            tasks=self.tasks,
         )
         self.numbers = PhoneNumbers(config, self.store, clock, self._owner_of_number)
         self.inbound.numbers = self.numbers
         self.services = ServiceRouter(
-            config, self.store, self.modems, self.outbound, self.dispatcher, clock=clock
+            config,
+            self.store,
+            self.modems,
+            self.outbound,
+            self.dispatcher,
+            clock=clock,
+            tasks=self.tasks,
         )
         self.outbound.senders_wanted = self.services.wake
         # One place to hear of every outbound status change, whoever committed it.
@@ -86,7 +99,7 @@ class Gateway:
             )
         )
         self.observability = Observability(
-            self.store, self.modems, self.dispatcher, self.inbound, self.webhooks
+            self.store, self.modems, self.dispatcher, self.inbound, self.webhooks, self.tasks
         )
         self.accounts: tuple[Account, ...] = ()
         self.generated: Account | None = None  # created by this start: show it once

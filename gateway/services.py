@@ -30,6 +30,7 @@ from gateway.models import Message, Status
 from gateway.modems import ModemHandle, ModemPool, ModemState
 from gateway.outbound import Outbound
 from gateway.store import Store
+from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,10 @@ class ServiceRouter:
         *,
         clock: Callable[[], datetime],
         failover_after: float = FAILOVER_AFTER,
+        tasks: Tasks | None = None,
     ) -> None:
         self.config = config
+        self.tasks = tasks or Tasks()
         self.store = store
         self.modems = modems
         self.outbound = outbound
@@ -69,7 +72,7 @@ class ServiceRouter:
     def start(self) -> None:
         for handle in self.modems.handles.values():
             handle.on_state(functools.partial(self._modem_state, handle))
-        self._tasks.append(asyncio.get_running_loop().create_task(self._run(), name="services"))
+        self._tasks.append(self.tasks.spawn("services", self._run))
 
     async def stop(self) -> None:
         for timer in self._failovers.values():

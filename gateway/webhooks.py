@@ -29,6 +29,7 @@ from yarl import URL
 
 from gateway import twiml
 from gateway.store import NewMessage, Store, Webhook
+from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class WebhookSender:
         timeout: float = 15.0,
         max_attempts: int = 10,
         backoff: tuple[float, ...] = BACKOFF,
+        tasks: Tasks | None = None,
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -94,6 +96,7 @@ class WebhookSender:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff = backoff
+        self.tasks = tasks or Tasks()
         self.delivered = 0
         self.retries = 0
         self.give_ups = 0
@@ -122,7 +125,7 @@ class WebhookSender:
             timeout=aiohttp.ClientTimeout(total=self.timeout),
             headers={"User-Agent": USER_AGENT},
         )
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhooks")
+        self._task = self.tasks.spawn("webhooks", self._run)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -165,6 +165,9 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
+    async def health(self) -> str | None:
+        """Why the database cannot take a commit now (probed), or ``None``."""
+
     async def create_message(self, message: Message, segments: Sequence[Segment]) -> None:
         """Commit a new message and its segments."""
 

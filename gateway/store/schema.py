@@ -174,8 +174,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE messages ADD COLUMN address_retention TEXT;  -- 'obfuscate': once final
     """,
     # 7: a part handed to the modem (AT+CMGS) but not yet acknowledged may be on the air: its
-    # message is past expiring, and past moving to another modem.
+    # message is past expiring, and past moving to another modem. One row the health check
+    # writes, to know that the database still takes a commit (a full disk does not).
     """
     ALTER TABLE segments ADD COLUMN claimed_at INTEGER;
+    CREATE TABLE health (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        checked_at INTEGER NOT NULL
+    );
     """,
 )

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any, Final, TypeVar
 
 from gateway.config import Account
@@ -87,6 +88,8 @@ _UNSENT_WHERE: Final = (
 )
 # One query each, so that each uses its partial index (an OR of the two would scan the table).
 _WAITING_WHERES: Final = ("status = 'accepted'", "status = 'scheduled'")
+_PROBE_EVERY: Final = 1.0  # seconds between two health probes of the database
+MIN_FREE: Final = 1024 * 1024  # bytes: less left on the disk and the database is not healthy
 
 
 class SqliteStore:
@@ -95,6 +98,8 @@ class SqliteStore:
         self._writer = Worker(self.path, "store-writer", batch=True)
         self._reader = Worker(self.path, "store-reader", batch=False)
         self._open = False
+        self._probed_at = float("-inf")
+        self._probe_result: str | None = None
 
     async def open(self) -> None:
         _private_files(self.path)
@@ -102,6 +107,28 @@ class SqliteStore:
         self._open = True
         await self._write(_migrate)
         self._reader.start()
+
+    async def health(self) -> str | None:
+        """Why the database cannot take a commit now, or ``None``: a probe is committed (at
+        most once a second), so that a full disk, a deleted file, or the end of either, is
+        seen whether or not anything else is being written."""
+        now = monotonic()
+        if now - self._probed_at < _PROBE_EVERY:
+            return self._probe_result
+
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR REPLACE INTO health (id, checked_at) VALUES (1, ?)",
+                (to_micros(datetime.now(UTC)),),
+            )
+
+        try:
+            await self._write(job)
+            result = _low_space(self.path.parent)
+        except StoreError as exc:
+            result = str(exc)
+        self._probed_at, self._probe_result = monotonic(), result
+        return result
 
     async def close(self) -> None:
         if self._open:
@@ -925,6 +952,20 @@ class SqliteStore:
             )
 
         await self._write(job)
+
+
+def _low_space(folder: Path) -> str | None:
+    """A disk too full to be trusted with the next commit. SQLite reuses its WAL file, so a
+    small probe may still commit on a full disk while a new message, which needs new pages,
+    cannot: the space left says so before the writes do."""
+    try:
+        status = os.statvfs(folder)
+    except OSError as exc:
+        return f"cannot look at {folder}: {exc.strerror}"
+    free = status.f_bavail * status.f_frsize  # what an unprivileged user may still write
+    if free < MIN_FREE:
+        return f"the disk holding {folder} is full ({free // 1024} KiB left)"
+    return None
 
 
 def _private_files(path: Path) -> None:

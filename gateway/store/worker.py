@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import sqlite3
 import threading
@@ -43,6 +44,11 @@ class Worker:
     def __init__(self, path: Path, name: str, *, batch: bool) -> None:
         self._path = path
         self._batch = batch
+        # Why the latest transaction could not commit (a full disk, the file gone...), until
+        # one does; read by the health check. Written by the thread, read by the event loop:
+        # a reference swap, atomic in CPython.
+        self.failure: str | None = None
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened
         self._queue: queue.SimpleQueue[list[_Item] | None] = queue.SimpleQueue()
         self._pending: list[_Item] = []  # submitted this turn of the loop, not yet handed over
         self._ready = threading.Event()
@@ -79,6 +85,8 @@ class Worker:
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        status = os.stat(self._path)
+        self._identity = (status.st_dev, status.st_ino)
         connection.execute("PRAGMA journal_mode = WAL")
         # FULL: the WAL is synced at every commit, so a committed write survives a power cut.
         connection.execute("PRAGMA synchronous = FULL")
@@ -93,7 +101,7 @@ class Worker:
     def _run(self) -> None:
         try:
             connection = self._connect()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             self._failure = exc
             self._ready.set()
             return
@@ -124,7 +132,7 @@ class Worker:
                 try:
                     outcomes.append((future, job(connection), None))
                 except Exception as exc:
-                    outcomes.append((future, None, exc))
+                    outcomes.append((future, None, _translated(exc)))
         else:
             outcomes = self._transaction(connection, items)
         by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
@@ -134,12 +142,13 @@ class Worker:
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
                 loop.call_soon_threadsafe(_resolve, results)
 
-    @staticmethod
     def _transaction(
-        connection: sqlite3.Connection, items: list[_Item]
+        self, connection: sqlite3.Connection, items: list[_Item]
     ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        trouble: str | None = None
         try:
+            self._check_file()
             connection.execute("BEGIN IMMEDIATE")
             for job, future, _ in items:
                 connection.execute("SAVEPOINT job")
@@ -149,11 +158,37 @@ class Worker:
                 except Exception as exc:  # this job only: the others still commit
                     connection.execute("ROLLBACK TO job")
                     connection.execute("RELEASE job")
-                    outcomes.append((future, None, exc))
+                    outcomes.append((future, None, _translated(exc)))
+                    if isinstance(exc, sqlite3.OperationalError):  # full, I/O error...
+                        trouble = str(exc)
             connection.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreError) as exc:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
-            failure = StoreError(f"the database could not commit: {exc}")
+            failure = exc if isinstance(exc, StoreError) else _translated(exc)
+            self.failure = str(failure)
             return [(future, None, failure) for _, future, _ in items]
+        self.failure = trouble and f"the database could not commit: {trouble}"
         return outcomes
+
+    def _check_file(self) -> None:
+        """Refuse to commit into a database file that was deleted or replaced under the running
+        gateway: what it accepted would be gone at the next start."""
+        try:
+            status = os.stat(self._path)
+        except FileNotFoundError:
+            raise StoreError(f"{self._path} was deleted under the running gateway") from None
+        except OSError as exc:
+            raise StoreError(f"cannot look at {self._path}: {exc.strerror}") from exc
+        if (status.st_dev, status.st_ino) != self._identity:
+            raise StoreError(f"{self._path} was replaced under the running gateway")
+
+
+def _translated(exc: Exception) -> Exception:
+    """The store speaks :class:`StoreError` (the error tree of :mod:`gateway.errors`); the
+    SQLite error it comes from stays its cause."""
+    if not isinstance(exc, sqlite3.Error):
+        return exc
+    error = StoreError(f"the database could not do it: {exc}")
+    error.__cause__ = exc
+    return error

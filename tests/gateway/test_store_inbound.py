@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from gateway.delivery import part_report
+from gateway.errors import StoreError
 from gateway.models import Direction, Message, Status, new_sid
 from gateway.store import InboundPart, NewMessage, ReceivedReport, ReportMatch, Webhook
 from gateway.store.sqlite import SqliteStore
@@ -188,8 +189,9 @@ async def test_receive_message_is_all_or_nothing(store: SqliteStore) -> None:
         await store.add_inbound_part(part(key, sequence=sequence))
     taken = inbound()
     await store.create_message(taken, parts(1))  # the SID is taken: the insert must fail
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError) as refused:
         await store.receive_message(taken, ["a", "b"], webhook(taken.sid))
+    assert isinstance(refused.value.__cause__, sqlite3.IntegrityError)
     waiting, closed = await store.group_parts(group)
     assert [p.key for p in waiting] == ["a", "b"] and not closed  # no part was marked
     assert rows(store, "SELECT count(*) FROM webhooks") == [(0,)]
@@ -391,8 +393,9 @@ async def test_a_reply_that_cannot_be_committed_leaves_the_webhook_pending(
     (hook,) = await store.due_webhooks(T0)
     fine = NewMessage(message(modem=MODEM), tuple(parts(1)))
     clash = NewMessage(received, tuple(parts(1)))  # the inbound message's own SID: refused
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError) as refused:
         await store.webhook_delivered(hook.id, T0, [fine, clash])
+    assert isinstance(refused.value.__cause__, sqlite3.IntegrityError)
     # Nothing of it happened: the webhook goes again (and its TwiML is read again).
     assert [w.id for w in await store.due_webhooks(T0)] == [hook.id]
     assert await store.get_message(ACCOUNT, fine.message.sid) is None
