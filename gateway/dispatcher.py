@@ -24,6 +24,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
@@ -259,30 +260,36 @@ class Dispatcher:
             return  # moved to another modem while this one was away
         if message.status is Status.QUEUED:
             await self._set_status(message.sid, Status.SENDING)
-        for segment in work.segments:
-            if segment.sent_at is not None:
-                continue  # acknowledged before a restart: never again
+        charged = _Charge(None, None) if price is None else _Charge(charge(price), self.prices.unit)
+        # A part acknowledged before a restart never goes again.
+        unsent = [segment for segment in work.segments if segment.sent_at is None]
+        for segment in unsent:
             await pacer.wait()
             if self._stopping:
                 return  # shutting down: the rest goes after the restart
             idle = self._idle[handle.id]
             idle.clear()
             try:
-                await self._send_part(handle, modem, message, segment)
+                last = segment is unsent[-1]
+                await self._send_part(handle, modem, message, segment, charged if last else None)
             except _PartDone:
                 return
             finally:
                 idle.set()
+        if not unsent:
+            await self._sent(message.sid, charged)
+
+    async def _sent(
+        self, sid: str, charged: _Charge, last_part: tuple[int, int | None] | None = None
+    ) -> None:
+        """Every part went (the last one's TP-MR committed with it): ``sent``, or further."""
         status = await self.store.message_sent(
-            message.sid,
-            self.clock(),
-            None if price is None else charge(price),
-            self.prices.unit if price is not None else None,
+            sid, self.clock(), charged.price, charged.unit, last_part=last_part
         )
         if status is not None:
             if status is not Status.SENT:
-                self.announce(message.sid, Status.SENT)
-            self.announce(message.sid, status)
+                self.announce(sid, Status.SENT)
+            self.announce(sid, status)
 
     async def _claim(self, handle: ModemHandle, message: Message, segment: Segment) -> str:
         """The part's PDU, once the store has granted it to ``handle``'s modem; asked at the
@@ -306,10 +313,16 @@ class Dispatcher:
         return with_validity(segment.pdu, max(left, 1))
 
     async def _send_part(
-        self, handle: ModemHandle, modem: GsmModem, message: Message, segment: Segment
+        self,
+        handle: ModemHandle,
+        modem: GsmModem,
+        message: Message,
+        segment: Segment,
+        last: _Charge | None = None,
     ) -> None:
-        """One part: AT+CMGS, granted at the prompt, and its TP-MR committed; :class:`_PartDone`
-        ends the message's turn (failed, deferred, expired)."""
+        """One part: AT+CMGS, granted at the prompt, and its TP-MR committed (with the
+        message's ``sent`` when it is the ``last``, priced so); :class:`_PartDone` ends the
+        message's turn (failed, deferred, expired)."""
 
         async def granted() -> str:
             return await self._claim(handle, message, segment)
@@ -334,7 +347,12 @@ class Dispatcher:
             handle.lost(f"{type(exc).__name__}: {exc}")
             await self._retry_later(message.sid, 30008, str(exc))
             raise _PartDone from exc
-        await self.store.record_part_sent(message.sid, segment.sequence, reference, self.clock())
+        if last is None:
+            await self.store.record_part_sent(
+                message.sid, segment.sequence, reference, self.clock()
+            )
+        else:
+            await self._sent(message.sid, last, (segment.sequence, reference))
         self.parts_sent[handle.id] += 1
 
     async def _failed_part(
@@ -361,6 +379,14 @@ class Dispatcher:
         await self.store.defer(sid, now + timedelta(seconds=delay))
         for listener in list(self._deferral_listeners):
             listener(sid, attempts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Charge:
+    """What a message is charged once sent (its ``price`` and ``price_unit``), if priced."""
+
+    price: str | None
+    unit: str | None
 
 
 class _PartDone(Exception):

@@ -215,11 +215,19 @@ class Store(Protocol):
         it before this commit is matched to it now."""
 
     async def message_sent(
-        self, sid: str, at: datetime, price: str | None = None, price_unit: str | None = None
+        self,
+        sid: str,
+        at: datetime,
+        price: str | None = None,
+        price_unit: str | None = None,
+        *,
+        last_part: tuple[int, int | None] | None = None,
     ) -> Status | None:
-        """Every part was accepted: ``sent`` (with its callback), then ``delivered`` or
-        ``undelivered`` at once if reports for every part already came. Returns the status
-        reached, ``None`` if the message was no longer unsent."""
+        """Every part was accepted (``last_part``, (sequence, TP-MR), recorded as
+        :meth:`record_part_sent` would, in the same transaction): ``sent`` (with its
+        callback), then ``delivered`` or ``undelivered`` at once if reports for every part
+        already came. Returns the status reached, ``None`` if the message was no longer
+        unsent."""
 
     async def expire_unsent(self, now: datetime) -> list[str]:
         """Fail (30036, with callbacks) the messages whose validity period ended before any

@@ -352,32 +352,20 @@ class SqliteStore:
     async def record_part_sent(
         self, sid: str, sequence: int, reference: int | None, at: datetime
     ) -> None:
-        def job(db: sqlite3.Connection) -> None:
-            loaded = load_message(db, "sid = ?", sid)
-            if loaded is None:
-                return
-            message_id, message = loaded
-            db.execute(
-                "UPDATE segments SET reference = ?, sent_at = ? WHERE message_id = ? "
-                "AND sequence = ?",
-                (reference, to_micros(at), message_id, sequence),
-            )
-            if reference is not None and message.modem is not None:
-                match_early_report(
-                    db,
-                    message_id,
-                    message=message,
-                    sequence=sequence,
-                    reference=reference,
-                    sent_at=at,
-                )
-
-        await self._write(job)
+        await self._write(lambda db: _record_part(db, sid, sequence, reference, at))
 
     async def message_sent(
-        self, sid: str, at: datetime, price: str | None = None, price_unit: str | None = None
+        self,
+        sid: str,
+        at: datetime,
+        price: str | None = None,
+        price_unit: str | None = None,
+        *,
+        last_part: tuple[int, int | None] | None = None,
     ) -> Status | None:
         def job(db: sqlite3.Connection) -> Status | None:
+            if last_part is not None:
+                _record_part(db, sid, *last_part, at)
             loaded = load_message(db, "sid = ?", sid)
             if loaded is None:
                 return None
@@ -952,6 +940,23 @@ class SqliteStore:
             )
 
         await self._write(job)
+
+
+def _record_part(
+    db: sqlite3.Connection, sid: str, sequence: int, reference: int | None, at: datetime
+) -> None:
+    loaded = load_message(db, "sid = ?", sid)
+    if loaded is None:
+        return
+    message_id, message = loaded
+    db.execute(
+        "UPDATE segments SET reference = ?, sent_at = ? WHERE message_id = ? AND sequence = ?",
+        (reference, to_micros(at), message_id, sequence),
+    )
+    if reference is not None and message.modem is not None:
+        match_early_report(
+            db, message_id, message=message, sequence=sequence, reference=reference, sent_at=at
+        )
 
 
 def _low_space(folder: Path) -> str | None:
