@@ -67,3 +67,6 @@ class Faults:
     # has the part or "after" it (sent, and the +CMGS answer never comes); or it hangs there.
     unplug_in_submit: str | None = None
     hang_in_submit: bool = False
+    # The next AT+CMGS enters data mode but its "> " is held back until release_prompt(): a
+    # host that dies meanwhile leaves the modem waiting for a PDU, as a real one would be.
+    hold_prompt: bool = False
