@@ -159,6 +159,9 @@ class SimulatedModem:
         self._reset_settings()
         self._link: Link | None = None
         self._typed = _Typing()
+        self._one_at_a_time = asyncio.Lock()
+        self._awake = asyncio.Event()  # cleared while stalled (see stall())
+        self._awake.set()
         self.prompt_held = False  # in data mode, the "> " not shown yet (Faults.hold_prompt)
         self.submitting = False  # a PDU was taken; its answer is not written yet
         # Called whenever data_mode, prompt_held or submitting changes (the control interface
@@ -209,7 +212,12 @@ class SimulatedModem:
         self._link = link
         try:
             while chunk := await link.read():
-                if not self.faults.hung:
+                await self._awake.wait()  # stalled: what comes waits, as in a UART's buffer
+                if self.faults.hung:
+                    continue
+                # One command at a time, as over one UART: a new link's bytes wait until the
+                # command taken on an earlier one (a PDU being sent) has been answered.
+                async with self._one_at_a_time:
                     await self._consume(chunk)
         except ModemLost:
             return
@@ -345,10 +353,19 @@ class SimulatedModem:
         self.faults.fail_next.extend([code] * count)
 
     def hang(self) -> None:
+        """Drop whatever the host sends, and answer nothing."""
         self.faults.hung = True
+
+    def stall(self) -> None:
+        """Keep what the host sends, unread, until :meth:`resume`: then it is answered, all
+        at once (a modem busy with something else)."""
+        self.faults.stalled = True
+        self._awake.clear()
 
     def resume(self) -> None:
         self.faults.hung = False
+        self.faults.stalled = False
+        self._awake.set()
 
     async def emit_garbage(self, data: bytes | None = None) -> None:
         if data is None:
