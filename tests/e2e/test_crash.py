@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.webhook_receiver import Receiver
@@ -125,6 +126,82 @@ send_rate = 1.0   # a second between parts: the gateway is killed in that gap
     assert {item["concatenation"][1] for item in submissions} == {3}
     assert fetched["status"] == "delivered"
     assert fetched["date_sent"] is not None
+
+
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+async def test_kill_9_in_the_prompt_and_the_next_start_gets_the_modem_back(
+    tmp_path: Path, transport: str
+) -> None:
+    """The gateway killed while the modem waits for a PDU after ``AT+CMGS``: the modem, in its
+    own process, does not know, and takes every ``AT`` of the next start as PDU digits. The next
+    start brings it back to command state (ESC) and sends everything within seconds."""
+    control, api, data_dir = free_port(), free_port(), tmp_path / "data"
+    if transport == "pty":
+        device = str(tmp_path / "ttySIM0")
+        where, driver, port = ("--pty", device), "serial", device
+    else:
+        listen = f"127.0.0.1:{free_port()}"
+        where, driver, port = ("--tcp", listen), "tcp", f"tcp://{listen}"
+    configuration = tmp_path / "gateway.toml"
+    configuration.write_text(
+        f"""
+[gateway]
+listen = "127.0.0.1:{api}"
+data_dir = "{data_dir}"
+
+[[accounts]]
+sid = "{ACCOUNT.sid}"
+auth_token = "{ACCOUNT.auth_token}"
+
+[[modems]]
+id = "sim"
+driver = "{driver}"
+port = "{port}"
+numbers = ["{SIM_NUMBER}"]
+"""
+    )
+    serve = ("serve", "--config", str(configuration))
+    messages = {"+447700900101": "held in the prompt", "+447700900102": "and then " * 20}
+    async with (
+        process("simulate", *where, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
+        aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
+    ):
+        await sim.post("/hold-prompt")  # the next AT+CMGS gets no "> " until released
+        async with (
+            process(*serve, ready="smsgw is listening") as gateway,
+            aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+        ):
+            for to, body in messages.items():
+                reply = await http.post(
+                    f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json",
+                    data={"To": to, "From": SIM_NUMBER, "Body": body},
+                )
+                assert reply.status == 201
+            state = await (await sim.get("/state", params={"until": "prompt_held"})).json()
+            assert (state["data_mode"], state["prompt_held"]) == (True, True)
+            gateway.send_signal(signal.SIGKILL)  # the host dies in the prompt
+            await gateway.wait()
+        assert (await (await sim.get("/state")).json())["data_mode"]  # the modem waits still
+
+        async with (
+            process(*serve, ready="smsgw is listening"),
+            aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+        ):
+            submissions = await (await sim.get("/submissions", params={"wait": "3"})).json()
+            assert len(submissions) == 3, "the modem was not brought back from the prompt"
+            async with asyncio.timeout(WAIT):  # another process: read its database
+                while set(database_state(data_dir)[0].values()) != {"delivered"}:
+                    await asyncio.sleep(0.01)
+            health = await http.get("/healthz")
+            assert health.status == 200, await health.text()
+        state = await (await sim.get("/state")).json()
+
+    assert not state["data_mode"]
+    # The held part's PDU was never written (the next start aborted it with ESC): every part
+    # went once.
+    parts = sorted((item["to"], (item["concatenation"] or [1])[0]) for item in submissions)
+    assert parts == [("+447700900101", 1), ("+447700900102", 1), ("+447700900102", 2)]
+    assert len(database_state(data_dir)[0]) == len(messages)
 
 
 def inbound_parts(data_dir: Path) -> int:
