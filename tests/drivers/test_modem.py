@@ -537,3 +537,16 @@ async def test_answers_to_unanswered_probes_that_come_at_once_are_not_taken_for_
         await asyncio.wait_for(initialising, WAIT)
         assert_identified(modem, sim)
         assert (await modem.signal())[0] == sim.rssi
+
+
+async def test_a_soft_reset_is_asked_in_command_state() -> None:
+    """The last rung of the gateway's ladder: AT+CFUN=1,1 reaches a modem left in the prompt
+    as a command, not as PDU digits."""
+    async with rig() as setup:
+        sim, before = await setup.add(ALICE)
+        sim.faults.hold_prompt = True
+        await died_in(sim, before, "prompt_held")
+        after = reopened(setup, sim)
+        await asyncio.wait_for(after.soft_reset(WAIT), WAIT)
+        assert sim.received_commands[-1] == "AT+CFUN=1,1"
+        assert not sim.data_mode
