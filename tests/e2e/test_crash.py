@@ -1,9 +1,13 @@
-"""Restart safety: ``kill -9`` the gateway between the parts of a long message, start it again,
-and the simulated modem (its own process, on a real pty) sees every part exactly once."""
+"""Restart safety: ``kill -9`` the gateway between the parts of a long message, while the modem
+waits for a PDU after its prompt, or at moments of a steady load chosen from a seed; start it
+again, and the simulated modem (its own process, on a real pty or over TCP) sees every part
+once, but the one on the air at a kill."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import random
 import signal
 import socket
 import sqlite3
@@ -11,6 +15,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Final
 
 import aiohttp
 import pytest
@@ -278,12 +283,69 @@ def database_state(data_dir: Path) -> tuple[dict[str, str], list[str]]:
         return outbound, inbound
 
 
+# Where a kill lands, each reached through the simulator's controls (it is its own process):
+# after the k-th SUBMIT the network accepted; after the k-th AT+CMGS the modem received, wherever
+# the exchange then is; with the "> " held back, the modem waiting for a PDU; with a PDU taken
+# and its answer a second away; after the k-th AT+CMGR, an inbound part or report being read.
+MOMENTS: Final = ("accepted", "cmgs", "prompt", "submitting", "cmgr")
+# The kills' order and their k come from this seed; SMSGW_CRASH_SEED=<n> tries another.
+CRASH_SEED: Final = int(os.environ.get("SMSGW_CRASH_SEED", "12"))
+STEADY_LATENCY: Final = 0.02  # seconds each AT+CMGS takes: a part is on the air a while
+
+
+def kill_plan(seed: int) -> list[tuple[str, int]]:
+    """Every moment once, in a seeded order, each with how far past the last kill it lands."""
+    rng = random.Random(seed)
+    moments = list(MOMENTS)
+    rng.shuffle(moments)
+    steps = {"accepted": 6, "cmgs": 6, "cmgr": 3}
+    return [(moment, rng.randint(1, steps.get(moment, 1))) for moment in moments]
+
+
+async def counts(sim: aiohttp.ClientSession) -> dict[str, int]:
+    """What the modem has done so far: SUBMITs accepted, AT+CMGS and AT+CMGR received."""
+    commands = await (await sim.get("/commands")).json()
+    return {
+        "accepted": len(await (await sim.get("/submissions")).json()),
+        "cmgs": sum(1 for command in commands if command.startswith("AT+CMGS")),
+        "cmgr": sum(1 for command in commands if command.startswith("AT+CMGR")),
+    }
+
+
+async def prepare_moment(sim: aiohttp.ClientSession, moment: str) -> None:
+    """Set the modem up, before the gateway starts, so that the moment comes."""
+    if moment == "prompt":
+        await sim.post("/hold-prompt")
+    elif moment == "submitting":
+        await sim.post("/latency", json={"seconds": 1.0})
+
+
+async def await_moment(sim: aiohttp.ClientSession, moment: str, target: int) -> None:
+    """Return once the modem is at ``moment`` (the ``target``-th of its kind)."""
+    if moment == "accepted":
+        accepted = await (await sim.get("/submissions", params={"wait": str(target)})).json()
+        assert len(accepted) >= target, f"only {len(accepted)} SUBMITs, not {target}"
+    elif moment in ("cmgs", "cmgr"):
+        prefix = f"AT+{moment.upper()}"
+        params = {"wait": prefix, "count": str(target)}
+        commands = await (await sim.get("/commands", params=params)).json()
+        seen = sum(1 for command in commands if command.startswith(prefix))
+        assert seen >= target, f"only {seen} {prefix}, not {target}"
+    else:
+        flag = {"prompt": "prompt_held", "submitting": "submitting"}[moment]
+        state = await (await sim.get("/state", params={"until": flag})).json()
+        assert state[flag], f"the modem never reached {flag}"
+
+
 async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
-    """Messages sent and received all the time, the gateway killed at five moments (a part on
-    the air, a message half sent, inbound parts being read, webhooks pending) and started
-    again: in the end nothing accepted is lost, every part went, none twice but the one on the
-    air at each kill, every inbound message was made once, and a webhook went again only if
-    its delivery had not been confirmed."""
+    """Messages sent and received all the time, the gateway killed at five moments of the
+    modem's (:data:`MOMENTS`, in a seeded order) and started again: in the end nothing
+    accepted is lost, every part went, none twice but the one on the air at each kill, every
+    inbound message was made once, and a webhook went again only if its delivery had not been
+    confirmed."""
+    plan = kill_plan(CRASH_SEED)
+    print(f"SMSGW_CRASH_SEED={CRASH_SEED}: kills at {plan}")  # shown when the test fails
+    context = f"seed {CRASH_SEED}, kills at {plan}"
     device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
     data_dir = tmp_path / "data"
     receiver = Receiver(ACCOUNT.auth_token)
@@ -314,14 +376,15 @@ sms_url = "{receiver.url()}"
     serve = ("serve", "--config", str(configuration))
     created: dict[str, tuple[str, int]] = {}  # SID -> (recipient, parts): one recipient each
     injected: list[str] = []
-    kills = (4, 11, 19, 27, 35)  # after this many SUBMITs the network accepted
     try:
         async with (
             process(*simulator, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
             aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
         ):
-            await sim.post("/latency", json={"seconds": 0.02})  # a part is on the air a while
-            for round_number, threshold in enumerate(kills):
+            await sim.post("/latency", json={"seconds": STEADY_LATENCY})
+            for round_number, (moment, step) in enumerate(plan):
+                target = (await counts(sim)).get(moment, 0) + step
+                await prepare_moment(sim, moment)
                 async with (
                     process(*serve, ready="smsgw is listening") as gateway,
                     aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
@@ -339,9 +402,10 @@ sms_url = "{receiver.url()}"
                         text = f"inbound {round_number}.{n} " + ("part " * 40) * (n % 2)
                         await sim.post("/inject", json={"from": "+447700900999", "text": text})
                         injected.append(text)
-                    await (await sim.get("/submissions", params={"wait": str(threshold)})).json()
-                    gateway.send_signal(signal.SIGKILL)  # wherever it is
+                    await await_moment(sim, moment, target)
+                    gateway.send_signal(signal.SIGKILL)  # right there
                     await gateway.wait()
+                await sim.post("/latency", json={"seconds": STEADY_LATENCY})
             async with process(*serve, ready="smsgw is listening") as gateway:
                 async with asyncio.timeout(WAIT * 2):  # another process: read its database
                     while True:
@@ -358,7 +422,7 @@ sms_url = "{receiver.url()}"
         await receiver.stop()
 
     outbound, inbound = database_state(data_dir)
-    assert set(outbound) == set(created)  # nothing accepted was lost
+    assert set(outbound) == set(created), context  # nothing accepted was lost
     parts: dict[tuple[str, int], int] = {}
     for item in submissions:
         sequence = item["concatenation"][0] if item["concatenation"] else 1
@@ -367,10 +431,10 @@ sms_url = "{receiver.url()}"
     expected = {
         (to, sequence) for to, total in created.values() for sequence in range(1, total + 1)
     }
-    assert set(parts) == expected  # every part went
+    assert set(parts) == expected, context  # every part went
     repeated = sum(count - 1 for count in parts.values())
-    assert repeated <= len(kills)  # at most the part on the air at each kill went twice
-    assert sorted(inbound) == sorted(injected)  # each inbound message made once
+    assert repeated <= len(plan), context  # at most the part on the air at each kill went twice
+    assert sorted(inbound) == sorted(injected), context  # each inbound message made once
     bodies = [request.params["Body"] for request in receiver.requests]
-    assert set(bodies) == set(injected)
-    assert len(bodies) - len(injected) <= len(kills)  # again only if not known delivered
+    assert set(bodies) == set(injected), context
+    assert len(bodies) - len(injected) <= len(plan), context  # again only if not known delivered
