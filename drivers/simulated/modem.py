@@ -484,15 +484,16 @@ class SimulatedModem:
         return lines
 
     def _s_register(self, text: str) -> list[str]:
-        """``S3?`` reads a register (V.250 §5.3.2: three digits); ``S0=1`` sets one."""
+        """``S3?`` reads a register (V.250 §5.3.2: three digits); ``S0=1`` sets one (any
+        register can be set, as other AT software expects; only those set can be read)."""
         number, _, value = text[1:].partition("=")
         register = int(number.rstrip("?"))
-        if register not in self.s_registers:
-            raise CommandFailed()
         if text.endswith("?"):
+            if register not in self.s_registers:
+                raise CommandFailed()
             return [f"{self.s_registers[register]:03d}"]
         wanted = int(value or "0")
-        if register in _FIXED_REGISTERS and wanted != self.s_registers[register]:
+        if register in _FIXED_REGISTERS and wanted != _S_REGISTERS[register]:
             raise CommandFailed()  # other line endings are not simulated
         self.s_registers[register] = wanted
         return []

@@ -415,7 +415,8 @@ async def test_what_other_at_software_asks() -> None:
         with pytest.raises(AtCommandError):
             await channel.command("ATS3=10")
         with pytest.raises(AtCommandError):
-            await channel.command("ATS99?")
+            await channel.command("ATS99?")  # never set
+        assert (await channel.command("ATS7=60S7?")).lines == ("060",)
         with pytest.raises(CmeError):
             await channel.command('AT+CSCS="KLINGON"')
         with pytest.raises(AtCommandError):
