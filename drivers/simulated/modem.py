@@ -67,8 +67,9 @@ _CME_TEXT: Final = {3: "operation not allowed", 4: "operation not supported", 14
 
 # V.250 basic commands: a letter (or &letter) and an optional number; S-registers take a value.
 _BASIC: Final = re.compile(r"(S\d+(?:=\d*|\?)|&[A-Z]|[A-Z])(\d*)")
-# V.250 §6.2: S0 (auto-answer, off), S3 (CR ends a command line), S4 (LF formats a response),
-# S5 (backspace edits); S3 to S5 are mandatory. This modem frames with the defaults only.
+# V.250 S-registers with their defaults: S0 (auto-answer off, §6.3.8), and the mandatory S3 (CR
+# ends a command line), S4 (LF formats a response), S5 (backspace edits) of §6.2.1-6.2.3. This
+# modem frames with the defaults only.
 _S_REGISTERS: Final = {0: 0, 3: 13, 4: 10, 5: 8}
 _FIXED_REGISTERS: Final = (3, 4, 5)
 
