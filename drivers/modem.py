@@ -70,13 +70,13 @@ class ModemSettings:
     storage: str | None = None  # override the storage chosen from AT+CPMS=?
     sim_busy_retries: int = 20
     sim_busy_delay: float = 1.0
-    # Bringing the modem to command state (GsmModem.command_state): up to wake_attempts rounds
-    # of ESC, a pause in which what the modem says is dropped (none in the first round,
-    # escape_pause seconds after a stale answer or none), and the probe with wake_timeout for
-    # its answer. Modems answer at once (Quectel UGxx, Telit manuals: the ESC is "acknowledged
-    # with OK"): the pause covers a slow line; a reply later still is recognised anyway. An
-    # autobauding SIM800 may not answer the first probe: one round more confirms the next.
-    wake_attempts: int = 4
+    # Bringing the modem to command state (GsmModem.command_state): rounds of ESC, a pause in
+    # which what the modem says is dropped (none in the first round, escape_pause seconds after
+    # a stale answer or none), and the probe with wake_timeout for its answer, until
+    # wake_attempts probes went unanswered or were answered from before (an autobauding SIM800
+    # ignores the first). Modems answer at once (Quectel UGxx, Telit manuals: the ESC is
+    # "acknowledged with OK"): the pause covers a slow line; a reply later still is recognised.
+    wake_attempts: int = 3
     wake_timeout: float = 2.0
     escape_pause: float = 0.2
     # How long to wait for the OK that old Wavecom firmware never sends after +CPIN: READY.
@@ -347,27 +347,30 @@ class GsmModem:
         real answer that follows it. A probe left unanswered may be answered later, together
         with the next one (a modem busy sending, an autobauding one): after it, an answer
         counts once the next probe confirms it. A modem that refuses the probe twice in a row
-        is taken at its OK to ``AT``.
+        is taken at its OK to ``AT``. It gives up after ``wake_attempts`` probes unanswered or
+        answered from before.
         """
         self.channel.start()
         settings = self.settings
         doubtful = False  # a probe went unanswered: its answer may still come
-        refusals = 0
+        failures = refusals = 0
         failure: DriverError = AtReplyError(_PROBE, "no answer of the modem's own")
-        for attempt in range(settings.wake_attempts):
-            dropped = await self.channel.escape(settings.escape_pause if attempt else 0.0)
+        while failures < settings.wake_attempts:
+            pause = settings.escape_pause if failures or doubtful else 0.0
+            dropped = await self.channel.escape(pause)
             if dropped:
                 log.info("%s: dropped what the modem said before: %s", self.name, dropped)
             try:
                 reply = await self.channel.exchange(_PROBE, settings.wake_timeout)
             except AtTimeout as exc:
-                doubtful, refusals, failure = True, 0, exc
+                failures, doubtful, refusals, failure = failures + 1, True, 0, exc
                 continue
             if reply.result.ok and _reads_cr(reply.lines):
                 if not doubtful:
                     return
-                doubtful = False
+                doubtful = False  # the next probe, after a pause, confirms it
                 continue
+            failures += 1
             stale = [*reply.lines, reply.result.line]
             log.info("%s: %s came from before, not in answer to %s", self.name, stale, _PROBE)
             refusals = 0 if reply.result.ok else refusals + 1
