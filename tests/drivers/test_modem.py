@@ -550,3 +550,30 @@ async def test_a_soft_reset_is_asked_in_command_state() -> None:
         await asyncio.wait_for(after.soft_reset(WAIT), WAIT)
         assert sim.received_commands[-1] == "AT+CFUN=1,1"
         assert not sim.data_mode
+
+
+async def test_a_modem_that_refuses_the_probe_is_taken_at_its_ok_to_at() -> None:
+    """V.250 makes S3 mandatory; a modem that refuses ATS3? all the same, twice in a row and
+    at once, is in command state: its OK to AT is taken."""
+    host, device = pipe()
+    modem = GsmModem(AtChannel(host), replace(SETTINGS, escape_pause=0.0))
+
+    async def refusing() -> None:  # the modem's end: exact bytes expected, exact bytes answered
+        for expected, answer in (
+            (b"\x1bATS3?\r", b"\r\nERROR\r\n"),
+            (b"\x1bATS3?\r", b"\r\nERROR\r\n"),
+            (b"AT\r", b"\r\nOK\r\n"),
+        ):
+            received = b""
+            while len(received) < len(expected):
+                received += await device.read()
+            assert received == expected
+            await device.write(answer)
+
+    script = asyncio.ensure_future(refusing())
+    try:
+        await asyncio.wait_for(modem.command_state(), WAIT)
+        await asyncio.wait_for(script, WAIT)
+    finally:
+        script.cancel()
+        await modem.close()
