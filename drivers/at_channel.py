@@ -5,7 +5,8 @@ completes the waiting command with its :class:`~drivers.at_parse.Response`, and 
 unsolicited result code to its subscribers, even those arriving in the middle of a reply.
 The waiter is registered before the command is written, so a fast modem cannot answer into
 the void. When the link ends, the command in flight fails with :class:`ModemLost` at once
-instead of waiting for its timeout.
+instead of waiting for its timeout. :meth:`AtChannel.escape` gets a modem out of the ``> ``
+prompt a previous host left it in, and drops what it says meanwhile.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class AtChannel:
         self._lost: ModemLost | None = None
         self._reader: asyncio.Task[None] | None = None
         self._unsynchronised = False
+        self._discarded: list[str] | None = None  # while escape() drains: what was dropped
 
     @property
     def name(self) -> str:
@@ -199,6 +201,32 @@ class AtChannel:
         self.parser.sending(text)
         return text
 
+    async def escape(self, pause: float) -> tuple[str, ...]:
+        """Write ESC, then for ``pause`` seconds drop whatever the modem says; returns the
+        lines dropped.
+
+        ESC ends the PDU entry after the ``> `` of ``AT+CMGS`` without sending (TS 27.005
+        §3.5.1); the modem acknowledges it with OK (Quectel UGxx, Telit manuals) or a
+        ``+CMS ERROR``. A modem in command state ignores it: on a command line, control
+        characters other than S3 (CR) and S5 (backspace) are ignored (V.250 §5.2). What comes
+        meanwhile is from before and answers nothing asked now: that acknowledgement, the echo
+        of what was typed into the prompt, a late ``+CMGS: <mr>`` and ``OK``, a ``> ``. Only
+        unsolicited result codes the parser knows (``+CMTI``...) are passed on.
+        """
+        async with self._lock:
+            if self._lost is not None:
+                raise ModemLost(str(self._lost))
+            self.parser.discard()
+            self._unsynchronised = False  # what a throw-away AT would absorb, the pause drops
+            self._discarded = []
+            try:
+                await self._write(ESC)
+                await asyncio.sleep(pause)
+            finally:
+                discarded, self._discarded = self._discarded, None
+                self.parser.discard()  # a partial line, e.g. the echo of PDU digits
+            return tuple(discarded)
+
     @staticmethod
     def _or(timeout: float | None, default: float) -> float:
         return default if timeout is None else timeout
@@ -213,10 +241,16 @@ class AtChannel:
 
     async def _send(self, response: asyncio.Future[Response], data: bytes) -> None:
         try:
+            await self._write(data)
+        except ModemLost:
+            self._disarm(response)
+            raise
+
+    async def _write(self, data: bytes) -> None:
+        try:
             await self.link.write(data)
         except ModemLost as exc:
             self._set_lost(exc)
-            self._disarm(response)
             raise
 
     def _disarm(self, response: asyncio.Future[Response]) -> None:
@@ -292,6 +326,8 @@ class AtChannel:
             self._set_lost(ModemLost(f"{self.name}: {exc}"))
 
     def _dispatch(self, event: object) -> None:
+        if self._discarded is not None and not self._passes_drain(event):
+            return
         if isinstance(event, Response):
             if self._response is not None and not self._response.done():
                 self._response.set_result(event)
@@ -309,6 +345,18 @@ class AtChannel:
             log.debug("%s: %d bytes of garbage", self.name, len(event.data))
         elif isinstance(event, Stray):
             log.debug("%s: stray %r with no command in flight", self.name, event.line)
+
+    def _passes_drain(self, event: object) -> bool:
+        """While :meth:`escape` drains: a known URC passes, anything else is dropped."""
+        if isinstance(event, Unsolicited) and self.parser.known_urc(event.line):
+            return True
+        # No command is in flight: every line is a Stray or an Unsolicited (the parser takes
+        # no prompt and completes no Response).
+        if isinstance(event, Garbage):
+            self.garbage_bytes += len(event.data)
+        elif isinstance(event, Unsolicited | Stray) and self._discarded is not None:
+            self._discarded.append(event.line)
+        return False
 
     def _set_lost(self, reason: ModemLost) -> None:
         if self._lost is not None:

@@ -245,6 +245,18 @@ class AtParser:
     def add_urc_prefixes(self, prefixes: Iterable[str]) -> None:
         self._urc_prefixes += tuple(p for p in prefixes if p not in self._urc_prefixes)
 
+    def known_urc(self, line: str) -> bool:
+        """Whether ``line`` starts like an unsolicited result code this parser knows."""
+        return line.startswith(self._urc_prefixes)
+
+    def discard(self) -> None:
+        """Forget everything: the command in flight, a late reply expected, a ``+CMT`` header
+        waiting for its PDU, and a partial line. The next byte starts afresh."""
+        self.cancel()
+        self._abandoned = None
+        self._urc_header = None
+        self._buffer = ""
+
     def start(self, command: str, *, data: str | None = None) -> None:
         """A command is about to be written. ``data`` is what follows its ``>`` prompt."""
         self._abandoned = None

@@ -2,7 +2,9 @@
 
 A :class:`GsmModem` drives one modem through an :class:`~drivers.at_channel.AtChannel` in PDU
 mode. It knows nothing about the gateway: it sends the PDUs it is given, reads and deletes what
-it is asked to, and reports what the modem announces as events (:data:`ModemEvent`).
+it is asked to, and reports what the modem announces as events (:data:`ModemEvent`). Before
+anything else it brings the modem back to command state (:meth:`GsmModem.command_state`),
+wherever the host before it left off.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ _CME_SIM_BUSY: Final = 14
 _CME_SIM_NOT_INSERTED: Final = 10
 _CMS_SIM_BUSY: Final = 314
 _CMS_INVALID_INDEX: Final = 321
+# Asked until the modem answers it as itself: S3, the command line terminator, is mandatory
+# and CR (V.250 §6.2.1) and is read as three digits, "013" (§5.3.2). No reply to anything asked
+# before (OK, +CMGS: <mr>, +CMS ERROR) carries that line.
+_PROBE: Final = "ATS3?"
+_CR: Final = 13
 # Preferred storage for new messages: the modem's own memory is larger and survives SIM swaps.
 _STORAGE_PREFERENCE: Final = ("ME", "MT", "SM")
 # (mode, mt, bm, ds, bfr) in order of preference, TS 27.005 §3.4.1. Store and notify (+CMTI,
@@ -63,8 +70,15 @@ class ModemSettings:
     storage: str | None = None  # override the storage chosen from AT+CPMS=?
     sim_busy_retries: int = 20
     sim_busy_delay: float = 1.0
+    # Bringing the modem to command state (GsmModem.command_state): rounds of ESC, a pause in
+    # which what the modem says is dropped (none in the first round, escape_pause seconds after
+    # a stale answer or none), and the probe with wake_timeout for its answer, until
+    # wake_attempts probes went unanswered or were answered from before (an autobauding SIM800
+    # ignores the first). Modems answer at once (Quectel UGxx, Telit manuals: the ESC is
+    # "acknowledged with OK"): the pause covers a slow line; a reply later still is recognised.
     wake_attempts: int = 3
     wake_timeout: float = 2.0
+    escape_pause: float = 0.2
     # How long to wait for the OK that old Wavecom firmware never sends after +CPIN: READY.
     cpin_quirk_timeout: float = 2.0
 
@@ -99,6 +113,11 @@ class StoredMessage:
     stat: int | None
     length: int
     pdu: str
+
+
+def _reads_cr(lines: Sequence[str]) -> bool:
+    """Whether ``lines`` hold the value of S3, 13 (some firmware leaves out the zeros)."""
+    return any(line.strip().isdigit() and int(line) == _CR for line in lines)
 
 
 # --- Events ----------------------------------------------------------------------------------
@@ -277,9 +296,9 @@ class GsmModem:
             return None
 
     async def initialize(self) -> ModemInfo:
-        """Bring the modem to a known state: PDU mode, storage, notifications, identity."""
-        self.channel.start()
-        await self._wake()
+        """Bring the modem to a known state: command state, PDU mode, storage, notifications,
+        identity."""
+        await self.command_state()
         await self._try("ATE0")
         await self._try("AT+CMEE=1")
         manufacturer = await self._text("AT+CGMI", "+CGMI:")
@@ -316,15 +335,56 @@ class GsmModem:
         )
         return self.info
 
-    async def _wake(self) -> None:
-        # An autobauding modem (SIM800) needs a few ATs; a booting one prints garbage first.
-        for attempt in range(self.settings.wake_attempts):
+    async def command_state(self) -> None:
+        """Bring the modem back to command state, whatever the host before left it in.
+
+        A host that died, or a link that dropped, after ``AT+CMGS`` leaves the modem waiting
+        for the PDU: it takes every command for PDU digits. So each round writes ESC, drops
+        what the modem says for a pause (:meth:`~drivers.at_channel.AtChannel.escape`), and
+        asks :data:`_PROBE`. The first round does not pause: a modem in command state ignores
+        the ESC and says nothing more. An answer without ``013`` is from before (the
+        acknowledgement of the ESC, a late ``+CMGS: <mr>``): the next round's pause drops the
+        real answer that follows it. A probe left unanswered may be answered later, together
+        with the next one (a modem busy sending, an autobauding one): after it, an answer
+        counts once the next probe confirms it. A modem that refuses the probe twice in a row
+        is taken at its OK to ``AT``. It gives up after ``wake_attempts`` probes unanswered or
+        answered from before.
+        """
+        self.channel.start()
+        settings = self.settings
+        doubtful = False  # a probe went unanswered: its answer may still come
+        failures = refusals = 0
+        failure: DriverError = AtReplyError(_PROBE, "no answer of the modem's own")
+        while failures < settings.wake_attempts:
+            pause = settings.escape_pause if failures or doubtful else 0.0
+            dropped = await self.channel.escape(pause)
+            if dropped:
+                log.info("%s: dropped what the modem said before: %s", self.name, dropped)
             try:
-                await self.channel.command("AT", self.settings.wake_timeout)
+                reply = await self.channel.exchange(_PROBE, settings.wake_timeout)
+            except AtTimeout as exc:
+                failures, doubtful, refusals, failure = failures + 1, True, 0, exc
+                continue
+            if reply.result.ok and _reads_cr(reply.lines):
+                if not doubtful:
+                    return
+                doubtful = False  # the next probe, after a pause, confirms it
+                continue
+            failures += 1
+            stale = [*reply.lines, reply.result.line]
+            log.info("%s: %s came from before, not in answer to %s", self.name, stale, _PROBE)
+            refusals = 0 if reply.result.ok else refusals + 1
+            if refusals == 2:  # no S3? on this modem (V.250 makes it mandatory)
+                await self.channel.command("AT", settings.wake_timeout)
                 return
-            except (AtTimeout, AtCommandError):
-                if attempt + 1 == self.settings.wake_attempts:
-                    raise
+            failure = AtReplyError(_PROBE, f"answered {reply.result.line}", reply.lines)
+        raise failure
+
+    async def soft_reset(self, timeout: float) -> None:
+        """``AT+CFUN=1,1``: full functionality after a reset (TS 27.007 §8.2), asked in
+        command state (a modem in the prompt would take it for PDU digits)."""
+        await self.command_state()
+        await self.channel.command("AT+CFUN=1,1", timeout)
 
     async def _text(self, command: str, prefix: str) -> str:
         reply = await self._try(command)

@@ -175,7 +175,9 @@ class ModemHandle:
         gone, the port is closed and opened again, with backoff while the device is away (it
         comes back under the same stable path); after ``SOFT_RESET_AFTER`` failures in a
         row, a modem whose vendor profile says it is safe is reset (``AT+CFUN=1,1``) on the way
-        out."""
+        out. Every rung starts by bringing the modem back to command state (ESC, see
+        :meth:`GsmModem.command_state`): one left in the ``> `` prompt by a host that died, or
+        by a link that dropped mid-send, answers nothing else."""
         while True:
             modem = self.modem
             try:
@@ -298,7 +300,7 @@ class ModemHandle:
         if soft_reset and modem.lost is None:
             log.warning("%s: resetting the modem (AT+CFUN=1,1)", self.id)
             with contextlib.suppress(DriverError, OSError):
-                await modem.channel.command("AT+CFUN=1,1", SOFT_RESET_TIMEOUT)
+                await modem.soft_reset(SOFT_RESET_TIMEOUT)
         with contextlib.suppress(DriverError, OSError):
             await modem.close()
 

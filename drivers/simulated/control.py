@@ -3,9 +3,15 @@
 Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "..."}``.
 
 =========================  ==============================================================
-``GET  /state``            numbers, personality, settings, storage use, faults
+``GET  /state``            numbers, personality, settings, storage use, faults, and whether
+                           the modem waits for a PDU (``data_mode``), holds its prompt back
+                           (``prompt_held``) or is sending one it took (``submitting``);
+                           ``?until=prompt_held`` (or another of these three) answers once
+                           that is true, with the state at that moment
 ``GET  /submissions``      every SUBMIT the network accepted (destination, text, TP-MR...);
                            ``?wait=N`` answers once there are at least N
+``GET  /commands``         every command line the modem received, in order;
+                           ``?wait=AT+CMGS&count=N`` answers once N of them start so
 ``GET  /handsets``         what reached each virtual handset
 ``POST /inject``           ``{"from": "+1...", "text": "...", "order": [2, 1], "ucs2": false,
                            "ref16": false, "reference": 7}``: a handset texts this modem
@@ -13,6 +19,10 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
 ``POST /fail``             ``{"code": 38, "count": 1}``: the next sends get +CMS ERROR
 ``POST /latency``          ``{"seconds": 0.5}``: how long each AT+CMGS takes
 ``POST /hang``             stop answering; ``POST /resume`` answer again
+``POST /hold-prompt``      the next AT+CMGS enters data mode but its ``> `` is held back
+                           (a host killed then leaves the modem waiting for a PDU);
+                           ``POST /release-prompt`` shows it (``{"released": false}`` if
+                           the host had aborted with ESC)
 ``POST /garbage``          send a burst of non-text bytes
 ``POST /drop``             close the line, as if unplugged (a pty comes back on ``/plug``)
 ``POST /plug``             a dropped pty comes back at the same path
@@ -22,6 +32,10 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
                            "cms_error": 21, "delay": 2.0}``; ``"number": "*"`` sets the default
 ``POST /switch-on``        ``{"number": "+1555..."}``: a switched-off handset comes back
 =========================  ==============================================================
+
+A ``wait`` or ``until`` answers after ``?timeout=`` seconds (default 10) whether or not it
+came: the caller checks the answer. They let a test in another process act at an exact moment
+without polling.
 """
 
 from __future__ import annotations
@@ -38,6 +52,8 @@ from drivers.simulated.network import Fate, HandsetRule, SimulatedNetwork, Submi
 from drivers.simulated.serve import PtyServer
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+# The modem's states a GET /state?until= can await (see SimulatedModem.state_observers).
+AWAITABLE_STATES = ("data_mode", "prompt_held", "submitting")
 
 
 class _BadRequest(Exception):
@@ -106,6 +122,12 @@ class _Controls:
     async def resume(self, _: dict[str, Any]) -> Any:
         self.modem.resume()
 
+    async def hold_prompt(self, _: dict[str, Any]) -> Any:
+        self.modem.faults.hold_prompt = True
+
+    async def release_prompt(self, _: dict[str, Any]) -> Any:
+        return {"released": await self.modem.release_prompt()}
+
     async def garbage(self, _: dict[str, Any]) -> Any:
         await self.modem.emit_garbage()
 
@@ -145,6 +167,8 @@ _ACTIONS = (
     "latency",
     "hang",
     "resume",
+    "hold_prompt",
+    "release_prompt",
     "garbage",
     "drop",
     "plug",
@@ -176,34 +200,96 @@ def _post(action: Callable[[dict[str, Any]], Awaitable[Any]]) -> Handler:
     return handler
 
 
+Observe = Callable[[Callable[[], None]], Callable[[], None]]
+"""Registers a callback for a change; returns the unregister."""
+
+
+async def _until(condition: Callable[[], bool], observe: Observe, timeout: float) -> None:
+    """Return once ``condition()`` holds, checked at each change ``observe`` reports, or after
+    ``timeout`` seconds."""
+    if condition():
+        return
+    arrived = asyncio.Event()
+    stop = observe(lambda: arrived.set() if condition() else None)
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await arrived.wait()
+    finally:
+        stop()
+
+
+def _observer(callbacks: list[Callable[[], None]]) -> Observe:
+    def observe(callback: Callable[[], None]) -> Callable[[], None]:
+        callbacks.append(callback)
+        return lambda: callbacks.remove(callback)
+
+    return observe
+
+
+def _commands_observer(modem: SimulatedModem) -> Observe:
+    def observe(callback: Callable[[], None]) -> Callable[[], None]:
+        def observer(_: str) -> None:
+            callback()
+
+        modem.command_observers.append(observer)
+        return lambda: modem.command_observers.remove(observer)
+
+    return observe
+
+
+def _query(request: web.Request, name: str, kind: type[int] | type[float], default: str) -> Any:
+    try:
+        return kind(request.query.get(name, default))
+    except ValueError:
+        raise _BadRequest(f"{name!r} must be a number") from None
+
+
 def control_app(
     modem: SimulatedModem, network: SimulatedNetwork, pty: PtyServer | None = None
 ) -> web.Application:
     controls = _Controls(modem, network, pty)
 
-    async def state(_: web.Request) -> web.Response:
-        return web.json_response(describe(modem, pty))
+    async def state(request: web.Request) -> web.Response:
+        until = request.query.get("until")
+        if until is None:
+            return web.json_response(describe(modem, pty))
+        if until not in AWAITABLE_STATES:
+            raise _BadRequest(f"'until' must be one of {', '.join(AWAITABLE_STATES)}")
+        timeout = _query(request, "timeout", float, "10")
+        # The state as it was when it came true: it may have changed by the time we answer.
+        moment: dict[str, Any] = {}
+
+        def reached() -> bool:
+            if getattr(modem, until) is not True:
+                return False
+            moment.update(describe(modem, pty))
+            return True
+
+        await _until(reached, _observer(modem.state_observers), timeout)
+        return web.json_response(moment or describe(modem, pty))
 
     async def submissions(request: web.Request) -> web.Response:
-        # ?wait=N answers once the network has accepted at least N SUBMITs (or after
-        # ?timeout= seconds, default 10): a test in another process awaits, it need not poll.
-        try:
-            wanted = int(request.query.get("wait", "0"))
-            timeout = float(request.query.get("timeout", "10"))
-        except ValueError:
-            return web.json_response({"error": "wait and timeout must be numbers"}, status=400)
-        if network.submitted < wanted:
-            arrived = asyncio.Event()
-            stop = network.on_submission(
-                lambda _: arrived.set() if network.submitted >= wanted else None
-            )
-            try:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(timeout):
-                        await arrived.wait()
-            finally:
-                stop()
+        wanted: int = _query(request, "wait", int, "0")
+        timeout = _query(request, "timeout", float, "10")
+
+        def observe(callback: Callable[[], None]) -> Callable[[], None]:
+            return network.on_submission(lambda _: callback())
+
+        await _until(lambda: network.submitted >= wanted, observe, timeout)
         return web.json_response([_submission(item) for item in network.submissions])
+
+    async def commands(request: web.Request) -> web.Response:
+        prefix = request.query.get("wait", "").upper()
+        wanted: int = _query(request, "count", int, "1" if prefix else "0")
+        timeout = _query(request, "timeout", float, "10")
+
+        def condition() -> bool:
+            received = modem.received_commands
+            return sum(1 for line in received if line.upper().startswith(prefix)) >= wanted
+
+        await _until(condition, _commands_observer(modem), timeout)
+        return web.json_response(modem.received_commands)
 
     async def handsets(_: web.Request) -> web.Response:
         inbox = network.handset_inbox
@@ -212,12 +298,23 @@ def control_app(
         )
 
     app = web.Application()
-    app.router.add_get("/state", state)
-    app.router.add_get("/submissions", submissions)
+    app.router.add_get("/state", _get(state))
+    app.router.add_get("/submissions", _get(submissions))
+    app.router.add_get("/commands", _get(commands))
     app.router.add_get("/handsets", handsets)
     for name in _ACTIONS:
         app.router.add_post("/" + name.replace("_", "-"), _post(getattr(controls, name)))
     return app
+
+
+def _get(answer: Handler) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            return await answer(request)
+        except _BadRequest as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+
+    return handler
 
 
 def _submission(item: Submission) -> dict[str, Any]:
@@ -245,9 +342,13 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
             name: {"used": len(storage.slots), "capacity": storage.capacity}
             for name, storage in modem.storages.items()
         },
+        "data_mode": modem.data_mode,
+        "prompt_held": modem.prompt_held,
+        "submitting": modem.submitting,
         "faults": {
             "fail_next": modem.faults.fail_next,
             "latency": modem.faults.latency,
             "hung": modem.faults.hung,
+            "hold_prompt": modem.faults.hold_prompt,
         },
     }

@@ -5,6 +5,10 @@ and signal; TS 27.005 message service, storages, notifications, sending, listing
 deleting), echo on and off, numeric and verbose errors, storages with capacities, ``AT+CNMI``
 modes, ``AT+CNMA``, and checks every PDU it is given (a wrong length is ``+CMS ERROR: 304``, as
 on real hardware). Faults and vendor personalities are switched on through its controls.
+
+What the host has typed, and whether the modem waits for a PDU after its ``> `` prompt, belong
+to the modem, not to one link: a host that dies in the prompt and opens the port again (or
+reconnects over TCP) finds the modem still waiting for data, as a real one would be.
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ _CME_TEXT: Final = {3: "operation not allowed", 4: "operation not supported", 14
 
 # V.250 basic commands: a letter (or &letter) and an optional number; S-registers take a value.
 _BASIC: Final = re.compile(r"(S\d+(?:=\d*|\?)|&[A-Z]|[A-Z])(\d*)")
+# V.250 S-registers with their defaults: S0 (auto-answer off, §6.3.8), and the mandatory S3 (CR
+# ends a command line), S4 (LF formats a response), S5 (backspace edits) of §6.2.1-6.2.3. This
+# modem frames with the defaults only.
+_S_REGISTERS: Final = {0: 0, 3: 13, 4: 10, 5: 8}
+_FIXED_REGISTERS: Final = (3, 4, 5)
 
 
 def _chained(text: str) -> list[str]:
@@ -150,6 +159,15 @@ class SimulatedModem:
         self.smsc = "+15550000000"
         self._reset_settings()
         self._link: Link | None = None
+        self._typed = _Typing()
+        self._one_at_a_time = asyncio.Lock()
+        self._awake = asyncio.Event()  # cleared while stalled (see stall())
+        self._awake.set()
+        self.prompt_held = False  # in data mode, the "> " not shown yet (Faults.hold_prompt)
+        self.submitting = False  # a PDU was taken; its answer is not written yet
+        # Called whenever data_mode, prompt_held or submitting changes (the control interface
+        # answers "wait until" requests with it).
+        self.state_observers: list[Callable[[], None]] = []
         self._busy = False
         self._pending_urcs: list[str] = []
         self._held_incoming: list[tuple[str, int]] = []
@@ -176,38 +194,56 @@ class SimulatedModem:
         self.pin_entered = self.pin is None
         first = next(iter(self.storages))
         self.mem = [first, first, first]
+        self.s_registers = dict(_S_REGISTERS)
+
+    @property
+    def data_mode(self) -> bool:
+        """Whether the modem waits for a PDU (after ``AT+CMGS``) rather than a command."""
+        return self._typed.data_mode
+
+    def _state_changed(self) -> None:
+        for observer in list(self.state_observers):
+            observer()
 
     # --- serving a link ----------------------------------------------------------------------
 
     async def serve(self, link: Link) -> None:
-        """Answer on ``link`` until it closes."""
+        """Answer on ``link`` until it closes. What was typed before, on this link or an
+        earlier one, stays typed: the modem does not know that the host has changed."""
         self._link = link
-        typed = _Typing()
         try:
             while chunk := await link.read():
-                if not self.faults.hung:
-                    await self._consume(chunk, typed)
+                await self._awake.wait()  # stalled: what comes waits, as in a UART's buffer
+                if self.faults.hung:
+                    continue
+                # One command at a time, as over one UART: a new link's bytes wait until the
+                # command taken on an earlier one (a PDU being sent) has been answered.
+                async with self._one_at_a_time:
+                    await self._consume(chunk)
         except ModemLost:
             return
         finally:
             if self._link is link:
                 self._link = None
 
-    async def _consume(self, chunk: bytes, typed: _Typing) -> None:
+    async def _consume(self, chunk: bytes) -> None:
         echo = bytearray()
         for byte in chunk:
             if self.echo:
                 echo.append(byte)
-            entered = typed.feed(byte)
+            entered = self._typed.feed(byte)
             if entered is None:
                 continue
             await self._flush(echo)
             kind, text = entered
             if kind == "command":
-                typed.data_mode = await self._execute(text)
-            elif kind == "data":
+                await self._execute(text)
+                continue
+            self.prompt_held = False  # the data mode is over: a held prompt is never shown
+            if kind == "data":
                 await self._submit(text)
             else:
+                self._state_changed()
                 await self._abort_submit()
         await self._flush(echo)
 
@@ -318,10 +354,19 @@ class SimulatedModem:
         self.faults.fail_next.extend([code] * count)
 
     def hang(self) -> None:
+        """Drop whatever the host sends, and answer nothing."""
         self.faults.hung = True
+
+    def stall(self) -> None:
+        """Keep what the host sends, unread, until :meth:`resume`: then it is answered, all
+        at once (a modem busy with something else)."""
+        self.faults.stalled = True
+        self._awake.clear()
 
     def resume(self) -> None:
         self.faults.hung = False
+        self.faults.stalled = False
+        self._awake.set()
 
     async def emit_garbage(self, data: bytes | None = None) -> None:
         if data is None:
@@ -361,15 +406,28 @@ class SimulatedModem:
         if self.cereg:
             self._urc(f"+CEREG: {stat}")
 
+    async def release_prompt(self) -> bool:
+        """Show the ``> `` held back by :attr:`Faults.hold_prompt`; ``False`` if none was held
+        (never held, or the host aborted or ended the data mode first)."""
+        if not self.prompt_held:
+            return False
+        self.prompt_held = False
+        self._state_changed()
+        await self._write("\r\n> ")
+        return True
+
     def reboot(self) -> None:
-        """Settings back to power-on defaults (echo on, text of CNMI lost...), stored kept."""
+        """Settings back to power-on defaults (echo on, text of CNMI lost...), stored kept;
+        whatever was being typed, or a PDU awaited, is forgotten."""
         self._reset_settings()
+        self._typed = _Typing()
+        self.prompt_held = False
         self._urc("RDY", "+CPIN: READY", "SMS Ready")
 
     # --- commands ----------------------------------------------------------------------------
 
-    async def _execute(self, command: str) -> bool:
-        """Run one command line; returns whether the modem now waits for PDU data."""
+    async def _execute(self, command: str) -> None:
+        """Run one command line (``AT+CMGS`` puts the modem in data mode)."""
         self.received_commands.append(command)
         if self.history is not None and len(self.received_commands) > 2 * self.history:
             del self.received_commands[: -self.history]  # now and then, not every time
@@ -380,9 +438,10 @@ class SimulatedModem:
             upper = command.upper()
             if not upper.startswith("AT"):
                 await self._respond([], "ERROR")
-                return False
+                return
             if upper.startswith("AT+CMGS"):
-                return await self._begin_submit(command[7:].strip())
+                await self._begin_submit(command[7:].strip())
+                return
             try:
                 lines: list[str] = []
                 # V.250 §5.2.1: several commands on one line, extended ones after ';'.
@@ -391,7 +450,6 @@ class SimulatedModem:
                 await self._respond(lines)
             except CommandFailed as error:
                 await self._error(error)
-            return False
         finally:
             self._busy = False
             pending, self._pending_urcs = self._pending_urcs, []
@@ -420,27 +478,56 @@ class SimulatedModem:
                 self._reset_settings()
             elif letter == "I":
                 lines += [self.personality.manufacturer, self.personality.model]
+            elif letter.startswith("S") and len(letter) > 1:
+                lines += self._s_register(letter)
         if _BASIC.sub("", commands):
             raise CommandFailed()  # something that is no basic command
         return lines
 
-    async def _begin_submit(self, argument: str) -> bool:
+    def _s_register(self, text: str) -> list[str]:
+        """``S3?`` reads a register (V.250 §5.3.2: three digits); ``S0=1`` sets one (any
+        register can be set, as other AT software expects; only those set can be read)."""
+        number, _, value = text[1:].partition("=")
+        register = int(number.rstrip("?"))
+        if text.endswith("?"):
+            if register not in self.s_registers:
+                raise CommandFailed()
+            return [f"{self.s_registers[register]:03d}"]
+        wanted = int(value or "0")
+        if register in _FIXED_REGISTERS and wanted != _S_REGISTERS[register]:
+            raise CommandFailed()  # other line endings are not simulated
+        self.s_registers[register] = wanted
+        return []
+
+    async def _begin_submit(self, argument: str) -> None:
         length_text = argument.lstrip("=").strip()
         if self.cmgf != 0 or not length_text.isdigit():
             # Text-mode syntax (AT+CMGS="+1555...") in PDU mode, or text mode itself.
             await self._error(CommandFailed("CMS", 305 if self.cmgf == 0 else 302))
-            return False
+            return
         if self.personality.urcs_in_submit:
             await self._write(f"\r\n{_ZDONR}\r\n\r\n{_ZPASR}\r\n")
         self._expected_length = int(length_text)
-        await self._write("\r\n> ")
-        return True
+        self._typed.data_mode = True
+        if self.faults.hold_prompt:
+            self.faults.hold_prompt = False
+            self.prompt_held = True
+        else:
+            await self._write("\r\n> ")
+        self._state_changed()
 
     async def _abort_submit(self) -> None:
-        await self._respond([])
+        # TS 27.005 §3.5.1: ESC aborts the send; the modem acknowledges it (see Personality).
+        code = self.personality.abort_error
+        if code is None:
+            await self._respond([])
+        else:
+            await self._error(CommandFailed("CMS", code))
 
     async def _submit(self, data: str) -> None:
         self._busy = True
+        self.submitting = True
+        self._state_changed()
         try:
             tpdu, _ = self._check_submit(data)
             if self.faults.latency:
@@ -472,6 +559,8 @@ class SimulatedModem:
             await self._error(error)
         finally:
             self._busy = False
+            self.submitting = False
+            self._state_changed()
             pending, self._pending_urcs = self._pending_urcs, []
             if pending:
                 await self._write("".join(pending))

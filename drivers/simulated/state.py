@@ -63,7 +63,11 @@ class Faults:
     fail_next: list[int] = field(default_factory=list)  # +CMS ERROR codes for the next sends
     latency: float = 0.0  # seconds each AT+CMGS takes
     hung: bool = False  # reads and answers nothing
+    stalled: bool = False  # reads nothing yet: what comes waits (SimulatedModem.stall)
     # The next AT+CMGS: the modem is unplugged with the PDU written, "before" the network
     # has the part or "after" it (sent, and the +CMGS answer never comes); or it hangs there.
     unplug_in_submit: str | None = None
     hang_in_submit: bool = False
+    # The next AT+CMGS enters data mode but its "> " is held back until release_prompt(): a
+    # host that dies meanwhile leaves the modem waiting for a PDU, as a real one would be.
+    hold_prompt: bool = False

@@ -850,6 +850,38 @@ async def test_submit_refused_at_the_prompt_leaves_with_esc(rig: Rig) -> None:
     assert bytes(rig.peer.received) == CMGS.encode() + b"\r" + ESC + b"AT+CMGR=0\r"
 
 
+@pytest.mark.parametrize("delivery", [DELIVERIES[0], DELIVERIES[2], DELIVERIES[4], DELIVERIES[5]])
+async def test_escape_drops_what_the_modem_says_from_before(rig: Rig, delivery: Delivery) -> None:
+    """A modem the host before left in the prompt: after the ESC it echoes what was typed
+    there, acknowledges the abort, and a send still on its way ends with a late +CMGS and OK.
+    None of it is a reply to anything asked now; a +CMTI among it is still a URC."""
+    delivery.apply(rig.modem)
+    urcs = UrcLog()
+    rig.channel.subscribe(urcs)
+    cmti = b'\r\n+CMTI: "SM",3\r\n'
+
+    async def modem(peer: Peer) -> None:
+        await peer.expect(ESC)
+        await peer.send(b"AT\rAT\r", b"\r\n+CMS ERROR: 500\r\n", b"\r\n" + CMGS_183, cmti)
+        await peer.send(b"\r\n> ")  # no line end: it must not start the next reply
+        await peer.expect(b"AT+CSQ\r")
+        await peer.send(CSQ_REPLY)
+
+    script = rig.play(modem)
+    dropped = await asyncio.wait_for(rig.channel.escape(0.2), GUARD)
+    assert dropped == ("AT", "AT", "+CMS ERROR: 500", "+CMGS: 183", "OK")
+    assert urcs.urcs == [Unsolicited('+CMTI: "SM",3')]
+    response = await asyncio.wait_for(rig.channel.command("AT+CSQ"), GUARD)
+    assert response.lines == ("+CSQ: 20,99",)
+    await rig.finish(script)
+
+
+async def test_escape_on_a_lost_link(rig: Rig) -> None:
+    await rig.modem.close()
+    with pytest.raises(ModemLost):
+        await asyncio.wait_for(rig.channel.escape(0.0), GUARD)
+
+
 async def test_submit_times_out_after_the_pdu(rig: Rig) -> None:
     rig.channel.timeouts = SHORT
 

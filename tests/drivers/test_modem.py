@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
 from drivers import gsm7
-from drivers.at_channel import Timeouts
+from drivers.at_channel import AtChannel, Timeouts
 from drivers.errors import AtTimeout, CmsError, ModemLost, ModemSetupError, SendError
 from drivers.modem import (
+    GsmModem,
     LinkLost,
     MessageRouted,
     MessageStored,
@@ -19,8 +21,9 @@ from drivers.modem import (
     ReportStored,
 )
 from drivers.pdu import Deliver, StatusReport, SubmitOptions, encode_text
-from drivers.simulated import PERSONALITIES, Fate, HandsetRule
-from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, decoded, receive_all, rig
+from drivers.simulated import PERSONALITIES, Fate, HandsetRule, SimulatedModem
+from drivers.transport import Link, pipe, split_every
+from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, Rig, decoded, receive_all, rig
 
 ALICE = "+15550001111"
 BOB = "+15550002222"
@@ -406,3 +409,171 @@ async def test_storages_of_concurrent_commands_never_mix() -> None:
         assert await alice.read_message(message.storage, message.index) is not None
         assert await alice.read_message(report.storage, report.index) is None
         assert report.index not in sim.storages["SR"].slots
+
+
+# --- a modem left mid-command by the host before -----------------------------------------------
+
+
+def reopened(setup: Rig, sim: SimulatedModem, settings: ModemSettings = SETTINGS) -> GsmModem:
+    """The port of ``sim`` opened again, by a new host that knows nothing of the last one."""
+    host, device = pipe()
+    sim.start(device)
+    modem = GsmModem(AtChannel(host), settings)
+    setup.modems.append(modem)
+    return modem
+
+
+async def until_state(sim: SimulatedModem, reached: str) -> None:
+    """Return once ``sim`` reports ``reached`` (data_mode, prompt_held, submitting) true."""
+    changed = asyncio.Event()
+    sim.state_observers.append(lambda: changed.set() if getattr(sim, reached) else None)
+    await asyncio.wait_for(changed.wait(), WAIT)
+
+
+async def died_in(sim: SimulatedModem, host: GsmModem, moment: str) -> None:
+    """``host`` sends a message and dies at ``moment`` of it: with the prompt held
+    (``prompt_held``) or with the PDU taken and its answer on the way (``submitting``)."""
+    sending = asyncio.ensure_future(host.send_parts(parts_of("from the host before")))
+    await until_state(sim, moment)
+    await host.close()
+    with pytest.raises(ModemLost):
+        await sending
+
+
+def assert_identified(modem: GsmModem, sim: SimulatedModem) -> None:
+    """Every reply taken for the command it answers: one stale line would shift them all."""
+    assert modem.info is not None
+    identity = modem.info.identity
+    personality = sim.personality
+    assert (identity.manufacturer, identity.model) == (personality.manufacturer, personality.model)
+    assert (identity.revision, identity.imei, identity.imsi) == (
+        personality.revision,
+        sim.imei,
+        sim.imsi,
+    )
+    assert modem.info.smsc == sim.smsc
+
+
+@pytest.mark.parametrize("name", ["generic", "echo"])
+@pytest.mark.parametrize("abort_error", [None, 350])  # ESC acknowledged with OK or +CMS ERROR
+@pytest.mark.parametrize("in_prompt", [True, False])
+async def test_initialise_a_modem_the_host_before_left(
+    name: str, abort_error: int | None, in_prompt: bool
+) -> None:
+    async with rig() as setup:
+        sim, before = await setup.add(ALICE, name)
+        sim.personality = replace(sim.personality, abort_error=abort_error)
+        if in_prompt:
+            sim.faults.hold_prompt = True  # the host dies before the "> " comes
+            await died_in(sim, before, "prompt_held")
+            assert sim.data_mode  # the modem still waits for the PDU
+        else:
+            await before.close()
+        after = reopened(setup, sim)
+        await asyncio.wait_for(after.initialize(), WAIT)
+        assert not sim.data_mode
+        assert_identified(after, sim)
+        assert await after.send_parts(parts_of("after the restart")) == [0]
+        assert [s.submit.text for s in setup.network.submissions] == ["after the restart"]
+        sends = [c for c in sim.received_commands if c.startswith("AT+CMGS=")]
+        assert len(sends) == int(in_prompt) + 1
+
+
+async def test_a_late_answer_from_before_is_not_taken_for_a_reply() -> None:
+    """The host died while the modem sent its PDU: the +CMGS: <mr> and OK come while the next
+    host sets the modem up, and answer none of its commands."""
+    async with rig() as setup:
+        sim, before = await setup.add(ALICE)
+        sim.faults.latency = 0.3  # the answer comes while the next host probes
+        await died_in(sim, before, "submitting")
+        settings = replace(SETTINGS, wake_timeout=WAIT, escape_pause=0.05)
+        after = reopened(setup, sim, settings)
+        await asyncio.wait_for(after.initialize(), WAIT)
+        assert_identified(after, sim)
+        assert [s.submit.text for s in setup.network.submissions] == ["from the host before"]
+        sim.faults.latency = 0
+        assert await after.send_parts(parts_of("next")) == [1]
+
+
+class CountingLink:
+    """A link that counts the probes written through it (the pipe end it wraps is real)."""
+
+    def __init__(self, link: Link, probes: int) -> None:
+        self.name = link.name
+        self._link = link
+        self.written = asyncio.Event()
+        self._left = probes
+
+    async def read(self) -> bytes:
+        return await self._link.read()
+
+    async def write(self, data: bytes) -> None:
+        await self._link.write(data)
+        self._left -= data.count(b"ATS3?")
+        if self._left <= 0:
+            self.written.set()
+
+    async def close(self) -> None:
+        await self._link.close()
+
+
+async def test_answers_to_unanswered_probes_that_come_at_once_are_not_taken_for_the_next() -> None:
+    """A modem busy with something else keeps what the host sends and answers it all at once:
+    an answer after a probe that went unanswered may be that probe's, so the next confirms it."""
+    async with rig() as setup:
+        sim = SimulatedModem([ALICE])
+        setup.network.attach(sim, ALICE)
+        host, device = pipe()
+        device.manipulator, device.delay_chunks = split_every(1), 1  # a slow line: byte by byte
+        sim.start(device)
+        link = CountingLink(host, probes=2)
+        settings = replace(SETTINGS, wake_timeout=0.1, wake_attempts=6, escape_pause=0.05)
+        modem = GsmModem(AtChannel(link), settings)
+        setup.modems.append(modem)
+        sim.stall()
+        initialising = asyncio.ensure_future(modem.initialize())
+        await asyncio.wait_for(link.written.wait(), WAIT)  # the first went unanswered
+        sim.resume()  # both answered at once, while the second is in flight
+        await asyncio.wait_for(initialising, WAIT)
+        assert_identified(modem, sim)
+        assert (await modem.signal())[0] == sim.rssi
+
+
+async def test_a_soft_reset_is_asked_in_command_state() -> None:
+    """The last rung of the gateway's ladder: AT+CFUN=1,1 reaches a modem left in the prompt
+    as a command, not as PDU digits."""
+    async with rig() as setup:
+        sim, before = await setup.add(ALICE)
+        sim.faults.hold_prompt = True
+        await died_in(sim, before, "prompt_held")
+        after = reopened(setup, sim)
+        await asyncio.wait_for(after.soft_reset(WAIT), WAIT)
+        assert sim.received_commands[-1] == "AT+CFUN=1,1"
+        assert not sim.data_mode
+
+
+async def test_a_modem_that_refuses_the_probe_is_taken_at_its_ok_to_at() -> None:
+    """V.250 makes S3 mandatory; a modem that refuses ATS3? all the same, twice in a row and
+    at once, is in command state: its OK to AT is taken."""
+    host, device = pipe()
+    modem = GsmModem(AtChannel(host), replace(SETTINGS, escape_pause=0.0))
+
+    async def refusing() -> None:  # the modem's end: exact bytes expected, exact bytes answered
+        for expected, answer in (
+            (b"\x1bATS3?\r", b"\r\nERROR\r\n"),
+            (b"\x1bATS3?\r", b"\r\nERROR\r\n"),
+            (b"AT\r", b"\r\nOK\r\n"),
+        ):
+            received = b""
+            while len(received) < len(expected):
+                received += await device.read()
+            assert received == expected
+            await device.write(answer)
+
+    script = asyncio.ensure_future(refusing())
+    try:
+        await asyncio.wait_for(modem.command_state(), WAIT)
+        await asyncio.wait_for(script, WAIT)
+    finally:
+        script.cancel()
+        await modem.close()

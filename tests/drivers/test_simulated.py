@@ -4,7 +4,11 @@ and its control interface — always through the real driver."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -16,12 +20,14 @@ from drivers.modem import GsmModem, LinkLost, MessageStored, ReportStored
 from drivers.pdu import Deliver, StatusReport, SubmitOptions, encode_text
 from drivers.simulated import Fate, HandsetRule, SimulatedModem, SimulatedNetwork
 from drivers.simulated.control import control_app
+from drivers.simulated.personality import GENERIC
 from drivers.simulated.serve import PtyServer, TcpServer
-from drivers.transport import open_link
+from drivers.transport import Link, open_link, pipe
 from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, decoded, receive_all, rig
 
 ME = "+15550001111"
 HANDSET = "+447700900123"
+T = TypeVar("T")
 
 
 def parts(text: str, to: str = HANDSET, report: bool = True) -> list[tuple[str, int]]:
@@ -190,6 +196,139 @@ async def test_over_tcp() -> None:
         await server.close()
 
 
+async def read_until(link: Link, end: bytes) -> bytes:
+    """What the modem says up to and including ``end`` (one request's whole answer)."""
+    data = b""
+    async with asyncio.timeout(WAIT):
+        while not data.endswith(end):
+            chunk = await link.read()
+            assert chunk, f"the link closed after {data!r}"
+            data += chunk
+    return data
+
+
+Opener = Callable[[], Awaitable[Link]]
+
+
+@asynccontextmanager
+async def host_side(sim: SimulatedModem, transport: str) -> AsyncIterator[Opener]:
+    """Opens a new link to ``sim`` each time it is called, as a host opening its port."""
+    if transport == "pipe":
+
+        async def open_pipe() -> Link:
+            host, device = pipe()
+            sim.start(device)
+            return host
+
+        yield open_pipe
+        return
+    server = TcpServer(sim, "127.0.0.1", 0)
+    await server.start()
+    try:
+        yield lambda: open_link(f"tcp://127.0.0.1:{server.port}")
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("transport", ["pipe", "tcp"])
+async def test_a_host_that_left_the_prompt_finds_the_modem_still_in_it(transport: str) -> None:
+    """The data mode belongs to the modem: a host that dies after AT+CMGS and opens the port
+    again (reconnects, over TCP) is still typing a PDU, as on a real modem, until ESC."""
+    sim = SimulatedModem([ME])
+    async with host_side(sim, transport) as open_host:
+        first = await open_host()
+        await first.write(b"ATE0\r")
+        await read_until(first, b"OK\r\n")
+        await first.write(b"AT+CMGS=20\r")
+        await read_until(first, b"> ")
+        await first.close()  # the host dies in the prompt
+
+        again = await open_host()
+        await again.write(b"ATI\r")  # taken as PDU digits: no answer of its own
+        await again.write(b"\x1b")  # TS 27.005 §3.5.1: ESC aborts the send
+        assert await read_until(again, b"OK\r\n") == b"\r\nOK\r\n"
+        assert not sim.data_mode
+        assert "ATI" not in sim.received_commands
+        await again.write(b"ATI\r")
+        assert (
+            await read_until(again, b"OK\r\n")
+            == b"\r\nsmsgw\r\n\r\nSimulated GSM modem\r\n\r\nOK\r\n"
+        )
+        await again.close()
+
+
+async def test_an_abort_answered_with_cms_error() -> None:
+    sim = SimulatedModem([ME], replace(GENERIC, abort_error=350))
+    host, device = pipe()
+    sim.start(device)
+    await host.write(b"ATE0;+CMEE=1\r")
+    await read_until(host, b"OK\r\n")
+    await host.write(b"AT+CMGS=20\r")
+    await read_until(host, b"> ")
+    await host.write(b"0011\x1b")
+    assert await read_until(host, b"350\r\n") == b"\r\n+CMS ERROR: 350\r\n"
+    await host.close()
+
+
+async def awaiting(sim: SimulatedModem, request: Awaitable[T]) -> asyncio.Future[T]:
+    """Start a ``GET /state?until=...`` and return once its handler waits for the change."""
+    observers = len(sim.state_observers)
+    answer = asyncio.ensure_future(request)
+    async with asyncio.timeout(WAIT):
+        while len(sim.state_observers) == observers and not answer.done():
+            await asyncio.sleep(0)
+    return answer
+
+
+async def test_a_held_prompt_and_waiting_for_commands_and_states() -> None:
+    async with rig() as setup:
+        sim, modem = await setup.add(ME)
+        client = TestClient(TestServer(control_app(sim, setup.network)))
+        await client.start_server()
+        try:
+            held = await awaiting(sim, client.get("/state", params={"until": "prompt_held"}))
+            commands = asyncio.ensure_future(
+                client.get("/commands", params={"wait": "at+cmgs", "count": "1"})
+            )
+            assert (await (await client.post("/hold-prompt")).json()) == {"ok": True}
+            assert (await (await client.get("/state")).json())["faults"]["hold_prompt"]
+            ((pdu, length),) = parts("held", report=False)
+            sending = asyncio.ensure_future(modem.send_parts([(pdu, length)]))
+            state = await (await held).json()
+            assert (state["data_mode"], state["prompt_held"]) == (True, True)
+            assert not state["faults"]["hold_prompt"]  # the next AT+CMGS only
+            received = await (await commands).json()
+            assert [c for c in received if c.startswith("AT+CMGS")] == [f"AT+CMGS={length}"]
+            assert not sending.done()  # no prompt, no PDU
+
+            submitting = await awaiting(sim, client.get("/state", params={"until": "submitting"}))
+            assert (await (await client.post("/release-prompt")).json()) == {"released": True}
+            state = await (await submitting).json()
+            # The state when the PDU was taken, before its answer.
+            assert (state["data_mode"], state["prompt_held"], state["submitting"]) == (
+                False,
+                False,
+                True,
+            )
+            assert await asyncio.wait_for(sending, WAIT) == [0]
+            assert (await (await client.post("/release-prompt")).json()) == {"released": False}
+
+            for path, params, error in [
+                ("/state", {"until": "hung"}, "'until' must be one of data_mode, prompt_held"),
+                ("/state", {"until": "data_mode", "timeout": "soon"}, "'timeout' must be"),
+                ("/commands", {"wait": "AT", "count": "two"}, "'count' must be a number"),
+                ("/submissions", {"wait": "x"}, "'wait' must be a number"),
+            ]:
+                reply = await client.get(path, params=params)
+                assert reply.status == 400
+                assert error in (await reply.json())["error"]
+            # Answered after the timeout whether or not it came: the caller checks.
+            reply = await client.get("/state", params={"until": "data_mode", "timeout": "0"})
+            assert not (await reply.json())["data_mode"]
+        finally:
+            await client.close()
+
+
 async def test_control_interface() -> None:
     async with rig() as setup:
         sim, modem = await setup.add(ME)
@@ -270,6 +409,14 @@ async def test_what_other_at_software_asks() -> None:
         assert (await channel.command("AT+COPS?")).lines == ('+COPS: 0,0,"smsgw sim network",7',)
         assert (await channel.command("ATE0V1Q0")).lines == ()
         assert (await channel.command("ATI")).lines == ("smsgw", "Simulated GSM modem")
+        # V.250 §6.2: S-registers read as three digits; the line endings are fixed.
+        assert (await channel.command("ATS3?")).lines == ("013",)
+        assert (await channel.command("ATS0=1S0?")).lines == ("001",)
+        with pytest.raises(AtCommandError):
+            await channel.command("ATS3=10")
+        with pytest.raises(AtCommandError):
+            await channel.command("ATS99?")  # never set
+        assert (await channel.command("ATS7=60S7?")).lines == ("060",)
         with pytest.raises(CmeError):
             await channel.command('AT+CSCS="KLINGON"')
         with pytest.raises(AtCommandError):

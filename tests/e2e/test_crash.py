@@ -1,9 +1,13 @@
-"""Restart safety: ``kill -9`` the gateway between the parts of a long message, start it again,
-and the simulated modem (its own process, on a real pty) sees every part exactly once."""
+"""Restart safety: ``kill -9`` the gateway between the parts of a long message, while the modem
+waits for a PDU after its prompt, or at moments of a steady load chosen from a seed; start it
+again, and the simulated modem (its own process, on a real pty or over TCP) sees every part
+once, but the one on the air at a kill."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import random
 import signal
 import socket
 import sqlite3
@@ -11,8 +15,10 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Final
 
 import aiohttp
+import pytest
 
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.webhook_receiver import Receiver
@@ -127,6 +133,82 @@ send_rate = 1.0   # a second between parts: the gateway is killed in that gap
     assert fetched["date_sent"] is not None
 
 
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+async def test_kill_9_in_the_prompt_and_the_next_start_gets_the_modem_back(
+    tmp_path: Path, transport: str
+) -> None:
+    """The gateway killed while the modem waits for a PDU after ``AT+CMGS``: the modem, in its
+    own process, does not know, and takes every ``AT`` of the next start as PDU digits. The next
+    start brings it back to command state (ESC) and sends everything within seconds."""
+    control, api, data_dir = free_port(), free_port(), tmp_path / "data"
+    if transport == "pty":
+        device = str(tmp_path / "ttySIM0")
+        where, driver, port = ("--pty", device), "serial", device
+    else:
+        listen = f"127.0.0.1:{free_port()}"
+        where, driver, port = ("--tcp", listen), "tcp", f"tcp://{listen}"
+    configuration = tmp_path / "gateway.toml"
+    configuration.write_text(
+        f"""
+[gateway]
+listen = "127.0.0.1:{api}"
+data_dir = "{data_dir}"
+
+[[accounts]]
+sid = "{ACCOUNT.sid}"
+auth_token = "{ACCOUNT.auth_token}"
+
+[[modems]]
+id = "sim"
+driver = "{driver}"
+port = "{port}"
+numbers = ["{SIM_NUMBER}"]
+"""
+    )
+    serve = ("serve", "--config", str(configuration))
+    messages = {"+447700900101": "held in the prompt", "+447700900102": "and then " * 20}
+    async with (
+        process("simulate", *where, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
+        aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
+    ):
+        await sim.post("/hold-prompt")  # the next AT+CMGS gets no "> " until released
+        async with (
+            process(*serve, ready="smsgw is listening") as gateway,
+            aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+        ):
+            for to, body in messages.items():
+                reply = await http.post(
+                    f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json",
+                    data={"To": to, "From": SIM_NUMBER, "Body": body},
+                )
+                assert reply.status == 201
+            state = await (await sim.get("/state", params={"until": "prompt_held"})).json()
+            assert (state["data_mode"], state["prompt_held"]) == (True, True)
+            gateway.send_signal(signal.SIGKILL)  # the host dies in the prompt
+            await gateway.wait()
+        assert (await (await sim.get("/state")).json())["data_mode"]  # the modem waits still
+
+        async with (
+            process(*serve, ready="smsgw is listening"),
+            aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+        ):
+            submissions = await (await sim.get("/submissions", params={"wait": "3"})).json()
+            assert len(submissions) == 3, "the modem was not brought back from the prompt"
+            async with asyncio.timeout(WAIT):  # another process: read its database
+                while set(database_state(data_dir)[0].values()) != {"delivered"}:
+                    await asyncio.sleep(0.01)
+            health = await http.get("/healthz")
+            assert health.status == 200, await health.text()
+        state = await (await sim.get("/state")).json()
+
+    assert not state["data_mode"]
+    # The held part's PDU was never written (the next start aborted it with ESC): every part
+    # went once.
+    parts = sorted((item["to"], (item["concatenation"] or [1])[0]) for item in submissions)
+    assert parts == [("+447700900101", 1), ("+447700900102", 1), ("+447700900102", 2)]
+    assert len(database_state(data_dir)[0]) == len(messages)
+
+
 def inbound_parts(data_dir: Path) -> int:
     with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
         (count,) = db.execute("SELECT count(*) FROM inbound_parts").fetchone()
@@ -201,12 +283,69 @@ def database_state(data_dir: Path) -> tuple[dict[str, str], list[str]]:
         return outbound, inbound
 
 
+# Where a kill lands, each reached through the simulator's controls (it is its own process):
+# after the k-th SUBMIT the network accepted; after the k-th AT+CMGS the modem received, wherever
+# the exchange then is; with the "> " held back, the modem waiting for a PDU; with a PDU taken
+# and its answer a second away; after the k-th AT+CMGR, an inbound part or report being read.
+MOMENTS: Final = ("accepted", "cmgs", "prompt", "submitting", "cmgr")
+# The kills' order and their k come from this seed; SMSGW_CRASH_SEED=<n> tries another.
+CRASH_SEED: Final = int(os.environ.get("SMSGW_CRASH_SEED", "12"))
+STEADY_LATENCY: Final = 0.02  # seconds each AT+CMGS takes: a part is on the air a while
+
+
+def kill_plan(seed: int) -> list[tuple[str, int]]:
+    """Every moment once, in a seeded order, each with how far past the last kill it lands."""
+    rng = random.Random(seed)
+    moments = list(MOMENTS)
+    rng.shuffle(moments)
+    steps = {"accepted": 6, "cmgs": 6, "cmgr": 3}
+    return [(moment, rng.randint(1, steps.get(moment, 1))) for moment in moments]
+
+
+async def counts(sim: aiohttp.ClientSession) -> dict[str, int]:
+    """What the modem has done so far: SUBMITs accepted, AT+CMGS and AT+CMGR received."""
+    commands = await (await sim.get("/commands")).json()
+    return {
+        "accepted": len(await (await sim.get("/submissions")).json()),
+        "cmgs": sum(1 for command in commands if command.startswith("AT+CMGS")),
+        "cmgr": sum(1 for command in commands if command.startswith("AT+CMGR")),
+    }
+
+
+async def prepare_moment(sim: aiohttp.ClientSession, moment: str) -> None:
+    """Set the modem up, before the gateway starts, so that the moment comes."""
+    if moment == "prompt":
+        await sim.post("/hold-prompt")
+    elif moment == "submitting":
+        await sim.post("/latency", json={"seconds": 1.0})
+
+
+async def await_moment(sim: aiohttp.ClientSession, moment: str, target: int) -> None:
+    """Return once the modem is at ``moment`` (the ``target``-th of its kind)."""
+    if moment == "accepted":
+        accepted = await (await sim.get("/submissions", params={"wait": str(target)})).json()
+        assert len(accepted) >= target, f"only {len(accepted)} SUBMITs, not {target}"
+    elif moment in ("cmgs", "cmgr"):
+        prefix = f"AT+{moment.upper()}"
+        params = {"wait": prefix, "count": str(target)}
+        commands = await (await sim.get("/commands", params=params)).json()
+        seen = sum(1 for command in commands if command.startswith(prefix))
+        assert seen >= target, f"only {seen} {prefix}, not {target}"
+    else:
+        flag = {"prompt": "prompt_held", "submitting": "submitting"}[moment]
+        state = await (await sim.get("/state", params={"until": flag})).json()
+        assert state[flag], f"the modem never reached {flag}"
+
+
 async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
-    """Messages sent and received all the time, the gateway killed at five moments (a part on
-    the air, a message half sent, inbound parts being read, webhooks pending) and started
-    again: in the end nothing accepted is lost, every part went, none twice but the one on the
-    air at each kill, every inbound message was made once, and a webhook went again only if
-    its delivery had not been confirmed."""
+    """Messages sent and received all the time, the gateway killed at five moments of the
+    modem's (:data:`MOMENTS`, in a seeded order) and started again: in the end nothing
+    accepted is lost, every part went, none twice but the one on the air at each kill, every
+    inbound message was made once, and a webhook went again only if its delivery had not been
+    confirmed."""
+    plan = kill_plan(CRASH_SEED)
+    print(f"SMSGW_CRASH_SEED={CRASH_SEED}: kills at {plan}")  # shown when the test fails
+    context = f"seed {CRASH_SEED}, kills at {plan}"
     device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
     data_dir = tmp_path / "data"
     receiver = Receiver(ACCOUNT.auth_token)
@@ -237,14 +376,15 @@ sms_url = "{receiver.url()}"
     serve = ("serve", "--config", str(configuration))
     created: dict[str, tuple[str, int]] = {}  # SID -> (recipient, parts): one recipient each
     injected: list[str] = []
-    kills = (4, 11, 19, 27, 35)  # after this many SUBMITs the network accepted
     try:
         async with (
             process(*simulator, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
             aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
         ):
-            await sim.post("/latency", json={"seconds": 0.02})  # a part is on the air a while
-            for round_number, threshold in enumerate(kills):
+            await sim.post("/latency", json={"seconds": STEADY_LATENCY})
+            for round_number, (moment, step) in enumerate(plan):
+                target = (await counts(sim)).get(moment, 0) + step
+                await prepare_moment(sim, moment)
                 async with (
                     process(*serve, ready="smsgw is listening") as gateway,
                     aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
@@ -262,9 +402,10 @@ sms_url = "{receiver.url()}"
                         text = f"inbound {round_number}.{n} " + ("part " * 40) * (n % 2)
                         await sim.post("/inject", json={"from": "+447700900999", "text": text})
                         injected.append(text)
-                    await (await sim.get("/submissions", params={"wait": str(threshold)})).json()
-                    gateway.send_signal(signal.SIGKILL)  # wherever it is
+                    await await_moment(sim, moment, target)
+                    gateway.send_signal(signal.SIGKILL)  # right there
                     await gateway.wait()
+                await sim.post("/latency", json={"seconds": STEADY_LATENCY})
             async with process(*serve, ready="smsgw is listening") as gateway:
                 async with asyncio.timeout(WAIT * 2):  # another process: read its database
                     while True:
@@ -281,7 +422,7 @@ sms_url = "{receiver.url()}"
         await receiver.stop()
 
     outbound, inbound = database_state(data_dir)
-    assert set(outbound) == set(created)  # nothing accepted was lost
+    assert set(outbound) == set(created), context  # nothing accepted was lost
     parts: dict[tuple[str, int], int] = {}
     for item in submissions:
         sequence = item["concatenation"][0] if item["concatenation"] else 1
@@ -290,10 +431,10 @@ sms_url = "{receiver.url()}"
     expected = {
         (to, sequence) for to, total in created.values() for sequence in range(1, total + 1)
     }
-    assert set(parts) == expected  # every part went
+    assert set(parts) == expected, context  # every part went
     repeated = sum(count - 1 for count in parts.values())
-    assert repeated <= len(kills)  # at most the part on the air at each kill went twice
-    assert sorted(inbound) == sorted(injected)  # each inbound message made once
+    assert repeated <= len(plan), context  # at most the part on the air at each kill went twice
+    assert sorted(inbound) == sorted(injected), context  # each inbound message made once
     bodies = [request.params["Body"] for request in receiver.requests]
-    assert set(bodies) == set(injected)
-    assert len(bodies) - len(injected) <= len(kills)  # again only if not known delivered
+    assert set(bodies) == set(injected), context
+    assert len(bodies) - len(injected) <= len(plan), context  # again only if not known delivered

@@ -123,6 +123,29 @@ async def test_a_modem_that_hangs_mid_command_is_recovered(tmp_path: Path) -> No
         await r.statuses.reached(after, Status.DELIVERED)
 
 
+async def test_a_modem_left_in_the_prompt_is_brought_back(tmp_path: Path) -> None:
+    """The line drops while the modem waits for a PDU: it still waits when the port is opened
+    again, and takes every AT for PDU digits. The reopen brings it back (ESC) and the message
+    goes, once."""
+    async with rig(tmp_path) as r:
+        r.sim.faults.hold_prompt = True  # the next AT+CMGS gets no "> " ...
+        dropping: list[asyncio.Task[None]] = []
+
+        def drop_when_held() -> None:  # ... and the line drops right then
+            if r.sim.prompt_held and not dropping:
+                dropping.append(asyncio.get_running_loop().create_task(r.sim.drop_line()))
+
+        r.sim.state_observers.append(drop_when_held)
+        sid = await r.send("held in the prompt")
+        await r.states.reached(ModemState.LOST)
+        await r.states.reached(ModemState.READY, 2)
+        assert not r.sim.data_mode
+        await r.statuses.reached(sid, Status.DELIVERED)
+        assert r.submissions("held in the prompt") == 1  # its PDU was never written
+        assert r.handle.recoveries == 1
+        await asyncio.gather(*dropping)
+
+
 async def test_garbage_on_the_line_changes_nothing(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         await r.sim.emit_garbage()
