@@ -25,6 +25,7 @@ from drivers.transport import Link, open_link, pipe
 from gateway import health
 from gateway.config import ModemConfig
 from gateway.health import ModemHealth, RegistrationTracker
+from gateway.tasks import Tasks
 from gateway.waiting import stop_tasks, woken
 
 log = logging.getLogger(__name__)
@@ -160,8 +161,10 @@ class ModemHandle:
         log.warning("%s: %s; initialising it again", self.id, reason)
         self.lost(reason, logged=True)  # one event, one line
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"modem {self.id}")
+    def start(self, tasks: Tasks | None = None) -> None:
+        """Connect and keep the modem in service (``tasks`` restarts the supervisor itself,
+        should a fault of ours ever end it)."""
+        self._task = (tasks or Tasks()).spawn(f"modem {self.id}", self._run)
 
     async def stop(self) -> None:
         self._set_state(ModemState.STOPPED)
@@ -347,9 +350,9 @@ class ModemPool:
                 return handle
         return None
 
-    def start(self) -> None:
+    def start(self, tasks: Tasks | None = None) -> None:
         for handle in self.handles.values():
-            handle.start()
+            handle.start(tasks)
 
     async def stop(self) -> None:
         for handle in self.handles.values():

@@ -138,7 +138,7 @@ class Gateway:
             self.webhooks.tokens = {account.sid: account.auth_token for account in self.accounts}
             self.webhooks.start()
             self.inbound.start()  # before the modems: it hears each one's first connection
-            self.modems.start()
+            self.modems.start(self.tasks)
             self.dispatcher.start()
             self.services.start()
         except BaseException:

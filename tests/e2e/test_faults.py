@@ -19,6 +19,7 @@ from drivers.simulated.network import Fate, HandsetRule
 from gateway.models import Status
 from gateway.modems import ModemHandle, ModemState
 from gateway.runtime import Gateway
+from gateway.tasks import Tasks
 from tests.e2e.test_delivery import Statuses
 from tests.gateway.api_rig import Clock
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, config, running
@@ -250,3 +251,23 @@ async def test_a_modem_that_hangs_while_receiving_is_recovered(tmp_path: Path) -
         (message,) = await inbox.wait(1)
         assert message.body == "read me once you are back"
         assert bob.state is ModemState.READY
+
+
+async def test_a_bug_in_the_modem_supervisor_is_survived(tmp_path: Path) -> None:
+    """A fault of ours that ends a modem's supervisor (here: a listener of its connection that
+    raises) used to leave the modem 'starting' for good; it is restarted, and counted."""
+    gateway = Gateway(config(tmp_path), tasks=Tasks(backoff=(0.01,)))
+    failures = [RuntimeError("a listener's bug")]
+
+    def faulty(_modem: object) -> None:
+        if failures:
+            raise failures.pop()
+
+    gateway.modems.handles["alice"].on_connected(faulty)
+    await gateway.start()
+    try:
+        await asyncio.wait_for(gateway.modems.handles["alice"].ready(), WAIT)
+        assert gateway.tasks.restarts == {"modem alice": 1}
+        assert not failures
+    finally:
+        await gateway.stop()
