@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, unauthorized
 from gateway.dates import Moment, parse_moment
 from gateway.errors import ApiError
 from gateway.models import API_VERSION, FINAL_STATUSES, Message, is_sid, normalise_number
@@ -77,7 +77,7 @@ def authorize(request: web.Request) -> str:
     account = _services(request).authenticator.account_for(request.headers.get("Authorization"))
     path_account = request.match_info.get("account")
     if path_account is not None and path_account != account:
-        raise ApiError(20003, "Authenticate", 401)
+        raise unauthorized()
     return account
 
 
