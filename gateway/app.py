@@ -11,12 +11,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
 from gateway import api
 from gateway.errors import ApiError
-from gateway.observability import OBSERVABILITY, Observability
+from gateway.observability import OBSERVABILITY, UNMATCHED, Observability
 from gateway.observability import routes as observability_routes
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,28 @@ async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except Exception:
         log.exception("unexpected error answering %s %s", request.method, request.path_qs)
         return _error_response(ApiError(20500, "Internal Server Error", 500))
+
+
+async def unmatched(request: web.Request) -> web.Response:
+    """A request no route takes: 405 when a route takes its path with another method, 404
+    otherwise.
+
+    A route of its own, last, rather than aiohttp's answer: for a request nothing matches,
+    aiohttp makes a route that refers to itself (a reference cycle, ~3 KB a request that only
+    the cyclic garbage collector gives back) and raises an exception held by it.
+    """
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.name != UNMATCHED:
+            _, methods = await resource.resolve(request)
+            allowed |= methods
+    if not allowed:
+        code, text = _HTTP_CODES[404]
+        return _error_response(ApiError(code, text.format(path=request.path), 404))
+    code, text = _HTTP_CODES[405]
+    response = _error_response(ApiError(code, text, 405))
+    response.headers[hdrs.ALLOW] = ",".join(sorted(allowed))  # RFC 9110 §15.5.6
+    return response
 
 
 MAX_BODY: Final = web.AppKey("max_body", int)
@@ -98,4 +120,5 @@ def create_app(
     if observability is not None:
         app[OBSERVABILITY] = observability
         app.add_routes(observability_routes())
+    app.router.add_route("*", "/{path:.*}", unmatched, name=UNMATCHED)  # last
     return app

@@ -30,6 +30,7 @@ from gateway.webhooks import WebhookSender
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 _QUEUE_STATUSES: Final = ("accepted", "scheduled", "queued", "sending")
+UNMATCHED: Final = "unmatched"  # the route label (and route name) of a request no route takes
 
 
 @dataclass
@@ -43,7 +44,10 @@ class HttpCounts:
         async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = await handler(request)
             resource = request.match_info.route.resource
-            route = resource.canonical if resource is not None else "unmatched"
+            if resource is None or resource.name == UNMATCHED:
+                route = UNMATCHED
+            else:
+                route = resource.canonical
             self.counts[route, request.method, response.status] += 1
             return response
 
