@@ -15,6 +15,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
 from gateway import api
+from gateway.config import DEFAULT_BODY_TIMEOUT
 from gateway.errors import ApiError
 from gateway.observability import OBSERVABILITY, UNMATCHED, Observability
 from gateway.observability import routes as observability_routes
@@ -35,6 +36,8 @@ def _error_response(error: ApiError) -> web.Response:
     response = web.json_response(error.body(), status=error.status)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="smsgw"'
+    if error.close:
+        response.force_close()
     return response
 
 
@@ -108,6 +111,7 @@ def create_app(
     max_request_bytes: int,
     max_concurrent_requests: int = 256,
     observability: Observability | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> web.Application:
     middlewares: list[Middleware] = [twilio_errors, concurrency_limit(max_concurrent_requests)]
     if observability is not None:
@@ -116,6 +120,7 @@ def create_app(
     app = web.Application(middlewares=middlewares, client_max_size=max_request_bytes)
     app[api.SERVICES] = services
     app[MAX_BODY] = max_request_bytes
+    app[api.BODY_TIMEOUT] = body_timeout
     app.add_routes(api.routes())
     if observability is not None:
         app[OBSERVABILITY] = observability

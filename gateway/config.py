@@ -36,6 +36,13 @@ DEFAULT_WEBHOOK_ATTEMPTS: Final = 10
 _WEEK: Final = 7 * 24 * 3600.0  # the longest wait any timing key takes
 _MAX_WEBHOOK_TIMEOUT: Final = 600.0
 DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 256
+# HTTP connections (gateway/connections.py), for a Raspberry Pi on a LAN: a client has 10 s
+# from a request's first byte to send its head, 30 s for its body once read, and a connection
+# with no request under way is closed after 60 s.
+DEFAULT_HEAD_TIMEOUT: Final = 10.0
+DEFAULT_BODY_TIMEOUT: Final = 30.0
+DEFAULT_IDLE_TIMEOUT: Final = 60.0
+_MAX_HTTP_TIMEOUT: Final = 3600.0
 DEFAULT_HEALTH_INTERVAL: Final = 60.0
 # On SIGTERM, how long the part on the air may take to be answered: AT+CMGS usually answers in
 # seconds; past this, the part may be sent again after the restart.
@@ -132,6 +139,10 @@ class Config:
     prices: PriceTable = field(default_factory=PriceTable)
     services: tuple[ServiceConfig, ...] = ()
     max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT  # seconds from a request's first byte
+    body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds to read a request's body
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT  # seconds a connection may wait for a request
+    max_connections: int | None = None  # None: as many as the open-file limit allows
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -408,6 +419,25 @@ def _services(table: _Table) -> tuple[ServiceConfig, ...]:
     return tuple(services)
 
 
+def _http(gateway: _Table) -> dict[str, Any]:
+    """The HTTP server's timeouts and connection cap."""
+    connections = gateway.get("max_connections", int)
+    if connections is not None and connections < 1:
+        raise ConfigError(gateway.key("max_connections"), "at least 1")
+    return {
+        "head_timeout": _seconds(
+            gateway, "head_timeout", DEFAULT_HEAD_TIMEOUT, 0.1, _MAX_HTTP_TIMEOUT
+        ),
+        "body_timeout": _seconds(
+            gateway, "body_timeout", DEFAULT_BODY_TIMEOUT, 0.1, _MAX_HTTP_TIMEOUT
+        ),
+        "idle_timeout": _seconds(
+            gateway, "idle_timeout", DEFAULT_IDLE_TIMEOUT, 0.1, _MAX_HTTP_TIMEOUT
+        ),
+        "max_connections": connections,
+    }
+
+
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     """Validate a parsed TOML document."""
     root = _Table(data, "")
@@ -436,6 +466,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     concurrent = gateway.get("max_concurrent_requests", int, DEFAULT_MAX_CONCURRENT_REQUESTS)
     if concurrent < 1:
         raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
+    http = _http(gateway)
     gateway.finish()
     modems = tuple(_modem(item, index) for index, item in enumerate(root.tables("modems")))
     config = Config(
@@ -457,6 +488,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         prices=_prices(root),
         services=_services(root),
         max_concurrent_requests=concurrent,
+        **http,
     )
     root.finish()
     _check_unique(config)
