@@ -143,6 +143,8 @@ class Config:
     body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds to read a request's body
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT  # seconds a connection may wait for a request
     max_connections: int | None = None  # None: as many as the open-file limit allows
+    tls_cert: Path | None = None  # PEM certificate (chain): the API is served over HTTPS
+    tls_key: Path | None = None  # its PEM private key
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -419,11 +421,17 @@ def _services(table: _Table) -> tuple[ServiceConfig, ...]:
     return tuple(services)
 
 
-def _http(gateway: _Table) -> dict[str, Any]:
-    """The HTTP server's timeouts and connection cap."""
+def _http(gateway: _Table, base: Path) -> dict[str, Any]:
+    """The HTTP server's timeouts, connection cap and TLS files (only checked to be given
+    together here: :mod:`gateway.tls` reads them when the gateway starts)."""
     connections = gateway.get("max_connections", int)
     if connections is not None and connections < 1:
         raise ConfigError(gateway.key("max_connections"), "at least 1")
+    files = {name: gateway.get(name, str) for name in ("tls_cert", "tls_key")}
+    given = [name for name, value in files.items() if value]
+    if len(given) == 1:
+        missing = "tls_key" if given == ["tls_cert"] else "tls_cert"
+        raise ConfigError(gateway.key(missing), f"required with {given[0]} (both or neither)")
     return {
         "head_timeout": _seconds(
             gateway, "head_timeout", DEFAULT_HEAD_TIMEOUT, 0.1, _MAX_HTTP_TIMEOUT
@@ -435,6 +443,7 @@ def _http(gateway: _Table) -> dict[str, Any]:
             gateway, "idle_timeout", DEFAULT_IDLE_TIMEOUT, 0.1, _MAX_HTTP_TIMEOUT
         ),
         "max_connections": connections,
+        **{name: base / value if value else None for name, value in files.items()},
     }
 
 
@@ -466,7 +475,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     concurrent = gateway.get("max_concurrent_requests", int, DEFAULT_MAX_CONCURRENT_REQUESTS)
     if concurrent < 1:
         raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
-    http = _http(gateway)
+    http = _http(gateway, base)
     gateway.finish()
     modems = tuple(_modem(item, index) for index, item in enumerate(root.tables("modems")))
     config = Config(

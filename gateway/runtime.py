@@ -12,6 +12,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from gateway import tls
 from gateway.api import Services
 from gateway.app import create_app
 from gateway.auth import Authenticator
@@ -112,6 +113,7 @@ class Gateway:
         self.accounts: tuple[Account, ...] = ()
         self.generated: Account | None = None  # created by this start: show it once
         self.port = config.port
+        self.scheme = "http"
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
 
@@ -135,9 +137,18 @@ class Gateway:
             await self.stop()
             raise
         log.info("listening on %s", self.base_url)
+        if self.scheme == "http" and tls.beyond_this_machine(self.config.host):
+            log.warning(
+                "listening on %s, which other machines can reach, over plain HTTP: credentials "
+                "and messages cross the network readable; set tls_cert and tls_key in "
+                "[gateway] or put a TLS reverse proxy in front (README: Exposing the gateway "
+                "beyond this machine)",
+                f"{self.config.host}:{self.port}",
+            )
         give_back_freed_memory()
 
     async def _listen(self, services: Services) -> None:
+        context = tls.server_context(self.config)
         app = create_app(
             services,
             self.config.max_request_bytes,
@@ -148,13 +159,14 @@ class Gateway:
         runner = self._runner = GuardedRunner(app, self.connections)
         await runner.setup()
         try:
-            self._listener = await listen(runner, self.config.host, self.config.port, None)
+            self._listener = await listen(runner, self.config.host, self.config.port, context)
         except OSError as exc:
             raise GatewayError(
                 f"cannot listen on {self.config.listen}: {exc.strerror or exc}"
             ) from exc
         if self._listener.sockets:
             self.port = self._listener.sockets[0].getsockname()[1]
+        self.scheme = "https" if context is not None else "http"
 
     def _owner_of_number(self, number: str) -> str:
         handle = self.modems.for_number(number)
@@ -192,4 +204,4 @@ class Gateway:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
+        return f"{self.scheme}://{self.config.host}:{self.port}"

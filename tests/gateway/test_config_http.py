@@ -1,4 +1,5 @@
-"""The HTTP server's keys of ``[gateway]``: timeouts and the connection cap."""
+"""The HTTP server's keys of ``[gateway]``: timeouts and the connection cap (the TLS files are
+tested with the HTTPS they give, in ``test_tls.py``)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def test_the_defaults_suit_a_pi_on_a_lan() -> None:
     assert (config.head_timeout, config.body_timeout, config.idle_timeout) == (10.0, 30.0, 60.0)
     assert (DEFAULT_HEAD_TIMEOUT, DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT) == (10, 30, 60)
     assert config.max_connections is None  # as many as the open-file limit allows
+    assert (config.tls_cert, config.tls_key) == (None, None)
 
 
 def test_from_a_file(tmp_path: Path) -> None:
@@ -53,6 +55,7 @@ def test_the_shipped_example_keeps_the_defaults() -> None:
         ("max_connections", 0, "at least 1"),
         ("max_connections", 100.5, "expected an integer, got 100.5"),
         ("max_connections", True, "expected an integer, got True"),
+        ("tls_cert", 1, "expected a string, got 1"),
     ],
 )
 def test_each_bad_value_names_its_key(key: str, value: object, message: str) -> None:
