@@ -61,6 +61,12 @@ async def trickle(connection: Connection, data: bytes) -> None:
         await asyncio.sleep(PACE)
 
 
+async def stopped(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 # --- deadlines ----------------------------------------------------------------------------------
 
 
@@ -84,8 +90,8 @@ async def test_a_head_sent_a_byte_at_a_time_is_answered_408_and_closed(tmp_path:
         reply = await slow.reply()
         assert_twilio(reply, 408, 20001)
         assert reply.headers["connection"] == "close"
-        assert await slow.closed_by_server()
-        await trickling
+        assert await slow.closed_by_server()  # its write side at once, after the answer
+        await stopped(trickling)
         assert started.connections.timeouts["head"] == 1
 
 
@@ -111,7 +117,7 @@ async def test_a_body_sent_too_slowly_is_answered_408_and_closed(tmp_path: Path)
         assert_twilio(reply, 408, 20001)
         assert reply.headers["connection"] == "close"
         assert await slow.closed_by_server()
-        trickling.cancel()
+        await stopped(trickling)
         assert started.observability.http.counts[MESSAGES_ROUTE, "POST", 408] == 1
         assert not any((await started.store.queue_counts()).values())  # nothing was created
 
