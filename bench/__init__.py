@@ -21,6 +21,7 @@ BENCHMARKS: Final = (
     "bench.gateway_inbound",
     "bench.gateway_reports",
     "bench.gateway_list",
+    "bench.http_hostile",
     "bench.soak",  # ten minutes of it
 )
 

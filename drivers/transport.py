@@ -121,25 +121,27 @@ class PipeEnd:
         self._inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._peer: PipeEnd | None = None
         self._closed = False
-        self._failure: ModemLost | None = None
+        # Why the link failed. A new ModemLost is raised each time: one instance raised again
+        # and again would gather every raise's frames in its traceback.
+        self._failure: str | None = None
 
     async def read(self) -> bytes:
         if self._failure is not None:
-            raise self._failure
+            raise ModemLost(self._failure)
         if self._closed and self._inbox.empty():
             return b""
         chunk = await self._inbox.get()
         if chunk is None:
             self._closed = True
             if self._failure is not None:
-                raise self._failure
+                raise ModemLost(self._failure)
             return b""
         return chunk
 
     async def write(self, data: bytes) -> None:
         peer = self._peer
         if self._failure is not None:
-            raise self._failure
+            raise ModemLost(self._failure)
         if self._closed or peer is None or peer._closed:
             raise ModemLost(f"{self.name}: the link is closed")
         chunks = list(self.manipulator(data)) if self.manipulator else [data]
@@ -159,7 +161,7 @@ class PipeEnd:
 
     def fail(self, reason: str) -> None:
         """Make the next read on this end fail with an I/O error (``ModemLost``)."""
-        self._failure = ModemLost(f"{self.name}: {reason}")
+        self._failure = f"{self.name}: {reason}"
         self._inbox.put_nowait(None)
 
 

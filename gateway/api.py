@@ -16,7 +16,9 @@ Routes (``../shared/docs/twilio-messages-api.md``):
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, unauthorized
 from gateway.dates import Moment, parse_moment
 from gateway.errors import ApiError
 from gateway.models import API_VERSION, FINAL_STATUSES, Message, is_sid, normalise_number
@@ -51,6 +53,8 @@ _FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data"
 _LIST_FILTERS: Final = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
@@ -62,6 +66,7 @@ class Services:
 
 
 SERVICES: Final = web.AppKey("services", Services)
+BODY_TIMEOUT: Final = web.AppKey("body_timeout", float)  # seconds to read a request's body
 
 
 def _services(request: web.Request) -> Services:
@@ -77,7 +82,7 @@ def authorize(request: web.Request) -> str:
     account = _services(request).authenticator.account_for(request.headers.get("Authorization"))
     path_account = request.match_info.get("account")
     if path_account is not None and path_account != account:
-        raise ApiError(20003, "Authenticate", 401)
+        raise unauthorized()
     return account
 
 
@@ -94,9 +99,22 @@ async def read_form(request: web.Request) -> MultiDictProxy[str]:
     charset = (request.charset or "utf-8").lower()
     if charset not in ("utf-8", "utf8", "us-ascii", "ascii"):
         raise ApiError(20001, f"Form parameters must be UTF-8, not {request.charset}")
-    if request.content_type == "multipart/form-data":
-        return await _multipart(request)
-    raw = await request.read()
+    seconds = request.app[BODY_TIMEOUT]
+    try:
+        # A body sent a byte at a time would hold the connection, and the handler, for ever.
+        async with asyncio.timeout(seconds):
+            if request.content_type == "multipart/form-data":
+                return await _multipart(request)
+            raw = await request.read()
+    except TimeoutError:
+        message = f"Request Timeout: the request's body took longer than {seconds:g} s"
+        raise ApiError(20001, message, 408, close=True) from None
+    except (ConnectionError, web.RequestPayloadError) as exc:
+        # The client went away, or its body is not valid HTTP (a bad chunk size...): the
+        # connection cannot carry another request. The client's doing: no more than DEBUG.
+        log.debug("%s %s: request body cut short or invalid: %s", request.method, request.path, exc)
+        message = "The request body was cut short, or is not valid HTTP"
+        raise ApiError(20001, message, 400, close=True) from None
     try:
         # Strictly: aiohttp's own parser replaces bytes that are not UTF-8, which would
         # silently change the text of a message.

@@ -12,12 +12,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
 from gateway import api
+from gateway.config import DEFAULT_BODY_TIMEOUT
 from gateway.errors import ApiError, StoreError
-from gateway.observability import OBSERVABILITY, Observability
+from gateway.observability import OBSERVABILITY, UNMATCHED, Observability
 from gateway.observability import routes as observability_routes
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def _error_response(error: ApiError) -> web.Response:
     response = web.json_response(error.body(), status=error.status)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="smsgw"'
+    if error.close:
+        response.force_close()
     return response
 
 
@@ -59,6 +62,28 @@ async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except Exception:
         log.exception("unexpected error answering %s %s", request.method, request.path_qs)
         return _error_response(ApiError(20500, "Internal Server Error", 500))
+
+
+async def unmatched(request: web.Request) -> web.Response:
+    """A request no route takes: 405 when a route takes its path with another method, 404
+    otherwise.
+
+    A route of its own, last, rather than aiohttp's answer: for a request nothing matches,
+    aiohttp makes a route that refers to itself (a reference cycle, ~3 KB a request that only
+    the cyclic garbage collector gives back) and raises an exception held by it.
+    """
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.name != UNMATCHED:
+            _, methods = await resource.resolve(request)
+            allowed |= methods
+    if not allowed:
+        code, text = _HTTP_CODES[404]
+        return _error_response(ApiError(code, text.format(path=request.path), 404))
+    code, text = _HTTP_CODES[405]
+    response = _error_response(ApiError(code, text, 405))
+    response.headers[hdrs.ALLOW] = ",".join(sorted(allowed))  # RFC 9110 §15.5.6
+    return response
 
 
 MAX_BODY: Final = web.AppKey("max_body", int)
@@ -119,6 +144,7 @@ def create_app(
     max_request_bytes: int,
     max_concurrent_requests: int = 256,
     observability: Observability | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> web.Application:
     middlewares: list[Middleware] = [twilio_errors, concurrency_limit(max_concurrent_requests)]
     if observability is not None:
@@ -128,8 +154,10 @@ def create_app(
     app[api.SERVICES] = services
     app[MAX_BODY] = max_request_bytes
     app[STORE_TROUBLE] = StoreTrouble()
+    app[api.BODY_TIMEOUT] = body_timeout
     app.add_routes(api.routes())
     if observability is not None:
         app[OBSERVABILITY] = observability
         app.add_routes(observability_routes())
+    app.router.add_route("*", "/{path:.*}", unmatched, name=UNMATCHED)  # last
     return app

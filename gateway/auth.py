@@ -14,7 +14,12 @@ from collections.abc import Iterable
 from gateway.config import Account
 from gateway.errors import ApiError
 
-UNAUTHORIZED = ApiError(20003, "Authenticate", 401)
+
+def unauthorized() -> ApiError:
+    """Twilio's 401/20003, new each time: a raised exception keeps its traceback (and through
+    it the request's frames), so one instance raised again and again would keep every failed
+    request's frames for ever."""
+    return ApiError(20003, "Authenticate", 401)
 
 
 class Authenticator:
@@ -29,15 +34,15 @@ class Authenticator:
     def account_for(self, authorization: str | None) -> str:
         """The account SID the ``Authorization`` header authenticates; 401/20003 otherwise."""
         if not authorization or not authorization[:6].lower() == "basic ":
-            raise UNAUTHORIZED
+            raise unauthorized()
         try:
             decoded = base64.b64decode(authorization[6:].strip(), validate=True)
         except (binascii.Error, ValueError):
-            raise UNAUTHORIZED from None
+            raise unauthorized() from None
         username, separator, password = decoded.partition(b":")
         entry = self._credentials.get(username.decode("utf-8", "replace"))
         # Compare even when the user is unknown, so timing says nothing about which users exist.
         secret, account_sid = entry if entry is not None else (b"\0" * 32, "")
         if not separator or not hmac.compare_digest(secret, password) or entry is None:
-            raise UNAUTHORIZED
+            raise unauthorized()
         return account_sid

@@ -36,6 +36,13 @@ DEFAULT_WEBHOOK_ATTEMPTS: Final = 10
 _WEEK: Final = 7 * 24 * 3600.0  # the longest wait any timing key takes
 _MAX_WEBHOOK_TIMEOUT: Final = 600.0
 DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 256
+# HTTP connections (gateway/connections.py), for a Raspberry Pi on a LAN: a client has 10 s
+# from a request's first byte to send its head, 30 s for its body once read, and a connection
+# with no request under way is closed after 60 s.
+DEFAULT_HEAD_TIMEOUT: Final = 10.0
+DEFAULT_BODY_TIMEOUT: Final = 30.0
+DEFAULT_IDLE_TIMEOUT: Final = 60.0
+_MAX_HTTP_TIMEOUT: Final = 3600.0
 DEFAULT_HEALTH_INTERVAL: Final = 60.0
 # On SIGTERM, how long the part on the air may take to be answered: AT+CMGS usually answers in
 # seconds; past this, the part may be sent again after the restart.
@@ -132,6 +139,12 @@ class Config:
     prices: PriceTable = field(default_factory=PriceTable)
     services: tuple[ServiceConfig, ...] = ()
     max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT  # seconds from a request's first byte
+    body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds to read a request's body
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT  # seconds a connection may wait for a request
+    max_connections: int | None = None  # None: as many as the open-file limit allows
+    tls_cert: Path | None = None  # PEM certificate (chain): the API is served over HTTPS
+    tls_key: Path | None = None  # its PEM private key
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -402,6 +415,32 @@ def _services(table: _Table) -> tuple[ServiceConfig, ...]:
     return tuple(services)
 
 
+def _http(gateway: _Table, base: Path) -> dict[str, Any]:
+    """The HTTP server's timeouts, connection cap and TLS files (only checked to be given
+    together here: :mod:`gateway.tls` reads them when the gateway starts)."""
+    connections = gateway.get("max_connections", int)
+    if connections is not None and connections < 1:
+        raise ConfigError(gateway.key("max_connections"), "at least 1")
+    files = {name: gateway.get(name, str) for name in ("tls_cert", "tls_key")}
+    given = [name for name, value in files.items() if value]
+    if len(given) == 1:
+        missing = "tls_key" if given == ["tls_cert"] else "tls_cert"
+        raise ConfigError(gateway.key(missing), f"required with {given[0]} (both or neither)")
+    return {
+        "head_timeout": _seconds(
+            gateway, "head_timeout", DEFAULT_HEAD_TIMEOUT, 0.1, _MAX_HTTP_TIMEOUT
+        ),
+        "body_timeout": _seconds(
+            gateway, "body_timeout", DEFAULT_BODY_TIMEOUT, 0.1, _MAX_HTTP_TIMEOUT
+        ),
+        "idle_timeout": _seconds(
+            gateway, "idle_timeout", DEFAULT_IDLE_TIMEOUT, 0.1, _MAX_HTTP_TIMEOUT
+        ),
+        "max_connections": connections,
+        **{name: base / value if value else None for name, value in files.items()},
+    }
+
+
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     """Validate a parsed TOML document."""
     root = _Table(data, "")
@@ -430,6 +469,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     concurrent = gateway.get("max_concurrent_requests", int, DEFAULT_MAX_CONCURRENT_REQUESTS)
     if concurrent < 1:
         raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
+    http = _http(gateway, base)
     gateway.finish()
     modems = tuple(_modem(item, index) for index, item in enumerate(root.tables("modems")))
     config = Config(
@@ -451,6 +491,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         prices=_prices(root),
         services=_services(root),
         max_concurrent_requests=concurrent,
+        **http,
     )
     root.finish()
     _check_unique(config)

@@ -39,14 +39,17 @@ class StoreError(GatewayError):
 class ApiError(GatewayError):
     """A refused request, as Twilio would refuse it.
 
-    ``code`` is the Twilio error code (21211...), ``status`` the HTTP status.
+    ``code`` is the Twilio error code (21211...), ``status`` the HTTP status. With ``close``,
+    the connection is closed after the answer: what the client sent after it cannot be read as
+    a request (a body cut short, or not sent in time).
     """
 
-    def __init__(self, code: int, message: str, status: int = 400) -> None:
+    def __init__(self, code: int, message: str, status: int = 400, *, close: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.close = close
 
     def body(self) -> dict[str, object]:
         """Twilio's legacy error body; both official clients read exactly these keys."""

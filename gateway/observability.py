@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from drivers.at_replies import rssi_dbm
+from gateway.connections import ConnectionGuard
 from gateway.dispatcher import Dispatcher
 from gateway.errors import StoreError
 from gateway.inbound import InboundReceiver
@@ -32,6 +33,7 @@ from gateway.webhooks import WebhookSender
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 _QUEUE_STATUSES: Final = ("accepted", "scheduled", "queued", "sending")
+UNMATCHED: Final = "unmatched"  # the route label (and route name) of a request no route takes
 
 
 @dataclass
@@ -45,7 +47,10 @@ class HttpCounts:
         async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = await handler(request)
             resource = request.match_info.route.resource
-            route = resource.canonical if resource is not None else "unmatched"
+            if resource is None or resource.name == UNMATCHED:
+                route = UNMATCHED
+            else:
+                route = resource.canonical
             self.counts[route, request.method, response.status] += 1
             return response
 
@@ -64,6 +69,7 @@ class Observability:
     webhooks: WebhookSender
     tasks: Tasks = field(default_factory=Tasks)
     http: HttpCounts = field(default_factory=HttpCounts)
+    connections: ConnectionGuard | None = None
 
     async def health(self) -> tuple[bool, dict[str, object]]:
         reasons: list[str] = []
@@ -240,10 +246,48 @@ class Observability:
                 for (route, method, status), count in sorted(self.http.counts.items())
             ),
         )
+        if self.connections is not None:
+            self._connection_families(self.connections, family)
         return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _connection_families(guard: ConnectionGuard, family: Family) -> None:
+        family("smsgw_http_connections", "gauge", "Open HTTP connections.", [(guard.open, {})])
+        family(
+            "smsgw_http_connections_limit",
+            "gauge",
+            "HTTP connections open at once at most (max_connections).",
+            [(guard.limits.max_connections, {})],
+        )
+        family(
+            "smsgw_http_connections_evicted_total",
+            "counter",
+            "Idle HTTP connections closed to make room for a new one.",
+            [(guard.evicted, {})],
+        )
+        family(
+            "smsgw_http_connections_refused_total",
+            "counter",
+            "New HTTP connections refused (503): every connection was answering a request.",
+            [(guard.refused, {})],
+        )
+        family(
+            "smsgw_http_timeouts_total",
+            "counter",
+            "HTTP connections closed for a timeout, by phase: idle (no request), head (408). "
+            "A body not sent in time is a 408 in smsgw_http_requests_total.",
+            ((guard.timeouts[phase], {"phase": phase}) for phase in ("idle", "head")),
+        )
+        family(
+            "smsgw_http_malformed_requests_total",
+            "counter",
+            "Requests refused as malformed HTTP (400) before reaching a route.",
+            [(guard.malformed, {})],
+        )
 
 
 Sample = tuple[object, Mapping[str, str]]  # a value and its labels
+Family = Callable[[str, str, str, Iterable[Sample]], None]  # name, type, help, samples
 
 
 def _rssi(handle: ModemHandle) -> int | None:

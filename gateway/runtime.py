@@ -12,10 +12,19 @@ from datetime import datetime
 
 from aiohttp import web
 
+from gateway import tls
 from gateway.api import Services
 from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Account, Config
+from gateway.connections import (
+    ConnectionGuard,
+    GuardedRunner,
+    HttpLimits,
+    connection_cap,
+    listen,
+    open_file_limit,
+)
 from gateway.dispatcher import Dispatcher, utcnow
 from gateway.errors import GatewayError
 from gateway.inbound import InboundReceiver
@@ -98,13 +107,29 @@ class Gateway:
                 else None
             )
         )
+        self.connections = ConnectionGuard(
+            HttpLimits(
+                head_timeout=config.head_timeout,
+                body_timeout=config.body_timeout,
+                idle_timeout=config.idle_timeout,
+                max_connections=connection_cap(config.max_connections, open_file_limit()),
+            )
+        )
         self.observability = Observability(
-            self.store, self.modems, self.dispatcher, self.inbound, self.webhooks, self.tasks
+            self.store,
+            self.modems,
+            self.dispatcher,
+            self.inbound,
+            self.webhooks,
+            self.tasks,
+            connections=self.connections,
         )
         self.accounts: tuple[Account, ...] = ()
         self.generated: Account | None = None  # created by this start: show it once
         self.port = config.port
+        self.scheme = "http"
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
 
     async def start(self) -> None:
         await self.store.open()
@@ -115,26 +140,7 @@ class Gateway:
             services = Services(
                 Authenticator(self.accounts), self.outbound, self.store, self.modems, self.numbers
             )
-            self._runner = web.AppRunner(
-                create_app(
-                    services,
-                    self.config.max_request_bytes,
-                    self.config.max_concurrent_requests,
-                    self.observability,
-                ),
-                access_log=None,
-            )
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.config.host, self.config.port)
-            try:
-                await site.start()
-            except OSError as exc:
-                raise GatewayError(
-                    f"cannot listen on {self.config.listen}: {exc.strerror or exc}"
-                ) from exc
-            server = site._server
-            if isinstance(server, asyncio.Server) and server.sockets:
-                self.port = server.sockets[0].getsockname()[1]
+            await self._listen(services)
             self.webhooks.tokens = {account.sid: account.auth_token for account in self.accounts}
             self.webhooks.start()
             self.inbound.start()  # before the modems: it hears each one's first connection
@@ -144,8 +150,37 @@ class Gateway:
         except BaseException:
             await self.stop()
             raise
-        log.info("listening on http://%s:%d", self.config.host, self.port)
+        log.info("listening on %s", self.base_url)
+        if self.scheme == "http" and tls.beyond_this_machine(self.config.host):
+            log.warning(
+                "listening on %s, which other machines can reach, over plain HTTP: credentials "
+                "and messages cross the network readable; set tls_cert and tls_key in "
+                "[gateway] or put a TLS reverse proxy in front (README: Exposing the gateway "
+                "beyond this machine)",
+                f"{self.config.host}:{self.port}",
+            )
         give_back_freed_memory()
+
+    async def _listen(self, services: Services) -> None:
+        context = tls.server_context(self.config)
+        app = create_app(
+            services,
+            self.config.max_request_bytes,
+            self.config.max_concurrent_requests,
+            self.observability,
+            body_timeout=self.config.body_timeout,
+        )
+        runner = self._runner = GuardedRunner(app, self.connections)
+        await runner.setup()
+        try:
+            self._listener = await listen(runner, self.config.host, self.config.port, context)
+        except OSError as exc:
+            raise GatewayError(
+                f"cannot listen on {self.config.listen}: {exc.strerror or exc}"
+            ) from exc
+        if self._listener.sockets:
+            self.port = self._listener.sockets[0].getsockname()[1]
+        self.scheme = "https" if context is not None else "http"
 
     def _owner_of_number(self, number: str) -> str:
         handle = self.modems.for_number(number)
@@ -167,6 +202,9 @@ class Gateway:
         part started, the part on the air given ``shutdown_grace`` seconds to be answered and
         committed; then everything ends. Nothing accepted is lost: what is left is resumed
         at the next start."""
+        if self._listener is not None:
+            self._listener.close()  # no new connections; those open are the runner's
+            self._listener = None
         if self._runner is not None:
             with contextlib.suppress(Exception):
                 await self._runner.cleanup()
@@ -180,4 +218,4 @@ class Gateway:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
+        return f"{self.scheme}://{self.config.host}:{self.port}"

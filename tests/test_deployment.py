@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.connections import RESERVED_FILES
+
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMD = ROOT / "systemd"
 INSTALL_PREFIX = "/opt/smsgw/.venv"  # where the README installs the virtual environment
@@ -52,6 +54,8 @@ def test_the_unit_runs_as_its_own_user_with_the_serial_ports_only() -> None:
     assert "char-ttyUSB rw" in unit and "char-ttyACM rw" in unit
     assert settings["ProtectSystem"] == "strict"
     assert "--data-dir /var/lib/smsgw" in settings["ExecStart"]
+    # Room for HTTP connections past the reserve the gateway keeps (gateway.connections).
+    assert int(settings["LimitNOFILE"]) - RESERVED_FILES >= 1024
 
 
 def test_systemd_sysusers_reads_the_user_entry() -> None:

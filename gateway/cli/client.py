@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import ssl
 import sys
 import urllib.error
 import urllib.parse
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from drivers.at_replies import rssi_dbm
+from gateway import tls
 from gateway.cli.common import Parser, UsageError
 from gateway.cli.serve import add_config_options, load_config
 from gateway.config import Account, Config
+from gateway.errors import ConfigError
 from gateway.store.sqlite import read_accounts
 
 EXIT_FAILURE = 1
@@ -104,7 +107,13 @@ def _account_json(account: Account) -> dict[str, Any]:
 class _Api:
     def __init__(self, config: Config, prog: str) -> None:
         host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host
-        self.base = f"http://{host}:{config.port}"
+        self.base = f"{'https' if config.tls_cert else 'http'}://{host}:{config.port}"
+        self.context: ssl.SSLContext | None = None
+        if config.tls_cert is not None:
+            try:
+                self.context = tls.pinned_context(config.tls_cert)
+            except ConfigError as exc:
+                raise UsageError(f"configuration: {exc}") from None
         self.config = config
         self.prog = prog
 
@@ -119,7 +128,7 @@ class _Api:
         if data is not None:
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            with urllib.request.urlopen(request, timeout=TIMEOUT, context=self.context) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             body = json.loads(exc.read() or b"{}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import config as configuration
-from gateway import logs
+from gateway import logs, tls
 from gateway.cli.common import Parser, UsageError
 from gateway.errors import ConfigError, GatewayError
 from gateway.runtime import Gateway
@@ -49,6 +49,10 @@ def load_config(args: argparse.Namespace) -> configuration.Config:
 
 def _serve(args: argparse.Namespace) -> int:
     config = load_config(args)
+    try:
+        tls.server_context(config)  # read now: a bad file is a configuration mistake (exit 2)
+    except ConfigError as exc:
+        raise UsageError(f"configuration: {exc}") from None
     logs.configure(config.log_level, config.log_format)
     try:
         asyncio.run(_run(config))
