@@ -165,9 +165,10 @@ class Worker:
         except (sqlite3.Error, StoreError) as exc:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
-            failure = exc if isinstance(exc, StoreError) else _translated(exc)
-            self.failure = str(failure)
-            return [(future, None, failure) for _, future, _ in items]
+            self.failure = str(_failure(exc))
+            # One exception each: an instance raised in several coroutines would gather all
+            # their frames (and what they hold) in its traceback.
+            return [(future, None, _failure(exc)) for _, future, _ in items]
         self.failure = trouble and f"the database could not commit: {trouble}"
         return outcomes
 
@@ -182,6 +183,14 @@ class Worker:
             raise StoreError(f"cannot look at {self._path}: {exc.strerror}") from exc
         if (status.st_dev, status.st_ino) != self._identity:
             raise StoreError(f"{self._path} was replaced under the running gateway")
+
+
+def _failure(exc: sqlite3.Error | StoreError) -> StoreError:
+    if isinstance(exc, StoreError):
+        return StoreError(str(exc))
+    error = StoreError(f"the database could not commit: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 def _translated(exc: Exception) -> Exception:

@@ -354,3 +354,16 @@ async def test_list_pages_are_what_a_plain_filter_gives(store: SqliteStore) -> N
             second = wanted[base.page_size]
             back, _ = await store.list_messages(ACCOUNT, replace(base, before_sid=second.sid))
             assert [m.sid for m in back] == [m.sid for m in wanted[: base.page_size]], base
+
+
+async def test_a_batch_that_cannot_commit_fails_each_write_with_its_own_error(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    # One instance raised in every waiting coroutine would gather all their frames.
+    (tmp_path / DATABASE_NAME).rename(tmp_path / "elsewhere.sqlite3")
+    results = await asyncio.gather(
+        *(store.create_message(message(), parts(1)) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, StoreError) for result in results)
+    assert len({id(result) for result in results}) == 3
+    assert all("was deleted under the running gateway" in str(result) for result in results)
