@@ -76,7 +76,12 @@ ERROR_STATUSES: Final = {
     409: "The message is not complete yet (20009)",
     413: "The request body is larger than the gateway's max_request_bytes (20001)",
     429: "Too many requests at once (20429), or the sender's queue is full (21611)",
+    408: "The request's head or body came too slowly (head_timeout, body_timeout; 20001)",
+    503: "The database cannot take a write now, or every connection is busy (20503)",
 }
+# What any request may meet, whatever its route: a client too slow, a gateway that cannot
+# store anything (a full disk) or has no connection to spare.
+_ALWAYS: Final = (408, 503)
 RFC2822_PATTERN: Final = (
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} "
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$"
@@ -486,8 +491,9 @@ def _json(schema: Schema, description: str) -> Schema:
 
 def _responses(success: dict[int, Schema], *errors: int) -> Schema:
     responses: Schema = {str(status): response for status, response in success.items()}
-    for status in sorted(errors):
-        responses[str(status)] = _ref("responses", f"Error{status}")
+    for status in sorted({*errors, *_ALWAYS}):
+        # A route's own answer for the status stays (/healthz's 503 says why, in its own body).
+        responses.setdefault(str(status), _ref("responses", f"Error{status}"))
     return responses
 
 

@@ -313,7 +313,7 @@ def test_every_refusal_has_twilio_s_error_body() -> None:
                 statuses.add(int(status))
                 content = _resolve(doc, response)["content"]["application/json"]
                 assert content["schema"] == {"$ref": "#/components/schemas/TwilioError"}
-    assert statuses == {400, 401, 404, 409, 413, 429}
+    assert statuses == {400, 401, 404, 408, 409, 413, 429, 503}
 
 
 def test_the_create_form_and_the_list_query_take_twilio_s_parameters() -> None:
