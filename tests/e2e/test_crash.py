@@ -20,6 +20,7 @@ from typing import Final
 import aiohttp
 import pytest
 
+from bench.simulator_control import MOMENTS, await_moment, counts, prepare_moment
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.webhook_receiver import Receiver
 from tests.gateway.gateway_rig import ACCOUNT, basic_auth
@@ -283,11 +284,6 @@ def database_state(data_dir: Path) -> tuple[dict[str, str], list[str]]:
         return outbound, inbound
 
 
-# Where a kill lands, each reached through the simulator's controls (it is its own process):
-# after the k-th SUBMIT the network accepted; after the k-th AT+CMGS the modem received, wherever
-# the exchange then is; with the "> " held back, the modem waiting for a PDU; with a PDU taken
-# and its answer a second away; after the k-th AT+CMGR, an inbound part or report being read.
-MOMENTS: Final = ("accepted", "cmgs", "prompt", "submitting", "cmgr")
 # The kills' order and their k come from this seed; SMSGW_CRASH_SEED=<n> tries another.
 CRASH_SEED: Final = int(os.environ.get("SMSGW_CRASH_SEED", "12"))
 STEADY_LATENCY: Final = 0.02  # seconds each AT+CMGS takes: a part is on the air a while
@@ -300,41 +296,6 @@ def kill_plan(seed: int) -> list[tuple[str, int]]:
     rng.shuffle(moments)
     steps = {"accepted": 6, "cmgs": 6, "cmgr": 3}
     return [(moment, rng.randint(1, steps.get(moment, 1))) for moment in moments]
-
-
-async def counts(sim: aiohttp.ClientSession) -> dict[str, int]:
-    """What the modem has done so far: SUBMITs accepted, AT+CMGS and AT+CMGR received."""
-    commands = await (await sim.get("/commands")).json()
-    return {
-        "accepted": len(await (await sim.get("/submissions")).json()),
-        "cmgs": sum(1 for command in commands if command.startswith("AT+CMGS")),
-        "cmgr": sum(1 for command in commands if command.startswith("AT+CMGR")),
-    }
-
-
-async def prepare_moment(sim: aiohttp.ClientSession, moment: str) -> None:
-    """Set the modem up, before the gateway starts, so that the moment comes."""
-    if moment == "prompt":
-        await sim.post("/hold-prompt")
-    elif moment == "submitting":
-        await sim.post("/latency", json={"seconds": 1.0})
-
-
-async def await_moment(sim: aiohttp.ClientSession, moment: str, target: int) -> None:
-    """Return once the modem is at ``moment`` (the ``target``-th of its kind)."""
-    if moment == "accepted":
-        accepted = await (await sim.get("/submissions", params={"wait": str(target)})).json()
-        assert len(accepted) >= target, f"only {len(accepted)} SUBMITs, not {target}"
-    elif moment in ("cmgs", "cmgr"):
-        prefix = f"AT+{moment.upper()}"
-        params = {"wait": prefix, "count": str(target)}
-        commands = await (await sim.get("/commands", params=params)).json()
-        seen = sum(1 for command in commands if command.startswith(prefix))
-        assert seen >= target, f"only {seen} {prefix}, not {target}"
-    else:
-        flag = {"prompt": "prompt_held", "submitting": "submitting"}[moment]
-        state = await (await sim.get("/state", params={"until": flag})).json()
-        assert state[flag], f"the modem never reached {flag}"
 
 
 async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
