@@ -6,7 +6,8 @@ one modem is in service) and 503 otherwise, with the reasons, so that a supervis
 balancer can act on it. ``/metrics`` is the Prometheus text format (version 0.0.4): per modem
 its state, signal, registration, storage use, parts sent, refusals by ``+CMS ERROR`` code,
 reports, parts received and recoveries; the queue by status; webhook deliveries, retries and
-give-ups; HTTP requests by route, method and status. Counters count from the gateway's start,
+give-ups, deliveries under way (in all and by destination) and destinations at their limit;
+HTTP requests by route, method and status. Counters count from the gateway's start,
 as Prometheus expects (it sees the restart as a reset).
 """
 
@@ -210,6 +211,7 @@ class Observability:
         )
         for name, help_text, value in totals:
             family(name, "counter", help_text, [(value, {})])
+        self._webhook_gauges(family)
         family(
             "smsgw_http_requests_total",
             "counter",
@@ -221,8 +223,33 @@ class Observability:
         )
         return "\n".join(lines) + "\n"
 
+    def _webhook_gauges(self, family: Family) -> None:
+        family(
+            "smsgw_webhooks_in_flight",
+            "gauge",
+            "Webhook deliveries under way.",
+            [(self.webhooks.in_flight, {})],
+        )
+        family(
+            "smsgw_webhook_destination_in_flight",
+            "gauge",
+            "Webhook requests under way, by destination (scheme://host:port) with any.",
+            (
+                (count, {"destination": destination})
+                for destination, count in sorted(self.webhooks.load().items())
+            ),
+        )
+        family(
+            "smsgw_webhook_destinations_saturated",
+            "gauge",
+            "Destinations with as many webhook requests under way as they may have "
+            f"({self.webhooks.per_destination}): their other webhooks wait.",
+            [(len(self.webhooks.saturated()), {})],
+        )
+
 
 Sample = tuple[object, Mapping[str, str]]  # a value and its labels
+Family = Callable[[str, str, str, Iterable[Sample]], None]  # name, type, help, samples
 
 
 def _rssi(handle: ModemHandle) -> int | None:

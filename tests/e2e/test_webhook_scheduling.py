@@ -19,9 +19,11 @@ from typing import Any
 import aiohttp
 
 from gateway.config import NumberConfig
+from gateway.destinations import destination
 from gateway.runtime import Gateway
 from gateway.webhooks import PER_DESTINATION
 from tests.e2e.test_inbound import HANDSET, OTHER_HANDSET, Outcomes, inbound_config, receiving
+from tests.e2e.test_observability import scrape, value
 from tests.e2e.webhook_receiver import Answer, Received, Receiver
 from tests.gateway.api_rig import Clock
 from tests.gateway.gateway_rig import (
@@ -91,6 +93,13 @@ async def test_a_receiver_that_hangs_holds_up_no_other_receivers_webhooks(
             assert len(hanging.requests) == hanging.most_open == PER_DESTINATION
 
             assert await outcomes.wait(1) == [None]  # its delivery committed, and no other
+            families = await scrape(gateway)
+            held = destination(hanging.url())
+            assert value(families, "smsgw_webhooks_in_flight") == PER_DESTINATION
+            assert value(families, "smsgw_webhook_destination_in_flight", destination=held) == (
+                PER_DESTINATION
+            )
+            assert value(families, "smsgw_webhook_destinations_saturated") == 1
     finally:
         await hanging.stop()
         await other.stop()
