@@ -144,6 +144,7 @@ class WebhookSender:
         self._session: aiohttp.ClientSession | None = None
         self._flights: dict[int, _Flight] = {}  # by webhook id
         self._load: Counter[str] = Counter()  # requests in flight by destination
+        self._resting: dict[int, datetime] = {}  # webhook id: when it may go again
 
     def on_outcome(self, listener: Callable[[Webhook, str | None], None]) -> Callable[[], None]:
         """Call ``listener(webhook, error)`` after each attempt's outcome is committed
@@ -212,12 +213,18 @@ class WebhookSender:
                 await self._sleep_until_due()
 
     def _busy(self) -> InFlight:
-        return InFlight(frozenset(self._flights), dict(self._load), self.per_destination)
+        now = self.clock()
+        self._resting = {id_: until for id_, until in self._resting.items() if until > now}
+        ids = frozenset(self._flights).union(self._resting)
+        return InFlight(ids, dict(self._load), self.per_destination)
 
     async def _sleep_until_due(self) -> None:
         # A destination with no room has its turn when one of its requests ends, which wakes
         # the loop: until then only the others' webhooks count.
         due = await self.store.next_webhook_at(self._busy())
+        rested = min(self._resting.values(), default=None)
+        if rested is not None and (due is None or rested < due):
+            due = rested
         await woken(self._wake, seconds_until(due, self.clock))
 
     def _launch(self, webhook: Webhook) -> None:
@@ -241,7 +248,10 @@ class WebhookSender:
             try:
                 await self._failed(webhook, repr(exc), self.clock())
             except Exception:
+                # The store took neither outcome (a full disk, say): still due, the webhook
+                # would go again at once, and again. It rests here first, as after a failure.
                 log.exception("webhook %d: its failure could not be recorded", webhook.id)
+                self._resting[webhook.id] = self.clock() + timedelta(seconds=self.backoff[0])
         finally:
             self._landed(webhook.id)
 

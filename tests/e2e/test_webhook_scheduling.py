@@ -11,6 +11,9 @@ open), never how long something took."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -21,6 +24,7 @@ import aiohttp
 from gateway.config import NumberConfig
 from gateway.destinations import destination
 from gateway.runtime import Gateway
+from gateway.store.sqlite import DATABASE_NAME
 from gateway.webhooks import PER_DESTINATION
 from tests.e2e.test_inbound import HANDSET, OTHER_HANDSET, Outcomes, inbound_config, receiving
 from tests.e2e.test_observability import scrape, value
@@ -228,3 +232,61 @@ async def test_a_delivery_cut_short_by_stop_goes_again_at_the_next_start(tmp_pat
         assert again.params == interrupted.params and again.signed
         assert again.token == interrupted.token and is_uuid4(again.token)
         assert rig.gateway.webhooks.retries == 0  # not a failed attempt: it never ended
+
+
+class Logged(logging.Handler):
+    """Set once ``gateway.webhooks`` logs a line containing ``text``: something to await."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen.set()
+
+
+def refusing_updates(database: Path, refuse: bool) -> None:
+    """The database refuses (or takes again) every change to a webhook, whoever makes it, as
+    a full disk would: a trigger, made and dropped by a connection of the test's own."""
+    with sqlite3.connect(database) as db:
+        if refuse:
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON webhooks "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        else:
+            db.execute("DROP TRIGGER refuse")
+
+
+async def test_a_delivery_whose_outcome_cannot_be_committed_waits_before_going_again(
+    tmp_path: Path,
+) -> None:
+    receiver = Receiver(ACCOUNT.auth_token, hold={"/sms"})
+    clock = Clock()
+    logged = Logged("could not be recorded")
+    logging.getLogger("gateway.webhooks").addHandler(logged)
+    try:
+        async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
+            database = rig.gateway.config.data_dir / DATABASE_NAME
+            rig.text("taken, not recorded")
+            await receiver.until(lambda: len(receiver.open) == 1)
+            await asyncio.to_thread(refusing_updates, database, True)
+            receiver.release_all()  # taken: the delivery, and then its failure, cannot commit
+            await logged.seen.wait()
+            await asyncio.to_thread(refusing_updates, database, False)
+            # The sender goes on with the others, and does not send that one again at once.
+            rig.text("the next one", sender=OTHER_HANDSET)
+            await receiver.wait(2)
+            clock.advance(5)  # as after a failed attempt
+            rig.gateway.webhooks.wake()
+            first, other, again = await receiver.wait(3)
+    finally:
+        logging.getLogger("gateway.webhooks").removeHandler(logged)
+    assert [r.params["Body"] for r in (first, other, again)] == [
+        "taken, not recorded",
+        "the next one",
+        "taken, not recorded",
+    ]
+    assert again.token == first.token
