@@ -274,7 +274,7 @@ async def test_a_delivery_whose_outcome_cannot_be_committed_waits_before_going_a
             await receiver.until(lambda: len(receiver.open) == 1)
             await asyncio.to_thread(refusing_updates, database, True)
             receiver.release_all()  # taken: the delivery, and then its failure, cannot commit
-            await logged.seen.wait()
+            await asyncio.wait_for(logged.seen.wait(), 10)
             await asyncio.to_thread(refusing_updates, database, False)
             # The sender goes on with the others, and does not send that one again at once.
             rig.text("the next one", sender=OTHER_HANDSET)
