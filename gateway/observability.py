@@ -225,13 +225,13 @@ class Observability:
 
     def _webhook_gauges(self, family: Family) -> None:
         family(
-            "smsgw_webhooks_in_flight",
+            "smsgw_webhook_requests_in_flight",
             "gauge",
-            "Webhook deliveries under way.",
+            "Webhook requests under way (a delivery makes one at a time).",
             [(self.webhooks.in_flight, {})],
         )
         family(
-            "smsgw_webhook_destination_in_flight",
+            "smsgw_webhook_destination_requests_in_flight",
             "gauge",
             "Webhook requests under way, by destination (scheme://host:port) with any.",
             (

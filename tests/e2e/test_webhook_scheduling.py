@@ -99,10 +99,9 @@ async def test_a_receiver_that_hangs_holds_up_no_other_receivers_webhooks(
             assert await outcomes.wait(1) == [None]  # its delivery committed, and no other
             families = await scrape(gateway)
             held = destination(hanging.url())
-            assert value(families, "smsgw_webhooks_in_flight") == PER_DESTINATION
-            assert value(families, "smsgw_webhook_destination_in_flight", destination=held) == (
-                PER_DESTINATION
-            )
+            assert value(families, "smsgw_webhook_requests_in_flight") == PER_DESTINATION
+            by_destination = "smsgw_webhook_destination_requests_in_flight"
+            assert value(families, by_destination, destination=held) == PER_DESTINATION
             assert value(families, "smsgw_webhook_destinations_saturated") == 1
     finally:
         await hanging.stop()
