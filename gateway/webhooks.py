@@ -61,9 +61,10 @@ MAX_REDIRECTS: Final = 10
 BACKOFF: Final = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)  # seconds, by failed attempt
 # Requests in flight to one destination. A receiver is often one small process (a Flask or
 # Express app, a few workers, behind a tunnel): more at once than it serves only queue up in
-# its accept backlog and bring it to time out. Four, each answered in a few milliseconds, carry
-# hundreds of webhooks a second, more than a gateway's modems make; and a receiver that hangs
-# ties up four requests, not the sender.
+# its accept backlog and bring it to time out. Four carry hundreds of webhooks a second to a
+# receiver that answers in a few milliseconds, and 40 a second to one 100 ms away: more than a
+# gateway's modems make (a part a second or so each, three callbacks a message). A receiver
+# that hangs ties up four requests, not the sender.
 PER_DESTINATION: Final = 4
 # Requests in flight in all: aiohttp's own default for the connections of a session. Up to
 # MAX_IN_FLIGHT / PER_DESTINATION (25) receivers can hang at once before the others wait.
