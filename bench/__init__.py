@@ -20,6 +20,7 @@ BENCHMARKS: Final = (
     "bench.gateway_memory",
     "bench.gateway_inbound",
     "bench.gateway_reports",
+    "bench.webhook_isolation",
     "bench.gateway_list",
     "bench.http_hostile",
     "bench.soak",  # ten minutes of it

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import os
 import random
@@ -352,10 +353,11 @@ class Bench:
     async def round(self, plan: Round, number: int) -> None:
         """Start the gateway, load it, put the round's faults on it, kill it at its moment."""
         sim, control = self.sims[plan.modem], self.controls[plan.modem]
-        auth = aiohttp.BasicAuth(ACCOUNT_SID, AUTH_TOKEN)
+        credentials = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        headers = {"Authorization": f"Basic {credentials}"}
         async with (
             gateway(self.config, self.log) as process,
-            aiohttp.ClientSession(f"http://127.0.0.1:{self.api}", auth=auth) as http,
+            aiohttp.ClientSession(f"http://127.0.0.1:{self.api}", headers=headers) as http,
         ):
             await self.load(http, number)
             for fault, name in plan.line_faults:

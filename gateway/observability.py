@@ -7,7 +7,8 @@ with the reasons, so that a supervisor or a load balancer can act on it; it turn
 itself once the cause is gone. ``/metrics`` is the Prometheus text format (version 0.0.4): per modem
 its state, signal, registration, storage use, parts sent, refusals by ``+CMS ERROR`` code,
 reports, parts received and recoveries; the queue by status; webhook deliveries, retries and
-give-ups; HTTP requests by route, method and status. Counters count from the gateway's start,
+give-ups, deliveries under way (in all and by destination) and destinations at their limit;
+HTTP requests by route, method and status. Counters count from the gateway's start,
 as Prometheus expects (it sees the restart as a reset).
 """
 
@@ -225,6 +226,7 @@ class Observability:
         )
         for name, help_text, value in totals:
             family(name, "counter", help_text, [(value, {})])
+        self._webhook_gauges(family)
         family(
             "smsgw_task_restarts_total",
             "counter",
@@ -283,6 +285,30 @@ class Observability:
             "counter",
             "Requests refused as malformed HTTP (400) before reaching a route.",
             [(guard.malformed, {})],
+        )
+
+    def _webhook_gauges(self, family: Family) -> None:
+        family(
+            "smsgw_webhook_requests_in_flight",
+            "gauge",
+            "Webhook requests under way (a delivery makes one at a time).",
+            [(self.webhooks.in_flight, {})],
+        )
+        family(
+            "smsgw_webhook_destination_requests_in_flight",
+            "gauge",
+            "Webhook requests under way, by destination (scheme://host:port) with any.",
+            (
+                (count, {"destination": destination})
+                for destination, count in sorted(self.webhooks.load().items())
+            ),
+        )
+        family(
+            "smsgw_webhook_destinations_saturated",
+            "gauge",
+            "Destinations with as many webhook requests under way as they may have "
+            f"({self.webhooks.per_destination}): their other webhooks wait.",
+            [(len(self.webhooks.saturated()), {})],
         )
 
 

@@ -3,8 +3,26 @@
 A webhook is committed in the same transaction as what it reports (an inbound message, a
 status change) and taken off the queue only once the receiver answered 2xx, so a restart
 repeats only a webhook whose delivery was not confirmed. Failures back off exponentially up to
-a limit; the primary URL's failure goes to the fallback URL at once, when there is one. Give-ups
-are logged with the message SID and counted.
+a limit; the primary URL's failure sends the webhook to the fallback URL next, when there is
+one. Give-ups are logged with the message SID and counted.
+
+Deliveries run side by side, each its own task, so that a receiver that is slow or hangs holds
+up nobody else's webhooks: the sender keeps at most ``max_in_flight`` requests under way in all,
+and at most ``per_destination`` to any one destination (the scheme, host and port a request
+goes to, :mod:`gateway.destinations`); the queue hands out no webhook for a destination that has
+no room, so webhooks waiting for a hung receiver never stand in front of the others. A message's
+webhooks still go one at a time, in order: the next only once the previous one is delivered or
+given up. A fallback URL is a destination like any other: when the primary URL fails, the
+webhook goes back to the queue marked for its fallback URL, due at once, and is taken again as
+soon as that destination has room.
+
+Every request carries ``I-Twilio-Idempotency-Token``, as Twilio's do: a random UUID made with
+the webhook and kept with it, the same on every attempt, on the primary and the fallback URL and
+across restarts, so that a receiver can drop a webhook it has already taken (the gateway
+repeats one whose answer it did not commit). A TwiML ``<Redirect>`` fetch is a request of its
+own, for another document: it carries a token of its own, derived from the webhook's, the same
+again if the webhook is delivered again. The token is not signed: twilio's ``RequestValidator``
+checks the URL and the parameters only.
 
 The signature (``X-Twilio-Signature``) is what twilio's ``RequestValidator`` checks: HMAC-SHA1,
 keyed with the account's auth token, of the exact configured URL followed, for a POST, by each
@@ -18,6 +36,8 @@ import base64
 import hashlib
 import hmac
 import logging
+import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +48,7 @@ import aiohttp
 from yarl import URL
 
 from gateway import twiml
-from gateway.store import NewMessage, Store, Webhook
+from gateway.store import InFlight, NewMessage, Store, Webhook
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 
@@ -36,9 +56,20 @@ log = logging.getLogger(__name__)
 
 USER_AGENT: Final = "TwilioProxy/1.1"  # what Twilio's own webhook requests carry
 SIGNATURE_HEADER: Final = "X-Twilio-Signature"
+IDEMPOTENCY_HEADER: Final = "I-Twilio-Idempotency-Token"
 MAX_RESPONSE: Final = 64 * 1024
 MAX_REDIRECTS: Final = 10
 BACKOFF: Final = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)  # seconds, by failed attempt
+# Requests in flight to one destination. A receiver is often one small process (a Flask or
+# Express app, a few workers, behind a tunnel): more at once than it serves only queue up in
+# its accept backlog and bring it to time out. Four carry hundreds of webhooks a second to a
+# receiver that answers in a few milliseconds, and 40 a second to one 100 ms away: more than a
+# gateway's modems make (a part a second or so each, three callbacks a message). A receiver
+# that hangs ties up four requests, not the sender.
+PER_DESTINATION: Final = 4
+# Requests in flight in all: aiohttp's own default for the connections of a session. Up to
+# MAX_IN_FLIGHT / PER_DESTINATION (25) receivers can hang at once before the others wait.
+MAX_IN_FLIGHT: Final = 100
 
 Params = Sequence[tuple[str, str]]
 
@@ -78,6 +109,12 @@ class Answer:
         return 200 <= self.status < 300
 
 
+@dataclass(frozen=True, slots=True)
+class _Flight:
+    task: asyncio.Task[None]
+    destination: str
+
+
 class WebhookSender:
     def __init__(
         self,
@@ -89,6 +126,8 @@ class WebhookSender:
         max_attempts: int = 10,
         backoff: tuple[float, ...] = BACKOFF,
         tasks: Tasks | None = None,
+        per_destination: int = PER_DESTINATION,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -97,6 +136,8 @@ class WebhookSender:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.tasks = tasks or Tasks()
+        self.per_destination = per_destination
+        self.max_in_flight = max_in_flight
         self.delivered = 0
         self.retries = 0
         self.give_ups = 0
@@ -105,6 +146,9 @@ class WebhookSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._flights: dict[int, _Flight] = {}  # by webhook id
+        self._load: Counter[str] = Counter()  # requests in flight by destination
+        self._resting: dict[int, datetime] = {}  # webhook id: when it may go again
 
     def on_outcome(self, listener: Callable[[Webhook, str | None], None]) -> Callable[[], None]:
         """Call ``listener(webhook, error)`` after each attempt's outcome is committed
@@ -120,17 +164,41 @@ class WebhookSender:
         """A webhook was committed: deliver it now."""
         self._wake.set()
 
+    @property
+    def in_flight(self) -> int:
+        """Deliveries under way."""
+        return len(self._flights)
+
+    def load(self) -> dict[str, int]:
+        """Requests in flight by destination (those with any)."""
+        return dict(self._load)
+
+    def saturated(self) -> list[str]:
+        """Destinations with no room for another request: their other webhooks wait."""
+        if not self.per_destination:
+            return []
+        return sorted(d for d, count in self._load.items() if count >= self.per_destination)
+
     def start(self) -> None:
         self._session = aiohttp.ClientSession(
+            # No limit per host of aiohttp's: the destinations' limits are the sender's own,
+            # and a connection pool that queued requests itself would put them back in line.
+            connector=aiohttp.TCPConnector(limit=self.max_in_flight, limit_per_host=0),
             timeout=aiohttp.ClientTimeout(total=self.timeout),
             headers={"User-Agent": USER_AGENT},
         )
         self._task = self.tasks.spawn("webhooks", self._run)
 
     async def stop(self) -> None:
+        """End the loop, then the deliveries under way: a webhook interrupted here was not
+        delivered (or its delivery not committed) and goes again at the next start."""
         if self._task is not None:
             await stop_tasks([self._task])
             self._task = None
+        await stop_tasks([flight.task for flight in self._flights.values()])
+        # A task cancelled before it ever ran did not see itself out.
+        self._flights.clear()
+        self._load.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -138,29 +206,76 @@ class WebhookSender:
     async def _run(self) -> None:
         while True:
             self._wake.clear()  # before looking: a webhook committed meanwhile is not missed
-            due = await self.store.due_webhooks(self.clock())
-            if not due:
-                await self._sleep_until_due()
+            room = self.max_in_flight - len(self._flights)
+            if room <= 0:
+                await self._wake.wait()  # a delivery ending wakes it
                 continue
-            # Different messages' webhooks go out side by side; one message's stay in order.
-            outcomes = await asyncio.gather(
-                *(self._deliver(webhook) for webhook in due), return_exceptions=True
-            )
-            for webhook, outcome in zip(due, outcomes, strict=True):
-                if isinstance(outcome, Exception):
-                    # A fault of ours: the webhook stays queued and the others still go.
-                    log.error("webhook %d for %s: %r", webhook.id, webhook.message_sid, outcome)
-                    await self._failed(webhook, repr(outcome), self.clock())
+            due = await self.store.due_webhooks(self.clock(), room, self._busy())
+            for webhook in due:
+                self._launch(webhook)
+            if len(due) < room:
+                await self._sleep_until_due()
+
+    def _busy(self) -> InFlight:
+        now = self.clock()
+        self._resting = {id_: until for id_, until in self._resting.items() if until > now}
+        ids = frozenset(self._flights).union(self._resting)
+        return InFlight(ids, dict(self._load), self.per_destination)
 
     async def _sleep_until_due(self) -> None:
-        due = await self.store.next_webhook_at()
+        # A destination with no room has its turn when one of its requests ends, which wakes
+        # the loop: until then only the others' webhooks count.
+        due = await self.store.next_webhook_at(self._busy())
+        rested = min(self._resting.values(), default=None)
+        if rested is not None and (due is None or rested < due):
+            due = rested
         await woken(self._wake, seconds_until(due, self.clock))
 
-    async def request(self, webhook: Webhook, url: str, method: str) -> Answer:
-        """Send ``webhook``'s parameters to ``url``, signed with its account's auth token."""
+    def _launch(self, webhook: Webhook) -> None:
+        destination = webhook.destination
+        full = 0 < self.per_destination <= self._load[destination]
+        if full or webhook.id in self._flights:
+            return  # the queue left these out already: never two at once, never over the limit
+        task = asyncio.get_running_loop().create_task(
+            self._fly(webhook), name=f"webhook {webhook.id}"
+        )
+        self._flights[webhook.id] = _Flight(task, destination)
+        self._load[destination] += 1
+
+    async def _fly(self, webhook: Webhook) -> None:
+        """One delivery: whatever goes wrong stays inside it."""
+        try:
+            await self._deliver(webhook)
+        except Exception as exc:
+            # A fault of ours: the webhook stays queued, to be retried, and the others go on.
+            log.error("webhook %d for %s: %r", webhook.id, webhook.message_sid, exc)
+            try:
+                await self._failed(webhook, repr(exc), self.clock())
+            except Exception:
+                # The store took neither outcome (a full disk, say): still due, the webhook
+                # would go again at once, and again. It rests here first, as after a failure.
+                log.exception("webhook %d: its failure could not be recorded", webhook.id)
+                self._resting[webhook.id] = self.clock() + timedelta(seconds=self.backoff[0])
+        finally:
+            self._landed(webhook.id)
+
+    def _landed(self, webhook_id: int) -> None:
+        flight = self._flights.pop(webhook_id)
+        self._load[flight.destination] -= 1
+        if not self._load[flight.destination]:
+            del self._load[flight.destination]
+        self._wake.set()  # its room goes to the next webhook
+
+    async def request(
+        self, webhook: Webhook, url: str, method: str, idempotency: str | None = None
+    ) -> Answer:
+        """Send ``webhook``'s parameters to ``url``, signed with its account's auth token,
+        with its idempotency token (or ``idempotency``)."""
         assert self._session is not None, "start() first"
         token = self.tokens.get(webhook.account_sid, "")
         headers = {"Accept": "*/*"}
+        if idempotency or webhook.token:
+            headers[IDEMPOTENCY_HEADER] = idempotency or webhook.token
         if method == "GET":
             target = with_query(url, webhook.params)
             headers[SIGNATURE_HEADER] = signature(token, target)
@@ -186,21 +301,21 @@ class WebhookSender:
         return answer if answer.ok else f"HTTP {answer.status} from {url}"
 
     async def _deliver(self, webhook: Webhook) -> None:
-        outcome = await self._attempt(webhook, webhook.url, webhook.method)
-        used_url = webhook.url
-        if isinstance(outcome, str) and webhook.fallback_url:
-            log.warning("%s: %s; trying the fallback URL", webhook.message_sid, outcome)
-            fallback = webhook.fallback_method or "POST"
-            outcome = await self._attempt(webhook, webhook.fallback_url, fallback)
-            used_url = webhook.fallback_url
+        url, method = webhook.target
+        outcome = await self._attempt(webhook, url, method)
         if isinstance(outcome, str):
+            if webhook.fallback_url and not webhook.use_fallback:
+                # Back to the queue, due now: it goes once the fallback's destination has room.
+                log.warning("%s: %s; trying the fallback URL", webhook.message_sid, outcome)
+                await self.store.webhook_fallback(webhook.id, outcome, self.clock())
+                return
             await self._failed(webhook, outcome, self.clock())
             self._tell(webhook, outcome)
             return
         queue = self.replies if webhook.kind == "inbound" else None
         replies: list[NewMessage] = []
         if queue is not None:
-            answered = await self._twiml(webhook, outcome, used_url)
+            answered = await self._twiml(webhook, outcome, url)
             replies = queue.prepare(webhook, answered) if answered else []
         await self.store.webhook_delivered(webhook.id, self.clock(), replies)
         self.delivered += 1
@@ -243,12 +358,15 @@ class WebhookSender:
         messages: list[twiml.ReplyMessage] = []
         try:
             document = twiml.parse(_twiml_text(answer), url)
-            for _ in range(MAX_REDIRECTS):
+            for number in range(1, MAX_REDIRECTS + 1):
                 messages.extend(document.messages)
                 if document.redirect is None:
                     return tuple(messages)
+                # Made under the slot of the request it follows: the receiver's own choice of
+                # URL, usually its own application.
+                target, method = document.redirect.url, document.redirect.method
                 redirected = await self.request(
-                    webhook, document.redirect.url, document.redirect.method
+                    webhook, target, method, redirect_token(webhook, number, target, method)
                 )
                 if not redirected.ok:
                     raise twiml.TwimlError(11200, f"HTTP {redirected.status} from the Redirect")
@@ -259,6 +377,14 @@ class WebhookSender:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.error("TwiML Redirect for %s: error 11200 (%s)", webhook.message_sid, exc)
         return ()
+
+
+def redirect_token(webhook: Webhook, number: int, url: str, method: str) -> str:
+    """The idempotency token of a TwiML ``<Redirect>`` fetch: not the webhook's (a receiver
+    that drops repeats would drop the fetch), but the same whenever the webhook is delivered
+    again and its TwiML redirects the same way (UUID version 5 of both)."""
+    name = f"{webhook.token} redirect {number} {method} {url}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
 def _exact(url: str) -> URL:

@@ -9,14 +9,16 @@ loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
 from gateway.config import Account
 from gateway.delivery import PartReport
+from gateway.destinations import destination
 from gateway.models import Message, Segment, Status
 
 
@@ -104,9 +106,18 @@ class ReportMatch:
     status: Status | None
 
 
+def new_webhook_token() -> str:
+    """A webhook's ``I-Twilio-Idempotency-Token``: a random UUID, the shape Twilio's have."""
+    return str(uuid.uuid4())
+
+
 @dataclass(frozen=True, slots=True)
 class Webhook:
-    """A request to deliver: an inbound message to its number's SmsUrl, or a status callback."""
+    """A request to deliver: an inbound message to its number's SmsUrl, or a status callback.
+
+    ``token`` is its idempotency token, made with it and kept with it, the same on every
+    attempt; ``use_fallback`` says that the primary URL failed and the fallback URL is next.
+    """
 
     account_sid: str
     message_sid: str | None
@@ -118,6 +129,37 @@ class Webhook:
     fallback_method: str | None = None
     id: int = 0
     attempts: int = 0
+    token: str = field(default_factory=new_webhook_token)
+    use_fallback: bool = False
+
+    @property
+    def target(self) -> tuple[str, str]:
+        """The URL and method its next request goes to."""
+        if self.use_fallback and self.fallback_url:
+            return self.fallback_url, self.fallback_method or "POST"
+        return self.url, self.method
+
+    @property
+    def destination(self) -> str:
+        """:func:`gateway.destinations.destination` of its next request's URL."""
+        return destination(self.target[0])
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """What the webhook sender has under way, for the queue to leave out: the webhooks being
+    delivered (by id), and the requests in flight to each destination, which takes no more
+    than ``per_destination`` at once (0: no limit)."""
+
+    ids: frozenset[int] = frozenset()
+    by_destination: Mapping[str, int] = field(default_factory=dict)
+    per_destination: int = 0
+
+    def room(self, destination: str) -> int | None:
+        """How many more requests ``destination`` takes now (``None``: any number)."""
+        if not self.per_destination:
+            return None
+        return max(0, self.per_destination - self.by_destination.get(destination, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,10 +327,15 @@ class Store(Protocol):
 
     async def enqueue_webhook(self, webhook: Webhook, at: datetime) -> None: ...
 
-    async def due_webhooks(self, now: datetime, limit: int = 32) -> list[Webhook]:
-        """Pending webhooks due by ``now``, oldest first, at most one per message (in order)."""
+    async def due_webhooks(
+        self, now: datetime, limit: int = 32, in_flight: InFlight | None = None
+    ) -> list[Webhook]:
+        """Pending webhooks due by ``now``, oldest first, at most one per message (in order):
+        none of those ``in_flight``, and no more for a destination than it has room for."""
 
-    async def next_webhook_at(self) -> datetime | None: ...
+    async def next_webhook_at(self, in_flight: InFlight | None = None) -> datetime | None:
+        """When :meth:`due_webhooks`, given the same ``in_flight``, has something again
+        (a destination with no room left counts once a request to it ends)."""
 
     async def webhook_delivered(
         self, webhook_id: int, at: datetime, replies: Sequence[NewMessage] = ()
@@ -296,9 +343,14 @@ class Store(Protocol):
         """The receiver took the webhook; ``replies`` (its TwiML's messages) are committed in
         the same transaction, so a restart neither loses them nor sends them twice."""
 
+    async def webhook_fallback(self, webhook_id: int, error: str, at: datetime) -> None:
+        """The primary URL failed: the fallback URL is next, due now, once its destination
+        has room (the failure is not yet an attempt: that takes both URLs)."""
+
     async def webhook_retry(
         self, webhook_id: int, attempts: int, next_attempt: datetime, error: str, at: datetime
-    ) -> None: ...
+    ) -> None:
+        """Another attempt at ``next_attempt``, with the primary URL again."""
 
     async def webhook_failed(
         self, webhook_id: int, attempts: int, error: str, at: datetime

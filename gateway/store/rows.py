@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from gateway.models import Direction, Message, Status
-from gateway.store import InboundPart, PhoneNumber, Webhook
+from gateway.store import InboundPart, PhoneNumber, Webhook, new_webhook_token
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MESSAGE_COLUMNS: Final = (
@@ -133,8 +133,9 @@ def insert_webhook(db: sqlite3.Connection, webhook: Webhook, at: datetime) -> No
     now = to_micros(at)
     db.execute(
         "INSERT INTO webhooks (account_sid, message_sid, kind, url, method, fallback_url, "
-        "fallback_method, params, attempts, next_attempt_at, state, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?)",
+        "fallback_method, params, attempts, next_attempt_at, state, created_at, updated_at, "
+        "destination, use_fallback, token) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', ?, ?, ?, ?, ?)",
         (
             webhook.account_sid,
             webhook.message_sid,
@@ -147,7 +148,33 @@ def insert_webhook(db: sqlite3.Connection, webhook: Webhook, at: datetime) -> No
             now,
             now,
             now,
+            webhook.destination,
+            int(webhook.use_fallback),
+            webhook.token or new_webhook_token(),
         ),
+    )
+
+
+WEBHOOK_COLUMNS: Final = (
+    "id, account_sid, message_sid, kind, url, method, fallback_url, fallback_method, params, "
+    "attempts, token, use_fallback, next_attempt_at"
+)
+
+
+def webhook_row(row: Sequence[Any]) -> Webhook:
+    return Webhook(
+        id=row[0],
+        account_sid=row[1],
+        message_sid=row[2],
+        kind=row[3],
+        url=row[4],
+        method=row[5],
+        fallback_url=row[6],
+        fallback_method=row[7],
+        params=tuple((name, value) for name, value in json.loads(row[8])),
+        attempts=row[9],
+        token=row[10] or "",
+        use_fallback=bool(row[11]),
     )
 
 

@@ -173,7 +173,23 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE messages ADD COLUMN content_retention TEXT;  -- 'discard': no text once sent
     ALTER TABLE messages ADD COLUMN address_retention TEXT;  -- 'obfuscate': once final
     """,
-    # 7: a part handed to the modem (AT+CMGS) but not yet acknowledged may be on the air: its
+    # 7: webhooks delivered side by side, a few at a time per receiver. Each pending webhook's
+    # destination (scheme://host:port of the URL its next request goes to: the queue leaves
+    # out a destination that has no room, by this index), whether that next request is to the
+    # fallback URL, and its I-Twilio-Idempotency-Token. The pending rows are filled in by the
+    # functions the store gives its connection (gateway.store.sqlite._register_functions), the
+    # same ones new rows get theirs from; webhooks already done keep neither.
+    """
+    ALTER TABLE webhooks ADD COLUMN destination TEXT NOT NULL DEFAULT '';
+    ALTER TABLE webhooks ADD COLUMN use_fallback INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE webhooks ADD COLUMN token TEXT;
+    UPDATE webhooks SET destination = smsgw_destination(url), token = smsgw_token()
+        WHERE state = 'pending';
+    DROP INDEX webhooks_due;
+    CREATE INDEX webhooks_by_destination ON webhooks (destination, next_attempt_at, id)
+        WHERE state = 'pending';
+    """,
+    # 8: a part handed to the modem (AT+CMGS) but not yet acknowledged may be on the air: its
     # message is past expiring, and past moving to another modem. One row the health check
     # writes, to know that the database still takes a commit (a full disk does not).
     """

@@ -9,7 +9,6 @@ reports applied to their parts), :mod:`~gateway.store.schema` (the migrations).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
@@ -24,11 +23,13 @@ from gateway.delivery import (
     REPORT_WINDOW_DAYS,
     same_recipient,
 )
+from gateway.destinations import destination
 from gateway.errors import StoreError
 from gateway.models import FINAL_STATUSES, Message, Segment, Status
 from gateway.store import (
     Claim,
     InboundPart,
+    InFlight,
     MessageQuery,
     NewMessage,
     OutboundWork,
@@ -38,6 +39,7 @@ from gateway.store import (
     Webhook,
     WebhookStates,
     WebhookTrouble,
+    new_webhook_token,
 )
 from gateway.store.rows import (
     EPOCH,
@@ -52,6 +54,7 @@ from gateway.store.rows import (
     part_row,
     phone_number_row,
     to_micros,
+    webhook_row,
 )
 from gateway.store.schema import MIGRATIONS
 from gateway.store.transitions import (
@@ -63,6 +66,7 @@ from gateway.store.transitions import (
     set_status,
     settle_message,
 )
+from gateway.store.webhook_queue import NEVER, eligible, next_attempt
 from gateway.store.worker import Worker
 
 T = TypeVar("T")
@@ -105,6 +109,7 @@ class SqliteStore:
         _private_files(self.path)
         self._writer.start()
         self._open = True
+        await self._write(_register_functions)
         await self._write(_migrate)
         self._reader.start()
 
@@ -603,49 +608,20 @@ class SqliteStore:
     async def enqueue_webhook(self, webhook: Webhook, at: datetime) -> None:
         await self._write(lambda db: insert_webhook(db, webhook, at))
 
-    async def due_webhooks(self, now: datetime, limit: int = 32) -> list[Webhook]:
-        def job(db: sqlite3.Connection) -> list[Webhook]:
-            # In order per message: a webhook waits while an older one of its message is
-            # still pending (a status callback never overtakes the previous one).
-            rows = db.execute(
-                "SELECT id, account_sid, message_sid, kind, url, method, fallback_url, "
-                "fallback_method, params, attempts FROM webhooks w "
-                "WHERE state = 'pending' AND next_attempt_at <= ? AND NOT EXISTS ("
-                "SELECT 1 FROM webhooks o WHERE o.state = 'pending' "
-                "AND o.message_sid = w.message_sid AND o.id < w.id) "
-                "ORDER BY next_attempt_at, id LIMIT ?",
-                (to_micros(now), limit),
-            )
-            return [
-                Webhook(
-                    id=row[0],
-                    account_sid=row[1],
-                    message_sid=row[2],
-                    kind=row[3],
-                    url=row[4],
-                    method=row[5],
-                    fallback_url=row[6],
-                    fallback_method=row[7],
-                    params=tuple((name, value) for name, value in json.loads(row[8])),
-                    attempts=row[9],
-                )
-                for row in rows
-            ]
+    async def due_webhooks(
+        self, now: datetime, limit: int = 32, in_flight: InFlight | None = None
+    ) -> list[Webhook]:
+        busy = in_flight or InFlight()
+        rows = await self._write(lambda db: eligible(db, to_micros(now), busy, limit))
+        return [webhook_row(row) for row in rows]
 
-        return await self._write(job)
-
-    async def next_webhook_at(self) -> datetime | None:
-        def job(db: sqlite3.Connection) -> datetime | None:
-            # Only webhooks due_webhooks() would give: one waiting behind an older pending
-            # webhook of its message is not due whatever its time says.
-            (value,) = db.execute(
-                "SELECT min(next_attempt_at) FROM webhooks w WHERE state = 'pending' "
-                "AND NOT EXISTS (SELECT 1 FROM webhooks o WHERE o.state = 'pending' "
-                "AND o.message_sid = w.message_sid AND o.id < w.id)"
-            ).fetchone()
-            return from_micros(value)
-
-        return await self._write(job)
+    async def next_webhook_at(self, in_flight: InFlight | None = None) -> datetime | None:
+        busy = in_flight or InFlight()
+        # The first webhook due_webhooks() would give at any time: one waiting behind an older
+        # pending webhook of its message, or for room at its destination, is not due whatever
+        # its time says.
+        rows = await self._write(lambda db: eligible(db, NEVER, busy, 1))
+        return from_micros(next_attempt(rows[0])) if rows else None
 
     async def webhook_delivered(
         self, webhook_id: int, at: datetime, replies: Sequence[NewMessage] = ()
@@ -660,12 +636,21 @@ class SqliteStore:
 
         await self._write(job)
 
+    async def webhook_fallback(self, webhook_id: int, error: str, at: datetime) -> None:
+        await self._set_webhook(
+            webhook_id,
+            "use_fallback = 1, destination = smsgw_destination(fallback_url), "
+            "next_attempt_at = ?, last_error = ?, updated_at = ?",
+            (to_micros(at), error, to_micros(at)),
+        )
+
     async def webhook_retry(
         self, webhook_id: int, attempts: int, next_attempt: datetime, error: str, at: datetime
     ) -> None:
         await self._set_webhook(
             webhook_id,
-            "attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?",
+            "attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?, "
+            "use_fallback = 0, destination = smsgw_destination(url)",
             (attempts, to_micros(next_attempt), error, to_micros(at)),
         )
 
@@ -674,7 +659,7 @@ class SqliteStore:
     ) -> None:
         await self._set_webhook(
             webhook_id,
-            "state = 'failed', attempts = ?, last_error = ?, updated_at = ?",
+            "state = 'failed', attempts = ?, last_error = ?, updated_at = ?, use_fallback = 0",
             (attempts, error, to_micros(at)),
         )
 
@@ -1012,6 +997,13 @@ def read_accounts(data_dir: Path) -> list[Account]:
             connection.close()
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read {path}: {exc}") from exc
+
+
+def _register_functions(db: sqlite3.Connection) -> None:
+    """What the writer's SQL may call besides SQLite's own: a webhook's destination and a new
+    idempotency token, as Python makes them (the migrations fill existing rows with them)."""
+    db.create_function("smsgw_destination", 1, destination, deterministic=True)
+    db.create_function("smsgw_token", 0, new_webhook_token)
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from bench.chaos import MOMENTS, chaos, report
+from bench.chaos import chaos, report
+from bench.simulator_control import MOMENTS
 
 # Five rounds that reach every moment, both modems, line drops and a full disk in each.
 SEED: Final = 104
@@ -22,6 +23,6 @@ async def test_chaos(tmp_path: Path) -> None:
     assert run.problems == [], report(run)
     assert {plan.moment for plan in run.rounds} == set(MOMENTS)
     assert {plan.modem for plan in run.rounds} == {"pty", "tcp"}
-    assert len(run.created) >= 80 and len(run.injected) >= 20  # it did carry a load
+    assert len(run.created) >= 40 and len(run.injected) >= 20  # eight creates, four texts a round
     if run.disk_possible:  # root, as in CI: the full disk was really met
         assert sum(plan.refused_creates for plan in run.rounds) > 0

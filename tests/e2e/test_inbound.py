@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -436,6 +437,8 @@ async def test_a_failing_url_falls_back_and_gives_up_visibly(
         assert (primary.path, fallback.path) == ("/sms", "/fallback")
         assert fallback.method == "GET" and fallback.signed  # parameters in the signed URL
         assert fallback.params["MessageSid"] == message.sid
+        # One webhook, one idempotency token: the fallback request carries the primary's.
+        assert fallback.token == primary.token and uuid.UUID(primary.token).version == 4
         assert rig.gateway.webhooks.retries == 0
 
     receiver.answers["/fallback"] = Answer(503, "", "text/plain")
@@ -535,6 +538,9 @@ async def test_a_redirect_fetches_more_twiml(tmp_path: Path) -> None:
         first, redirected = receiver.requests
         assert (redirected.method, redirected.path, redirected.signed) == ("GET", "/more", True)
         assert redirected.params["MessageSid"] == first.params["MessageSid"]
+        # A request of its own, with a token of its own: a receiver that drops repeats by
+        # token must not drop it as a repeat of the webhook.
+        assert uuid.UUID(first.token) != uuid.UUID(redirected.token)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -18,7 +19,15 @@ import pytest
 from gateway.delivery import part_report
 from gateway.errors import StoreError
 from gateway.models import Direction, Message, Status, new_sid
-from gateway.store import InboundPart, NewMessage, ReceivedReport, ReportMatch, Webhook
+from gateway.store import (
+    InboundPart,
+    InFlight,
+    NewMessage,
+    ReceivedReport,
+    ReportMatch,
+    Webhook,
+)
+from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import SqliteStore
 from tests.gateway.test_store import ACCOUNT, T0, message, parts
 
@@ -277,8 +286,9 @@ async def test_due_webhooks_oldest_first_and_one_at_a_time_per_message(
     store: SqliteStore,
 ) -> None:
     a, b = new_sid("SM"), new_sid("SM")
+    b_hook = webhook(b)
     await store.enqueue_webhook(webhook(a, kind="status"), T0)
-    await store.enqueue_webhook(webhook(b), T0 + timedelta(seconds=1))
+    await store.enqueue_webhook(b_hook, T0 + timedelta(seconds=1))
     await store.enqueue_webhook(webhook(a, kind="status"), T0 + timedelta(seconds=2))
     await store.enqueue_webhook(webhook(None, kind="status"), T0 + timedelta(seconds=3))
     await store.enqueue_webhook(webhook(None, kind="status"), T0 + timedelta(seconds=4))
@@ -288,7 +298,7 @@ async def test_due_webhooks_oldest_first_and_one_at_a_time_per_message(
     # a's second webhook waits for its first; webhooks of no message never wait for another.
     assert [(w.message_sid, w.attempts) for w in due] == [(a, 0), (b, 0), (None, 0), (None, 0)]
     assert len({w.id for w in due}) == 4
-    assert due[1] == replace(webhook(b), id=due[1].id)  # every field comes back as queued
+    assert due[1] == replace(b_hook, id=due[1].id)  # every field comes back as queued
     assert [w.message_sid for w in await store.due_webhooks(T0 + timedelta(1), limit=2)] == [a, b]
     assert await store.next_webhook_at() == T0
 
@@ -433,3 +443,118 @@ async def test_concurrent_parts_of_one_pdu_commit_once(store: SqliteStore) -> No
     # A +CMTI read and a sweep listing the same message at once: one commit wins.
     results = await asyncio.gather(*(store.add_inbound_part(part("same")) for _ in range(20)))
     assert sorted(results) == [False] * 19 + [True]
+
+
+# --- the webhook queue, shared out by destination ----------------------------------------------
+
+HUNG = "https://hung.example.com"
+OTHER_RECEIVER = "https://other.example.com"
+
+
+async def enqueue_to(store: SqliteStore, url: str, count: int, at: datetime) -> list[Webhook]:
+    hooks = [
+        webhook(new_sid("SM"), kind="status", url=f"{url}/status?n={n}", fallback_url=None)
+        for n in range(count)
+    ]
+    for hook in hooks:
+        await store.enqueue_webhook(hook, at)
+    return hooks
+
+
+async def test_a_destination_with_no_room_never_fills_the_page(store: SqliteStore) -> None:
+    # Hundreds of callbacks for a receiver that hangs are first in the queue; another
+    # receiver's webhook came after them.
+    hung = await enqueue_to(store, HUNG, 500, T0)
+    (other,) = await enqueue_to(store, OTHER_RECEIVER, 1, T0 + timedelta(seconds=1))
+    now = T0 + timedelta(minutes=1)
+    limited = InFlight(per_destination=4)
+
+    first = await store.due_webhooks(now, 10, limited)
+    assert [w.token for w in first] == [h.token for h in hung[:4]] + [other.token]
+    in_flight = InFlight(frozenset(w.id for w in first[:4]), {"https://hung.example.com:443": 4}, 4)
+    (due,) = await store.due_webhooks(now, 10, in_flight)
+    assert due.token == other.token and due.destination == "https://other.example.com:443"
+    assert await store.next_webhook_at(in_flight) == T0 + timedelta(seconds=1)
+    # With the other one in flight too, nothing may go until a request ends.
+    busy = replace(in_flight, ids=in_flight.ids | {due.id})
+    assert await store.due_webhooks(now, 10, busy) == []
+    assert await store.next_webhook_at(busy) is None
+    # One hung request ends (retried later): its destination has room for one more.
+    await store.webhook_retry(first[0].id, 1, now + timedelta(seconds=5), "timeout", now)
+    freed = InFlight(busy.ids - {first[0].id}, {"https://hung.example.com:443": 3}, 4)
+    (next_one,) = await store.due_webhooks(now, 10, freed)
+    assert next_one.token == hung[4].token
+
+
+async def test_with_room_everywhere_the_queue_is_oldest_first(store: SqliteStore) -> None:
+    a = await enqueue_to(store, HUNG, 3, T0)
+    b = await enqueue_to(store, OTHER_RECEIVER, 3, T0 - timedelta(seconds=1))
+    c = await enqueue_to(store, HUNG, 1, T0 - timedelta(seconds=2))
+    due = await store.due_webhooks(T0, 5, InFlight(per_destination=4))
+    assert [w.token for w in due] == [h.token for h in (*c, *b, *a[:1])]
+    assert [w.token for w in await store.due_webhooks(T0, 2)] == [c[0].token, b[0].token]
+
+
+async def test_a_fallback_goes_to_its_own_destination_then_back(store: SqliteStore) -> None:
+    received = inbound()
+    hook = webhook(received.sid)  # primary example.com, fallback backup.example.com (GET)
+    await store.receive_message(received, [], hook)
+    (due,) = await store.due_webhooks(T0)
+    assert (due.use_fallback, due.target) == (False, (hook.url, "POST"))
+    assert due.destination == "https://example.com:443"
+
+    await store.webhook_fallback(due.id, "HTTP 500 from x", T0 + timedelta(seconds=1))
+    (fallback,) = await store.due_webhooks(T0 + timedelta(seconds=1))  # due at once
+    assert fallback.use_fallback and fallback.target == ("https://backup.example.com/sms", "GET")
+    assert (fallback.attempts, fallback.token) == (0, hook.token)
+    full = InFlight(per_destination=1, by_destination={"https://backup.example.com:443": 1})
+    assert await store.due_webhooks(T0 + timedelta(seconds=1), 10, full) == []
+    assert await store.next_webhook_at(full) is None
+    primary_full = replace(full, by_destination={"https://example.com:443": 1})
+    assert [w.id for w in await store.due_webhooks(T0 + timedelta(1), 10, primary_full)] == [due.id]
+
+    await store.webhook_retry(due.id, 1, T0 + timedelta(seconds=9), "HTTP 503 from y", T0)
+    (again,) = await store.due_webhooks(T0 + timedelta(seconds=9))
+    assert (again.use_fallback, again.attempts, again.token) == (False, 1, hook.token)
+    assert again.destination == "https://example.com:443"
+    assert rows(store, "SELECT destination FROM webhooks") == [("https://example.com:443",)]
+
+
+def schema_before_destinations(path: Path) -> None:
+    """A database as the gateway left it before webhooks had destinations and tokens."""
+    before = next(n for n, script in enumerate(MIGRATIONS) if "webhooks_by_destination" in script)
+    with sqlite3.connect(path) as db:
+        for script in MIGRATIONS[:before]:
+            db.executescript(script)
+        db.execute(f"PRAGMA user_version = {before}")
+        for state, url in (("pending", "HTTP://Hooks.Example.com:8080/a?b=c"), ("delivered", "x")):
+            db.execute(
+                "INSERT INTO webhooks (account_sid, message_sid, kind, url, method, params, "
+                "next_attempt_at, state, created_at, updated_at) "
+                "VALUES (?, ?, 'status', ?, 'POST', '[]', 0, ?, 0, 0)",
+                (ACCOUNT, new_sid("SM"), url, state),
+            )
+
+
+async def test_the_migration_gives_pending_webhooks_a_destination_and_a_token(
+    tmp_path: Path,
+) -> None:
+    schema_before_destinations(tmp_path / "smsgw.sqlite3")
+    store = SqliteStore(tmp_path)
+    await store.open()
+    try:
+        (due,) = await store.due_webhooks(T0)
+        assert due.destination == "http://hooks.example.com:8080"
+        assert uuid.UUID(due.token).version == 4
+    finally:
+        await store.close()
+    assert rows(store, "SELECT state, destination, token IS NULL FROM webhooks ORDER BY id") == [
+        ("pending", "http://hooks.example.com:8080", 0),
+        ("delivered", "", 1),  # done before: it needs neither
+    ]
+    again = SqliteStore(tmp_path)
+    await again.open()
+    try:  # a token is made once: the same after a restart
+        assert [w.token for w in await again.due_webhooks(T0)] == [due.token]
+    finally:
+        await again.close()
