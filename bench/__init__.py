@@ -24,6 +24,7 @@ BENCHMARKS: Final = (
     "bench.gateway_list",
     "bench.http_hostile",
     "bench.soak",  # ten minutes of it
+    "bench.chaos",  # five minutes of kills, a full disk and line faults
 )
 
 

@@ -30,17 +30,15 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import os
 import random
 import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -49,6 +47,7 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from bench.disk import fill, tmpfs
 from bench.harness import markdown_table, run_header
 from bench.simulator_control import MOMENTS, await_moment, counts, prepare_moment
 
@@ -222,39 +221,6 @@ async def gateway(config: Path, log: Path) -> AsyncIterator[asyncio.subprocess.P
         if process.returncode is None:
             process.kill()
         await process.wait()
-
-
-# --- the disk --------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def small_disk(directory: Path) -> Iterator[bool]:
-    """A 64 MiB tmpfs at ``directory``, if this process may mount one (yields whether)."""
-    directory.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", str(directory)],
-        capture_output=True,
-        check=False,
-    )
-    try:
-        yield mounted.returncode == 0
-    finally:
-        if mounted.returncode == 0:
-            subprocess.run(["umount", "-l", str(directory)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Write a file until the filesystem has no room left, not one byte."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (1 << 20, 1 << 12, 1):
-            with contextlib.suppress(OSError):  # ENOSPC: on to smaller writes
-                while True:
-                    os.write(fd, b"\0" * size)
-    finally:
-        os.close(fd)
-    return filler
 
 
 # --- load and faults -------------------------------------------------------------------------
@@ -463,7 +429,8 @@ async def chaos(
     data_dir = directory / "data"
     sims: dict[str, Sim] = {}
     try:
-        with small_disk(data_dir) as run.disk_possible:
+        with tmpfs(data_dir, "64m") as refused:
+            run.disk_possible = refused is None
             for name, number, driver in MODEMS:
                 sims[name] = await start_simulator(name, number, driver, directory)
             api, config = free_port(), directory / "gateway.toml"

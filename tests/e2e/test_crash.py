@@ -37,6 +37,33 @@ def free_port() -> int:
         return port
 
 
+def write_config(
+    tmp_path: Path, api: int, port: str, *, driver: str = "serial", more: str = ""
+) -> Path:
+    """The gateway's configuration: its data in ``tmp_path / "data"``, one modem (``port``)
+    for SIM_NUMBER, and ``more``."""
+    path = tmp_path / "gateway.toml"
+    path.write_text(
+        f"""
+[gateway]
+listen = "127.0.0.1:{api}"
+data_dir = "{tmp_path / "data"}"
+
+[[accounts]]
+sid = "{ACCOUNT.sid}"
+auth_token = "{ACCOUNT.auth_token}"
+
+[[modems]]
+id = "sim"
+driver = "{driver}"
+port = "{port}"
+numbers = ["{SIM_NUMBER}"]
+{more}
+"""
+    )
+    return path
+
+
 @asynccontextmanager
 async def process(*argv: str, ready: str) -> AsyncIterator[asyncio.subprocess.Process]:
     """Start ``smsgw argv`` and wait until it prints a line containing ``ready``."""
@@ -75,24 +102,11 @@ async def until_committed(data_dir: Path, parts: int, status: str = "sending") -
 async def test_kill_9_between_parts_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
     data_dir = tmp_path / "data"
-    configuration = tmp_path / "gateway.toml"
-    configuration.write_text(
-        f"""
-[gateway]
-listen = "127.0.0.1:{api}"
-data_dir = "{data_dir}"
-
-[[accounts]]
-sid = "{ACCOUNT.sid}"
-auth_token = "{ACCOUNT.auth_token}"
-
-[[modems]]
-id = "pty"
-driver = "serial"
-port = "{device}"
-numbers = ["{SIM_NUMBER}"]
-send_rate = 1.0   # a second between parts: the gateway is killed in that gap
-"""
+    configuration = write_config(
+        tmp_path,
+        api,
+        str(device),
+        more="send_rate = 1.0  # a second between parts: the kill lands in that gap",
     )
     body = "Every part exactly once, whatever happens to the gateway. " * 7  # 3 parts
     simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
@@ -148,24 +162,7 @@ async def test_kill_9_in_the_prompt_and_the_next_start_gets_the_modem_back(
     else:
         listen = f"127.0.0.1:{free_port()}"
         where, driver, port = ("--tcp", listen), "tcp", f"tcp://{listen}"
-    configuration = tmp_path / "gateway.toml"
-    configuration.write_text(
-        f"""
-[gateway]
-listen = "127.0.0.1:{api}"
-data_dir = "{data_dir}"
-
-[[accounts]]
-sid = "{ACCOUNT.sid}"
-auth_token = "{ACCOUNT.auth_token}"
-
-[[modems]]
-id = "sim"
-driver = "{driver}"
-port = "{port}"
-numbers = ["{SIM_NUMBER}"]
-"""
-    )
+    configuration = write_config(tmp_path, api, port, driver=driver)
     serve = ("serve", "--config", str(configuration))
     messages = {"+447700900101": "held in the prompt", "+447700900102": "and then " * 20}
     async with (
@@ -221,28 +218,8 @@ async def test_kill_9_between_received_parts_makes_one_message(tmp_path: Path) -
     data_dir = tmp_path / "data"
     receiver = Receiver(ACCOUNT.auth_token)
     await receiver.start()
-    configuration = tmp_path / "gateway.toml"
-    configuration.write_text(
-        f"""
-[gateway]
-listen = "127.0.0.1:{api}"
-data_dir = "{data_dir}"
-
-[[accounts]]
-sid = "{ACCOUNT.sid}"
-auth_token = "{ACCOUNT.auth_token}"
-
-[[modems]]
-id = "pty"
-driver = "serial"
-port = "{device}"
-numbers = ["{SIM_NUMBER}"]
-
-[[numbers]]
-number = "{SIM_NUMBER}"
-sms_url = "{receiver.url()}"
-"""
-    )
+    webhooks = f'[[numbers]]\nnumber = "{SIM_NUMBER}"\nsms_url = "{receiver.url()}"'
+    configuration = write_config(tmp_path, api, str(device), more=webhooks)
     body = "Two parts, a power cut between them, and still one message. " * 4
     part = {"from": "+447700900123", "text": body, "reference": 123}
     simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
@@ -311,28 +288,8 @@ async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     receiver = Receiver(ACCOUNT.auth_token)
     await receiver.start()
-    configuration = tmp_path / "gateway.toml"
-    configuration.write_text(
-        f"""
-[gateway]
-listen = "127.0.0.1:{api}"
-data_dir = "{data_dir}"
-
-[[accounts]]
-sid = "{ACCOUNT.sid}"
-auth_token = "{ACCOUNT.auth_token}"
-
-[[modems]]
-id = "pty"
-driver = "serial"
-port = "{device}"
-numbers = ["{SIM_NUMBER}"]
-
-[[numbers]]
-number = "{SIM_NUMBER}"
-sms_url = "{receiver.url()}"
-"""
-    )
+    webhooks = f'[[numbers]]\nnumber = "{SIM_NUMBER}"\nsms_url = "{receiver.url()}"'
+    configuration = write_config(tmp_path, api, str(device), more=webhooks)
     simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
     serve = ("serve", "--config", str(configuration))
     created: dict[str, tuple[str, int]] = {}  # SID -> (recipient, parts): one recipient each

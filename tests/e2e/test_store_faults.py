@@ -10,7 +10,6 @@ import contextlib
 import os
 import shutil
 import sqlite3
-import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -18,6 +17,7 @@ from typing import Any, Final, TypeVar
 import aiohttp
 import pytest
 
+from bench.disk import fill, tmpfs
 from drivers.simulated.network import Fate, HandsetRule
 from gateway import inbound
 from gateway.errors import StoreError
@@ -98,33 +98,10 @@ def assert_unavailable(status: int, body: dict[str, Any]) -> None:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 16 MiB filesystem (tmpfs), where the test can mount one (as root)."""
-    mountpoint = tmp_path / "disk"
-    mountpoint.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(mountpoint)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.decode().strip()}")
-    try:
-        yield mountpoint
-    finally:
-        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Write a file until the filesystem has no room left, not one byte."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (1 << 20, 1 << 12, 1):
-            with contextlib.suppress(OSError):  # ENOSPC: on to smaller writes
-                while True:
-                    os.write(fd, b"\0" * size)
-    finally:
-        os.close(fd)
-    return filler
+    with tmpfs(tmp_path / "disk", "16m") as refused:
+        if refused is not None:
+            pytest.skip(f"cannot mount a small filesystem here: {refused}")
+        yield tmp_path / "disk"
 
 
 async def test_a_full_disk_is_refused_cleanly_and_forgotten_once_freed(
