@@ -45,10 +45,15 @@ from gateway.errors import ApiError
 
 log = logging.getLogger(__name__)
 
+# Connections the event loop accepts at one wake-up of the listening socket (its listen
+# backlog): they hold their files before the guard hears of them and can close others.
+ACCEPT_BATCH: Final = 32
 # Open files the gateway keeps for itself, out of its limit: aiohttp's webhook connection pool
 # (100 sockets at most), the database (two connections, each with its file, WAL and index),
-# the modems' serial ports, the listening socket, the event loop's own, stdio and logs.
-RESERVED_FILES: Final = 160
+# the modems' serial ports, the listening socket, the event loop's own, stdio and logs; and
+# three batches of accepted connections not yet counted, or closed but not yet let go (seen:
+# EMFILE in accept() with 2,000 clients connecting at once and a reserve of 160).
+RESERVED_FILES: Final = 160 + 3 * ACCEPT_BATCH
 # Refused newcomers that may wait for the client to read their 503 at once; past this, more
 # are closed without an answer. Part of the reserve above.
 _MAX_REFUSING: Final = 32
@@ -351,4 +356,4 @@ async def listen(
         seconds = runner.guard.limits.head_timeout
         handshakes = {"ssl_handshake_timeout": seconds, "ssl_shutdown_timeout": seconds}
     loop = asyncio.get_running_loop()
-    return await loop.create_server(server, host, port, ssl=tls, **handshakes)
+    return await loop.create_server(server, host, port, ssl=tls, backlog=ACCEPT_BATCH, **handshakes)

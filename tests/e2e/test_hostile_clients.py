@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 from twilio.rest import Client
 
+from gateway.connections import RESERVED_FILES
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, basic_auth
 from tests.gateway.raw_http import Connection, Reply, request
 
@@ -269,7 +270,7 @@ async def test_idle_connections_and_a_trickler_do_not_take_the_gateway_down(
                 await slow.close()
                 for _, writer in idle:
                     writer.close()
-        limit = UNIT_OPEN_FILES - 160
+        limit = UNIT_OPEN_FILES - RESERVED_FILES
         assert f"smsgw_http_connections_limit {limit}" in metrics
         (evicted,) = [line for line in metrics if line.startswith("smsgw_http_connections_ev")]
         assert int(evicted.split()[1]) >= IDLE_CONNECTIONS - limit

@@ -240,7 +240,7 @@ async def test_the_metrics_count_what_the_guard_did(tmp_path: Path) -> None:
 
 
 def test_the_cap_leaves_the_reserve_of_open_files() -> None:
-    assert connection_cap(None, 1024) == 1024 - RESERVED_FILES == 864
+    assert connection_cap(None, 1024) == 1024 - RESERVED_FILES == 768
     assert connection_cap(100, 1024) == 100
     assert connection_cap(None, 100) == 1  # a limit too small still serves one at a time
 
@@ -251,4 +251,4 @@ def test_a_cap_over_the_open_file_limit_is_lowered_with_a_warning(
     with caplog.at_level(logging.WARNING):
         assert connection_cap(5000, 4096) == 4096 - RESERVED_FILES
     (record,) = caplog.records
-    assert "max_connections = 5000 lowered to 3936" in record.getMessage()
+    assert "max_connections = 5000 lowered to 3840" in record.getMessage()
