@@ -21,6 +21,7 @@ async def test_chaos(tmp_path: Path) -> None:
     run = await chaos(SEED, rounds=5, directory=tmp_path)
     print(report(run))  # shown when the test fails
     assert run.problems == [], report(run)
+    assert run.missed == [], report(run)  # each kill landed at its moment
     assert {plan.moment for plan in run.rounds} == set(MOMENTS)
     assert {plan.modem for plan in run.rounds} == {"pty", "tcp"}
     assert len(run.created) >= 40 and len(run.injected) >= 20  # eight creates, four texts a round
