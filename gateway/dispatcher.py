@@ -332,7 +332,7 @@ class Dispatcher:
         except CmsError as exc:
             self.refusals[handle.id, exc.code] += 1
             outcome = send_errors.meaning(exc.code)
-            if outcome.kind is not send_errors.Kind.DUPLICATE:
+            if outcome.kind in (send_errors.Kind.TEMPORARY, send_errors.Kind.LOCAL):
                 # The modem answered: the part did not go, and may expire while it waits.
                 await self.store.release_part(message.sid, segment.sequence)
             if outcome.kind is send_errors.Kind.LOCAL:

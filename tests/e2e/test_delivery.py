@@ -552,6 +552,20 @@ async def test_a_message_that_expires_at_the_prompt_never_goes(tmp_path: Path) -
     assert sum(command.startswith("AT+CMGS=") for command in r.alice.received_commands) == 2
 
 
+async def test_a_message_refused_for_now_still_expires_while_it_waits(tmp_path: Path) -> None:
+    # The part was granted at the prompt, then refused (+CMS ERROR: 42, congestion): it did
+    # not go, so the grant is given back and the validity period counts again.
+    async with rig(tmp_path) as r:
+        r.alice.fail_sends(42)
+        sid = await r.send(ValidityPeriod="60")
+        await r.statuses.until(lambda: r.statuses.deferred == [(sid, 1)])
+        r.clock.advance(61)
+        assert await r.gateway.dispatcher.expire_due() == 1
+        callbacks = await r.callbacks(sid, 2)
+        assert statuses_of(callbacks) == ["queued", "failed"]
+        assert callbacks[1].params["ErrorCode"] == "30036"
+
+
 async def test_a_part_goes_with_the_validity_it_has_left(tmp_path: Path) -> None:
     # TS 23.040 §9.2.3.12.1: the network keeps it no longer than the gateway would have.
     async with rig(tmp_path) as r:
