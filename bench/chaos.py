@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import math
 import random
 import signal
 import socket
@@ -345,18 +346,19 @@ class Bench:
             # The moment is the modem's next of its kind, whatever the backlog is doing: one
             # more message (or, for AT+CMGR, one more text to read) makes sure it comes, once
             # the modem is back in service from the round's faults (a text announced while
-            # the line was down is read by the sweep of the next connection, AT+CMGL).
+            # the line was down is read by the sweep of the next connection, AT+CMGL; and
+            # "ready" may still be from before a drop the gateway has not yet noticed, so for
+            # AT+CMGR a message is sent too: its delivery report is read with AT+CMGR).
             await until_ready(http, plan.modem)
             target = (await counts(control)).get(plan.moment, 0) + 1
             await prepare_moment(control, plan.moment)
-            if plan.moment == "cmgr":
+            if plan.moment == "cmgr":  # a text to read; the message's report is one too
                 text = f"inbound {number} at the kill"
                 inject = {"from": f"+4478{number % 1000:03d}9{number:04d}", "text": text}
                 async with control.post("/inject", json=inject) as reply:
                     assert reply.status == 200, await reply.text()
                 self.run.injected.append(text)
-            else:
-                await self.create(http, sim, f"+4476{number % 1000:03d}00000", 1)
+            await self.create(http, sim, f"+4476{number % 1000:03d}00000", 1)
             try:
                 await await_moment(control, plan.moment, target)
             except AssertionError as exc:  # the kill lands all the same, elsewhere
@@ -447,7 +449,9 @@ async def chaos(
     data_dir = directory / "data"
     sims: dict[str, Sim] = {}
     try:
-        with tmpfs(data_dir, "64m") as refused:
+        # Room for the database of the run (about 3 MB a minute of rounds), and no more: each
+        # full disk is filled to its last byte.
+        with tmpfs(data_dir, f"{64 + 4 * math.ceil(minutes or 0)}m") as refused:
             run.disk_possible = refused is None
             for name, number, driver in MODEMS:
                 sims[name] = await start_simulator(name, number, driver, directory)
