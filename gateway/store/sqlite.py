@@ -323,22 +323,24 @@ class SqliteStore:
         return await self._write(job)
 
     async def claim_part(self, sid: str, sequence: int, modem: str, at: datetime) -> Claim:
+        now = to_micros(at)
+
         def job(db: sqlite3.Connection) -> Claim:
-            loaded = load_message(db, "sid = ?", sid)
-            if loaded is None:
-                return Claim.GONE
-            message_id, message = loaded
-            if message.modem != modem or message.status not in _UNSENT:
-                return Claim.GONE
-            underway = db.execute(
-                f"SELECT 1 FROM segments WHERE message_id = ? AND {_TOUCHED}", (message_id,)
+            # Only what the decision needs: this runs while the modem holds its prompt.
+            row = db.execute(
+                "SELECT id, status, modem, expires_at, EXISTS (SELECT 1 FROM segments "
+                f"WHERE message_id = messages.id AND {_TOUCHED}) FROM messages WHERE sid = ?",
+                (sid,),
             ).fetchone()
-            if not underway and message.expires_at is not None and message.expires_at <= at:
+            if row is None or row[2] != modem or row[1] not in _UNSENT:
+                return Claim.GONE
+            message_id, _, _, expires_at, underway = row
+            if not underway and expires_at is not None and expires_at <= now:
                 set_status(db, message_id, Status.FAILED, at, error_code=30036, only_from=_UNSENT)
                 return Claim.EXPIRED
             db.execute(
                 "UPDATE segments SET claimed_at = ? WHERE message_id = ? AND sequence = ?",
-                (to_micros(at), message_id, sequence),
+                (now, message_id, sequence),
             )
             return Claim.GRANTED
 
