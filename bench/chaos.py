@@ -191,7 +191,9 @@ async def start_simulator(name: str, number: str, driver: str, directory: Path) 
     return Sim(name, number, driver, port, f"http://{control}", process)
 
 
-def write_config(path: Path, api: int, data_dir: Path, sims: Sequence[Sim], sms_url: str) -> None:
+def write_config(
+    path: Path, api: int, data_dir: Path, sims: Sequence[Sim], sms_url: str, *, log_level: str
+) -> None:
     modems = "\n".join(
         f'[[modems]]\nid = "{sim.name}"\ndriver = "{sim.driver}"\nport = "{sim.port}"\n'
         f'numbers = ["{sim.number}"]\nmax_backlog = 0\n\n'
@@ -200,29 +202,49 @@ def write_config(path: Path, api: int, data_dir: Path, sims: Sequence[Sim], sms_
     )
     path.write_text(
         f'[gateway]\nlisten = "127.0.0.1:{api}"\ndata_dir = "{data_dir}"\n'
-        'log_level = "warning"\nhealth_interval = 0\nwebhook_timeout = 5\n\n'
+        f'log_level = "{log_level}"\nhealth_interval = 0\nwebhook_timeout = 5\n\n'
         f'[[accounts]]\nsid = "{ACCOUNT_SID}"\nauth_token = "{AUTH_TOKEN}"\n\n{modems}'
     )
 
 
 @contextlib.asynccontextmanager
 async def gateway(config: Path, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """``smsgw serve`` until it says it listens; killed (not stopped) on the way out unless
-    the caller ended it."""
-    with log.open("ab") as sink:
-        process = await asyncio.create_subprocess_exec(
-            str(SMSGW),
-            *("serve", "--config", str(config)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=sink,
-        )
+    """``smsgw serve`` until it says it listens, everything it writes appended to ``log``;
+    killed (not stopped) on the way out unless the caller ended it."""
+    process = await asyncio.create_subprocess_exec(
+        str(SMSGW),
+        *("serve", "--config", str(config)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    listening = asyncio.Event()
+    copying = asyncio.create_task(_copy(process, log, listening))
     try:
-        await _until_line(process, "smsgw is listening")
+        async with asyncio.timeout(WAIT_S):
+            await asyncio.wait(
+                [copying, asyncio.ensure_future(listening.wait())],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        if not listening.is_set():
+            raise RuntimeError(f"smsgw serve ended before it listened: see {log}")
         yield process
     finally:
         if process.returncode is None:
             process.kill()
         await process.wait()
+        await copying
+
+
+async def _copy(process: asyncio.subprocess.Process, log: Path, listening: asyncio.Event) -> None:
+    """What the gateway writes (its log, its banner), read as it comes so that its pipe never
+    fills, into ``log``."""
+    assert process.stdout is not None
+    with log.open("ab") as sink:
+        while line := await process.stdout.readline():
+            sink.write(line)
+            if b"smsgw is listening" in line:
+                listening.set()
+                sink.flush()
 
 
 # --- load and faults -------------------------------------------------------------------------
@@ -439,7 +461,12 @@ def check(run: Run) -> None:
 
 
 async def chaos(
-    seed: int, *, rounds: int | None = None, minutes: float | None = None, directory: Path
+    seed: int,
+    *,
+    rounds: int | None = None,
+    minutes: float | None = None,
+    directory: Path,
+    log_level: str = "warning",
 ) -> Run:
     """Run the chaos in ``directory`` until ``rounds`` rounds or ``minutes`` have passed."""
     rng = random.Random(seed)
@@ -456,7 +483,8 @@ async def chaos(
             for name, number, driver in MODEMS:
                 sims[name] = await start_simulator(name, number, driver, directory)
             api, config = free_port(), directory / "gateway.toml"
-            write_config(config, api, data_dir, list(sims.values()), receiver.url("sms"))
+            sms_url = receiver.url("sms")
+            write_config(config, api, data_dir, list(sims.values()), sms_url, log_level=log_level)
             async with contextlib.AsyncExitStack() as stack:
                 controls = {
                     name: await stack.enter_async_context(aiohttp.ClientSession(sim.control))
@@ -544,13 +572,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="work in DIR and keep it (the gateway's log)"
     )
+    parser.add_argument("--log-level", default="warning", help="the gateway's (default warning)")
     args = parser.parse_args(argv)
     with contextlib.ExitStack() as stack:
         directory = args.keep or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="smsgw-chaos-"))
         )
         directory.mkdir(exist_ok=True)
-        run = asyncio.run(chaos(args.seed, minutes=args.minutes, directory=directory))
+        run = asyncio.run(
+            chaos(args.seed, minutes=args.minutes, directory=directory, log_level=args.log_level)
+        )
     print(report(run))
     if run.problems:
         sys.exit(1)
