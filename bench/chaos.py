@@ -384,10 +384,20 @@ class Bench:
             try:
                 await await_moment(control, plan.moment, target)
             except AssertionError as exc:  # the kill lands all the same, elsewhere
-                self.run.missed.append(f"round {number}: {exc}")
+                self.run.missed.append(f"round {number}: {exc}; {await _modem_now(control)}")
             process.send_signal(signal.SIGKILL)  # right there
             await process.wait()
         await (await control.post("/latency", json={"seconds": LATENCY_S})).read()
+
+
+async def _modem_now(control: aiohttp.ClientSession) -> str:
+    """What the simulated modem was doing: its state's flags and its last commands."""
+    async with control.get("/state") as reply:
+        state = await reply.json()
+    async with control.get("/commands") as reply:
+        commands = await reply.json()
+    flags = {key: state[key] for key in ("data_mode", "prompt_held", "submitting", "registration")}
+    return f"modem {flags}, {state['faults']}, last commands {commands[-8:]}"
 
 
 def read_database(run: Run, data_dir: Path) -> None:
