@@ -44,10 +44,6 @@ class Worker:
     def __init__(self, path: Path, name: str, *, batch: bool) -> None:
         self._path = path
         self._batch = batch
-        # Why the latest transaction could not commit (a full disk, the file gone...), until
-        # one does; read by the health check. Written by the thread, read by the event loop:
-        # a reference swap, atomic in CPython.
-        self.failure: str | None = None
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened
         self._queue: queue.SimpleQueue[list[_Item] | None] = queue.SimpleQueue()
         self._pending: list[_Item] = []  # submitted this turn of the loop, not yet handed over
@@ -146,7 +142,6 @@ class Worker:
         self, connection: sqlite3.Connection, items: list[_Item]
     ) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        trouble: str | None = None
         try:
             self._check_file()
             connection.execute("BEGIN IMMEDIATE")
@@ -159,17 +154,13 @@ class Worker:
                     connection.execute("ROLLBACK TO job")
                     connection.execute("RELEASE job")
                     outcomes.append((future, None, _translated(exc)))
-                    if isinstance(exc, sqlite3.OperationalError):  # full, I/O error...
-                        trouble = str(exc)
             connection.execute("COMMIT")
         except (sqlite3.Error, StoreError) as exc:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
-            self.failure = str(_failure(exc))
             # One exception each: an instance raised in several coroutines would gather all
             # their frames (and what they hold) in its traceback.
             return [(future, None, _failure(exc)) for _, future, _ in items]
-        self.failure = trouble and f"the database could not commit: {trouble}"
         return outcomes
 
     def _check_file(self) -> None:
