@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TOOLS   := $(VENV)/.installed-tools
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench dist clean
 
 # Editable (pip install -e), so that a change to the code is what the next run runs.
 $(RUNTIME): pyproject.toml
@@ -39,5 +39,9 @@ test: lint typecheck pytest
 bench: $(TOOLS)
 	$(BIN)/python -m bench
 
+# The release: an sdist and a wheel in dist/ (README: "On a Raspberry Pi").
+dist: $(TOOLS)
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
