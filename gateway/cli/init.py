@@ -90,11 +90,10 @@ def _init(args: argparse.Namespace) -> int:
     try:
         for path, text in files.items():
             _write(path, text, replace=args.force)
+            print(f"wrote {path}")
     except OSError as exc:
         print(f"{args.prog}: cannot write {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILURE
-    for path in files:
-        print(f"wrote {path}")
     return 0
 
 
@@ -102,8 +101,9 @@ def configuration(data_dir: Path | None) -> str:
     """The example configuration, with ``data_dir`` set to ``data_dir`` (absolute once written:
     relative to the working directory, as on the command line), or to ``data`` beside it."""
     where = "data" if data_dir is None else str(data_dir.absolute())
-    # A JSON string is a valid TOML basic string (the same escapes).
-    line = f"data_dir = {json.dumps(where, ensure_ascii=False)}"
+    # A JSON string is a TOML basic string (the same escapes), once DEL is escaped too.
+    quoted = json.dumps(where, ensure_ascii=False).replace("\x7f", "\\u007f")
+    line = f"data_dir = {quoted}"
     return _DATA_DIR.sub(lambda _: line, _shipped(CONFIG), count=1)
 
 

@@ -54,7 +54,7 @@ def test_init_sets_the_data_directory_given(tmp_path: Path) -> None:
     result = init("gateway.toml", "--data-dir", "state/smsgw", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert configuration.load(tmp_path / "gateway.toml").data_dir == tmp_path / "state" / "smsgw"
-    odd = tmp_path / 'a "quoted" \\ dir'
+    odd = tmp_path / 'a "quoted" \\ dir\x7f'
     result = init("other.toml", "--data-dir", str(odd), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert configuration.load(tmp_path / "other.toml").data_dir == odd
