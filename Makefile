@@ -1,36 +1,47 @@
 # The two commands a new user needs: `make run` and `make test`. Both create the
 # virtual environment on first use, so a fresh clone needs nothing but Python >= 3.11.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# `make run` installs the gateway alone; `make test` adds the test and benchmark tools.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+RUNTIME := $(VENV)/.installed-runtime
+TOOLS   := $(VENV)/.installed-tools
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench dist clean
 
-$(STAMP): pyproject.toml
+# Editable (pip install -e), so that a change to the code is what the next run runs.
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("smsgw needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
 
-run: $(STAMP)
+$(TOOLS): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(TOOLS)
+
+run: $(RUNTIME)
 	$(BIN)/smsgw serve --config config/gateway.toml
 
-lint: $(STAMP)
+lint: $(TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(TOOLS)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(TOOLS)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+bench: $(TOOLS)
 	$(BIN)/python -m bench
 
+# The release: an sdist and a wheel in dist/ (README: "On a Raspberry Pi").
+dist: $(TOOLS)
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

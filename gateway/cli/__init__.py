@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import client, detect, pdu, serve, simulate
+from gateway.cli import client, detect, init, pdu, serve, simulate
 from gateway.cli.common import EXIT_USAGE, Parser, UsageError
 
 
@@ -21,6 +21,7 @@ def build_parser() -> Parser:
     pdu.register(commands)
     simulate.register(commands)
     detect.register(commands)
+    init.register(commands)
     return parser
 
 
