@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from gateway.cli.common import UsageError
-from gateway.cli.locate import DEFAULT_PATHS, config_path, endpoint
+from gateway.cli.locate import config_path, endpoint
 from gateway.config import Config
-
-
-def test_the_real_defaults_are_the_system_one_then_the_checkouts() -> None:
-    assert DEFAULT_PATHS == (Path("/etc/smsgw/gateway.toml"), Path("config/gateway.toml"))
 
 
 def test_config_beats_the_environment_which_beats_the_defaults(tmp_path: Path) -> None:
