@@ -71,7 +71,8 @@ class Remote:
             ) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
-            raise self._refusal(exc) from None
+            with exc:  # the answer's connection, closed once its body is read
+                raise self._refusal(exc) from None
         except (OSError, http.client.HTTPException) as exc:  # URLError is an OSError
             raise Unreachable(
                 f"cannot reach the gateway at {self.endpoint.url} ({self.endpoint.origin}): "
@@ -96,7 +97,9 @@ class Remote:
             return Failure(self._not_the_gateway(error.code))
         if error.code in _INVALID:
             return UsageError(f"{code}: {message}")
-        return Failure(f"the gateway at {self.endpoint.url} answered {error.code}: {message}")
+        return Failure(
+            f"the gateway at {self.endpoint.url} answered {error.code} ({code}): {message}"
+        )
 
     def _not_the_gateway(self, status: int) -> str:
         return (

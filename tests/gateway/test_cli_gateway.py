@@ -279,6 +279,15 @@ async def test_a_gateway_run_with_another_data_dir(tmp_path: Path) -> None:
             smsgw, "webhooks", "--data-dir", str(var), "--url", f"{url}/", env=named
         )
         assert webhooks.stdout == "0 pending, 0 delivered, 0 given up\n", webhooks.stderr
+        # The gateway, but not where it is asked: what it answered, exit status 1.
+        astray = await asyncio.to_thread(
+            smsgw, "modems", "--data-dir", str(var), "--url", f"{url}/sms", env=named
+        )
+        assert (astray.returncode, astray.stdout) == (1, "")
+        assert astray.stderr == (
+            f"smsgw modems: the gateway at {url}/sms answered 404 (20404): The requested "
+            "resource /sms/smsgw/modems.json was not found\n"
+        )
 
 
 @no_system_config
