@@ -1,4 +1,11 @@
-"""What every ``smsgw`` subcommand shares: the one-line error convention and JSON output."""
+"""What every ``smsgw`` subcommand shares: the one-line error convention and JSON output.
+
+A command that cannot go on raises one of two errors, reported as one line on stderr:
+
+- :class:`UsageError`, exit status 2: a mistake in the command line or the configuration;
+- :class:`Failure`, exit status 1: the command was right but its job could not be done (the
+  gateway cannot be reached or refuses the credentials, there is no account to use yet).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_STATUSES = (
+    "exit status: 0 done; 1 the job could not be done (the gateway unreachable, the "
+    "credentials refused, no account yet); 2 a mistake in the command or the configuration"
+)
 
 
 class UsageError(Exception):
     """Bad input from the command line, reported as one line on stderr with exit status 2."""
+
+
+class Failure(Exception):
+    """The job could not be done, reported as one line on stderr with exit status 1."""
 
 
 class Parser(argparse.ArgumentParser):

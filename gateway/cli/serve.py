@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway import config as configuration
 from gateway import logs, tls
+from gateway.cli import locate
 from gateway.cli.common import Parser, UsageError
 from gateway.errors import ConfigError, GatewayError
 from gateway.runtime import Gateway
@@ -32,14 +33,18 @@ def register(commands: Any) -> None:
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", type=Path, metavar="PATH", help="the TOML configuration (see config/)"
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="the TOML configuration (default: $SMSGW_CONFIG, else /etc/smsgw/gateway.toml, "
+        "else config/gateway.toml)",
     )
 
 
 def load_config(args: argparse.Namespace) -> configuration.Config:
     try:
         return configuration.load(
-            args.config,
+            locate.config_path(args.config),
             listen=getattr(args, "listen", None),
             data_dir=getattr(args, "data_dir", None),
         )

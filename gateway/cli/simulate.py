@@ -50,9 +50,10 @@ def register(commands: Any) -> None:
     parser.add_argument("--pin", metavar="PIN", help="the SIM asks for this PIN")
     parser.add_argument(
         "--control",
-        default="127.0.0.1:8765",
+        default="127.0.0.1:0",
         metavar="HOST:PORT",
-        help="where the JSON control interface listens (default 127.0.0.1:8765)",
+        help="where the JSON control interface listens (default: a free port on 127.0.0.1, "
+        "printed at start; port 0 is any free one)",
     )
     parser.set_defaults(handler=_simulate, prog=parser.prog)
 
@@ -112,7 +113,9 @@ async def _run(
     else:
         where = f"tcp://{server.host}:{server.port}"
     print(f"simulated modem {', '.join(numbers)} on {where}", flush=True)
-    print(f"control: http://{control[0]}:{control[1]}/state", flush=True)
+    # Port 0 asks for a free one, so that two simulators started alike do not collide.
+    port = runner.addresses[0][1]
+    print(f"control: http://{control[0]}:{port}/state", flush=True)
     try:
         await stop.wait()
     finally:

@@ -1,18 +1,44 @@
-"""``smsgw serve``, ``accounts``, ``modems``, ``send`` and ``messages`` as a person uses them:
-real processes, a real port, a real database."""
+"""``smsgw serve``, ``accounts``, ``modems``, ``send``, ``messages`` and ``webhooks`` as a
+person uses them: real processes, a real port, a real database. How they find the
+configuration and the gateway, and each way that can fail, in one line with its exit status."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
+
+from gateway.config import Account
+from gateway.store.sqlite import SqliteStore
 
 SMSGW = Path(sys.executable).parent / "smsgw"
 WAIT = 15.0
+SYSTEM_CONFIG = Path("/etc/smsgw/gateway.toml")
+CLIENTS = {
+    "accounts": (),
+    "modems": (),
+    "send": ("--to", "+15550002002", "--body", "x"),
+    "messages": (),
+    "webhooks": (),
+}
+PINNED = Account("AC" + "5" * 32, "pinned-token")
+# On a machine where the gateway is installed, /etc/smsgw/gateway.toml is found before the
+# working directory's: what these tests look for is then not what a command finds.
+no_system_config = pytest.mark.skipif(
+    SYSTEM_CONFIG.exists(), reason=f"{SYSTEM_CONFIG} exists on this machine"
+)
 
 
 def free_port() -> int:
@@ -22,14 +48,28 @@ def free_port() -> int:
         return port
 
 
-def smsgw(*argv: str) -> subprocess.CompletedProcess[str]:
+def environment(**extra: str) -> dict[str, str]:
+    """This process's environment with no $SMSGW_CONFIG of its own, and ``extra``."""
+    return {k: v for k, v in os.environ.items() if k != "SMSGW_CONFIG"} | extra
+
+
+def smsgw(
+    *argv: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(SMSGW), *argv], capture_output=True, text=True, timeout=WAIT, check=False
+        [str(SMSGW), *argv],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+        cwd=cwd,
+        env=env or environment(),
     )
 
 
-def write_config(tmp_path: Path, port: int) -> Path:
-    path = tmp_path / "gateway.toml"
+def write_config(folder: Path, port: int, more: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "gateway.toml"
     path.write_text(
         f"""
 [gateway]
@@ -46,14 +86,45 @@ id = "bob"
 driver = "simulated"
 numbers = ["+15550002002"]
 personality = "huawei"
-"""
+{more}"""
     )
     return path
 
 
+def pinned(account: Account) -> str:
+    return f'[[accounts]]\nsid = "{account.sid}"\nauth_token = "{account.auth_token}"\n'
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    *argv: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> AsyncIterator[Account | None]:
+    """``smsgw serve argv`` until its modems are announced; the account it created, if it did."""
+    child = await asyncio.create_subprocess_exec(
+        str(SMSGW),
+        *("serve", *argv),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=cwd,
+        env=env or environment(),
+    )
+    assert child.stdout is not None
+    try:
+        banner = {}
+        while not (
+            line := (await asyncio.wait_for(child.stdout.readline(), WAIT)).decode()
+        ).startswith("  modem bob"):
+            assert line, "the gateway ended before it was ready"
+            key, _, value = line.strip().partition(": ")
+            banner[key] = value
+        sid, token = banner.get("Account SID"), banner.get("Auth token")
+        yield Account(sid, token) if sid and token else None
+    finally:
+        child.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(child.wait(), WAIT)
+
+
 async def test_a_first_start_and_the_commands_around_it(tmp_path: Path) -> None:
     config = write_config(tmp_path, free_port())
-    assert "no accounts yet" in smsgw("accounts", "--config", str(config)).stdout
     child = await asyncio.create_subprocess_exec(
         str(SMSGW), "serve", "--config", str(config), stdout=asyncio.subprocess.PIPE
     )
@@ -69,6 +140,13 @@ async def test_a_first_start_and_the_commands_around_it(tmp_path: Path) -> None:
 
         accounts = await asyncio.to_thread(smsgw, "accounts", "--config", str(config), "--json")
         assert json.loads(accounts.stdout) == [{"sid": sid, "auth_token": token, "api_keys": []}]
+        readable = await asyncio.to_thread(smsgw, "accounts", "--config", str(config))
+        assert readable.stdout.splitlines() == [
+            f"accounts (the database in {tmp_path / 'data'}):",
+            f"  Account SID: {sid}",
+            f"  Auth token:  {token}",
+            f"the gateway at http://127.0.0.1:{config_port(config)} takes it",
+        ]
 
         sent = await asyncio.to_thread(
             smsgw, "send", "--config", str(config), "--to", "+15550002002", "--body", "hi Bob"
@@ -122,17 +200,184 @@ async def test_a_first_start_and_the_commands_around_it(tmp_path: Path) -> None:
     assert not any("Account SID" in line or "created" in line for line in printed)
 
 
-def test_without_a_running_gateway(tmp_path: Path) -> None:
+def config_port(config: Path) -> int:
+    return int(config.read_text().split('listen = "127.0.0.1:')[1].split('"')[0])
+
+
+@pytest.mark.parametrize("command", CLIENTS)
+def test_no_account_yet_is_the_same_failure_for_every_command(tmp_path: Path, command: str) -> None:
+    # Once: `accounts` said "no accounts yet" with exit status 0, `send` the same with 2.
     config = write_config(tmp_path, free_port())
-    for argv in (("send", "--to", "+15550002002", "--body", "x"), ("messages",)):
-        result = smsgw(*argv, "--config", str(config))
-        if "no account yet" in result.stderr:
-            assert result.returncode == 2
-            continue
-        assert result.returncode == 1
-    modems = smsgw("modems", "--config", str(config))
-    assert modems.returncode == 0
-    assert "alice: gateway not running" in modems.stdout
+    result = smsgw(command, *CLIENTS[command], "--config", str(config))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"smsgw {command}: no account: no [[accounts]] in {config} and none in "
+        f"{tmp_path / 'data'} (data_dir in {config}); the gateway makes one there at its first "
+        "start (if it runs with another --data-dir, give the same one)\n"
+    )
+
+
+def test_without_a_running_gateway_every_command_says_what_it_tried(tmp_path: Path) -> None:
+    port = free_port()
+    config = write_config(tmp_path, port, pinned(PINNED))
+    tried = f"cannot reach the gateway at http://127.0.0.1:{port} (listen in {config})"
+    for command in ("modems", "send", "messages", "webhooks"):
+        result = smsgw(command, *CLIENTS[command], "--config", str(config))
+        # `modems` once listed the configured modems as "gateway not running", exit status 0.
+        assert (result.returncode, result.stdout) == (1, ""), command
+        assert result.stderr == (
+            f"smsgw {command}: {tried}: connection refused (is it running, and listening there?)\n"
+        )
+    # The credentials are in the files: shown, and said not to be checked.
+    accounts = smsgw("accounts", "--config", str(config))
+    assert accounts.returncode == 0
+    assert f"  Account SID: {PINNED.sid}" in accounts.stdout.splitlines()
+    assert accounts.stderr.startswith(f"smsgw accounts: not checked with the gateway: {tried}: ")
+
+
+async def test_a_gateway_run_with_another_data_dir(tmp_path: Path) -> None:
+    # As the systemd unit runs it: `serve --data-dir /var/lib/smsgw` while the configuration
+    # says another data_dir, which holds an account of its own from an earlier run.
+    config = write_config(tmp_path / "config", free_port())
+    stale = Account("AC" + "e" * 32, "stale-token")
+    store = SqliteStore(tmp_path / "config" / "data")
+    await store.open()
+    await store.add_account(stale)
+    await store.close()
+    var = tmp_path / "var"
+    named = environment(SMSGW_CONFIG=str(config))
+    async with serving("--data-dir", str(var), env=named) as account:  # found by $SMSGW_CONFIG
+        assert account is not None
+        url = f"http://127.0.0.1:{config_port(config)}"
+
+        refused = await asyncio.to_thread(smsgw, "send", "--config", str(config), *CLIENTS["send"])
+        assert (refused.returncode, refused.stdout) == (1, "")
+        assert refused.stderr == (
+            f"smsgw send: the gateway at {url} refused the credentials of {stale.sid} (from the "
+            f"database in {tmp_path / 'config' / 'data'}); does it run with another "
+            "configuration or --data-dir?\n"
+        )
+        shown = await asyncio.to_thread(smsgw, "accounts", "--config", str(config))
+        assert shown.returncode == 1
+        assert f"  Account SID: {stale.sid}" in shown.stdout.splitlines()
+        assert shown.stderr.startswith(f"smsgw accounts: the gateway at {url} refused ")
+
+        # Given the same --data-dir, every command works, however the configuration is found.
+        given = ("--config", str(config), "--data-dir", str(var))
+        sent = await asyncio.to_thread(smsgw, "send", *given, *CLIENTS["send"])
+        assert sent.returncode == 0, sent.stderr
+        listed = await asyncio.to_thread(
+            smsgw, "messages", "--data-dir", str(var), "--json", env=named
+        )
+        assert sent.stdout.split()[0] in [m["sid"] for m in json.loads(listed.stdout)]
+        checked = await asyncio.to_thread(
+            smsgw, "accounts", "--data-dir", str(var), "--json", env=named
+        )
+        assert (checked.returncode, checked.stderr) == (0, "")
+        assert json.loads(checked.stdout)[0]["sid"] == account.sid
+        webhooks = await asyncio.to_thread(
+            smsgw, "webhooks", "--data-dir", str(var), "--url", f"{url}/", env=named
+        )
+        assert webhooks.stdout == "0 pending, 0 delivered, 0 given up\n", webhooks.stderr
+        # The gateway, but not where it is asked: what it answered, exit status 1.
+        astray = await asyncio.to_thread(
+            smsgw, "modems", "--data-dir", str(var), "--url", f"{url}/sms", env=named
+        )
+        assert (astray.returncode, astray.stdout) == (1, "")
+        assert astray.stderr == (
+            f"smsgw modems: the gateway at {url}/sms answered 404 (20404): The requested "
+            "resource /sms/smsgw/modems.json was not found\n"
+        )
+
+
+@no_system_config
+async def test_the_configuration_in_the_working_directory(tmp_path: Path) -> None:
+    # A checkout: `smsgw serve` and the commands beside it find config/gateway.toml.
+    write_config(tmp_path / "config", free_port())
+    async with serving(cwd=tmp_path):
+        for command, argv in CLIENTS.items():
+            result = await asyncio.to_thread(smsgw, command, *argv, cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+
+
+@no_system_config
+@pytest.mark.parametrize("command", ["serve", *CLIENTS])
+def test_no_configuration_anywhere(tmp_path: Path, command: str) -> None:
+    result = smsgw(command, *CLIENTS.get(command, ()), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"smsgw {command}: no configuration: tried --config (none), $SMSGW_CONFIG (unset), "
+        "/etc/smsgw/gateway.toml (not found), config/gateway.toml (not found)\n"
+    )
+
+
+def as_another_user(argv: list[str]) -> list[str]:
+    """``argv`` run by a user who is not the data's owner: root reads anything, so as root,
+    in a user namespace where root is mapped to an ordinary user (util-linux's unshare)."""
+    if os.geteuid() != 0:
+        return argv
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("running as root without unshare: nothing is unreadable to root")
+    return [unshare, "--map-user=1000", "--map-group=1000", *argv]
+
+
+def test_accounts_another_user_owns(tmp_path: Path) -> None:
+    config = write_config(tmp_path, free_port())
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "smsgw.sqlite3").write_bytes(b"")
+    if os.geteuid() == 0:
+        os.chown(data, 54321, 54321)  # nobody in the namespace: "other" to the command
+    else:
+        data.chmod(0)
+    try:
+        argv = [str(SMSGW), "send", *CLIENTS["send"], "--config", str(config)]
+        result = subprocess.run(
+            as_another_user(argv), capture_output=True, text=True, timeout=WAIT, check=False
+        )
+    finally:
+        data.chmod(0o700)
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        f"smsgw send: cannot read the accounts in {data} (permission denied): run as "
+    )
+    assert line.endswith(f"put [[accounts]] in {config}")
+
+
+@contextlib.contextmanager
+def not_a_gateway(folder: Path) -> Iterator[str]:
+    """A web server that is not the gateway: every path answers 404 in HTML."""
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), lambda *a: SimpleHTTPRequestHandler(*a, directory=str(folder))
+    )
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_an_answer_that_is_not_the_gateways(tmp_path: Path) -> None:
+    config = write_config(tmp_path, free_port(), pinned(PINNED))
+    with not_a_gateway(tmp_path / "empty") as url:
+        result = smsgw("modems", "--config", str(config), "--url", url)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"smsgw modems: {url} (--url) answered HTTP 404 with no Twilio-shaped JSON: is it the "
+        "gateway?\n"
+    )
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["send", "--help"]])
+def test_help_says_what_each_exit_status_means(argv: list[str]) -> None:
+    result = smsgw(*argv)
+    assert result.returncode == 0
+    assert "exit status: 0 done; 1 the job could not be done" in " ".join(result.stdout.split())
 
 
 def test_serve_reports_a_busy_port_in_one_line(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
 import subprocess
@@ -87,3 +88,36 @@ def test_bad_arguments_are_one_line(argv: list[str], message: str) -> None:
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert message in result.stderr
+
+
+async def test_two_simulators_started_alike_each_get_a_control_port(tmp_path: Path) -> None:
+    # Once both took 127.0.0.1:8765 by default, and the second one stopped there: as the
+    # README's two examples did, run one after the other.
+    started = [
+        await asyncio.create_subprocess_exec(
+            str(SMSGW),
+            *("simulate", "--pty", str(tmp_path / f"ttySIM{n}")),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for n in range(2)
+    ]
+    try:
+        controls = []
+        for process in started:
+            assert process.stdout is not None
+            await asyncio.wait_for(process.stdout.readline(), WAIT)  # the modem's line
+            line = (await asyncio.wait_for(process.stdout.readline(), WAIT)).decode()
+            assert line.startswith("control: http://127.0.0.1:"), line
+            controls.append(line.removeprefix("control: ").strip())
+        assert controls[0] != controls[1]
+        async with aiohttp.ClientSession() as http:
+            for url in controls:
+                async with http.get(url) as state:
+                    assert state.status == 200
+    finally:
+        for process in started:
+            with contextlib.suppress(ProcessLookupError):  # one that could not start is gone
+                process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.communicate(), WAIT)
+    assert [process.returncode for process in started] == [0, 0]

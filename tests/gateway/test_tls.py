@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import ssl
 import subprocess
 import sys
@@ -41,6 +42,7 @@ class Files:
     key: Path
     other_key: Path  # the key of another certificate
     encrypted_key: Path  # the right key, encrypted with a passphrase
+    other_cert: Path  # another certificate for 127.0.0.1 by the same CA: not the gateway's
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +57,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
         folder / "key.pem",
         folder / "other-key.pem",
         folder / "encrypted-key.pem",
+        folder / "other-cert.pem",
     )
     ca.cert_pem.write_to_path(str(paths.ca_pem))
     paths.cert.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
     issued.private_key_pem.write_to_path(str(paths.key))
     ca.issue_cert("elsewhere.example").private_key_pem.write_to_path(str(paths.other_key))
+    ca.issue_cert("127.0.0.1").cert_chain_pems[0].write_to_path(str(paths.other_cert))
     key = serialization.load_pem_private_key(issued.private_key_pem.bytes(), password=None)
     paths.encrypted_key.write_bytes(
         key.private_bytes(
@@ -273,25 +277,71 @@ def test_the_command_line_trusts_the_gateways_own_certificate_only(files: Files)
     assert context.cert_store_stats() == {"crl": 0, "x509": 1, "x509_ca": 0}
 
 
+def command_line(tmp_path: Path, port: int, cert: Path | None, key: Path | None) -> Path:
+    """The command line's configuration for the gateway on ``port``."""
+    tls = [f'tls_cert = "{cert}"', f'tls_key = "{key}"'] if cert and key else []
+    credentials = [f'sid = "{ACCOUNT.sid}"', f'auth_token = "{ACCOUNT.auth_token}"']
+    path = tmp_path / "gateway.toml"
+    path.write_text(
+        "\n".join(["[gateway]", f'listen = "127.0.0.1:{port}"', *tls, "[[accounts]]", *credentials])
+    )
+    return path
+
+
+async def smsgw(*argv: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run,
+        [str(SMSGW), *argv],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "SMSGW_CONFIG"},
+    )
+
+
 async def test_the_command_line_talks_to_an_https_gateway(files: Files, tmp_path: Path) -> None:
     async with https_gateway(files, tmp_path) as gateway:
-        configuration = tmp_path / "gateway.toml"
-        configuration.write_text(
-            "\n".join(
-                [
-                    "[gateway]",
-                    f'listen = "127.0.0.1:{gateway.port}"',
-                    f'tls_cert = "{files.cert}"',
-                    f'tls_key = "{files.key}"',
-                    "[[accounts]]",
-                    f'sid = "{ACCOUNT.sid}"',
-                    f'auth_token = "{ACCOUNT.auth_token}"',
-                ]
-            )
-        )
-        argv = [str(SMSGW), "modems", "--config", str(configuration)]
-        result = await asyncio.to_thread(
-            subprocess.run, argv, capture_output=True, text=True, timeout=WAIT, check=False
-        )
+        configuration = command_line(tmp_path, gateway.port, files.cert, files.key)
+        result = await smsgw("modems", "--config", str(configuration))
     assert result.returncode == 0, result.stderr
     assert "alice" in result.stdout and "ready" in result.stdout
+
+
+async def test_the_command_line_trusts_no_other_certificate(files: Files, tmp_path: Path) -> None:
+    async with https_gateway(files, tmp_path) as gateway:
+        configuration = command_line(tmp_path, gateway.port, files.other_cert, files.other_key)
+        result = await smsgw("modems", "--config", str(configuration))
+    assert (result.returncode, result.stdout) == (1, "")
+    (line,) = result.stderr.splitlines()
+    tried = f"https://127.0.0.1:{gateway.port} (listen in {configuration})"
+    assert line.startswith(f"smsgw modems: cannot reach the gateway at {tried}: TLS: ")
+    assert line.endswith(
+        f"(trusting only the certificate {files.other_cert} (tls_cert in {configuration}))"
+    )
+
+
+async def test_plain_http_to_the_https_gateway_says_what_to_set(
+    files: Files, tmp_path: Path
+) -> None:
+    async with https_gateway(files, tmp_path) as gateway:
+        configuration = command_line(tmp_path, gateway.port, None, None)
+        result = await smsgw("send", "--config", str(configuration), "--to", "+1555", "--body", "x")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"smsgw send: cannot reach the gateway at http://127.0.0.1:{gateway.port} (listen in "
+        f"{configuration}): the connection was closed without an answer (if it serves HTTPS, "
+        "the configuration needs its tls_cert)\n"
+    )
+
+
+async def test_https_to_a_plain_gateway_says_so(files: Files, tmp_path: Path) -> None:
+    async with running(config(tmp_path)) as gateway:
+        configuration = command_line(tmp_path, gateway.port, None, None)
+        url = f"https://127.0.0.1:{gateway.port}"
+        result = await smsgw("messages", "--config", str(configuration), "--url", url)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"smsgw messages: cannot reach the gateway at {url} (--url): TLS: WRONG_VERSION_NUMBER "
+        "(does it serve plain HTTP?)\n"
+    )
