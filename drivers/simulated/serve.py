@@ -8,7 +8,10 @@ A pty has no line speed of its own, but it keeps the one the host sets (pyserial
 open): termios calls on the master act on the slave's settings, so the simulator reads what
 the host chose. A modem served with a fixed ``baud`` models one on a UART that does not
 autobaud (a GPIO HAT set with ``AT+IPR``): what the host sends at any other speed reaches it as
-framing errors and noise, no command it can read, so it hears nothing and answers nothing.
+noise, no command it can read, so it answers nothing; the noise stays in its command line, and
+the first command sent at the right speed after it is answered ``ERROR``, as on a real line.
+The speed is read as the modem reads the bytes, at once: a host that changes speed right after
+writing, before anything could answer, may be heard at the new one.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from drivers.simulated.modem import SimulatedModem
 from drivers.transport import READ_SIZE, StreamLink
 
 _HANGUP_ERRORS: Final = (errno.EIO, errno.EBADF)
+# What a UART set to another speed than the sender's makes of the bytes: framing errors and
+# stray bits, never a command nor a line end (modelled as one 0xFF for each byte sent).
+_NOISE: Final = b"\xff"
 
 
 class FdLink:
@@ -45,9 +51,9 @@ class FdLink:
         while not self._closed:
             try:
                 data = os.read(self._fd, READ_SIZE)
-                if not data or self._heard():
-                    return data
-                continue  # sent at another speed: noise to the modem's UART
+                if data and not self._heard():
+                    return _NOISE * len(data)  # sent at another speed
+                return data
             except BlockingIOError:
                 pass
             except OSError as exc:
