@@ -351,14 +351,14 @@ class WebhookSender:
                 "%s: %s to %s given up after %d attempts: %s (Twilio error 11200)",
                 webhook.message_sid,
                 _what(webhook),
-                destination(webhook.url),
+                destination(webhook.target[0]),  # the fallback URL's, if it was tried last
                 attempts,
                 _for_log(error, webhook),
                 extra=fields(
                     sid=webhook.message_sid,
                     kind=webhook.kind,
                     status=_status(webhook),
-                    url=destination(webhook.url),
+                    url=destination(webhook.target[0]),
                     attempts=attempts,
                     code=11200,
                 ),
