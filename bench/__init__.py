@@ -14,6 +14,7 @@ from typing import Final, Protocol, cast
 # comes, so one benchmark's imports and set-up never run inside another's measurements.
 BENCHMARKS: Final = (
     "bench.pdu_codec",
+    "bench.log_lines",
     "bench.modem_send",
     "bench.gateway_create",
     "bench.gateway_send",

@@ -34,6 +34,7 @@ from drivers.modem import GsmModem
 from drivers.pdu import with_validity
 from gateway import send_errors
 from gateway.errors import StoreError
+from gateway.logs import fields
 from gateway.models import Message, Segment, Status
 from gateway.modems import ModemHandle, ModemPool
 from gateway.pricing import PriceTable, charge
@@ -130,9 +131,11 @@ class Dispatcher:
             except Exception:
                 log.exception("status listener failed on %s %s", sid, status)
 
-    async def _set_status(self, sid: str, status: Status, *, error_code: int | None = None) -> None:
+    async def _set_status(self, sid: str, status: Status, *, error_code: int | None = None) -> bool:
         if await self.store.update_status(sid, status, self.clock(), error_code=error_code):
             self.announce(sid, status)
+            return True
+        return False
 
     def moved(self, sid: str, modem_id: str) -> None:
         """``sid`` is being given to another modem: ``modem_id``'s worker, which may hold it
@@ -183,7 +186,11 @@ class Dispatcher:
         """Fail (30036) the messages whose validity period ended before they were sent."""
         expired = await self.store.expire_unsent(self.clock())
         for sid in expired:
-            log.warning("%s: not sent within its validity period; failed (30036)", sid)
+            log.warning(
+                "%s: not sent within its validity period; failed (30036)",
+                sid,
+                extra=fields(sid=sid, status=Status.FAILED, code=30036),
+            )
             self.announce(sid, Status.FAILED)
         self.expired += len(expired)
         return len(expired)
@@ -299,7 +306,11 @@ class Dispatcher:
         now = self.clock()
         claim = await self.store.claim_part(message.sid, segment.sequence, handle.id, now)
         if claim is Claim.EXPIRED:
-            log.warning("%s: not sent within its validity period; failed (30036)", message.sid)
+            log.warning(
+                "%s: not sent within its validity period; failed (30036)",
+                message.sid,
+                extra=fields(sid=message.sid, modem=handle.id, status=Status.FAILED, code=30036),
+            )
             self.expired += 1
             self.announce(message.sid, Status.FAILED)
             raise _PartDone
@@ -354,6 +365,21 @@ class Dispatcher:
         else:
             await self._sent(message.sid, last, (segment.sequence, reference))
         self.parts_sent[handle.id] += 1
+        log.info(
+            "%s: part %d/%d sent by %s, TP-MR %s",
+            message.sid,
+            segment.sequence,
+            message.num_segments,
+            handle.id,
+            "unknown (the SC had it already)" if reference is None else reference,
+            extra=fields(
+                sid=message.sid,
+                modem=handle.id,
+                part=segment.sequence,
+                parts=message.num_segments,
+                tp_mr=reference,
+            ),
+        )
 
     async def _failed_part(
         self, handle: ModemHandle, sid: str, code: int | None, outcome: send_errors.Meaning
@@ -365,17 +391,36 @@ class Dispatcher:
             await self._retry_later(sid, outcome.twilio_code, f"+CMS ERROR: {code}")
 
     async def _fail(self, sid: str, code: int) -> None:
-        await self._set_status(sid, Status.FAILED, error_code=code)
+        if await self._set_status(sid, Status.FAILED, error_code=code):
+            log.info(
+                "%s: failed, error %d",
+                sid,
+                code,
+                extra=fields(sid=sid, status=Status.FAILED, code=code),
+            )
 
     async def _retry_later(self, sid: str, code: int, reason: str) -> None:
         now = self.clock()
         attempts = await self.store.count_attempt(sid)
         if attempts >= self.max_attempts:
-            log.warning("%s: giving up after %d attempts (%s)", sid, attempts, reason)
+            log.warning(
+                "%s: giving up after %d attempts (%s)",
+                sid,
+                attempts,
+                reason,
+                extra=fields(sid=sid, attempts=attempts),
+            )
             await self._fail(sid, code)
             return
         delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
-        log.info("%s: %s; attempt %d in %g s", sid, reason, attempts + 1, delay)
+        log.info(
+            "%s: %s; attempt %d in %g s",
+            sid,
+            reason,
+            attempts + 1,
+            delay,
+            extra=fields(sid=sid, attempts=attempts),
+        )
         await self.store.defer(sid, now + timedelta(seconds=delay))
         for listener in list(self._deferral_listeners):
             listener(sid, attempts)

@@ -37,6 +37,7 @@ from gateway.assembly import assemble, received_part
 from gateway.config import Config
 from gateway.delivery import REPORT_WINDOW_DAYS, report_of
 from gateway.errors import StoreError
+from gateway.logs import fields
 from gateway.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Status, new_sid
 from gateway.modems import ModemHandle, ModemPool
 from gateway.numbers import PhoneNumbers
@@ -304,13 +305,23 @@ class InboundReceiver:
                 REPORT_WINDOW_DAYS,
             )
             return
+        code = received.outcome.error_code
         log.info(
-            "%s part %s: %s (TP-ST 0x%02X)%s",
+            "%s: part %s %s (TP-ST 0x%02X%s)%s",
             match.sid,
             match.sequence,
             received.outcome.delivery,
             received.status,
+            f", error {code}" if code else "",
             f"; message {match.status}" if match.status else "",
+            extra=fields(
+                sid=match.sid,
+                modem=handle.id,
+                part=match.sequence,
+                delivery=received.outcome.delivery,
+                status=match.status,
+                code=code,
+            ),
         )
         if match.status is not None:
             self.webhooks.wake()
@@ -397,6 +408,15 @@ class InboundReceiver:
         keys = [part.key for part in assembly.parts]
         if not await self.store.receive_message(message, keys, self._webhook(message)):
             return  # made already (a resume and a re-read raced for it)
+        log.info(
+            "%s: received from %s to %s, %d part(s) on %s",
+            message.sid,
+            message.from_,
+            message.to,
+            message.num_segments,
+            handle.id,
+            extra=fields(sid=message.sid, modem=handle.id, parts=message.num_segments, code=code),
+        )
         if missing:
             log.warning(
                 "%s from %s: %d of %d parts arrived; delivered with error 30009",

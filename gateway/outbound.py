@@ -8,6 +8,7 @@ its modem's worker woken.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ from gateway.backlog import Backlog
 from gateway.config import Config, ServiceConfig
 from gateway.dispatcher import Dispatcher
 from gateway.errors import ApiError
+from gateway.logs import fields
 from gateway.models import (
     FINAL_STATUSES,
     MAX_BODY_CHARS,
@@ -31,6 +33,7 @@ from gateway.models import (
     is_sid,
     new_sid,
     normalise_number,
+    obfuscate,
 )
 from gateway.modems import ModemHandle, ModemPool
 from gateway.pricing import parse_max_price
@@ -45,6 +48,33 @@ _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 _CHANNEL_PREFIXES: Final = ("whatsapp:", "messenger:", "rcs:", "fbm:", "instagram:")
 
 Form = Mapping[str, str]
+
+log = logging.getLogger(__name__)
+
+
+def _log_accepted(message: Message) -> None:
+    """One line: who sends what to whom (never the text), with the recipient masked when the
+    message asked for AddressRetention=obfuscate, as the database keeps it."""
+    to = obfuscate(message.to) if message.address_retention else message.to
+    if message.modem is not None:
+        how = f"from {message.from_}, {message.num_segments} part(s) on {message.modem}"
+    else:  # a Messaging Service picks the sender when it is sent
+        how = f"for {message.messaging_service_sid}"
+    when = f", to go at {message.send_at.isoformat()}" if message.send_at else ""
+    log.info(
+        "%s: accepted to %s %s%s",
+        message.sid,
+        to,
+        how,
+        when,
+        extra=fields(
+            sid=message.sid,
+            status=message.status,
+            modem=message.modem,
+            service=message.messaging_service_sid,
+            parts=message.num_segments if message.modem else None,
+        ),
+    )
 
 
 def _flag(form: Form, name: str) -> bool:
@@ -148,6 +178,7 @@ class Outbound:
         if modem is not None:
             self.backlog.added(modem, parts)
         self.queued(new)
+        _log_accepted(new.message)
         return new.message
 
     async def cancel(self, account_sid: str, sid: str) -> Message:
@@ -158,6 +189,7 @@ class Outbound:
             status = message.status if message else "unknown"
             raise ApiError(30409, f"This message cannot be canceled: it is {status}")
         self.dispatcher.announce(sid, Status.CANCELED)
+        log.info("%s: canceled", sid, extra=fields(sid=sid, status=Status.CANCELED))
         if message.status_callback:
             self.callbacks_committed()
         return message

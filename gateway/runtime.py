@@ -150,7 +150,11 @@ class Gateway:
         except BaseException:
             await self.stop()
             raise
-        log.info("listening on %s", self.base_url)
+        log.info(
+            "started: listening on %s, modems %s",
+            self.base_url,
+            ", ".join(self.modems.handles) or "none",
+        )
         if self.scheme == "http" and tls.beyond_this_machine(self.config.host):
             log.warning(
                 "listening on %s, which other machines can reach, over plain HTTP: credentials "
@@ -202,6 +206,7 @@ class Gateway:
         part started, the part on the air given ``shutdown_grace`` seconds to be answered and
         committed; then everything ends. Nothing accepted is lost: what is left is resumed
         at the next start."""
+        log.info("stopping")
         if self._listener is not None:
             self._listener.close()  # no new connections; those open are the runner's
             self._listener = None
@@ -215,6 +220,7 @@ class Gateway:
         await self.webhooks.stop()
         await self.modems.stop()
         await self.store.close()
+        log.info("stopped")
 
     @property
     def base_url(self) -> str:

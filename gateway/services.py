@@ -26,6 +26,7 @@ from typing import Final
 from gateway.config import Config, ServiceConfig
 from gateway.dispatcher import Dispatcher
 from gateway.errors import ApiError, StoreError
+from gateway.logs import fields
 from gateway.models import Message, Status
 from gateway.modems import ModemHandle, ModemPool, ModemState
 from gateway.outbound import Outbound
@@ -128,7 +129,14 @@ class ServiceRouter:
         if message.status is not Status.QUEUED:
             self.dispatcher.announce(message.sid, Status.QUEUED)
         self.outbound.backlog.added(handle.id, new.message.num_segments)
-        log.info("%s: from %s (%s)", message.sid, number, handle.id)
+        log.info(
+            "%s: sender %s chosen, %d part(s) on %s",
+            message.sid,
+            number,
+            new.message.num_segments,
+            handle.id,
+            extra=fields(sid=message.sid, modem=handle.id, parts=new.message.num_segments),
+        )
         self.outbound.queued(replace(new, message=replace(new.message, status=Status.QUEUED)))
         return True
 

@@ -48,6 +48,8 @@ import aiohttp
 from yarl import URL
 
 from gateway import twiml
+from gateway.destinations import destination
+from gateway.logs import fields
 from gateway.store import InFlight, NewMessage, Store, Webhook
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
@@ -306,7 +308,11 @@ class WebhookSender:
         if isinstance(outcome, str):
             if webhook.fallback_url and not webhook.use_fallback:
                 # Back to the queue, due now: it goes once the fallback's destination has room.
-                log.warning("%s: %s; trying the fallback URL", webhook.message_sid, outcome)
+                log.warning(
+                    "%s: %s; trying the fallback URL",
+                    webhook.message_sid,
+                    _for_log(outcome, webhook),
+                )
                 await self.store.webhook_fallback(webhook.id, outcome, self.clock())
                 return
             await self._failed(webhook, outcome, self.clock())
@@ -319,6 +325,20 @@ class WebhookSender:
             replies = queue.prepare(webhook, answered) if answered else []
         await self.store.webhook_delivered(webhook.id, self.clock(), replies)
         self.delivered += 1
+        log.info(
+            "%s: %s delivered to %s (attempt %d)",
+            webhook.message_sid,
+            _what(webhook),
+            destination(url),  # not the URL: its user, path or query may hold a secret
+            webhook.attempts + 1,
+            extra=fields(
+                sid=webhook.message_sid,
+                kind=webhook.kind,
+                status=_status(webhook),
+                url=destination(url),
+                attempts=webhook.attempts + 1,
+            ),
+        )
         if queue is not None and replies:
             queue.queued(replies)
         self._tell(webhook, None)
@@ -328,11 +348,20 @@ class WebhookSender:
         if attempts >= self.max_attempts:
             self.give_ups += 1
             log.error(
-                "webhook for %s to %s given up after %d attempts: %s (Twilio error 11200)",
+                "%s: %s to %s given up after %d attempts: %s (Twilio error 11200)",
                 webhook.message_sid,
-                webhook.url,
+                _what(webhook),
+                destination(webhook.target[0]),  # the fallback URL's, if it was tried last
                 attempts,
-                error,
+                _for_log(error, webhook),
+                extra=fields(
+                    sid=webhook.message_sid,
+                    kind=webhook.kind,
+                    status=_status(webhook),
+                    url=destination(webhook.target[0]),
+                    attempts=attempts,
+                    code=11200,
+                ),
             )
             await self.store.webhook_failed(webhook.id, attempts, error, now)
             return
@@ -341,7 +370,7 @@ class WebhookSender:
         log.warning(
             "webhook for %s failed (%s); attempt %d of %d in %g s",
             webhook.message_sid,
-            error,
+            _for_log(error, webhook),
             attempts + 1,
             self.max_attempts,
             delay,
@@ -377,6 +406,28 @@ class WebhookSender:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.error("TwiML Redirect for %s: error 11200 (%s)", webhook.message_sid, exc)
         return ()
+
+
+def _status(webhook: Webhook) -> str | None:
+    """The status a status callback reports (``MessageStatus``); ``None`` for another kind."""
+    if webhook.kind != "status":
+        return None
+    return next((value for name, value in webhook.params if name == "MessageStatus"), None)
+
+
+def _what(webhook: Webhook) -> str:
+    """The webhook in words: ``inbound webhook``, ``status callback (sent)``."""
+    status = _status(webhook)
+    return f"status callback ({status})" if status else f"{webhook.kind} webhook"
+
+
+def _for_log(error: str, webhook: Webhook) -> str:
+    """``error`` with the webhook's URLs (named in "HTTP 500 from <url>") cut to where they
+    go: a URL's user, path or query may hold a secret, and logs are kept and shipped."""
+    for url in (webhook.url, webhook.fallback_url):
+        if url:
+            error = error.replace(url, destination(url))
+    return error
 
 
 def redirect_token(webhook: Webhook, number: int, url: str, method: str) -> str:

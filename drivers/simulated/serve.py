@@ -3,6 +3,15 @@
 A pty opens exactly like a serial device (pyserial, minicom, gammu, ModemManager...). Its path
 is a symbolic link to the pseudo-terminal, so that "unplugging" (closing the pty) and "plugging
 back" (a new pty behind the same link) look to the host like a USB modem coming and going.
+
+A pty has no line speed of its own, but it keeps the one the host sets (pyserial sets it on
+open): termios calls on the master act on the slave's settings, so the simulator reads what
+the host chose. A modem served with a fixed ``baud`` models one on a UART that does not
+autobaud (a GPIO HAT set with ``AT+IPR``): what the host sends at any other speed reaches it as
+noise, no command it can read, so it answers nothing; the noise stays in its command line, and
+the first command sent at the right speed after it is answered ``ERROR``, as on a real line.
+The speed is read as the modem reads the bytes, at once: a host that changes speed right after
+writing, before anything could answer, may be heard at the new one.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import termios
 import tty
 from pathlib import Path
 from typing import Final
@@ -20,14 +30,18 @@ from drivers.simulated.modem import SimulatedModem
 from drivers.transport import READ_SIZE, StreamLink
 
 _HANGUP_ERRORS: Final = (errno.EIO, errno.EBADF)
+# What a UART set to another speed than the sender's makes of the bytes: framing errors and
+# stray bits, never a command nor a line end (modelled as one 0xFF for each byte sent).
+_NOISE: Final = b"\xff"
 
 
 class FdLink:
     """A :class:`~drivers.transport.Link` over the master side of a pty."""
 
-    def __init__(self, fd: int, name: str) -> None:
+    def __init__(self, fd: int, name: str, speed: int | None = None) -> None:
         self.name = name
         self._fd = fd
+        self._speed = speed  # termios B… constant the host must send at; None: any
         os.set_blocking(fd, False)
         self._closed = False
         self._waiting: asyncio.Future[None] | None = None
@@ -36,7 +50,10 @@ class FdLink:
         loop = asyncio.get_running_loop()
         while not self._closed:
             try:
-                return os.read(self._fd, READ_SIZE)
+                data = os.read(self._fd, READ_SIZE)
+                if data and not self._heard():
+                    return _NOISE * len(data)  # sent at another speed
+                return data
             except BlockingIOError:
                 pass
             except OSError as exc:
@@ -52,6 +69,15 @@ class FdLink:
                 if not self._closed:
                     loop.remove_reader(self._fd)
         return b""
+
+    def _heard(self) -> bool:
+        """Whether the host sends at the modem's speed (its output speed, as it last set it)."""
+        if self._speed is None:
+            return True
+        try:
+            return bool(termios.tcgetattr(self._fd)[5] == self._speed)
+        except termios.error:
+            return True  # no settings to read: nothing to tell the speeds apart by
 
     async def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -82,17 +108,28 @@ class FdLink:
                 os.close(self._fd)
 
 
+def line_speed(baud: int) -> int:
+    """The termios constant for ``baud`` bit/s; :class:`TransportError` when there is none."""
+    speed = getattr(termios, f"B{baud}", None) if baud > 0 else None
+    if not isinstance(speed, int):
+        raise TransportError(f"{baud} is not a line speed a serial port can be set to")
+    return speed
+
+
 def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
 
 
 class PtyServer:
-    """Serves ``modem`` on a pty whose path is the symbolic link ``path``."""
+    """Serves ``modem`` on a pty whose path is the symbolic link ``path``; with ``baud``, the
+    modem hears only a host that set that line speed (see above)."""
 
-    def __init__(self, modem: SimulatedModem, path: str | Path) -> None:
+    def __init__(self, modem: SimulatedModem, path: str | Path, baud: int | None = None) -> None:
         self.modem = modem
         self.path = Path(path)
+        self.baud = baud
+        self._speed = None if baud is None else line_speed(baud)
         self.device = ""
         self._slave = -1
         self._link: FdLink | None = None
@@ -114,7 +151,7 @@ class PtyServer:
             os.close(master)
             os.close(self._slave)
             raise TransportError(f"cannot create {self.path}: {exc}") from exc
-        self._link = FdLink(master, str(self.path))
+        self._link = FdLink(master, str(self.path), self._speed)
         self._task = self.modem.start(self._link)
 
     async def unplug(self) -> None:

@@ -49,6 +49,15 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--pin", metavar="PIN", help="the SIM asks for this PIN")
     parser.add_argument(
+        "--baud",
+        type=int,
+        metavar="N",
+        help=(
+            "with --pty: answer only a host that set this line speed, as a modem on a UART "
+            "that does not autobaud (default: any)"
+        ),
+    )
+    parser.add_argument(
         "--control",
         default="127.0.0.1:0",
         metavar="HOST:PORT",
@@ -68,10 +77,13 @@ def _host_port(value: str, option: str) -> tuple[str, int]:
 def _simulate(args: argparse.Namespace) -> int:
     control = _host_port(args.control, "--control")
     tcp = _host_port(args.tcp, "--tcp") if args.tcp else None
+    if args.baud is not None and not args.pty:
+        raise UsageError("--baud goes with --pty (a TCP link has no line speed)")
     numbers = args.number or [DEFAULT_NUMBER]
     modem = SimulatedModem(numbers, personality(args.personality), pin=args.pin)
     try:
-        asyncio.run(_run(modem, numbers, args.pty, tcp, control))
+        pty = PtyServer(modem, args.pty, args.baud) if args.pty else None
+        asyncio.run(_run(modem, numbers, pty, tcp, control))
     except TransportError as exc:
         raise UsageError(str(exc)) from None
     return 0
@@ -80,7 +92,7 @@ def _simulate(args: argparse.Namespace) -> int:
 async def _run(
     modem: SimulatedModem,
     numbers: list[str],
-    pty_path: str | None,
+    pty: PtyServer | None,
     tcp: tuple[str, int] | None,
     control: tuple[str, int],
 ) -> None:
@@ -92,7 +104,6 @@ async def _run(
     network = SimulatedNetwork()
     for number in numbers:
         network.attach(modem, number)
-    pty = PtyServer(modem, pty_path) if pty_path else None
     server: PtyServer | TcpServer
     if pty is not None:
         server = pty
@@ -110,6 +121,8 @@ async def _run(
         raise TransportError(f"cannot listen on {control[0]}:{control[1]}: {exc}") from exc
     if isinstance(server, PtyServer):
         where = f"{server.path} ({server.device})"
+        if server.baud is not None:
+            where += f" at {server.baud} baud only"
     else:
         where = f"tcp://{server.host}:{server.port}"
     print(f"simulated modem {', '.join(numbers)} on {where}", flush=True)

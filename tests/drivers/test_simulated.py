@@ -14,8 +14,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from drivers import gsm7
-from drivers.at_channel import AtChannel
-from drivers.errors import AtCommandError, CmeError, ModemLost, SendError
+from drivers.at_channel import AtChannel, Timeouts
+from drivers.errors import (
+    AtCommandError,
+    AtTimeout,
+    CmeError,
+    ModemLost,
+    SendError,
+    TransportError,
+)
 from drivers.modem import GsmModem, LinkLost, MessageStored, ReportStored
 from drivers.pdu import Deliver, StatusReport, SubmitOptions, encode_text
 from drivers.simulated import Fate, HandsetRule, SimulatedModem, SimulatedNetwork
@@ -179,6 +186,34 @@ async def test_over_a_real_pty(tmp_path: Path) -> None:
         await again.close()
     finally:
         await server.close()
+
+
+async def test_a_modem_at_a_fixed_line_speed_hears_only_a_host_at_that_speed(
+    tmp_path: Path,
+) -> None:
+    sim = SimulatedModem([ME])
+    server = PtyServer(sim, tmp_path / "ttyAMA0", baud=9600)
+    await server.start()
+    quick = Timeouts(default=0.3)  # the modem reads at once: it is silence that is awaited
+    try:
+        for baud in (115200, 57600):  # what the host sends at another speed is noise to it
+            channel = AtChannel(await open_link(str(server.path), baud), quick)
+            channel.start()
+            with pytest.raises(AtTimeout):
+                await channel.command("AT+CGMM")
+            await channel.close()
+        channel = AtChannel(await open_link(str(server.path), 9600), quick)
+        channel.start()
+        with pytest.raises(AtCommandError):  # the noise before it spoils the first line
+            await channel.command("AT")
+        assert (await channel.command("AT+CGMI")).lines == ("smsgw",)
+        await channel.close()
+        noise = "\xff" * len(b"AT+CGMM\r" * 2)
+        assert sim.received_commands == [f"{noise}AT", "AT+CGMI"]
+    finally:
+        await server.close()
+    with pytest.raises(TransportError, match="12345 is not a line speed"):
+        PtyServer(sim, tmp_path / "ttyAMA1", baud=12345)
 
 
 async def test_over_tcp() -> None:

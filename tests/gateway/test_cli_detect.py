@@ -1,6 +1,8 @@
 """``smsgw detect`` as its own process against simulated modems on real ptys, beside a pty that
 is not a modem: it finds the modems, groups a modem's two AT ports, prints a configuration
-block the gateway accepts, and leaves every port as it found it."""
+block the gateway accepts, and leaves every port as it found it; on a Raspberry Pi's UART
+(ptys linked as ``serial0`` and ``ttyAMA0`` in a stand-in for /dev), it finds a HAT that answers
+only at 9600 baud. And the ids it gives modems, from what real ones say of themselves."""
 
 from __future__ import annotations
 
@@ -8,19 +10,34 @@ import asyncio
 import json
 import os
 import sys
+import termios
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from drivers.at_channel import AtChannel
+from drivers.detect import Found
 from drivers.modem import GsmModem
 from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
 from drivers.simulated.serve import PtyServer
 from drivers.transport import open_link
+from gateway.cli.detect import modem_id, modem_ids, port_ranges
 from gateway.config import parse
 
 ALICE = "+15550001001"
 BOB = "+15550002002"
+CAROL = "+15550003003"
 WAIT = 30.0
+IDENTITIES = Path(__file__).parents[1] / "data" / "modem_identities.json"
+# What a SIM7600G-H says of itself (tests/data/modem_identities.json).
+SIM7600 = replace(
+    personality("generic"),
+    manufacturer="SIMCOM INCORPORATED",
+    model="SIMCOM_SIM7600G-H",
+    revision="SIM7600M22_V2.0",
+)
 
 
 async def run_detect(*args: str) -> tuple[int, str, str]:
@@ -110,3 +127,109 @@ async def test_no_modem_is_exit_status_1(tmp_path: Path) -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def speed(device: str) -> list[int]:
+    """The line speeds (input, output) a tty is set to, as the next program to open it gets."""
+    fd = os.open(device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        return list(termios.tcgetattr(fd)[4:6])
+    finally:
+        os.close(fd)
+
+
+async def test_detect_finds_a_hat_on_a_pis_uart_at_its_own_speed(tmp_path: Path) -> None:
+    dev = tmp_path / "dev"  # a Pi's /dev: a HAT on the GPIO UART, a USB modem, dead UARTs
+    dev.mkdir()
+    network = SimulatedNetwork()
+    hat = SimulatedModem([ALICE], SIM7600)
+    usb = SimulatedModem([CAROL], SIM7600)
+    network.attach(hat, ALICE)
+    network.attach(usb, CAROL)
+    servers = [PtyServer(hat, dev / "ttyAMA0", baud=9600), PtyServer(usb, dev / "ttyUSB2")]
+    for server in servers:
+        await server.start()
+    (dev / "serial0").symlink_to("ttyAMA0")  # as udev links the GPIO header's UART
+    # UARTs with nothing behind them: four that open and stay silent, 28 that do not open.
+    silent = [os.openpty() for _ in range(4)]
+    for number, (_, slave) in enumerate(silent):
+        (dev / f"ttyS{number}").symlink_to(os.ttyname(slave))
+    for number in range(4, 32):
+        (dev / f"ttyS{number}").symlink_to(dev / "gone" / f"ttyS{number}")
+    devices = [servers[0].device] + [os.ttyname(slave) for _, slave in silent]
+    before = [speed(device) for device in devices]
+    try:
+        status, out, err = await run_detect("--dev", str(dev), "--timeout", "0.3")
+        assert (status, err) == (0, ""), out
+        assert out.startswith("Found 2 modems.")
+        assert f"{dev}/serial0\n  SIMCOM INCORPORATED SIMCOM_SIM7600G-H, firmware" in out
+        assert "at 9600 baud" in out
+        assert f"{dev}/ttyAMA0" not in out  # the same device as serial0: probed once
+        assert f"  {dev}/ttyS{{0..3}}: no answer to AT at 115200, 9600, 57600 baud\n" in out
+        assert f"  {dev}/ttyS{{4..31}}: cannot open: No such file or directory\n" in out
+        blocks = out.split("For the configuration file:")[1]
+        assert blocks.count("baud =") == 1  # only where it is not the default
+        configuration = parse(tomllib.loads(blocks))
+        modems = [(m.id, m.port, m.baud, m.numbers) for m in configuration.modems]
+        assert modems == [
+            ("sim7600", f"{dev}/ttyUSB2", 115200, (CAROL,)),
+            ("sim7600-2", f"{dev}/serial0", 9600, (ALICE,)),
+        ]
+        # Whatever speeds it tried, every port is left at the one it had.
+        assert [speed(device) for device in devices] == before
+
+        status, out, _ = await run_detect("--dev", str(dev), "--timeout", "0.3", "--json")
+        found = json.loads(out)
+        assert [m["ports"][0]["baud"] for m in found["modems"]] == [115200, 9600]
+        assert len(found["not_modems"]) == 32
+
+        # Asked for one speed, it tries that one only.
+        status, out, _ = await run_detect(
+            "--port", str(dev / "serial0"), "--baud", "115200", "--timeout", "0.3"
+        )
+        assert status == 1
+        assert f"{dev}/serial0: no answer to AT\n" in out + "\n"
+        # And the gateway's driver runs the HAT at the speed the block names.
+        modem = GsmModem(AtChannel(await open_link(str(dev / "serial0"), 9600)))
+        info = await asyncio.wait_for(modem.initialize(), WAIT)
+        assert info.identity.numbers == (ALICE,)
+        await modem.close()
+    finally:
+        for server in servers:
+            await server.close()
+        for master, slave in silent:
+            os.close(master)
+            os.close(slave)
+
+
+async def test_no_ports_at_all(tmp_path: Path) -> None:
+    status, out, _ = await run_detect("--dev", str(tmp_path))
+    assert status == 1
+    assert out.startswith(f"no serial ports found under {tmp_path}")
+
+
+@pytest.mark.parametrize(
+    "identity", json.loads(IDENTITIES.read_text())["identities"], ids=lambda i: i["device"]
+)
+def test_a_modem_is_named_after_its_model_else_its_maker(identity: dict[str, str]) -> None:
+    assert modem_id(identity["manufacturer"], identity["model"]) == identity["id"]
+
+
+def test_modems_of_one_model_are_numbered() -> None:
+    def found(manufacturer: str, model: str) -> Found:
+        return Found("/dev/x", manufacturer, model, "", "", None, (), None, None)
+
+    modems = [
+        found("SIMCOM INCORPORATED", "SIMCOM_SIM7600G-H"),
+        found("huawei", "E3372"),
+        found("SIMCOM INCORPORATED", "SIMCOM_SIM7600E-H"),
+        found("SIMCOM INCORPORATED", "SIMCOM_SIM7600G-H"),
+    ]
+    assert modem_ids(modems) == ["sim7600", "e3372", "sim7600-2", "sim7600-3"]
+
+
+def test_ports_that_failed_alike_are_written_short() -> None:
+    assert port_ranges([f"/dev/ttyS{n}" for n in range(32)]) == "/dev/ttyS{0..31}"
+    ports = ["/dev/ttyS1", "/dev/ttyS2", "/dev/serial1", "/dev/ttyS5", "/dev/ttyS7", "/dev/ttyS8"]
+    assert port_ranges(ports) == "/dev/ttyS{1..2,5,7..8}, /dev/serial1"
+    assert port_ranges(["/dev/ttyS01", "/dev/gps"]) == "/dev/ttyS01, /dev/gps"

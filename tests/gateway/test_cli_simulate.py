@@ -75,6 +75,8 @@ async def test_standalone_simulator_on_a_pty(tmp_path: Path) -> None:
         (["simulate", "--tcp", "nonsense"], "--tcp must be HOST:PORT, not 'nonsense'"),
         (["simulate", "--pty", "/nonexistent/dir/tty"], "cannot create /nonexistent/dir/tty"),
         (["simulate", "--tcp", "127.0.0.1:1", "--personality", "nokia"], "invalid choice: 'nokia'"),
+        (["simulate", "--tcp", "127.0.0.1:1", "--baud", "9600"], "--baud goes with --pty"),
+        (["simulate", "--pty", "/tmp/x", "--baud", "12345"], "12345 is not a line speed"),
     ],
 )
 def test_bad_arguments_are_one_line(argv: list[str], message: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import parse
 from gateway.errors import ConfigError
-from gateway.logs import JsonFormatter, OneLineFormatter
+from gateway.logs import JsonFormatter, OneLineFormatter, fields
 
 SID = "SM" + "0123456789abcdef" * 2
 
@@ -36,6 +36,19 @@ def test_json_is_one_object_per_line_with_the_sid() -> None:
     assert (event["level"], event["logger"]) == ("warning", "gateway.dispatcher")
     assert "ValueError: line one\nline two" in event["exception"]
     assert "sid" not in json.loads(JsonFormatter().format(record("alice: ready")))
+
+
+def test_an_event_gives_its_own_fields() -> None:
+    other = "SM" + "f" * 32
+    line = record("%s: reply to %s queued", other, SID)
+    line.__dict__.update(fields(sid=SID, modem="alice", code=None, tp_mr=7, message="not this"))
+    event = json.loads(JsonFormatter().format(line))
+    # The event's SID, not the first one its text names; no field over the line's own.
+    assert (event["sid"], event["modem"], event["tp_mr"]) == (SID, "alice", 7)
+    assert event["message"] == f"{other}: reply to {SID} queued"
+    assert "code" not in event
+    text = OneLineFormatter("%(levelname)s %(name)s: %(message)s").format(line)
+    assert text == f"WARNING gateway.dispatcher: {other}: reply to {SID} queued"
 
 
 def test_text_keeps_a_traceback_on_its_line() -> None:
