@@ -66,21 +66,30 @@ numbers = ["{SIM_NUMBER}"]
 
 @asynccontextmanager
 async def process(*argv: str, ready: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Start ``smsgw argv`` and wait until it prints a line containing ``ready``."""
+    """Start ``smsgw argv`` and wait until it prints a line containing ``ready``; what it
+    prints after is read (and dropped) as it comes, so that a full pipe never stops it."""
     child = await asyncio.create_subprocess_exec(
         str(SMSGW), *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     assert child.stdout is not None
+    output = child.stdout
+    draining: asyncio.Task[None] | None = None
     try:
-        while ready not in (
-            line := (await asyncio.wait_for(child.stdout.readline(), WAIT)).decode()
-        ):
+        while ready not in (line := (await asyncio.wait_for(output.readline(), WAIT)).decode()):
             assert line, "the process ended before it was ready"
+        draining = asyncio.create_task(_drain(output))
         yield child
     finally:
         if child.returncode is None:
             child.kill()
         await child.wait()
+        if draining is not None:
+            await draining
+
+
+async def _drain(output: asyncio.StreamReader) -> None:
+    while await output.read(65536):
+        pass
 
 
 def committed(data_dir: Path) -> tuple[int, str]:
