@@ -13,7 +13,7 @@ from datetime import datetime
 from aiohttp import web
 
 from gateway import tls
-from gateway.api import Services
+from gateway.api import RequestLimits, Services
 from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Account, Config
@@ -84,10 +84,10 @@ class Gateway:
             self.modems,
             self.webhooks,
             clock=clock,
-            account_of=lambda handle: self.outbound.owner(handle.config.account),
+            account_of=self._owner_of_modem,
             tasks=self.tasks,
         )
-        self.numbers = PhoneNumbers(config, self.store, clock, self._owner_of_number)
+        self.numbers = PhoneNumbers(config, self.store, clock)
         self.inbound.numbers = self.numbers
         self.services = ServiceRouter(
             config,
@@ -107,14 +107,9 @@ class Gateway:
                 else None
             )
         )
-        self.connections = ConnectionGuard(
-            HttpLimits(
-                head_timeout=config.head_timeout,
-                body_timeout=config.body_timeout,
-                idle_timeout=config.idle_timeout,
-                max_connections=connection_cap(config.max_connections, open_file_limit()),
-            )
-        )
+        self.connections = ConnectionGuard(_http_limits(config))
+        self.request_limits = RequestLimits(config.max_concurrent_requests, config.body_timeout)
+        self.authenticator = Authenticator(())
         self.observability = Observability(
             self.store,
             self.modems,
@@ -134,14 +129,15 @@ class Gateway:
     async def start(self) -> None:
         await self.store.open()
         try:
-            self.accounts = await self._load_accounts()
+            self.accounts = await self._load_accounts(self.config)
             await self.outbound.start(default_account=self.accounts[0].sid)
-            await self.numbers.load()
+            await self.numbers.load(self.accounts[0].sid)
+            self.authenticator.reconfigure(self.accounts)
             services = Services(
-                Authenticator(self.accounts), self.outbound, self.store, self.modems, self.numbers
+                self.authenticator, self.outbound, self.store, self.modems, self.numbers
             )
             await self._listen(services)
-            self.webhooks.tokens = {account.sid: account.auth_token for account in self.accounts}
+            self.webhooks.tokens = _tokens(self.accounts)
             self.webhooks.start()
             self.inbound.start()  # before the modems: it hears each one's first connection
             self.modems.start(self.tasks)
@@ -164,11 +160,7 @@ class Gateway:
     async def _listen(self, services: Services) -> None:
         context = tls.server_context(self.config)
         app = create_app(
-            services,
-            self.config.max_request_bytes,
-            self.config.max_concurrent_requests,
-            self.observability,
-            body_timeout=self.config.body_timeout,
+            services, self.config.max_request_bytes, self.request_limits, self.observability
         )
         runner = self._runner = GuardedRunner(app, self.connections)
         await runner.setup()
@@ -182,13 +174,15 @@ class Gateway:
             self.port = self._listener.sockets[0].getsockname()[1]
         self.scheme = "https" if context is not None else "http"
 
-    def _owner_of_number(self, number: str) -> str:
-        handle = self.modems.for_number(number)
-        return self.outbound.owner(handle.config.account if handle else None)
+    def _owner_of_modem(self, modem_id: str) -> str:
+        """The account owning a modem's numbers; for one a reload removed, the account it had
+        (a modem removed before this start: the first account)."""
+        config = self.modems.config_of(modem_id)
+        return self.outbound.owner(config.account if config else None)
 
-    async def _load_accounts(self) -> tuple[Account, ...]:
-        if self.config.accounts:
-            return self.config.accounts
+    async def _load_accounts(self, config: Config) -> tuple[Account, ...]:
+        if config.accounts:
+            return config.accounts
         stored = await self.store.accounts()
         if stored:
             return tuple(stored)
@@ -219,3 +213,17 @@ class Gateway:
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.config.host}:{self.port}"
+
+
+def _tokens(accounts: tuple[Account, ...]) -> dict[str, str]:
+    """The key each account's webhooks are signed with."""
+    return {account.sid: account.auth_token for account in accounts}
+
+
+def _http_limits(config: Config) -> HttpLimits:
+    return HttpLimits(
+        head_timeout=config.head_timeout,
+        body_timeout=config.body_timeout,
+        idle_timeout=config.idle_timeout,
+        max_connections=connection_cap(config.max_connections, open_file_limit()),
+    )
