@@ -97,7 +97,7 @@ class InboundReceiver:
         self._retries: dict[str, asyncio.TimerHandle] = {}  # a sweep after a failed commit
         self._assembling = asyncio.Lock()  # one group is completed, or expired, once
         self._waiting = asyncio.Event()  # a new group started: the expiry timer looks again
-        self._retimed = asyncio.Event()  # set, and replaced, at a reload: the sweeps wait anew
+        self._retimed = asyncio.Event()  # set, and replaced, when sweep_interval changes
         self.received = 0  # parts committed (duplicates not counted)
         self.duplicates = 0  # parts and reports read again
         self.reports = 0  # status reports committed
@@ -157,11 +157,12 @@ class InboundReceiver:
     def reconfigure(self, config: Config) -> None:
         """Take a reloaded configuration: its services, reassembly timeout and sweep interval
         (the sweeps count again from now)."""
-        self.config = config
+        old, self.config = self.config, config
         self.timeout = timedelta(seconds=config.reassembly_timeout)
         self._waiting.set()  # the expiry timer reckons again
-        self._retimed.set()
-        self._retimed = asyncio.Event()
+        if config.sweep_interval != old.sweep_interval:
+            self._retimed.set()
+            self._retimed = asyncio.Event()
 
     async def stop(self) -> None:
         for timer in self._retries.values():

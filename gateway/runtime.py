@@ -1,5 +1,6 @@
 """The running gateway: store, accounts, modems, dispatcher and HTTP API, started and stopped
-together (``smsgw serve``, and the tests, which run it in-process on a real port)."""
+together (``smsgw serve``, and the tests, which run it in-process on a real port), and taken
+to a new configuration while it runs (:meth:`Gateway.reload`, on ``SIGHUP``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from gateway import reload as reloading
 from gateway import tls
 from gateway.api import RequestLimits, Services
 from gateway.app import create_app
@@ -26,17 +28,17 @@ from gateway.connections import (
     open_file_limit,
 )
 from gateway.dispatcher import Dispatcher, utcnow
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, StoreError
 from gateway.inbound import InboundReceiver
 from gateway.memory import give_back_freed_memory
 from gateway.models import new_sid
-from gateway.modems import ModemPool
+from gateway.modems import ModemHandle, ModemPool, PoolChanges
 from gateway.numbers import PhoneNumbers
 from gateway.observability import Observability
 from gateway.outbound import Outbound
 from gateway.replies import TwimlReplies
 from gateway.services import ServiceRouter
-from gateway.store import Store
+from gateway.store import PhoneNumber, Store
 from gateway.store.sqlite import SqliteStore
 from gateway.tasks import Tasks
 from gateway.webhooks import WebhookSender
@@ -125,6 +127,10 @@ class Gateway:
         self.scheme = "http"
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
+        self._running = False
+        self._reload_lock = asyncio.Lock()  # one reload at a time
+        self._reload: asyncio.Task[reloading.Changes] | None = None  # the one under way
+        self._retiring: list[ModemHandle] = []  # taken out by a reload, not yet stopped
 
     async def start(self) -> None:
         await self.store.open()
@@ -146,6 +152,7 @@ class Gateway:
         except BaseException:
             await self.stop()
             raise
+        self._running = True
         log.info("listening on %s", self.base_url)
         if self.scheme == "http" and tls.beyond_this_machine(self.config.host):
             log.warning(
@@ -195,7 +202,12 @@ class Gateway:
         """A clean stop (SIGTERM): no new requests (those under way are answered), no new
         part started, the part on the air given ``shutdown_grace`` seconds to be answered and
         committed; then everything ends. Nothing accepted is lost: what is left is resumed
-        at the next start."""
+        at the next start. A reload under way ends where it is: the stop finishes it."""
+        self._running = False
+        reload = self._reload
+        if reload is not None:
+            reload.cancel()
+            await asyncio.wait([reload])
         if self._listener is not None:
             self._listener.close()  # no new connections; those open are the runner's
             self._listener = None
@@ -208,11 +220,114 @@ class Gateway:
         await self.inbound.stop()
         await self.webhooks.stop()
         await self.modems.stop()
+        for handle in self._retiring:
+            await handle.stop()
+        self._retiring.clear()
         await self.store.close()
 
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.config.host}:{self.port}"
+
+    # --- reload ------------------------------------------------------------------------------
+
+    async def reload(self, new: Config) -> reloading.Changes:
+        """Run on with ``new`` (validated; ``SIGHUP``) and say what changed, in the log too.
+
+        Everything that can is applied at once, in one step between two requests: numbers,
+        services, prices, accounts, the live ``[gateway]`` keys, and the modems, of which only
+        those added, removed or changed are opened or closed (a changed one is closed, its part
+        on the air given ``shutdown_grace`` as at a stop, and opened again); an untouched modem
+        is not touched. The keys read only at start keep their values until the next start,
+        with a warning. Nothing accepted is lost: a removed modem's messages wait in the
+        database for its return (or their validity period), but those of a Messaging Service,
+        which move to a ready modem of their service. Raises :class:`StoreError` before
+        anything changed if the database refuses what the new configuration needs."""
+        async with self._reload_lock:
+            if not self._running:
+                raise GatewayError("the gateway is not running: nothing to reload")
+            task = asyncio.get_running_loop().create_task(self._apply(new), name="reload")
+            self._reload = task
+            try:
+                return await task
+            finally:
+                self._reload = None
+
+    async def _apply(self, new: Config) -> reloading.Changes:
+        changes = reloading.diff(self.config, new)
+        for change in changes.restart:
+            log.warning("configuration: %s takes effect at the next start", change)
+        if not changes.applied:
+            log.info(
+                "configuration reloaded: nothing %schanged", "else " if changes.restart else ""
+            )
+            return changes
+        new = reloading.running(self.config, new)
+        # What can fail (the database) first, while nothing has changed yet.
+        accounts = await self._load_accounts(new)
+        await self.outbound.add_modems(changes.modems_added)
+        records = await self.numbers.records(new, accounts[0].sid)
+        pool = self._swap(new, accounts, records)
+        log.info("configuration reloaded: %s", changes.describe())
+        await asyncio.gather(
+            *(self._retire(handle) for handle in pool.removed),
+            *(self._retire(old, then=fresh) for old, fresh in pool.replaced),
+        )
+        return changes
+
+    def _swap(
+        self, new: Config, accounts: tuple[Account, ...], records: dict[str, PhoneNumber]
+    ) -> PoolChanges:
+        """Every part of the gateway to ``new``, with no await: no request or task sees half a
+        configuration. The modems taken out are stopped afterwards (:meth:`_retire`)."""
+        self.config, self.accounts = new, accounts
+        pool = self.modems.reconfigure(new.modems)
+        self._retiring += [*pool.removed, *(old for old, _ in pool.replaced)]
+        if self.modems.health_interval != new.health_interval:
+            self.modems.set_health_interval(new.health_interval)
+        self.outbound.reconfigure(new, accounts[0].sid)
+        self.dispatcher.reconfigure(new.prices)
+        self.inbound.reconfigure(new)
+        self.services.reconfigure(new)
+        self.numbers.reconfigure(new, records)
+        self.authenticator.reconfigure(accounts)
+        self.webhooks.reconfigure(
+            _tokens(accounts), timeout=new.webhook_timeout, max_attempts=new.webhook_attempts
+        )
+        self.request_limits.max_concurrent = new.max_concurrent_requests
+        self.request_limits.body_timeout = new.body_timeout
+        self.connections.reconfigure(_http_limits(new))
+        for handle in pool.added:
+            self._start_modem(handle)
+        return pool
+
+    def _start_modem(self, handle: ModemHandle) -> None:
+        self.inbound.attach(handle)  # before it starts: it hears the first connection
+        handle.start(self.tasks)
+        self.dispatcher.attach(handle)
+        self.services.attach(handle)
+
+    async def _retire(self, old: ModemHandle, *, then: ModemHandle | None = None) -> None:
+        """Stop a modem a reload took out, as a stop does: its part on the air, and what it
+        announced, get up to ``shutdown_grace`` seconds; then start ``then`` in its place."""
+        grace = self.config.shutdown_grace
+        await asyncio.gather(self.dispatcher.detach(old.id, grace), self._drain(old.id, grace))
+        await old.stop()
+        await self.inbound.detach(old.id)
+        self.services.detach(old.id)
+        self._retiring.remove(old)
+        if then is not None:
+            self._start_modem(then)
+            return
+        try:
+            await self.services.removed(old.id)
+        except StoreError as exc:
+            log.warning("%s was removed; its messages wait: %s", old.id, exc)
+
+    async def _drain(self, modem_id: str, grace: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self.inbound.drain(modem_id)
 
 
 def _tokens(accounts: tuple[Account, ...]) -> dict[str, str]:
