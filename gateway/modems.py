@@ -331,8 +331,8 @@ class PoolChanges:
 class ModemPool:
     """Every configured modem, and the simulated network the simulated ones share.
 
-    A reload changes the set (:meth:`add`, :meth:`remove`, :meth:`replace`); whoever takes a
-    handle out of the pool stops it.
+    A reload changes the set (:meth:`reconfigure`); whoever takes a handle out of the pool
+    stops it.
     """
 
     def __init__(
