@@ -75,11 +75,6 @@ class Changes:
         """Whether anything takes effect now (not only at the next start)."""
         return dataclasses.replace(self, restart=()) != Changes()
 
-    @property
-    def reopened(self) -> tuple[str, ...]:
-        """The modems whose connection is closed and opened again: the changed ones."""
-        return tuple(change.id for change in self.modems_changed)
-
     def describe(self) -> str:
         """One line: what changed, by part of the configuration."""
         parts = []

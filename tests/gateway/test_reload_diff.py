@@ -77,7 +77,6 @@ def test_modems_added_removed_and_changed_by_field() -> None:
     changes = diff(config(), config(after))
     assert (changes.modems_added, changes.modems_removed) == (("bob",), ("alice",))
     assert changes.modems_changed == (ModemChange("carol", ("port", "baud")),)
-    assert changes.reopened == ("carol",)
     assert changes.describe() == "modems: added bob, removed alice, changed carol (port, baud)"
 
 
