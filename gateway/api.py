@@ -65,8 +65,16 @@ class Services:
     numbers: PhoneNumbers
 
 
+@dataclass(slots=True)
+class RequestLimits:
+    """What one request may take; a reload changes them in place, for the next request."""
+
+    max_concurrent: int  # requests answered at once (max_concurrent_requests)
+    body_timeout: float  # seconds to read a request's body
+
+
 SERVICES: Final = web.AppKey("services", Services)
-BODY_TIMEOUT: Final = web.AppKey("body_timeout", float)  # seconds to read a request's body
+REQUEST_LIMITS: Final = web.AppKey("request_limits", RequestLimits)
 
 
 def _services(request: web.Request) -> Services:
@@ -99,7 +107,7 @@ async def read_form(request: web.Request) -> MultiDictProxy[str]:
     charset = (request.charset or "utf-8").lower()
     if charset not in ("utf-8", "utf8", "us-ascii", "ascii"):
         raise ApiError(20001, f"Form parameters must be UTF-8, not {request.charset}")
-    seconds = request.app[BODY_TIMEOUT]
+    seconds = request.app[REQUEST_LIMITS].body_timeout
     try:
         # A body sent a byte at a time would hold the connection, and the handler, for ever.
         async with asyncio.timeout(seconds):

@@ -16,7 +16,6 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
 from gateway import api
-from gateway.config import DEFAULT_BODY_TIMEOUT
 from gateway.errors import ApiError, StoreError
 from gateway.observability import OBSERVABILITY, UNMATCHED, Observability
 from gateway.observability import routes as observability_routes
@@ -116,16 +115,17 @@ class StoreTrouble:
 STORE_TROUBLE: Final = web.AppKey("store_trouble", StoreTrouble)
 
 
-def concurrency_limit(limit: int) -> Middleware:
-    """At most ``limit`` requests answered at once; the next get Twilio's 429 (20429) at
-    once, without waiting, so that a client's retry (twilio-node's ``autoRetry``) spreads
-    them. Nothing accepted is ever refused after the fact: a create either commits or is
-    refused here, before it starts."""
+def concurrency_limit(limits: api.RequestLimits) -> Middleware:
+    """At most ``limits.max_concurrent`` requests answered at once; the next get Twilio's 429
+    (20429) at once, without waiting, so that a client's retry (twilio-node's ``autoRetry``)
+    spreads them. Nothing accepted is ever refused after the fact: a create either commits or
+    is refused here, before it starts."""
     active = 0
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         nonlocal active
+        limit = limits.max_concurrent
         if active >= limit:
             return _error_response(
                 ApiError(20429, f"Too Many Requests: more than {limit} at once", 429)
@@ -142,11 +142,10 @@ def concurrency_limit(limit: int) -> Middleware:
 def create_app(
     services: api.Services,
     max_request_bytes: int,
-    max_concurrent_requests: int = 256,
+    limits: api.RequestLimits,
     observability: Observability | None = None,
-    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> web.Application:
-    middlewares: list[Middleware] = [twilio_errors, concurrency_limit(max_concurrent_requests)]
+    middlewares: list[Middleware] = [twilio_errors, concurrency_limit(limits)]
     if observability is not None:
         # Outermost: it counts every answer, the refusals made of errors included.
         middlewares.insert(0, observability.http.middleware())
@@ -154,7 +153,7 @@ def create_app(
     app[api.SERVICES] = services
     app[MAX_BODY] = max_request_bytes
     app[STORE_TROUBLE] = StoreTrouble()
-    app[api.BODY_TIMEOUT] = body_timeout
+    app[api.REQUEST_LIMITS] = limits
     app.add_routes(api.routes())
     if observability is not None:
         app[OBSERVABILITY] = observability

@@ -26,10 +26,16 @@ class Authenticator:
     def __init__(self, accounts: Iterable[Account]) -> None:
         # username -> (secret, account SID)
         self._credentials: dict[str, tuple[bytes, str]] = {}
+        self.reconfigure(accounts)
+
+    def reconfigure(self, accounts: Iterable[Account]) -> None:
+        """Accept exactly ``accounts``' credentials from the next request on (a reload)."""
+        credentials = {}
         for account in accounts:
-            self._credentials[account.sid] = (account.auth_token.encode(), account.sid)
+            credentials[account.sid] = (account.auth_token.encode(), account.sid)
             for key in account.api_keys:
-                self._credentials[key.sid] = (key.secret.encode(), account.sid)
+                credentials[key.sid] = (key.secret.encode(), account.sid)
+        self._credentials = credentials
 
     def account_for(self, authorization: str | None) -> str:
         """The account SID the ``Authorization`` header authenticates; 401/20003 otherwise."""

@@ -111,6 +111,11 @@ class ConnectionGuard:
     def open(self) -> int:
         return len(self._open)
 
+    def reconfigure(self, limits: HttpLimits) -> None:
+        """New limits (a reload), for the deadlines set and the connections made from now on:
+        none open is closed for a lower cap, it makes room as it goes idle."""
+        self.limits = limits
+
     def admit(self, connection: GuardedHandler) -> bool:
         """Count in a new connection, closing the idlest one if the cap is reached; ``False``
         if there is none to close (the newcomer is to be refused)."""
@@ -314,19 +319,24 @@ class GuardedServer(web.Server):
         self.guard = guard
 
     def __call__(self) -> GuardedHandler:
-        return GuardedHandler(self, self.guard, loop=self._loop, **self._kwargs)
+        # The backstop follows the guard's limits, which a reload may change.
+        options = self._kwargs | {"keepalive_timeout": _backstop(self.guard.limits)}
+        return GuardedHandler(self, self.guard, loop=self._loop, **options)
+
+
+def _backstop(limits: HttpLimits) -> float:
+    """aiohttp's own keep-alive timer, a backstop: it never fires before the guard's."""
+    return limits.idle_timeout + limits.head_timeout
 
 
 class GuardedRunner(web.AppRunner):
     """aiohttp's application runner, serving through a :class:`GuardedServer`."""
 
     def __init__(self, app: web.Application, guard: ConnectionGuard) -> None:
-        limits = guard.limits
         self._options: dict[str, Any] = {
             "access_log": None,
             "logger": log,
-            # aiohttp's own keep-alive timer, a backstop: it never fires before the guard's.
-            "keepalive_timeout": limits.idle_timeout + limits.head_timeout,
+            "keepalive_timeout": _backstop(guard.limits),
         }
         super().__init__(app, **self._options)
         self.guard = guard

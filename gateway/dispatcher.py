@@ -95,14 +95,14 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.local_delays = local_delays
         self.tasks = tasks or Tasks()
-        self._wake = {modem_id: asyncio.Event() for modem_id in modems.handles}
+        self._wake: dict[str, asyncio.Event] = {}  # per modem: a message for it was committed
         self._expiry_wake = asyncio.Event()
         self._stopping = False
+        self._leaving: set[str] = set()  # modems a reload takes away: no new part starts
         # Per modem: set while no part is between AT+CMGS and the commit of its TP-MR.
-        self._idle = {modem_id: asyncio.Event() for modem_id in modems.handles}
-        for idle in self._idle.values():
-            idle.set()
+        self._idle: dict[str, asyncio.Event] = {}
         self._next_expiry: datetime | None = None  # what the expiry timer waits for
+        self._workers: dict[str, asyncio.Task[None]] = {}  # by modem
         self._tasks: list[asyncio.Task[None]] = []
         self._status_listeners: list[StatusListener] = []
         self._deferral_listeners: list[Callable[[str, int], None]] = []
@@ -160,25 +160,52 @@ class Dispatcher:
         if self._next_expiry is None or expires_at < self._next_expiry:
             self._expiry_wake.set()
 
+    def reconfigure(self, prices: PriceTable) -> None:
+        """Price what is sent from now on with ``prices`` (a reload)."""
+        self.prices = prices
+
     def start(self) -> None:
         for handle in self.modems.handles.values():
-            worker = functools.partial(self._worker, handle)
-            self._tasks.append(self.tasks.spawn(f"send {handle.id}", worker))
+            self.attach(handle)
         self._tasks.append(self.tasks.spawn("validity expiry", self._expiry))
+
+    def attach(self, handle: ModemHandle) -> None:
+        """Send ``handle``'s queue through its modem (at start, and for a modem a reload added
+        or opened again)."""
+        self._wake.setdefault(handle.id, asyncio.Event())
+        self._idle.setdefault(handle.id, asyncio.Event()).set()
+        worker = functools.partial(self._worker, handle)
+        self._workers[handle.id] = self.tasks.spawn(f"send {handle.id}", worker)
+
+    async def detach(self, modem_id: str, grace: float) -> None:
+        """Stop sending through ``modem_id``'s modem as :meth:`stop` does for all (a reload
+        removed or changed it): its queue stays in the database."""
+        self._leaving.add(modem_id)
+        try:
+            await self._land([modem_id], grace)
+            worker = self._workers.pop(modem_id, None)
+            await stop_tasks([worker] if worker is not None else [])
+        finally:
+            self._leaving.discard(modem_id)
 
     async def stop(self, grace: float = 0.0) -> None:
         """Stop sending: no new part is started, a part on the air is given up to ``grace``
         seconds to be answered and committed (so that it is not sent again after the
         restart), then the workers end. What is left stays queued for the next start."""
         self._stopping = True
-        on_air = [idle.wait() for idle in self._idle.values() if not idle.is_set()]
+        await self._land(list(self._idle), grace)
+        await stop_tasks([*self._workers.values(), *self._tasks])
+        self._workers.clear()
+        self._tasks.clear()
+
+    async def _land(self, modem_ids: list[str], grace: float) -> None:
+        """Wait up to ``grace`` seconds for the parts on the air of ``modem_ids``' modems."""
+        on_air = [self._idle[m].wait() for m in modem_ids if not self._idle[m].is_set()]
         if on_air and grace > 0:
             log.info("stopping: waiting up to %g s for %d part(s) on the air", grace, len(on_air))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
                     await asyncio.gather(*on_air)
-        await stop_tasks(self._tasks)
-        self._tasks.clear()
 
     # --- validity period ---------------------------------------------------------------------
 
@@ -253,7 +280,7 @@ class Dispatcher:
 
     async def _send(self, handle: ModemHandle, work: OutboundWork, pacer: _Pacer) -> None:
         message = work.message
-        if self._stopping:
+        if self._ending(handle):
             return
         first = all(segment.sent_at is None for segment in work.segments)
         price = self.prices.price(message.to, message.num_segments)
@@ -272,8 +299,8 @@ class Dispatcher:
         unsent = [segment for segment in work.segments if segment.sent_at is None]
         for segment in unsent:
             await pacer.wait()
-            if self._stopping:
-                return  # shutting down: the rest goes after the restart
+            if self._ending(handle):
+                return  # shutting down (or the modem leaving): the rest goes later
             idle = self._idle[handle.id]
             idle.clear()
             try:
@@ -285,6 +312,9 @@ class Dispatcher:
                 idle.set()
         if not unsent:
             await self._sent(message.sid, charged)
+
+    def _ending(self, handle: ModemHandle) -> bool:
+        return self._stopping or handle.id in self._leaving
 
     async def _sent(
         self, sid: str, charged: _Charge, last_part: tuple[int, int | None] | None = None

@@ -80,7 +80,7 @@ class InboundReceiver:
         webhooks: WebhookSender,
         *,
         clock: Callable[[], datetime],
-        account_of: Callable[[ModemHandle], str],
+        account_of: Callable[[str], str],
         tasks: Tasks | None = None,
     ) -> None:
         self.config = config
@@ -88,15 +88,17 @@ class InboundReceiver:
         self.modems = modems
         self.webhooks = webhooks
         self.clock = clock
-        self.account_of = account_of
+        self.account_of = account_of  # the account owning a modem's numbers, by modem id
         self.tasks = tasks or Tasks()
         self.numbers: PhoneNumbers | None = None  # where each number's messages go
         self.timeout = timedelta(seconds=config.reassembly_timeout)
         self._queues: dict[str, asyncio.Queue[Job]] = {}
+        self._workers: dict[str, list[asyncio.Task[None]]] = {}  # per modem: receive, sweep
         self._tasks: list[asyncio.Task[None]] = []
         self._retries: dict[str, asyncio.TimerHandle] = {}  # a sweep after a failed commit
         self._assembling = asyncio.Lock()  # one group is completed, or expired, once
         self._waiting = asyncio.Event()  # a new group started: the expiry timer looks again
+        self._retimed = asyncio.Event()  # set, and replaced, when sweep_interval changes
         self.received = 0  # parts committed (duplicates not counted)
         self.duplicates = 0  # parts and reports read again
         self.reports = 0  # status reports committed
@@ -120,28 +122,62 @@ class InboundReceiver:
         return lambda: self._report_listeners.remove(listener)
 
     def start(self) -> None:
-        spawn = self.tasks.spawn
         for handle in self.modems.handles.values():
-            queue: asyncio.Queue[Job] = asyncio.Queue()
-            self._queues[handle.id] = queue
-            handle.on_connected(functools.partial(self._connected, handle))
-            # Back in service on the same connection: what came meanwhile is on the SIM.
-            handle.on_recovered(functools.partial(self.sweep_now, handle))
-            self._tasks.append(spawn(f"receive {handle.id}", functools.partial(self._work, handle)))
-            if self.config.sweep_interval > 0:
-                sweeps = functools.partial(self._sweeps, handle)
-                self._tasks.append(spawn(f"sweep {handle.id}", sweeps))
-        self._tasks.append(spawn("reassembly expiry", self._expiry))
+            self.attach(handle)
+        self._tasks.append(self.tasks.spawn("reassembly expiry", self._expiry))
+
+    def attach(self, handle: ModemHandle) -> None:
+        """Receive from ``handle``'s modem (at start, and for a modem a reload added or opened
+        again), before it starts: it hears the first connection."""
+        self._queues[handle.id] = asyncio.Queue()
+        handle.on_connected(functools.partial(self._connected, handle))
+        # Back in service on the same connection: what came meanwhile is on the SIM.
+        handle.on_recovered(functools.partial(self.sweep_now, handle))
+        work = functools.partial(self._work, handle)
+        sweeps = functools.partial(self._sweeps, handle)
+        self._workers[handle.id] = [
+            self.tasks.spawn(f"receive {handle.id}", work),
+            self.tasks.spawn(f"sweep {handle.id}", sweeps),
+        ]
+
+    async def drain(self, modem_id: str) -> None:
+        """Returns once what ``modem_id``'s modem announced so far is dealt with."""
+        queue = self._queues.get(modem_id)
+        if queue is not None:
+            await queue.join()
+
+    async def detach(self, modem_id: str) -> None:
+        """Stop receiving from ``modem_id``'s modem (a reload removed or changed it): what it
+        still holds stays on its SIM, for the next connection's sweep."""
+        timer = self._retries.pop(modem_id, None)
+        if timer is not None:
+            timer.cancel()
+        await stop_tasks(self._workers.pop(modem_id, []))
+        self._queues.pop(modem_id, None)
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a reloaded configuration: its services, reassembly timeout and sweep interval
+        (the sweeps count again from now)."""
+        old, self.config = self.config, config
+        self.timeout = timedelta(seconds=config.reassembly_timeout)
+        self._waiting.set()  # the expiry timer reckons again
+        if config.sweep_interval != old.sweep_interval:
+            self._retimed.set()
+            self._retimed = asyncio.Event()
 
     async def stop(self) -> None:
         for timer in self._retries.values():
             timer.cancel()
         self._retries.clear()
+        await stop_tasks([task for tasks in self._workers.values() for task in tasks])
+        self._workers.clear()
         await stop_tasks(self._tasks)
         self._tasks.clear()
 
     def _connected(self, handle: ModemHandle, modem: GsmModem) -> None:
-        queue = self._queues[handle.id]
+        queue = self._queues.get(handle.id)
+        if queue is None:
+            return  # a modem being taken away by a reload: the next connection sweeps
 
         def take(event: Event) -> None:
             queue.put_nowait((modem, event))
@@ -155,8 +191,9 @@ class InboundReceiver:
 
     async def _sweeps(self, handle: ModemHandle) -> None:
         while True:
-            await asyncio.sleep(self.config.sweep_interval)
-            self.sweep_now(handle)
+            retimed = self._retimed  # a new one at each reload
+            if not await woken(retimed, self.config.sweep_interval or None):
+                self.sweep_now(handle)
 
     def _sweep_later(self, handle: ModemHandle) -> None:
         if handle.id not in self._retries:
@@ -170,8 +207,9 @@ class InboundReceiver:
 
     def sweep_now(self, handle: ModemHandle) -> None:
         """List ``handle``'s storages soon (after what is already queued)."""
-        if handle.modem is not None:
-            self._queues[handle.id].put_nowait((handle.modem, Sweep()))
+        queue = self._queues.get(handle.id)
+        if handle.modem is not None and queue is not None:
+            queue.put_nowait((handle.modem, Sweep()))
 
     async def settled(self) -> None:
         """Returns once every notification and sweep queued so far has been dealt with."""
@@ -381,13 +419,12 @@ class InboundReceiver:
     async def _make(self, parts: Sequence[InboundPart], *, missing: bool) -> None:
         assembly = assemble(parts)
         first = parts[0]
-        handle = self.modems.handles[first.modem]
         now = self.clock()
         code = MISSING_SEGMENT if missing else None
         service = self.config.service_of(first.recipient)
         message = Message(
             sid=new_sid("SM"),
-            account_sid=self.account_of(handle),
+            account_sid=self.account_of(first.modem),
             direction=Direction.INBOUND,
             status=Status.RECEIVED,
             to=first.recipient,
@@ -403,7 +440,7 @@ class InboundReceiver:
             date_created=now,
             date_updated=now,
             date_sent=now,  # Twilio: when the webhook request was made, which is now
-            modem=handle.id,
+            modem=first.modem,
         )
         keys = [part.key for part in assembly.parts]
         if not await self.store.receive_message(message, keys, self._webhook(message)):
@@ -414,8 +451,8 @@ class InboundReceiver:
             message.from_,
             message.to,
             message.num_segments,
-            handle.id,
-            extra=fields(sid=message.sid, modem=handle.id, parts=message.num_segments, code=code),
+            first.modem,
+            extra=fields(sid=message.sid, modem=first.modem, parts=message.num_segments, code=code),
         )
         if missing:
             log.warning(

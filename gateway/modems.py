@@ -26,7 +26,7 @@ from gateway import health
 from gateway.config import ModemConfig
 from gateway.health import ModemHealth, RegistrationTracker
 from gateway.tasks import Tasks
-from gateway.waiting import stop_tasks, woken
+from gateway.waiting import stop_tasks, woken_by
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class ModemHandle:
         self.modem: GsmModem | None = None
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
+        self._retimed = asyncio.Event()  # health_interval changed: the wait starts again
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[GsmModem], None]] = []
         self._recovered_listeners: list[Callable[[], None]] = []
@@ -276,9 +277,19 @@ class ModemHandle:
             self._ready.clear()
             self._set_state(ModemState.NO_SERVICE)
 
+    def set_health_interval(self, seconds: float) -> None:
+        """A health check every ``seconds`` (0: none), counted from now."""
+        self.health_interval = seconds
+        self._retimed.set()
+
     async def _supervise(self) -> None:
         """Until the modem is lost: a health check every ``health_interval`` seconds."""
-        while not await woken(self._lost, self.health_interval or None):
+        while True:
+            self._retimed.clear()
+            if await woken_by((self._lost, self._retimed), self.health_interval or None):
+                if self._lost.is_set():
+                    return
+                continue
             await self.check_health()
 
     async def check_health(self) -> ModemHealth | None:
@@ -308,8 +319,21 @@ class ModemHandle:
             await modem.close()
 
 
+@dataclass(frozen=True, slots=True)
+class PoolChanges:
+    """What :meth:`ModemPool.reconfigure` did to the pool, for its caller to finish."""
+
+    removed: tuple[ModemHandle, ...]  # out of the pool: to be stopped
+    replaced: tuple[tuple[ModemHandle, ModemHandle], ...]  # (old, new): stop old, then start new
+    added: tuple[ModemHandle, ...]  # in the pool: to be started
+
+
 class ModemPool:
-    """Every configured modem, and the simulated network the simulated ones share."""
+    """Every configured modem, and the simulated network the simulated ones share.
+
+    A reload changes the set (:meth:`reconfigure`); whoever takes a handle out of the pool
+    stops it.
+    """
 
     def __init__(
         self, configs: tuple[ModemConfig, ...], *, health_interval: float = HEALTH_INTERVAL
@@ -317,23 +341,72 @@ class ModemPool:
         self.network = SimulatedNetwork(history=SIMULATED_HISTORY)
         self.simulated: dict[str, SimulatedModem] = {}
         self.handles: dict[str, ModemHandle] = {}
+        self.health_interval = health_interval
+        self._removed: dict[str, ModemConfig] = {}  # by a reload: each one's last config
         for config in configs:
-            self.handles[config.id] = ModemHandle(
-                config, self._opener(config), health_interval=health_interval
-            )
+            self.add(config)
+
+    def reconfigure(self, configs: tuple[ModemConfig, ...]) -> PoolChanges:
+        """Make the pool ``configs``' modems (a reload), in their order; a modem whose config
+        is unchanged keeps its handle, untouched. Nothing is started or stopped here: see
+        :class:`PoolChanges`."""
+        wanted = {config.id: config for config in configs}
+        removed = tuple(self.remove(id_) for id_ in list(self.handles) if id_ not in wanted)
+        replaced = tuple(
+            self.replace(config)
+            for config in configs
+            if config.id in self.handles and self.handles[config.id].config != config
+        )
+        added = tuple(self.add(config) for config in configs if config.id not in self.handles)
+        self.handles = {id_: self.handles[id_] for id_ in wanted}
+        return PoolChanges(removed, replaced, added)
+
+    def add(self, config: ModemConfig) -> ModemHandle:
+        """A handle for a new modem, in the pool; not started."""
+        handle = ModemHandle(config, self._opener(config), health_interval=self.health_interval)
+        self.handles[config.id] = handle
+        self._removed.pop(config.id, None)
+        return handle
+
+    def remove(self, modem_id: str) -> ModemHandle:
+        """Take a modem out of the pool (its messages wait in the database for its return)."""
+        handle = self.handles.pop(modem_id)
+        self._removed[modem_id] = handle.config
+        sim = self.simulated.pop(modem_id, None)
+        if sim is not None:
+            for number in handle.config.numbers:
+                if self.network.modem_for(number) is sim:
+                    self.network.detach(number)
+        return handle
+
+    def replace(self, config: ModemConfig) -> tuple[ModemHandle, ModemHandle]:
+        """The modem ``config.id`` with a new configuration: (the old handle, out of the pool;
+        the new one, in its place, not started: start it once the old one has stopped). A
+        simulated modem keeps its SIM, and what is stored on it, unless what makes it (its
+        numbers, personality or PIN) changed."""
+        old = self.handles[config.id]
+        sim = self.simulated.get(config.id)
+        if sim is not None and not _same_sim(old.config, config):
+            self.remove(config.id)
+        else:
+            del self.handles[config.id]
+        return old, self.add(config)
+
+    def config_of(self, modem_id: str) -> ModemConfig | None:
+        """The modem's configuration, or the last one it had if a reload removed it."""
+        handle = self.handles.get(modem_id)
+        return handle.config if handle is not None else self._removed.get(modem_id)
+
+    def set_health_interval(self, seconds: float) -> None:
+        """Health checks every ``seconds`` from now on (0: none), for every modem."""
+        self.health_interval = seconds
+        for handle in self.handles.values():
+            handle.set_health_interval(seconds)
 
     def _opener(self, config: ModemConfig) -> Opener:
         if config.driver != "simulated":
             return lambda: open_link(config.port, config.baud, config.rtscts)
-        sim = SimulatedModem(
-            config.numbers,
-            personality(config.personality),
-            pin=config.pin,
-            history=SIMULATED_HISTORY,
-        )
-        for number in config.numbers:
-            self.network.attach(sim, number)
-        self.simulated[config.id] = sim
+        sim = self.simulated.get(config.id) or self._new_sim(config)
 
         async def open_simulated() -> Link:
             if not sim.plugged:
@@ -343,6 +416,18 @@ class ModemPool:
             return host
 
         return open_simulated
+
+    def _new_sim(self, config: ModemConfig) -> SimulatedModem:
+        sim = SimulatedModem(
+            config.numbers,
+            personality(config.personality),
+            pin=config.pin,
+            history=SIMULATED_HISTORY,
+        )
+        for number in config.numbers:
+            self.network.attach(sim, number)
+        self.simulated[config.id] = sim
+        return sim
 
     def for_number(self, number: str) -> ModemHandle | None:
         for handle in self.handles.values():
@@ -357,3 +442,12 @@ class ModemPool:
     async def stop(self) -> None:
         for handle in self.handles.values():
             await handle.stop()
+
+
+def _same_sim(old: ModemConfig, new: ModemConfig) -> bool:
+    return (old.driver, old.numbers, old.personality, old.pin) == (
+        new.driver,
+        new.numbers,
+        new.personality,
+        new.pin,
+    )

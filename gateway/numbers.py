@@ -43,58 +43,38 @@ class Destination:
 
 
 class PhoneNumbers:
-    def __init__(
-        self,
-        config: Config,
-        store: Store,
-        clock: Callable[[], datetime],
-        owner: Callable[[str], str],
-    ) -> None:
+    def __init__(self, config: Config, store: Store, clock: Callable[[], datetime]) -> None:
         self.config = config
         self.store = store
         self.clock = clock
-        self.owner = owner  # the account owning a number
         self._numbers: dict[str, PhoneNumber] = {}
 
-    async def load(self) -> None:
+    async def load(self, default_account: str) -> None:
         """Give every modem's number its record (new, or refreshed from the configuration
-        unless the API changed it)."""
+        unless the API changed it); a modem that names no account is ``default_account``'s."""
+        self._numbers = await self.records(self.config, default_account)
+
+    def reconfigure(self, config: Config, records: dict[str, PhoneNumber]) -> None:
+        """A reloaded configuration, with its numbers' :meth:`records` (read before it, so a
+        record changed over the API meanwhile is kept)."""
+        self.config = config
+        changed = {number: r for number, r in self._numbers.items() if r.api_updated}
+        self._numbers = {number: changed.get(number, r) for number, r in records.items()}
+
+    async def records(self, config: Config, default_account: str) -> dict[str, PhoneNumber]:
+        """The record of each of ``config``'s modems' numbers, saved as :meth:`load` says."""
         stored = {number.number: number for number in await self.store.phone_numbers()}
         now = self.clock()
-        for modem in self.config.modems:
+        records = {}
+        for modem in config.modems:
+            owner = modem.account or default_account
             for number in modem.numbers:
-                record = stored.get(number)
-                configured = self.config.number_settings(number) or NumberConfig(number)
-                if record is None:
-                    record = PhoneNumber(
-                        number=number,
-                        sid=new_sid("PN"),
-                        account_sid=self.owner(number),
-                        friendly_name=number,
-                        sms_url=configured.sms_url,
-                        sms_method=configured.sms_method,
-                        sms_fallback_url=configured.sms_fallback_url,
-                        sms_fallback_method=configured.sms_fallback_method,
-                        status_callback=configured.status_callback,
-                        api_updated=False,
-                        date_created=now,
-                        date_updated=now,
-                    )
+                configured = config.number_settings(number) or NumberConfig(number)
+                record = _record(stored.get(number), configured, owner, now)
+                if record is not stored.get(number):
                     await self.store.save_phone_number(record)
-                elif not record.api_updated:
-                    refreshed = replace(
-                        record,
-                        account_sid=self.owner(number),
-                        sms_url=configured.sms_url,
-                        sms_method=configured.sms_method,
-                        sms_fallback_url=configured.sms_fallback_url,
-                        sms_fallback_method=configured.sms_fallback_method,
-                        status_callback=configured.status_callback,
-                    )
-                    if refreshed != record:
-                        record = replace(refreshed, date_updated=now)
-                        await self.store.save_phone_number(record)
-                self._numbers[number] = record
+                records[number] = record
+        return records
 
     def of_account(self, account_sid: str) -> list[PhoneNumber]:
         return [n for n in self._numbers.values() if n.account_sid == account_sid]
@@ -156,6 +136,39 @@ class PhoneNumbers:
         await self.store.save_phone_number(updated)
         self._numbers[updated.number] = updated
         return updated
+
+
+def _record(
+    record: PhoneNumber | None, configured: NumberConfig, owner: str, now: datetime
+) -> PhoneNumber:
+    """A number's record: ``record`` if it needs no change, else a new or refreshed one."""
+    if record is None:
+        return PhoneNumber(
+            number=configured.number,
+            sid=new_sid("PN"),
+            account_sid=owner,
+            friendly_name=configured.number,
+            sms_url=configured.sms_url,
+            sms_method=configured.sms_method,
+            sms_fallback_url=configured.sms_fallback_url,
+            sms_fallback_method=configured.sms_fallback_method,
+            status_callback=configured.status_callback,
+            api_updated=False,
+            date_created=now,
+            date_updated=now,
+        )
+    if record.api_updated:
+        return record  # the API's values win over the configuration's
+    refreshed = replace(
+        record,
+        account_sid=owner,
+        sms_url=configured.sms_url,
+        sms_method=configured.sms_method,
+        sms_fallback_url=configured.sms_fallback_url,
+        sms_fallback_method=configured.sms_fallback_method,
+        status_callback=configured.status_callback,
+    )
+    return record if refreshed == record else replace(refreshed, date_updated=now)
 
 
 def view(number: PhoneNumber) -> NumberView:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
@@ -149,12 +149,25 @@ class Outbound:
     async def start(self, default_account: str | None = None) -> None:
         if default_account is not None:
             self._default_account = default_account
-        for modem_id in self.modems.handles:
+        await self.add_modems(self.modems.handles)
+
+    async def add_modems(self, modem_ids: Iterable[str]) -> None:
+        """Read where each new modem's concatenation references go on (at start, and before a
+        reload adds modems)."""
+        for modem_id in modem_ids:
+            if modem_id in self._references:
+                continue  # a modem reopened: its count goes on
             last = await self.store.last_concat_reference(modem_id)
             # Consecutive long messages to a handset must not share a reference: continue
             # after the last one used, or start anywhere.
             start = random.randrange(256) if last is None else last + 1
             self._references[modem_id] = start % 256
+
+    def reconfigure(self, config: Config, default_account: str) -> None:
+        """Check and price new messages by a reloaded configuration (its services, prices)
+        and accounts (the owner of modems that name none)."""
+        self.config = config
+        self._default_account = default_account
 
     def _reference(self, modem_id: str) -> int:
         reference = self._references.get(modem_id, 0)

@@ -1,5 +1,6 @@
 """The running gateway: store, accounts, modems, dispatcher and HTTP API, started and stopped
-together (``smsgw serve``, and the tests, which run it in-process on a real port)."""
+together (``smsgw serve``, and the tests, which run it in-process on a real port), and taken
+to a new configuration while it runs (:meth:`Gateway.reload`, on ``SIGHUP``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from datetime import datetime
 
 from aiohttp import web
 
+from gateway import reload as reloading
 from gateway import tls
-from gateway.api import Services
+from gateway.api import RequestLimits, Services
 from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Account, Config
@@ -26,17 +28,17 @@ from gateway.connections import (
     open_file_limit,
 )
 from gateway.dispatcher import Dispatcher, utcnow
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, StoreError
 from gateway.inbound import InboundReceiver
 from gateway.memory import give_back_freed_memory
 from gateway.models import new_sid
-from gateway.modems import ModemPool
+from gateway.modems import ModemHandle, ModemPool, PoolChanges
 from gateway.numbers import PhoneNumbers
 from gateway.observability import Observability
 from gateway.outbound import Outbound
 from gateway.replies import TwimlReplies
 from gateway.services import ServiceRouter
-from gateway.store import Store
+from gateway.store import PhoneNumber, Store
 from gateway.store.sqlite import SqliteStore
 from gateway.tasks import Tasks
 from gateway.webhooks import WebhookSender
@@ -84,10 +86,10 @@ class Gateway:
             self.modems,
             self.webhooks,
             clock=clock,
-            account_of=lambda handle: self.outbound.owner(handle.config.account),
+            account_of=self._owner_of_modem,
             tasks=self.tasks,
         )
-        self.numbers = PhoneNumbers(config, self.store, clock, self._owner_of_number)
+        self.numbers = PhoneNumbers(config, self.store, clock)
         self.inbound.numbers = self.numbers
         self.services = ServiceRouter(
             config,
@@ -107,14 +109,9 @@ class Gateway:
                 else None
             )
         )
-        self.connections = ConnectionGuard(
-            HttpLimits(
-                head_timeout=config.head_timeout,
-                body_timeout=config.body_timeout,
-                idle_timeout=config.idle_timeout,
-                max_connections=connection_cap(config.max_connections, open_file_limit()),
-            )
-        )
+        self.connections = ConnectionGuard(_http_limits(config))
+        self.request_limits = RequestLimits(config.max_concurrent_requests, config.body_timeout)
+        self.authenticator = Authenticator(())
         self.observability = Observability(
             self.store,
             self.modems,
@@ -130,18 +127,23 @@ class Gateway:
         self.scheme = "http"
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
+        self._running = False
+        self._reload_lock = asyncio.Lock()  # one reload at a time
+        self._reload: asyncio.Task[reloading.Changes] | None = None  # the one under way
+        self._retiring: list[ModemHandle] = []  # taken out by a reload, not yet stopped
 
     async def start(self) -> None:
         await self.store.open()
         try:
-            self.accounts = await self._load_accounts()
+            self.accounts = await self._load_accounts(self.config)
             await self.outbound.start(default_account=self.accounts[0].sid)
-            await self.numbers.load()
+            await self.numbers.load(self.accounts[0].sid)
+            self.authenticator.reconfigure(self.accounts)
             services = Services(
-                Authenticator(self.accounts), self.outbound, self.store, self.modems, self.numbers
+                self.authenticator, self.outbound, self.store, self.modems, self.numbers
             )
             await self._listen(services)
-            self.webhooks.tokens = {account.sid: account.auth_token for account in self.accounts}
+            self.webhooks.tokens = _tokens(self.accounts)
             self.webhooks.start()
             self.inbound.start()  # before the modems: it hears each one's first connection
             self.modems.start(self.tasks)
@@ -150,6 +152,7 @@ class Gateway:
         except BaseException:
             await self.stop()
             raise
+        self._running = True
         log.info(
             "started: listening on %s, modems %s",
             self.base_url,
@@ -168,11 +171,7 @@ class Gateway:
     async def _listen(self, services: Services) -> None:
         context = tls.server_context(self.config)
         app = create_app(
-            services,
-            self.config.max_request_bytes,
-            self.config.max_concurrent_requests,
-            self.observability,
-            body_timeout=self.config.body_timeout,
+            services, self.config.max_request_bytes, self.request_limits, self.observability
         )
         runner = self._runner = GuardedRunner(app, self.connections)
         await runner.setup()
@@ -186,13 +185,15 @@ class Gateway:
             self.port = self._listener.sockets[0].getsockname()[1]
         self.scheme = "https" if context is not None else "http"
 
-    def _owner_of_number(self, number: str) -> str:
-        handle = self.modems.for_number(number)
-        return self.outbound.owner(handle.config.account if handle else None)
+    def _owner_of_modem(self, modem_id: str) -> str:
+        """The account owning a modem's numbers; for one a reload removed, the account it had
+        (a modem removed before this start: the first account)."""
+        config = self.modems.config_of(modem_id)
+        return self.outbound.owner(config.account if config else None)
 
-    async def _load_accounts(self) -> tuple[Account, ...]:
-        if self.config.accounts:
-            return self.config.accounts
+    async def _load_accounts(self, config: Config) -> tuple[Account, ...]:
+        if config.accounts:
+            return config.accounts
         stored = await self.store.accounts()
         if stored:
             return tuple(stored)
@@ -205,8 +206,13 @@ class Gateway:
         """A clean stop (SIGTERM): no new requests (those under way are answered), no new
         part started, the part on the air given ``shutdown_grace`` seconds to be answered and
         committed; then everything ends. Nothing accepted is lost: what is left is resumed
-        at the next start."""
+        at the next start. A reload under way ends where it is: the stop finishes it."""
         log.info("stopping")
+        self._running = False
+        reload = self._reload
+        if reload is not None:
+            reload.cancel()
+            await asyncio.wait([reload])
         if self._listener is not None:
             self._listener.close()  # no new connections; those open are the runner's
             self._listener = None
@@ -219,9 +225,126 @@ class Gateway:
         await self.inbound.stop()
         await self.webhooks.stop()
         await self.modems.stop()
+        for handle in self._retiring:
+            await handle.stop()
+        self._retiring.clear()
         await self.store.close()
         log.info("stopped")
 
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.config.host}:{self.port}"
+
+    # --- reload ------------------------------------------------------------------------------
+
+    async def reload(self, new: Config) -> reloading.Changes:
+        """Run on with ``new`` (validated; ``SIGHUP``) and say what changed, in the log too.
+
+        Everything that can is applied at once, in one step between two requests: numbers,
+        services, prices, accounts, the live ``[gateway]`` keys, and the modems, of which only
+        those added, removed or changed are opened or closed (a changed one is closed, its part
+        on the air given ``shutdown_grace`` as at a stop, and opened again); an untouched modem
+        is not touched. The keys read only at start keep their values until the next start,
+        with a warning. Nothing accepted is lost: a removed modem's messages wait in the
+        database for its return (or their validity period), but those of a Messaging Service,
+        which move to a ready modem of their service. Raises :class:`StoreError` before
+        anything changed if the database refuses what the new configuration needs."""
+        async with self._reload_lock:
+            if not self._running:
+                raise GatewayError("the gateway is not running: nothing to reload")
+            task = asyncio.get_running_loop().create_task(self._apply(new), name="reload")
+            self._reload = task
+            try:
+                return await task
+            finally:
+                self._reload = None
+
+    async def _apply(self, new: Config) -> reloading.Changes:
+        changes = reloading.diff(self.config, new)
+        for change in changes.restart:
+            log.warning("configuration: %s takes effect at the next start", change)
+        if not changes.applied:
+            log.info(
+                "configuration reloaded: nothing %schanged", "else " if changes.restart else ""
+            )
+            return changes
+        new = reloading.running(self.config, new)
+        # What can fail (the database) first, while nothing has changed yet.
+        accounts = await self._load_accounts(new)
+        await self.outbound.add_modems(changes.modems_added)
+        records = await self.numbers.records(new, accounts[0].sid)
+        pool = self._swap(new, accounts, records)
+        log.info("configuration reloaded: %s", changes.describe())
+        await asyncio.gather(
+            *(self._retire(handle) for handle in pool.removed),
+            *(self._retire(old, then=fresh) for old, fresh in pool.replaced),
+        )
+        return changes
+
+    def _swap(
+        self, new: Config, accounts: tuple[Account, ...], records: dict[str, PhoneNumber]
+    ) -> PoolChanges:
+        """Every part of the gateway to ``new``, with no await: no request or task sees half a
+        configuration. The modems taken out are stopped afterwards (:meth:`_retire`)."""
+        self.config, self.accounts = new, accounts
+        pool = self.modems.reconfigure(new.modems)
+        self._retiring += [*pool.removed, *(old for old, _ in pool.replaced)]
+        if self.modems.health_interval != new.health_interval:
+            self.modems.set_health_interval(new.health_interval)
+        self.outbound.reconfigure(new, accounts[0].sid)
+        self.dispatcher.reconfigure(new.prices)
+        self.inbound.reconfigure(new)
+        self.services.reconfigure(new)
+        self.numbers.reconfigure(new, records)
+        self.authenticator.reconfigure(accounts)
+        self.webhooks.reconfigure(
+            _tokens(accounts), timeout=new.webhook_timeout, max_attempts=new.webhook_attempts
+        )
+        self.request_limits.max_concurrent = new.max_concurrent_requests
+        self.request_limits.body_timeout = new.body_timeout
+        self.connections.reconfigure(_http_limits(new))
+        for handle in pool.added:
+            self._start_modem(handle)
+        return pool
+
+    def _start_modem(self, handle: ModemHandle) -> None:
+        self.inbound.attach(handle)  # before it starts: it hears the first connection
+        handle.start(self.tasks)
+        self.dispatcher.attach(handle)
+        self.services.attach(handle)
+
+    async def _retire(self, old: ModemHandle, *, then: ModemHandle | None = None) -> None:
+        """Stop a modem a reload took out, as a stop does: its part on the air, and what it
+        announced, get up to ``shutdown_grace`` seconds; then start ``then`` in its place."""
+        grace = self.config.shutdown_grace
+        await asyncio.gather(self.dispatcher.detach(old.id, grace), self._drain(old.id, grace))
+        await old.stop()
+        await self.inbound.detach(old.id)
+        self.services.detach(old.id)
+        self._retiring.remove(old)
+        if then is not None:
+            self._start_modem(then)
+            return
+        try:
+            await self.services.removed(old.id)
+        except StoreError as exc:
+            log.warning("%s was removed; its messages wait: %s", old.id, exc)
+
+    async def _drain(self, modem_id: str, grace: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self.inbound.drain(modem_id)
+
+
+def _tokens(accounts: tuple[Account, ...]) -> dict[str, str]:
+    """The key each account's webhooks are signed with."""
+    return {account.sid: account.auth_token for account in accounts}
+
+
+def _http_limits(config: Config) -> HttpLimits:
+    return HttpLimits(
+        head_timeout=config.head_timeout,
+        body_timeout=config.body_timeout,
+        idle_timeout=config.idle_timeout,
+        max_connections=connection_cap(config.max_connections, open_file_limit()),
+    )

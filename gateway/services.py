@@ -72,8 +72,23 @@ class ServiceRouter:
 
     def start(self) -> None:
         for handle in self.modems.handles.values():
-            handle.on_state(functools.partial(self._modem_state, handle))
+            self.attach(handle)
         self._tasks.append(self.tasks.spawn("services", self._run))
+
+    def reconfigure(self, config: Config) -> None:
+        """Route with a reloaded configuration's services from now on."""
+        self.config = config
+        self.wake()  # a message may have a ready modem in its pool now
+
+    def attach(self, handle: ModemHandle) -> None:
+        """Follow ``handle``'s state (at start, and for a modem a reload added or reopened)."""
+        handle.on_state(functools.partial(self._modem_state, handle))
+
+    def detach(self, modem_id: str) -> None:
+        """Forget ``modem_id``'s old handle (a reload stopped it): no failover pending for it."""
+        timer = self._failovers.pop(modem_id, None)
+        if timer is not None:
+            timer.cancel()
 
     async def stop(self) -> None:
         for timer in self._failovers.values():
@@ -217,16 +232,28 @@ class ServiceRouter:
         """Move ``handle``'s unsent service messages to other ready modems of their services;
         returns how many moved."""
         services = [s.sid for s in self.config.services if handle in self._pool(s)]
+        moved = await self._move(handle.id, services)
+        if moved:
+            log.warning("%s is away: %d of its messages moved to other modems", handle.id, moved)
+        return moved
+
+    async def removed(self, modem_id: str) -> int:
+        """A reload removed ``modem_id``: its unsent service messages move now to ready
+        modems of their services (those still configured); returns how many moved."""
+        moved = await self._move(modem_id, [s.sid for s in self.config.services])
+        if moved:
+            log.info("%s was removed: %d of its messages moved to other modems", modem_id, moved)
+        return moved
+
+    async def _move(self, modem_id: str, services: list[str]) -> int:
         if not services:
             return 0
         moved = 0
-        for message in await self.store.unsent_of(handle.id, services):
-            self.dispatcher.moved(message.sid, handle.id)  # its old worker must drop it
-            if await self._route(replace(message, from_=None), avoid=handle.id):
+        for message in await self.store.unsent_of(modem_id, services):
+            self.dispatcher.moved(message.sid, modem_id)  # its old worker must drop it
+            if await self._route(replace(message, from_=None), avoid=modem_id):
                 moved += 1
             else:
                 self.dispatcher.kept(message.sid)
-        if moved:
-            self.moved += moved
-            log.warning("%s is away: %d of its messages moved to other modems", handle.id, moved)
+        self.moved += moved
         return moved

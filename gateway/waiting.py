@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,17 @@ async def woken(event: asyncio.Event, timeout: float | None) -> bool:
             await event.wait()
         return True
     return False
+
+
+async def woken_by(events: Sequence[asyncio.Event], timeout: float | None) -> bool:
+    """Wait for any of ``events`` at most ``timeout`` seconds (``None``: for ever); whether
+    one was set (``False``: the time ran out)."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await stop_tasks(waiters)
+    return bool(done)
 
 
 async def stop_tasks(tasks: Iterable[asyncio.Task[Any]]) -> None:

@@ -181,12 +181,18 @@ class WebhookSender:
             return []
         return sorted(d for d, count in self._load.items() if count >= self.per_destination)
 
+    def reconfigure(self, tokens: Mapping[str, str], *, timeout: float, max_attempts: int) -> None:
+        """A reload: sign with ``tokens`` (auth token by account) and give receivers
+        ``timeout`` seconds from the next request on; give up after ``max_attempts``."""
+        self.tokens = tokens
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+
     def start(self) -> None:
         self._session = aiohttp.ClientSession(
             # No limit per host of aiohttp's: the destinations' limits are the sender's own,
             # and a connection pool that queued requests itself would put them back in line.
             connector=aiohttp.TCPConnector(limit=self.max_in_flight, limit_per_host=0),
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
             headers={"User-Agent": USER_AGENT},
         )
         self._task = self.tasks.spawn("webhooks", self._run)
@@ -275,19 +281,22 @@ class WebhookSender:
         with its idempotency token (or ``idempotency``)."""
         assert self._session is not None, "start() first"
         token = self.tokens.get(webhook.account_sid, "")
+        timeout = aiohttp.ClientTimeout(total=self.timeout)  # per request: a reload changes it
         headers = {"Accept": "*/*"}
         if idempotency or webhook.token:
             headers[IDEMPOTENCY_HEADER] = idempotency or webhook.token
         if method == "GET":
             target = with_query(url, webhook.params)
             headers[SIGNATURE_HEADER] = signature(token, target)
-            request = self._session.get(_exact(target), headers=headers, allow_redirects=False)
+            request = self._session.get(
+                _exact(target), headers=headers, allow_redirects=False, timeout=timeout
+            )
         else:
             headers[SIGNATURE_HEADER] = signature(token, url, webhook.params)
             headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
             body = urlencode(list(webhook.params)).encode()
             request = self._session.post(
-                _exact(url), data=body, headers=headers, allow_redirects=False
+                _exact(url), data=body, headers=headers, allow_redirects=False, timeout=timeout
             )
         async with request as response:
             raw = await response.content.read(MAX_RESPONSE)

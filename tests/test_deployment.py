@@ -61,6 +61,13 @@ def test_the_unit_runs_as_its_own_user_with_the_serial_ports_only() -> None:
     assert int(settings["LimitNOFILE"]) - RESERVED_FILES >= 1024
 
 
+def test_systemctl_reload_sends_the_gateway_sighup() -> None:
+    """``systemctl reload smsgw``: what gateway.cli.serve reloads the configuration on."""
+    unit = (SYSTEMD / "smsgw.service").read_text()
+    reloads = [line for line in unit.splitlines() if line.startswith("ExecReload=")]
+    assert reloads == ["ExecReload=/bin/kill -HUP $MAINPID"]
+
+
 def test_systemd_sysusers_reads_the_user_entry() -> None:
     sysusers = tool("systemd-sysusers")
     result = subprocess.run(

@@ -65,9 +65,12 @@ numbers = ["{SIM_NUMBER}"]
 
 
 @asynccontextmanager
-async def process(*argv: str, ready: str) -> AsyncIterator[asyncio.subprocess.Process]:
+async def process(
+    *argv: str, ready: str, drain: bool = True
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """Start ``smsgw argv`` and wait until it prints a line containing ``ready``; what it
-    prints after is read (and dropped) as it comes, so that a full pipe never stops it."""
+    prints after is read (and dropped) as it comes, so that a full pipe never stops it,
+    unless the caller reads it (``drain=False``)."""
     child = await asyncio.create_subprocess_exec(
         str(SMSGW), *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -77,7 +80,8 @@ async def process(*argv: str, ready: str) -> AsyncIterator[asyncio.subprocess.Pr
     try:
         while ready not in (line := (await asyncio.wait_for(output.readline(), WAIT)).decode()):
             assert line, "the process ended before it was ready"
-        draining = asyncio.create_task(_drain(output))
+        if drain:
+            draining = asyncio.create_task(_drain(output))
         yield child
     finally:
         if child.returncode is None:

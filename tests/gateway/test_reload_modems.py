@@ -1,0 +1,240 @@
+"""Modems added, removed and changed by a reload, in-process: only those are opened or closed;
+an untouched modem keeps its connection; nothing accepted is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from drivers.simulated.network import Fate, HandsetRule, Submission
+from gateway.config import ModemConfig, ServiceConfig
+from gateway.models import Status
+from gateway.modems import ModemHandle
+from gateway.runtime import Gateway
+from tests.e2e.test_delivery import Statuses
+from tests.gateway.gateway_rig import (
+    ACCOUNT,
+    ALICE,
+    BOB,
+    OTHER_ACCOUNT,
+    Inbox,
+    config,
+    running,
+)
+
+HANDSET = "+447700900123"
+DAVE = "+15550004004"
+SERVICE = "MG" + "d4" * 16
+LONG = "Three parts, the reload in the middle, each sent exactly once in the end. " * 6
+WAIT = 10.0
+
+ALICE_MODEM = ModemConfig("alice", "simulated", (ALICE,))
+BOB_MODEM = ModemConfig("bob", "simulated", (BOB,))
+
+
+class Logged(logging.Handler):
+    """Set once the gateway logs a line starting with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(logging.INFO)
+        self.prefix = prefix
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith(self.prefix):
+            self.seen.set()
+
+    async def wait(self) -> None:
+        await self.seen.wait()
+
+    def __enter__(self) -> Logged:
+        root = logging.getLogger()
+        self.level_before = root.level
+        root.setLevel(logging.INFO)
+        root.addHandler(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self)
+        root.setLevel(self.level_before)
+
+
+class Untouched:
+    """What shows that a modem was left alone: its handle, its connection, its recoveries."""
+
+    def __init__(self, handle: ModemHandle) -> None:
+        self.handle, self.modem, self.recoveries = handle, handle.modem, handle.recoveries
+
+    def check(self, gateway: Gateway) -> None:
+        handle = gateway.modems.handles[self.handle.id]
+        assert handle is self.handle
+        assert handle.modem is self.modem and self.modem is not None
+        assert self.modem.lost is None
+        assert handle.recoveries == self.recoveries
+
+
+async def test_a_modem_added_sends_at_once_and_the_others_are_left_alone(
+    tmp_path: Path,
+) -> None:
+    async with running(config(tmp_path, ALICE_MODEM, BOB_MODEM)) as gateway:
+        untouched = [Untouched(handle) for handle in gateway.modems.handles.values()]
+        statuses = Statuses(gateway)
+        dave = ModemConfig("dave", "simulated", (DAVE,))
+        changes = await gateway.reload(
+            replace(gateway.config, modems=(*gateway.config.modems, dave))
+        )
+
+        assert changes.describe() == "modems: added dave"
+        assert list(gateway.modems.handles) == ["alice", "bob", "dave"]
+        await asyncio.wait_for(gateway.modems.handles["dave"].ready(), WAIT)
+        message = await gateway.outbound.create(
+            ACCOUNT.sid, {"To": HANDSET, "From": DAVE, "Body": "from the new modem"}
+        )
+        await statuses.reached(message.sid, Status.DELIVERED)
+        for modem in untouched:
+            modem.check(gateway)
+
+
+async def test_a_modem_removed_keeps_its_queue_until_it_comes_back(tmp_path: Path) -> None:
+    async with running(config(tmp_path, ALICE_MODEM, BOB_MODEM)) as gateway:
+        alice = Untouched(gateway.modems.handles["alice"])
+        statuses = Statuses(gateway)
+        await gateway.modems.simulated["bob"].unplug()  # its messages wait for it
+        sids = [
+            (
+                await gateway.outbound.create(
+                    ACCOUNT.sid, {"To": HANDSET, "From": BOB, "Body": f"waits {n}"}
+                )
+            ).sid
+            for n in range(2)
+        ]
+        changes = await gateway.reload(replace(gateway.config, modems=(ALICE_MODEM,)))
+
+        assert changes.describe() == "modems: removed bob"
+        assert list(gateway.modems.handles) == ["alice"]
+        for sid in sids:
+            message = await gateway.store.get_message(ACCOUNT.sid, sid)
+            assert message is not None and message.status is Status.QUEUED
+        # Its number is no longer the gateway's to send from.
+        numbers = [n.number for n in gateway.numbers.of_account(ACCOUNT.sid)]
+        assert numbers == [ALICE]
+
+        await gateway.reload(replace(gateway.config, modems=(ALICE_MODEM, BOB_MODEM)))
+        for sid in sids:
+            await statuses.reached(sid, Status.DELIVERED)
+        alice.check(gateway)
+        sent = sorted(str(s.submit.text) for s in gateway.modems.network.submissions)
+        assert sent == ["waits 0", "waits 1"]  # each once
+
+
+async def test_a_removed_modems_service_messages_move_to_the_others(tmp_path: Path) -> None:
+    pool = ServiceConfig(SERVICE, "Alerts", (ALICE, BOB), sticky_sender=False)
+    async with running(config(tmp_path, ALICE_MODEM, BOB_MODEM, services=(pool,))) as gateway:
+        statuses = Statuses(gateway)
+        await gateway.modems.simulated["bob"].unplug()
+        form = {"To": HANDSET, "From": BOB, "MessagingServiceSid": SERVICE, "Body": "moves"}
+        message = await gateway.outbound.create(ACCOUNT.sid, form)
+        assert message.modem == "bob"
+
+        await gateway.reload(
+            replace(
+                gateway.config, modems=(ALICE_MODEM,), services=(replace(pool, numbers=(ALICE,)),)
+            )
+        )
+        await statuses.reached(message.sid, Status.DELIVERED)
+        moved = await gateway.store.get_message(ACCOUNT.sid, message.sid)
+        assert moved is not None and (moved.modem, moved.from_) == ("alice", ALICE)
+
+
+async def test_a_changed_modem_lets_its_part_on_the_air_land_then_reopens(
+    tmp_path: Path,
+) -> None:
+    """alice's send_rate changes while the first of three parts is on the air: the part is
+    answered and committed, the connection closed and opened again, the rest sent; each part
+    once. bob is not touched."""
+    async with running(config(tmp_path, ALICE_MODEM, BOB_MODEM, shutdown_grace=10.0)) as gateway:
+        bob = Untouched(gateway.modems.handles["bob"])
+        old = gateway.modems.handles["alice"]
+        statuses = Statuses(gateway)
+        network = gateway.modems.network
+        network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        gateway.modems.simulated["alice"].faults.latency = 0.3  # each AT+CMGS takes this long
+        on_air = asyncio.Event()
+
+        def first(_: Submission) -> None:
+            on_air.set()
+
+        network.on_submission(first)
+        message = await gateway.outbound.create(
+            ACCOUNT.sid, {"To": HANDSET, "From": ALICE, "Body": LONG}
+        )
+        await asyncio.wait_for(on_air.wait(), WAIT)
+        faster = replace(ALICE_MODEM, send_rate=50.0)
+        changes = await gateway.reload(replace(gateway.config, modems=(faster, BOB_MODEM)))
+
+        assert changes.describe() == "modems: changed alice (send_rate)"
+        assert gateway.modems.handles["alice"] is not old and old.modem is None
+        assert gateway.dispatcher.parts_sent["alice"] >= 1  # the part on the air landed
+        await statuses.reached(message.sid, Status.SENT)
+        assert sorted(map(_sequence, network.submissions)) == [1, 2, 3]
+        # No part was begun on the old connection after the reload came (and cut short).
+        commands = gateway.modems.simulated["alice"].received_commands
+        assert len([c for c in commands if c.upper().startswith("AT+CMGS=")]) == 3
+        bob.check(gateway)
+
+
+async def test_a_removed_modems_waiting_parts_become_a_message_of_its_account(
+    tmp_path: Path,
+) -> None:
+    """The part of a long message a modem received before a reload removed it: once the
+    reassembly timeout ends, a message (30009) of the account that owned the modem."""
+    bob = replace(BOB_MODEM, account=OTHER_ACCOUNT.sid)
+    async with running(config(tmp_path, ALICE_MODEM, bob, reassembly_timeout=1.0)) as gateway:
+        inbox = Inbox(gateway)
+        gateway.modems.network.inject(
+            BOB, HANDSET, "a long text of which one part came " * 6, order=[1]
+        )
+        await gateway.inbound.settled()
+        await gateway.reload(replace(gateway.config, modems=(ALICE_MODEM,)))
+        (message,) = await inbox.wait(1)
+        assert (message.account_sid, message.modem, message.error_code) == (
+            OTHER_ACCOUNT.sid,
+            "bob",
+            30009,
+        )
+
+
+async def test_a_stop_during_a_reload_ends_it_and_loses_nothing(tmp_path: Path) -> None:
+    configuration = config(tmp_path / "data", ALICE_MODEM, BOB_MODEM, shutdown_grace=10.0)
+    on_air = asyncio.Event()
+    async with running(configuration) as gateway:
+        network = gateway.modems.network
+        network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        gateway.modems.simulated["alice"].faults.latency = 0.3
+        network.on_submission(lambda _: on_air.set())
+        message = await gateway.outbound.create(
+            ACCOUNT.sid, {"To": HANDSET, "From": ALICE, "Body": LONG}
+        )
+        await asyncio.wait_for(on_air.wait(), WAIT)
+        faster = replace(ALICE_MODEM, send_rate=50.0)
+        with Logged("configuration reloaded") as swapped:
+            reload = asyncio.create_task(gateway.reload(replace(gateway.config, modems=(faster,))))
+            await asyncio.wait_for(swapped.wait(), WAIT)  # it waits for the part on the air
+        await gateway.stop()
+        assert reload.cancelled()
+        before = [_sequence(s) for s in network.submissions]
+    async with running(configuration) as again:
+        statuses = Statuses(again)
+        again.modems.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))
+        await statuses.reached(message.sid, Status.SENT)
+        after = [_sequence(s) for s in again.modems.network.submissions]
+    assert sorted(before + after) == [1, 2, 3]
+
+
+def _sequence(submission: Submission) -> int:
+    concatenation = submission.submit.concatenation
+    assert concatenation is not None
+    return concatenation.sequence
