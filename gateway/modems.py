@@ -147,6 +147,9 @@ class ModemHandle:
             if not logged:
                 log.warning("%s: %s; recovering it", self.id, reason)
             self.error = reason
+            # Nobody takes the modem again until it is recovered: left set until the
+            # supervisor runs, a sender woken first would use the modem as it was.
+            self._ready.clear()
             self._lost.set()
 
     def on_recovered(self, listener: Callable[[], None]) -> None:
