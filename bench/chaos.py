@@ -384,7 +384,12 @@ class Bench:
             try:
                 await await_moment(control, plan.moment, target)
             except AssertionError as exc:  # the kill lands all the same, elsewhere
-                self.run.missed.append(f"round {number}: {exc}; {await _modem_now(control)}")
+                async with http.get("/smsgw/modems.json") as reply:
+                    states = {
+                        item["id"]: (item["state"], item["error"]) for item in await reply.json()
+                    }
+                now = await _modem_now(control)
+                self.run.missed.append(f"round {number}: {exc}; {now}; the gateway's {states}")
             process.send_signal(signal.SIGKILL)  # right there
             await process.wait()
         await (await control.post("/latency", json={"seconds": LATENCY_S})).read()
