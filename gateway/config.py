@@ -475,7 +475,9 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     config = Config(
         host=host,
         port=port,
-        data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
+        # Resolved, so that logs and the CLI name the directory (".../smsgw/data"), not
+        # the path it was reached by (".../smsgw/config/../data").
+        data_dir=data_dir if data_dir.is_absolute() else (base / data_dir).resolve(),
         log_level=log_level,
         log_format=log_format,
         max_request_bytes=max_request,
