@@ -96,7 +96,8 @@ class Run:
     drained_s: float = 0.0
     submissions: list[dict[str, Any]] = field(default_factory=list)
     outbound: dict[str, str] = field(default_factory=dict)  # SID -> status
-    inbound: dict[str, str] = field(default_factory=dict)  # SID -> body
+    inbound: dict[str, str] = field(default_factory=dict)  # SID -> body, of those received
+    receiving: int = 0  # inbound messages still waiting for a part
     webhook_states: Counter[str] = field(default_factory=Counter)
     received: list[tuple[str, str, str, bool]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -410,9 +411,15 @@ def read_database(run: Run, data_dir: Path) -> None:
         run.outbound = dict(
             db.execute("SELECT sid, status FROM messages WHERE direction != 'inbound'").fetchall()
         )
+        # Received only: a long message still 'receiving' its parts is not made yet.
         run.inbound = dict(
-            db.execute("SELECT sid, body FROM messages WHERE direction = 'inbound'").fetchall()
+            db.execute(
+                "SELECT sid, body FROM messages WHERE direction = 'inbound' AND status = 'received'"
+            ).fetchall()
         )
+        (run.receiving,) = db.execute(
+            "SELECT count(*) FROM messages WHERE direction = 'inbound' AND status = 'receiving'"
+        ).fetchone()
         run.webhook_states = Counter(
             dict(db.execute("SELECT state, count(*) FROM webhooks GROUP BY state").fetchall())
         )
@@ -423,6 +430,7 @@ def drained(run: Run) -> bool:
         set(run.outbound) == set(run.created)
         and all(status in ("sent", "delivered") for status in run.outbound.values())
         and len(run.inbound) >= len(run.injected)
+        and run.receiving == 0
         and run.webhook_states.get("pending", 0) == 0
     )
 
@@ -463,6 +471,8 @@ def check(run: Run) -> None:
     if sorted(made.elements()) != sorted(run.injected):
         wrong = [text for text in run.injected if made[text] != 1]
         problems.append(f"{len(wrong)} inbound messages not made exactly once: {wrong[:2]}")
+    if run.receiving:
+        problems.append(f"{run.receiving} inbound messages still receiving a part")
     if set(run.webhook_states) - {"delivered"}:
         problems.append(f"webhooks not all confirmed: {dict(run.webhook_states)}")
     sms = [(token, sid, signed) for path, token, sid, signed in run.received if path == "/sms"]

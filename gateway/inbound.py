@@ -5,11 +5,14 @@ on a slow safety sweep, every storage is listed (``AT+CMGL=4``) so that nothing 
 is missed. A PDU is committed first and deleted from the modem only then; the same PDU read
 again (a re-read, a restart, a network resend) is recognised by its key and adds nothing.
 
-Parts of a concatenated message wait in the store until the set is complete; when parts are
-still missing ``reassembly_timeout`` seconds after the first arrived, the message is made of
-the parts that did arrive, in order, with Twilio error 30009 ("Missing segment"), and its
-webhook fires once. A part arriving after that becomes a message of its own, also with 30009:
-it is never dropped, and never changes a message whose webhook has gone.
+Parts of a concatenated message wait in the store until the set is complete; meanwhile,
+from its first part, the message is in the API as ``receiving`` (the text of the parts that
+came, ``num_segments`` the total its header announces, no ``date_sent`` yet), and it becomes
+``received`` with the same SID. A message complete in one SMS is ``received`` at once. When
+parts are still missing ``reassembly_timeout`` seconds after the first arrived, the message is
+made of the parts that did arrive, in order, with Twilio error 30009 ("Missing segment"). Its
+webhook fires once, when it is received. A part arriving after that becomes a message of its
+own, also with 30009: it is never dropped, and never changes a message whose webhook has gone.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -380,6 +383,7 @@ class InboundReceiver:
             if assembly.complete:
                 await self._make(list(assembly.parts), missing=False)
             else:
+                await self._show(part.group, waiting)
                 self._waiting.set()
 
     async def resume(self) -> None:
@@ -416,31 +420,69 @@ class InboundReceiver:
                 continue
             await self.expire_due()
 
-    async def _make(self, parts: Sequence[InboundPart], *, missing: bool) -> None:
-        assembly = assemble(parts)
-        first = parts[0]
-        now = self.clock()
-        code = MISSING_SEGMENT if missing else None
+    def _new_message(self, first: InboundPart, now: datetime) -> Message:
         service = self.config.service_of(first.recipient)
-        message = Message(
+        return Message(
             sid=new_sid("SM"),
             account_sid=self.account_of(first.modem),
             direction=Direction.INBOUND,
-            status=Status.RECEIVED,
+            status=Status.RECEIVING,
             to=first.recipient,
             from_=first.sender,
-            body=assembly.text,
-            num_segments=len(assembly.parts),
+            body="",
+            num_segments=first.total,
             num_media=0,
-            error_code=code,
-            error_message=ERROR_MESSAGES[code] if code else None,
+            error_code=None,
+            error_message=None,
             price=None,
             price_unit="USD",
             messaging_service_sid=service.sid if service else None,
             date_created=now,
             date_updated=now,
-            date_sent=now,  # Twilio: when the webhook request was made, which is now
+            date_sent=None,  # Twilio: when the webhook request was made, at the end
             modem=first.modem,
+        )
+
+    async def _show(self, group: str, parts: Sequence[InboundPart]) -> None:
+        """The seed's ``receiving``: "The inbound message has been received by Twilio and is
+        currently being processed". From its first part a long message is a resource, with
+        the text of the parts that came so far, in order (nothing stands for those still
+        missing: it is the text it keeps if they never come, with 30009) and ``num_segments``
+        the parts its header announces; its SID stays when it is received."""
+        now = self.clock()
+        assembly = assemble(parts)
+        shown = replace(self._new_message(parts[0], now), body=assembly.text)
+        message = await self.store.show_receiving(group, shown)
+        log.info(
+            "%s: receiving from %s to %s, %d of %d part(s) on %s",
+            message.sid,
+            message.from_,
+            message.to,
+            len(assembly.parts),
+            message.num_segments,
+            parts[0].modem,
+            extra=fields(sid=message.sid, modem=parts[0].modem, parts=len(assembly.parts)),
+        )
+
+    async def _make(self, parts: Sequence[InboundPart], *, missing: bool) -> None:
+        assembly = assemble(parts)
+        first = parts[0]
+        now = self.clock()
+        code = MISSING_SEGMENT if missing else None
+        # The message shown while its parts arrived, if there was one, is the one received:
+        # its SID, account and date_created stay.
+        shown = None if first.group is None else await self.store.receiving_message(first.group)
+        service = self.config.service_of(first.recipient)
+        message = replace(
+            shown or self._new_message(first, now),
+            status=Status.RECEIVED,
+            body=assembly.text,
+            num_segments=len(assembly.parts),
+            error_code=code,
+            error_message=ERROR_MESSAGES[code] if code else None,
+            messaging_service_sid=service.sid if service else None,
+            date_updated=now,
+            date_sent=now,  # Twilio: when the webhook request was made, which is now
         )
         keys = [part.key for part in assembly.parts]
         if not await self.store.receive_message(message, keys, self._webhook(message)):

@@ -173,7 +173,9 @@ def _message() -> Schema:
                 f"The text of the message, at most {MAX_BODY_CHARS} characters; '' once redacted"
             ),
             "date_created": _date("When the message was created"),
-            "date_sent": _date("When the message was sent (received, for an inbound one)"),
+            "date_sent": _date(
+                "When the message was sent (received, for an inbound one: null while receiving)"
+            ),
             "date_updated": _date("When the message was last updated"),
             "direction": _enum(MESSAGE_DIRECTIONS, "The direction of the message"),
             "error_code": {
@@ -188,7 +190,9 @@ def _message() -> Schema:
             ),
             "messaging_service_sid": _sid("MG", "The Messaging Service that sent the message"),
             "num_media": _string("The number of media files, a decimal string: always '0'"),
-            "num_segments": _string("The number of SMS parts, a decimal string"),
+            "num_segments": _string(
+                "The number of SMS parts, a decimal string (while receiving: those announced)"
+            ),
             "price": _string("What the message cost, negative, in price_unit"),
             "price_unit": _string("The currency of price", format="currency"),
             "sid": _sid("(SM|MM)", "The message's SID"),

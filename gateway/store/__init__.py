@@ -302,7 +302,16 @@ class Store(Protocol):
     ) -> bool:
         """Commit an inbound message made of the parts ``part_keys``, and its webhook; only
         if every part is still waiting (``False``, and nothing written, otherwise), so the
-        same parts never make two messages."""
+        same parts never make two messages. The message shown ``receiving`` with the same SID
+        (:meth:`show_receiving`) becomes this one; otherwise it is a new one."""
+
+    async def receiving_message(self, group: str) -> Message | None:
+        """The message ``group``'s parts are shown as while they still arrive, if any."""
+
+    async def show_receiving(self, group: str, message: Message) -> Message:
+        """Commit ``message`` (status ``receiving``) as what ``group``'s parts make so far:
+        new the first time; after that the message already shown takes its ``body``,
+        ``num_segments`` and ``date_updated`` and keeps its SID. Returns it as it stands."""
 
     async def expired_groups(self, received_before: datetime) -> list[str]:
         """Groups still waiting for a part whose first part arrived before the deadline."""

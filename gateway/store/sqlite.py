@@ -40,6 +40,7 @@ from gateway.store import (
     WebhookStates,
     WebhookTrouble,
     new_webhook_token,
+    receiving,
 )
 from gateway.store.rows import (
     EPOCH,
@@ -47,7 +48,6 @@ from gateway.store.rows import (
     NUMBER_COLUMNS,
     PART_COLUMNS,
     from_micros,
-    insert_message,
     insert_webhook,
     load_message,
     message_row,
@@ -492,26 +492,13 @@ class SqliteStore:
     async def receive_message(
         self, message: Message, part_keys: Sequence[str], webhook: Webhook | None
     ) -> bool:
-        def job(db: sqlite3.Connection) -> bool:
-            keys = list(part_keys)
-            marks = ", ".join("?" * len(keys))
-            (waiting,) = db.execute(
-                f"SELECT count(*) FROM inbound_parts WHERE key IN ({marks}) "
-                "AND message_sid IS NULL",
-                keys,
-            ).fetchone()
-            if waiting != len(set(keys)):
-                return False  # a part is in a message already: nothing is written
-            insert_message(db, message)
-            db.executemany(
-                "UPDATE inbound_parts SET message_sid = ? WHERE key = ?",
-                [(message.sid, key) for key in keys],
-            )
-            if webhook is not None:
-                insert_webhook(db, webhook, message.date_created)
-            return True
+        return await self._write(lambda db: receiving.receive(db, message, part_keys, webhook))
 
-        return await self._write(job)
+    async def receiving_message(self, group: str) -> Message | None:
+        return await self._write(lambda db: receiving.shown(db, group))
+
+    async def show_receiving(self, group: str, message: Message) -> Message:
+        return await self._write(lambda db: receiving.show(db, group, message))
 
     async def expired_groups(self, received_before: datetime) -> list[str]:
         def job(db: sqlite3.Connection) -> list[str]:

@@ -42,6 +42,7 @@ from tests.gateway.gateway_rig import (
     BOB,
     CAROL,
     OTHER_ACCOUNT,
+    Inbox,
     basic_auth,
     config,
     running,
@@ -486,6 +487,47 @@ async def test_delete_a_final_message(rig: Rig) -> None:
     await rig.page_refused(20404, 404, context.media)
     assert await rig.listed() == [kept.sid]
     assert rig.sql("SELECT count(*) FROM messages WHERE sid = ?", created.sid) == [(0,)]
+
+
+# --- an inbound message still arriving -------------------------------------------------------
+
+
+async def test_a_long_message_still_arriving_is_receiving(tmp_path: Path, mode: str) -> None:
+    """The seed: "receiving The inbound message has been received by Twilio and is currently
+    being processed." From its first part, through either client: fetched and listed (by
+    ``To`` and ``From``) as ``receiving`` with the text that came and ``num_segments`` the
+    parts announced; refused deletion and redaction while so (20009, HTTP 409, as for every
+    message in progress) and cancellation (30409); ``received``, the same SID, with its last
+    part."""
+    inboxes: list[Inbox] = []
+    async with conformance(tmp_path, mode, prepare=lambda g: inboxes.append(Inbox(g))) as rig:
+        text = "Still arriving, one part at a time. " * 6  # 216 characters: parts of 153, 63
+        rig.network.inject(BOB, HANDSET, text, order=[1], reference=31)
+        # One modem's messages are handled in order: once this one is in, part 1 has been.
+        rig.network.inject(BOB, HANDSET_2, "after part 1")
+        (after,) = await inboxes[0].wait(1)
+        assert after.body == "after part 1"
+        (shown,) = await rig.call(rig.messages, "list", from_=HANDSET)
+        # Where it stands among them is the list order's business (DateSent: it has none).
+        listed = await rig.call(rig.messages, "list", to=BOB)
+        assert sorted(m.sid for m in listed) == sorted([after.sid, shown.sid])
+        fetched = await rig.fetch(shown.sid)
+        for message in (shown, fetched):
+            assert (message.status, message.direction) == ("receiving", "inbound")
+            assert (message.from_, message.to, message.body) == (HANDSET, BOB, text[:153])
+            assert (message.num_segments, message.date_sent) == ("2", None)
+        context = rig.messages(shown.sid)
+        await rig.refused(20009, 409, context, "delete")
+        await rig.refused(20009, 409, context, "update", body="")
+        await rig.refused(30409, 400, context, "update", status="canceled")
+
+        rig.network.inject(BOB, HANDSET, text, order=[2], reference=31)
+        (_, received) = await inboxes[0].wait(2)
+        assert received.sid == shown.sid
+        fetched = await rig.fetch(shown.sid)
+        assert (fetched.status, fetched.body, fetched.num_segments) == ("received", text, "2")
+        assert fetched.date_sent is not None
+        assert await rig.call(context, "delete") is True
 
 
 # --- scheduled messages ----------------------------------------------------------------------

@@ -220,13 +220,19 @@ async def test_kill_9_in_the_prompt_and_the_next_start_gets_the_modem_back(
     assert len(database_state(data_dir)[0]) == len(messages)
 
 
-def inbound_parts(data_dir: Path) -> int:
+def inbound_messages(data_dir: Path) -> list[tuple[str, str, str, int]]:
+    """SID, status, body and num_segments of each inbound message, as the database says."""
     with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
-        (count,) = db.execute("SELECT count(*) FROM inbound_parts").fetchone()
-        return int(count)
+        return db.execute(
+            "SELECT sid, status, body, num_segments FROM messages WHERE direction = 'inbound'"
+        ).fetchall()
 
 
 async def test_kill_9_between_received_parts_makes_one_message(tmp_path: Path) -> None:
+    """Killed between the parts of a long message, while it is ``receiving`` (the seed: "The
+    inbound message has been received by Twilio and is currently being processed"): the next
+    start finds part 2 on the SIM and makes the same message (its SID) ``received``; one
+    message, one webhook."""
     device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
     data_dir = tmp_path / "data"
     receiver = Receiver(ACCOUNT.auth_token)
@@ -245,10 +251,12 @@ async def test_kill_9_between_received_parts_makes_one_message(tmp_path: Path) -
             async with process(*serve, ready="smsgw is listening") as gateway:
                 await sim.post("/inject", json={**part, "order": [1]})
                 async with asyncio.timeout(WAIT):  # another process: read its database
-                    while inbound_parts(data_dir) < 1:
+                    while not (shown := inbound_messages(data_dir)):
                         await asyncio.sleep(0.005)
                 gateway.send_signal(signal.SIGKILL)
                 await gateway.wait()
+            ((sid, status, text, segments),) = shown
+            assert (status, text, segments) == ("receiving", body[:153], 2)
             # Part 2 comes while no gateway runs: the modem stores it and tells nobody.
             await sim.post("/inject", json={**part, "order": [2]})
             async with process(*serve, ready="smsgw is listening"):
@@ -258,18 +266,22 @@ async def test_kill_9_between_received_parts_makes_one_message(tmp_path: Path) -
     assert request.signed
     assert (request.params["Body"], request.params["NumSegments"]) == (body, "2")
     assert len(receiver.requests) == 1
-    with sqlite3.connect(data_dir / DATABASE_NAME) as db:
-        assert db.execute("SELECT count(*), min(body) FROM messages").fetchone() == (1, body)
+    assert request.params["MessageSid"] == sid
+    assert inbound_messages(data_dir) == [(sid, "received", body, 2)]
 
 
 def database_state(data_dir: Path) -> tuple[dict[str, str], list[str]]:
-    """Outbound statuses by SID, and the bodies of the inbound messages."""
+    """Outbound statuses by SID, and the bodies of the inbound messages received (not those
+    still ``receiving`` their parts)."""
     with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
         outbound = dict(
             db.execute("SELECT sid, status FROM messages WHERE direction != 'inbound'").fetchall()
         )
         inbound = [
-            body for (body,) in db.execute("SELECT body FROM messages WHERE direction = 'inbound'")
+            body
+            for (body,) in db.execute(
+                "SELECT body FROM messages WHERE direction = 'inbound' AND status = 'received'"
+            )
         ]
         return outbound, inbound
 
@@ -366,6 +378,7 @@ async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
     repeated = sum(count - 1 for count in parts.values())
     assert repeated <= len(plan), context  # at most the part on the air at each kill went twice
     assert sorted(inbound) == sorted(injected), context  # each inbound message made once
+    assert len(inbound_messages(data_dir)) == len(injected), context  # and none left receiving
     bodies = [request.params["Body"] for request in receiver.requests]
     assert set(bodies) == set(injected), context
     assert len(bodies) - len(injected) <= len(plan), context  # again only if not known delivered

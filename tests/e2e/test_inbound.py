@@ -7,16 +7,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from drivers.pdu import Deliver, decode
@@ -27,7 +29,7 @@ from gateway.assembly import received_part
 from gateway.config import Config, ModemConfig, NumberConfig
 from gateway.models import API_VERSION, Message
 from gateway.runtime import Gateway
-from gateway.store.sqlite import SqliteStore
+from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 from tests.e2e.webhook_receiver import Answer, Received, Receiver
 from tests.gateway.api_rig import Clock
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, basic_auth, config, running
@@ -253,6 +255,138 @@ async def test_a_missing_part_gives_30009_after_the_timeout_and_a_late_part_its_
         assert stored is not None and stored.body == message.body
 
 
+THREE_PARTS = LONG * 2  # 384 GSM 7-bit characters: parts of 153, 153 and 78
+
+
+async def fetch(client: Client, sid: str) -> Any:
+    return await asyncio.to_thread(lambda: client.messages(sid).fetch())
+
+
+async def from_handset(client: Client) -> list[Any]:
+    """What the Messages list shows of the handset's messages, through the twilio client."""
+    return await asyncio.to_thread(lambda: client.messages.list(from_=HANDSET))
+
+
+def webhooks_of(gateway: Gateway, sid: str) -> int:
+    """Webhooks the gateway has queued (or sent) for message ``sid``, as its database says."""
+    with sqlite3.connect(gateway.config.data_dir / DATABASE_NAME) as db:
+        query = "SELECT count(*) FROM webhooks WHERE message_sid = ?"
+        (count,) = db.execute(query, (sid,)).fetchone()
+        return int(count)
+
+
+def to_the_second(moment: datetime) -> datetime:
+    """A moment as the API shows it (RFC 2822: whole seconds)."""
+    return moment.replace(microsecond=0)
+
+
+async def refused(call: Callable[[], Any], code: int, status: int) -> None:
+    with pytest.raises(TwilioRestException) as caught:
+        await asyncio.to_thread(call)
+    assert (caught.value.code, caught.value.status) == (code, status), caught.value.msg
+
+
+async def test_a_long_message_is_receiving_from_its_first_part_and_received_at_its_last(
+    tmp_path: Path,
+) -> None:
+    """The seed: "receiving The inbound message has been received by Twilio and is currently
+    being processed." From its first part a long message is a Message resource, fetched and
+    listed through the twilio client: ``receiving``, the text of the parts that came (nothing
+    for those still missing), ``num_segments`` the total its header announces, no
+    ``date_sent`` yet, no webhook yet, and neither deleted nor redacted (20009). Its last part
+    makes it ``received`` with the same SID, and its webhook goes once."""
+    async with receiving(tmp_path) as rig:
+        client = twilio_client(rig.gateway)
+        text, first_seen = THREE_PARTS, to_the_second(rig.clock())
+        rig.text(text, order=[1], reference=77)  # parts 2 and 3 held back
+        assert await rig.last(after=0) == []  # part 1 handled: nothing received yet
+        (listed,) = await from_handset(client)
+        sid = listed.sid
+        for shown in (listed, await fetch(client, sid)):
+            assert (shown.sid, shown.direction, shown.status) == (sid, "inbound", "receiving")
+            assert (shown.from_, shown.to, shown.body) == (HANDSET, BOB, text[:153])
+            assert (shown.num_segments, shown.num_media) == ("3", "0")
+            assert (shown.error_code, shown.error_message, shown.date_sent) == (None, None, None)
+            assert shown.date_created == shown.date_updated == first_seen
+        assert webhooks_of(rig.gateway, sid) == 0
+        await refused(lambda: client.messages(sid).delete(), 20009, 409)
+        await refused(lambda: client.messages(sid).update(body=""), 20009, 409)
+
+        rig.clock.advance(5)
+        rig.text(text, order=[3], reference=77)
+        assert await rig.last(after=1) == []  # after the first sentinel
+        shown = await fetch(client, sid)
+        assert (shown.status, shown.body, shown.num_segments) == (
+            "receiving",
+            text[:153] + text[306:],  # parts 1 and 3, in order; part 2 not there yet
+            "3",
+        )
+        assert (shown.date_created, shown.date_updated) == (first_seen, to_the_second(rig.clock()))
+        assert [m.sid for m in await from_handset(client)] == [sid]
+
+        rig.clock.advance(5)
+        rig.text(text, order=[2], reference=77)
+        (message,) = await rig.last(after=2)
+        assert (message.sid, message.body, message.num_segments) == (sid, text, 3)
+        received = await fetch(client, sid)
+        assert (received.status, received.body, received.num_segments) == ("received", text, "3")
+        assert (received.error_code, received.date_created) == (None, first_seen)
+        assert received.date_sent == received.date_updated == to_the_second(rig.clock())
+        assert [m.sid for m in await from_handset(client)] == [sid]
+        # Three sentinels and the message: its webhook, once, with its SID.
+        (request,) = [r for r in await rig.receiver.wait(4) if r.params["From"] == HANDSET]
+        expect_twilio_request(request, message, text, 3)
+        assert webhooks_of(rig.gateway, sid) == 1
+        assert await asyncio.to_thread(lambda: client.messages(sid).delete()) is True
+
+
+async def test_a_receiving_message_whose_part_never_comes_is_received_with_30009(
+    tmp_path: Path,
+) -> None:
+    """The seed: "receiving ... is currently being processed"; "30009 Missing segment One or
+    more segments associated with your multi-part inbound message was not received." The
+    message shown ``receiving`` is the one given up after ``reassembly_timeout`` (the test's
+    clock): same SID, ``received``, 30009, made of the parts that came."""
+    async with receiving(tmp_path, reassembly_timeout=600) as rig:
+        client = twilio_client(rig.gateway)
+        text = THREE_PARTS
+        rig.text(text, order=[1, 3], reference=201)
+        assert await rig.last(after=0) == []
+        (shown,) = await from_handset(client)
+        assert (shown.status, shown.body, shown.num_segments) == (
+            "receiving",
+            text[:153] + text[306:],
+            "3",
+        )
+        rig.clock.advance(599)
+        assert await rig.gateway.inbound.expire_due() == 0
+        assert (await fetch(client, shown.sid)).status == "receiving"
+        rig.clock.advance(2)
+        assert await rig.gateway.inbound.expire_due() == 1
+        given_up = await fetch(client, shown.sid)
+        assert (given_up.status, given_up.body) == ("received", shown.body)
+        assert (given_up.error_code, given_up.error_message) == (30009, "Missing segment")
+        assert given_up.num_segments == "2"  # the parts it is made of
+        assert given_up.date_sent == to_the_second(rig.clock())
+        assert [m.sid for m in await from_handset(client)] == [shown.sid]
+        (request,) = [r for r in await rig.receiver.wait(2) if r.params["From"] == HANDSET]
+        assert (request.params["MessageSid"], request.params["NumSegments"]) == (shown.sid, "2")
+
+
+async def test_a_single_part_message_is_received_at_once(tmp_path: Path) -> None:
+    """A message in one SMS is complete when it comes: never ``receiving``, ``received`` at
+    once (the seed's "received On inbound messages only. The inbound message was received by
+    one of your Twilio numbers.")."""
+    async with receiving(tmp_path) as rig:
+        client = twilio_client(rig.gateway)
+        rig.text("all in one")
+        (message,) = await rig.inbox.wait()
+        assert [(m.sid, m.status) for m in await from_handset(client)] == [
+            (message.sid, "received")
+        ]
+        assert message.date_created == message.date_sent
+
+
 async def test_the_same_pdu_read_twice_is_one_message(tmp_path: Path) -> None:
     async with receiving(tmp_path) as rig:
         (pdu, length), *_ = rig.network.inbound_pdus(HANDSET, "just once")
@@ -264,18 +398,69 @@ async def test_the_same_pdu_read_twice_is_one_message(tmp_path: Path) -> None:
 
 
 async def test_the_gateway_restarted_between_two_parts_assembles_once(tmp_path: Path) -> None:
+    """A restart between the parts: the message shown ``receiving`` (the seed: "received by
+    Twilio and is currently being processed") is still there after it, and the part that
+    completes it makes it ``received``: the same SID, one message, one webhook."""
     receiver = Receiver(ACCOUNT.auth_token)
     clock = Clock()
     async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
         rig.text(LONG, order=[1], reference=99)
         assert await rig.last(after=0) == []  # part 1 committed (and off the SIM), waiting
+        (before,) = await from_handset(twilio_client(rig.gateway))
+        assert (before.status, before.body, before.num_segments) == ("receiving", LONG[:153], "2")
     # A new process would have a new simulated network; so does this new gateway.
     async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
+        client = twilio_client(rig.gateway)
+        shown = await fetch(client, before.sid)
+        assert (shown.status, shown.body, shown.date_created) == (
+            "receiving",
+            LONG[:153],
+            before.date_created,
+        )
         rig.text(LONG, order=[2], reference=99)
         (message,) = await rig.last(after=0)
         assert (message.body, message.num_segments, message.error_code) == (LONG, 2, None)
-        from_handset = [r for r in await rig.receiver.wait(3) if r.params["From"] == HANDSET]
-        assert [r.params["Body"] for r in from_handset] == [LONG]
+        assert message.sid == before.sid
+        assert [(m.sid, m.status) for m in await from_handset(client)] == [(before.sid, "received")]
+        from_handset_requests = [
+            r for r in await rig.receiver.wait(3) if r.params["From"] == HANDSET
+        ]
+        assert [r.params["Body"] for r in from_handset_requests] == [LONG]
+        assert from_handset_requests[0].params["MessageSid"] == before.sid
+        assert webhooks_of(rig.gateway, before.sid) == 1
+
+
+async def test_a_part_committed_before_a_crash_shows_its_message_receiving_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    """The crash came after part 1's commit, before its message was shown ``receiving``: the
+    next start shows it (the seed's "received by Twilio and is currently being processed"),
+    once however often it resumes, and part 2 makes it ``received``, one webhook."""
+    network = SimulatedNetwork()
+    pdus = network.inbound_pdus(HANDSET, LONG, reference=42)
+    pdu, length = pdus[0]
+    deliver = decode(pdu, length)
+    assert isinstance(deliver, Deliver)
+    store = SqliteStore(tmp_path / "data")
+    await store.open()
+    try:
+        part = received_part("bob", BOB, deliver, pdu[-2 * length :], Clock()())
+        assert await store.add_inbound_part(part)
+    finally:
+        await store.close()
+
+    async with receiving(tmp_path) as rig:
+        client = twilio_client(rig.gateway)
+        await rig.gateway.inbound.resume()  # what the start does (again: it changes nothing)
+        (shown,) = await from_handset(client)
+        assert (shown.status, shown.body, shown.num_segments) == ("receiving", LONG[:153], "2")
+        await rig.gateway.inbound.resume()
+        assert [m.sid for m in await from_handset(client)] == [shown.sid]
+        rig.bob.receive(*pdus[1])
+        (message,) = await rig.last(after=0)
+        assert (message.sid, message.body) == (shown.sid, LONG)
+        (request,) = [r for r in await rig.receiver.wait(2) if r.params["From"] == HANDSET]
+        expect_twilio_request(request, message, LONG, 2)
 
 
 def put_on_sim(sim: SimulatedModem, pdus: list[tuple[str, int]], stat: int = 0) -> None:

@@ -192,6 +192,83 @@ async def test_receive_message_without_a_webhook(store: SqliteStore) -> None:
     assert await store.next_webhook_at() is None
 
 
+def receiving(*, at: datetime = T0, body: str = "part", segments: int = 3) -> Message:
+    return replace(
+        inbound(at=at, body=body, segments=segments), status=Status.RECEIVING, date_sent=None
+    )
+
+
+async def test_a_group_shown_receiving_is_one_message_until_it_is_received(
+    store: SqliteStore,
+) -> None:
+    """The seed: "receiving The inbound message has been received by Twilio and is currently
+    being processed." The store keeps one message per group from its first part on, and the
+    message received in the end is the same row, with the same SID."""
+    group = "alice|+15557654321|7|3|8"
+    await store.add_inbound_part(part("a", sequence=1, text="A"))
+    first = receiving(body="A")
+    assert await store.receiving_message(group) is None
+    assert await store.show_receiving(group, first) == first
+    assert await store.get_message(ACCOUNT, first.sid) == first
+    assert await store.receiving_message(group) == first
+
+    # The next part: another candidate, but the message shown stays (its SID, its creation).
+    await store.add_inbound_part(part("c", sequence=3, text="C"))
+    later = T0 + timedelta(seconds=5)
+    candidate = receiving(at=later, body="AC")
+    shown = await store.show_receiving(group, candidate)
+    assert shown == replace(first, body="AC", date_updated=later)
+    assert await store.get_message(ACCOUNT, first.sid) == shown
+    assert await store.get_message(ACCOUNT, candidate.sid) is None
+    assert await store.count_messages() == 1
+    assert await store.group_parts(group) == (
+        [part("a", sequence=1, text="A"), part("c", sequence=3, text="C")],
+        False,
+    )
+
+    await store.add_inbound_part(part("b", sequence=2, text="B"))
+    done = T0 + timedelta(seconds=9)
+    received = replace(shown, status=Status.RECEIVED, body="ABC", date_updated=done, date_sent=done)
+    hook = webhook(received.sid)
+    assert await store.receive_message(received, ["a", "b", "c"], hook)
+    assert await store.get_message(ACCOUNT, first.sid) == received
+    assert await store.count_messages() == 1
+    assert await store.receiving_message(group) is None
+    assert rows(store, "SELECT count(*) FROM receiving_groups") == [(0,)]
+    assert await store.group_parts(group) == ([], True)
+    # The webhook is queued when the message is received, not when it was first shown.
+    assert await store.due_webhooks(done - timedelta(microseconds=1)) == []
+    (due,) = await store.due_webhooks(done)
+    assert due == replace(hook, id=due.id)
+
+
+async def test_a_receiving_message_is_found_again_after_a_restart(tmp_path: Path) -> None:
+    group = "alice|+15557654321|7|3|8"
+    first = SqliteStore(tmp_path)
+    await first.open()
+    await first.add_inbound_part(part("a"))
+    shown = await first.show_receiving(group, receiving())
+    await first.close()
+    again = SqliteStore(tmp_path)
+    await again.open()
+    try:
+        assert await again.receiving_message(group) == shown
+        assert await again.show_receiving(group, receiving(body="more")) == replace(
+            shown, body="more"
+        )
+    finally:
+        await again.close()
+
+
+async def test_a_receiving_message_is_not_deleted(store: SqliteStore) -> None:
+    group = "alice|+15557654321|7|3|8"
+    await store.add_inbound_part(part("a"))
+    shown = await store.show_receiving(group, receiving())
+    assert await store.delete_message(ACCOUNT, shown.sid) == shown  # in progress: kept
+    assert await store.get_message(ACCOUNT, shown.sid) == shown
+    assert await store.receiving_message(group) == shown
+
+
 async def test_receive_message_is_all_or_nothing(store: SqliteStore) -> None:
     group = "alice|+15557654321|7|3|8"
     for key, sequence in (("a", 1), ("b", 2)):
