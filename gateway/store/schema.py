@@ -199,7 +199,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         checked_at INTEGER NOT NULL
     );
     """,
-    # 12: the message a concatenated SMS is while its parts still arrive (status 'receiving'),
+    # 9: the message a concatenated SMS is while its parts still arrive (status 'receiving'),
     # by the group its parts share; the row goes when the message is received. A group already
     # waiting when this runs gets its message as the same start resumes it (InboundReceiver).
     """
