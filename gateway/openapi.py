@@ -585,6 +585,12 @@ def _create_message_form() -> Schema:
                 "description": f"The text, at most {MAX_BODY_CHARS} characters",
             },
             "StatusCallback": {**url, "description": "Where status changes are posted"},
+            "ApplicationSid": _sid(
+                "AP",
+                "One of the account's applications: its message_status_callback gets the "
+                "sent and failed callbacks, and StatusCallback is ignored (else 21218)",
+                nullable=False,
+            ),
             "ValidityPeriod": {
                 "type": "integer",
                 "minimum": 1,

@@ -91,6 +91,7 @@ class Gateway:
             tasks=self.tasks,
         )
         self.applications = Applications(self.store, clock)
+        self.outbound.applications = self.applications
         self.numbers = PhoneNumbers(config, self.store, clock)
         self.inbound.numbers = self.numbers
         self.services = ServiceRouter(

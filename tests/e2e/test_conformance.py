@@ -877,6 +877,109 @@ async def test_phone_number_update_refusals(rig: Rig, params: dict[str, Any], co
     assert (fetched.sms_url, fetched.sms_method) == (alice.sms_url, alice.sms_method)
 
 
+# --- Applications --------------------------------------------------------------------------------
+
+UNKNOWN_APPLICATION: Final = "AP" + "0f" * 16
+
+
+async def test_application_sid_sends_sent_and_failed_to_the_application_not_status_callback(
+    rig: Rig,
+) -> None:
+    """The seed (application_sid): "The SID of the application that should receive message
+    status. We POST a message_sid parameter and a message_status parameter with a value of
+    sent or failed to the application's message_status_callback. If a status_callback
+    parameter is also passed, it will be ignored and the application's message_status_callback
+    parameter will be used." (Twilio's newer reference, twilio-messages-api.md line 99, has it
+    the other way round; the seed wins.)"""
+    app = await rig.call(
+        rig.sdk.client.applications,
+        "create",
+        friendly_name="status",
+        message_status_callback=rig.receiver.url("/app-status"),
+    )
+    ignored = rig.receiver.url("/ignored")
+    created = await rig.create(
+        to=HANDSET, from_=ALICE, body="hi", application_sid=app.sid, status_callback=ignored
+    )
+    assert created.status == "queued"
+    assert (await rig.final(created.sid)).status is Status.SENT
+    (callback,) = await rig.callbacks(created.sid, 1)
+    assert (callback.path, callback.method, callback.signed) == ("/app-status", "POST", True)
+    assert (callback.params["MessageStatus"], callback.params["MessageSid"]) == (
+        "sent",
+        created.sid,
+    )
+    # Only "sent" was reported: not "queued", and nothing to the StatusCallback given with it.
+    assert rig.sql("SELECT url FROM webhooks WHERE message_sid = ?", created.sid) == [
+        (rig.receiver.url("/app-status"),)
+    ]
+
+    # Failed: reported, with its error code.
+    rig.network.set_rule(HANDSET_2, HandsetRule(Fate.REJECTED, cms_error=21))
+    failing = await rig.create(to=HANDSET_2, from_=ALICE, body="no", application_sid=app.sid)
+    assert (await rig.final(failing.sid)).status is Status.FAILED
+    (failed,) = await rig.callbacks(failing.sid, 1)
+    assert (failed.path, failed.signed) == ("/app-status", True)
+    assert (failed.params["MessageStatus"], failed.params["ErrorCode"]) == ("failed", "30007")
+
+    # Delivered: "sent" is reported, the delivery is not ("a value of sent or failed").
+    delivered_to = "+447700900789"
+    rig.network.set_rule(delivered_to, HandsetRule(Fate.DELIVERED))
+    delivered = await rig.create(to=delivered_to, from_=BOB, body="ok", application_sid=app.sid)
+    await rig.statuses.reached(delivered.sid, Status.DELIVERED)
+    assert [c.params["MessageStatus"] for c in await rig.callbacks(delivered.sid, 1)] == ["sent"]
+    assert len(rig.sql("SELECT id FROM webhooks WHERE message_sid = ?", delivered.sid)) == 1
+
+
+async def test_the_application_is_looked_up_when_each_callback_is_made(rig: Rig) -> None:
+    """The seed: "We POST ... to the application's message_status_callback": the application's
+    URL when the status changes, not a copy taken when the message was created. Twilio calls
+    it "the SID of the application that should receive message status": a reference, so a
+    change to the application applies to the messages that name it, and an application
+    deleted meanwhile receives nothing."""
+    apps = rig.sdk.client.applications
+    kept = await rig.call(apps, "create", message_status_callback=rig.receiver.url("/before"))
+    gone = await rig.call(apps, "create", message_status_callback=rig.receiver.url("/gone"))
+    rig.alice.hang()
+    first = await rig.create(to=HANDSET, from_=ALICE, body="one", application_sid=kept.sid)
+    second = await rig.create(to=HANDSET, from_=ALICE, body="two", application_sid=gone.sid)
+    await rig.statuses.reached(first.sid, Status.SENDING)
+    await rig.call(apps(kept.sid), "update", message_status_callback=rig.receiver.url("/after"))
+    assert await rig.call(apps(gone.sid), "delete") is True
+    await rig.replug_alice()
+    for sid in (first.sid, second.sid):
+        assert (await rig.final(sid)).status is Status.SENT
+    (callback,) = await rig.callbacks(first.sid, 1)
+    assert (callback.path, callback.signed, callback.params["MessageStatus"]) == (
+        "/after",
+        True,
+        "sent",
+    )
+    assert rig.sql("SELECT url FROM webhooks WHERE message_sid = ?", second.sid) == []
+
+
+async def test_an_unknown_application_sid_is_refused_with_21218(rig: Rig) -> None:
+    """The seed's application_sid is "The SID of the application that should receive message
+    status": one that names no application of the account is refused with Twilio's 21218
+    "Invalid ApplicationSid" ("The application may not exist anymore or may not be available
+    within your account", Twilio's error dictionary), not dropped."""
+    carol = rig.clients.account(OTHER_ACCOUNT)
+    theirs = await rig.call(carol.client.applications, "create", friendly_name="carol's")
+    for sid in ("nonsense", UNKNOWN_APPLICATION, theirs.sid):
+        error = await rig.refused(
+            21218,
+            400,
+            rig.messages,
+            "create",
+            to=HANDSET,
+            from_=ALICE,
+            body="x",
+            application_sid=sid,
+        )
+        assert "ApplicationSid" in error.msg
+    assert await rig.listed() == []  # nothing was stored
+
+
 # --- limits --------------------------------------------------------------------------------------
 
 
