@@ -262,7 +262,9 @@ def _incoming_phone_number() -> Schema:
             "origin": _string("Always 'hosted' here: the number is a SIM's, not Twilio's"),
             "phone_number": _string("The number, E.164", format="phone-number"),
             "sid": _sid("PN", "The number's SID"),
-            "sms_application_sid": _string(f"Always {unset_is_empty}"),
+            "sms_application_sid": _string(
+                f"The application whose SMS URLs inbound messages go to; {unset_is_empty}"
+            ),
             "sms_fallback_method": _method("The method for sms_fallback_url"),
             "sms_fallback_url": _string(
                 f"Where inbound messages go if sms_url fails; {unset_is_empty}"
@@ -663,6 +665,12 @@ def _update_number_form() -> Schema:
             "SmsFallbackUrl": {**url, "description": "Where they go if SmsUrl fails"},
             "SmsFallbackMethod": {**method, "description": "The method for SmsFallbackUrl"},
             "StatusCallback": {**url, "description": "The number's status callback URL"},
+            "SmsApplicationSid": {
+                "type": "string",
+                "pattern": "^(AP[0-9a-fA-F]{32})?$",
+                "description": "One of the account's applications, whose SMS URLs are used "
+                "instead of the number's (else 22108); '' clears it",
+            },
         },
         title="UpdateIncomingPhoneNumberRequest",
     )

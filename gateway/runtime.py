@@ -92,7 +92,7 @@ class Gateway:
         )
         self.applications = Applications(self.store, clock)
         self.outbound.applications = self.applications
-        self.numbers = PhoneNumbers(config, self.store, clock)
+        self.numbers = PhoneNumbers(config, self.store, clock, self.applications)
         self.inbound.numbers = self.numbers
         self.services = ServiceRouter(
             config,

@@ -34,7 +34,7 @@ from gateway.modems import ModemHandle, ModemState
 from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.test_delivery import Statuses
-from tests.e2e.webhook_receiver import Received, Receiver
+from tests.e2e.webhook_receiver import Answer, Received, Receiver
 from tests.gateway.api_rig import T0, Api, Clock, Finals, Sdk, SdkFactory
 from tests.gateway.gateway_rig import (
     ACCOUNT,
@@ -978,6 +978,92 @@ async def test_an_unknown_application_sid_is_refused_with_21218(rig: Rig) -> Non
         )
         assert "ApplicationSid" in error.msg
     assert await rig.listed() == []  # nothing was stored
+
+
+async def test_a_number_s_sms_application_gets_its_inbound_messages(
+    tmp_path: Path, mode: str
+) -> None:
+    """twilio-oai, IncomingPhoneNumber sms_application_sid: "The SID of the application that
+    handles SMS messages sent to the phone number. If an sms_application_sid is present, we
+    ignore all sms_*_url values and use those of the application." Twilio's Applications
+    reference: "You can assign an ApplicationSid to an IncomingPhoneNumber to tell Twilio to use
+    the application's URLs instead of the ones set directly on the IncomingPhoneNumber."
+    """
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    clock = Clock()
+    own = NumberConfig(BOB, sms_url=receiver.url("/own"))
+    try:
+        async with conformance(
+            tmp_path, mode, clock=clock, receiver=receiver, numbers=(own,), services=()
+        ) as rig:
+            app = await rig.call(
+                rig.sdk.client.applications,
+                "create",
+                sms_url=receiver.url("/app-sms"),
+                sms_method="GET",
+                sms_fallback_url=receiver.url("/app-fallback"),
+            )
+            (bob,) = await rig.call(rig.numbers, "list", phone_number=BOB)
+            assert bob.sms_application_sid == ""
+            updated = await rig.call(rig.numbers(bob.sid), "update", sms_application_sid=app.sid)
+            assert updated.sms_application_sid == app.sid
+            assert updated.sms_url == receiver.url("/own")  # kept, but not used
+            rig.network.inject(BOB, HANDSET, "to the app")
+            (request,) = await receiver.wait(1)
+            assert (request.path, request.method, request.signed) == ("/app-sms", "GET", True)
+            assert (request.params["Body"], request.params["To"]) == ("to the app", BOB)
+            # The application's fallback URL, when its SmsUrl fails.
+            receiver.answers["/app-sms"] = Answer(status=500)
+            rig.network.inject(BOB, HANDSET, "fallback")
+            requests = await receiver.wait(3)
+            assert [(r.path, r.signed) for r in requests[1:]] == [
+                ("/app-sms", True),
+                ("/app-fallback", True),
+            ]
+            assert requests[2].params["Body"] == "fallback"
+        # Kept across a restart, and the application's new URL is used at once.
+        async with conformance(
+            tmp_path, mode, clock=clock, receiver=receiver, numbers=(own,), services=()
+        ) as rig:
+            fetched = await rig.call(rig.numbers(bob.sid), "fetch")
+            assert fetched.sms_application_sid == app.sid
+            apps = rig.sdk.client.applications
+            await rig.call(apps(app.sid), "update", sms_url=receiver.url("/new"), sms_method="POST")
+            rig.network.inject(BOB, HANDSET, "new url")
+            request = (await receiver.wait(4))[3]
+            assert (request.path, request.method, request.signed) == ("/new", "POST", True)
+            # Deleted: the number goes back to its own URL.
+            clock.advance(60)
+            assert await rig.call(apps(app.sid), "delete") is True
+            after = await rig.call(rig.numbers(bob.sid), "fetch")
+            assert after.sms_application_sid == ""
+            assert after.date_updated == clock.now.replace(microsecond=0)
+            rig.network.inject(BOB, HANDSET, "own again")
+            request = (await receiver.wait(5))[4]
+            assert (request.path, request.params["Body"], request.signed) == (
+                "/own",
+                "own again",
+                True,
+            )
+    finally:
+        await receiver.stop()
+
+
+async def test_a_number_s_sms_application_must_be_one_of_the_account_s(rig: Rig) -> None:
+    """Twilio's 22108 "Invalid Application SID" for configuring a phone number with one that
+    "is not a 34-character string that is prefixed with 'AP'" or "does not exist anymore or does
+    not belong to your account" (twilio.com/docs/api/errors/22108); '' clears it."""
+    (alice,) = await rig.call(rig.numbers, "list", phone_number=ALICE)
+    carol = rig.clients.account(OTHER_ACCOUNT)
+    theirs = await rig.call(carol.client.applications, "create", friendly_name="carol's")
+    for sid in ("nonsense", UNKNOWN_APPLICATION, theirs.sid):
+        await rig.refused(22108, 400, rig.numbers(alice.sid), "update", sms_application_sid=sid)
+    mine = await rig.call(rig.sdk.client.applications, "create", friendly_name="mine")
+    set_ = await rig.call(rig.numbers(alice.sid), "update", sms_application_sid=mine.sid)
+    assert set_.sms_application_sid == mine.sid
+    cleared = await rig.call(rig.numbers(alice.sid), "update", sms_application_sid="")
+    assert cleared.sms_application_sid == ""
 
 
 # --- limits --------------------------------------------------------------------------------------
