@@ -71,15 +71,16 @@ class Applications:
         # Where each application stands in the lists, deleted ones too: a page token naming
         # an application deleted since still finds its place.
         self._positions: dict[str, int] = {}
-        self._deleted: list[Callable[[Application], None]] = []
+        self._deleted: list[Callable[[Application, datetime], None]] = []
         self._writing = asyncio.Lock()  # one change at a time: none undoes another
 
     async def load(self) -> None:
         self._by_sid = {a.sid: a for a in await self.store.applications()}
         self._positions = {sid: position for position, sid in enumerate(self._by_sid)}
 
-    def on_delete(self, listener: Callable[[Application], None]) -> None:
-        """Call ``listener(application)`` once an application's deletion is committed."""
+    def on_delete(self, listener: Callable[[Application, datetime], None]) -> None:
+        """Call ``listener(application, at)`` once an application's deletion is committed
+        (``at``: when, as the store recorded it)."""
         self._deleted.append(listener)
 
     def of_account(self, account_sid: str) -> list[Application]:
@@ -178,14 +179,15 @@ class Applications:
         numbers that named it lose the reference in the same transaction, and from then on
         use their own URLs; a message created with it makes no more status callbacks.
         ``False`` if it was deleted already."""
+        at = self.clock()
         async with self._writing:
             if not await self.store.delete_application(
-                application.account_sid, application.sid, self.clock()
+                application.account_sid, application.sid, at
             ):
                 return False
             self._by_sid.pop(application.sid, None)
         for listener in list(self._deleted):
-            listener(application)
+            listener(application, at)
         return True
 
 

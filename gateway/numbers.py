@@ -140,14 +140,12 @@ class PhoneNumbers:
             return None
         return self.applications.get(record.account_sid, record.sms_application_sid)
 
-    def application_deleted(self, application: Application) -> None:
-        """The store dropped every number's reference to ``application`` as it deleted it:
-        so do the records kept here."""
+    def application_deleted(self, application: Application, at: datetime) -> None:
+        """The store dropped every number's reference to ``application`` as it deleted it
+        ``at``: so do the records kept here."""
         for number, record in self._numbers.items():
             if record.sms_application_sid == application.sid:
-                self._numbers[number] = replace(
-                    record, sms_application_sid=None, date_updated=self.clock()
-                )
+                self._numbers[number] = replace(record, sms_application_sid=None, date_updated=at)
 
     async def update(self, record: PhoneNumber, form: Mapping[str, str]) -> PhoneNumber:
         """``POST …/IncomingPhoneNumbers/{Sid}.json``: the SMS settings it names, checked,
