@@ -10,6 +10,8 @@ Routes (``../shared/docs/twilio-messages-api.md``):
 * ``GET  …/Messages/{Sid}/Media.json`` -> always empty (SMS only)
 * ``GET  …/IncomingPhoneNumbers.json``, ``GET|POST …/IncomingPhoneNumbers/{Sid}.json`` -> the
   modems' numbers, and their SMS settings
+* ``POST|GET …/Applications.json``, ``GET|POST|DELETE …/Applications/{Sid}.json`` -> the
+  account's applications (:mod:`gateway.applications`)
 * ``GET  /smsgw/modems.json`` -> the modems that carry the account's numbers (``smsgw modems``)
 * ``GET  /smsgw/webhooks.json`` -> how the account's webhooks stand (``smsgw webhooks``)
 """
@@ -29,6 +31,12 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from gateway.application_json import (
+    APPLICATION_FILTERS,
+    application_json,
+    applications_page_json,
+)
+from gateway.applications import Applications
 from gateway.auth import Authenticator, unauthorized
 from gateway.dates import Moment, parse_moment
 from gateway.errors import ApiError
@@ -44,7 +52,7 @@ from gateway.numbers import PhoneNumbers, view
 from gateway.openapi import openapi_document
 from gateway.outbound import Outbound
 from gateway.serializers import message_json, page_json
-from gateway.store import MessageQuery, PhoneNumber, Store
+from gateway.store import Application, MessageQuery, PhoneNumber, Store
 
 PREFIX: Final = f"/{API_VERSION}/Accounts/{{account}}"
 MAX_PAGE_SIZE: Final = 1000
@@ -63,6 +71,7 @@ class Services:
     store: Store
     modems: ModemPool
     numbers: PhoneNumbers
+    applications: Applications
 
 
 @dataclass(slots=True)
@@ -271,6 +280,61 @@ async def update_number(request: web.Request) -> web.Response:
     return web.json_response(incoming_phone_number_json(view(number)))
 
 
+async def create_application(request: web.Request) -> web.Response:
+    account = authorize(request)
+    form = await read_form(request)
+    application = await _services(request).applications.create(account, form)
+    return web.json_response(application_json(application), status=201)
+
+
+async def list_applications(request: web.Request) -> web.Response:
+    account = authorize(request)
+    query = request.query
+    page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
+    page = _int(query, "Page", 0, 0)
+    chosen, more = _services(request).applications.page(
+        account, query.get("FriendlyName"), query.get("PageToken"), page_size
+    )
+    body = applications_page_json(
+        request.path,
+        request.path_qs,
+        applications=chosen,
+        page=page,
+        page_size=page_size,
+        has_more=more,
+        filters=[(name, query[name]) for name in APPLICATION_FILTERS if query.get(name)],
+    )
+    return web.json_response(body)
+
+
+def _application(request: web.Request, account: str) -> Application:
+    application = _services(request).applications.get(account, request.match_info["sid"])
+    if application is None:
+        raise _not_found(request)
+    return application
+
+
+async def fetch_application(request: web.Request) -> web.Response:
+    account = authorize(request)
+    return web.json_response(application_json(_application(request, account)))
+
+
+async def update_application(request: web.Request) -> web.Response:
+    account = authorize(request)
+    form = await read_form(request)
+    updated = await _services(request).applications.update(_application(request, account), form)
+    if updated is None:  # deleted while the request was read
+        raise _not_found(request)
+    return web.json_response(application_json(updated))
+
+
+async def delete_application(request: web.Request) -> web.Response:
+    account = authorize(request)
+    if not await _services(request).applications.delete(_application(request, account)):
+        raise _not_found(request)
+    return web.Response(status=204)
+
+
 def _int(query: Mapping[str, str], name: str, default: int, low: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
@@ -406,6 +470,11 @@ def routes() -> list[web.RouteDef]:
         web.get(f"{PREFIX}/IncomingPhoneNumbers.json", list_numbers, allow_head=False),
         web.get(f"{PREFIX}/IncomingPhoneNumbers/{{sid}}.json", fetch_number, allow_head=False),
         web.post(f"{PREFIX}/IncomingPhoneNumbers/{{sid}}.json", update_number),
+        web.post(f"{PREFIX}/Applications.json", create_application),
+        web.get(f"{PREFIX}/Applications.json", list_applications, allow_head=False),
+        web.get(f"{PREFIX}/Applications/{{sid}}.json", fetch_application, allow_head=False),
+        web.post(f"{PREFIX}/Applications/{{sid}}.json", update_application),
+        web.delete(f"{PREFIX}/Applications/{{sid}}.json", delete_application),
         web.get("/smsgw/modems.json", list_modems, allow_head=False),
         web.get("/smsgw/webhooks.json", webhook_states, allow_head=False),
         web.get("/openapi.json", openapi_document, allow_head=False),

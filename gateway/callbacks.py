@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from gateway.models import API_VERSION, Message, Status
-from gateway.store import Webhook
+from gateway.store import Application, Webhook
 
 # The changes Twilio reports (the seed documentation: "queued, failed, sent, delivered, or
 # undelivered", and canceled); never sending, accepted or scheduled.
@@ -25,15 +25,32 @@ REPORTED: Final = frozenset(
         Status.CANCELED,
     }
 )
+# A message sent with ApplicationSid. The seed documentation (application_sid): "We POST a
+# message_sid parameter and a message_status parameter with a value of sent or failed to the
+# application's message_status_callback. If a status_callback parameter is also passed, it
+# will be ignored and the application's message_status_callback parameter will be used."
+REPORTED_TO_APPLICATION: Final = frozenset({Status.SENT, Status.FAILED})
 _WITH_ERROR: Final = frozenset({Status.FAILED, Status.UNDELIVERED})
 _WITH_DONE_DATE: Final = frozenset({Status.DELIVERED, Status.UNDELIVERED})
 
 
-def status_callback(message: Message, done_date: str | None = None) -> Webhook | None:
+def status_callback(
+    message: Message, done_date: str | None = None, application: Application | None = None
+) -> Webhook | None:
     """The callback reporting ``message``'s current status, if it has a ``StatusCallback``
     and Twilio reports that status. ``done_date`` is the report's discharge time
-    (``RawDlrDoneDate``, ``YYMMDDhhmm``)."""
-    if not message.status_callback or message.status not in REPORTED:
+    (``RawDlrDoneDate``, ``YYMMDDhhmm``).
+
+    A message sent with ``ApplicationSid`` reports to that ``application`` (as it is now:
+    ``None`` once deleted) instead: to its ``message_status_callback``, or else its
+    ``sms_status_callback`` (twilio-oai UpdateApplication: "Same as message_status_callback
+    ... Deprecated, included for backwards compatibility"), and only sent and failed."""
+    url, reported = message.status_callback, REPORTED
+    if message.application_sid is not None:
+        url, reported = None, REPORTED_TO_APPLICATION
+        if application is not None and application.sid == message.application_sid:
+            url = application.message_status_callback or application.sms_status_callback
+    if not url or message.status not in reported:
         return None
     status = message.status.value
     params = [
@@ -56,7 +73,7 @@ def status_callback(message: Message, done_date: str | None = None) -> Webhook |
         account_sid=message.account_sid,
         message_sid=message.sid,
         kind="status",
-        url=message.status_callback,
+        url=url,
         method="POST",
         params=tuple(params),
     )

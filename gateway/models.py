@@ -121,6 +121,8 @@ class Message:
     send_at: datetime | None = None  # a scheduled message (ScheduleType=fixed)
     content_retention: str | None = None  # "discard": the text is not kept once sent
     address_retention: str | None = None  # "obfuscate": the recipient kept masked once final
+    # ApplicationSid: its application's message status callback gets the status callbacks.
+    application_sid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class NumberView:
     date_created: datetime
     date_updated: datetime
     status_callback_method: str = "POST"
+    sms_application_sid: str | None = None  # shown as "" when unset, as Twilio does
 
 
 def incoming_phone_number_uri(account_sid: str, sid: str) -> str:
@@ -93,7 +94,7 @@ def incoming_phone_number_json(n: NumberView) -> dict[str, Any]:
         "origin": "hosted",
         "phone_number": n.phone_number,
         "sid": n.sid,
-        "sms_application_sid": "",
+        "sms_application_sid": n.sms_application_sid or "",
         "sms_fallback_method": n.sms_fallback_method,
         "sms_fallback_url": n.sms_fallback_url or "",
         "sms_method": n.sms_method,
@@ -131,7 +132,7 @@ def incoming_phone_numbers_page_json(
     As ``gateway.serializers.page_json``: ``next_page_uri`` carries ``PageToken=PA<last SID>``
     when ``has_more``, ``previous_page_uri`` ``PageToken=PB<first SID>`` after the first page.
     """
-    return _envelope(
+    return list_envelope(
         path,
         request_uri,
         INCOMING_PHONE_NUMBERS_KEY,
@@ -153,7 +154,7 @@ def media_page_json(
     filters: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """A message's Media list: always empty, the gateway carries no MMS."""
-    return _envelope(
+    return list_envelope(
         path,
         request_uri,
         MEDIA_LIST_KEY,
@@ -166,7 +167,7 @@ def media_page_json(
     )
 
 
-def _envelope(
+def list_envelope(
     path: str,
     request_uri: str,
     key: str,
@@ -178,6 +179,9 @@ def _envelope(
     has_more: bool,
     filters: Sequence[tuple[str, str]],
 ) -> dict[str, Any]:
+    """Twilio's list envelope: ``items`` (the JSON of the resources whose SIDs are ``sids``)
+    under ``key``, and the paging keys (see :func:`incoming_phone_numbers_page_json`)."""
+
     def uri(page_number: int, token: str | None = None) -> str:
         query = [*filters, ("PageSize", str(page_size)), ("Page", str(page_number))]
         if token is not None:

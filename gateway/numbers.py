@@ -5,7 +5,9 @@ Every number a modem owns is a phone number with a ``PN`` SID, kept in the datab
 settings start as the configuration's ``[[numbers]]`` entry says; once they are changed over the
 API (``client.incoming_phone_numbers(sid).update(sms_url=...)``) the API's values are kept and
 win over the configuration from then on, across restarts. A number in a Messaging Service with
-an inbound URL sends its messages there instead, with ``MessagingServiceSid``.
+an inbound URL sends its messages there instead, with ``MessagingServiceSid``; otherwise a
+number whose ``sms_application_sid`` names an application (``SmsApplicationSid``, see
+:mod:`gateway.applications`) sends them to that application's SMS URLs, not its own.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
+from gateway.applications import Applications
 from gateway.config import Config, NumberConfig
 from gateway.errors import ApiError
 from gateway.models import new_sid
 from gateway.number_json import NumberView
-from gateway.store import PhoneNumber, Store
+from gateway.store import Application, PhoneNumber, Store
 from gateway.urls import url_problem
 
 _METHODS: Final = ("GET", "POST")
@@ -43,11 +46,20 @@ class Destination:
 
 
 class PhoneNumbers:
-    def __init__(self, config: Config, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Callable[[], datetime],
+        applications: Applications | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        self.applications = applications
         self._numbers: dict[str, PhoneNumber] = {}
+        if applications is not None:
+            applications.on_delete(self.application_deleted)
 
     async def load(self, default_account: str) -> None:
         """Give every modem's number its record (new, or refreshed from the configuration
@@ -101,6 +113,18 @@ class PhoneNumbers:
         if record is None:
             configured = self.config.number_settings(number)
             return None if configured is None else Destination(configured)
+        application = self._application(record)
+        if application is not None:
+            # twilio-oai, IncomingPhoneNumber sms_application_sid: "If an sms_application_sid
+            # is present, we ignore all sms_*_url values and use those of the application."
+            settings = NumberConfig(
+                number,
+                sms_url=application.sms_url,
+                sms_method=application.sms_method,
+                sms_fallback_url=application.sms_fallback_url,
+                sms_fallback_method=application.sms_fallback_method,
+            )
+            return Destination(settings, service.sid if service else None)
         settings = NumberConfig(
             number,
             sms_url=record.sms_url,
@@ -111,11 +135,25 @@ class PhoneNumbers:
         )
         return Destination(settings, service.sid if service else None)
 
+    def _application(self, record: PhoneNumber) -> Application | None:
+        if record.sms_application_sid is None or self.applications is None:
+            return None
+        return self.applications.get(record.account_sid, record.sms_application_sid)
+
+    def application_deleted(self, application: Application, at: datetime) -> None:
+        """The store dropped every number's reference to ``application`` as it deleted it
+        ``at``: so do the records kept here."""
+        for number, record in self._numbers.items():
+            if record.sms_application_sid == application.sid:
+                self._numbers[number] = replace(record, sms_application_sid=None, date_updated=at)
+
     async def update(self, record: PhoneNumber, form: Mapping[str, str]) -> PhoneNumber:
         """``POST …/IncomingPhoneNumbers/{Sid}.json``: the SMS settings it names, checked,
         kept; other parameters (voice, addresses...) are ignored as no modem has a use for
         them. Raises :class:`ApiError`."""
         changes: dict[str, str | None] = {}
+        if "SmsApplicationSid" in form:
+            changes["sms_application_sid"] = self._sms_application(record, form)
         for name, (field_name, code) in _URL_FIELDS.items():
             if name in form:
                 changes[field_name] = _url(form[name], name, code)
@@ -134,8 +172,26 @@ class PhoneNumbers:
             return record
         updated = replace(record, **changes, api_updated=True, date_updated=self.clock())  # type: ignore[arg-type]
         await self.store.save_phone_number(updated)
+        if updated.sms_application_sid and self._application(updated) is None:
+            # Its application was deleted while this was saved (the deletion cleared the
+            # references committed before it): no reference to it is left behind either.
+            updated = replace(updated, sms_application_sid=None)
+            await self.store.save_phone_number(updated)
         self._numbers[updated.number] = updated
         return updated
+
+    def _sms_application(self, record: PhoneNumber, form: Mapping[str, str]) -> str | None:
+        """``SmsApplicationSid``: '' clears it; else one of the account's applications, or
+        22108 ("Invalid Application SID", Twilio's code for configuring a phone number with
+        one that "is not a 34-character string that is prefixed with 'AP'" or "does not exist
+        anymore or does not belong to your account", twilio.com/docs/api/errors/22108)."""
+        sid = form["SmsApplicationSid"]
+        if sid == "":
+            return None
+        if self.applications is None:
+            raise ApiError(22108, f"Invalid SmsApplicationSid {sid!r}: no applications here")
+        named = self.applications.named(record.account_sid, sid, 22108, "SmsApplicationSid")
+        return named.sid
 
 
 def _record(
@@ -184,6 +240,7 @@ def view(number: PhoneNumber) -> NumberView:
         status_callback=number.status_callback,
         date_created=number.date_created,
         date_updated=number.date_updated,
+        sms_application_sid=number.sms_application_sid,
     )
 
 

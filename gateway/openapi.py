@@ -15,6 +15,9 @@ Three things differ on purpose, because Twilio's description contradicts Twilio'
   responses show them, so they carry no SID pattern or URL format;
 * an IncomingPhoneNumber also has ``type`` (read by twilio-python) and ``subresource_uris``.
 
+The Application (``api.v2010.account.application``) is Twilio's property for property, an unset
+URL ``null`` as in Twilio's documented responses.
+
 Pure data, built once; :func:`openapi_document` serves it without authentication.
 """
 
@@ -263,7 +266,9 @@ def _incoming_phone_number() -> Schema:
             "origin": _string("Always 'hosted' here: the number is a SIM's, not Twilio's"),
             "phone_number": _string("The number, E.164", format="phone-number"),
             "sid": _sid("PN", "The number's SID"),
-            "sms_application_sid": _string(f"Always {unset_is_empty}"),
+            "sms_application_sid": _string(
+                f"The application whose SMS URLs inbound messages go to; {unset_is_empty}"
+            ),
             "sms_fallback_method": _method("The method for sms_fallback_url"),
             "sms_fallback_url": _string(
                 f"Where inbound messages go if sms_url fails; {unset_is_empty}"
@@ -298,6 +303,46 @@ def _incoming_phone_number() -> Schema:
             },
         },
         title="IncomingPhoneNumber",
+    )
+
+
+def _application() -> Schema:
+    """``api.v2010.account.application``: every property nullable, as Twilio's."""
+    flag = {"type": "boolean", "nullable": True}
+    return _object(
+        {
+            "account_sid": _sid("AC", "The account the application belongs to"),
+            "api_version": _string("The API version of its TwiML sessions"),
+            "date_created": _date("When the application was created"),
+            "date_updated": _date("When the application was last changed"),
+            "friendly_name": _string("Its name, at most 64 characters"),
+            "message_status_callback": _string(
+                "Where the status callbacks of messages sent with its SID go", format="uri"
+            ),
+            "sid": _sid("AP", "The application's SID"),
+            "sms_fallback_method": _method("The method for sms_fallback_url"),
+            "sms_fallback_url": _string("Where inbound messages go if sms_url fails", format="uri"),
+            "sms_method": _method("The method for sms_url"),
+            "sms_status_callback": _string(
+                "Used as message_status_callback when that is unset (deprecated)", format="uri"
+            ),
+            "sms_url": _string(
+                "Where inbound messages to the numbers that name it go", format="uri"
+            ),
+            "status_callback": _string("Voice: kept, never called here", format="uri"),
+            "status_callback_method": _method("Voice: the method for status_callback"),
+            "uri": _string("The application's path, relative to the API's address"),
+            "voice_caller_id_lookup": {**flag, "description": "Voice: kept, no use here"},
+            "voice_fallback_method": _method("Voice: kept, no use here"),
+            "voice_fallback_url": _string("Voice: kept, never called here", format="uri"),
+            "voice_method": _method("Voice: kept, no use here"),
+            "voice_url": _string("Voice: kept, never called here", format="uri"),
+            "public_application_connect_enabled": {
+                **flag,
+                "description": "Voice: kept, no use here",
+            },
+        },
+        title="Application",
     )
 
 
@@ -546,6 +591,12 @@ def _create_message_form() -> Schema:
                 "description": f"The text, at most {MAX_BODY_CHARS} characters",
             },
             "StatusCallback": {**url, "description": "Where status changes are posted"},
+            "ApplicationSid": _sid(
+                "AP",
+                "One of the account's applications: its message_status_callback gets the "
+                "sent and failed callbacks, and StatusCallback is ignored (else 21218)",
+                nullable=False,
+            ),
             "ValidityPeriod": {
                 "type": "integer",
                 "minimum": 1,
@@ -618,8 +669,45 @@ def _update_number_form() -> Schema:
             "SmsFallbackUrl": {**url, "description": "Where they go if SmsUrl fails"},
             "SmsFallbackMethod": {**method, "description": "The method for SmsFallbackUrl"},
             "StatusCallback": {**url, "description": "The number's status callback URL"},
+            "SmsApplicationSid": {
+                "type": "string",
+                "pattern": "^(AP[0-9a-fA-F]{32})?$",
+                "description": "One of the account's applications, whose SMS URLs are used "
+                "instead of the number's (else 22108); '' clears it",
+            },
         },
         title="UpdateIncomingPhoneNumberRequest",
+    )
+
+
+def _application_form(title: str) -> Schema:
+    """``CreateApplication``'s and ``UpdateApplication``'s parameters (twilio-oai)."""
+    url = {"type": "string", "format": "uri", "maxLength": MAX_URL}
+    method = {"type": "string", "enum": list(HTTP_METHODS)}
+    voice = "Voice: kept, no use here"
+    return _form(
+        {
+            "FriendlyName": {"type": "string", "maxLength": 64},
+            "ApiVersion": {"type": "string", "enum": ["2010-04-01", "2008-08-01"]},
+            "SmsUrl": {**url, "description": "Where the inbound messages of its numbers go"},
+            "SmsMethod": {**method, "description": "The method for SmsUrl"},
+            "SmsFallbackUrl": {**url, "description": "Where they go if SmsUrl fails"},
+            "SmsFallbackMethod": {**method, "description": "The method for SmsFallbackUrl"},
+            "SmsStatusCallback": {**url, "description": "MessageStatusCallback's old name"},
+            "MessageStatusCallback": {
+                **url,
+                "description": "Where messages sent with its SID report sent or failed",
+            },
+            "VoiceUrl": {**url, "description": voice},
+            "VoiceMethod": {**method, "description": voice},
+            "VoiceFallbackUrl": {**url, "description": voice},
+            "VoiceFallbackMethod": {**method, "description": voice},
+            "StatusCallback": {**url, "description": voice},
+            "StatusCallbackMethod": {**method, "description": voice},
+            "VoiceCallerIdLookup": _boolean(voice),
+            "PublicApplicationConnectEnabled": _boolean(voice),
+        },
+        title=title,
     )
 
 
@@ -630,6 +718,8 @@ def _paths() -> Schema:
     numbers = "IncomingPhoneNumber"
     message = {200: _json(_ref("schemas", "api.v2010.account.message"), "The message")}
     number = {200: _json(_ref("schemas", "api.v2010.account.incoming_phone_number"), "The number")}
+    applications = "Application"
+    application = {200: _json(_ref("schemas", "api.v2010.account.application"), "The application")}
     list_filters = [
         _query("To", {"type": "string", "format": "phone-number"}, "Only messages to this"),
         _query("From", {"type": "string", "format": "phone-number"}, "Only messages from this"),
@@ -759,6 +849,61 @@ def _paths() -> Schema:
                 requestBody=_update_number_form(),
             ),
         },
+        f"{ACCOUNT}/Applications.json": {
+            "parameters": [account],
+            "post": _operation(
+                "CreateApplication",
+                "Create an application",
+                _responses(
+                    {201: _json(_ref("schemas", "api.v2010.account.application"), "Created")},
+                    400,
+                    401,
+                    413,
+                    429,
+                ),
+                tag=applications,
+                requestBody=_application_form("CreateApplicationRequest"),
+            ),
+            "get": _operation(
+                "ListApplication",
+                "The account's applications, oldest first",
+                _responses(
+                    {200: _json(_ref("schemas", "ListApplicationResponse"), "A page")},
+                    400,
+                    401,
+                    429,
+                ),
+                tag=applications,
+                parameters=[
+                    _query(
+                        "FriendlyName", {"type": "string"}, "Only the applications of this name"
+                    ),
+                    *_paging(),
+                ],
+            ),
+        },
+        f"{ACCOUNT}/Applications/{{Sid}}.json": {
+            "parameters": [account, _path_sid("Sid", "AP", "The application's SID")],
+            "get": _operation(
+                "FetchApplication",
+                "One application",
+                _responses(application, 401, 404, 429),
+                tag=applications,
+            ),
+            "post": _operation(
+                "UpdateApplication",
+                "Change an application's settings",
+                _responses(application, 400, 401, 404, 413, 429),
+                tag=applications,
+                requestBody=_application_form("UpdateApplicationRequest"),
+            ),
+            "delete": _operation(
+                "DeleteApplication",
+                "Delete an application (the numbers that name it go back to their own URLs)",
+                _responses({204: {"description": "Deleted"}}, 401, 404, 429),
+                tag=applications,
+            ),
+        },
         "/smsgw/modems.json": {
             "get": _operation(
                 "ListModems",
@@ -849,7 +994,8 @@ def document() -> dict[str, Any]:
             "description": (
                 "The Twilio Messages API subset served by smsgw, a Twilio-compatible SMS "
                 "gateway on GSM modems: Messages (send, list, fetch, redact, cancel, delete), "
-                "their Media (always none), and IncomingPhoneNumbers (the modems' SIMs), "
+                "their Media (always none), IncomingPhoneNumbers (the modems' SIMs) and "
+                "Applications, "
                 f"under /{API_VERSION}, shaped as Twilio's own API description shapes them, "
                 "plus the gateway's own resources (/smsgw/, /healthz, /metrics). Authenticate "
                 "with HTTP Basic: the account SID and auth token, or an API key SID and secret "
@@ -860,6 +1006,7 @@ def document() -> dict[str, Any]:
         "tags": [
             {"name": "Message", "description": "Twilio's Message and Media resources"},
             {"name": "IncomingPhoneNumber", "description": "Twilio's IncomingPhoneNumber"},
+            {"name": "Application", "description": "Twilio's Application"},
             {"name": "smsgw", "description": "The gateway's own resources"},
         ],
         "security": [{SECURITY_SCHEME: []}],
@@ -880,6 +1027,12 @@ def document() -> dict[str, Any]:
                     "incoming_phone_numbers",
                     "api.v2010.account.incoming_phone_number",
                     "ListIncomingPhoneNumberResponse",
+                ),
+                "api.v2010.account.application": _application(),
+                "ListApplicationResponse": _page(
+                    "applications",
+                    "api.v2010.account.application",
+                    "ListApplicationResponse",
                 ),
                 "TwilioError": _error(),
                 "smsgw.modem": _modem(),

@@ -18,6 +18,7 @@ from typing import Final
 
 from drivers.errors import PduError
 from drivers.pdu import SubmitOptions, encode_submit, plan_text
+from gateway.applications import Applications
 from gateway.backlog import Backlog
 from gateway.config import Config, ServiceConfig
 from gateway.dispatcher import Dispatcher
@@ -144,6 +145,7 @@ class Outbound:
         self.callbacks_committed: Callable[[], None] = lambda: None  # wakes the webhook sender
         self.senders_wanted: Callable[[], None] = lambda: None  # wakes the service router
         self.backlog = Backlog(store)
+        self.applications: Applications | None = None  # for ApplicationSid
         self._default_account = config.accounts[0].sid if config.accounts else None
 
     async def start(self, default_account: str | None = None) -> None:
@@ -203,7 +205,7 @@ class Outbound:
             raise ApiError(30409, f"This message cannot be canceled: it is {status}")
         self.dispatcher.announce(sid, Status.CANCELED)
         log.info("%s: canceled", sid, extra=fields(sid=sid, status=Status.CANCELED))
-        if message.status_callback:
+        if message.status_callback or message.application_sid:
             self.callbacks_committed()
         return message
 
@@ -230,7 +232,7 @@ class Outbound:
                     self.dispatcher.expiry_changed(new.message.expires_at)
             elif new.message.modem is not None:
                 self.dispatcher.wake(new.message.modem, new.message.expires_at)
-            if new.message.status_callback:
+            if new.message.status_callback or new.message.application_sid:
                 self.callbacks_committed()
 
     def prepare(
@@ -271,8 +273,12 @@ class Outbound:
             raise ApiError(21617, "The concatenated message body exceeds the 1600 character limit")
         now = self.clock()
         scheduled = send_at(form, now, service=service is not None)
-        callback = _check_callback(form.get("StatusCallback"))
-        if callback is None and service is not None:
+        application = self._application(account_sid, form)
+        # The seed documentation (application_sid): "If a status_callback parameter is also
+        # passed, it will be ignored and the application's message_status_callback parameter
+        # will be used" (when each callback is made: gateway.callbacks).
+        callback = None if application else _check_callback(form.get("StatusCallback"))
+        if callback is None and service is not None and application is None:
             callback = service.status_callback
         validity = _validity(form)
         smart = _flag(form, "SmartEncoded")
@@ -303,6 +309,7 @@ class Outbound:
             send_at=scheduled,
             content_retention=content if content == "discard" else None,
             address_retention=address if address == "obfuscate" else None,
+            application_sid=application,
         )
         if service is not None and not from_raw:
             # The service picks the sender when it sends (gateway.services): "accepted" now,
@@ -363,6 +370,19 @@ class Outbound:
         if to is None:
             raise ApiError(21211, f"The 'To' number {raw} is not a valid phone number.")
         return to
+
+    def _application(self, account_sid: str, form: Form) -> str | None:
+        """``ApplicationSid``: one of the account's applications, or 21218 ("Invalid
+        ApplicationSid": "The application may not exist anymore or may not be available within
+        your account", ERRJSON; Twilio's code for an ApplicationSid parameter that names no
+        application of the account, as on the Calls resource, the Messages resource having
+        none of its own)."""
+        sid = form.get("ApplicationSid", "")
+        if not sid:
+            return None
+        if self.applications is None:
+            raise ApiError(21218, f"Invalid ApplicationSid {sid!r}: no applications here")
+        return self.applications.named(account_sid, sid, 21218, "ApplicationSid").sid
 
     def _service(self, account_sid: str, sid: str) -> ServiceConfig:
         if not is_sid(sid, "MG"):

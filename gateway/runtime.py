@@ -17,6 +17,7 @@ from gateway import reload as reloading
 from gateway import tls
 from gateway.api import RequestLimits, Services
 from gateway.app import create_app
+from gateway.applications import Applications
 from gateway.auth import Authenticator
 from gateway.config import Account, Config
 from gateway.connections import (
@@ -89,7 +90,9 @@ class Gateway:
             account_of=self._owner_of_modem,
             tasks=self.tasks,
         )
-        self.numbers = PhoneNumbers(config, self.store, clock)
+        self.applications = Applications(self.store, clock)
+        self.outbound.applications = self.applications
+        self.numbers = PhoneNumbers(config, self.store, clock, self.applications)
         self.inbound.numbers = self.numbers
         self.services = ServiceRouter(
             config,
@@ -137,10 +140,16 @@ class Gateway:
         try:
             self.accounts = await self._load_accounts(self.config)
             await self.outbound.start(default_account=self.accounts[0].sid)
+            await self.applications.load()
             await self.numbers.load(self.accounts[0].sid)
             self.authenticator.reconfigure(self.accounts)
             services = Services(
-                self.authenticator, self.outbound, self.store, self.modems, self.numbers
+                self.authenticator,
+                self.outbound,
+                self.store,
+                self.modems,
+                self.numbers,
+                self.applications,
             )
             await self._listen(services)
             self.webhooks.tokens = _tokens(self.accounts)

@@ -178,6 +178,38 @@ class PhoneNumber:
     api_updated: bool  # changed over the API: wins over the configuration from then on
     date_created: datetime
     date_updated: datetime
+    # An Application whose SMS URLs its inbound messages go to instead (SmsApplicationSid).
+    sms_application_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """An Application resource (``AP…``): URLs that numbers and messages can refer to.
+
+    A URL never set is ``None``; a method is ``"GET"`` or ``"POST"``. The voice settings are
+    kept and shown as given, for clients that set them: no modem has a use for them.
+    """
+
+    sid: str
+    account_sid: str
+    friendly_name: str | None
+    api_version: str
+    sms_url: str | None
+    sms_method: str
+    sms_fallback_url: str | None
+    sms_fallback_method: str
+    sms_status_callback: str | None
+    message_status_callback: str | None
+    voice_url: str | None
+    voice_method: str
+    voice_fallback_url: str | None
+    voice_fallback_method: str
+    status_callback: str | None
+    status_callback_method: str
+    voice_caller_id_lookup: bool
+    public_application_connect_enabled: bool
+    date_created: datetime
+    date_updated: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,3 +443,17 @@ class Store(Protocol):
     async def phone_numbers(self) -> list[PhoneNumber]: ...
 
     async def save_phone_number(self, number: PhoneNumber) -> None: ...
+
+    # --- applications ------------------------------------------------------------------------
+
+    async def applications(self) -> list[Application]:
+        """Every account's applications, oldest first."""
+
+    async def add_application(self, application: Application) -> None: ...
+
+    async def update_application(self, application: Application) -> bool:
+        """Commit an application's new settings; ``False`` if it was deleted."""
+
+    async def delete_application(self, account_sid: str, sid: str, at: datetime) -> bool:
+        """Delete an application and, in the same transaction, every number's reference to it
+        (``sms_application_sid``, their ``date_updated`` ``at``); ``False`` if no such one."""

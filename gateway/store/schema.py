@@ -208,4 +208,34 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         message_sid TEXT NOT NULL UNIQUE
     ) WITHOUT ROWID;
     """,
+    # 10: Applications (AP…), per account: a number's inbound messages go to its application's
+    # SMS URLs (sms_application_sid), a message's status callbacks to the application it
+    # names (ApplicationSid), looked up when each callback is made.
+    """
+    CREATE TABLE applications (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        account_sid TEXT NOT NULL,
+        friendly_name TEXT,
+        api_version TEXT NOT NULL,
+        sms_url TEXT,
+        sms_method TEXT NOT NULL,
+        sms_fallback_url TEXT,
+        sms_fallback_method TEXT NOT NULL,
+        sms_status_callback TEXT,
+        message_status_callback TEXT,
+        voice_url TEXT,
+        voice_method TEXT NOT NULL,
+        voice_fallback_url TEXT,
+        voice_fallback_method TEXT NOT NULL,
+        status_callback TEXT,
+        status_callback_method TEXT NOT NULL,
+        voice_caller_id_lookup INTEGER NOT NULL,
+        public_application_connect_enabled INTEGER NOT NULL,
+        date_created INTEGER NOT NULL,
+        date_updated INTEGER NOT NULL
+    );
+    ALTER TABLE phone_numbers ADD COLUMN sms_application_sid TEXT;
+    ALTER TABLE messages ADD COLUMN application_sid TEXT;
+    """,
 )

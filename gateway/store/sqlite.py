@@ -27,6 +27,7 @@ from gateway.destinations import destination
 from gateway.errors import StoreError
 from gateway.models import FINAL_STATUSES, Message, Segment, Status
 from gateway.store import (
+    Application,
     Claim,
     InboundPart,
     InFlight,
@@ -42,6 +43,7 @@ from gateway.store import (
     new_webhook_token,
     receiving,
 )
+from gateway.store import applications as application_rows
 from gateway.store.rows import (
     EPOCH,
     MESSAGE_COLUMNS,
@@ -878,7 +880,7 @@ class SqliteStore:
         def job(db: sqlite3.Connection) -> None:
             db.execute(
                 f"INSERT OR REPLACE INTO phone_numbers ({NUMBER_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     number.number,
                     number.sid,
@@ -892,10 +894,27 @@ class SqliteStore:
                     int(number.api_updated),
                     to_micros(number.date_created),
                     to_micros(number.date_updated),
+                    number.sms_application_sid,
                 ),
             )
 
         await self._write(job)
+
+    # --- applications ------------------------------------------------------------------------
+
+    async def applications(self) -> list[Application]:
+        return await self._read(application_rows.all_applications)
+
+    async def add_application(self, application: Application) -> None:
+        await self._write(lambda db: application_rows.add_application(db, application))
+
+    async def update_application(self, application: Application) -> bool:
+        return await self._write(lambda db: application_rows.update_application(db, application))
+
+    async def delete_application(self, account_sid: str, sid: str, at: datetime) -> bool:
+        return await self._write(
+            lambda db: application_rows.delete_application(db, account_sid, sid, at)
+        )
 
     async def accounts(self) -> list[Account]:
         def job(db: sqlite3.Connection) -> list[Account]:

@@ -12,6 +12,7 @@ from typing import Any, Final
 from gateway.callbacks import status_callback
 from gateway.delivery import Delivery, PartReport, PartState, part_report, same_recipient, settle
 from gateway.models import ERROR_MESSAGES, Message, Segment, Status, obfuscate
+from gateway.store.applications import find_application
 from gateway.store.rows import from_micros, insert_message, insert_webhook, load_message, to_micros
 
 # A report matched to a part committed just after it came may have been taken this long before
@@ -32,8 +33,12 @@ def insert_outbound(db: sqlite3.Connection, message: Message, segments: Sequence
 def report_status(
     db: sqlite3.Connection, message: Message, at: datetime, done: str | None = None
 ) -> None:
-    """Queue the status callback for ``message``'s (just committed) status, if it has one."""
-    callback = status_callback(message, done)
+    """Queue the status callback for ``message``'s (just committed) status, if it has one:
+    to the application it was sent with as that application is now, if it was."""
+    application = None
+    if message.application_sid is not None:
+        application = find_application(db, message.account_sid, message.application_sid)
+    callback = status_callback(message, done, application)
     if callback is not None:
         insert_webhook(db, callback, at)
 

@@ -34,7 +34,7 @@ from gateway.modems import ModemHandle, ModemState
 from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.test_delivery import Statuses
-from tests.e2e.webhook_receiver import Received, Receiver
+from tests.e2e.webhook_receiver import Answer, Received, Receiver
 from tests.gateway.api_rig import T0, Api, Clock, Finals, Sdk, SdkFactory
 from tests.gateway.gateway_rig import (
     ACCOUNT,
@@ -917,6 +917,195 @@ async def test_phone_number_update_refusals(rig: Rig, params: dict[str, Any], co
     await rig.refused(code, 400, rig.numbers(alice.sid), "update", **params)
     fetched = await rig.call(rig.numbers(alice.sid), "fetch")
     assert (fetched.sms_url, fetched.sms_method) == (alice.sms_url, alice.sms_method)
+
+
+# --- Applications --------------------------------------------------------------------------------
+
+UNKNOWN_APPLICATION: Final = "AP" + "0f" * 16
+
+
+async def test_application_sid_sends_sent_and_failed_to_the_application_not_status_callback(
+    rig: Rig,
+) -> None:
+    """The seed (application_sid): "The SID of the application that should receive message
+    status. We POST a message_sid parameter and a message_status parameter with a value of
+    sent or failed to the application's message_status_callback. If a status_callback
+    parameter is also passed, it will be ignored and the application's message_status_callback
+    parameter will be used." (Twilio's newer reference, twilio-messages-api.md line 99, has it
+    the other way round; the seed wins.)"""
+    app = await rig.call(
+        rig.sdk.client.applications,
+        "create",
+        friendly_name="status",
+        message_status_callback=rig.receiver.url("/app-status"),
+    )
+    ignored = rig.receiver.url("/ignored")
+    created = await rig.create(
+        to=HANDSET, from_=ALICE, body="hi", application_sid=app.sid, status_callback=ignored
+    )
+    assert created.status == "queued"
+    assert (await rig.final(created.sid)).status is Status.SENT
+    (callback,) = await rig.callbacks(created.sid, 1)
+    assert (callback.path, callback.method, callback.signed) == ("/app-status", "POST", True)
+    assert (callback.params["MessageStatus"], callback.params["MessageSid"]) == (
+        "sent",
+        created.sid,
+    )
+    # Only "sent" was reported: not "queued", and nothing to the StatusCallback given with it.
+    assert rig.sql("SELECT url FROM webhooks WHERE message_sid = ?", created.sid) == [
+        (rig.receiver.url("/app-status"),)
+    ]
+
+    # Failed: reported, with its error code.
+    rig.network.set_rule(HANDSET_2, HandsetRule(Fate.REJECTED, cms_error=21))
+    failing = await rig.create(to=HANDSET_2, from_=ALICE, body="no", application_sid=app.sid)
+    assert (await rig.final(failing.sid)).status is Status.FAILED
+    (failed,) = await rig.callbacks(failing.sid, 1)
+    assert (failed.path, failed.signed) == ("/app-status", True)
+    assert (failed.params["MessageStatus"], failed.params["ErrorCode"]) == ("failed", "30007")
+
+    # Delivered: "sent" is reported, the delivery is not ("a value of sent or failed").
+    delivered_to = "+447700900789"
+    rig.network.set_rule(delivered_to, HandsetRule(Fate.DELIVERED))
+    delivered = await rig.create(to=delivered_to, from_=BOB, body="ok", application_sid=app.sid)
+    await rig.statuses.reached(delivered.sid, Status.DELIVERED)
+    assert [c.params["MessageStatus"] for c in await rig.callbacks(delivered.sid, 1)] == ["sent"]
+    assert len(rig.sql("SELECT id FROM webhooks WHERE message_sid = ?", delivered.sid)) == 1
+
+
+async def test_the_application_is_looked_up_when_each_callback_is_made(rig: Rig) -> None:
+    """The seed: "We POST ... to the application's message_status_callback": the application's
+    URL when the status changes, not a copy taken when the message was created. Twilio calls
+    it "the SID of the application that should receive message status": a reference, so a
+    change to the application applies to the messages that name it, and an application
+    deleted meanwhile receives nothing."""
+    apps = rig.sdk.client.applications
+    kept = await rig.call(apps, "create", message_status_callback=rig.receiver.url("/before"))
+    gone = await rig.call(apps, "create", message_status_callback=rig.receiver.url("/gone"))
+    rig.alice.hang()
+    first = await rig.create(to=HANDSET, from_=ALICE, body="one", application_sid=kept.sid)
+    second = await rig.create(to=HANDSET, from_=ALICE, body="two", application_sid=gone.sid)
+    await rig.statuses.reached(first.sid, Status.SENDING)
+    await rig.call(apps(kept.sid), "update", message_status_callback=rig.receiver.url("/after"))
+    assert await rig.call(apps(gone.sid), "delete") is True
+    await rig.replug_alice()
+    for sid in (first.sid, second.sid):
+        assert (await rig.final(sid)).status is Status.SENT
+    (callback,) = await rig.callbacks(first.sid, 1)
+    assert (callback.path, callback.signed, callback.params["MessageStatus"]) == (
+        "/after",
+        True,
+        "sent",
+    )
+    assert rig.sql("SELECT url FROM webhooks WHERE message_sid = ?", second.sid) == []
+
+
+async def test_an_unknown_application_sid_is_refused_with_21218(rig: Rig) -> None:
+    """The seed's application_sid is "The SID of the application that should receive message
+    status": one that names no application of the account is refused with Twilio's 21218
+    "Invalid ApplicationSid" ("The application may not exist anymore or may not be available
+    within your account", Twilio's error dictionary), not dropped."""
+    carol = rig.clients.account(OTHER_ACCOUNT)
+    theirs = await rig.call(carol.client.applications, "create", friendly_name="carol's")
+    for sid in ("nonsense", UNKNOWN_APPLICATION, theirs.sid):
+        error = await rig.refused(
+            21218,
+            400,
+            rig.messages,
+            "create",
+            to=HANDSET,
+            from_=ALICE,
+            body="x",
+            application_sid=sid,
+        )
+        assert "ApplicationSid" in error.msg
+    assert await rig.listed() == []  # nothing was stored
+
+
+async def test_a_number_s_sms_application_gets_its_inbound_messages(
+    tmp_path: Path, mode: str
+) -> None:
+    """twilio-oai, IncomingPhoneNumber sms_application_sid: "The SID of the application that
+    handles SMS messages sent to the phone number. If an sms_application_sid is present, we
+    ignore all sms_*_url values and use those of the application." Twilio's Applications
+    reference: "You can assign an ApplicationSid to an IncomingPhoneNumber to tell Twilio to use
+    the application's URLs instead of the ones set directly on the IncomingPhoneNumber."
+    """
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    clock = Clock()
+    own = NumberConfig(BOB, sms_url=receiver.url("/own"))
+    try:
+        async with conformance(
+            tmp_path, mode, clock=clock, receiver=receiver, numbers=(own,), services=()
+        ) as rig:
+            app = await rig.call(
+                rig.sdk.client.applications,
+                "create",
+                sms_url=receiver.url("/app-sms"),
+                sms_method="GET",
+                sms_fallback_url=receiver.url("/app-fallback"),
+            )
+            (bob,) = await rig.call(rig.numbers, "list", phone_number=BOB)
+            assert bob.sms_application_sid == ""
+            updated = await rig.call(rig.numbers(bob.sid), "update", sms_application_sid=app.sid)
+            assert updated.sms_application_sid == app.sid
+            assert updated.sms_url == receiver.url("/own")  # kept, but not used
+            rig.network.inject(BOB, HANDSET, "to the app")
+            (request,) = await receiver.wait(1)
+            assert (request.path, request.method, request.signed) == ("/app-sms", "GET", True)
+            assert (request.params["Body"], request.params["To"]) == ("to the app", BOB)
+            # The application's fallback URL, when its SmsUrl fails.
+            receiver.answers["/app-sms"] = Answer(status=500)
+            rig.network.inject(BOB, HANDSET, "fallback")
+            requests = await receiver.wait(3)
+            assert [(r.path, r.signed) for r in requests[1:]] == [
+                ("/app-sms", True),
+                ("/app-fallback", True),
+            ]
+            assert requests[2].params["Body"] == "fallback"
+        # Kept across a restart, and the application's new URL is used at once.
+        async with conformance(
+            tmp_path, mode, clock=clock, receiver=receiver, numbers=(own,), services=()
+        ) as rig:
+            fetched = await rig.call(rig.numbers(bob.sid), "fetch")
+            assert fetched.sms_application_sid == app.sid
+            apps = rig.sdk.client.applications
+            await rig.call(apps(app.sid), "update", sms_url=receiver.url("/new"), sms_method="POST")
+            rig.network.inject(BOB, HANDSET, "new url")
+            request = (await receiver.wait(4))[3]
+            assert (request.path, request.method, request.signed) == ("/new", "POST", True)
+            # Deleted: the number goes back to its own URL.
+            clock.advance(60)
+            assert await rig.call(apps(app.sid), "delete") is True
+            after = await rig.call(rig.numbers(bob.sid), "fetch")
+            assert after.sms_application_sid == ""
+            assert after.date_updated == clock.now.replace(microsecond=0)
+            rig.network.inject(BOB, HANDSET, "own again")
+            request = (await receiver.wait(5))[4]
+            assert (request.path, request.params["Body"], request.signed) == (
+                "/own",
+                "own again",
+                True,
+            )
+    finally:
+        await receiver.stop()
+
+
+async def test_a_number_s_sms_application_must_be_one_of_the_account_s(rig: Rig) -> None:
+    """Twilio's 22108 "Invalid Application SID" for configuring a phone number with one that
+    "is not a 34-character string that is prefixed with 'AP'" or "does not exist anymore or does
+    not belong to your account" (twilio.com/docs/api/errors/22108); '' clears it."""
+    (alice,) = await rig.call(rig.numbers, "list", phone_number=ALICE)
+    carol = rig.clients.account(OTHER_ACCOUNT)
+    theirs = await rig.call(carol.client.applications, "create", friendly_name="carol's")
+    for sid in ("nonsense", UNKNOWN_APPLICATION, theirs.sid):
+        await rig.refused(22108, 400, rig.numbers(alice.sid), "update", sms_application_sid=sid)
+    mine = await rig.call(rig.sdk.client.applications, "create", friendly_name="mine")
+    set_ = await rig.call(rig.numbers(alice.sid), "update", sms_application_sid=mine.sid)
+    assert set_.sms_application_sid == mine.sid
+    cleared = await rig.call(rig.numbers(alice.sid), "update", sms_application_sid="")
+    assert cleared.sms_application_sid == ""
 
 
 # --- limits --------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from typing import Any, Final
 
 import pytest
 
-from gateway.callbacks import REPORTED, status_callback
+from gateway.callbacks import REPORTED, REPORTED_TO_APPLICATION, status_callback
 from gateway.models import API_VERSION, Direction, Message, Status
-from gateway.store import Webhook
+from gateway.store import Application, Webhook
 
 ACCOUNT: Final = "AC" + "a" * 32
 SID: Final = "SM" + "1" * 32
@@ -202,3 +202,74 @@ def test_the_message_fields_are_the_messages_own() -> None:
 
 def test_a_message_without_a_sender_sends_an_empty_from() -> None:
     assert params(status_callback(message(Status.QUEUED, from_=None)))["From"] == ""
+
+
+# --- ApplicationSid -----------------------------------------------------------------------------
+
+APP_URL: Final = "https://example.com/app-status"
+
+
+def application(**changes: Any) -> Application:
+    base = Application(
+        sid="AP" + "3" * 32,
+        account_sid=ACCOUNT,
+        friendly_name=None,
+        api_version=API_VERSION,
+        sms_url=None,
+        sms_method="POST",
+        sms_fallback_url=None,
+        sms_fallback_method="POST",
+        sms_status_callback=None,
+        message_status_callback=APP_URL,
+        voice_url=None,
+        voice_method="POST",
+        voice_fallback_url=None,
+        voice_fallback_method="POST",
+        status_callback=None,
+        status_callback_method="POST",
+        voice_caller_id_lookup=False,
+        public_application_connect_enabled=False,
+        date_created=T0,
+        date_updated=T0,
+    )
+    return replace(base, **changes)
+
+
+@pytest.mark.parametrize("status", sorted(REPORTED))
+def test_an_application_hears_sent_and_failed_only_and_the_status_callback_nothing(
+    status: Status,
+) -> None:
+    """The seed (application_sid): "We POST a message_sid parameter and a message_status
+    parameter with a value of sent or failed to the application's message_status_callback. If a
+    status_callback parameter is also passed, it will be ignored"."""
+    app = application()
+    sent_with = message(status, application_sid=app.sid, error_code=30008)
+    webhook = status_callback(sent_with, None, app)
+    if status in REPORTED_TO_APPLICATION:
+        assert webhook is not None and (webhook.url, webhook.method) == (APP_URL, "POST")
+        assert params(webhook)["MessageStatus"] == status.value
+    else:
+        assert webhook is None
+    assert {Status.SENT, Status.FAILED} == REPORTED_TO_APPLICATION
+
+
+def test_an_application_deleted_or_without_a_callback_hears_nothing() -> None:
+    app = application()
+    sent_with = message(Status.SENT, application_sid=app.sid)
+    assert status_callback(sent_with, None, None) is None  # deleted
+    assert status_callback(sent_with, None, application(message_status_callback=None)) is None
+    # Another application than the message's is never used.
+    other = application(sid="AP" + "4" * 32)
+    assert status_callback(sent_with, None, other) is None
+
+
+def test_sms_status_callback_stands_in_for_an_unset_message_status_callback() -> None:
+    """twilio-oai UpdateApplication SmsStatusCallback: "Same as message_status_callback ...
+    Deprecated, included for backwards compatibility"."""
+    old = "https://example.com/old-name"
+    app = application(message_status_callback=None, sms_status_callback=old)
+    webhook = status_callback(message(Status.SENT, application_sid=app.sid), None, app)
+    assert webhook is not None and webhook.url == old
+    both = application(sms_status_callback=old)
+    webhook = status_callback(message(Status.SENT, application_sid=both.sid), None, both)
+    assert webhook is not None and webhook.url == APP_URL

@@ -64,6 +64,7 @@ from tests.gateway.api_rig import (
     raw_create,
 )
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, basic_auth
+from tests.gateway.test_application_json import OAI_PROPERTIES as OAI_APPLICATION_PROPERTIES
 from tests.gateway.test_number_json import OAI_ENUMS, OAI_PROPERTIES
 
 # The properties of ``api.v2010.account.message`` in twilio-oai ``spec/json/twilio_api_v2010.json``
@@ -135,6 +136,8 @@ CHECKS: Final = (not_a_server_error, status_code_conformance, response_schema_co
 SEEDED_MESSAGES: Final = 6
 CALLBACK: Final = "http://127.0.0.1:9/status"  # never called: see _OfflineWebhooks
 NUMBERS: Final = f"/2010-04-01/Accounts/{ACCOUNT.sid}/IncomingPhoneNumbers.json"
+APPLICATIONS: Final = f"/2010-04-01/Accounts/{ACCOUNT.sid}/Applications.json"
+SEEDED_APPLICATIONS: Final = 3
 
 _PLACEHOLDER: Final = re.compile(r"\{[^}]*\}")
 
@@ -150,6 +153,7 @@ NOT_PLAIN: Final = (
     "ScheduleType",
     "SendAt",
     "MaxPrice",
+    "ApplicationSid",
 )
 
 
@@ -276,6 +280,15 @@ def test_the_incoming_phone_number_has_twilio_s_properties_and_enums() -> None:
     assert set(number["properties"]) - set(OAI_PROPERTIES) == {"type", "subresource_uris"}
 
 
+def test_the_application_is_twilio_s_property_for_property() -> None:
+    application = _schema("api.v2010.account.application")
+    assert application["additionalProperties"] is False
+    assert set(application["properties"]) == set(OAI_APPLICATION_PROPERTIES)
+    for name, json_type in OAI_APPLICATION_PROPERTIES.items():
+        assert _type_and_nullable(application["properties"][name]) == (json_type, True), name
+    assert application["properties"]["sid"]["pattern"] == "^AP[0-9a-fA-F]{32}$"
+
+
 @pytest.mark.parametrize(
     ("name", "key", "item"),
     [
@@ -286,6 +299,7 @@ def test_the_incoming_phone_number_has_twilio_s_properties_and_enums() -> None:
             "incoming_phone_numbers",
             "api.v2010.account.incoming_phone_number",
         ),
+        ("ListApplicationResponse", "applications", "api.v2010.account.application"),
     ],
 )
 def test_list_envelopes_are_twilio_s(name: str, key: str, item: str) -> None:
@@ -409,6 +423,7 @@ class Seeds:
 
     messages: tuple[str, ...]
     numbers: tuple[str, ...]
+    applications: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -446,7 +461,11 @@ def _case_strategy(
     weights = ["own", "own", "own", "made-up"]
     sid_name = next((name for name in ("MessageSid", "Sid") if name in names), None)
     if sid_name is not None:
-        real = seeds.numbers if "IncomingPhoneNumbers" in operation.path else seeds.messages
+        real = seeds.messages
+        if "IncomingPhoneNumbers" in operation.path:
+            real = seeds.numbers
+        elif "Applications" in operation.path:
+            real = seeds.applications
         choices["real"] = st.sampled_from(real).flatmap(
             lambda sid: with_path({**own, sid_name: sid})
         )
@@ -568,10 +587,16 @@ async def _running_for_a_while(api: Api, monkeypatch: pytest.MonkeyPatch) -> tup
             messages = [message["sid"] for message in (await reply.json())["messages"]]
         async with http.get(NUMBERS) as reply:
             numbers = [number["sid"] for number in (await reply.json())["incoming_phone_numbers"]]
+        applications = []
+        for n in range(SEEDED_APPLICATIONS):
+            form = {"FriendlyName": f"seed {n}", "MessageStatusCallback": CALLBACK}
+            async with http.post(APPLICATIONS, data=form) as reply:
+                applications.append((await reply.json())["sid"])
         async with http.get(OPENAPI_PATH) as reply:
             served = await reply.json()
     await _check_health(api)
-    return Seeds(tuple(messages), tuple(numbers)), schemathesis.openapi.from_dict(served)
+    seeds = Seeds(tuple(messages), tuple(numbers), tuple(applications))
+    return seeds, schemathesis.openapi.from_dict(served)
 
 
 @pytest.mark.parametrize(("method", "path"), _operations())
