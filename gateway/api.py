@@ -8,6 +8,7 @@ Routes (``../shared/docs/twilio-messages-api.md``):
 * ``POST …/Messages/{Sid}.json`` -> redacted (``Body=""``) or canceled (``Status=canceled``)
 * ``DELETE …/Messages/{Sid}.json`` -> 204 once final, 20009 while in progress
 * ``GET  …/Messages/{Sid}/Media.json`` -> always empty (SMS only)
+* ``POST …/Messages/{Sid}/Feedback.json`` -> 201, the message's Feedback (:mod:`gateway.feedback`)
 * ``GET  …/IncomingPhoneNumbers.json``, ``GET|POST …/IncomingPhoneNumbers/{Sid}.json`` -> the
   modems' numbers, and their SMS settings
 * ``GET  /smsgw/modems.json`` -> the modems that carry the account's numbers (``smsgw modems``)
@@ -32,6 +33,7 @@ from multidict import MultiDict, MultiDictProxy
 from gateway.auth import Authenticator, unauthorized
 from gateway.dates import Moment, parse_moment
 from gateway.errors import ApiError
+from gateway.feedback import feedback_json, outcome
 from gateway.models import API_VERSION, FINAL_STATUSES, Message, is_sid, normalise_number
 from gateway.modems import ModemPool
 from gateway.number_json import (
@@ -203,6 +205,30 @@ async def delete_message(request: web.Request) -> web.Response:
             409,
         )
     return web.Response(status=204)
+
+
+async def create_feedback(request: web.Request) -> web.Response:
+    """A message's Feedback: only for one created with ``ProvideFeedback=true``. For any other
+    the resource does not exist (Twilio's reference: "To track and provide Message Feedback for
+    a Message, you must set the ProvideFeedback parameter to true when you first create the
+    Message"), so the answer is the same 404 (20404) as for an unknown message."""
+    account = authorize(request)
+    form = await read_form(request)
+    services = _services(request)
+    message = await _message(request, account)
+    feedback = None
+    if message.provide_feedback:
+        wanted = outcome(form)
+        now = services.outbound.clock()
+        feedback = await services.store.record_feedback(account, message.sid, wanted, now)
+    if feedback is None:  # never asked for (or the message was deleted meanwhile)
+        raise ApiError(
+            20404,
+            f"The requested resource {request.path} was not found: message {message.sid} was "
+            "not created with ProvideFeedback=true",
+            404,
+        )
+    return web.json_response(feedback_json(feedback), status=201)
 
 
 async def list_media(request: web.Request) -> web.Response:
@@ -401,6 +427,7 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/Messages/{{sid}}.json", update_message),
         web.delete(f"{PREFIX}/Messages/{{sid}}.json", delete_message),
         web.get(f"{PREFIX}/Messages/{{sid}}/Media.json", list_media, allow_head=False),
+        web.post(f"{PREFIX}/Messages/{{sid}}/Feedback.json", create_feedback),
         web.get(f"{PREFIX}/Messages/{{sid}}/Media/{{media}}.json", fetch_media, allow_head=False),
         web.delete(f"{PREFIX}/Messages/{{sid}}/Media/{{media}}.json", fetch_media),
         web.get(f"{PREFIX}/IncomingPhoneNumbers.json", list_numbers, allow_head=False),

@@ -121,6 +121,7 @@ class Message:
     send_at: datetime | None = None  # a scheduled message (ScheduleType=fixed)
     content_retention: str | None = None  # "discard": the text is not kept once sent
     address_retention: str | None = None  # "obfuscate": the recipient kept masked once final
+    provide_feedback: bool = False  # ProvideFeedback=true: its Feedback may be created
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from gateway.feedback import OUTCOMES
 from gateway.models import API_VERSION, MAX_BODY_CHARS
 from gateway.modems import ModemState
 from gateway.outbound import MAX_VALIDITY
@@ -221,6 +222,26 @@ def _media() -> Schema:
             "uri": _string("The media's path, relative to the API's address"),
         },
         title="Media",
+    )
+
+
+def _feedback() -> Schema:
+    """``api.v2010.account.message.message_feedback`` (its ``outcome`` not nullable, as
+    Twilio's)."""
+    return _object(
+        {
+            "account_sid": _sid("AC", "The account the message belongs to"),
+            "message_sid": _sid("(SM|MM)", "The message the Feedback is for"),
+            "outcome": {
+                "type": "string",
+                "enum": list(OUTCOMES),
+                "description": "Whether the recipient performed the tracked action",
+            },
+            "date_created": _date("When the Feedback was first created"),
+            "date_updated": _date("When its outcome was last reported"),
+            "uri": _string("The Feedback's path, relative to the API's address"),
+        },
+        title="MessageFeedback",
     )
 
 
@@ -580,10 +601,26 @@ def _create_message_form() -> Schema:
             },
             "SendAsMms": _boolean("Refused with 21621 when true: the modems send SMS only"),
             "ContentSid": _sid("HX", "Refused with 21619: no content templates", nullable=False),
+            "ProvideFeedback": _boolean("Whether the message's Feedback may be created"),
         },
         required=("To",),
         title="CreateMessageRequest",
     )
+
+
+def _feedback_form() -> Schema:
+    form = _form(
+        {
+            "Outcome": {
+                "type": "string",
+                "enum": list(OUTCOMES),
+                "description": "The outcome to report: confirmed unless given",
+            },
+        },
+        title="CreateMessageFeedbackRequest",
+    )
+    form["required"] = False  # twilio-python sends no body when no outcome is given
+    return form
 
 
 def _update_message_form() -> Schema:
@@ -693,6 +730,29 @@ def _paths() -> Schema:
                 ),
                 tag=messages,
                 parameters=_paging(),
+            ),
+        },
+        f"{ACCOUNT}/Messages/{{MessageSid}}/Feedback.json": {
+            "parameters": [account, _path_sid("MessageSid", "(SM|MM)", "The message's SID")],
+            "post": _operation(
+                "CreateMessageFeedback",
+                "Report the outcome of a message created with ProvideFeedback=true (404 for "
+                "any other)",
+                _responses(
+                    {
+                        201: _json(
+                            _ref("schemas", "api.v2010.account.message.message_feedback"),
+                            "The message's Feedback",
+                        )
+                    },
+                    400,
+                    401,
+                    404,
+                    413,
+                    429,
+                ),
+                tag=messages,
+                requestBody=_feedback_form(),
             ),
         },
         f"{ACCOUNT}/Messages/{{MessageSid}}/Media/{{Sid}}.json": {
@@ -845,8 +905,9 @@ def document() -> dict[str, Any]:
             "description": (
                 "The Twilio Messages API subset served by smsgw, a Twilio-compatible SMS "
                 "gateway on GSM modems: Messages (send, list, fetch, redact, cancel, delete), "
-                "their Media (always none), and IncomingPhoneNumbers (the modems' SIMs), "
-                f"under /{API_VERSION}, shaped as Twilio's own API description shapes them, "
+                "their Media (always none) and Feedback, and IncomingPhoneNumbers (the "
+                f"modems' SIMs), under /{API_VERSION}, shaped as Twilio's own API description "
+                "shapes them, "
                 "plus the gateway's own resources (/smsgw/, /healthz, /metrics). Authenticate "
                 "with HTTP Basic: the account SID and auth token, or an API key SID and secret "
                 "(/healthz, /metrics and this document need none)."
@@ -865,6 +926,7 @@ def document() -> dict[str, Any]:
             "schemas": {
                 "api.v2010.account.message": _message(),
                 "api.v2010.account.message.media": _media(),
+                "api.v2010.account.message.message_feedback": _feedback(),
                 "api.v2010.account.incoming_phone_number": _incoming_phone_number(),
                 "ListMessageResponse": _page(
                     "messages", "api.v2010.account.message", "ListMessageResponse"

@@ -45,6 +45,9 @@ from gateway.urls import url_problem
 # which a message not yet sent fails with 30036.
 MAX_VALIDITY: Final = 14400
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
+# Twilio's clients send lowercase "true"/"false"; twilio-python sent str(bool), "True" and
+# "False", until its boolean_to_string (twilio-python PR #753, 2024), and Twilio took them.
+_BOOLEANS: Final = {"true": True, "false": False}
 _CHANNEL_PREFIXES: Final = ("whatsapp:", "messenger:", "rcs:", "fbm:", "instagram:")
 
 Form = Mapping[str, str]
@@ -79,6 +82,19 @@ def _log_accepted(message: Message) -> None:
 
 def _flag(form: Form, name: str) -> bool:
     return form.get(name, "").strip().lower() == "true"
+
+
+def _boolean(form: Form, name: str) -> bool:
+    """A boolean parameter: ``true`` or ``false`` in any case (absent or empty: false), 20001
+    for anything else, as Twilio's 2010 API answers a bad parameter (no code of Twilio's is
+    for a bad boolean)."""
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return False
+    value = _BOOLEANS.get(raw.strip().lower())
+    if value is None:
+        raise ApiError(20001, f"Invalid {name} {raw!r}: expected true or false")
+    return value
 
 
 def _check_callback(url: str | None) -> str | None:
@@ -275,6 +291,7 @@ class Outbound:
         if callback is None and service is not None:
             callback = service.status_callback
         validity = _validity(form)
+        provide_feedback = _boolean(form, "ProvideFeedback")
         smart = _flag(form, "SmartEncoded")
         content = _choice(form, "ContentRetention", ("retain", "discard"))
         address = _choice(form, "AddressRetention", ("retain", "obfuscate"))
@@ -303,6 +320,7 @@ class Outbound:
             send_at=scheduled,
             content_retention=content if content == "discard" else None,
             address_retention=address if address == "obfuscate" else None,
+            provide_feedback=provide_feedback,
         )
         if service is not None and not from_raw:
             # The service picks the sender when it sends (gateway.services): "accepted" now,
