@@ -29,7 +29,7 @@ from aiohttp import web
 from gateway.feedback import OUTCOMES
 from gateway.models import API_VERSION, MAX_BODY_CHARS
 from gateway.modems import ModemState
-from gateway.outbound import MAX_VALIDITY
+from gateway.outbound import MAX_MEDIA, MAX_VALIDITY
 from gateway.urls import MAX_URL
 
 Schema = dict[str, Any]
@@ -597,11 +597,20 @@ def _create_message_form() -> Schema:
             "MediaUrl": {
                 "type": "array",
                 "items": {"type": "string", "format": "uri"},
-                "description": "Refused with 21621: the modems send SMS only",
+                "maxItems": MAX_MEDIA,
+                "description": f"Refused with 21621: the modems send SMS only (more than "
+                f"{MAX_MEDIA}: 21623)",
             },
             "SendAsMms": _boolean("Refused with 21621 when true: the modems send SMS only"),
             "ContentSid": _sid("HX", "Refused with 21619: no content templates", nullable=False),
+            "ShortenUrls": _boolean("Refused with 30106 when true: no link shortening domain"),
             "ProvideFeedback": _boolean("Whether the message's Feedback may be created"),
+            "Attempt": {
+                "type": "integer",
+                "format": "int32",
+                "description": "The attempts made to send the message, this one included; "
+                "checked, not used",
+            },
         },
         required=("To",),
         title="CreateMessageRequest",

@@ -562,9 +562,20 @@ CREATE_ERRORS: Final[list[tuple[str, dict[str, Any], int]]] = [
     ("from-other-account", {"to": HANDSET, "from_": CAROL, "body": "x"}, 21660),
     ("no-body", {"to": HANDSET, "from_": ALICE}, 21602),
     (
+        "attempt-not-an-integer",
+        {"to": HANDSET, "from_": ALICE, "body": "x", "attempt": "2nd"},
+        20001,
+    ),
+    (
         "provide-feedback-not-a-boolean",
         {"to": HANDSET, "from_": ALICE, "body": "x", "provide_feedback": "perhaps"},
         20001,
+    ),
+    ("shorten-urls", {"to": HANDSET, "from_": ALICE, "body": "x", "shorten_urls": True}, 30106),
+    (
+        "eleven-media",
+        {"to": HANDSET, "from_": ALICE, "body": "x", "media_url": ["https://e.co/a.png"] * 11},
+        21623,
     ),
 ]
 

