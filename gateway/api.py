@@ -233,9 +233,9 @@ async def create_feedback(request: web.Request) -> web.Response:
 
 async def list_media(request: web.Request) -> web.Response:
     account = authorize(request)
+    page = _page(request.query)
     await _message(request, account)
     page_size = min(_int(request.query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
-    page = _int(request.query, "Page", 0, 0)
     body = media_page_json(request.path, request.path_qs, page_size, page=page)
     return web.json_response(body)
 
@@ -249,8 +249,8 @@ async def fetch_media(request: web.Request) -> web.Response:
 async def list_numbers(request: web.Request) -> web.Response:
     account = authorize(request)
     query = request.query
+    page = _page(query)
     page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
-    page = _int(query, "Page", 0, 0)
     numbers = _services(request).numbers.of_account(account)
     wanted = query.get("PhoneNumber")
     if wanted:
@@ -307,6 +307,22 @@ def _int(query: Mapping[str, str], name: str, default: int, low: int) -> int:
     return int(raw)
 
 
+def _page(query: Mapping[str, str]) -> int:
+    """``Page``, "simply for client state": a page after the first is found by the
+    ``PageToken`` of a ``next_page_uri`` (or ``previous_page_uri``) and only labelled by its
+    number. Without a token, page N would be the first page labelled N: refused as Twilio
+    refuses it (twilio-python issue #395: HTTP 400, 20001, "PageToken is required for
+    paging.")."""
+    page = _int(query, "Page", 0, 0)
+    if page > 0 and not query.get("PageToken"):
+        raise ApiError(
+            20001,
+            f"PageToken is required for paging: Page={page} is reached through the "
+            "next_page_uri of the page before it",
+        )
+    return page
+
+
 def _moment(query: Mapping[str, str], name: str) -> Moment | None:
     raw = query.get(name)
     if not raw:
@@ -344,8 +360,8 @@ def _token(query: Mapping[str, str]) -> tuple[str | None, str | None]:
 async def list_messages(request: web.Request) -> web.Response:
     account = authorize(request)
     query = request.query
+    page = _page(query)
     page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
-    page = _int(query, "Page", 0, 0)
     after, before = _token(query)
     on, before_moment, after_moment = (
         _moment(query, "DateSent"),

@@ -500,7 +500,8 @@ def _paging() -> list[Schema]:
         _query(
             "Page",
             {"type": "integer", "minimum": 0, "maximum": MAX_PAGE},
-            "The page index, simply for client state",
+            "The page index, simply for client state; over 0 only with the PageToken of a "
+            "next/previous_page_uri (20001 otherwise)",
         ),
         _query("PageToken", {"type": "string"}, "The page token, from a next/previous_page_uri"),
     ]

@@ -9,12 +9,14 @@ carries unencoded (``DateSent<=2026-03-02``), HTTP written by hand over a socket
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from tests.gateway.api_rig import (
     EXTERNAL,
@@ -24,6 +26,7 @@ from tests.gateway.api_rig import (
     assert_twilio_error,
     messages_path,
     raw_client,
+    raw_create,
 )
 from tests.gateway.gateway_rig import ACCOUNT, ALICE
 
@@ -133,3 +136,69 @@ async def test_more_than_ten_media_urls_is_21623_before_the_media_refusal(
     text = await refused(sdk, code, media_url=urls)
     if code == 21623:
         assert f"{count} MediaUrl" in text
+
+
+# --- Page without PageToken ---------------------------------------------------------------------
+
+
+async def _media_list(http: aiohttp.ClientSession) -> str:
+    created = await raw_create(http, **SERVICE_LESS)
+    return str(created["subresource_uris"]["media"])
+
+
+@pytest.mark.parametrize("route", ["messages", "numbers", "media"])
+async def test_page_without_a_page_token_is_refused_on_every_list(
+    http: aiohttp.ClientSession, route: str
+) -> None:
+    """The shared reference: ``Page`` is "simply for client state"; the next page is found by
+    the ``PageToken`` of ``next_page_uri``. Twilio refuses a page number without one (twilio-
+    python issue #395: ``HTTP 400 {"code": 20001, "message": "PageToken is required for
+    paging."}``): never the first page labelled N."""
+    path = {"messages": LIST, "numbers": NUMBERS}.get(route) or await _media_list(http)
+    for query in ({}, {"Page": "0"}, {"Page": "0", "PageSize": "1"}):
+        async with http.get(path, params=query) as reply:
+            page = await reply.json()
+            assert (reply.status, page["page"], page["start"]) == (200, 0, 0), page
+    for page_number in ("1", "3", "999999999"):
+        async with http.get(path, params={"Page": page_number, "PageSize": "1"}) as reply:
+            body = await reply.json()
+        assert_twilio_error(body, 400, 20001)
+        assert body["message"].startswith("PageToken is required for paging")
+
+
+@pytest.mark.parametrize("route", ["messages", "numbers"])
+async def test_page_with_the_token_of_next_page_uri_is_that_page(
+    http: aiohttp.ClientSession, route: str
+) -> None:
+    """Following ``next_page_uri`` (Page and PageToken) still gives page 1, numbered so."""
+    path = LIST if route == "messages" else NUMBERS
+    for n in range(3):
+        await raw_create(http, **{**SERVICE_LESS, "Body": str(n)})
+    async with http.get(path, params={"PageSize": "1"}) as reply:
+        first = await reply.json()
+    query = parse_qs(urlsplit(first["next_page_uri"]).query)
+    assert query["Page"] == ["1"] and query["PageToken"][0].startswith("PA")
+    async with http.get(first["next_page_uri"]) as reply:
+        second = await reply.json()
+    assert (reply.status, second["page"], second["start"]) == (200, 1, 1), second
+    key = "messages" if route == "messages" else "incoming_phone_numbers"
+    assert second[key][0]["sid"] != first[key][0]["sid"]
+
+
+async def test_the_client_s_page_number_without_a_token_is_refused(sdk: Sdk) -> None:
+    """twilio-python issue #395: ``client.messages.page(page_number=1)`` "throws an Exception
+    requiring PageToken" on Twilio; here too (a list page that is not a 200 is a plain
+    ``TwilioException`` in twilio-python)."""
+    await sdk.create(to=EXTERNAL, from_=ALICE, body="x")
+
+    async def page(number: int) -> Any:
+        if sdk.is_async:
+            return await sdk.messages.page_async(page_number=number, page_size=1)
+        return await asyncio.to_thread(lambda: sdk.messages.page(page_number=number, page_size=1))
+
+    assert len(list(await page(0))) == 1
+    with pytest.raises(TwilioException) as caught:
+        await page(1)
+    assert not isinstance(caught.value, TwilioRestException)
+    assert caught.value.args[0] == "Unable to fetch page"
+    assert caught.value.args[1].status_code == 400
