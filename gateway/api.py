@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -31,7 +31,7 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from gateway.auth import Authenticator, unauthorized
-from gateway.dates import Moment, parse_moment
+from gateway.dates import parse_moment
 from gateway.errors import ApiError
 from gateway.feedback import feedback_json, outcome
 from gateway.models import API_VERSION, FINAL_STATUSES, Message, is_sid, normalise_number
@@ -52,7 +52,15 @@ PREFIX: Final = f"/{API_VERSION}/Accounts/{{account}}"
 MAX_PAGE_SIZE: Final = 1000
 DEFAULT_PAGE_SIZE: Final = 50
 _FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
-_LIST_FILTERS: Final = ("To", "From", "DateSent", "DateSent<", "DateSent>")
+_LIST_FILTERS: Final = (
+    "To",
+    "From",
+    "DateSent",
+    "DateSent<",
+    "DateSent<=",
+    "DateSent>",
+    "DateSent>=",
+)
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 
 log = logging.getLogger(__name__)
@@ -323,27 +331,61 @@ def _page(query: Mapping[str, str]) -> int:
     return page
 
 
-def _moment(query: Mapping[str, str], name: str) -> Moment | None:
-    raw = query.get(name)
-    if not raw:
-        return None
-    moment = parse_moment(raw)
-    if moment is None:
-        raise ApiError(20001, f"Invalid {name} {raw!r}: expected a date such as 2024-05-31")
-    return moment
+# The DateSent filters' keys, and the side of the day each bounds ("": the day itself).
+_DATE_SENT: Final = {
+    "DateSent": "",
+    "DateSent<": "<",
+    "DateSent<=": "<",
+    "DateSent>": ">",
+    "DateSent>=": ">",
+}
 
 
-def _last_instant(moment: Moment | None) -> datetime | None:
-    """``DateSent<``: a date alone includes its whole GMT day ("on or before" it); with a time,
-    the moment itself (the seed's "sent between ... 01:23:45 UTC and ... 01:23:45 UTC")."""
-    if moment is None:
-        return None
-    if moment.has_time:
-        return moment.at
-    try:
-        return moment.at + timedelta(days=1) - timedelta(microseconds=1)
-    except OverflowError:  # 9999-12-31: its day ends where time does
-        return datetime.max.replace(tzinfo=UTC)
+def _date_sent(query: Mapping[str, str]) -> tuple[date | None, datetime | None, datetime | None]:
+    """(the GMT day, sent at or before, sent at or after) that the DateSent filters ask for.
+
+    The seed: "Specify a date as YYYY-MM-DD in GMT to read only messages sent on this date. ...
+    You can also specify an inequality, such as DateSent<=YYYY-MM-DD, to read messages sent on
+    or before midnight on a date, and DateSent>=YYYY-MM-DD to read messages sent on or after
+    midnight on a date." Midnight on a date is read the same in both: the date's first instant,
+    00:00:00 GMT. So ``DateSent<=2024-01-01`` lists what was sent up to 2024-01-01T00:00:00Z,
+    that instant included (none of that day's later messages), and ``DateSent>=2024-01-01``
+    what was sent from that instant on. A time given with the date is that moment (the seed's
+    "sent between January 15th, 2021, 01:23:45 UTC and January 17th, 2021, 01:23:45 UTC"): a
+    date reads as the twilio clients send a date object, ``2024-01-01T00:00:00Z``.
+
+    ``DateSent<=2024-01-01`` in a URL is key ``DateSent<`` (its first ``=`` ends the key), as
+    the clients send ``date_sent_before`` (``DateSent%3C=``); the operator may also come in the
+    value (``DateSent=%3C%3D2024-01-01``, twilio-python's ``date_sent="<=YYYY-MM-DD"``) or
+    whole in the key (``DateSent%3C%3D=``). Two bounds on one side: the narrower holds. Any
+    other ``DateSent<…`` or ``DateSent>…`` key (``DateSent<2024-01-01``, with no ``=``) is
+    refused rather than ignored: a list unfiltered by mistake looks like a filtered one.
+    """
+    day: date | None = None
+    bounds: dict[str, list[datetime]] = {"<": [], ">": []}
+    for name in query:
+        if name.startswith(("DateSent<", "DateSent>")) and name not in _DATE_SENT:
+            raise ApiError(
+                20001,
+                f"Invalid DateSent filter {name!r}: write DateSent<=YYYY-MM-DD (key "
+                "DateSent<) or DateSent>=YYYY-MM-DD (key DateSent>)",
+            )
+    for name, operator in _DATE_SENT.items():
+        raw = query.get(name)
+        if not raw:
+            continue
+        in_value = not operator and raw[:2] in ("<=", ">=")
+        side, text = (raw[0], raw[2:]) if in_value else (operator, raw)
+        moment = parse_moment(text)
+        if moment is None:
+            raise ApiError(
+                20001, f"Invalid {name} {query[name]!r}: expected a date such as 2024-05-31"
+            )
+        if side:
+            bounds[side].append(moment.at)
+        else:
+            day = moment.at.date()
+    return day, min(bounds["<"], default=None), max(bounds[">"], default=None)
 
 
 def _token(query: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -363,19 +405,15 @@ async def list_messages(request: web.Request) -> web.Response:
     page = _page(query)
     page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
     after, before = _token(query)
-    on, before_moment, after_moment = (
-        _moment(query, "DateSent"),
-        _moment(query, "DateSent<"),
-        _moment(query, "DateSent>"),
-    )
+    on, sent_before, sent_after = _date_sent(query)
     filters = [(name, query[name]) for name in _LIST_FILTERS if query.get(name)]
     to, from_ = query.get("To"), query.get("From")
     message_query = MessageQuery(
         to=(normalise_number(to) or to) if to else None,
         from_=(normalise_number(from_) or from_) if from_ else None,
-        sent_on=on.at.date() if on else None,
-        sent_at_or_before=_last_instant(before_moment),
-        sent_at_or_after=after_moment.at if after_moment else None,
+        sent_on=on,
+        sent_at_or_before=sent_before,
+        sent_at_or_after=sent_after,
         page_size=page_size,
         after_sid=after,
         before_sid=before,

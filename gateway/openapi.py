@@ -679,9 +679,23 @@ def _paths() -> Schema:
         *(
             _query(name, {"type": "string", "format": "date-time"}, description)
             for name, description in (
-                ("DateSent", "Only messages sent on this GMT day"),
-                ("DateSent<", "Only messages sent on or before this (a date: that whole day)"),
-                ("DateSent>", "Only messages sent on or after this"),
+                (
+                    "DateSent",
+                    "Only messages sent on this GMT day; '<=' or '>=' before the date makes it "
+                    "DateSent< or DateSent>",
+                ),
+                (
+                    "DateSent<",
+                    "Only messages sent at or before this moment (a date alone: midnight at "
+                    "its start, GMT); DateSent<=YYYY-MM-DD in a URL",
+                ),
+                ("DateSent<=", "The same as DateSent<, for a URL that encodes the '='"),
+                (
+                    "DateSent>",
+                    "Only messages sent at or after this moment (a date alone: midnight at "
+                    "its start, GMT); DateSent>=YYYY-MM-DD in a URL",
+                ),
+                ("DateSent>=", "The same as DateSent>, for a URL that encodes the '='"),
             )
         ),
     ]

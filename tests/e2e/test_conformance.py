@@ -271,10 +271,13 @@ async def test_create_fetch_and_list_with_filters(rig: Rig) -> None:
     assert await read(to=HANDSET, from_=ALICE) == ["m1"]
     assert await read(to=CAROL) == []
     assert await read(date_sent=date(2026, 3, 2)) == ["m2"]
-    # A date given as a string is the whole GMT day ("on or before"); twilio-python sends a
-    # date object as its midnight (2026-03-02T00:00:00Z), a moment.
-    assert await read(date_sent_before="2026-03-02") == ["m2", "m1"]
+    # The seed: DateSent<=YYYY-MM-DD reads "messages sent on or before midnight on a date",
+    # the date's first instant in GMT, whether the date is given as a string or as a date
+    # object (which twilio-python sends as that midnight, 2026-03-02T00:00:00Z).
+    assert await read(date_sent_before="2026-03-02") == ["m1"]
     assert await read(date_sent_before=date(2026, 3, 2)) == ["m1"]
+    assert await read(date_sent_before="2026-03-03") == ["m2", "m1"]
+    assert await read(date_sent="<=2026-03-02") == ["m1"]  # twilio-python's docstring form
     assert await read(date_sent_after=date(2026, 3, 2)) == ["m3", "m2"]
     assert await read(
         date_sent_after=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,7 +29,8 @@ from tests.gateway.api_rig import (
     raw_client,
     raw_create,
 )
-from tests.gateway.gateway_rig import ACCOUNT, ALICE
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, basic_auth
+from tests.gateway.raw_http import Connection, request
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
@@ -202,3 +204,137 @@ async def test_the_client_s_page_number_without_a_token_is_refused(sdk: Sdk) -> 
     assert not isinstance(caught.value, TwilioRestException)
     assert caught.value.args[0] == "Unable to fetch page"
     assert caught.value.args[1].status_code == 400
+
+
+# --- DateSent<= and DateSent>= ------------------------------------------------------------------
+
+# Sent (the test's clock) just before, at and after midnight GMT starting 2 March 2026.
+SENT: Final = {
+    "1st-noon": datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+    "1st-last-second": datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC),
+    "2nd-midnight": datetime(2026, 3, 2, 0, 0, tzinfo=UTC),
+    "2nd-9am": datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    "3rd-9am": datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
+}
+ON_OR_BEFORE: Final = {"1st-noon", "1st-last-second", "2nd-midnight"}
+ON_OR_AFTER: Final = {"2nd-midnight", "2nd-9am", "3rd-9am"}
+ON: Final = {"2nd-midnight", "2nd-9am"}
+
+
+async def _sent(api: Api, http: aiohttp.ClientSession) -> dict[str, str]:
+    """Each of SENT sent at its moment: name by SID."""
+    names = {}
+    for name, moment in SENT.items():
+        api.clock.now = moment
+        created = await raw_create(http, **{**SERVICE_LESS, "Body": name})
+        sent = await api.finals.wait(created["sid"])
+        assert sent.date_sent == moment
+        names[created["sid"]] = name
+    return names
+
+
+async def _raw_list(api: Api, target: str) -> tuple[int, Any]:
+    """GET ``target`` written into the request line as is: ``<`` and ``=`` unencoded, as curl
+    sends ``'…/Messages.json?DateSent<=2026-03-02'``."""
+    connection = await Connection.open("127.0.0.1", api.gateway.port)
+    try:
+        auth = basic_auth(ACCOUNT)["Authorization"]
+        reply = await connection.exchange(request("GET", target, f"Authorization: {auth}"))
+    finally:
+        await connection.close()
+    return reply.status, reply.json()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("DateSent<=2026-03-02", ON_OR_BEFORE),  # key DateSent<, as a URL splits it
+        ("DateSent%3C=2026-03-02", ON_OR_BEFORE),  # date_sent_before, as the clients send it
+        ("DateSent=%3C%3D2026-03-02", ON_OR_BEFORE),  # twilio-python's date_sent="<=…"
+        ("DateSent=<=2026-03-02", ON_OR_BEFORE),
+        ("DateSent%3C%3D=2026-03-02", ON_OR_BEFORE),  # the whole of "DateSent<=" encoded
+        ("DateSent>=2026-03-02", ON_OR_AFTER),
+        ("DateSent%3E=2026-03-02", ON_OR_AFTER),
+        ("DateSent=%3E%3D2026-03-02", ON_OR_AFTER),
+        ("DateSent%3E%3D=2026-03-02", ON_OR_AFTER),
+        ("DateSent=2026-03-02", ON),
+        ("DateSent>=2026-03-02&DateSent<=2026-03-03", ON_OR_AFTER - {"3rd-9am"}),
+        ("DateSent<=2026-03-03&DateSent=%3C%3D2026-03-02", ON_OR_BEFORE),  # the narrower
+        ("DateSent<=2026-03-02T00:00:00Z", ON_OR_BEFORE),
+        ("DateSent<=2026-03-01T23:59:59Z", ON_OR_BEFORE - {"2nd-midnight"}),
+        ("DateSent>=2026-03-02T00:00:01Z", ON_OR_AFTER - {"2nd-midnight"}),
+    ],
+)
+async def test_date_sent_inequalities_read_midnight_on_a_date(
+    api: Api, http: aiohttp.ClientSession, query: str, expected: set[str]
+) -> None:
+    """The seed: "You can also specify an inequality, such as DateSent<=YYYY-MM-DD, to read
+    messages sent on or before midnight on a date, and DateSent>=YYYY-MM-DD to read messages
+    sent on or after midnight on a date." Midnight on a date is its first instant, 00:00:00
+    GMT, in both sentences: ``DateSent<=2026-03-02`` is up to and with 2026-03-02T00:00:00Z
+    (not that day's 09:00), ``DateSent>=2026-03-02`` from it on; "Specify a date as
+    YYYY-MM-DD in GMT to read only messages sent on this date" is the whole day."""
+    names = await _sent(api, http)
+    status, page = await _raw_list(api, f"{LIST}?{query}")
+    assert status == 200, page
+    assert {names[message["sid"]] for message in page["messages"]} == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"date_sent_before": date(2026, 3, 2)}, ON_OR_BEFORE),  # sent as 2026-03-02T00:00:00Z
+        ({"date_sent_before": "2026-03-02"}, ON_OR_BEFORE),
+        ({"date_sent": "<=2026-03-02"}, ON_OR_BEFORE),  # as twilio-python's docstring has it
+        ({"date_sent_after": date(2026, 3, 2)}, ON_OR_AFTER),
+        ({"date_sent": ">=2026-03-02"}, ON_OR_AFTER),
+        ({"date_sent": date(2026, 3, 2)}, ON),
+    ],
+)
+async def test_date_sent_inequalities_through_the_client(
+    api: Api, http: aiohttp.ClientSession, sdk: Sdk, params: dict[str, Any], expected: set[str]
+) -> None:
+    """The seed's "DateSent<=YYYY-MM-DD … on or before midnight on a date" as the twilio client
+    asks for it: ``date_sent_before`` (key ``DateSent<``; a ``date`` goes as its midnight,
+    ``2026-03-02T00:00:00Z``, and reads the same as the bare date) and ``date_sent="<=…"``
+    (twilio-python: "Accepts GMT dates in the following formats: YYYY-MM-DD …, <=YYYY-MM-DD
+    …, and >=YYYY-MM-DD"). A page of 2 makes the filter ride on ``next_page_uri``."""
+    names = await _sent(api, http)
+    listed = await sdk.read(page_size=2, **params)
+    assert {names[message.sid] for message in listed} == expected
+
+
+async def test_an_alias_key_rides_on_the_next_page_uri(
+    api: Api, http: aiohttp.ClientSession
+) -> None:
+    """``DateSent<=`` as a key of its own is kept in the paging links like the others."""
+    names = await _sent(api, http)
+    seen: set[str] = set()
+    status, page = await _raw_list(api, f"{LIST}?DateSent%3C%3D=2026-03-02&PageSize=1")
+    while True:
+        assert status == 200, page
+        seen |= {names[message["sid"]] for message in page["messages"]}
+        if page["next_page_uri"] is None:
+            break
+        assert "DateSent%3C%3D=2026-03-02" in page["next_page_uri"]
+        status, page = await _raw_list(api, page["next_page_uri"])
+    assert seen == ON_OR_BEFORE
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DateSent<2026-03-02",  # no "=": the key would be "DateSent<2026-03-02", the value ""
+        "DateSent>2026-03-02",
+        "DateSent%3C%3C=2026-03-02",
+        "DateSent=%3C2026-03-02",
+        "DateSent=%3D%3C2026-03-02",
+        "DateSent<=yesterday",
+    ],
+)
+async def test_a_date_sent_filter_that_cannot_be_read_is_refused(api: Api, query: str) -> None:
+    """Refused (400, 20001) rather than ignored: a list that was not filtered would look like
+    one that was."""
+    status, body = await _raw_list(api, f"{LIST}?{query}")
+    assert_twilio_error(body, 400, 20001)
+    assert status == 400
