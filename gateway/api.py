@@ -8,6 +8,7 @@ Routes (``../shared/docs/twilio-messages-api.md``):
 * ``POST …/Messages/{Sid}.json`` -> redacted (``Body=""``) or canceled (``Status=canceled``)
 * ``DELETE …/Messages/{Sid}.json`` -> 204 once final, 20009 while in progress
 * ``GET  …/Messages/{Sid}/Media.json`` -> always empty (SMS only)
+* ``POST …/Messages/{Sid}/Feedback.json`` -> 201, the message's Feedback (:mod:`gateway.feedback`)
 * ``GET  …/IncomingPhoneNumbers.json``, ``GET|POST …/IncomingPhoneNumbers/{Sid}.json`` -> the
   modems' numbers, and their SMS settings
 * ``POST|GET …/Applications.json``, ``GET|POST|DELETE …/Applications/{Sid}.json`` -> the
@@ -24,7 +25,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -38,8 +39,9 @@ from gateway.application_json import (
 )
 from gateway.applications import Applications
 from gateway.auth import Authenticator, unauthorized
-from gateway.dates import Moment, parse_moment
+from gateway.dates import parse_moment
 from gateway.errors import ApiError
+from gateway.feedback import feedback_json, outcome
 from gateway.models import API_VERSION, FINAL_STATUSES, Message, is_sid, normalise_number
 from gateway.modems import ModemPool
 from gateway.number_json import (
@@ -58,7 +60,15 @@ PREFIX: Final = f"/{API_VERSION}/Accounts/{{account}}"
 MAX_PAGE_SIZE: Final = 1000
 DEFAULT_PAGE_SIZE: Final = 50
 _FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
-_LIST_FILTERS: Final = ("To", "From", "DateSent", "DateSent<", "DateSent>")
+_LIST_FILTERS: Final = (
+    "To",
+    "From",
+    "DateSent",
+    "DateSent<",
+    "DateSent<=",
+    "DateSent>",
+    "DateSent>=",
+)
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 
 log = logging.getLogger(__name__)
@@ -214,11 +224,35 @@ async def delete_message(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def create_feedback(request: web.Request) -> web.Response:
+    """A message's Feedback: only for one created with ``ProvideFeedback=true``. For any other
+    the resource does not exist (Twilio's reference: "To track and provide Message Feedback for
+    a Message, you must set the ProvideFeedback parameter to true when you first create the
+    Message"), so the answer is the same 404 (20404) as for an unknown message."""
+    account = authorize(request)
+    form = await read_form(request)
+    services = _services(request)
+    message = await _message(request, account)
+    feedback = None
+    if message.provide_feedback:
+        wanted = outcome(form)
+        now = services.outbound.clock()
+        feedback = await services.store.record_feedback(account, message.sid, wanted, now)
+    if feedback is None:  # never asked for (or the message was deleted meanwhile)
+        raise ApiError(
+            20404,
+            f"The requested resource {request.path} was not found: message {message.sid} was "
+            "not created with ProvideFeedback=true",
+            404,
+        )
+    return web.json_response(feedback_json(feedback), status=201)
+
+
 async def list_media(request: web.Request) -> web.Response:
     account = authorize(request)
+    page = _page(request.query)
     await _message(request, account)
     page_size = min(_int(request.query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
-    page = _int(request.query, "Page", 0, 0)
     body = media_page_json(request.path, request.path_qs, page_size, page=page)
     return web.json_response(body)
 
@@ -232,8 +266,8 @@ async def fetch_media(request: web.Request) -> web.Response:
 async def list_numbers(request: web.Request) -> web.Response:
     account = authorize(request)
     query = request.query
+    page = _page(query)
     page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
-    page = _int(query, "Page", 0, 0)
     numbers = _services(request).numbers.of_account(account)
     wanted = query.get("PhoneNumber")
     if wanted:
@@ -345,27 +379,77 @@ def _int(query: Mapping[str, str], name: str, default: int, low: int) -> int:
     return int(raw)
 
 
-def _moment(query: Mapping[str, str], name: str) -> Moment | None:
-    raw = query.get(name)
-    if not raw:
-        return None
-    moment = parse_moment(raw)
-    if moment is None:
-        raise ApiError(20001, f"Invalid {name} {raw!r}: expected a date such as 2024-05-31")
-    return moment
+def _page(query: Mapping[str, str]) -> int:
+    """``Page``, "simply for client state": a page after the first is found by the
+    ``PageToken`` of a ``next_page_uri`` (or ``previous_page_uri``) and only labelled by its
+    number. Without a token, page N would be the first page labelled N: refused as Twilio
+    refuses it (twilio-python issue #395: HTTP 400, 20001, "PageToken is required for
+    paging.")."""
+    page = _int(query, "Page", 0, 0)
+    if page > 0 and not query.get("PageToken"):
+        raise ApiError(
+            20001,
+            f"PageToken is required for paging: Page={page} is reached through the "
+            "next_page_uri of the page before it",
+        )
+    return page
 
 
-def _last_instant(moment: Moment | None) -> datetime | None:
-    """``DateSent<``: a date alone includes its whole GMT day ("on or before" it); with a time,
-    the moment itself (the seed's "sent between ... 01:23:45 UTC and ... 01:23:45 UTC")."""
-    if moment is None:
-        return None
-    if moment.has_time:
-        return moment.at
-    try:
-        return moment.at + timedelta(days=1) - timedelta(microseconds=1)
-    except OverflowError:  # 9999-12-31: its day ends where time does
-        return datetime.max.replace(tzinfo=UTC)
+# The DateSent filters' keys, and the side of the day each bounds ("": the day itself).
+_DATE_SENT: Final = {
+    "DateSent": "",
+    "DateSent<": "<",
+    "DateSent<=": "<",
+    "DateSent>": ">",
+    "DateSent>=": ">",
+}
+
+
+def _date_sent(query: Mapping[str, str]) -> tuple[date | None, datetime | None, datetime | None]:
+    """(the GMT day, sent at or before, sent at or after) that the DateSent filters ask for.
+
+    The seed: "Specify a date as YYYY-MM-DD in GMT to read only messages sent on this date. ...
+    You can also specify an inequality, such as DateSent<=YYYY-MM-DD, to read messages sent on
+    or before midnight on a date, and DateSent>=YYYY-MM-DD to read messages sent on or after
+    midnight on a date." Midnight on a date is read the same in both: the date's first instant,
+    00:00:00 GMT. So ``DateSent<=2024-01-01`` lists what was sent up to 2024-01-01T00:00:00Z,
+    that instant included (none of that day's later messages), and ``DateSent>=2024-01-01``
+    what was sent from that instant on. A time given with the date is that moment (the seed's
+    "sent between January 15th, 2021, 01:23:45 UTC and January 17th, 2021, 01:23:45 UTC"): a
+    date reads as the twilio clients send a date object, ``2024-01-01T00:00:00Z``.
+
+    ``DateSent<=2024-01-01`` in a URL is key ``DateSent<`` (its first ``=`` ends the key), as
+    the clients send ``date_sent_before`` (``DateSent%3C=``); the operator may also come in the
+    value (``DateSent=%3C%3D2024-01-01``, twilio-python's ``date_sent="<=YYYY-MM-DD"``) or
+    whole in the key (``DateSent%3C%3D=``). Two bounds on one side: the narrower holds. Any
+    other ``DateSent<…`` or ``DateSent>…`` key (``DateSent<2024-01-01``, with no ``=``) is
+    refused rather than ignored: a list unfiltered by mistake looks like a filtered one.
+    """
+    day: date | None = None
+    bounds: dict[str, list[datetime]] = {"<": [], ">": []}
+    for name in query:
+        if name.startswith(("DateSent<", "DateSent>")) and name not in _DATE_SENT:
+            raise ApiError(
+                20001,
+                f"Invalid DateSent filter {name!r}: write DateSent<=YYYY-MM-DD (key "
+                "DateSent<) or DateSent>=YYYY-MM-DD (key DateSent>)",
+            )
+    for name, operator in _DATE_SENT.items():
+        raw = query.get(name)
+        if not raw:
+            continue
+        in_value = not operator and raw[:2] in ("<=", ">=")
+        side, text = (raw[0], raw[2:]) if in_value else (operator, raw)
+        moment = parse_moment(text)
+        if moment is None:
+            raise ApiError(
+                20001, f"Invalid {name} {query[name]!r}: expected a date such as 2024-05-31"
+            )
+        if side:
+            bounds[side].append(moment.at)
+        else:
+            day = moment.at.date()
+    return day, min(bounds["<"], default=None), max(bounds[">"], default=None)
 
 
 def _token(query: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -382,22 +466,18 @@ def _token(query: Mapping[str, str]) -> tuple[str | None, str | None]:
 async def list_messages(request: web.Request) -> web.Response:
     account = authorize(request)
     query = request.query
+    page = _page(query)
     page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
-    page = _int(query, "Page", 0, 0)
     after, before = _token(query)
-    on, before_moment, after_moment = (
-        _moment(query, "DateSent"),
-        _moment(query, "DateSent<"),
-        _moment(query, "DateSent>"),
-    )
+    on, sent_before, sent_after = _date_sent(query)
     filters = [(name, query[name]) for name in _LIST_FILTERS if query.get(name)]
     to, from_ = query.get("To"), query.get("From")
     message_query = MessageQuery(
         to=(normalise_number(to) or to) if to else None,
         from_=(normalise_number(from_) or from_) if from_ else None,
-        sent_on=on.at.date() if on else None,
-        sent_at_or_before=_last_instant(before_moment),
-        sent_at_or_after=after_moment.at if after_moment else None,
+        sent_on=on,
+        sent_at_or_before=sent_before,
+        sent_at_or_after=sent_after,
         page_size=page_size,
         after_sid=after,
         before_sid=before,
@@ -465,6 +545,7 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{PREFIX}/Messages/{{sid}}.json", update_message),
         web.delete(f"{PREFIX}/Messages/{{sid}}.json", delete_message),
         web.get(f"{PREFIX}/Messages/{{sid}}/Media.json", list_media, allow_head=False),
+        web.post(f"{PREFIX}/Messages/{{sid}}/Feedback.json", create_feedback),
         web.get(f"{PREFIX}/Messages/{{sid}}/Media/{{media}}.json", fetch_media, allow_head=False),
         web.delete(f"{PREFIX}/Messages/{{sid}}/Media/{{media}}.json", fetch_media),
         web.get(f"{PREFIX}/IncomingPhoneNumbers.json", list_numbers, allow_head=False),

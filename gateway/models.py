@@ -123,6 +123,7 @@ class Message:
     address_retention: str | None = None  # "obfuscate": the recipient kept masked once final
     # ApplicationSid: its application's message status callback gets the status callbacks.
     application_sid: str | None = None
+    provide_feedback: bool = False  # ProvideFeedback=true: its Feedback may be created
 
 
 @dataclass(frozen=True, slots=True)

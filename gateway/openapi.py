@@ -29,9 +29,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from gateway.feedback import OUTCOMES
 from gateway.models import API_VERSION, MAX_BODY_CHARS
 from gateway.modems import ModemState
-from gateway.outbound import MAX_VALIDITY
+from gateway.outbound import MAX_MEDIA, MAX_VALIDITY
 from gateway.urls import MAX_URL
 
 Schema = dict[str, Any]
@@ -228,6 +229,26 @@ def _media() -> Schema:
             "uri": _string("The media's path, relative to the API's address"),
         },
         title="Media",
+    )
+
+
+def _feedback() -> Schema:
+    """``api.v2010.account.message.message_feedback`` (its ``outcome`` not nullable, as
+    Twilio's)."""
+    return _object(
+        {
+            "account_sid": _sid("AC", "The account the message belongs to"),
+            "message_sid": _sid("(SM|MM)", "The message the Feedback is for"),
+            "outcome": {
+                "type": "string",
+                "enum": list(OUTCOMES),
+                "description": "Whether the recipient performed the tracked action",
+            },
+            "date_created": _date("When the Feedback was first created"),
+            "date_updated": _date("When its outcome was last reported"),
+            "uri": _string("The Feedback's path, relative to the API's address"),
+        },
+        title="MessageFeedback",
     )
 
 
@@ -528,7 +549,8 @@ def _paging() -> list[Schema]:
         _query(
             "Page",
             {"type": "integer", "minimum": 0, "maximum": MAX_PAGE},
-            "The page index, simply for client state",
+            "The page index, simply for client state; over 0 only with the PageToken of a "
+            "next/previous_page_uri (20001 otherwise)",
         ),
         _query("PageToken", {"type": "string"}, "The page token, from a next/previous_page_uri"),
     ]
@@ -631,14 +653,39 @@ def _create_message_form() -> Schema:
             "MediaUrl": {
                 "type": "array",
                 "items": {"type": "string", "format": "uri"},
-                "description": "Refused with 21621: the modems send SMS only",
+                "maxItems": MAX_MEDIA,
+                "description": f"Refused with 21621: the modems send SMS only (more than "
+                f"{MAX_MEDIA}: 21623)",
             },
             "SendAsMms": _boolean("Refused with 21621 when true: the modems send SMS only"),
             "ContentSid": _sid("HX", "Refused with 21619: no content templates", nullable=False),
+            "ShortenUrls": _boolean("Refused with 30106 when true: no link shortening domain"),
+            "ProvideFeedback": _boolean("Whether the message's Feedback may be created"),
+            "Attempt": {
+                "type": "integer",
+                "format": "int32",
+                "description": "The attempts made to send the message, this one included; "
+                "checked, not used",
+            },
         },
         required=("To",),
         title="CreateMessageRequest",
     )
+
+
+def _feedback_form() -> Schema:
+    form = _form(
+        {
+            "Outcome": {
+                "type": "string",
+                "enum": list(OUTCOMES),
+                "description": "The outcome to report: confirmed unless given",
+            },
+        },
+        title="CreateMessageFeedbackRequest",
+    )
+    form["required"] = False  # twilio-python sends no body when no outcome is given
+    return form
 
 
 def _update_message_form() -> Schema:
@@ -726,9 +773,23 @@ def _paths() -> Schema:
         *(
             _query(name, {"type": "string", "format": "date-time"}, description)
             for name, description in (
-                ("DateSent", "Only messages sent on this GMT day"),
-                ("DateSent<", "Only messages sent on or before this (a date: that whole day)"),
-                ("DateSent>", "Only messages sent on or after this"),
+                (
+                    "DateSent",
+                    "Only messages sent on this GMT day; '<=' or '>=' before the date makes it "
+                    "DateSent< or DateSent>",
+                ),
+                (
+                    "DateSent<",
+                    "Only messages sent at or before this moment (a date alone: midnight at "
+                    "its start, GMT); DateSent<=YYYY-MM-DD in a URL",
+                ),
+                ("DateSent<=", "The same as DateSent<, for a URL that encodes the '='"),
+                (
+                    "DateSent>",
+                    "Only messages sent at or after this moment (a date alone: midnight at "
+                    "its start, GMT); DateSent>=YYYY-MM-DD in a URL",
+                ),
+                ("DateSent>=", "The same as DateSent>, for a URL that encodes the '='"),
             )
         ),
     ]
@@ -787,6 +848,29 @@ def _paths() -> Schema:
                 ),
                 tag=messages,
                 parameters=_paging(),
+            ),
+        },
+        f"{ACCOUNT}/Messages/{{MessageSid}}/Feedback.json": {
+            "parameters": [account, _path_sid("MessageSid", "(SM|MM)", "The message's SID")],
+            "post": _operation(
+                "CreateMessageFeedback",
+                "Report the outcome of a message created with ProvideFeedback=true (404 for "
+                "any other)",
+                _responses(
+                    {
+                        201: _json(
+                            _ref("schemas", "api.v2010.account.message.message_feedback"),
+                            "The message's Feedback",
+                        )
+                    },
+                    400,
+                    401,
+                    404,
+                    413,
+                    429,
+                ),
+                tag=messages,
+                requestBody=_feedback_form(),
             ),
         },
         f"{ACCOUNT}/Messages/{{MessageSid}}/Media/{{Sid}}.json": {
@@ -994,8 +1078,8 @@ def document() -> dict[str, Any]:
             "description": (
                 "The Twilio Messages API subset served by smsgw, a Twilio-compatible SMS "
                 "gateway on GSM modems: Messages (send, list, fetch, redact, cancel, delete), "
-                "their Media (always none), IncomingPhoneNumbers (the modems' SIMs) and "
-                "Applications, "
+                "their Media (always none) and Feedback, IncomingPhoneNumbers (the modems' "
+                "SIMs) and Applications, "
                 f"under /{API_VERSION}, shaped as Twilio's own API description shapes them, "
                 "plus the gateway's own resources (/smsgw/, /healthz, /metrics). Authenticate "
                 "with HTTP Basic: the account SID and auth token, or an API key SID and secret "
@@ -1016,6 +1100,7 @@ def document() -> dict[str, Any]:
             "schemas": {
                 "api.v2010.account.message": _message(),
                 "api.v2010.account.message.media": _media(),
+                "api.v2010.account.message.message_feedback": _feedback(),
                 "api.v2010.account.incoming_phone_number": _incoming_phone_number(),
                 "ListMessageResponse": _page(
                     "messages", "api.v2010.account.message", "ListMessageResponse"

@@ -45,7 +45,14 @@ from gateway.urls import url_problem
 # Seconds; the product's specification (the seed documentation): also the default, after
 # which a message not yet sent fails with 30036.
 MAX_VALIDITY: Final = 14400
+# The seed documentation: "You can include up to 10 media_url parameters per message".
+MAX_MEDIA: Final = 10
 _SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
+_INTEGER: Final = re.compile(r"[+-]?[0-9]{1,10}")
+_INT32: Final = range(-(2**31), 2**31)  # what an API "integer" holds (twilio-oai: no format)
+# Twilio's clients send lowercase "true"/"false"; twilio-python sent str(bool), "True" and
+# "False", until its boolean_to_string (twilio-python PR #753, 2024), and Twilio took them.
+_BOOLEANS: Final = {"true": True, "false": False}
 _CHANNEL_PREFIXES: Final = ("whatsapp:", "messenger:", "rcs:", "fbm:", "instagram:")
 
 Form = Mapping[str, str]
@@ -80,6 +87,50 @@ def _log_accepted(message: Message) -> None:
 
 def _flag(form: Form, name: str) -> bool:
     return form.get(name, "").strip().lower() == "true"
+
+
+def _boolean(form: Form, name: str) -> bool:
+    """A boolean parameter: ``true`` or ``false`` in any case (absent or empty: false), 20001
+    for anything else, as Twilio's 2010 API answers a bad parameter (no code of Twilio's is
+    for a bad boolean)."""
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return False
+    value = _BOOLEANS.get(raw.strip().lower())
+    if value is None:
+        raise ApiError(20001, f"Invalid {name} {raw!r}: expected true or false")
+    return value
+
+
+def _check_attempt(form: Form) -> None:
+    """``Attempt``: "Total number of attempts made (including this) to send out the message
+    regardless of the provider used", an integer (the seed documentation). Checked, then not
+    used: this gateway is the only provider a message goes through."""
+    raw = form.get("Attempt")
+    if raw is None or raw == "":
+        return
+    if not _INTEGER.fullmatch(raw.strip()) or int(raw) not in _INT32:
+        raise ApiError(
+            20001,
+            f"Invalid Attempt {raw!r}: expected an integer, the number of attempts made to "
+            "send this message (this one included)",
+        )
+
+
+def _refuse_link_shortening(form: Form) -> None:
+    """``ShortenUrls=true`` needs Twilio's Link Shortening: a domain of the sender's, set up on
+    a Messaging Service. There is no such domain here, and a message is not sent with its
+    links left long when shortened ones were asked for (``../shared/docs/
+    twilio-messages-api.md``: refuse what GSM modems cannot serve). 30106 is Twilio's "Domain
+    has not been set up for this account" (its error dictionary: "Domain has not been setup
+    for click tracking")."""
+    if _boolean(form, "ShortenUrls"):
+        raise ApiError(
+            30106,
+            "Domain has not been set up for this account: ShortenUrls=true needs a link "
+            "shortening domain, and this gateway has none (it sends links as they are "
+            "written); send the message without ShortenUrls, or with ShortenUrls=false",
+        )
 
 
 def _check_callback(url: str | None) -> str | None:
@@ -255,6 +306,13 @@ class Outbound:
         if from_raw.startswith("MG") and not service_sid:
             service_sid, from_raw = from_raw, ""
         service = self._service(account_sid, service_sid) if service_sid else None
+        if media > MAX_MEDIA:
+            # Counted before the media are refused (21621): the count is wrong on Twilio too.
+            raise ApiError(
+                21623,
+                f"Number of media files exceeds allowed limit: {media} MediaUrl given, "
+                f"at most {MAX_MEDIA}",
+            )
         if media or _flag(form, "SendAsMms"):
             raise ApiError(
                 21621,
@@ -266,6 +324,7 @@ class Outbound:
                 21619,
                 "Content templates (ContentSid) are not available on this gateway; send Body",
             )
+        _refuse_link_shortening(form)
         body = form.get("Body")
         if body is None or body == "":
             raise ApiError(21602, "Message body is required.")
@@ -281,6 +340,8 @@ class Outbound:
         if callback is None and service is not None and application is None:
             callback = service.status_callback
         validity = _validity(form)
+        _check_attempt(form)
+        provide_feedback = _boolean(form, "ProvideFeedback")
         smart = _flag(form, "SmartEncoded")
         content = _choice(form, "ContentRetention", ("retain", "discard"))
         address = _choice(form, "AddressRetention", ("retain", "obfuscate"))
@@ -310,6 +371,7 @@ class Outbound:
             content_retention=content if content == "discard" else None,
             address_retention=address if address == "obfuscate" else None,
             application_sid=application,
+            provide_feedback=provide_feedback,
         )
         if service is not None and not from_raw:
             # The service picks the sender when it sends (gateway.services): "accepted" now,

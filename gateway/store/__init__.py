@@ -19,6 +19,7 @@ from typing import Protocol
 from gateway.config import Account
 from gateway.delivery import PartReport
 from gateway.destinations import destination
+from gateway.feedback import Feedback
 from gateway.models import Message, Segment, Status
 
 
@@ -414,6 +415,13 @@ class Store(Protocol):
     async def delete_message(self, account_sid: str, sid: str) -> Message | None:
         """Delete a message in a final state with its parts and webhooks; returns it as it
         was (unchanged, and not deleted, if it is still in progress), ``None`` if unknown."""
+
+    async def record_feedback(
+        self, account_sid: str, sid: str, outcome: str, at: datetime
+    ) -> Feedback | None:
+        """Record ``outcome`` as the Feedback of ``sid`` (created the first time, its outcome
+        changed after); ``None``, and nothing written, if there is no such message or it was
+        not created with ProvideFeedback=true."""
 
     # --- Messaging Services and scheduled messages -------------------------------------------
 

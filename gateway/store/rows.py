@@ -19,7 +19,8 @@ MESSAGE_COLUMNS: Final = (
     "sid, account_sid, direction, status, to_number, from_number, body, num_segments, "
     "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
     "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
-    "max_price, expires_at, send_at, content_retention, address_retention, application_sid"
+    "max_price, expires_at, send_at, content_retention, address_retention, application_sid, "
+    "provide_feedback"
 )
 
 
@@ -59,6 +60,7 @@ def message_row(row: Sequence[Any]) -> Message:
         content_retention=row[23],
         address_retention=row[24],
         application_sid=row[25],
+        provide_feedback=bool(row[26]),
     )
 
 
@@ -68,8 +70,8 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
         "from_number, body, num_segments, num_media, error_code, error_message, price, "
         "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
         "status_callback, modem, validity_period, max_price, expires_at, send_at, "
-        "content_retention, address_retention, application_sid) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "content_retention, address_retention, application_sid, provide_feedback) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.sid,
             message.account_sid,
@@ -97,6 +99,7 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
             message.content_retention,
             message.address_retention,
             message.application_sid,
+            int(message.provide_feedback),
         ),
     )
     return int(cursor.lastrowid or 0)

@@ -238,4 +238,17 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE phone_numbers ADD COLUMN sms_application_sid TEXT;
     ALTER TABLE messages ADD COLUMN application_sid TEXT;
     """,
+    # 11: Message Feedback. Whether a message was created with ProvideFeedback=true (only then
+    # may its Feedback be created), and the outcome reported for it (gateway.feedback), kept
+    # until the message is deleted.
+    """
+    ALTER TABLE messages ADD COLUMN provide_feedback INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE message_feedback (
+        message_sid TEXT PRIMARY KEY,
+        account_sid TEXT NOT NULL,
+        outcome TEXT NOT NULL,  -- 'confirmed' or 'unconfirmed'
+        date_created INTEGER NOT NULL,
+        date_updated INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )

@@ -25,6 +25,7 @@ from gateway.delivery import (
 )
 from gateway.destinations import destination
 from gateway.errors import StoreError
+from gateway.feedback import Feedback
 from gateway.models import FINAL_STATUSES, Message, Segment, Status
 from gateway.store import (
     Application,
@@ -739,11 +740,44 @@ class SqliteStore:
                 "WHERE matched_sid = ?",
                 (sid,),
             )
+            db.execute("DELETE FROM message_feedback WHERE message_sid = ?", (sid,))
             db.execute("DELETE FROM messages WHERE id = ?", (message_id,))  # segments cascade
             db.execute(
                 "INSERT OR REPLACE INTO deleted_messages (sid, id) VALUES (?, ?)", (sid, message_id)
             )
             return message
+
+        return await self._write(job)
+
+    async def record_feedback(
+        self, account_sid: str, sid: str, outcome: str, at: datetime
+    ) -> Feedback | None:
+        def job(db: sqlite3.Connection) -> Feedback | None:
+            found = db.execute(
+                "SELECT 1 FROM messages WHERE sid = ? AND account_sid = ? AND provide_feedback",
+                (sid, account_sid),
+            ).fetchone()
+            if found is None:
+                return None
+            now = to_micros(at)
+            db.execute(
+                "INSERT INTO message_feedback (message_sid, account_sid, outcome, date_created, "
+                "date_updated) VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_sid) DO UPDATE SET "
+                "outcome = excluded.outcome, date_updated = excluded.date_updated",
+                (sid, account_sid, outcome, now, now),
+            )
+            row = db.execute(
+                "SELECT outcome, date_created, date_updated FROM message_feedback "
+                "WHERE message_sid = ?",
+                (sid,),
+            ).fetchone()
+            return Feedback(
+                account_sid=account_sid,
+                message_sid=sid,
+                outcome=row[0],
+                date_created=EPOCH + timedelta(microseconds=row[1]),
+                date_updated=EPOCH + timedelta(microseconds=row[2]),
+            )
 
         return await self._write(job)
 

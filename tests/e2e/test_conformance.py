@@ -272,10 +272,13 @@ async def test_create_fetch_and_list_with_filters(rig: Rig) -> None:
     assert await read(to=HANDSET, from_=ALICE) == ["m1"]
     assert await read(to=CAROL) == []
     assert await read(date_sent=date(2026, 3, 2)) == ["m2"]
-    # A date given as a string is the whole GMT day ("on or before"); twilio-python sends a
-    # date object as its midnight (2026-03-02T00:00:00Z), a moment.
-    assert await read(date_sent_before="2026-03-02") == ["m2", "m1"]
+    # The seed: DateSent<=YYYY-MM-DD reads "messages sent on or before midnight on a date",
+    # the date's first instant in GMT, whether the date is given as a string or as a date
+    # object (which twilio-python sends as that midnight, 2026-03-02T00:00:00Z).
+    assert await read(date_sent_before="2026-03-02") == ["m1"]
     assert await read(date_sent_before=date(2026, 3, 2)) == ["m1"]
+    assert await read(date_sent_before="2026-03-03") == ["m2", "m1"]
+    assert await read(date_sent="<=2026-03-02") == ["m1"]  # twilio-python's docstring form
     assert await read(date_sent_after=date(2026, 3, 2)) == ["m3", "m2"]
     assert await read(
         date_sent_after=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
@@ -603,6 +606,22 @@ CREATE_ERRORS: Final[list[tuple[str, dict[str, Any], int]]] = [
     ("from-not-ours", {"to": HANDSET, "from_": "+15559990000", "body": "x"}, 21606),
     ("from-other-account", {"to": HANDSET, "from_": CAROL, "body": "x"}, 21660),
     ("no-body", {"to": HANDSET, "from_": ALICE}, 21602),
+    (
+        "attempt-not-an-integer",
+        {"to": HANDSET, "from_": ALICE, "body": "x", "attempt": "2nd"},
+        20001,
+    ),
+    (
+        "provide-feedback-not-a-boolean",
+        {"to": HANDSET, "from_": ALICE, "body": "x", "provide_feedback": "perhaps"},
+        20001,
+    ),
+    ("shorten-urls", {"to": HANDSET, "from_": ALICE, "body": "x", "shorten_urls": True}, 30106),
+    (
+        "eleven-media",
+        {"to": HANDSET, "from_": ALICE, "body": "x", "media_url": ["https://e.co/a.png"] * 11},
+        21623,
+    ),
 ]
 
 
@@ -636,6 +655,27 @@ async def test_media_is_always_empty_and_mms_is_refused(rig: Rig) -> None:
         media_url=["https://example.com/cat.jpg"],
     )
     assert "SMS only" in error.msg
+
+
+async def test_message_feedback(rig: Rig) -> None:
+    """The seed: provide_feedback: "Set this value to true if you are sending messages that
+    have a trackable user action and you intend to confirm delivery of the message using the
+    Message Feedback API. This parameter is false by default." Twilio's Feedback reference:
+    "Pass the Outcome parameter with value confirmed to update the Message Feedback". Recorded
+    (for whoever reads it back), the message unchanged; none without ProvideFeedback."""
+    tracked = await rig.create(to=HANDSET, from_=ALICE, body="code 1234", provide_feedback=True)
+    await rig.final(tracked.sid)
+    rig.clock.advance(20)
+    resource = rig.messages(tracked.sid).feedback
+    confirmed = await rig.call(resource, "create", outcome="confirmed")
+    assert (confirmed.account_sid, confirmed.message_sid) == (ACCOUNT.sid, tracked.sid)
+    assert confirmed.outcome == "confirmed"
+    assert confirmed.date_created == T0.replace(microsecond=0) + timedelta(seconds=20)
+    assert (await rig.fetch(tracked.sid)).status == "sent"
+    assert rig.sql("SELECT outcome FROM message_feedback") == [("confirmed",)]
+    await rig.refused(20001, 400, resource, "create", outcome="maybe")
+    plain = await rig.create(to=HANDSET, from_=ALICE, body="no tracking")
+    await rig.refused(20404, 404, rig.messages(plain.sid).feedback, "create", outcome="confirmed")
 
 
 # --- Messaging Services ------------------------------------------------------------------------

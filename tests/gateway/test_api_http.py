@@ -387,8 +387,9 @@ async def test_bad_list_parameters_are_400(http: aiohttp.ClientSession, query: s
         ("DateSent", "2026-03-01T22:00:00-05:00", True),  # 03:00 on the 2nd in GMT
         ("DateSent", "03/01/2026 20:00:00 MST", True),  # OAI example form; 03:00 GMT the 2nd
         ("DateSent", "Mon, 02 Mar 2026 03:00:00 +0000", True),  # RFC 2822, as Twilio writes
-        ("DateSent<", "2026-03-02", True),
-        ("DateSent<", "2026-03-01", False),
+        # "on or before midnight on a date": 2026-03-02T00:00Z, before 03:00 (see api._date_sent)
+        ("DateSent<", "2026-03-02", False),
+        ("DateSent<", "2026-03-03", True),
         ("DateSent>", "2026-03-02", True),
         ("DateSent>", "2026-03-03", False),
     ],

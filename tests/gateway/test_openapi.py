@@ -110,6 +110,15 @@ OAI_MESSAGE_ENUMS: Final = {
     },
     "direction": {"inbound", "outbound-api", "outbound-call", "outbound-reply"},
 }
+# ``api.v2010.account.message.message_feedback`` there: all strings, nullable but ``outcome``.
+OAI_FEEDBACK_PROPERTIES: Final = {
+    "account_sid": True,
+    "message_sid": True,
+    "outcome": False,
+    "date_created": True,
+    "date_updated": True,
+    "uri": True,
+}
 # ``ListMessageResponse`` (and the other list responses): the list plus these, all but the
 # ``*_page_uri`` ones not nullable.
 LIST_META: Final = {
@@ -154,6 +163,7 @@ NOT_PLAIN: Final = (
     "SendAt",
     "MaxPrice",
     "ApplicationSid",
+    "ShortenUrls",
 )
 
 
@@ -263,6 +273,26 @@ def test_the_message_is_twilio_s_property_for_property() -> None:
     assert message["properties"]["account_sid"]["pattern"] == "^AC[0-9a-fA-F]{32}$"
 
 
+def test_the_feedback_is_twilio_s_property_for_property() -> None:
+    """``api.v2010.account.message.message_feedback`` in twilio-oai (Twilio's "Feedback
+    subresource" reference shows it): every property nullable but ``outcome``, an enum of
+    ``confirmed`` and ``unconfirmed``; created by ``CreateMessageFeedback``, answered 201."""
+    feedback = _schema("api.v2010.account.message.message_feedback")
+    assert set(feedback["properties"]) == set(OAI_FEEDBACK_PROPERTIES) == set(feedback["required"])
+    for name, nullable in OAI_FEEDBACK_PROPERTIES.items():
+        assert _type_and_nullable(feedback["properties"][name]) == ("string", nullable), name
+    assert feedback["properties"]["outcome"]["enum"] == ["confirmed", "unconfirmed"]
+    assert feedback["properties"]["message_sid"]["pattern"] == "^(SM|MM)[0-9a-fA-F]{32}$"
+    path = document()["paths"][
+        "/2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Feedback.json"
+    ]
+    operation = path["post"]
+    assert operation["operationId"] == "CreateMessageFeedback"
+    assert "201" in operation["responses"]
+    form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form["properties"]["Outcome"]["enum"] == ["confirmed", "unconfirmed"]
+
+
 def test_the_gateway_s_statuses_and_directions_are_in_twilio_s_enums() -> None:
     assert {status.value for status in Status} <= set(MESSAGE_STATUSES)
     assert {direction.value for direction in Direction} == set(MESSAGE_DIRECTIONS)
@@ -348,17 +378,24 @@ def test_the_create_form_and_the_list_query_take_twilio_s_parameters() -> None:
         "ScheduleType",
         "SendAt",
         "MediaUrl",
+        "ProvideFeedback",
+        "Attempt",
+        "ShortenUrls",
     } <= set(properties)
     assert properties["MaxPrice"]["type"] == "number"
     assert properties["SmartEncoded"]["type"] == "boolean"
     assert properties["MediaUrl"]["type"] == "array"
+    assert properties["ProvideFeedback"]["type"] == properties["ShortenUrls"]["type"] == "boolean"
+    assert properties["Attempt"]["type"] == "integer"
     query = {parameter["name"]: parameter["schema"] for parameter in messages["get"]["parameters"]}
     assert list(query) == [
         "To",
         "From",
         "DateSent",
         "DateSent<",
+        "DateSent<=",
         "DateSent>",
+        "DateSent>=",
         "PageSize",
         "Page",
         "PageToken",
@@ -577,6 +614,8 @@ async def _running_for_a_while(api: Api, monkeypatch: pytest.MonkeyPatch) -> tup
                 To=EXTERNAL if n % 2 else BOB,
                 Body=f"seed {n}",
                 StatusCallback=CALLBACK,
+                # Some whose Feedback can be created (the others answer 404).
+                ProvideFeedback=str(n % 2 == 0).lower(),
             )
             for n in range(SEEDED_MESSAGES)
         ]
