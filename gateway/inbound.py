@@ -11,8 +11,11 @@ came, ``num_segments`` the total its header announces, no ``date_sent`` yet), an
 ``received`` with the same SID. A message complete in one SMS is ``received`` at once. When
 parts are still missing ``reassembly_timeout`` seconds after the first arrived, the message is
 made of the parts that did arrive, in order, with Twilio error 30009 ("Missing segment"). Its
-webhook fires once, when it is received. A part arriving after that becomes a message of its
-own, also with 30009: it is never dropped, and never changes a message whose webhook has gone.
+webhook fires once, when it is received. A missing part arriving after that, within another
+``reassembly_timeout``, becomes a message of its own, also with 30009: it is never dropped,
+and never changes a message whose webhook has gone. A part that cannot be one of a message
+made already (its sequence number is in it, or it comes later) starts a new message: senders
+use a concatenation reference again (:mod:`gateway.assembly` says when, and why).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from drivers.modem import (
     ReportStored,
 )
 from drivers.pdu import Deliver, StatusReport, decode
-from gateway.assembly import assemble, received_part
+from gateway.assembly import assemble, generation_of, received_part
 from gateway.config import Config
 from gateway.delivery import REPORT_WINDOW_DAYS, report_of
 from gateway.errors import StoreError
@@ -302,13 +305,21 @@ class InboundReceiver:
         elif isinstance(message, Deliver):
             recipient = handle.config.numbers[0]
             part = received_part(handle.id, recipient, message, tpdu, now)
-            if await self.store.add_inbound_part(part):
+            # The message a part joins is chosen, and the part committed to it, with nothing
+            # made or given up in between.
+            async with self._assembling:
+                if part.group is not None:
+                    generations = await self.store.generations(part.group)
+                    part = replace(part, generation=generation_of(part, generations, self.timeout))
+                if not await self.store.add_inbound_part(part):
+                    self.duplicates += 1
+                    log.info(
+                        "%s: a part from %s read again; already committed", handle.id, part.sender
+                    )
+                    return
                 self.received += 1
                 self.parts_by_modem[handle.id] += 1
-                await self._assemble(part)
-            else:
-                self.duplicates += 1
-                log.info("%s: a part from %s read again; already committed", handle.id, part.sender)
+                await self._join(part)
         else:
             log.info("%s: ignoring a stored SMS-SUBMIT", handle.id)
 
@@ -369,45 +380,48 @@ class InboundReceiver:
 
     # --- reassembly --------------------------------------------------------------------------
 
-    async def _assemble(self, part: InboundPart) -> None:
-        async with self._assembling:
-            if part.group is None:
-                await self._make([part], missing=False)
-                return
-            waiting, closed = await self.store.group_parts(part.group)
-            if closed:
-                # The group timed out and its message went before this part came.
-                await self._make([part], missing=True)
-                return
-            assembly = assemble(waiting)
-            if assembly.complete:
-                await self._make(list(assembly.parts), missing=False)
-            else:
-                await self._show(part.group, waiting)
-                self._waiting.set()
+    async def _join(self, part: InboundPart) -> None:
+        """Make what ``part``, committed, makes: its message, or its group's so far."""
+        if part.group is None:
+            await self._make([part], missing=False)
+            return
+        waiting, closed = await self.store.group_parts(part.group, part.generation)
+        if closed:
+            # Late: its message was given up and went before this part came.
+            await self._make([part], missing=True)
+            return
+        assembly = assemble(waiting)
+        if assembly.complete:
+            await self._make(list(assembly.parts), missing=False)
+        else:
+            await self._show(part.group, part.generation, waiting)
+            self._waiting.set()
 
     async def resume(self) -> None:
         """Finish what a stop (or a crash) interrupted between committing a part and making
         its message: a single part, or the part that completed its group."""
-        groups: set[str] = set()
+        groups: set[tuple[str, int]] = set()
         for part in await self.store.waiting_parts():
-            if part.group is None or part.group not in groups:
-                if part.group is not None:
-                    groups.add(part.group)
-                await self._assemble(part)
+            if part.group is not None:
+                if (part.group, part.generation) in groups:
+                    continue
+                groups.add((part.group, part.generation))
+            async with self._assembling:
+                await self._join(part)
 
     async def expire_due(self) -> int:
         """Make messages of the groups that waited too long; returns how many."""
         count = 0
         async with self._assembling:
-            for group in await self.store.expired_groups(self.clock() - self.timeout):
-                waiting, _ = await self.store.group_parts(group)
+            for group, generation in await self.store.expired_groups(self.clock() - self.timeout):
+                waiting, _ = await self.store.group_parts(group, generation)
                 if waiting:
                     assembly = assemble(waiting)
                     await self._make(list(assembly.parts), missing=True)
                     count += 1
-                    # A second part with a duplicate sequence number is still waiting: it
-                    # expires (on its own) at the next look.
+                    # A second part with a duplicate sequence number (stored before a part
+                    # whose number is taken went to a generation of its own) is still
+                    # waiting: it expires (on its own) at the next look.
         return count
 
     async def _expiry(self) -> None:
@@ -443,7 +457,7 @@ class InboundReceiver:
             modem=first.modem,
         )
 
-    async def _show(self, group: str, parts: Sequence[InboundPart]) -> None:
+    async def _show(self, group: str, generation: int, parts: Sequence[InboundPart]) -> None:
         """The seed's ``receiving``: "The inbound message has been received by Twilio and is
         currently being processed". From its first part a long message is a resource, with
         the text of the parts that came so far, in order (nothing stands for those still
@@ -452,7 +466,7 @@ class InboundReceiver:
         now = self.clock()
         assembly = assemble(parts)
         shown = replace(self._new_message(parts[0], now), body=assembly.text)
-        message = await self.store.show_receiving(group, shown)
+        message = await self.store.show_receiving(group, shown, generation)
         log.info(
             "%s: receiving from %s to %s, %d of %d part(s) on %s",
             message.sid,
@@ -471,7 +485,11 @@ class InboundReceiver:
         code = MISSING_SEGMENT if missing else None
         # The message shown while its parts arrived, if there was one, is the one received:
         # its SID, account and date_created stay.
-        shown = None if first.group is None else await self.store.receiving_message(first.group)
+        shown = (
+            None
+            if first.group is None
+            else await self.store.receiving_message(first.group, first.generation)
+        )
         service = self.config.service_of(first.recipient)
         message = replace(
             shown or self._new_message(first, now),

@@ -66,8 +66,9 @@ class InboundPart:
     """One received SMS-DELIVER, committed before it leaves the modem's storage.
 
     ``key`` identifies the PDU for deduplication (sender, SC time stamp, concatenation
-    reference and sequence, and the TPDU itself); ``group`` names the concatenated message it
-    belongs to (``None`` for a message on its own).
+    reference and sequence, and the TPDU itself); ``group`` names the concatenation it belongs
+    to (``None`` for a message on its own), and ``generation`` which message under that group:
+    a sender uses a reference again for a later message (:mod:`gateway.assembly`).
     """
 
     key: str
@@ -80,6 +81,19 @@ class InboundPart:
     text: str
     pdu: str
     received_at: datetime
+    generation: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """What the store holds of one generation of a group: the sequence numbers of its parts
+    still waiting and of those already in a message, and when the last of its messages was
+    made (``None`` while none is)."""
+
+    number: int
+    waiting: frozenset[int]
+    made: frozenset[int]
+    made_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,9 +340,13 @@ class Store(Protocol):
     async def add_inbound_part(self, part: InboundPart) -> bool:
         """Commit a received part; ``False`` when the same PDU was committed before."""
 
-    async def group_parts(self, group: str) -> tuple[list[InboundPart], bool]:
-        """The parts of ``group`` not yet in a message, and whether a message was already made
-        from earlier parts of it (the group timed out before this part arrived)."""
+    async def generations(self, group: str) -> list[Generation]:
+        """The generations of ``group`` a new part may join, oldest first: those with parts
+        waiting, and the newest."""
+
+    async def group_parts(self, group: str, generation: int = 0) -> tuple[list[InboundPart], bool]:
+        """The parts of ``group``'s ``generation`` not yet in a message, and whether a message
+        was already made from earlier parts of it (it was given up before this part came)."""
 
     async def receive_message(
         self, message: Message, part_keys: Sequence[str], webhook: Webhook | None
@@ -338,16 +356,18 @@ class Store(Protocol):
         same parts never make two messages. The message shown ``receiving`` with the same SID
         (:meth:`show_receiving`) becomes this one; otherwise it is a new one."""
 
-    async def receiving_message(self, group: str) -> Message | None:
-        """The message ``group``'s parts are shown as while they still arrive, if any."""
+    async def receiving_message(self, group: str, generation: int = 0) -> Message | None:
+        """The message ``group``'s ``generation`` is shown as while its parts still arrive,
+        if any."""
 
-    async def show_receiving(self, group: str, message: Message) -> Message:
-        """Commit ``message`` (status ``receiving``) as what ``group``'s parts make so far:
-        new the first time; after that the message already shown takes its ``body``,
+    async def show_receiving(self, group: str, message: Message, generation: int = 0) -> Message:
+        """Commit ``message`` (status ``receiving``) as what ``group``'s ``generation`` makes
+        so far: new the first time; after that the message already shown takes its ``body``,
         ``num_segments`` and ``date_updated`` and keeps its SID. Returns it as it stands."""
 
-    async def expired_groups(self, received_before: datetime) -> list[str]:
-        """Groups still waiting for a part whose first part arrived before the deadline."""
+    async def expired_groups(self, received_before: datetime) -> list[tuple[str, int]]:
+        """The groups and generations still waiting for a part whose first part arrived
+        before the deadline, oldest first."""
 
     async def oldest_waiting_part(self) -> datetime | None: ...
 

@@ -2,9 +2,10 @@
 parts still arrive (``receiving``), and the message its parts make in the end (``received``).
 
 What the text is and when a group is complete or given up are decided outside the store
-(:mod:`gateway.assembly`, :mod:`gateway.inbound`); here it is only committed. A group being
-received is named in ``receiving_groups`` with its message, so that every part after the first,
-and a restart, finds the same message (and its SID) again.
+(:mod:`gateway.assembly`, :mod:`gateway.inbound`); here it is only committed. A group's
+generation being received (a sender uses a reference again for a later message) is named in
+``receiving_groups`` with its message, so that every part after the first, and a restart, finds
+the same message (and its SID) again, and a later generation gets a message of its own.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from gateway.models import Message, Status
-from gateway.store import Webhook
+from gateway.store import Generation, Webhook
 from gateway.store.rows import (
     MESSAGE_COLUMNS,
+    from_micros,
     insert_message,
     insert_webhook,
     message_row,
@@ -24,27 +26,60 @@ from gateway.store.rows import (
 )
 
 
-def shown(db: sqlite3.Connection, group: str) -> Message | None:
-    """The message ``group``'s parts are shown as while they arrive, if any yet."""
-    row = db.execute(
-        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sid = "
-        "(SELECT message_sid FROM receiving_groups WHERE group_key = ?)",
+def generations(db: sqlite3.Connection, group: str) -> list[Generation]:
+    """The generations of ``group`` that have parts waiting, and its newest, oldest first."""
+    rows = db.execute(
+        "SELECT p.generation, p.sequence, p.message_sid IS NOT NULL, m.date_sent "
+        "FROM inbound_parts p LEFT JOIN messages m ON m.sid = p.message_sid "
+        "WHERE p.group_key = ?1 AND p.generation IN ("
+        "SELECT generation FROM inbound_parts WHERE group_key = ?1 AND message_sid IS NULL "
+        "UNION SELECT max(generation) FROM inbound_parts WHERE group_key = ?1)",
         (group,),
+    )
+    waiting: dict[int, set[int]] = {}
+    made: dict[int, set[int]] = {}
+    made_at: dict[int, int] = {}
+    for number, sequence, in_message, sent in rows:
+        waiting.setdefault(number, set())
+        made.setdefault(number, set())
+        if in_message:
+            made[number].add(sequence)
+            if sent is not None:
+                made_at[number] = max(made_at.get(number, sent), sent)
+        else:
+            waiting[number].add(sequence)
+    return [
+        Generation(
+            number,
+            frozenset(waiting[number]),
+            frozenset(made[number]),
+            from_micros(made_at.get(number)),
+        )
+        for number in sorted(waiting)
+    ]
+
+
+def shown(db: sqlite3.Connection, group: str, generation: int) -> Message | None:
+    """The message ``group``'s ``generation`` is shown as while its parts arrive, if any yet."""
+    row = db.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sid = (SELECT message_sid "
+        "FROM receiving_groups WHERE group_key = ? AND generation = ?)",
+        (group, generation),
     ).fetchone()
     return None if row is None else message_row(row)
 
 
-def show(db: sqlite3.Connection, group: str, message: Message) -> Message:
-    """Commit ``message`` (``receiving``) as what ``group``'s parts make so far: inserted, and
-    named for the group, the first time; after that the message already shown takes its
+def show(db: sqlite3.Connection, group: str, generation: int, message: Message) -> Message:
+    """Commit ``message`` (``receiving``) as what ``group``'s ``generation`` makes so far:
+    inserted, and named for it, the first time; after that the message already shown takes its
     ``body``, ``num_segments`` and ``date_updated`` and keeps the rest (its SID above all).
     Returns the message as it now stands."""
-    current = shown(db, group)
+    current = shown(db, group, generation)
     if current is None:
         insert_message(db, message)
         db.execute(
-            "INSERT INTO receiving_groups (group_key, message_sid) VALUES (?, ?)",
-            (group, message.sid),
+            "INSERT INTO receiving_groups (group_key, generation, message_sid) VALUES (?, ?, ?)",
+            (group, generation, message.sid),
         )
         return message
     db.execute(

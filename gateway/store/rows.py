@@ -197,9 +197,10 @@ def part_row(row: Sequence[Any]) -> InboundPart:
         text=bytes(row[7]).decode("utf-16-be", "surrogatepass"),
         pdu=row[8],
         received_at=EPOCH + timedelta(microseconds=row[9]),
+        generation=row[10],
     )
 
 
 PART_COLUMNS: Final = (
-    "key, modem, recipient, sender, group_key, sequence, total, text, pdu, received_at"
+    "key, modem, recipient, sender, group_key, sequence, total, text, pdu, received_at, generation"
 )

@@ -251,4 +251,24 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         date_updated INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 12: a group's reference comes back for a later message (TS 23.040 §9.2.3.24.1: a modulo
+    # 256 counter): the parts of each message under it are a generation of the group, counted
+    # from 0 (every part and group stored before is in generation 0), and the message shown
+    # 'receiving' is that of a group's generation.
+    """
+    ALTER TABLE inbound_parts ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX inbound_parts_by_group;
+    CREATE INDEX inbound_parts_by_group ON inbound_parts (group_key, generation)
+        WHERE group_key IS NOT NULL;
+    CREATE TABLE receiving_generations (
+        group_key TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        message_sid TEXT NOT NULL UNIQUE,
+        PRIMARY KEY (group_key, generation)
+    ) WITHOUT ROWID;
+    INSERT INTO receiving_generations (group_key, generation, message_sid)
+        SELECT group_key, 0, message_sid FROM receiving_groups;
+    DROP TABLE receiving_groups;
+    ALTER TABLE receiving_generations RENAME TO receiving_groups;
+    """,
 )

@@ -30,6 +30,7 @@ from gateway.models import FINAL_STATUSES, Message, Segment, Status
 from gateway.store import (
     Application,
     Claim,
+    Generation,
     InboundPart,
     InFlight,
     MessageQuery,
@@ -455,7 +456,7 @@ class SqliteStore:
         def job(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
                 f"INSERT OR IGNORE INTO inbound_parts ({PART_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     part.key,
                     part.modem,
@@ -467,26 +468,30 @@ class SqliteStore:
                     part.text.encode("utf-16-be", "surrogatepass"),
                     part.pdu,
                     to_micros(part.received_at),
+                    part.generation,
                 ),
             )
             return cursor.rowcount == 1
 
         return await self._write(job)
 
-    async def group_parts(self, group: str) -> tuple[list[InboundPart], bool]:
+    async def generations(self, group: str) -> list[Generation]:
+        return await self._write(lambda db: receiving.generations(db, group))
+
+    async def group_parts(self, group: str, generation: int = 0) -> tuple[list[InboundPart], bool]:
         def job(db: sqlite3.Connection) -> tuple[list[InboundPart], bool]:
             waiting = [
                 part_row(row)
                 for row in db.execute(
-                    f"SELECT {PART_COLUMNS} FROM inbound_parts "
-                    "WHERE group_key = ? AND message_sid IS NULL ORDER BY sequence, id",
-                    (group,),
+                    f"SELECT {PART_COLUMNS} FROM inbound_parts WHERE group_key = ? "
+                    "AND generation = ? AND message_sid IS NULL ORDER BY sequence, id",
+                    (group, generation),
                 )
             ]
             closed = db.execute(
-                "SELECT 1 FROM inbound_parts WHERE group_key = ? AND message_sid IS NOT NULL "
-                "LIMIT 1",
-                (group,),
+                "SELECT 1 FROM inbound_parts WHERE group_key = ? AND generation = ? "
+                "AND message_sid IS NOT NULL LIMIT 1",
+                (group, generation),
             ).fetchone()
             return waiting, closed is not None
 
@@ -497,21 +502,21 @@ class SqliteStore:
     ) -> bool:
         return await self._write(lambda db: receiving.receive(db, message, part_keys, webhook))
 
-    async def receiving_message(self, group: str) -> Message | None:
-        return await self._write(lambda db: receiving.shown(db, group))
+    async def receiving_message(self, group: str, generation: int = 0) -> Message | None:
+        return await self._write(lambda db: receiving.shown(db, group, generation))
 
-    async def show_receiving(self, group: str, message: Message) -> Message:
-        return await self._write(lambda db: receiving.show(db, group, message))
+    async def show_receiving(self, group: str, message: Message, generation: int = 0) -> Message:
+        return await self._write(lambda db: receiving.show(db, group, generation, message))
 
-    async def expired_groups(self, received_before: datetime) -> list[str]:
-        def job(db: sqlite3.Connection) -> list[str]:
+    async def expired_groups(self, received_before: datetime) -> list[tuple[str, int]]:
+        def job(db: sqlite3.Connection) -> list[tuple[str, int]]:
             rows = db.execute(
-                "SELECT group_key FROM inbound_parts WHERE message_sid IS NULL "
-                "AND group_key IS NOT NULL GROUP BY group_key HAVING min(received_at) < ? "
-                "ORDER BY min(received_at)",
+                "SELECT group_key, generation FROM inbound_parts WHERE message_sid IS NULL "
+                "AND group_key IS NOT NULL GROUP BY group_key, generation "
+                "HAVING min(received_at) < ? ORDER BY min(received_at)",
                 (to_micros(received_before),),
             )
-            return [str(row[0]) for row in rows]
+            return [(str(row[0]), int(row[1])) for row in rows]
 
         return await self._write(job)
 

@@ -256,6 +256,44 @@ async def test_a_missing_part_gives_30009_after_the_timeout_and_a_late_part_its_
 
 
 THREE_PARTS = LONG * 2  # 384 GSM 7-bit characters: parts of 153, 153 and 78
+ANOTHER_LONG = "A later long message, its reference used before. " * 4  # 2 parts
+
+
+async def test_a_reference_used_again_by_a_later_message_makes_a_message_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """TS 23.040 §9.2.3.24.1: the 8-bit reference is "a modulo 256 counter", so a sender's
+    257th long message reuses the first one's (and a phone restarted counts from 0 again).
+    The handset sends two long messages one after the other under reference 200: each is
+    its own message, whole, without 30009, each with its webhook, and the second one is
+    ``receiving`` from its first part (the seed's "received by Twilio and is currently being
+    processed") under a SID of its own."""
+    async with receiving(tmp_path) as rig:
+        client = twilio_client(rig.gateway)
+        rig.text(LONG, reference=200)
+        (first,) = await rig.last(after=0)
+        rig.clock.advance(60)
+        rig.text(ANOTHER_LONG, order=[2], reference=200)
+        assert await rig.last(after=2) == []  # after the first sentinel: part 1 still to come
+        shown, earlier = await from_handset(client)
+        assert (earlier.sid, earlier.status, earlier.body) == (first.sid, "received", LONG)
+        assert shown.sid != first.sid
+        assert (shown.status, shown.body, shown.num_segments) == (
+            "receiving",
+            ANOTHER_LONG[153:],
+            "2",
+        )
+        rig.text(ANOTHER_LONG, order=[1], reference=200)
+        (second,) = await rig.last(after=3)
+        assert (second.sid, second.body, second.num_segments) == (shown.sid, ANOTHER_LONG, 2)
+        assert (first.error_code, second.error_code) == (None, None)
+        listed = [(m.sid, m.status, m.body) for m in await from_handset(client)]
+        assert listed == [(second.sid, "received", ANOTHER_LONG), (first.sid, "received", LONG)]
+        requests = [r for r in await rig.receiver.wait(5) if r.params["From"] == HANDSET]
+        assert [(r.params["MessageSid"], r.params["Body"]) for r in requests] == [
+            (first.sid, LONG),
+            (second.sid, ANOTHER_LONG),
+        ]
 
 
 async def fetch(client: Client, sid: str) -> Any:
@@ -428,6 +466,32 @@ async def test_the_gateway_restarted_between_two_parts_assembles_once(tmp_path: 
         assert [r.params["Body"] for r in from_handset_requests] == [LONG]
         assert from_handset_requests[0].params["MessageSid"] == before.sid
         assert webhooks_of(rig.gateway, before.sid) == 1
+
+
+async def test_a_restart_between_the_parts_of_a_reference_used_again_assembles_once(
+    tmp_path: Path,
+) -> None:
+    """The second long message under a reference (TS 23.040 §9.2.3.24.1: "a modulo 256
+    counter") is ``receiving`` when the gateway restarts: after it, it is still the seed's
+    "received by Twilio and is currently being processed" under its own SID, its last part
+    makes it ``received`` with that SID, one webhook, and the first message is untouched."""
+    receiver = Receiver(ACCOUNT.auth_token)
+    clock = Clock()
+    async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
+        rig.text(LONG, reference=13)
+        (first,) = await rig.last(after=0)
+        rig.text(ANOTHER_LONG, order=[1], reference=13)
+        assert await rig.last(after=2) == []
+        before, _ = await from_handset(twilio_client(rig.gateway))
+        assert (before.status, before.body) == ("receiving", ANOTHER_LONG[:153])
+    async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
+        client = twilio_client(rig.gateway)
+        rig.text(ANOTHER_LONG, order=[2], reference=13)
+        (second,) = await rig.last(after=0)
+        assert (second.sid, second.body, second.error_code) == (before.sid, ANOTHER_LONG, None)
+        listed = [(m.sid, m.status, m.body) for m in await from_handset(client)]
+        assert listed == [(before.sid, "received", ANOTHER_LONG), (first.sid, "received", LONG)]
+        assert webhooks_of(rig.gateway, before.sid) == webhooks_of(rig.gateway, first.sid) == 1
 
 
 async def test_a_part_committed_before_a_crash_shows_its_message_receiving_at_the_next_start(

@@ -33,8 +33,8 @@ from drivers.pdu import fields as pdu_fields
 from drivers.pdu.encode import part_user_data
 from drivers.simulated.network import DEFAULT_SMSC, SimulatedNetwork
 from drivers.simulated.pdus import deliver_pdu
-from gateway.assembly import assemble, received_part
-from gateway.store import InboundPart
+from gateway.assembly import assemble, generation_of, received_part
+from gateway.store import Generation, InboundPart
 from tests.drivers.test_pdu_vectors import BY_ID, tpdu_length
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -204,6 +204,64 @@ def test_an_out_of_range_sequence_number_makes_the_part_stand_alone() -> None:
     )
     stray = part(pdu, length)
     assert (stray.group, stray.sequence, stray.total, stray.text) == (None, 1, 1, "stray")
+
+
+# --- which message of its group a part is in --------------------------------------------------
+
+WINDOW = timedelta(minutes=10)  # reassembly_timeout
+GIVEN_UP = T0 - timedelta(minutes=1)  # when a message was made with 30009
+
+
+def arriving(number: int, *waiting: int) -> Generation:
+    return Generation(number, frozenset(waiting), frozenset(), None)
+
+
+def made(number: int, *sequences: int, at: datetime = GIVEN_UP) -> Generation:
+    return Generation(number, frozenset(), frozenset(sequences), at)
+
+
+@pytest.mark.parametrize(
+    ("sequence", "generations", "expected"),
+    [
+        (1, [], 0),  # the first message under the reference
+        (2, [arriving(0, 1)], 0),  # its next part
+        # TS 23.040 §9.2.3.24.1 "modulo 256 counter": the reference came back after a message
+        # that was complete: whatever its sequence number, a new message.
+        (1, [made(0, 1, 2)], 1),
+        (2, [made(3, 1, 2, at=T0 - timedelta(days=30))], 4),
+        # The message was given up without part 2: part 2 is late within the window...
+        (2, [made(0, 1)], 0),
+        (2, [made(0, 1, at=T0 - WINDOW)], 0),
+        # ...a new message after it, and part 1 (in the given-up message) always.
+        (2, [made(0, 1, at=T0 - WINDOW - timedelta(microseconds=1))], 1),
+        (1, [made(0, 1)], 1),
+        # A message arriving takes the parts it lacks, before a late part is thought of.
+        (2, [arriving(5, 1)], 5),
+        # Its sequence number is taken in the message arriving: another message at once.
+        (1, [arriving(0, 1)], 1),
+        (1, [arriving(0, 1), arriving(1, 1)], 2),
+        (2, [arriving(0, 1, 2), arriving(1, 1)], 1),
+    ],
+    ids=[
+        "first",
+        "joins",
+        "after-complete",
+        "after-complete-much-later",
+        "late",
+        "late-at-the-window's-end",
+        "after-the-window",
+        "already-in-the-given-up-one",
+        "arriving-first",
+        "taken-in-the-arriving-one",
+        "taken-twice",
+        "oldest-lacking-it",
+    ],
+)
+def test_a_part_joins_the_message_it_can_be_in(
+    sequence: int, generations: list[Generation], expected: int
+) -> None:
+    incoming = parts_of(LONG)[sequence - 1]  # received at T0
+    assert generation_of(incoming, generations, WINDOW) == expected
 
 
 # --- joining parts ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from gateway.delivery import part_report
 from gateway.errors import StoreError
 from gateway.models import Direction, Message, Status, new_sid
 from gateway.store import (
+    Generation,
     InboundPart,
     InFlight,
     NewMessage,
@@ -29,6 +30,7 @@ from gateway.store import (
 )
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import SqliteStore
+from gateway.store.sqlite import _register_functions as register_functions
 from tests.gateway.test_store import ACCOUNT, T0, message, parts
 
 MODEM = "alice"
@@ -54,6 +56,7 @@ def part(
     total: int = 3,
     text: str = "part",
     at: datetime = T0,
+    generation: int = 0,
 ) -> InboundPart:
     return InboundPart(
         key=key,
@@ -66,6 +69,7 @@ def part(
         text=text,
         pdu=f"0B{key.encode().hex().upper()}",
         received_at=at,
+        generation=generation,
     )
 
 
@@ -269,6 +273,95 @@ async def test_a_receiving_message_is_not_deleted(store: SqliteStore) -> None:
     assert await store.receiving_message(group) == shown
 
 
+async def test_each_generation_of_a_group_waits_and_is_shown_on_its_own(
+    store: SqliteStore,
+) -> None:
+    """A sender used a reference again (TS 23.040 §9.2.3.24.1: "a modulo 256 counter"): the
+    parts of the next message under the group are its generation 1, waiting, closed and shown
+    ``receiving`` (the seed: "received by Twilio and is currently being processed") apart from
+    generation 0's."""
+    group = "alice|+15557654321|7|2|8"
+    await store.add_inbound_part(part("a1", group=group, total=2, text="A1"))
+    await store.add_inbound_part(part("b1", group=group, total=2, text="B1", generation=1))
+    older = await store.show_receiving(group, receiving(body="A1", segments=2))
+    newer = await store.show_receiving(group, receiving(body="B1", segments=2), generation=1)
+    assert older.sid != newer.sid
+    assert await store.receiving_message(group) == older
+    assert await store.receiving_message(group, 1) == newer
+    assert await store.group_parts(group, 1) == (
+        [part("b1", group=group, total=2, text="B1", generation=1)],
+        False,
+    )
+
+    await store.add_inbound_part(part("a2", group=group, sequence=2, total=2, text="A2"))
+    done = replace(older, status=Status.RECEIVED, body="A1A2", num_segments=2, date_sent=T0)
+    assert await store.receive_message(done, ["a1", "a2"], None)
+    assert await store.group_parts(group) == ([], True)
+    assert (await store.group_parts(group, 1))[1] is False  # generation 1 is still arriving
+    assert await store.receiving_message(group) is None
+    assert await store.receiving_message(group, 1) == newer
+    assert rows(store, "SELECT group_key, generation, message_sid FROM receiving_groups") == [
+        (group, 1, newer.sid)
+    ]
+
+
+async def test_generations_are_those_waiting_and_the_newest(store: SqliteStore) -> None:
+    group = "alice|+15557654321|7|3|8"
+    assert await store.generations(group) == []
+    # Generation 0: parts 1 and 3, given up with 30009 at T0 + 10 min; part 2 came late,
+    # a message of its own at T0 + 12 min.
+    await store.add_inbound_part(part("g0-1", group=group, sequence=1))
+    await store.add_inbound_part(part("g0-3", group=group, sequence=3))
+    await store.receive_message(inbound(at=T0 + timedelta(minutes=10)), ["g0-1", "g0-3"], None)
+    await store.add_inbound_part(part("g0-2", group=group, sequence=2))
+    await store.receive_message(inbound(at=T0 + timedelta(minutes=12)), ["g0-2"], None)
+    assert await store.generations(group) == [
+        Generation(0, frozenset(), frozenset({1, 2, 3}), T0 + timedelta(minutes=12))
+    ]
+    # Generations 1 and 2 arriving: both listed, generation 0 no longer (nothing waits in it).
+    await store.add_inbound_part(part("g1-2", group=group, sequence=2, generation=1))
+    await store.add_inbound_part(part("g2-2", group=group, sequence=2, generation=2))
+    await store.add_inbound_part(part("g2-1", group=group, sequence=1, generation=2))
+    assert await store.generations(group) == [
+        Generation(1, frozenset({2}), frozenset(), None),
+        Generation(2, frozenset({1, 2}), frozenset(), None),
+    ]
+    assert await store.generations("alice|+15557654321|8|3|8") == []
+
+
+def schema_before_generations(path: Path) -> str:
+    """A database as the gateway left it before generations: a group being received, shown
+    ``receiving``; returns the message's SID."""
+    before = next(n for n, script in enumerate(MIGRATIONS) if "receiving_generations" in script)
+    sid = new_sid("SM")
+    with sqlite3.connect(path) as db:
+        register_functions(db)  # the earlier migrations call them
+        for script in MIGRATIONS[:before]:
+            db.executescript(script)
+        db.execute(f"PRAGMA user_version = {before}")
+        db.execute(
+            "INSERT INTO inbound_parts (key, modem, recipient, sender, group_key, sequence, "
+            "total, text, pdu, received_at) VALUES ('k1', ?, ?, ?, 'g|7|2|8', 1, 2, ?, '00', 0)",
+            (MODEM, ME, SENDER, "A".encode("utf-16-be")),
+        )
+        db.execute("INSERT INTO receiving_groups VALUES ('g|7|2|8', ?)", (sid,))
+    return sid
+
+
+async def test_the_migration_puts_what_was_received_in_generation_0(tmp_path: Path) -> None:
+    sid = schema_before_generations(tmp_path / "smsgw.sqlite3")
+    store = SqliteStore(tmp_path)
+    await store.open()
+    try:
+        (waiting,), closed = await store.group_parts("g|7|2|8")
+        assert (waiting.key, waiting.generation, closed) == ("k1", 0, False)
+        assert rows(store, "SELECT group_key, generation, message_sid FROM receiving_groups") == [
+            ("g|7|2|8", 0, sid)
+        ]
+    finally:
+        await store.close()
+
+
 async def test_receive_message_is_all_or_nothing(store: SqliteStore) -> None:
     group = "alice|+15557654321|7|3|8"
     for key, sequence in (("a", 1), ("b", 2)):
@@ -308,20 +401,29 @@ async def test_expired_groups_and_the_oldest_waiting_part(store: SqliteStore) ->
     await store.add_inbound_part(part("e1", group=early, total=2, at=T0))
     await store.add_inbound_part(part("e2", group=early, total=2, at=T0 + timedelta(minutes=9)))
     await store.add_inbound_part(part("l1", group=late, total=2, at=T0 + timedelta(minutes=5)))
+    # The sender used early's reference again: the next message under it, generation 1.
+    again = part("n1", group=early, total=2, at=T0 + timedelta(minutes=7), generation=1)
+    await store.add_inbound_part(again)
     await store.add_inbound_part(part("m1", group=made, total=2, at=T0 - timedelta(hours=1)))
     await store.add_inbound_part(part("solo", group=None, at=T0 - timedelta(hours=2)))
     await store.receive_message(inbound(), ["m1"], None)
 
     assert await store.oldest_waiting_part() == T0  # lone parts and made groups do not wait
     assert await store.expired_groups(T0) == []  # strictly before the deadline
-    assert await store.expired_groups(T0 + timedelta(microseconds=1)) == [early]
-    # Oldest first, by the group's FIRST part (not its newest).
-    assert await store.expired_groups(T0 + timedelta(minutes=6)) == [early, late]
+    assert await store.expired_groups(T0 + timedelta(microseconds=1)) == [(early, 0)]
+    # Oldest first, by the generation's FIRST part (not its newest), each on its own.
+    assert await store.expired_groups(T0 + timedelta(minutes=8)) == [
+        (early, 0),
+        (late, 0),
+        (early, 1),
+    ]
 
     await store.receive_message(inbound(), ["e1", "e2"], None)
-    assert await store.expired_groups(T0 + timedelta(hours=1)) == [late]
+    assert await store.expired_groups(T0 + timedelta(hours=1)) == [(late, 0), (early, 1)]
     assert await store.oldest_waiting_part() == T0 + timedelta(minutes=5)
     await store.receive_message(inbound(), ["l1"], None)
+    assert await store.oldest_waiting_part() == T0 + timedelta(minutes=7)
+    await store.receive_message(inbound(), ["n1"], None)
     assert await store.expired_groups(T0 + timedelta(hours=1)) == []
     assert await store.oldest_waiting_part() is None
 
