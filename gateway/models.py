@@ -121,6 +121,9 @@ class Message:
     send_at: datetime | None = None  # a scheduled message (ScheduleType=fixed)
     content_retention: str | None = None  # "discard": the text is not kept once sent
     address_retention: str | None = None  # "obfuscate": the recipient kept masked once final
+    # A Messaging Service message whose From was given: sent from that number, never moved to
+    # another of the pool (gateway.services).
+    sender_pinned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

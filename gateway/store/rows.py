@@ -19,7 +19,7 @@ MESSAGE_COLUMNS: Final = (
     "sid, account_sid, direction, status, to_number, from_number, body, num_segments, "
     "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
     "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
-    "max_price, expires_at, send_at, content_retention, address_retention"
+    "max_price, expires_at, send_at, content_retention, address_retention, sender_pinned"
 )
 
 
@@ -58,6 +58,7 @@ def message_row(row: Sequence[Any]) -> Message:
         send_at=from_micros(row[22]),
         content_retention=row[23],
         address_retention=row[24],
+        sender_pinned=bool(row[25]),
     )
 
 
@@ -67,8 +68,8 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
         "from_number, body, num_segments, num_media, error_code, error_message, price, "
         "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
         "status_callback, modem, validity_period, max_price, expires_at, send_at, "
-        "content_retention, address_retention) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "content_retention, address_retention, sender_pinned) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.sid,
             message.account_sid,
@@ -95,6 +96,7 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
             None if message.send_at is None else to_micros(message.send_at),
             message.content_retention,
             message.address_retention,
+            int(message.sender_pinned),
         ),
     )
     return int(cursor.lastrowid or 0)

@@ -199,4 +199,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         checked_at INTEGER NOT NULL
     );
     """,
+    # 13: a Messaging Service message sent with a From: that number sends it, and a failover
+    # never moves it to another number of the pool.
+    """
+    ALTER TABLE messages ADD COLUMN sender_pinned INTEGER NOT NULL DEFAULT 0;
+    """,
 )

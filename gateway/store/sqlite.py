@@ -839,6 +839,7 @@ class SqliteStore:
             rows = db.execute(
                 f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE modem = ? "
                 f"AND status = 'queued' AND messaging_service_sid IN ({marks}) "
+                "AND NOT sender_pinned "
                 "AND NOT EXISTS (SELECT 1 FROM segments WHERE message_id = messages.id "
                 f"AND {_TOUCHED}) ORDER BY id",
                 (modem, *service_sids),
