@@ -42,7 +42,7 @@ from gateway.auth import Authenticator, unauthorized
 from gateway.dates import parse_moment
 from gateway.errors import ApiError
 from gateway.feedback import feedback_json, outcome
-from gateway.models import API_VERSION, FINAL_STATUSES, Message, is_sid, normalise_number
+from gateway.models import API_VERSION, FINAL_STATUSES, Message, is_sid
 from gateway.modems import ModemPool
 from gateway.number_json import (
     INCOMING_PHONE_NUMBER_FILTERS,
@@ -472,9 +472,12 @@ async def list_messages(request: web.Request) -> web.Response:
     on, sent_before, sent_after = _date_sent(query)
     filters = [(name, query[name]) for name in _LIST_FILTERS if query.get(name)]
     to, from_ = query.get("To"), query.get("From")
+    outbound = _services(request).outbound
     message_query = MessageQuery(
-        to=(normalise_number(to) or to) if to else None,
-        from_=(normalise_number(from_) or from_) if from_ else None,
+        # As the numbers are stored: a national number in E.164 by default_region.
+        to=outbound.number_filter(to) if to else None,
+        from_=outbound.number_filter(from_) if from_ else None,
+        from_given=from_ or None,
         sent_on=on,
         sent_at_or_before=sent_before,
         sent_at_or_after=sent_after,

@@ -19,7 +19,10 @@ from drivers.simulated import PERSONALITIES
 from drivers.transport import parse_tcp_url
 from gateway.errors import ConfigError
 from gateway.logs import FORMATS
-from gateway.models import is_sid, normalise_number
+from gateway.models import is_sid
+from gateway.numbering import NumberError
+from gateway.numbering import parse as parse_number
+from gateway.numbering import region as known_region
 from gateway.pricing import PriceTable
 from gateway.urls import url_problem
 
@@ -85,6 +88,9 @@ class ModemConfig:
     # Parts that may wait for this modem before new messages from it are refused (HTTP 429):
     # None is four hours at send_rate (at one part a second without one); 0 is no limit.
     max_backlog: int | None = None
+    # Whether this SIM may text short codes (a carrier's balance or opt-out service): a 3 to
+    # 8 digit To, sent as given. Off: such a To is refused (21211), as Twilio refuses it.
+    allow_short_codes: bool = False
 
     @property
     def backlog_limit(self) -> int:
@@ -133,6 +139,9 @@ class Config:
     webhook_attempts: int = DEFAULT_WEBHOOK_ATTEMPTS
     health_interval: float = DEFAULT_HEALTH_INTERVAL  # seconds; 0: no health checks
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds a part on the air may finish
+    # Where a national number (digits without "+", "07700 900123") is read, to make it E.164
+    # (gateway.numbering); None: national numbers are refused.
+    default_region: str | None = None
     accounts: tuple[Account, ...] = ()
     modems: tuple[ModemConfig, ...] = ()
     numbers: tuple[NumberConfig, ...] = ()
@@ -241,11 +250,31 @@ def _listen(value: str, key: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _number(value: Any, key: str) -> str:
-    number = normalise_number(value) if isinstance(value, str) else None
-    if number is None:
+def _number(value: Any, key: str, region: str | None) -> str:
+    """One of the gateway's own numbers, in E.164 (a national one read in ``region``)."""
+    if not isinstance(value, str):
         raise ConfigError(key, f"{value!r} is not a phone number (E.164 such as +15551234567)")
-    return number
+    try:
+        number = parse_number(value, region)
+    except NumberError as exc:
+        problem = f"{value!r} is not a phone number a network could route: {exc}"
+        raise ConfigError(key, problem) from None
+    if number.short_code:
+        raise ConfigError(key, f"{value!r} is a short code; a SIM's number is E.164")
+    return number.value
+
+
+def _default_region(gateway: _Table) -> str | None:
+    value = gateway.get("default_region", str)
+    if value is None:
+        return None
+    region = known_region(value)
+    if region is None:
+        raise ConfigError(
+            gateway.key("default_region"),
+            f"{value!r} is not a region code libphonenumber knows (ISO 3166-1 such as GB, US)",
+        )
+    return region
 
 
 def _accounts(table: _Table) -> tuple[Account, ...]:
@@ -266,7 +295,7 @@ def _accounts(table: _Table) -> tuple[Account, ...]:
     return tuple(accounts)
 
 
-def _modem(item: _Table, index: int) -> ModemConfig:
+def _modem(item: _Table, index: int, region: str | None) -> ModemConfig:
     driver = item.get("driver", str, "serial")
     if driver not in DRIVERS:
         raise ConfigError(item.key("driver"), f"expected one of {', '.join(DRIVERS)}")
@@ -299,7 +328,9 @@ def _modem(item: _Table, index: int) -> ModemConfig:
     modem = ModemConfig(
         id=item.get("id", str, f"modem{index + 1}"),
         driver=driver,
-        numbers=tuple(_number(n, f"{item.key('numbers')}[{i}]") for i, n in enumerate(numbers)),
+        numbers=tuple(
+            _number(n, f"{item.key('numbers')}[{i}]", region) for i, n in enumerate(numbers)
+        ),
         port=port,
         baud=baud,
         rtscts=item.get("rtscts", bool, False),
@@ -309,6 +340,7 @@ def _modem(item: _Table, index: int) -> ModemConfig:
         personality=personality,
         account=account,
         max_backlog=max_backlog,
+        allow_short_codes=item.get("allow_short_codes", bool, False),
     )
     item.finish()
     return modem
@@ -340,12 +372,12 @@ def _method(item: _Table, name: str) -> str:
     return str(method)
 
 
-def _numbers(table: _Table) -> tuple[NumberConfig, ...]:
+def _numbers(table: _Table, region: str | None) -> tuple[NumberConfig, ...]:
     numbers = []
     for item in table.tables("numbers"):
         numbers.append(
             NumberConfig(
-                number=_number(item.required("number", str), item.key("number")),
+                number=_number(item.required("number", str), item.key("number"), region),
                 sms_url=_url(item, "sms_url"),
                 sms_method=_method(item, "sms_method"),
                 sms_fallback_url=_url(item, "sms_fallback_url"),
@@ -387,7 +419,7 @@ def _prices(table: _Table) -> PriceTable:
     return PriceTable(unit.upper(), tuple(prices))
 
 
-def _services(table: _Table) -> tuple[ServiceConfig, ...]:
+def _services(table: _Table, region: str | None) -> tuple[ServiceConfig, ...]:
     services = []
     for item in table.tables("services"):
         sid = item.required("sid", str)
@@ -401,7 +433,7 @@ def _services(table: _Table) -> tuple[ServiceConfig, ...]:
                 sid=sid,
                 name=item.get("name", str, sid),
                 numbers=tuple(
-                    _number(n, f"{item.key('numbers')}[{i}]") for i, n in enumerate(numbers)
+                    _number(n, f"{item.key('numbers')}[{i}]", region) for i, n in enumerate(numbers)
                 ),
                 status_callback=_url(item, "status_callback"),
                 sms_url=_url(item, "sms_url"),
@@ -470,8 +502,9 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     if concurrent < 1:
         raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
     http = _http(gateway, base)
+    region = _default_region(gateway)
     gateway.finish()
-    modems = tuple(_modem(item, index) for index, item in enumerate(root.tables("modems")))
+    modems = tuple(_modem(item, index, region) for index, item in enumerate(root.tables("modems")))
     config = Config(
         host=host,
         port=port,
@@ -487,11 +520,12 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         webhook_attempts=attempts,
         health_interval=health_interval,
         shutdown_grace=grace,
+        default_region=region,
         accounts=_accounts(root),
         modems=modems,
-        numbers=_numbers(root),
+        numbers=_numbers(root, region),
         prices=_prices(root),
-        services=_services(root),
+        services=_services(root, region),
         max_concurrent_requests=concurrent,
         **http,
     )

@@ -73,25 +73,6 @@ def is_sid(value: str, prefix: str) -> bool:
     return value.startswith(prefix) and _SID.match(value) is not None
 
 
-# E.164 (ITU-T): a '+', a country code that does not start with 0, at most 15 digits.
-_E164: Final = re.compile(r"^\+[1-9]\d{1,14}$")
-# National numbers and short codes, which a GSM modem can send to as well.
-_NATIONAL: Final = re.compile(r"^\d{3,20}$")
-_FORMATTING: Final = re.compile(r"[\s().\-]")
-
-
-def normalise_number(value: str) -> str | None:
-    """The number without the spaces, dashes, dots and brackets people type, or ``None``.
-
-    ``+1 (555) 867-5310`` -> ``+15558675310``; short codes and national numbers (digits only)
-    are kept as they are, since a modem sends to them too.
-    """
-    number = _FORMATTING.sub("", value)
-    if _E164.match(number) or _NATIONAL.match(number):
-        return number
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Message:
     """A Message resource with everything Twilio shows and what the gateway keeps beside it."""
@@ -124,6 +105,9 @@ class Message:
     # ApplicationSid: its application's message status callback gets the status callbacks.
     application_sid: str | None = None
     provide_feedback: bool = False  # ProvideFeedback=true: its Feedback may be created
+    # A Messaging Service message whose From was given: sent from that number, never moved to
+    # another of the pool (gateway.services).
+    sender_pinned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

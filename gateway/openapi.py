@@ -189,13 +189,17 @@ def _message() -> Schema:
             },
             "error_message": _string("The description of error_code"),
             "from": _string(
-                "The sender's number (null while a Messaging Service has not chosen it)",
+                "The sender: E.164 for an outbound message (null while a Messaging Service has "
+                "not chosen it); an inbound message's sender as the network gave it (a national "
+                "number, a short code or an alphanumeric name too)",
                 format="phone-number",
             ),
             "messaging_service_sid": _sid("MG", "The Messaging Service that sent the message"),
             "num_media": _string("The number of media files, a decimal string: always '0'"),
             "num_segments": _string(
-                "The number of SMS parts, a decimal string (while receiving: those announced)"
+                "The number of SMS parts, a decimal string (while receiving: those announced); "
+                "'0' in the answer to a create with a Messaging Service, which encodes the "
+                "message when it gives it its sender"
             ),
             "price": _string("What the message cost, negative, in price_unit"),
             "price_unit": _string("The currency of price", format="currency"),
@@ -209,7 +213,10 @@ def _message() -> Schema:
                 "additionalProperties": {"type": "string"},
                 "description": "Related resources, as paths relative to the API's address",
             },
-            "to": _string("The recipient's number"),
+            "to": _string(
+                "The recipient: E.164, or a short code as given (outbound), or the gateway's "
+                "number that received it (inbound)"
+            ),
             "uri": _string("The message's own path, relative to the API's address"),
         },
         title="Message",
@@ -599,12 +606,22 @@ def _create_message_form() -> Schema:
             "To": {
                 "type": "string",
                 "format": "phone-number",
-                "description": "The recipient: E.164, or a national number or short code",
+                "description": (
+                    "The recipient: E.164 (a length and beginning its country's numbering plan "
+                    "has, else 21211); a national number, made E.164 by [gateway] "
+                    "default_region (refused without one); or a short code of 3 to 8 digits, "
+                    "sent as given from a modem with allow_short_codes"
+                ),
             },
             "From": {
                 "type": "string",
                 "format": "phone-number",
-                "description": "One of the account's modems' numbers, or an MG… service SID",
+                "description": (
+                    "One of the account's modems' numbers (E.164, or national with "
+                    "default_region), or an MG… service SID. With MessagingServiceSid: a "
+                    "number of its pool (21606 otherwise), which then sends the message "
+                    "(status accepted, num_segments 0 in the answer)"
+                ),
             },
             "MessagingServiceSid": _sid("MG", "A Messaging Service to send with", nullable=False),
             "Body": {
@@ -768,8 +785,17 @@ def _paths() -> Schema:
     applications = "Application"
     application = {200: _json(_ref("schemas", "api.v2010.account.application"), "The application")}
     list_filters = [
-        _query("To", {"type": "string", "format": "phone-number"}, "Only messages to this"),
-        _query("From", {"type": "string", "format": "phone-number"}, "Only messages from this"),
+        _query(
+            "To",
+            {"type": "string", "format": "phone-number"},
+            "Only messages to this number (read as To is on create: a national number is made "
+            "E.164 by default_region)",
+        ),
+        _query(
+            "From",
+            {"type": "string", "format": "phone-number"},
+            "Only messages from this number (read as To is; an inbound sender as it was given)",
+        ),
         *(
             _query(name, {"type": "string", "format": "date-time"}, description)
             for name, description in (

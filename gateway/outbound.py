@@ -33,10 +33,11 @@ from gateway.models import (
     Status,
     is_sid,
     new_sid,
-    normalise_number,
     obfuscate,
 )
 from gateway.modems import ModemHandle, ModemPool
+from gateway.numbering import Number, NumberError
+from gateway.numbering import parse as parse_number
 from gateway.pricing import parse_max_price
 from gateway.scheduling import send_at
 from gateway.store import NewMessage, Store
@@ -66,8 +67,9 @@ def _log_accepted(message: Message) -> None:
     to = obfuscate(message.to) if message.address_retention else message.to
     if message.modem is not None:
         how = f"from {message.from_}, {message.num_segments} part(s) on {message.modem}"
-    else:  # a Messaging Service picks the sender when it is sent
+    else:  # a Messaging Service gives it its modem (and its sender, unless pinned) to send it
         how = f"for {message.messaging_service_sid}"
+        how += f" from {message.from_}" if message.from_ else ""
     when = f", to go at {message.send_at.isoformat()}" if message.send_at else ""
     log.info(
         "%s: accepted to %s %s%s",
@@ -240,6 +242,12 @@ class Outbound:
         modem, parts = new.message.modem, new.message.num_segments
         if modem is not None:
             await self.backlog.check(self.modems.handles[modem], parts)
+        elif new.message.sender_pinned and new.message.from_ is not None:
+            # Its sender is known (the From given with the service): its queue limit too,
+            # for the parts it will be (its body is what goes on the air already).
+            pinned = self.modems.for_number(new.message.from_)
+            assert pinned is not None
+            await self.backlog.check(pinned, plan_text(new.message.body).num_segments)
         await self.store.create_message(new.message, new.segments)
         if modem is not None:
             self.backlog.added(modem, parts)
@@ -350,7 +358,7 @@ class Outbound:
             account_sid=account_sid,
             direction=direction,
             status=Status.QUEUED,
-            to=to,
+            to=to.value,
             from_=None,
             body=body,
             num_segments=0,
@@ -373,23 +381,52 @@ class Outbound:
             application_sid=application,
             provide_feedback=provide_feedback,
         )
-        if service is not None and not from_raw:
-            # The service picks the sender when it sends (gateway.services): "accepted" now,
-            # or "scheduled"; the text is smart-encoded already, so that it is what will go.
-            plan = plan_text(body, smart_encoded=smart)
-            status = Status.SCHEDULED if scheduled else Status.ACCEPTED
-            return NewMessage(replace(message, status=status, body=plan.text), ())
-        from_ = self._from(account_sid, from_raw, to)
-        if service is not None and from_ not in service.numbers:
-            raise ApiError(
-                21606,
-                f"The 'From' phone number {from_} is not in the Messaging Service {service.sid}",
-            )
-        if scheduled is not None:
-            message = replace(message, status=Status.SCHEDULED)
+        if service is not None:
+            return self._for_service(message, service, from_raw, to, smart=smart)
+        from_ = self._from(account_sid, from_raw, to.value)
         handle = self.modems.for_number(from_)
         assert handle is not None
+        self._check_short_code(to, [handle])
+        if scheduled is not None:
+            message = replace(message, status=Status.SCHEDULED)
         return self.encode(replace(message, from_=from_), handle, smart=smart)
+
+    def _for_service(
+        self, message: Message, service: ServiceConfig, from_raw: str, to: Number, *, smart: bool
+    ) -> NewMessage:
+        """A message of a Messaging Service: committed ``accepted`` (or ``scheduled``), with
+        ``num_segments`` 0 (the seed: "When using a Messaging Service to send messages,
+        num_segments will always be 0 in Twilio's response to your API request"), and
+        encoded when the router gives it its modem (gateway.services). With a ``From`` too
+        (the seed: "you can choose a specific number in a messaging service to set as the
+        From"), that number of the pool sends it, and no other: the router waits for its
+        modem, as for a message sent without a service, and never moves it (failover)."""
+        pinned = None
+        if from_raw:
+            pinned = self._from(message.account_sid, from_raw, to.value)
+            if pinned not in service.numbers:
+                raise ApiError(
+                    21606,
+                    f"The 'From' phone number {pinned} is not in the Messaging Service "
+                    f"{service.sid}",
+                )
+        senders = [pinned] if pinned is not None else list(service.numbers)
+        self._check_short_code(
+            to, [h for h in map(self.modems.for_number, senders) if h is not None]
+        )
+        # The text is smart-encoded already, so that it is what will go.
+        plan = plan_text(message.body, smart_encoded=smart)
+        status = Status.SCHEDULED if message.send_at is not None else Status.ACCEPTED
+        return NewMessage(
+            replace(
+                message,
+                status=status,
+                body=plan.text,
+                from_=pinned,
+                sender_pinned=pinned is not None,
+            ),
+            (),
+        )
 
     def encode(self, message: Message, handle: ModemHandle, *, smart: bool = False) -> NewMessage:
         """``message`` to be sent by ``handle``'s modem from ``message.from_``: its parts
@@ -418,7 +455,9 @@ class Outbound:
         )
         return NewMessage(encoded, segments)
 
-    def _to(self, form: Form) -> str:
+    def _to(self, form: Form) -> Number:
+        """``To`` as a carrier sees it (gateway.numbering): E.164, or a short code that
+        :meth:`_check_short_code` checks once the sender is known; 21211 otherwise."""
         raw = form.get("To", "")
         if not raw.strip():
             raise ApiError(21604, "A 'To' phone number is required.")
@@ -428,10 +467,36 @@ class Outbound:
                 f"The 'To' number {raw} is not a valid phone number: this gateway sends SMS "
                 "through GSM modems, not to messaging channels",
             )
-        to = normalise_number(raw)
-        if to is None:
-            raise ApiError(21211, f"The 'To' number {raw} is not a valid phone number.")
-        return to
+        try:
+            return parse_number(raw, self.config.default_region)
+        except NumberError as exc:
+            raise ApiError(
+                21211, f"The 'To' number {raw} is not a valid phone number: {exc.reason}"
+            ) from None
+
+    @staticmethod
+    def _check_short_code(to: Number, senders: list[ModemHandle]) -> None:
+        """A short code goes only from a modem whose ``allow_short_codes`` is on (for a
+        Messaging Service without a From: every modem of its pool, any of which may send)."""
+        if not to.short_code:
+            return
+        refusing = [handle.id for handle in senders if not handle.config.allow_short_codes]
+        if refusing or not senders:
+            raise ApiError(
+                21211,
+                f"The 'To' number {to.value} is not a valid phone number: a short code, and "
+                f"the sending modem ({', '.join(refusing) or 'none'}) does not text short "
+                "codes (allow_short_codes = true in its [[modems]] configuration)",
+            )
+
+    def number_filter(self, value: str) -> str:
+        """A ``To``/``From`` list filter as the numbers are stored: E.164 (a national number
+        read in ``default_region``), a short code's digits; anything else as given (it then
+        matches nothing, or an inbound sender kept as the network gave it)."""
+        try:
+            return parse_number(value, self.config.default_region).value
+        except NumberError:
+            return value
 
     def _application(self, account_sid: str, form: Form) -> str | None:
         """``ApplicationSid``: one of the account's applications, or 21218 ("Invalid
@@ -464,9 +529,11 @@ class Outbound:
             raise ApiError(
                 21212, f"Invalid From Number (caller ID): {raw} is a channel address, not a SIM"
             )
-        from_ = normalise_number(raw)
-        if from_ is None:
-            raise ApiError(21212, f"Invalid From Number (caller ID): {raw}")
+        try:
+            number = parse_number(raw, self.config.default_region)
+        except NumberError as exc:
+            raise ApiError(21212, f"Invalid From Number (caller ID): {raw}: {exc.reason}") from None
+        from_ = number.value
         handle = self.modems.for_number(from_)
         if handle is None:
             raise ApiError(

@@ -23,7 +23,8 @@ from typing import Any, Final, TypeVar
 from gateway.config import Account, Config, ModemConfig, NumberConfig, ServiceConfig
 
 # [gateway] keys applied by a reload: to the next request, connection, webhook attempt, health
-# check or sweep, and the log from the next line.
+# check or sweep, and the log from the next line (default_region: to the next number read; the
+# configuration's own national numbers were read with the new one already).
 LIVE_KEYS: Final = (
     "log_level",
     "log_format",
@@ -38,6 +39,7 @@ LIVE_KEYS: Final = (
     "body_timeout",
     "idle_timeout",
     "max_connections",
+    "default_region",
 )
 # [gateway] keys read once, when the gateway starts (Config field names: listen is host and
 # port).

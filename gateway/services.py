@@ -5,12 +5,14 @@ is committed ``accepted`` with no sender; a scheduled one ``scheduled`` until ``
 router, woken by each such commit and by a timer for the next ``SendAt``, gives each its sender
 and its modem, encodes its parts and queues it (``queued``, with that status callback): the
 number the service last sent to that recipient from, when ``sticky_sender`` is on and its modem
-is ready; otherwise the number whose ready modem has the fewest parts waiting.
+is ready; otherwise the number whose ready modem has the fewest parts waiting. A message sent
+with a ``From`` of the pool too is pinned to it: it waits for that number's modem, as a message
+sent without a service does, and a failover never moves it.
 
 When a modem stops (unplugged, no SIM, no network registration...), its service messages with
-no part sent yet move to another ready modem of their service ``FAILOVER_AFTER`` seconds after
-it left service; a message waits as long as no modem of its service is ready (its validity
-period still applies).
+no part sent yet (and no pinned sender) move to another ready modem of their service
+``FAILOVER_AFTER`` seconds after it left service; a message waits as long as no modem of its
+service is ready (its validity period still applies).
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ class MessageQuery:
 
     to: str | None = None
     from_: str | None = None
+    # The From filter as given, when from_ is its E.164 reading: an inbound sender is kept as
+    # the network gave it ("07700900123"), and found by that too.
+    from_given: str | None = None
     sent_on: date | None = None  # the whole GMT day
     sent_at_or_before: datetime | None = None
     sent_at_or_after: datetime | None = None

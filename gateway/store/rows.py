@@ -20,7 +20,7 @@ MESSAGE_COLUMNS: Final = (
     "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
     "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
     "max_price, expires_at, send_at, content_retention, address_retention, application_sid, "
-    "provide_feedback"
+    "provide_feedback, sender_pinned"
 )
 
 
@@ -61,6 +61,7 @@ def message_row(row: Sequence[Any]) -> Message:
         address_retention=row[24],
         application_sid=row[25],
         provide_feedback=bool(row[26]),
+        sender_pinned=bool(row[27]),
     )
 
 
@@ -70,8 +71,10 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
         "from_number, body, num_segments, num_media, error_code, error_message, price, "
         "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
         "status_callback, modem, validity_period, max_price, expires_at, send_at, "
-        "content_retention, address_retention, application_sid, provide_feedback) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "content_retention, address_retention, application_sid, provide_feedback, "
+        "sender_pinned) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.sid,
             message.account_sid,
@@ -100,6 +103,7 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
             message.address_retention,
             message.application_sid,
             int(message.provide_feedback),
+            int(message.sender_pinned),
         ),
     )
     return int(cursor.lastrowid or 0)

@@ -271,4 +271,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     DROP TABLE receiving_groups;
     ALTER TABLE receiving_generations RENAME TO receiving_groups;
     """,
+    # 13: a Messaging Service message sent with a From: that number sends it, and a failover
+    # never moves it to another number of the pool.
+    """
+    ALTER TABLE messages ADD COLUMN sender_pinned INTEGER NOT NULL DEFAULT 0;
+    """,
 )

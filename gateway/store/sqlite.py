@@ -100,6 +100,17 @@ _PROBE_EVERY: Final = 1.0  # seconds between two health probes of the database
 MIN_FREE: Final = 1024 * 1024  # bytes: less left on the disk and the database is not healthy
 
 
+def _where_from(query: MessageQuery, column: str, where: list[str], values: list[Any]) -> None:
+    """``From=``: the number as the filter read it (E.164), or an inbound sender as the network
+    gave it, as it was typed (``07700900123`` with a default_region)."""
+    if query.from_given is not None and query.from_given != query.from_:
+        where.append(f"{column} IN (?, ?)")
+        values += [query.from_, query.from_given]
+    else:
+        where.append(f"{column} = ?")
+        values.append(query.from_)
+
+
 class SqliteStore:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / DATABASE_NAME
@@ -184,8 +195,7 @@ class SqliteStore:
                 where.append("to_number = ?")
                 values.append(query.to)
             if query.from_ is not None:
-                where.append("+from_number = ?" if by_to else "from_number = ?")
-                values.append(query.from_)
+                _where_from(query, "+from_number" if by_to else "from_number", where, values)
             if query.sent_on is not None:
                 start = datetime.combine(query.sent_on, time(), UTC)
                 where.append(f"{sent} >= ? AND {sent} < ?")
@@ -867,6 +877,7 @@ class SqliteStore:
             rows = db.execute(
                 f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE modem = ? "
                 f"AND status = 'queued' AND messaging_service_sid IN ({marks}) "
+                "AND NOT sender_pinned "
                 "AND NOT EXISTS (SELECT 1 FROM segments WHERE message_id = messages.id "
                 f"AND {_TOUCHED}) ORDER BY id",
                 (modem, *service_sids),

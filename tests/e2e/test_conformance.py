@@ -704,6 +704,107 @@ async def test_a_service_message_is_accepted_then_sent_from_the_pool(rig: Rig) -
         assert callbacks[1].params["From"] == sent.from_
 
 
+async def test_a_service_message_with_a_from_is_accepted_then_sent_from_it(rig: Rig) -> None:
+    """The seed, of ``accepted``: "This will be the initial status when sending with a
+    Messaging Service and the From parameter"; of ``num_segments``: "When using a Messaging
+    Service to send messages, num_segments will always be 0 in Twilio's response to your API
+    request"; of ``From``: "you can choose a specific number in a messaging service to set as
+    the From". bob's number, not the pool's first (alice's, which the service would choose):
+    the service sends it from the From given. Status callbacks: "queued, failed, sent,
+    delivered, or undelivered", never accepted."""
+    callback = rig.receiver.url("/status")
+    created = await rig.create(
+        to=HANDSET,
+        from_=BOB,
+        messaging_service_sid=SERVICE,
+        body="from bob",
+        status_callback=callback,
+    )
+    assert (created.status, created.num_segments, created.from_) == ("accepted", "0", BOB)
+    assert created.messaging_service_sid == SERVICE
+    sent = await rig.final(created.sid)
+    assert (sent.status, sent.from_, sent.modem) == (Status.SENT, BOB, "bob")
+    fetched = await rig.fetch(created.sid)
+    assert (fetched.status, fetched.from_, fetched.num_segments) == ("sent", BOB, "1")
+    callbacks = await rig.callbacks(created.sid, 2)
+    assert [c.params["MessageStatus"] for c in callbacks] == ["queued", "sent"]
+    assert {c.params["From"] for c in callbacks} == {BOB}
+    # The JSON itself, as any HTTP client reads it: 201, "accepted", "0", the From.
+    async with aiohttp.ClientSession(rig.gateway.base_url, headers=basic_auth()) as http:
+        reply = await http.post(
+            f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json",
+            data={"To": HANDSET_2, "From": BOB, "MessagingServiceSid": SERVICE, "Body": "raw"},
+        )
+        assert reply.status == 201
+        body = await reply.json()
+    assert (body["status"], body["num_segments"], body["from"]) == ("accepted", "0", BOB)
+    assert body["messaging_service_sid"] == SERVICE
+    assert (await rig.final(body["sid"])).from_ == BOB
+
+
+async def test_a_from_outside_the_services_pool_is_refused(tmp_path: Path, mode: str) -> None:
+    """The seed: "you can choose a specific number in a messaging service to set as the
+    From": a number of the gateway that is not in the service is refused (21606), and
+    nothing is stored."""
+    async with conformance(tmp_path, mode, services=(pool(ALICE),)) as rig:
+        error = await rig.refused(
+            21606,
+            400,
+            rig.messages,
+            "create",
+            to=HANDSET,
+            from_=BOB,
+            messaging_service_sid=SERVICE,
+            body="x",
+        )
+        assert BOB in error.msg and SERVICE in error.msg
+        assert await rig.listed() == []
+        created = await rig.create(
+            to=HANDSET, from_=ALICE, messaging_service_sid=SERVICE, body="in the pool"
+        )
+        assert (created.status, created.from_) == ("accepted", ALICE)
+
+
+async def test_a_service_message_with_a_from_never_moves_to_another_number(rig: Rig) -> None:
+    """The From given with the service is the sender (the seed: "you can choose a specific
+    number in a messaging service to set as the From"): while its modem is away the message
+    waits for it, as a message sent without a service does; a failover moves only the
+    messages whose sender the service chose."""
+    stuck, chosen = await _alice_busy_with_a_sticky_message(rig)
+    pinned = await rig.create(
+        to=HANDSET_2, from_=ALICE, messaging_service_sid=SERVICE, body="from alice alone"
+    )
+    assert (pinned.status, pinned.from_, pinned.num_segments) == ("accepted", ALICE, "0")
+    await rig.statuses.reached(pinned.sid, Status.QUEUED)  # behind the stuck one, on alice
+    alice = rig.gateway.modems.handles["alice"]
+    assert await rig.gateway.services.fail_over(alice) == 1  # the one the service chose
+    assert (await rig.final(chosen)).from_ == BOB
+    assert (await rig.fetch(pinned.sid)).status == "queued"
+    await rig.replug_alice()
+    for sid in (stuck, pinned.sid):
+        sent = await rig.final(sid)
+        assert (sent.status, sent.from_) == (Status.SENT, ALICE)
+
+
+async def test_a_scheduled_service_message_with_a_from_is_sent_from_it(rig: Rig) -> None:
+    """The seed: "When a message is scheduled, you will see scheduled instead of accepted",
+    with num_segments "always 0" for a Messaging Service; when due, it goes from the From
+    given (bob's), not the number the service would choose (alice's)."""
+    created = await rig.create(
+        to=HANDSET,
+        from_=BOB,
+        messaging_service_sid=SERVICE,
+        body="later, from bob",
+        schedule_type="fixed",
+        send_at=LATER,
+    )
+    assert (created.status, created.from_, created.num_segments) == ("scheduled", BOB, "0")
+    rig.clock.now = LATER
+    rig.gateway.services.wake()
+    sent = await rig.final(created.sid)
+    assert (sent.status, sent.from_, sent.date_sent) == (Status.SENT, BOB, LATER)
+
+
 async def _alice_busy_with_a_sticky_message(rig: Rig) -> tuple[str, str]:
     """HANDSET got a service message from alice; then alice hangs with a message of her own
     in flight, and a second service message to HANDSET is queued behind it (sticky: alice,

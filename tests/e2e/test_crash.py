@@ -334,7 +334,7 @@ async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
                 ):
                     for n in range(6):
                         body = f"round {round_number} message {n} " + ("long " * 40) * (n % 2)
-                        to = f"+44770090{round_number}{n:02d}"
+                        to = f"+447700900{round_number}{n:02d}"
                         reply = await http.post(
                             f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json",
                             data={"To": to, "From": SIM_NUMBER, "Body": body},

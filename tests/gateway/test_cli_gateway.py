@@ -175,9 +175,9 @@ async def test_a_first_start_and_the_commands_around_it(tmp_path: Path) -> None:
             smsgw, "send", "--config", str(config), "--to", "call me", "--body", "x"
         )
         assert refused.returncode == 2
-        assert (
-            refused.stderr
-            == "smsgw send: 21211: The 'To' number call me is not a valid phone number.\n"
+        assert refused.stderr == (
+            "smsgw send: 21211: The 'To' number call me is not a valid phone number: "
+            "a phone number is a + and digits, or digits alone\n"
         )
     finally:
         child.send_signal(signal.SIGTERM)

@@ -153,11 +153,11 @@ def test_a_full_configuration() -> None:
             'modems[0].port: required when driver = "serial"',
         ),
         (
-            {"modems": [{"driver": "usb", "numbers": ["+1555"]}]},
+            {"modems": [{"driver": "usb", "numbers": ["+15550001111"]}]},
             "modems[0].driver: expected one of",
         ),
         (
-            {"modems": [{"driver": "tcp", "port": "host:1", "numbers": ["+1555"]}]},
+            {"modems": [{"driver": "tcp", "port": "host:1", "numbers": ["+15550001111"]}]},
             "modems[0].port: expected tcp://",
         ),
         ({"modems": [{"driver": "simulated"}]}, "modems[0].numbers: at least one phone number"),
@@ -166,35 +166,39 @@ def test_a_full_configuration() -> None:
             "modems[0].numbers[0]: 'call me' is not a phone number",
         ),
         (
-            {"modems": [{"driver": "simulated", "numbers": ["+1555"], "baud": 0}]},
+            {"modems": [{"driver": "simulated", "numbers": ["+15550001111"], "baud": 0}]},
             "modems[0].baud: expected a positive",
         ),
         (
-            {"modems": [{"driver": "simulated", "numbers": ["+1555"], "send_rate": -1}]},
+            {"modems": [{"driver": "simulated", "numbers": ["+15550001111"], "send_rate": -1}]},
             "modems[0].send_rate: parts per second",
         ),
         (
-            {"modems": [{"driver": "simulated", "numbers": ["+1555"], "rtscts": "yes"}]},
+            {"modems": [{"driver": "simulated", "numbers": ["+15550001111"], "rtscts": "yes"}]},
             "modems[0].rtscts: expected true or false",
         ),
         (
-            {"modems": [{"driver": "simulated", "numbers": ["+1555"], "personality": "nokia"}]},
+            {
+                "modems": [
+                    {"driver": "simulated", "numbers": ["+15550001111"], "personality": "nokia"}
+                ]
+            },
             "modems[0].personality: expected one of",
         ),
         (
             {
                 "modems": [
-                    {"driver": "simulated", "numbers": ["+1555"]},
-                    {"driver": "simulated", "numbers": ["+1555"]},
+                    {"driver": "simulated", "numbers": ["+15550001111"]},
+                    {"driver": "simulated", "numbers": ["+15550001111"]},
                 ]
             },
-            "modems[1].numbers: +1555 already belongs to modem1",
+            "modems[1].numbers: +15550001111 already belongs to modem1",
         ),
         (
             {
                 "modems": [
-                    {"id": "a", "driver": "simulated", "numbers": ["+1555"]},
-                    {"id": "a", "driver": "simulated", "numbers": ["+1666"]},
+                    {"id": "a", "driver": "simulated", "numbers": ["+15550001111"]},
+                    {"id": "a", "driver": "simulated", "numbers": ["+15550006666"]},
                 ]
             },
             "modems[1].id: 'a' is used twice",
@@ -203,20 +207,47 @@ def test_a_full_configuration() -> None:
             {
                 "accounts": [{"sid": AC, "auth_token": "t"}],
                 "modems": [
-                    {"driver": "simulated", "numbers": ["+1555"], "account": "AC" + "1" * 32}
+                    {"driver": "simulated", "numbers": ["+15550001111"], "account": "AC" + "1" * 32}
                 ],
             },
             "modems[0].account: no [[accounts]] with sid",
         ),
         (
-            {"numbers": [{"number": "+1555", "sms_url": "ftp://x"}]},
+            {"numbers": [{"number": "+15550001111", "sms_url": "ftp://x"}]},
             "numbers[0].sms_url: 'ftp://x' is not an http:// or https:// URL",
         ),
         (
-            {"numbers": [{"number": "+1555", "sms_method": "PUT"}]},
+            {"numbers": [{"number": "+15550001111", "sms_method": "PUT"}]},
             "numbers[0].sms_method: expected GET or POST",
         ),
         ({"modems": "none"}, "modems: expected [[modems]] tables"),
+        (
+            {"gateway": {"default_region": "XX"}},
+            "gateway.default_region: 'XX' is not a region code libphonenumber knows",
+        ),
+        ({"gateway": {"default_region": 44}}, "gateway.default_region: expected a string"),
+        (
+            {"modems": [{"driver": "simulated", "numbers": ["+1555"]}]},
+            "modems[0].numbers[0]: '+1555' is not a phone number a network could route: "
+            "too short for a +1 number",
+        ),
+        (
+            {"modems": [{"driver": "simulated", "numbers": ["07700900123"]}]},
+            "modems[0].numbers[0]: '07700900123' is not a phone number a network could route: "
+            "a national number, and no [gateway] default_region",
+        ),
+        (
+            {"modems": [{"driver": "simulated", "numbers": ["85075"]}]},
+            "modems[0].numbers[0]: '85075' is a short code; a SIM's number is E.164",
+        ),
+        (
+            {
+                "modems": [
+                    {"driver": "simulated", "numbers": ["+15550001111"], "allow_short_codes": 1}
+                ]
+            },
+            "modems[0].allow_short_codes: expected true or false",
+        ),
     ],
 )
 def test_every_mistake_names_its_key(data: dict[str, object], message: str) -> None:
@@ -534,3 +565,49 @@ def test_a_bad_price_in_a_file_names_its_key(tmp_path: Path) -> None:
     path.write_text('[prices.per_part]\n"+49" = -inf\n')
     with pytest.raises(ConfigError, match=r'^prices\.per_part\."\+49": expected a price of 0'):
         load(path)
+
+
+def test_default_region_reads_the_configurations_national_numbers() -> None:
+    """[gateway] default_region (issue 14): a region code in any case, kept upper-case; the
+    modems', services' and numbers' national numbers are read in it, to E.164."""
+    assert parse({}).default_region is None
+    config = parse(
+        {
+            "gateway": {"default_region": "gb"},
+            "modems": [{"driver": "simulated", "numbers": ["07700 900123", "+15550001111"]}],
+            "services": [{"sid": "MG" + "0" * 32, "numbers": ["07700900123"]}],
+            "numbers": [{"number": "(0)7700-900123", "sms_url": "http://127.0.0.1:9000/sms"}],
+        }
+    )
+    assert config.default_region == "GB"
+    assert config.modems[0].numbers == ("+447700900123", "+15550001111")
+    assert config.services[0].numbers == ("+447700900123",)
+    assert config.numbers[0].number == "+447700900123"
+
+
+def test_a_bad_default_region_in_a_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text('[gateway]\ndefault_region = "UK"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == (
+        "gateway.default_region: 'UK' is not a region code libphonenumber knows "
+        "(ISO 3166-1 such as GB, US)"
+    )
+
+
+def test_allow_short_codes_is_off_unless_set() -> None:
+    modems = parse(
+        {
+            "modems": [
+                {"id": "a", "driver": "simulated", "numbers": ["+15550001111"]},
+                {
+                    "id": "b",
+                    "driver": "simulated",
+                    "numbers": ["+15550002222"],
+                    "allow_short_codes": True,
+                },
+            ]
+        }
+    ).modems
+    assert [modem.allow_short_codes for modem in modems] == [False, True]

@@ -121,6 +121,31 @@ async def test_prices_reloaded_price_the_next_message(tmp_path: Path) -> None:
         assert (unpriced.price, priced.price, priced.price_unit) == (None, "-0.04000", "EUR")
 
 
+async def test_default_region_reloaded_reads_the_next_national_number(tmp_path: Path) -> None:
+    """[gateway] default_region is a live key: the next To is read with it (issue 14: "to turn
+    national numbers into E.164 with a configured default_region ... without it, national
+    numbers are refused with 21211")."""
+    async with running(config(tmp_path)) as gateway:
+        finals = Finals(gateway)
+        gateway.modems.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))  # ends "sent"
+        form = {"To": "07700 900123", "From": ALICE, "Body": "a national number"}
+        with pytest.raises(ApiError) as refused:
+            await gateway.outbound.create(ACCOUNT.sid, form)
+        assert refused.value.code == 21211
+        assert "default_region" in refused.value.message
+
+        changes = await gateway.reload(replace(gateway.config, default_region="GB"))
+        assert changes.settings == ("default_region unset -> GB",)
+        message = await gateway.outbound.create(ACCOUNT.sid, form)
+        assert message.to == HANDSET
+        assert (await finals.wait(message.sid)).status == "sent"
+
+        await gateway.reload(replace(gateway.config, default_region=None))
+        with pytest.raises(ApiError) as refused:
+            await gateway.outbound.create(ACCOUNT.sid, form)
+        assert refused.value.code == 21211
+
+
 async def test_accounts_reloaded_decide_who_may_call_and_how_webhooks_are_signed(
     tmp_path: Path,
 ) -> None:

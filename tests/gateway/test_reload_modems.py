@@ -135,18 +135,32 @@ async def test_a_removed_modems_service_messages_move_to_the_others(tmp_path: Pa
     async with running(config(tmp_path, ALICE_MODEM, BOB_MODEM, services=(pool,))) as gateway:
         statuses = Statuses(gateway)
         await gateway.modems.simulated["bob"].unplug()
-        form = {"To": HANDSET, "From": BOB, "MessagingServiceSid": SERVICE, "Body": "moves"}
-        message = await gateway.outbound.create(ACCOUNT.sid, form)
-        assert message.modem == "bob"
+        # The service gave it bob just before he went away (as gateway.services does).
+        form = {"To": HANDSET, "MessagingServiceSid": SERVICE, "Body": "moves"}
+        accepted = gateway.outbound.prepare(ACCOUNT.sid, form).message
+        routed = gateway.outbound.encode(
+            replace(accepted, status=Status.QUEUED, from_=BOB), gateway.modems.handles["bob"]
+        )
+        await gateway.store.create_message(routed.message, routed.segments)
+        # Given with its From, a message of the service is sent from that number alone.
+        pinned = await gateway.outbound.create(ACCOUNT.sid, {**form, "From": BOB})
+        assert (pinned.status, pinned.from_, pinned.modem) == (Status.ACCEPTED, BOB, None)
 
         await gateway.reload(
             replace(
                 gateway.config, modems=(ALICE_MODEM,), services=(replace(pool, numbers=(ALICE,)),)
             )
         )
-        await statuses.reached(message.sid, Status.DELIVERED)
-        moved = await gateway.store.get_message(ACCOUNT.sid, message.sid)
+        await statuses.reached(routed.message.sid, Status.DELIVERED)
+        moved = await gateway.store.get_message(ACCOUNT.sid, routed.message.sid)
         assert moved is not None and (moved.modem, moved.from_) == ("alice", ALICE)
+        waiting = await gateway.store.get_message(ACCOUNT.sid, pinned.sid)
+        assert waiting is not None and (waiting.status, waiting.from_) == (Status.ACCEPTED, BOB)
+
+        await gateway.reload(replace(gateway.config, modems=(ALICE_MODEM, BOB_MODEM)))
+        await statuses.reached(pinned.sid, Status.DELIVERED)
+        sent = await gateway.store.get_message(ACCOUNT.sid, pinned.sid)
+        assert sent is not None and (sent.modem, sent.from_) == ("bob", BOB)
 
 
 async def test_a_changed_modem_lets_its_part_on_the_air_land_then_reopens(
