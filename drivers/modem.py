@@ -452,9 +452,14 @@ class GsmModem:
         if storage is None:
             storage = next((s for s in _STORAGE_PREFERENCE if s in offered), "SM")
         quoted = f'"{storage}"'
-        if await self._try(f"AT+CPMS={quoted},{quoted},{quoted}") is None:
-            await self.channel.command(f"AT+CPMS={quoted}")
-        self._read_storage = storage
+        # Under the storage lock, as in _storage(): initialised again on the same link, the
+        # modem may be in the middle of a read or delete that selected another storage and
+        # relies on it until its command is answered.
+        async with self._storage_lock:
+            self._read_storage = None  # unknown until the modem says OK
+            if await self._try(f"AT+CPMS={quoted},{quoted},{quoted}") is None:
+                await self.channel.command(f"AT+CPMS={quoted}")
+            self._read_storage = storage
         # MT is ME and SM together: listing it as well would only read them twice. BM holds
         # cell broadcasts, not SMS.
         readable = {m for m in mem1 if m != "BM" and not (m == "MT" and {"ME", "SM"} <= mem1)}

@@ -97,6 +97,7 @@ class ModemHandle:
         self._failures = 0
         self._connected_once = False
         self._checks: set[asyncio.Task[ModemHealth | None]] = set()
+        self._reported_meanwhile = False  # a registration report came while it was set up
 
     @property
     def id(self) -> str:
@@ -254,16 +255,31 @@ class ModemHandle:
             ",".join(map(str, info.cnmi)),
         )
         self._service(self._registration.registered, announce=False)
+        if self._reported_meanwhile:
+            # A report that came during the set-up may be newer than the set-up's poll.
+            self._reported_meanwhile = False
+            self._poll_soon()
 
     def _registration_changed(self, event: RegistrationChanged) -> None:
+        if self.state not in (ModemState.READY, ModemState.NO_SERVICE) or self._lost.is_set():
+            # Being set up (or about to be): a modem keeps AT+CREG=1 (TS 27.007 §7.2) from a
+            # host before, so +CREG comes in the middle of the initialisation too. It must not
+            # make the modem ready there: senders would write AT+CMGS before AT+CMGF=0, and
+            # the +CMTI that follow would reach no subscriber yet. The set-up ends with a poll
+            # (AT+CREG?, AT+CEREG?); one more poll once in service covers a report after it.
+            self._reported_meanwhile = True
+            return
         if self._registration.update(event.source, event.registration):
             self._service(True)
         else:
             # One network gone may not be all of them (an LTE modem without circuit-switched
             # service still sends SMS): a poll of both decides.
-            task = asyncio.get_running_loop().create_task(self.check_health())
-            self._checks.add(task)
-            task.add_done_callback(self._checks.discard)
+            self._poll_soon()
+
+    def _poll_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.check_health())
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
 
     def _service(self, registered: bool, *, announce: bool = True) -> None:
         """Registration decides whether the modem can send: a state, not a failure."""

@@ -411,6 +411,37 @@ async def test_storages_of_concurrent_commands_never_mix() -> None:
         assert report.index not in sim.storages["SR"].slots
 
 
+async def test_initialising_again_never_moves_a_delete_to_another_storage() -> None:
+    """The modem initialised again on the same link (the first rung of recovery) while a
+    status report is deleted in SR: the set-up's own AT+CPMS (ME) must not come between the
+    delete's AT+CPMS="SR" and its AT+CMGD, which would delete the unread SMS in ME instead."""
+    async with rig() as setup:
+        sim, alice = await setup.add(ALICE)
+        _, bob = await setup.add(BOB)
+        events = Events(alice, MessageStored, ReportStored)
+        setup.network.set_rule("*", HandsetRule(Fate.DELIVERED))
+        await bob.send_parts(parts_of("unread, and must stay", ALICE))  # into alice's ME
+        message = await events.next(MessageStored)
+        await alice.send_parts(parts_of("a report for alice", "+447700900123", report=True))
+        report = await events.next(ReportStored)
+        assert (report.storage, message.storage) == ("SR", "ME")
+        assert report.index == message.index  # a delete in the wrong one hits the message
+        deleting: list[asyncio.Task[None]] = []
+
+        def delete_meanwhile(command: str) -> None:
+            # The set-up asks AT+CPMS=? just before it selects its storage.
+            if command == "AT+CPMS=?" and not deleting:
+                delete = alice.delete_message(report.storage, report.index)
+                deleting.append(asyncio.get_running_loop().create_task(delete))
+
+        sim.command_observers.append(delete_meanwhile)
+        await asyncio.wait_for(alice.initialize(), WAIT)
+        await asyncio.wait_for(deleting[0], WAIT)
+        assert message.index in sim.storages["ME"].slots
+        assert report.index not in sim.storages["SR"].slots
+        assert await alice.read_message(message.storage, message.index) is not None
+
+
 # --- a modem left mid-command by the host before -----------------------------------------------
 
 

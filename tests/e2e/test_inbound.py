@@ -578,6 +578,36 @@ async def test_the_safety_sweep_finds_what_a_modem_stored_without_a_word(tmp_pat
         assert message.body == "found on a sweep"
 
 
+@pytest.mark.parametrize("during", ["AT+CMGL", "AT+CMGD"])
+async def test_a_text_announced_during_a_sweep_does_not_wait_for_the_next(
+    tmp_path: Path, during: str
+) -> None:
+    """A text that arrives while a sweep lists (``AT+CMGL``) or deletes (``AT+CMGD``) is
+    announced once the command is answered (TS 27.005 §3.4.1 ``AT+CNMI`` <mode> 2: buffered
+    while the TA-TE link is reserved, then flushed) and read then, not left on the SIM for the
+    next safety sweep: there is none here."""
+    texted: list[str] = []
+
+    def prepare(gateway: Gateway) -> None:
+        sim = gateway.modems.simulated["bob"]
+        network = gateway.modems.network
+        put_on_sim(sim, network.inbound_pdus(HANDSET, "on the SIM at start"))  # to sweep
+
+        def text_now(command: str) -> None:
+            if command.startswith(during) and not texted:
+                texted.append(command)
+                network.inject(BOB, HANDSET, "during the sweep")
+
+        sim.command_observers.append(text_now)
+
+    async with receiving(tmp_path, prepare=prepare, sweep_interval=0) as rig:
+        messages = await rig.inbox.wait(2)
+        assert sorted(m.body for m in messages) == ["during the sweep", "on the SIM at start"]
+        assert texted
+        await rig.gateway.inbound.settled()
+        assert not any(storage.slots for storage in rig.bob.storages.values())
+
+
 async def test_routed_messages_are_acknowledged_after_the_commit(tmp_path: Path) -> None:
     modems = (
         ModemConfig("alice", "simulated", (ALICE,)),
