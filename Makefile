@@ -27,6 +27,7 @@ run: $(RUNTIME)
 lint: $(TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(TOOLS)
 	$(BIN)/mypy
@@ -44,4 +45,4 @@ dist: $(TOOLS)
 	$(BIN)/python -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .import_linter_cache .hypothesis build dist *.egg-info

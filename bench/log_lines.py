@@ -22,10 +22,10 @@ from gateway.logs import fields
 SID: Final = "SM" + "e4c1" * 8
 LINES: Final = 8
 BATCH: Final = 50  # messages a call: the logger set-up of a call is spread thin
-_OUTBOUND = logging.getLogger("gateway.outbound")
-_DISPATCHER = logging.getLogger("gateway.dispatcher")
-_INBOUND = logging.getLogger("gateway.inbound")
-_WEBHOOKS = logging.getLogger("gateway.webhooks")
+_OUTBOUND = logging.getLogger("gateway.outbound.accept")
+_DISPATCHER = logging.getLogger("gateway.outbound.dispatcher")
+_INBOUND = logging.getLogger("gateway.inbound.receiver")
+_WEBHOOKS = logging.getLogger("gateway.webhooks.sender")
 
 
 def one_message() -> None:

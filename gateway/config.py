@@ -1,7 +1,7 @@
 """The configuration: a TOML file validated once into frozen dataclasses.
 
 This is the only module that reads the configuration file or the environment. Every problem
-is reported as a :class:`~gateway.errors.ConfigError` naming the key, e.g.
+is reported as a :class:`~gateway.domain.errors.ConfigError` naming the key, e.g.
 ``modems[2].port: required when driver = "serial"``. Relative paths in the file are relative
 to the file's folder. See ``config/gateway.toml`` for a commented example.
 """
@@ -17,14 +17,14 @@ from typing import Any, Final
 
 from drivers.simulated import PERSONALITIES
 from drivers.transport import parse_tcp_url
-from gateway.errors import ConfigError
+from gateway.domain.errors import ConfigError
+from gateway.domain.models import is_sid
+from gateway.domain.numbering import NumberError
+from gateway.domain.numbering import parse as parse_number
+from gateway.domain.numbering import region as known_region
+from gateway.domain.pricing import PriceTable
+from gateway.domain.urls import url_problem
 from gateway.logs import FORMATS
-from gateway.models import is_sid
-from gateway.numbering import NumberError
-from gateway.numbering import parse as parse_number
-from gateway.numbering import region as known_region
-from gateway.pricing import PriceTable
-from gateway.urls import url_problem
 
 DEFAULT_LISTEN: Final = "127.0.0.1:8080"
 # Parts of a long SMS normally come within seconds of each other; a network that holds one
@@ -39,7 +39,7 @@ DEFAULT_WEBHOOK_ATTEMPTS: Final = 10
 _WEEK: Final = 7 * 24 * 3600.0  # the longest wait any timing key takes
 _MAX_WEBHOOK_TIMEOUT: Final = 600.0
 DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 256
-# HTTP connections (gateway/connections.py), for a Raspberry Pi on a LAN: a client has 10 s
+# HTTP connections (gateway/api/connections.py), for a Raspberry Pi on a LAN: a client has 10 s
 # from a request's first byte to send its head, 30 s for its body once read, and a connection
 # with no request under way is closed after 60 s.
 DEFAULT_HEAD_TIMEOUT: Final = 10.0
@@ -140,7 +140,7 @@ class Config:
     health_interval: float = DEFAULT_HEALTH_INTERVAL  # seconds; 0: no health checks
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds a part on the air may finish
     # Where a national number (digits without "+", "07700 900123") is read, to make it E.164
-    # (gateway.numbering); None: national numbers are refused.
+    # (gateway.domain.numbering); None: national numbers are refused.
     default_region: str | None = None
     accounts: tuple[Account, ...] = ()
     modems: tuple[ModemConfig, ...] = ()
@@ -449,7 +449,7 @@ def _services(table: _Table, region: str | None) -> tuple[ServiceConfig, ...]:
 
 def _http(gateway: _Table, base: Path) -> dict[str, Any]:
     """The HTTP server's timeouts, connection cap and TLS files (only checked to be given
-    together here: :mod:`gateway.tls` reads them when the gateway starts)."""
+    together here: :mod:`gateway.api.tls` reads them when the gateway starts)."""
     connections = gateway.get("max_connections", int)
     if connections is not None and connections < 1:
         raise ConfigError(gateway.key("max_connections"), "at least 1")

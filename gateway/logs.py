@@ -1,9 +1,9 @@
 """Logging for a daemon: one line per event on stdout (the journal, under systemd).
 
-``text`` is for people (``2026-11-27 08:00:00,123 INFO gateway.dispatcher: SM…: …``); ``json``
-is one JSON object per line for log shippers, with the message SID, when the line names one, in
-its own field. In both, a traceback stays on its event's line (escaped), so that one event is
-always one line and one journal entry.
+``text`` is for people (``2026-11-27 08:00:00,123 INFO gateway.outbound.dispatcher: SM…: …``);
+``json`` is one JSON object per line for log shippers, with the message SID, when the line names
+one, in its own field. In both, a traceback stays on its event's line (escaped), so that one event
+is always one line and one journal entry.
 
 An event line gives its fields with ``extra=fields(sid=..., modem=...)``: in JSON each is a key
 of its own beside the message (the SID as the event says it, not as found in the text), and the

@@ -14,13 +14,12 @@ from datetime import datetime
 from aiohttp import web
 
 from gateway import reload as reloading
-from gateway import tls
-from gateway.api import RequestLimits, Services
-from gateway.app import create_app
-from gateway.applications import Applications
-from gateway.auth import Authenticator
-from gateway.config import Account, Config
-from gateway.connections import (
+from gateway.accounts.applications import Applications
+from gateway.accounts.numbers import PhoneNumbers
+from gateway.api import tls
+from gateway.api.app import create_app
+from gateway.api.auth import Authenticator
+from gateway.api.connections import (
     ConnectionGuard,
     GuardedRunner,
     HttpLimits,
@@ -28,21 +27,23 @@ from gateway.connections import (
     listen,
     open_file_limit,
 )
-from gateway.dispatcher import Dispatcher, utcnow
-from gateway.errors import GatewayError, StoreError
-from gateway.inbound import InboundReceiver
+from gateway.api.handlers import RequestLimits, Services
+from gateway.api.observability import Observability
+from gateway.config import Account, Config
+from gateway.domain.errors import GatewayError, StoreError
+from gateway.domain.models import new_sid
+from gateway.domain.records import PhoneNumber
+from gateway.inbound.receiver import InboundReceiver
 from gateway.memory import give_back_freed_memory
-from gateway.models import new_sid
-from gateway.modems import ModemHandle, ModemPool, PoolChanges
-from gateway.numbers import PhoneNumbers
-from gateway.observability import Observability
-from gateway.outbound import Outbound
-from gateway.replies import TwimlReplies
-from gateway.services import ServiceRouter
-from gateway.store import PhoneNumber, Store
+from gateway.modems.supervisor import ModemHandle, ModemPool, PoolChanges
+from gateway.outbound.accept import Outbound
+from gateway.outbound.dispatcher import Dispatcher, utcnow
+from gateway.outbound.routing import ServiceRouter
+from gateway.store import Store
 from gateway.store.sqlite import SqliteStore
 from gateway.tasks import Tasks
-from gateway.webhooks import WebhookSender
+from gateway.webhooks.replies import TwimlReplies
+from gateway.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.connections import RESERVED_FILES
+from gateway.api.connections import RESERVED_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMD = ROOT / "systemd"
@@ -57,7 +57,7 @@ def test_the_unit_runs_as_its_own_user_with_the_serial_ports_only() -> None:
     assert "char-ttyUSB rw" in unit and "char-ttyACM rw" in unit
     assert settings["ProtectSystem"] == "strict"
     assert "--data-dir /var/lib/smsgw" in settings["ExecStart"]
-    # Room for HTTP connections past the reserve the gateway keeps (gateway.connections).
+    # Room for HTTP connections past the reserve the gateway keeps (gateway.api.connections).
     assert int(settings["LimitNOFILE"]) - RESERVED_FILES >= 1024
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gateway.cli.common import Failure
 from gateway.config import Account, Config
-from gateway.errors import StoreError
+from gateway.domain.errors import StoreError
 from gateway.store.sqlite import DATABASE_NAME, read_accounts
 
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from gateway import tls
+from gateway.api import tls
 from gateway.cli.common import UsageError
 from gateway.config import Config
-from gateway.errors import ConfigError
+from gateway.domain.errors import ConfigError
 
 ENVIRONMENT: Final = "SMSGW_CONFIG"
 # The places looked at when neither --config nor $SMSGW_CONFIG names one, in order (a

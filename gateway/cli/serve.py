@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from gateway import config as configuration
-from gateway import logs, tls
+from gateway import logs
+from gateway.api import tls
 from gateway.cli import locate
 from gateway.cli.common import Parser, UsageError
 from gateway.config import Account
-from gateway.errors import ConfigError, GatewayError
+from gateway.domain.errors import ConfigError, GatewayError
 from gateway.runtime import Gateway
 from gateway.waiting import stop_tasks
 

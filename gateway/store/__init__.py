@@ -9,7 +9,6 @@ loses nothing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,10 +16,18 @@ from enum import StrEnum
 from typing import Protocol
 
 from gateway.config import Account
-from gateway.delivery import PartReport
-from gateway.destinations import destination
-from gateway.feedback import Feedback
-from gateway.models import Message, Segment, Status
+from gateway.domain.feedback import Feedback
+from gateway.domain.models import Message, Segment, Status
+from gateway.domain.records import (
+    Application,
+    Generation,
+    InboundPart,
+    NewMessage,
+    PhoneNumber,
+    ReceivedReport,
+    ReportMatch,
+    Webhook,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +48,6 @@ class MessageQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class NewMessage:
-    """An outbound message accepted and encoded, with its parts, ready to commit."""
-
-    message: Message
-    segments: tuple[Segment, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class OutboundWork:
     """An outbound message a modem has to send, with the parts still unsent."""
 
@@ -62,105 +61,6 @@ class Claim(StrEnum):
     GRANTED = "granted"  # send it now
     EXPIRED = "expired"  # its validity period ended first: failed (30036), with its callback
     GONE = "gone"  # no longer this modem's to send (failed, canceled, given to another modem)
-
-
-@dataclass(frozen=True, slots=True)
-class InboundPart:
-    """One received SMS-DELIVER, committed before it leaves the modem's storage.
-
-    ``key`` identifies the PDU for deduplication (sender, SC time stamp, concatenation
-    reference and sequence, and the TPDU itself); ``group`` names the concatenation it belongs
-    to (``None`` for a message on its own), and ``generation`` which message under that group:
-    a sender uses a reference again for a later message (:mod:`gateway.assembly`).
-    """
-
-    key: str
-    modem: str
-    recipient: str
-    sender: str
-    group: str | None
-    sequence: int
-    total: int
-    text: str
-    pdu: str
-    received_at: datetime
-    generation: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Generation:
-    """What the store holds of one generation of a group: the sequence numbers of its parts
-    still waiting and of those already in a message, and when the last of its messages was
-    made (``None`` while none is)."""
-
-    number: int
-    waiting: frozenset[int]
-    made: frozenset[int]
-    made_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedReport:
-    """An SMS-STATUS-REPORT as received (``key`` deduplicates re-reads), and what it says of
-    the part it is for."""
-
-    modem: str
-    key: str
-    reference: int  # TP-MR
-    recipient: str  # TP-RA
-    status: int  # TP-ST
-    pdu: str
-    received_at: datetime
-    outcome: PartReport
-
-
-@dataclass(frozen=True, slots=True)
-class ReportMatch:
-    """The part a new report was matched to (``sid`` ``None``: none, the report is kept
-    unmatched) and the status its message moved to, if it moved."""
-
-    sid: str | None
-    sequence: int | None
-    status: Status | None
-
-
-def new_webhook_token() -> str:
-    """A webhook's ``I-Twilio-Idempotency-Token``: a random UUID, the shape Twilio's have."""
-    return str(uuid.uuid4())
-
-
-@dataclass(frozen=True, slots=True)
-class Webhook:
-    """A request to deliver: an inbound message to its number's SmsUrl, or a status callback.
-
-    ``token`` is its idempotency token, made with it and kept with it, the same on every
-    attempt; ``use_fallback`` says that the primary URL failed and the fallback URL is next.
-    """
-
-    account_sid: str
-    message_sid: str | None
-    kind: str  # "inbound" or "status"
-    url: str
-    method: str
-    params: tuple[tuple[str, str], ...]
-    fallback_url: str | None = None
-    fallback_method: str | None = None
-    id: int = 0
-    attempts: int = 0
-    token: str = field(default_factory=new_webhook_token)
-    use_fallback: bool = False
-
-    @property
-    def target(self) -> tuple[str, str]:
-        """The URL and method its next request goes to."""
-        if self.use_fallback and self.fallback_url:
-            return self.fallback_url, self.fallback_method or "POST"
-        return self.url, self.method
-
-    @property
-    def destination(self) -> str:
-        """:func:`gateway.destinations.destination` of its next request's URL."""
-        return destination(self.target[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,56 +78,6 @@ class InFlight:
         if not self.per_destination:
             return None
         return max(0, self.per_destination - self.by_destination.get(destination, 0))
-
-
-@dataclass(frozen=True, slots=True)
-class PhoneNumber:
-    """One of the gateway's numbers as the IncomingPhoneNumbers API shows and changes it."""
-
-    number: str
-    sid: str
-    account_sid: str
-    friendly_name: str
-    sms_url: str | None
-    sms_method: str
-    sms_fallback_url: str | None
-    sms_fallback_method: str
-    status_callback: str | None
-    api_updated: bool  # changed over the API: wins over the configuration from then on
-    date_created: datetime
-    date_updated: datetime
-    # An Application whose SMS URLs its inbound messages go to instead (SmsApplicationSid).
-    sms_application_sid: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Application:
-    """An Application resource (``AP…``): URLs that numbers and messages can refer to.
-
-    A URL never set is ``None``; a method is ``"GET"`` or ``"POST"``. The voice settings are
-    kept and shown as given, for clients that set them: no modem has a use for them.
-    """
-
-    sid: str
-    account_sid: str
-    friendly_name: str | None
-    api_version: str
-    sms_url: str | None
-    sms_method: str
-    sms_fallback_url: str | None
-    sms_fallback_method: str
-    sms_status_callback: str | None
-    message_status_callback: str | None
-    voice_url: str | None
-    voice_method: str
-    voice_fallback_url: str | None
-    voice_fallback_method: str
-    status_callback: str | None
-    status_callback_method: str
-    voice_caller_id_lookup: bool
-    public_application_connect_enabled: bool
-    date_created: datetime
-    date_updated: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from gateway.store import Application
+from gateway.domain.records import Application
 from gateway.store.rows import from_micros, to_micros
 
 APPLICATION_COLUMNS: Final = (

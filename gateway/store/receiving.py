@@ -2,8 +2,8 @@
 parts still arrive (``receiving``), and the message its parts make in the end (``received``).
 
 What the text is and when a group is complete or given up are decided outside the store
-(:mod:`gateway.assembly`, :mod:`gateway.inbound`); here it is only committed. A group's
-generation being received (a sender uses a reference again for a later message) is named in
+(:mod:`gateway.domain.assembly`, :mod:`gateway.inbound.receiver`); here it is only committed. A
+group's generation being received (a sender uses a reference again for a later message) is named in
 ``receiving_groups`` with its message, so that every part after the first, and a restart, finds
 the same message (and its SID) again, and a later generation gets a message of its own.
 """
@@ -14,8 +14,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 
-from gateway.models import Message, Status
-from gateway.store import Generation, Webhook
+from gateway.domain.models import Message, Status
+from gateway.domain.records import Generation, Webhook
 from gateway.store.rows import (
     MESSAGE_COLUMNS,
     from_micros,

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from gateway.models import Direction, Message, Status
-from gateway.store import InboundPart, PhoneNumber, Webhook, new_webhook_token
+from gateway.domain.models import Direction, Message, Status
+from gateway.domain.records import InboundPart, PhoneNumber, Webhook, new_webhook_token
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MESSAGE_COLUMNS: Final = (

@@ -121,7 +121,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # 3: delivery reports matched to the parts they report on, the status each part reached,
     # when an unsent message expires (ValidityPeriod), and MaxPrice.
     """
-    ALTER TABLE segments ADD COLUMN delivery TEXT;  -- NULL: no report yet; see gateway.delivery
+    ALTER TABLE segments ADD COLUMN delivery TEXT;  -- NULL: no report yet; gateway.domain.delivery
     ALTER TABLE segments ADD COLUMN report_status INTEGER;  -- TP-ST of the latest report
     ALTER TABLE segments ADD COLUMN error_code INTEGER;
     ALTER TABLE segments ADD COLUMN done_date TEXT;  -- TP-DT as YYMMDDhhmm (RawDlrDoneDate)
@@ -239,7 +239,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE messages ADD COLUMN application_sid TEXT;
     """,
     # 11: Message Feedback. Whether a message was created with ProvideFeedback=true (only then
-    # may its Feedback be created), and the outcome reported for it (gateway.feedback), kept
+    # may its Feedback be created), and the outcome reported for it (gateway.domain.feedback), kept
     # until the message is deleted.
     """
     ALTER TABLE messages ADD COLUMN provide_feedback INTEGER NOT NULL DEFAULT 0;

@@ -19,30 +19,29 @@ from time import monotonic
 from typing import Any, Final, TypeVar
 
 from gateway.config import Account
-from gateway.delivery import (
-    REPORT_WINDOW_DAYS,
-    same_recipient,
-)
-from gateway.destinations import destination
-from gateway.errors import StoreError
-from gateway.feedback import Feedback
-from gateway.models import FINAL_STATUSES, Message, Segment, Status
-from gateway.store import (
+from gateway.domain.delivery import REPORT_WINDOW_DAYS, same_recipient
+from gateway.domain.destinations import destination
+from gateway.domain.errors import StoreError
+from gateway.domain.feedback import Feedback
+from gateway.domain.models import FINAL_STATUSES, Message, Segment, Status
+from gateway.domain.records import (
     Application,
-    Claim,
     Generation,
     InboundPart,
-    InFlight,
-    MessageQuery,
     NewMessage,
-    OutboundWork,
     PhoneNumber,
     ReceivedReport,
     ReportMatch,
     Webhook,
+    new_webhook_token,
+)
+from gateway.store import (
+    Claim,
+    InFlight,
+    MessageQuery,
+    OutboundWork,
     WebhookStates,
     WebhookTrouble,
-    new_webhook_token,
     receiving,
 )
 from gateway.store import applications as application_rows

@@ -1,5 +1,6 @@
 """Status changes inside a transaction: each one committed with the status callback that
-reports it, and delivery reports applied to the part they are for (:mod:`gateway.delivery`)."""
+reports it, and delivery reports applied to the part they are for
+(:mod:`gateway.domain.delivery`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from gateway.callbacks import status_callback
-from gateway.delivery import Delivery, PartReport, PartState, part_report, same_recipient, settle
-from gateway.models import ERROR_MESSAGES, Message, Segment, Status, obfuscate
+from gateway.domain.callbacks import status_callback
+from gateway.domain.delivery import (
+    Delivery,
+    PartReport,
+    PartState,
+    part_report,
+    same_recipient,
+    settle,
+)
+from gateway.domain.models import ERROR_MESSAGES, Message, Segment, Status, obfuscate
 from gateway.store.applications import find_application
 from gateway.store.rows import from_micros, insert_message, insert_webhook, load_message, to_micros
 

@@ -2,7 +2,7 @@
 
 A webhook may go when it is due, is not being delivered already, no older webhook of its
 message is still pending (a message's webhooks go one at a time, in order), and its destination
-(:mod:`gateway.destinations`) has room for another request. The queue is read one destination
+(:mod:`gateway.domain.destinations`) has room for another request. The queue is read one destination
 at a time, through the index on ``(destination, next_attempt_at, id)``: a destination with no
 room costs one index probe however many webhooks it holds, so a receiver that hangs with
 hundreds of webhooks waiting never fills a page and never slows the search for the others.

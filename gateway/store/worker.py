@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import StoreError
+from gateway.domain.errors import StoreError
 
 Job = Callable[[sqlite3.Connection], Any]
 _Item = tuple[Job, asyncio.Future[Any], asyncio.AbstractEventLoop]
@@ -185,7 +185,7 @@ def _failure(exc: sqlite3.Error | StoreError) -> StoreError:
 
 
 def _translated(exc: Exception) -> Exception:
-    """The store speaks :class:`StoreError` (the error tree of :mod:`gateway.errors`); the
+    """The store speaks :class:`StoreError` (the error tree of :mod:`gateway.domain.errors`); the
     SQLite error it comes from stays its cause."""
     if not isinstance(exc, sqlite3.Error):
         return exc

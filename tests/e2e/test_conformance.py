@@ -29,8 +29,8 @@ from drivers.pdu import Submit, decode
 from drivers.simulated import SimulatedModem, SimulatedNetwork
 from drivers.simulated.network import Fate, HandsetRule
 from gateway.config import Account, ModemConfig, NumberConfig, ServiceConfig
-from gateway.models import Message, Status
-from gateway.modems import ModemHandle, ModemState
+from gateway.domain.models import Message, Status
+from gateway.modems.supervisor import ModemHandle, ModemState
 from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.test_delivery import Statuses
@@ -905,8 +905,8 @@ async def test_fail_over_counts_from_when_the_modem_went_away(
     tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The backoff between reconnection attempts, scaled down with the failover delay.
-    monkeypatch.setattr("gateway.modems.BACKOFF_FIRST", 0.01)
-    monkeypatch.setattr("gateway.modems.BACKOFF_MAX", 0.02)
+    monkeypatch.setattr("gateway.modems.supervisor.BACKOFF_FIRST", 0.01)
+    monkeypatch.setattr("gateway.modems.supervisor.BACKOFF_MAX", 0.02)
 
     def soon(gateway: Gateway) -> None:
         gateway.services.failover_after = 0.2  # ten attempts' worth of being away

@@ -24,10 +24,10 @@ from drivers.simulated import SimulatedModem, SimulatedNetwork
 from drivers.simulated.network import Fate, HandsetRule, Submission
 from drivers.simulated.pdus import status_report_pdu
 from gateway.config import Config, ModemConfig, NumberConfig
-from gateway.models import API_VERSION, Status
-from gateway.pricing import PriceTable
+from gateway.domain.models import API_VERSION, Status
+from gateway.domain.pricing import PriceTable
+from gateway.domain.records import ReportMatch
 from gateway.runtime import Gateway
-from gateway.store import ReportMatch
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.test_inbound import Outcomes
 from tests.e2e.webhook_receiver import Answer, Received, Receiver

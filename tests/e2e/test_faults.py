@@ -16,8 +16,8 @@ from drivers.at_channel import Timeouts
 from drivers.modem import ModemSettings
 from drivers.simulated import SimulatedModem
 from drivers.simulated.network import Fate, HandsetRule
-from gateway.models import Status
-from gateway.modems import ModemHandle, ModemState
+from gateway.domain.models import Status
+from gateway.modems.supervisor import ModemHandle, ModemState
 from gateway.runtime import Gateway
 from gateway.tasks import Tasks
 from tests.e2e.test_delivery import Statuses

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from twilio.rest import Client
 
-from gateway.connections import RESERVED_FILES
+from gateway.api.connections import RESERVED_FILES
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, basic_auth
 from tests.gateway.raw_http import Connection, Reply, request
 

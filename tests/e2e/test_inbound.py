@@ -25,9 +25,9 @@ from drivers.pdu import Deliver, decode
 from drivers.simulated import SimulatedModem, SimulatedNetwork
 from drivers.simulated.pdus import deliver_pdu
 from drivers.simulated.state import Slot
-from gateway.assembly import received_part
 from gateway.config import Config, ModemConfig, NumberConfig
-from gateway.models import API_VERSION, Message
+from gateway.domain.assembly import received_part
+from gateway.domain.models import API_VERSION, Message
 from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 from tests.e2e.webhook_receiver import Answer, Received, Receiver

@@ -148,25 +148,27 @@ async def _delivered(rig: Rig, log: Log, status_url: str, to: str) -> None:
         await rig.create(to=HANDSET, from_=ALICE, body=SECRET * 6, status_callback=status_url)
     ).sid
     event = await log.event(
-        "gateway.outbound",
+        "gateway.outbound.accept",
         rf"{sid}: accepted to \{HANDSET} from \{ALICE}, 2 part\(s\) on alice",
         sid,
     )
     assert (event["modem"], event["parts"], event["status"]) == ("alice", 2, "queued")
     for part in (1, 2):
         event = await log.event(
-            "gateway.dispatcher", rf"{sid}: part {part}/2 sent by alice, TP-MR \d+", sid
+            "gateway.outbound.dispatcher", rf"{sid}: part {part}/2 sent by alice, TP-MR \d+", sid
         )
         assert (event["modem"], event["part"], event["parts"]) == ("alice", part, 2)
         assert isinstance(event["tp_mr"], int)
-    await log.event("gateway.inbound", rf"{sid}: part 1 delivered \(TP-ST 0x00\)", sid)
+    await log.event("gateway.inbound.receiver", rf"{sid}: part 1 delivered \(TP-ST 0x00\)", sid)
     event = await log.event(
-        "gateway.inbound", rf"{sid}: part 2 delivered \(TP-ST 0x00\); message delivered", sid
+        "gateway.inbound.receiver",
+        rf"{sid}: part 2 delivered \(TP-ST 0x00\); message delivered",
+        sid,
     )
     assert (event["delivery"], event["status"], event["modem"]) == ("delivered",) * 2 + ("alice",)
     for status in ("queued", "sent", "delivered"):
         event = await log.event(
-            "gateway.webhooks",
+            "gateway.webhooks.sender",
             rf"{sid}: status callback \({status}\) delivered to {to} \(attempt 1\)",
             sid,
         )
@@ -180,12 +182,12 @@ async def _undelivered_and_failed(rig: Rig, log: Log, to: str) -> None:
         await rig.create(to=HANDSET_2, from_=ALICE, body=SECRET, address_retention="obfuscate")
     ).sid
     await log.event(
-        "gateway.outbound",
+        "gateway.outbound.accept",
         rf"{sid}: accepted to \+4477XXXXXX56 from \{ALICE}, 1 part\(s\) on alice",
         sid,
     )
     event = await log.event(
-        "gateway.inbound",
+        "gateway.inbound.receiver",
         rf"{sid}: part 1 undelivered \(TP-ST 0x41, error 30006\); message undelivered",
         sid,
     )
@@ -193,11 +195,11 @@ async def _undelivered_and_failed(rig: Rig, log: Log, to: str) -> None:
 
     down = rig.receiver.url("/down")
     sid = (await rig.create(to=REJECTING, from_=ALICE, body=SECRET, status_callback=down)).sid
-    event = await log.event("gateway.dispatcher", rf"{sid}: failed, error 30007", sid)
+    event = await log.event("gateway.outbound.dispatcher", rf"{sid}: failed, error 30007", sid)
     assert (event["status"], event["code"]) == ("failed", 30007)
     for status in ("queued", "failed"):
         event = await log.event(
-            "gateway.webhooks",
+            "gateway.webhooks.sender",
             rf"{sid}: status callback \({status}\) to {to} given up after 1 attempts: "
             rf"HTTP 500 from {to} \(Twilio error 11200\)",
             sid,
@@ -208,14 +210,16 @@ async def _undelivered_and_failed(rig: Rig, log: Log, to: str) -> None:
 
 async def _received(rig: Rig, log: Log, to: str) -> None:
     rig.network.inject(BOB, HANDSET, SECRET)
-    line = await log.text.line(r"gateway.inbound: SM[0-9a-f]{32}: received from")
-    sid = line.split("gateway.inbound: ")[1][:34]
+    line = await log.text.line(r"gateway.inbound.receiver: SM[0-9a-f]{32}: received from")
+    sid = line.split("gateway.inbound.receiver: ")[1][:34]
     event = await log.event(
-        "gateway.inbound", rf"{sid}: received from \{HANDSET} to \{BOB}, 1 part\(s\) on bob", sid
+        "gateway.inbound.receiver",
+        rf"{sid}: received from \{HANDSET} to \{BOB}, 1 part\(s\) on bob",
+        sid,
     )
     assert (event["modem"], event["parts"]) == ("bob", 1)
     event = await log.event(
-        "gateway.webhooks", rf"{sid}: inbound webhook delivered to {to} \(attempt 1\)", sid
+        "gateway.webhooks.sender", rf"{sid}: inbound webhook delivered to {to} \(attempt 1\)", sid
     )
     assert (event["kind"], event["url"]) == ("inbound", to)
 
@@ -232,18 +236,20 @@ async def _canceled_and_expired(rig: Rig, log: Log) -> None:
     ).sid
     at = re.escape(LATER.replace(microsecond=0).isoformat())  # SendAt is in seconds
     event = await log.event(
-        "gateway.outbound", rf"{sid}: accepted to \{HANDSET} for {SERVICE}, to go at {at}", sid
+        "gateway.outbound.accept",
+        rf"{sid}: accepted to \{HANDSET} for {SERVICE}, to go at {at}",
+        sid,
     )
     assert (event["service"], event["status"]) == (SERVICE, "scheduled")
     await rig.call(rig.messages(sid), "update", status="canceled")
-    await log.event("gateway.outbound", rf"{sid}: canceled", sid)
+    await log.event("gateway.outbound.accept", rf"{sid}: canceled", sid)
 
     rig.alice.stall()  # nothing leaves alice until she resumes
     sid = (await rig.create(to=HANDSET, from_=ALICE, body=SECRET, validity_period=60)).sid
     rig.clock.advance(61)
     assert await rig.gateway.dispatcher.expire_due() == 1
     event = await log.event(
-        "gateway.dispatcher",
+        "gateway.outbound.dispatcher",
         rf"{sid}: not sent within its validity period; failed \(30036\)",
         sid,
         "WARNING",

@@ -22,7 +22,7 @@ import pytest
 
 from drivers.pdu import Submit, TypeOfNumber
 from gateway.config import ModemConfig, NumberConfig
-from gateway.models import Status
+from gateway.domain.models import Status
 from tests.e2e.test_conformance import HANDSET, SERVICE, Rig, conformance
 from tests.e2e.test_inbound import Outcomes, receiving, twilio_client
 from tests.e2e.webhook_receiver import Answer, Receiver

@@ -12,8 +12,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from drivers.simulated.network import Fate, HandsetRule
-from gateway.models import Status
-from gateway.modems import ModemState
+from gateway.domain.models import Status
+from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
 from tests.e2e.test_delivery import Statuses
 from tests.e2e.test_faults import States

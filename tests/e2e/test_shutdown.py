@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from drivers.simulated.network import Fate, HandsetRule, Submission
-from gateway.models import Status
+from gateway.domain.models import Status
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.test_delivery import Statuses
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, config, running

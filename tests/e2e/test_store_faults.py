@@ -19,9 +19,9 @@ import pytest
 
 from bench.disk import fill, tmpfs
 from drivers.simulated.network import Fate, HandsetRule
-from gateway import inbound
-from gateway.errors import StoreError
-from gateway.models import Status
+from gateway.domain.errors import StoreError
+from gateway.domain.models import Status
+from gateway.inbound import receiver as inbound
 from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 from gateway.tasks import Tasks

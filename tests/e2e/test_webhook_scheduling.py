@@ -22,10 +22,10 @@ from typing import Any
 import aiohttp
 
 from gateway.config import NumberConfig
-from gateway.destinations import destination
+from gateway.domain.destinations import destination
 from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME
-from gateway.webhooks import PER_DESTINATION
+from gateway.webhooks.sender import PER_DESTINATION
 from tests.e2e.test_inbound import HANDSET, OTHER_HANDSET, Outcomes, inbound_config, receiving
 from tests.e2e.test_observability import scrape, value
 from tests.e2e.webhook_receiver import Answer, Received, Receiver
@@ -234,7 +234,7 @@ async def test_a_delivery_cut_short_by_stop_goes_again_at_the_next_start(tmp_pat
 
 
 class Logged(logging.Handler):
-    """Set once ``gateway.webhooks`` logs a line containing ``text``: something to await."""
+    """Set once ``gateway.webhooks.sender`` logs a line containing ``text``: something to await."""
 
     def __init__(self, text: str) -> None:
         super().__init__()
@@ -265,7 +265,7 @@ async def test_a_delivery_whose_outcome_cannot_be_committed_waits_before_going_a
     receiver = Receiver(ACCOUNT.auth_token, hold={"/sms"})
     clock = Clock()
     logged = Logged("could not be recorded")
-    logging.getLogger("gateway.webhooks").addHandler(logged)
+    logging.getLogger("gateway.webhooks.sender").addHandler(logged)
     try:
         async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
             database = rig.gateway.config.data_dir / DATABASE_NAME
@@ -282,7 +282,7 @@ async def test_a_delivery_whose_outcome_cannot_be_committed_waits_before_going_a
             rig.gateway.webhooks.wake()
             first, other, again = await receiver.wait(3)
     finally:
-        logging.getLogger("gateway.webhooks").removeHandler(logged)
+        logging.getLogger("gateway.webhooks.sender").removeHandler(logged)
     assert [r.params["Body"] for r in (first, other, again)] == [
         "taken, not recorded",
         "the next one",

@@ -26,7 +26,7 @@ from twilio.rest import Client
 
 from drivers.simulated.network import Fate, HandsetRule
 from gateway.config import Account
-from gateway.models import FINAL_STATUSES, Message, Status
+from gateway.domain.models import FINAL_STATUSES, Message, Status
 from gateway.runtime import Gateway
 from tests.gateway.gateway_rig import ACCOUNT, basic_auth, config
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config import Account, ApiKey, Config, ModemConfig
-from gateway.models import Message
+from gateway.domain.models import Message
 from gateway.runtime import Gateway
 
 ACCOUNT = Account(

@@ -1,4 +1,4 @@
-"""The Application JSON of :mod:`gateway.application_json` against Twilio's own shapes: the
+"""The Application JSON of :mod:`gateway.api.application_json` against Twilio's own shapes: the
 OpenAPI schema's properties, a documented response, and what the installed ``twilio`` package
 reads and sends (``twilio/rest/api/v2010/account/application.py``)."""
 
@@ -18,14 +18,14 @@ from twilio.rest.api.v2010.account.application import (
     ApplicationList,
 )
 
-from gateway.application_json import (
+from gateway.api.application_json import (
     APPLICATION_FILTERS,
     APPLICATIONS_KEY,
     application_json,
     application_uri,
     applications_page_json,
 )
-from gateway.store import Application
+from gateway.domain.records import Application
 
 ACCOUNT: Final = "AC" + "0123456789abcdef" * 2
 LIST_PATH: Final = f"/2010-04-01/Accounts/{ACCOUNT}/Applications.json"

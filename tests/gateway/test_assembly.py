@@ -1,4 +1,4 @@
-"""Multipart reassembly (``gateway.assembly``) on real SMS-DELIVER PDUs.
+"""Multipart reassembly (``gateway.domain.assembly``) on real SMS-DELIVER PDUs.
 
 The PDUs come from the simulated network (which builds them with the same field codecs as
 the decoder), from hand-made plans where a sender does what our encoder never does (split a
@@ -33,8 +33,8 @@ from drivers.pdu import fields as pdu_fields
 from drivers.pdu.encode import part_user_data
 from drivers.simulated.network import DEFAULT_SMSC, SimulatedNetwork
 from drivers.simulated.pdus import deliver_pdu
-from gateway.assembly import assemble, generation_of, received_part
-from gateway.store import Generation, InboundPart
+from gateway.domain.assembly import assemble, generation_of, received_part
+from gateway.domain.records import Generation, InboundPart
 from tests.drivers.test_pdu_vectors import BY_ID, tpdu_length
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ from typing import Any, Final
 
 import pytest
 
-from gateway.callbacks import REPORTED, REPORTED_TO_APPLICATION, status_callback
-from gateway.models import API_VERSION, Direction, Message, Status
-from gateway.store import Application, Webhook
+from gateway.domain.callbacks import REPORTED, REPORTED_TO_APPLICATION, status_callback
+from gateway.domain.models import API_VERSION, Direction, Message, Status
+from gateway.domain.records import Application, Webhook
 
 ACCOUNT: Final = "AC" + "a" * 32
 SID: Final = "SM" + "1" * 32

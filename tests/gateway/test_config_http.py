@@ -14,7 +14,7 @@ from gateway.config import (
     load,
     parse,
 )
-from gateway.errors import ConfigError
+from gateway.domain.errors import ConfigError
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 

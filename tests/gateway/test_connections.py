@@ -1,4 +1,4 @@
-"""The HTTP connections' deadlines and cap (:mod:`gateway.connections`), each provoked on a real
+"""The HTTP connections' deadlines and cap (:mod:`gateway.api.connections`), each provoked on a real
 socket against an in-process gateway with small timeouts.
 
 The waits are the deadlines themselves (a few tenths of a second), each bounded by
@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import pytest
 
-from gateway.connections import RESERVED_FILES, connection_cap
+from gateway.api.connections import RESERVED_FILES, connection_cap
 from gateway.runtime import Gateway
 from tests.gateway.gateway_rig import ACCOUNT, basic_auth, config, running
 from tests.gateway.raw_http import WAIT, Connection, Reply, request

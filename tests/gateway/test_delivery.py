@@ -14,7 +14,7 @@ from typing import Final
 import pytest
 
 from drivers.pdu import StatusReport, Timestamp, decode
-from gateway.delivery import (
+from gateway.domain.delivery import (
     FINAL_DELIVERIES,
     Delivery,
     PartReport,
@@ -25,7 +25,7 @@ from gateway.delivery import (
     same_recipient,
     settle,
 )
-from gateway.models import Status
+from gateway.domain.models import Status
 from tests.drivers.test_pdu_vectors import BY_ID, REPORT_VECTORS, Vector, tpdu_length, vector_id
 
 DELIVERED: Final = Delivery.DELIVERED

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.destinations import destination
+from gateway.domain.destinations import destination
 
 
 @pytest.mark.parametrize(

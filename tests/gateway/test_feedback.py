@@ -6,7 +6,7 @@ Sources: the seed documentation's ``provide_feedback`` ("Set this value to true 
 sending messages that have a trackable user action and you intend to confirm delivery of the
 message using the Message Feedback API. This parameter is false by default."), Twilio's
 "Feedback subresource" reference and twilio-python's ``message/feedback.py``
-(see :mod:`gateway.feedback`).
+(see :mod:`gateway.domain.feedback`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from gateway.models import Direction, Message, Status, new_sid
+from gateway.domain.models import Direction, Message, Status, new_sid
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 from tests.gateway.api_rig import (

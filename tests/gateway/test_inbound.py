@@ -1,4 +1,4 @@
-"""The inbound receiver (``gateway.inbound``) on a real SQLite file: a sender that uses a
+"""The inbound receiver (``gateway.inbound.receiver``) on a real SQLite file: a sender that uses a
 concatenation reference again for a later long message.
 
 TS 23.040 §9.2.3.24.1 makes the 8-bit reference "a modulo 256 counter": after 256 long messages
@@ -19,14 +19,14 @@ from pathlib import Path
 
 from drivers.pdu import Deliver, decode
 from drivers.simulated import SimulatedNetwork
-from gateway.assembly import generation_of, received_part
 from gateway.config import Config, ModemConfig
-from gateway.inbound import InboundReceiver
-from gateway.models import Message, Status
-from gateway.modems import ModemPool
+from gateway.domain.assembly import generation_of, received_part
+from gateway.domain.models import Message, Status
+from gateway.inbound.receiver import InboundReceiver
+from gateway.modems.supervisor import ModemPool
 from gateway.store import MessageQuery
 from gateway.store.sqlite import SqliteStore
-from gateway.webhooks import WebhookSender
+from gateway.webhooks.sender import WebhookSender
 from tests.gateway.api_rig import Clock
 from tests.gateway.gateway_rig import ACCOUNT, BOB, config
 

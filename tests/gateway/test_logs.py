@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from gateway.config import parse
-from gateway.errors import ConfigError
+from gateway.domain.errors import ConfigError
 from gateway.logs import JsonFormatter, OneLineFormatter, fields
 
 SID = "SM" + "0123456789abcdef" * 2
@@ -23,7 +23,7 @@ def record(message: str, *args: object, error: bool = False) -> logging.LogRecor
         except ValueError:
             exc_info = sys.exc_info()
     return logging.LogRecord(
-        "gateway.dispatcher", logging.WARNING, __file__, 1, message, args, exc_info
+        "gateway.outbound.dispatcher", logging.WARNING, __file__, 1, message, args, exc_info
     )
 
 
@@ -33,7 +33,7 @@ def test_json_is_one_object_per_line_with_the_sid() -> None:
     event = json.loads(line)
     assert event["message"] == f"{SID}: giving up after 5 attempts"
     assert event["sid"] == SID
-    assert (event["level"], event["logger"]) == ("warning", "gateway.dispatcher")
+    assert (event["level"], event["logger"]) == ("warning", "gateway.outbound.dispatcher")
     assert "ValueError: line one\nline two" in event["exception"]
     assert "sid" not in json.loads(JsonFormatter().format(record("alice: ready")))
 
@@ -48,14 +48,14 @@ def test_an_event_gives_its_own_fields() -> None:
     assert event["message"] == f"{other}: reply to {SID} queued"
     assert "code" not in event
     text = OneLineFormatter("%(levelname)s %(name)s: %(message)s").format(line)
-    assert text == f"WARNING gateway.dispatcher: {other}: reply to {SID} queued"
+    assert text == f"WARNING gateway.outbound.dispatcher: {other}: reply to {SID} queued"
 
 
 def test_text_keeps_a_traceback_on_its_line() -> None:
     formatter = OneLineFormatter("%(levelname)s %(name)s: %(message)s")
     line = formatter.format(record("%s failed", SID, error=True))
     assert "\n" not in line
-    assert line.startswith(f"WARNING gateway.dispatcher: {SID} failed\\nTraceback")
+    assert line.startswith(f"WARNING gateway.outbound.dispatcher: {SID} failed\\nTraceback")
 
 
 def test_the_format_is_checked_in_the_config() -> None:

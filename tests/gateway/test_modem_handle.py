@@ -11,7 +11,7 @@ from drivers.modem import ModemSettings
 from drivers.simulated import SimulatedModem, SimulatedNetwork
 from drivers.transport import Link, pipe
 from gateway.config import ModemConfig
-from gateway.modems import ModemHandle, ModemState
+from gateway.modems.supervisor import ModemHandle, ModemState
 
 ALICE = "+15550001001"
 WAIT = 10.0  # bounds a hang; nothing here waits for it

@@ -1,4 +1,4 @@
-"""The IncomingPhoneNumber and Media JSON of :mod:`gateway.number_json`, against Twilio's own
+"""The IncomingPhoneNumber and Media JSON of :mod:`gateway.api.number_json`, against Twilio's own
 shapes (a documented response, the OpenAPI schema's properties) and through the installed
 ``twilio`` package: its instance and page classes, and its list/fetch/update/paging calls over an
 HTTP client that answers with this JSON.
@@ -26,7 +26,7 @@ from twilio.rest.api.v2010.account.incoming_phone_number import (
 )
 from twilio.rest.api.v2010.account.message.media import MediaPage
 
-from gateway.number_json import (
+from gateway.api.number_json import (
     INCOMING_PHONE_NUMBER_FILTERS,
     INCOMING_PHONE_NUMBERS_KEY,
     MEDIA_LIST_KEY,

@@ -1,11 +1,11 @@
-"""Numbers as a carrier sees them (gateway.numbering), on a table of inputs: what is kept, what
-becomes E.164, what is a short code, and why the rest is refused."""
+"""Numbers as a carrier sees them (gateway.domain.numbering), on a table of inputs: what is kept,
+what becomes E.164, what is a short code, and why the rest is refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.numbering import Number, NumberError, e164, parse, region
+from gateway.domain.numbering import Number, NumberError, e164, parse, region
 
 # (given, default_region, the number, or None and the start of the reason it is refused)
 TABLE: list[tuple[str, str | None, Number | None, str]] = [

@@ -38,13 +38,9 @@ from schemathesis.specs.openapi.checks import (
 
 from drivers.at_replies import Registration
 from drivers.modem import Identity, ModemInfo
-from gateway import api as gateway_api
-from gateway.errors import ApiError
-from gateway.health import ModemHealth
-from gateway.models import Direction, Status
-from gateway.modems import ModemState, ModemStatus
-from gateway.observability import routes as observability_routes
-from gateway.openapi import (
+from gateway.api import handlers as gateway_api
+from gateway.api.observability import routes as observability_routes
+from gateway.api.openapi import (
     EMERGENCY_ADDRESS_STATUSES,
     MAX_PAGE_SIZE,
     MESSAGE_DIRECTIONS,
@@ -52,9 +48,13 @@ from gateway.openapi import (
     OPENAPI_PATH,
     document,
 )
-from gateway.scheduling import send_at
-from gateway.store import Webhook
-from gateway.webhooks import Answer
+from gateway.domain.errors import ApiError
+from gateway.domain.models import Direction, Status
+from gateway.domain.records import Webhook
+from gateway.modems.health import ModemHealth
+from gateway.modems.supervisor import ModemState, ModemStatus
+from gateway.outbound.scheduling import send_at
+from gateway.webhooks.sender import Answer
 from tests.gateway.api_rig import (
     EXTERNAL,
     Api,

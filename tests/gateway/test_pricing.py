@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.pricing import PriceTable, charge, parse_max_price
+from gateway.domain.pricing import PriceTable, charge, parse_max_price
 
 GERMANY = PriceTable(
     "EUR",

@@ -16,9 +16,9 @@ import pytest
 
 from drivers.simulated.network import Fate, HandsetRule
 from gateway.config import Account, ModemConfig, NumberConfig, ServiceConfig
-from gateway.errors import ApiError
-from gateway.modems import ModemState
-from gateway.pricing import PriceTable
+from gateway.domain.errors import ApiError
+from gateway.domain.pricing import PriceTable
+from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
 from tests.e2e.test_faults import States
 from tests.e2e.test_inbound import put_on_sim

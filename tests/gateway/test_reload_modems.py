@@ -10,8 +10,8 @@ from pathlib import Path
 
 from drivers.simulated.network import Fate, HandsetRule, Submission
 from gateway.config import ModemConfig, ServiceConfig
-from gateway.models import Status
-from gateway.modems import ModemHandle
+from gateway.domain.models import Status
+from gateway.modems.supervisor import ModemHandle
 from gateway.runtime import Gateway
 from tests.e2e.test_delivery import Statuses
 from tests.gateway.gateway_rig import (
@@ -135,7 +135,7 @@ async def test_a_removed_modems_service_messages_move_to_the_others(tmp_path: Pa
     async with running(config(tmp_path, ALICE_MODEM, BOB_MODEM, services=(pool,))) as gateway:
         statuses = Statuses(gateway)
         await gateway.modems.simulated["bob"].unplug()
-        # The service gave it bob just before he went away (as gateway.services does).
+        # The service gave it bob just before he went away (as gateway.outbound.routing does).
         form = {"To": HANDSET, "MessagingServiceSid": SERVICE, "Body": "moves"}
         accepted = gateway.outbound.prepare(ACCOUNT.sid, form).message
         routed = gateway.outbound.encode(

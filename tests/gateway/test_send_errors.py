@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.send_errors import Kind, Meaning, meaning
+from gateway.domain.send_errors import Kind, Meaning, meaning
 
 PERMANENT, TEMPORARY, LOCAL, DUPLICATE = Kind.PERMANENT, Kind.TEMPORARY, Kind.LOCAL, Kind.DUPLICATE
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Account
-from gateway.errors import StoreError
-from gateway.models import Direction, Message, Segment, Status, new_sid
+from gateway.domain.errors import StoreError
+from gateway.domain.models import Direction, Message, Segment, Status, new_sid
 from gateway.store import Claim, MessageQuery
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore, read_accounts

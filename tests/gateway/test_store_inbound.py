@@ -16,18 +16,18 @@ from typing import Any
 
 import pytest
 
-from gateway.delivery import part_report
-from gateway.errors import StoreError
-from gateway.models import Direction, Message, Status, new_sid
-from gateway.store import (
+from gateway.domain.delivery import part_report
+from gateway.domain.errors import StoreError
+from gateway.domain.models import Direction, Message, Status, new_sid
+from gateway.domain.records import (
     Generation,
     InboundPart,
-    InFlight,
     NewMessage,
     ReceivedReport,
     ReportMatch,
     Webhook,
 )
+from gateway.store import InFlight
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite import _register_functions as register_functions

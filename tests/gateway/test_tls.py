@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives import serialization
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from gateway.api.tls import beyond_this_machine, pinned_context, server_context
 from gateway.config import Config, parse
-from gateway.errors import ConfigError
+from gateway.domain.errors import ConfigError
 from gateway.runtime import Gateway
-from gateway.tls import beyond_this_machine, pinned_context, server_context
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, config, running
 from tests.gateway.raw_http import Connection, request
 

@@ -1,11 +1,18 @@
-"""Messaging TwiML as a webhook receiver answers it (``gateway.twiml.parse``): the verbs, their
-attributes, relative URLs, and Twilio's error codes for what is not valid TwiML."""
+"""Messaging TwiML as a webhook receiver answers it (``gateway.webhooks.twiml.parse``): the verbs,
+their attributes, relative URLs, and Twilio's error codes for what is not valid TwiML."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.twiml import MAX_DOCUMENT, MAX_MESSAGES, Redirect, ReplyMessage, TwimlError, parse
+from gateway.webhooks.twiml import (
+    MAX_DOCUMENT,
+    MAX_MESSAGES,
+    Redirect,
+    ReplyMessage,
+    TwimlError,
+    parse,
+)
 
 BASE = "https://example.com:8443/hooks/sms?account=7"
 
@@ -154,7 +161,7 @@ def test_errors_carry_twilios_codes(document: str, code: int, says: str) -> None
 
 
 def test_an_action_that_cannot_resolve_is_left_for_the_reply_check() -> None:
-    # Refused with that reply alone (14105, gateway.replies), not with the whole document.
+    # Refused with that reply alone (14105, gateway.webhooks.replies), not with the whole document.
     document = (
         '<Response><Message action="http://[::1/x">a</Message><Message>b</Message></Response>'
     )

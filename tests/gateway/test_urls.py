@@ -21,10 +21,10 @@ from twilio.rest import Client
 from yarl import URL
 
 from gateway.config import parse
-from gateway.errors import ConfigError
-from gateway.twiml import TwimlError
-from gateway.twiml import parse as parse_twiml
-from gateway.urls import MAX_URL, url_problem
+from gateway.domain.errors import ConfigError
+from gateway.domain.urls import MAX_URL, url_problem
+from gateway.webhooks.twiml import TwimlError
+from gateway.webhooks.twiml import parse as parse_twiml
 from tests.gateway.api_rig import EXTERNAL, Api
 from tests.gateway.gateway_rig import ACCOUNT, ALICE
 
@@ -140,7 +140,7 @@ async def test_an_accepted_url_is_requested_exactly_as_written(
     assert len(accepted) > 50  # the strategy reaches acceptance, not only refusals
     async with aiohttp.ClientSession() as session:
         for url in dict.fromkeys(accepted):
-            # How the webhook sender requests a URL (gateway.webhooks._exact), through the
+            # How the webhook sender requests a URL (gateway.webhooks.sender._exact), through the
             # proxy so that any host and port "answers"; https goes over http to reach it.
             plain = "http" + url[url.index(":") :]
             async with session.post(URL(plain, encoded=True), proxy=proxy_url, data=b"x") as reply:

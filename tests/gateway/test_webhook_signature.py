@@ -1,5 +1,6 @@
-"""``X-Twilio-Signature`` as ``gateway.webhooks`` signs it, checked against Twilio's published
-vectors and the twilio package's own ``RequestValidator`` (what a user's application runs)."""
+"""``X-Twilio-Signature`` as ``gateway.webhooks.sender`` signs it, checked against Twilio's
+published vectors and the twilio package's own ``RequestValidator`` (what a user's application
+runs)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
-from gateway.webhooks import Params, signature, with_query
+from gateway.webhooks.sender import Params, signature, with_query
 
 TOKEN = "2b7d6f0c1e9a4c3d8e5f6a7b8c9d0e1f"
 DOCS_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"

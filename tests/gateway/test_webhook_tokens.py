@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from gateway.store import Webhook
-from gateway.webhooks import redirect_token
+from gateway.domain.records import Webhook
+from gateway.webhooks.sender import redirect_token
 
 HOOK = Webhook("AC" + "a" * 32, "SM" + "b" * 32, "inbound", "https://x.example/sms", "POST", ())
 

@@ -1,0 +1,238 @@
+"""The gateway's phone numbers: what the IncomingPhoneNumbers API shows, and where each
+number's inbound messages go.
+
+Every number a modem owns is a phone number with a ``PN`` SID, kept in the database. Its
+settings start as the configuration's ``[[numbers]]`` entry says; once they are changed over the
+API (``client.incoming_phone_numbers(sid).update(sms_url=...)``) the API's values are kept and
+win over the configuration from then on, across restarts. A number in a Messaging Service with
+an inbound URL sends its messages there instead, with ``MessagingServiceSid``; otherwise a
+number whose ``sms_application_sid`` names an application (``SmsApplicationSid``, see
+:mod:`gateway.accounts.applications`) sends them to that application's SMS URLs, not its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Final
+
+from gateway.accounts.applications import Applications
+from gateway.config import Config, NumberConfig
+from gateway.domain.errors import ApiError
+from gateway.domain.models import new_sid
+from gateway.domain.records import Application, PhoneNumber
+from gateway.domain.urls import url_problem
+from gateway.store import Store
+
+_METHODS: Final = ("GET", "POST")
+_URL_FIELDS: Final = {
+    "SmsUrl": ("sms_url", 21502),
+    "SmsFallbackUrl": ("sms_fallback_url", 21502),
+    "StatusCallback": ("status_callback", 21609),
+}
+_METHOD_FIELDS: Final = {
+    "SmsMethod": "sms_method",
+    "SmsFallbackMethod": "sms_fallback_method",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where an inbound message to a number goes."""
+
+    settings: NumberConfig
+    service_sid: str | None = None
+
+
+class PhoneNumbers:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Callable[[], datetime],
+        applications: Applications | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.applications = applications
+        self._numbers: dict[str, PhoneNumber] = {}
+        if applications is not None:
+            applications.on_delete(self.application_deleted)
+
+    async def load(self, default_account: str) -> None:
+        """Give every modem's number its record (new, or refreshed from the configuration
+        unless the API changed it); a modem that names no account is ``default_account``'s."""
+        self._numbers = await self.records(self.config, default_account)
+
+    def reconfigure(self, config: Config, records: dict[str, PhoneNumber]) -> None:
+        """A reloaded configuration, with its numbers' :meth:`records` (read before it, so a
+        record changed over the API meanwhile is kept)."""
+        self.config = config
+        changed = {number: r for number, r in self._numbers.items() if r.api_updated}
+        self._numbers = {number: changed.get(number, r) for number, r in records.items()}
+
+    async def records(self, config: Config, default_account: str) -> dict[str, PhoneNumber]:
+        """The record of each of ``config``'s modems' numbers, saved as :meth:`load` says."""
+        stored = {number.number: number for number in await self.store.phone_numbers()}
+        now = self.clock()
+        records = {}
+        for modem in config.modems:
+            owner = modem.account or default_account
+            for number in modem.numbers:
+                configured = config.number_settings(number) or NumberConfig(number)
+                record = _record(stored.get(number), configured, owner, now)
+                if record is not stored.get(number):
+                    await self.store.save_phone_number(record)
+                records[number] = record
+        return records
+
+    def of_account(self, account_sid: str) -> list[PhoneNumber]:
+        return [n for n in self._numbers.values() if n.account_sid == account_sid]
+
+    def by_sid(self, account_sid: str, sid: str) -> PhoneNumber | None:
+        for number in self._numbers.values():
+            if number.sid == sid and number.account_sid == account_sid:
+                return number
+        return None
+
+    def destination(self, number: str) -> Destination | None:
+        """Where an inbound message to ``number`` goes, if anywhere."""
+        service = self.config.service_of(number)
+        if service is not None and service.sms_url:
+            settings = NumberConfig(
+                number,
+                sms_url=service.sms_url,
+                sms_method=service.sms_method,
+                sms_fallback_url=service.sms_fallback_url,
+                sms_fallback_method=service.sms_fallback_method,
+            )
+            return Destination(settings, service.sid)
+        record = self._numbers.get(number)
+        if record is None:
+            configured = self.config.number_settings(number)
+            return None if configured is None else Destination(configured)
+        application = self._application(record)
+        if application is not None:
+            # twilio-oai, IncomingPhoneNumber sms_application_sid: "If an sms_application_sid
+            # is present, we ignore all sms_*_url values and use those of the application."
+            settings = NumberConfig(
+                number,
+                sms_url=application.sms_url,
+                sms_method=application.sms_method,
+                sms_fallback_url=application.sms_fallback_url,
+                sms_fallback_method=application.sms_fallback_method,
+            )
+            return Destination(settings, service.sid if service else None)
+        settings = NumberConfig(
+            number,
+            sms_url=record.sms_url,
+            sms_method=record.sms_method,
+            sms_fallback_url=record.sms_fallback_url,
+            sms_fallback_method=record.sms_fallback_method,
+            status_callback=record.status_callback,
+        )
+        return Destination(settings, service.sid if service else None)
+
+    def _application(self, record: PhoneNumber) -> Application | None:
+        if record.sms_application_sid is None or self.applications is None:
+            return None
+        return self.applications.get(record.account_sid, record.sms_application_sid)
+
+    def application_deleted(self, application: Application, at: datetime) -> None:
+        """The store dropped every number's reference to ``application`` as it deleted it
+        ``at``: so do the records kept here."""
+        for number, record in self._numbers.items():
+            if record.sms_application_sid == application.sid:
+                self._numbers[number] = replace(record, sms_application_sid=None, date_updated=at)
+
+    async def update(self, record: PhoneNumber, form: Mapping[str, str]) -> PhoneNumber:
+        """``POST …/IncomingPhoneNumbers/{Sid}.json``: the SMS settings it names, checked,
+        kept; other parameters (voice, addresses...) are ignored as no modem has a use for
+        them. Raises :class:`ApiError`."""
+        changes: dict[str, str | None] = {}
+        if "SmsApplicationSid" in form:
+            changes["sms_application_sid"] = self._sms_application(record, form)
+        for name, (field_name, code) in _URL_FIELDS.items():
+            if name in form:
+                changes[field_name] = _url(form[name], name, code)
+        for name, field_name in _METHOD_FIELDS.items():
+            if name in form:
+                method = form[name].strip().upper() or "POST"
+                if method not in _METHODS:
+                    raise ApiError(20001, f"Invalid {name} {form[name]!r}: expected GET or POST")
+                changes[field_name] = method
+        if "FriendlyName" in form:
+            name = form["FriendlyName"]
+            if len(name) > 64:
+                raise ApiError(20001, "FriendlyName is at most 64 characters")
+            changes["friendly_name"] = name or record.number
+        if not changes:
+            return record
+        updated = replace(record, **changes, api_updated=True, date_updated=self.clock())  # type: ignore[arg-type]
+        await self.store.save_phone_number(updated)
+        if updated.sms_application_sid and self._application(updated) is None:
+            # Its application was deleted while this was saved (the deletion cleared the
+            # references committed before it): no reference to it is left behind either.
+            updated = replace(updated, sms_application_sid=None)
+            await self.store.save_phone_number(updated)
+        self._numbers[updated.number] = updated
+        return updated
+
+    def _sms_application(self, record: PhoneNumber, form: Mapping[str, str]) -> str | None:
+        """``SmsApplicationSid``: '' clears it; else one of the account's applications, or
+        22108 ("Invalid Application SID", Twilio's code for configuring a phone number with
+        one that "is not a 34-character string that is prefixed with 'AP'" or "does not exist
+        anymore or does not belong to your account", twilio.com/docs/api/errors/22108)."""
+        sid = form["SmsApplicationSid"]
+        if sid == "":
+            return None
+        if self.applications is None:
+            raise ApiError(22108, f"Invalid SmsApplicationSid {sid!r}: no applications here")
+        named = self.applications.named(record.account_sid, sid, 22108, "SmsApplicationSid")
+        return named.sid
+
+
+def _record(
+    record: PhoneNumber | None, configured: NumberConfig, owner: str, now: datetime
+) -> PhoneNumber:
+    """A number's record: ``record`` if it needs no change, else a new or refreshed one."""
+    if record is None:
+        return PhoneNumber(
+            number=configured.number,
+            sid=new_sid("PN"),
+            account_sid=owner,
+            friendly_name=configured.number,
+            sms_url=configured.sms_url,
+            sms_method=configured.sms_method,
+            sms_fallback_url=configured.sms_fallback_url,
+            sms_fallback_method=configured.sms_fallback_method,
+            status_callback=configured.status_callback,
+            api_updated=False,
+            date_created=now,
+            date_updated=now,
+        )
+    if record.api_updated:
+        return record  # the API's values win over the configuration's
+    refreshed = replace(
+        record,
+        account_sid=owner,
+        sms_url=configured.sms_url,
+        sms_method=configured.sms_method,
+        sms_fallback_url=configured.sms_fallback_url,
+        sms_fallback_method=configured.sms_fallback_method,
+        status_callback=configured.status_callback,
+    )
+    return record if refreshed == record else replace(refreshed, date_updated=now)
+
+
+def _url(value: str, name: str, code: int) -> str | None:
+    """An empty value clears the URL; anything else must be requestable as given (webhooks are
+    signed over it and sent exactly as signed)."""
+    if value == "":
+        return None
+    problem = url_problem(value)
+    if problem is not None:
+        raise ApiError(code, f"Invalid {name}: {value!r} {problem}")
+    return value

@@ -1,0 +1,54 @@
+"""HTTP Basic authentication as Twilio does it: ``AccountSid:AuthToken`` or ``SK...:secret``.
+
+Secrets are compared in constant time. The account a request may act for is the one the
+credentials belong to; the API checks it against the account in the path.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Iterable
+
+from gateway.config import Account
+from gateway.domain.errors import ApiError
+
+
+def unauthorized() -> ApiError:
+    """Twilio's 401/20003, new each time: a raised exception keeps its traceback (and through
+    it the request's frames), so one instance raised again and again would keep every failed
+    request's frames for ever."""
+    return ApiError(20003, "Authenticate", 401)
+
+
+class Authenticator:
+    def __init__(self, accounts: Iterable[Account]) -> None:
+        # username -> (secret, account SID)
+        self._credentials: dict[str, tuple[bytes, str]] = {}
+        self.reconfigure(accounts)
+
+    def reconfigure(self, accounts: Iterable[Account]) -> None:
+        """Accept exactly ``accounts``' credentials from the next request on (a reload)."""
+        credentials = {}
+        for account in accounts:
+            credentials[account.sid] = (account.auth_token.encode(), account.sid)
+            for key in account.api_keys:
+                credentials[key.sid] = (key.secret.encode(), account.sid)
+        self._credentials = credentials
+
+    def account_for(self, authorization: str | None) -> str:
+        """The account SID the ``Authorization`` header authenticates; 401/20003 otherwise."""
+        if not authorization or not authorization[:6].lower() == "basic ":
+            raise unauthorized()
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise unauthorized() from None
+        username, separator, password = decoded.partition(b":")
+        entry = self._credentials.get(username.decode("utf-8", "replace"))
+        # Compare even when the user is unknown, so timing says nothing about which users exist.
+        secret, account_sid = entry if entry is not None else (b"\0" * 32, "")
+        if not separator or not hmac.compare_digest(secret, password) or entry is None:
+            raise unauthorized()
+        return account_sid

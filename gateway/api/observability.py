@@ -1,0 +1,356 @@
+"""``GET /healthz`` and ``GET /metrics``: what a person or a monitoring system asks of a
+gateway left alone in a cupboard.
+
+``/healthz`` answers 200 when the gateway can do its job (the database answers and takes a
+commit, every long-lived task runs, and at least one modem is in service) and 503 otherwise,
+with the reasons, so that a supervisor or a load balancer can act on it; it turns 200 again by
+itself once the cause is gone. ``/metrics`` is the Prometheus text format (version 0.0.4): per modem
+its state, signal, registration, storage use, parts sent, refusals by ``+CMS ERROR`` code,
+reports, parts received and recoveries; the queue by status; webhook deliveries, retries and
+give-ups, deliveries under way (in all and by destination) and destinations at their limit;
+HTTP requests by route, method and status. Counters count from the gateway's start,
+as Prometheus expects (it sees the restart as a reset).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from drivers.at_replies import rssi_dbm
+from gateway.api.connections import ConnectionGuard
+from gateway.domain.errors import StoreError
+from gateway.inbound.receiver import InboundReceiver
+from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
+from gateway.outbound.dispatcher import Dispatcher
+from gateway.store import Store
+from gateway.tasks import Tasks
+from gateway.webhooks.sender import WebhookSender
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+_QUEUE_STATUSES: Final = ("accepted", "scheduled", "queued", "sending")
+UNMATCHED: Final = "unmatched"  # the route label (and route name) of a request no route takes
+
+
+@dataclass
+class HttpCounts:
+    """Requests answered, by (route, method, status); the middleware feeds it."""
+
+    counts: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+
+    def middleware(self) -> Middleware:
+        @web.middleware
+        async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+            response = await handler(request)
+            resource = request.match_info.route.resource
+            if resource is None or resource.name == UNMATCHED:
+                route = UNMATCHED
+            else:
+                route = resource.canonical
+            self.counts[route, request.method, response.status] += 1
+            return response
+
+        return count
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Observability:
+    store: Store
+    modems: ModemPool
+    dispatcher: Dispatcher
+    inbound: InboundReceiver
+    webhooks: WebhookSender
+    tasks: Tasks = field(default_factory=Tasks)
+    http: HttpCounts = field(default_factory=HttpCounts)
+    connections: ConnectionGuard | None = None
+
+    async def health(self) -> tuple[bool, dict[str, object]]:
+        reasons: list[str] = []
+        try:
+            queue = await self.store.queue_counts()
+        except StoreError as exc:
+            queue = {}
+            reasons.append(f"the database does not answer: {exc}")
+        trouble = await self.store.health()
+        if trouble is not None:
+            reasons.append(f"the database cannot commit: {trouble}")
+        reasons += [
+            f"task {name} is down, restarting: {error}" for name, error in self.tasks.down.items()
+        ]
+        modems = {}
+        for handle in self.modems.handles.values():
+            modems[handle.id] = {"state": handle.state.value, "error": handle.error}
+        ready = [h for h in self.modems.handles.values() if h.state is ModemState.READY]
+        if self.modems.handles and not ready:
+            states = ", ".join(
+                f"{h.id} {h.state.value}" + (f" ({h.error})" if h.error else "")
+                for h in self.modems.handles.values()
+            )
+            reasons.append(f"no modem is in service: {states}")
+        ok = not reasons
+        body: dict[str, object] = {
+            "status": "ready" if ok else "not ready",
+            "reasons": reasons,
+            "modems": modems,
+            "queue": queue,
+        }
+        return ok, body
+
+    async def metrics(self) -> str:
+        lines: list[str] = []
+        handles = list(self.modems.handles.values())
+
+        def family(name: str, kind: str, help_text: str, samples: Iterable[Sample]) -> None:
+            lines.append(f"# HELP {name} {help_text}")
+            lines.append(f"# TYPE {name} {kind}")
+            lines.extend(f"{name}{_labels(labels)} {value}" for value, labels in samples)
+
+        def per_modem(name: str, kind: str, help_text: str, values: Mapping[str, object]) -> None:
+            """One sample per modem that has a value (``values`` by modem id)."""
+            samples = [(values[h.id], {"modem": h.id}) for h in handles if h.id in values]
+            family(name, kind, help_text, samples)
+
+        per_modem(
+            "smsgw_modem_up",
+            "gauge",
+            "1 when the modem is in service (registered and answering).",
+            {h.id: int(h.state is ModemState.READY) for h in handles},
+        )
+        family(
+            "smsgw_modem_state",
+            "gauge",
+            "1 for the state the modem is in.",
+            (
+                (int(h.state is state), {"modem": h.id, "state": state.value})
+                for h in handles
+                for state in ModemState
+            ),
+        )
+        rssi = {h.id: value for h in handles if (value := _rssi(h)) is not None}
+        dbm = {m: value for m, r in rssi.items() if (value := rssi_dbm(r)) is not None}
+        health = {h.id: h.health for h in handles if h.health is not None}
+        per_modem("smsgw_modem_signal_rssi", "gauge", "AT+CSQ <rssi> (0-31, 99 unknown).", rssi)
+        per_modem("smsgw_modem_signal_dbm", "gauge", "Signal strength in dBm.", dbm)
+        per_modem(
+            "smsgw_modem_registration",
+            "gauge",
+            "+CREG/+CEREG <stat> at the last health check (1 home, 5 roaming).",
+            {m: c.registration.stat for m, c in health.items() if c.registration is not None},
+        )
+        storages = [(m, c) for m, c in health.items() if c.storage and c.storage_used is not None]
+        family(
+            "smsgw_modem_storage_used",
+            "gauge",
+            "Messages in the modem's storage.",
+            ((c.storage_used, {"modem": m, "storage": str(c.storage)}) for m, c in storages),
+        )
+        family(
+            "smsgw_modem_storage_total",
+            "gauge",
+            "Capacity of the modem's storage.",
+            ((c.storage_total, {"modem": m, "storage": str(c.storage)}) for m, c in storages),
+        )
+        every = {h.id: 0 for h in handles}  # a counter shows 0 for a modem that did nothing yet
+        per_modem(
+            "smsgw_modem_parts_sent_total",
+            "counter",
+            "SMS parts the modem's network accepted.",
+            every | self.dispatcher.parts_sent,
+        )
+        family(
+            "smsgw_modem_refusals_total",
+            "counter",
+            "Parts refused with +CMS ERROR, by code.",
+            (
+                (count, {"modem": modem, "code": str(code)})
+                for (modem, code), count in sorted(self.dispatcher.refusals.items(), key=str)
+            ),
+        )
+        per_modem(
+            "smsgw_modem_reports_total",
+            "counter",
+            "Delivery reports received.",
+            every | self.inbound.reports_by_modem,
+        )
+        per_modem(
+            "smsgw_modem_parts_received_total",
+            "counter",
+            "Inbound SMS parts received (duplicates not counted).",
+            every | self.inbound.parts_by_modem,
+        )
+        per_modem(
+            "smsgw_modem_recoveries_total",
+            "counter",
+            "Times the modem was brought back into service.",
+            {h.id: h.recoveries for h in handles},
+        )
+        try:
+            queue = await self.store.queue_counts()
+        except StoreError:
+            queue = {}
+        family(
+            "smsgw_messages",
+            "gauge",
+            "Outbound messages not yet sent, by status.",
+            ((queue.get(status, 0), {"status": status}) for status in _QUEUE_STATUSES),
+        )
+        totals = (
+            (
+                "smsgw_messages_expired_total",
+                "Messages failed for their validity period (30036).",
+                self.dispatcher.expired,
+            ),
+            (
+                "smsgw_webhook_deliveries_total",
+                "Webhooks the receiver took (2xx).",
+                self.webhooks.delivered,
+            ),
+            (
+                "smsgw_webhook_retries_total",
+                "Webhook attempts that failed and were scheduled again.",
+                self.webhooks.retries,
+            ),
+            (
+                "smsgw_webhook_give_ups_total",
+                "Webhooks given up after their last attempt.",
+                self.webhooks.give_ups,
+            ),
+        )
+        for name, help_text, value in totals:
+            family(name, "counter", help_text, [(value, {})])
+        self._webhook_gauges(family)
+        family(
+            "smsgw_task_restarts_total",
+            "counter",
+            "Times a long-lived task failed and was started again, by task.",
+            ((count, {"task": task}) for task, count in sorted(self.tasks.restarts.items())),
+        )
+        family(
+            "smsgw_task_down",
+            "gauge",
+            "1 while a failed task waits to be started again.",
+            ((1, {"task": task}) for task in sorted(self.tasks.down)),
+        )
+        family(
+            "smsgw_http_requests_total",
+            "counter",
+            "HTTP requests answered, by route, method and status.",
+            (
+                (count, {"route": route, "method": method, "status": str(status)})
+                for (route, method, status), count in sorted(self.http.counts.items())
+            ),
+        )
+        if self.connections is not None:
+            self._connection_families(self.connections, family)
+        return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _connection_families(guard: ConnectionGuard, family: Family) -> None:
+        family("smsgw_http_connections", "gauge", "Open HTTP connections.", [(guard.open, {})])
+        family(
+            "smsgw_http_connections_limit",
+            "gauge",
+            "HTTP connections open at once at most (max_connections).",
+            [(guard.limits.max_connections, {})],
+        )
+        family(
+            "smsgw_http_connections_evicted_total",
+            "counter",
+            "Idle HTTP connections closed to make room for a new one.",
+            [(guard.evicted, {})],
+        )
+        family(
+            "smsgw_http_connections_refused_total",
+            "counter",
+            "New HTTP connections refused (503): every connection was answering a request.",
+            [(guard.refused, {})],
+        )
+        family(
+            "smsgw_http_timeouts_total",
+            "counter",
+            "HTTP connections closed for a timeout, by phase: idle (no request), head (408). "
+            "A body not sent in time is a 408 in smsgw_http_requests_total.",
+            ((guard.timeouts[phase], {"phase": phase}) for phase in ("idle", "head")),
+        )
+        family(
+            "smsgw_http_malformed_requests_total",
+            "counter",
+            "Requests refused as malformed HTTP (400) before reaching a route.",
+            [(guard.malformed, {})],
+        )
+
+    def _webhook_gauges(self, family: Family) -> None:
+        family(
+            "smsgw_webhook_requests_in_flight",
+            "gauge",
+            "Webhook requests under way (a delivery makes one at a time).",
+            [(self.webhooks.in_flight, {})],
+        )
+        family(
+            "smsgw_webhook_destination_requests_in_flight",
+            "gauge",
+            "Webhook requests under way, by destination (scheme://host:port) with any.",
+            (
+                (count, {"destination": destination})
+                for destination, count in sorted(self.webhooks.load().items())
+            ),
+        )
+        family(
+            "smsgw_webhook_destinations_saturated",
+            "gauge",
+            "Destinations with as many webhook requests under way as they may have "
+            f"({self.webhooks.per_destination}): their other webhooks wait.",
+            [(len(self.webhooks.saturated()), {})],
+        )
+
+
+Sample = tuple[object, Mapping[str, str]]  # a value and its labels
+Family = Callable[[str, str, str, Iterable[Sample]], None]  # name, type, help, samples
+
+
+def _rssi(handle: ModemHandle) -> int | None:
+    """The latest signal reading: the health check's, else the one taken at initialisation."""
+    if handle.health is not None:
+        return handle.health.rssi
+    info = handle.modem.info if handle.modem is not None else None
+    return info.rssi if info is not None else None
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    if not labels:
+        return ""
+    inner = ",".join(f'{name}="{_escape(value)}"' for name, value in labels.items())
+    return "{" + inner + "}"
+
+
+def _escape(value: str) -> str:
+    # The text format: backslash, double quote and line feed are escaped in label values.
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+OBSERVABILITY: Final = web.AppKey("observability", Observability)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    ok, body = await request.app[OBSERVABILITY].health()
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    text = await request.app[OBSERVABILITY].metrics()
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/healthz", healthz, allow_head=False),
+        web.get("/metrics", metrics, allow_head=False),
+    ]

@@ -1,0 +1,564 @@
+"""Receiving: every PDU a modem holds or announces becomes an inbound message, exactly once.
+
+``+CMTI`` is read (``AT+CMGR``) at once and ``+CMT`` taken as it comes; on every connection and
+on a slow safety sweep, every storage is listed (``AT+CMGL=4``) so that nothing left on the SIM
+is missed. A PDU is committed first and deleted from the modem only then; the same PDU read
+again (a re-read, a restart, a network resend) is recognised by its key and adds nothing.
+
+Parts of a concatenated message wait in the store until the set is complete; meanwhile,
+from its first part, the message is in the API as ``receiving`` (the text of the parts that
+came, ``num_segments`` the total its header announces, no ``date_sent`` yet), and it becomes
+``received`` with the same SID. A message complete in one SMS is ``received`` at once. When
+parts are still missing ``reassembly_timeout`` seconds after the first arrived, the message is
+made of the parts that did arrive, in order, with Twilio error 30009 ("Missing segment"). Its
+webhook fires once, when it is received. A missing part arriving after that, within another
+``reassembly_timeout``, becomes a message of its own, also with 30009: it is never dropped,
+and never changes a message whose webhook has gone. A part that cannot be one of a message
+made already (its sequence number is in it, or it comes later) starts a new message: senders
+use a concatenation reference again (:mod:`gateway.domain.assembly` says when, and why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Final
+
+from drivers.errors import AtTimeout, DriverError, ModemLost, PduError
+from drivers.modem import (
+    GsmModem,
+    MessageRouted,
+    MessageStored,
+    ReportRouted,
+    ReportStored,
+)
+from drivers.pdu import Deliver, StatusReport, decode
+from gateway.accounts.numbers import PhoneNumbers
+from gateway.config import Config
+from gateway.domain.assembly import assemble, generation_of, received_part
+from gateway.domain.delivery import REPORT_WINDOW_DAYS, report_of
+from gateway.domain.errors import StoreError
+from gateway.domain.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Status, new_sid
+from gateway.domain.records import InboundPart, ReceivedReport, ReportMatch, Webhook
+from gateway.logs import fields
+from gateway.modems.supervisor import ModemHandle, ModemPool
+from gateway.store import Store
+from gateway.tasks import Tasks
+from gateway.waiting import seconds_until, stop_tasks, woken
+from gateway.webhooks.sender import WebhookSender
+
+log = logging.getLogger(__name__)
+
+MISSING_SEGMENT: Final = 30009
+RETRY: Final = 30.0  # seconds before the SIM is read again after the database refused a part
+_GEOGRAPHIC: Final = (
+    "FromCity",
+    "FromState",
+    "FromZip",
+    "FromCountry",
+    "ToCity",
+    "ToState",
+    "ToZip",
+    "ToCountry",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """List every storage."""
+
+
+Event = MessageStored | ReportStored | MessageRouted | ReportRouted | Sweep
+Job = tuple[GsmModem, Event]  # the modem that said so: a routed code is acknowledged to it
+
+
+class InboundReceiver:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        modems: ModemPool,
+        webhooks: WebhookSender,
+        *,
+        clock: Callable[[], datetime],
+        account_of: Callable[[str], str],
+        tasks: Tasks | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.modems = modems
+        self.webhooks = webhooks
+        self.clock = clock
+        self.account_of = account_of  # the account owning a modem's numbers, by modem id
+        self.tasks = tasks or Tasks()
+        self.numbers: PhoneNumbers | None = None  # where each number's messages go
+        self.timeout = timedelta(seconds=config.reassembly_timeout)
+        self._queues: dict[str, asyncio.Queue[Job]] = {}
+        self._workers: dict[str, list[asyncio.Task[None]]] = {}  # per modem: receive, sweep
+        self._tasks: list[asyncio.Task[None]] = []
+        self._retries: dict[str, asyncio.TimerHandle] = {}  # a sweep after a failed commit
+        self._assembling = asyncio.Lock()  # one group is completed, or expired, once
+        self._waiting = asyncio.Event()  # a new group started: the expiry timer looks again
+        self._retimed = asyncio.Event()  # set, and replaced, when sweep_interval changes
+        self.received = 0  # parts committed (duplicates not counted)
+        self.duplicates = 0  # parts and reports read again
+        self.reports = 0  # status reports committed
+        self.unmatched_reports = 0  # of them, matching no part
+        self.parts_by_modem: Counter[str] = Counter()  # parts committed, by modem
+        self.reports_by_modem: Counter[str] = Counter()  # status reports committed, by modem
+        self._listeners: list[Callable[[Message], None]] = []
+        self._report_listeners: list[Callable[[ReportMatch], None]] = []
+
+    # --- wiring ------------------------------------------------------------------------------
+
+    def on_message(self, listener: Callable[[Message], None]) -> Callable[[], None]:
+        """Call ``listener(message)`` after each inbound message is committed."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def on_report(self, listener: Callable[[ReportMatch], None]) -> Callable[[], None]:
+        """Call ``listener(match)`` after each new status report is committed (and applied
+        to the part it matched, if any)."""
+        self._report_listeners.append(listener)
+        return lambda: self._report_listeners.remove(listener)
+
+    def start(self) -> None:
+        for handle in self.modems.handles.values():
+            self.attach(handle)
+        self._tasks.append(self.tasks.spawn("reassembly expiry", self._expiry))
+
+    def attach(self, handle: ModemHandle) -> None:
+        """Receive from ``handle``'s modem (at start, and for a modem a reload added or opened
+        again), before it starts: it hears the first connection."""
+        self._queues[handle.id] = asyncio.Queue()
+        handle.on_connected(functools.partial(self._connected, handle))
+        # Back in service on the same connection: what came meanwhile is on the SIM.
+        handle.on_recovered(functools.partial(self.sweep_now, handle))
+        work = functools.partial(self._work, handle)
+        sweeps = functools.partial(self._sweeps, handle)
+        self._workers[handle.id] = [
+            self.tasks.spawn(f"receive {handle.id}", work),
+            self.tasks.spawn(f"sweep {handle.id}", sweeps),
+        ]
+
+    async def drain(self, modem_id: str) -> None:
+        """Returns once what ``modem_id``'s modem announced so far is dealt with."""
+        queue = self._queues.get(modem_id)
+        if queue is not None:
+            await queue.join()
+
+    async def detach(self, modem_id: str) -> None:
+        """Stop receiving from ``modem_id``'s modem (a reload removed or changed it): what it
+        still holds stays on its SIM, for the next connection's sweep."""
+        timer = self._retries.pop(modem_id, None)
+        if timer is not None:
+            timer.cancel()
+        await stop_tasks(self._workers.pop(modem_id, []))
+        self._queues.pop(modem_id, None)
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a reloaded configuration: its services, reassembly timeout and sweep interval
+        (the sweeps count again from now)."""
+        old, self.config = self.config, config
+        self.timeout = timedelta(seconds=config.reassembly_timeout)
+        self._waiting.set()  # the expiry timer reckons again
+        if config.sweep_interval != old.sweep_interval:
+            self._retimed.set()
+            self._retimed = asyncio.Event()
+
+    async def stop(self) -> None:
+        for timer in self._retries.values():
+            timer.cancel()
+        self._retries.clear()
+        await stop_tasks([task for tasks in self._workers.values() for task in tasks])
+        self._workers.clear()
+        await stop_tasks(self._tasks)
+        self._tasks.clear()
+
+    def _connected(self, handle: ModemHandle, modem: GsmModem) -> None:
+        queue = self._queues.get(handle.id)
+        if queue is None:
+            return  # a modem being taken away by a reload: the next connection sweeps
+
+        def take(event: Event) -> None:
+            queue.put_nowait((modem, event))
+
+        modem.subscribe(MessageStored, take)
+        modem.subscribe(MessageRouted, take)
+        modem.subscribe(ReportStored, take)
+        modem.subscribe(ReportRouted, take)
+        # Whatever arrived while nobody was listening is still in the modem's storage.
+        take(Sweep())
+
+    async def _sweeps(self, handle: ModemHandle) -> None:
+        while True:
+            retimed = self._retimed  # a new one at each reload
+            if not await woken(retimed, self.config.sweep_interval or None):
+                self.sweep_now(handle)
+
+    def _sweep_later(self, handle: ModemHandle) -> None:
+        if handle.id not in self._retries:
+            self._retries[handle.id] = asyncio.get_running_loop().call_later(
+                RETRY, self._retry, handle
+            )
+
+    def _retry(self, handle: ModemHandle) -> None:
+        del self._retries[handle.id]
+        self.sweep_now(handle)
+
+    def sweep_now(self, handle: ModemHandle) -> None:
+        """List ``handle``'s storages soon (after what is already queued)."""
+        queue = self._queues.get(handle.id)
+        if handle.modem is not None and queue is not None:
+            queue.put_nowait((handle.modem, Sweep()))
+
+    async def settled(self) -> None:
+        """Returns once every notification and sweep queued so far has been dealt with."""
+        for queue in self._queues.values():
+            await queue.join()
+
+    # --- the modem side ----------------------------------------------------------------------
+
+    async def _work(self, handle: ModemHandle) -> None:
+        queue = self._queues[handle.id]
+        while True:
+            modem, event = await queue.get()
+            try:
+                await self._handle(handle, modem, event)
+            finally:
+                queue.task_done()
+
+    async def _handle(self, handle: ModemHandle, modem: GsmModem, event: Event) -> None:
+        if modem is not handle.modem:
+            return  # from a connection since lost: the new one's sweep reads the SIM
+        try:
+            if isinstance(event, MessageStored | ReportStored):
+                await self._read_stored(handle, modem, event.storage, event.index)
+            elif isinstance(event, MessageRouted | ReportRouted):
+                await self.accept(handle, event.pdu, event.length)
+                if event.needs_ack:
+                    await modem.acknowledge()  # only once committed
+            else:
+                await self.sweep(handle, modem)
+        except ModemLost:
+            pass  # the next connection's sweep reads whatever is still stored
+        except AtTimeout as exc:
+            # The modem stopped answering: it is recovered, and its recovery sweeps.
+            handle.lost(f"no answer while receiving: {exc}")
+        except StoreError as exc:
+            # Nothing was deleted that is not committed: it stays on the SIM, and a sweep
+            # soon (not only the slow safety sweep) takes it once the database takes it.
+            log.warning("%s: receiving failed: %s; trying again in %g s", handle.id, exc, RETRY)
+            self._sweep_later(handle)
+        except DriverError as exc:
+            # Nothing was deleted that is not committed: the next sweep tries again.
+            log.warning("%s: receiving failed: %s", handle.id, exc)
+        except Exception:
+            # A fault of ours must not stop this modem's receiving; what was not committed is
+            # still on the SIM for the next sweep.
+            log.exception("%s: receiving failed", handle.id)
+
+    async def _read_stored(
+        self, handle: ModemHandle, modem: GsmModem, storage: str, index: int
+    ) -> None:
+        entry = await modem.read_message(storage, index)
+        if entry is None:
+            return  # already read and deleted (a sweep got there first)
+        await self.accept(handle, entry.pdu, entry.length)
+        await modem.delete_message(storage, index)  # only once committed
+
+    async def sweep(self, handle: ModemHandle, modem: GsmModem) -> None:
+        """List every storage and take what is there (on connect, and now and then)."""
+        info = modem.info
+        storages = info.storages if info is not None else ()
+        for storage in storages:
+            try:
+                entries = await modem.list_messages(storage)
+            except DriverError as exc:
+                log.info("%s: cannot list %s: %s", handle.id, storage, exc)
+                continue
+            for entry in entries:
+                if entry.stat in (2, 3):
+                    continue  # a message stored for sending, not one received
+                await self.accept(handle, entry.pdu, entry.length)
+                await modem.delete_message(storage, entry.index)
+
+    # --- accepting a PDU ---------------------------------------------------------------------
+
+    async def accept(self, handle: ModemHandle, pdu: str, length: int | None) -> None:
+        """Commit what ``pdu`` is; returns once it is durable (the modem may then delete it)."""
+        now = self.clock()
+        try:
+            message = decode(pdu, length)
+        except PduError as exc:
+            log.warning("%s: keeping an undecodable PDU (%s)", handle.id, exc)
+            await self.store.add_unreadable(handle.id, pdu, length, str(exc), now)
+            return
+        tpdu = pdu[len(pdu) - 2 * message.tpdu_length :] if message.tpdu_length else pdu
+        if isinstance(message, StatusReport):
+            await self._report(handle, message, tpdu, now)
+        elif isinstance(message, Deliver):
+            recipient = handle.config.numbers[0]
+            part = received_part(handle.id, recipient, message, tpdu, now)
+            # The message a part joins is chosen, and the part committed to it, with nothing
+            # made or given up in between.
+            async with self._assembling:
+                if part.group is not None:
+                    generations = await self.store.generations(part.group)
+                    part = replace(part, generation=generation_of(part, generations, self.timeout))
+                if not await self.store.add_inbound_part(part):
+                    self.duplicates += 1
+                    log.info(
+                        "%s: a part from %s read again; already committed", handle.id, part.sender
+                    )
+                    return
+                self.received += 1
+                self.parts_by_modem[handle.id] += 1
+                await self._join(part)
+        else:
+            log.info("%s: ignoring a stored SMS-SUBMIT", handle.id)
+
+    async def _report(
+        self, handle: ModemHandle, report: StatusReport, tpdu: str, now: datetime
+    ) -> None:
+        key = hashlib.sha256(f"{handle.id}|{tpdu.upper()}".encode()).hexdigest()
+        received = ReceivedReport(
+            handle.id,
+            key,
+            report.message_reference,
+            report.recipient.number,
+            report.status,
+            tpdu.upper(),
+            now,
+            report_of(report),
+        )
+        match = await self.store.add_status_report(received)
+        if match is None:
+            self.duplicates += 1
+            return
+        self.reports += 1
+        self.reports_by_modem[handle.id] += 1
+        for listener in list(self._report_listeners):
+            listener(match)
+        if match.sid is None:
+            self.unmatched_reports += 1
+            log.warning(
+                "%s: status report (TP-MR %d, to %s, TP-ST 0x%02X) matches no message sent "
+                "in the last %d days; kept",
+                handle.id,
+                received.reference,
+                received.recipient,
+                received.status,
+                REPORT_WINDOW_DAYS,
+            )
+            return
+        code = received.outcome.error_code
+        log.info(
+            "%s: part %s %s (TP-ST 0x%02X%s)%s",
+            match.sid,
+            match.sequence,
+            received.outcome.delivery,
+            received.status,
+            f", error {code}" if code else "",
+            f"; message {match.status}" if match.status else "",
+            extra=fields(
+                sid=match.sid,
+                modem=handle.id,
+                part=match.sequence,
+                delivery=received.outcome.delivery,
+                status=match.status,
+                code=code,
+            ),
+        )
+        if match.status is not None:
+            self.webhooks.wake()
+
+    # --- reassembly --------------------------------------------------------------------------
+
+    async def _join(self, part: InboundPart) -> None:
+        """Make what ``part``, committed, makes: its message, or its group's so far."""
+        if part.group is None:
+            await self._make([part], missing=False)
+            return
+        waiting, closed = await self.store.group_parts(part.group, part.generation)
+        if closed:
+            # Late: its message was given up and went before this part came.
+            await self._make([part], missing=True)
+            return
+        assembly = assemble(waiting)
+        if assembly.complete:
+            await self._make(list(assembly.parts), missing=False)
+        else:
+            await self._show(part.group, part.generation, waiting)
+            self._waiting.set()
+
+    async def resume(self) -> None:
+        """Finish what a stop (or a crash) interrupted between committing a part and making
+        its message: a single part, or the part that completed its group."""
+        groups: set[tuple[str, int]] = set()
+        for part in await self.store.waiting_parts():
+            if part.group is not None:
+                if (part.group, part.generation) in groups:
+                    continue
+                groups.add((part.group, part.generation))
+            async with self._assembling:
+                await self._join(part)
+
+    async def expire_due(self) -> int:
+        """Make messages of the groups that waited too long; returns how many."""
+        count = 0
+        async with self._assembling:
+            for group, generation in await self.store.expired_groups(self.clock() - self.timeout):
+                waiting, _ = await self.store.group_parts(group, generation)
+                if waiting:
+                    assembly = assemble(waiting)
+                    await self._make(list(assembly.parts), missing=True)
+                    count += 1
+                    # A second part with a duplicate sequence number (stored before a part
+                    # whose number is taken went to a generation of its own) is still
+                    # waiting: it expires (on its own) at the next look.
+        return count
+
+    async def _expiry(self) -> None:
+        await self.resume()
+        while True:
+            self._waiting.clear()
+            oldest = await self.store.oldest_waiting_part()
+            due = None if oldest is None else oldest + self.timeout
+            if await woken(self._waiting, seconds_until(due, self.clock)):
+                continue
+            await self.expire_due()
+
+    def _new_message(self, first: InboundPart, now: datetime) -> Message:
+        service = self.config.service_of(first.recipient)
+        return Message(
+            sid=new_sid("SM"),
+            account_sid=self.account_of(first.modem),
+            direction=Direction.INBOUND,
+            status=Status.RECEIVING,
+            to=first.recipient,
+            from_=first.sender,
+            body="",
+            num_segments=first.total,
+            num_media=0,
+            error_code=None,
+            error_message=None,
+            price=None,
+            price_unit="USD",
+            messaging_service_sid=service.sid if service else None,
+            date_created=now,
+            date_updated=now,
+            date_sent=None,  # Twilio: when the webhook request was made, at the end
+            modem=first.modem,
+        )
+
+    async def _show(self, group: str, generation: int, parts: Sequence[InboundPart]) -> None:
+        """The seed's ``receiving``: "The inbound message has been received by Twilio and is
+        currently being processed". From its first part a long message is a resource, with
+        the text of the parts that came so far, in order (nothing stands for those still
+        missing: it is the text it keeps if they never come, with 30009) and ``num_segments``
+        the parts its header announces; its SID stays when it is received."""
+        now = self.clock()
+        assembly = assemble(parts)
+        shown = replace(self._new_message(parts[0], now), body=assembly.text)
+        message = await self.store.show_receiving(group, shown, generation)
+        log.info(
+            "%s: receiving from %s to %s, %d of %d part(s) on %s",
+            message.sid,
+            message.from_,
+            message.to,
+            len(assembly.parts),
+            message.num_segments,
+            parts[0].modem,
+            extra=fields(sid=message.sid, modem=parts[0].modem, parts=len(assembly.parts)),
+        )
+
+    async def _make(self, parts: Sequence[InboundPart], *, missing: bool) -> None:
+        assembly = assemble(parts)
+        first = parts[0]
+        now = self.clock()
+        code = MISSING_SEGMENT if missing else None
+        # The message shown while its parts arrived, if there was one, is the one received:
+        # its SID, account and date_created stay.
+        shown = (
+            None
+            if first.group is None
+            else await self.store.receiving_message(first.group, first.generation)
+        )
+        service = self.config.service_of(first.recipient)
+        message = replace(
+            shown or self._new_message(first, now),
+            status=Status.RECEIVED,
+            body=assembly.text,
+            num_segments=len(assembly.parts),
+            error_code=code,
+            error_message=ERROR_MESSAGES[code] if code else None,
+            messaging_service_sid=service.sid if service else None,
+            date_updated=now,
+            date_sent=now,  # Twilio: when the webhook request was made, which is now
+        )
+        keys = [part.key for part in assembly.parts]
+        if not await self.store.receive_message(message, keys, self._webhook(message)):
+            return  # made already (a resume and a re-read raced for it)
+        log.info(
+            "%s: received from %s to %s, %d part(s) on %s",
+            message.sid,
+            message.from_,
+            message.to,
+            message.num_segments,
+            first.modem,
+            extra=fields(sid=message.sid, modem=first.modem, parts=message.num_segments, code=code),
+        )
+        if missing:
+            log.warning(
+                "%s from %s: %d of %d parts arrived; delivered with error 30009",
+                message.sid,
+                first.sender,
+                len(assembly.parts),
+                first.total,
+            )
+        self.webhooks.wake()
+        for listener in list(self._listeners):
+            listener(message)
+
+    def _webhook(self, message: Message) -> Webhook | None:
+        destination = self.numbers.destination(message.to) if self.numbers else None
+        if destination is None:
+            return None
+        settings = destination.settings
+        if not settings.sms_url:
+            return None
+        params = [
+            ("MessageSid", message.sid),
+            ("SmsSid", message.sid),
+            ("SmsMessageSid", message.sid),
+            ("AccountSid", message.account_sid),
+            ("From", message.from_ or ""),
+            ("To", message.to),
+            ("Body", message.body),
+            ("NumMedia", "0"),
+            ("NumSegments", str(message.num_segments)),
+            ("SmsStatus", "received"),
+            ("ApiVersion", API_VERSION),
+        ]
+        if message.messaging_service_sid:
+            params.append(("MessagingServiceSid", message.messaging_service_sid))
+        # Twilio sends them "if available" and often present but empty: a SIM says nothing of
+        # where a sender is.
+        params += [(name, "") for name in _GEOGRAPHIC]
+        return Webhook(
+            account_sid=message.account_sid,
+            message_sid=message.sid,
+            kind="inbound",
+            url=settings.sms_url,
+            method=settings.sms_method,
+            params=tuple(params),
+            fallback_url=settings.sms_fallback_url,
+            fallback_method=settings.sms_fallback_method,
+        )

@@ -1,0 +1,1 @@
+"""The gateway's modems: each opened as its configuration says, kept connected, and checked."""

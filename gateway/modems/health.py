@@ -1,0 +1,73 @@
+"""What a modem's health check reads, and what registration means for sending.
+
+A check asks for the signal (``AT+CSQ``), the registration (``AT+CREG?``, then ``AT+CEREG?``)
+and how full the message storage is (``AT+CPMS?``). A modem that does not answer it is not
+healthy, whatever it said before: the supervisor (:mod:`gateway.modems.supervisor`) recovers it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from drivers.at_replies import Registration
+from drivers.errors import AtCommandError, AtReplyError
+from drivers.modem import GsmModem
+
+
+@dataclass(frozen=True, slots=True)
+class ModemHealth:
+    checked_at: datetime
+    rssi: int | None  # AT+CSQ <rssi>: 0..31, 99 unknown
+    registration: Registration | None  # the better of +CREG and +CEREG
+    storage: str | None
+    storage_used: int | None
+    storage_total: int | None
+
+
+async def check(modem: GsmModem, now: datetime) -> ModemHealth:
+    """Read the modem's state. A command the modem refuses (``ERROR``, a reply it garbles)
+    leaves that reading unknown; one it does not answer raises (AtTimeout, ModemLost)."""
+    rssi = registration = used = total = None
+    with contextlib.suppress(AtCommandError, AtReplyError):
+        rssi = (await modem.signal())[0]
+    with contextlib.suppress(AtCommandError, AtReplyError):
+        registration = await modem.registration()
+    storage = modem.info.storage if modem.info else None
+    if storage is not None:
+        with contextlib.suppress(AtCommandError, AtReplyError):
+            used, total = await modem.storage_usage(storage)
+    return ModemHealth(now, rssi, registration, storage, used, total)
+
+
+class RegistrationTracker:
+    """Whether the modem can send: registered on any network it reports on.
+
+    An LTE modem may report ``+CREG: 0`` (no circuit-switched network) while ``+CEREG: 1``:
+    SMS still goes (over SGs or IMS), so the modem has service when any source says so. A poll
+    (at initialisation, at each health check) gives the best of both at once; reports after it
+    count from then on. Before either, the modem is assumed to have service: the first send
+    will tell. A report of no service is best confirmed with a poll (the supervisor does).
+    """
+
+    def __init__(self) -> None:
+        self._reports: dict[str, bool] = {}
+        self._polled: bool | None = None
+
+    def update(self, source: str, registration: Registration) -> bool:
+        """Record one report (``+CREG``, ``+CEREG``...); returns whether there is service."""
+        self._reports[source] = registration.registered
+        return self.registered
+
+    def polled(self, registration: Registration) -> bool:
+        """The answer to a poll replaces what reports said."""
+        self._reports = {}
+        self._polled = registration.registered
+        return self.registered
+
+    @property
+    def registered(self) -> bool:
+        if self._reports:
+            return any(self._reports.values())
+        return True if self._polled is None else self._polled

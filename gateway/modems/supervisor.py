@@ -1,0 +1,472 @@
+"""The gateway's modems: opening each one as its config says, and keeping it connected.
+
+A :class:`ModemHandle` owns one modem: it opens the link (serial port, TCP, or an in-process
+simulated modem on the gateway's simulated network), initialises it, and when the link is
+lost opens it again with backoff. Whoever needs the modem awaits :meth:`ModemHandle.ready`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Final
+
+from drivers.at_channel import AtChannel, Timeouts
+from drivers.errors import AtTimeout, DriverError, ModemLost, ModemSetupError
+from drivers.modem import GsmModem, LinkLost, ModemInfo, ModemSettings, RegistrationChanged
+from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
+from drivers.transport import Link, open_link, pipe
+from gateway.config import ModemConfig
+from gateway.modems import health
+from gateway.modems.health import ModemHealth, RegistrationTracker
+from gateway.tasks import Tasks
+from gateway.waiting import stop_tasks, woken_by
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST: Final = 1.0
+BACKOFF_MAX: Final = 30.0
+HEALTH_INTERVAL: Final = 60.0  # seconds between health checks of a modem in service
+SOFT_RESET_AFTER: Final = 3  # failed recoveries in a row before a soft reset, where safe
+SOFT_RESET_TIMEOUT: Final = 5.0
+SIMULATED_HISTORY: Final = 100  # messages and commands the in-process simulator remembers
+
+Opener = Callable[[], Awaitable[Link]]
+
+
+class ModemState(StrEnum):
+    STARTING = "starting"
+    READY = "ready"
+    NO_SERVICE = "no_service"  # connected, but registered on no network: nothing is sent
+    LOST = "lost"
+    FAILED = "failed"  # cannot be set up (PIN, no SIM...): retried slowly, needs a person
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class ModemStatus:
+    id: str
+    driver: str
+    port: str
+    numbers: tuple[str, ...]
+    state: ModemState
+    info: ModemInfo | None
+    error: str | None
+    troubles: int = 0  # times the modem refused a part for a reason of its own
+    trouble: str | None = None  # the latest, until the modem sends again
+    health: ModemHealth | None = None  # the latest health check
+    recoveries: int = 0  # times it was brought back (initialised again, reopened, reset)
+
+
+class ModemHandle:
+    def __init__(
+        self,
+        config: ModemConfig,
+        opener: Opener,
+        settings: ModemSettings | None = None,
+        *,
+        health_interval: float = HEALTH_INTERVAL,
+    ) -> None:
+        self.config = config
+        self._open = opener
+        self.settings = settings or ModemSettings(pin=config.pin)
+        self.state = ModemState.STARTING
+        self._state_listeners: list[Callable[[ModemState], None]] = []
+        self.error: str | None = None
+        self.troubles = 0  # refusals of the modem's own (see trouble())
+        self.last_trouble: str | None = None
+        self.modem: GsmModem | None = None
+        self._ready = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._retimed = asyncio.Event()  # health_interval changed: the wait starts again
+        self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[GsmModem], None]] = []
+        self._recovered_listeners: list[Callable[[], None]] = []
+        self.health_interval = health_interval
+        self.timeouts = Timeouts()  # how long each AT command may take
+        self.health: ModemHealth | None = None
+        self.recoveries = 0
+        self._registration = RegistrationTracker()
+        self._soft_reset_safe = False  # from the vendor profile, once identified
+        self._failures = 0
+        self._connected_once = False
+        self._checks: set[asyncio.Task[ModemHealth | None]] = set()
+        self._reported_meanwhile = False  # a registration report came while it was set up
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    def status(self) -> ModemStatus:
+        info = self.modem.info if self.modem is not None else None
+        port = self.config.port or "in-process simulator"
+        return ModemStatus(
+            self.id,
+            self.config.driver,
+            port,
+            self.config.numbers,
+            self.state,
+            info,
+            self.error,
+            self.troubles,
+            self.last_trouble,
+            self.health,
+            self.recoveries,
+        )
+
+    def on_state(self, listener: Callable[[ModemState], None]) -> None:
+        """Called with each new state (after it is set)."""
+        self._state_listeners.append(listener)
+
+    def _set_state(self, state: ModemState) -> None:
+        if state is self.state:
+            return
+        self.state = state
+        for listener in list(self._state_listeners):
+            listener(state)
+
+    def on_connected(self, listener: Callable[[GsmModem], None]) -> None:
+        """Called with each newly initialised modem (to subscribe to its events)."""
+        self._listeners.append(listener)
+
+    async def ready(self) -> GsmModem:
+        """The modem, once it is connected and initialised."""
+        while True:
+            await self._ready.wait()
+            if self.modem is not None and self.state is ModemState.READY:
+                return self.modem
+
+    def lost(self, reason: str, *, logged: bool = False) -> None:
+        """Someone using the modem found it unusable (e.g. it stopped answering)."""
+        if self.state in (ModemState.READY, ModemState.NO_SERVICE):  # not while reconnecting
+            if not logged:
+                log.warning("%s: %s; recovering it", self.id, reason)
+            self.error = reason
+            # Nobody takes the modem again until it is recovered: left set until the
+            # supervisor runs, a sender woken first would use the modem as it was.
+            self._ready.clear()
+            self._lost.set()
+
+    def on_recovered(self, listener: Callable[[], None]) -> None:
+        """Called each time the modem is back in service after an interruption that kept
+        the same connection (initialised again, or registered again)."""
+        self._recovered_listeners.append(listener)
+
+    def trouble(self, reason: str) -> None:
+        """The modem refused work for a reason of its own (SIM, network registration): it is
+        initialised again, and the reason stays visible in its status until it sends again."""
+        self.troubles += 1
+        self.last_trouble = reason
+        log.warning("%s: %s; initialising it again", self.id, reason)
+        self.lost(reason, logged=True)  # one event, one line
+
+    def start(self, tasks: Tasks | None = None) -> None:
+        """Connect and keep the modem in service (``tasks`` restarts the supervisor itself,
+        should a fault of ours ever end it)."""
+        self._task = (tasks or Tasks()).spawn(f"modem {self.id}", self._run)
+
+    async def stop(self) -> None:
+        self._set_state(ModemState.STOPPED)
+        await stop_tasks([*self._checks, *([self._task] if self._task else [])])
+        await self._disconnect()
+        self._set_state(ModemState.STOPPED)
+
+    async def _run(self) -> None:
+        """Connect, then keep the modem in service. The recovery ladder: a modem that stops
+        answering on a live link is initialised again on it; if that fails, or the link is
+        gone, the port is closed and opened again, with backoff while the device is away (it
+        comes back under the same stable path); after ``SOFT_RESET_AFTER`` failures in a
+        row, a modem whose vendor profile says it is safe is reset (``AT+CFUN=1,1``) on the way
+        out. Every rung starts by bringing the modem back to command state (ESC, see
+        :meth:`GsmModem.command_state`): one left in the ``> `` prompt by a host that died, or
+        by a link that dropped mid-send, answers nothing else."""
+        while True:
+            modem = self.modem
+            try:
+                if modem is not None and modem.lost is None:
+                    await self._reinitialise(modem)
+                else:
+                    await self._disconnect()
+                    await self._connect()
+            except (DriverError, OSError) as exc:
+                self._failures += 1
+                self._ready.clear()
+                self.error = str(exc)
+                self._set_state(
+                    ModemState.FAILED if isinstance(exc, ModemSetupError) else ModemState.LOST
+                )
+                reset = self._soft_reset_safe and self._failures >= SOFT_RESET_AFTER
+                delay = min(BACKOFF_FIRST * 2 ** (self._failures - 1), BACKOFF_MAX)
+                log.warning("%s: %s; trying again in %g s", self.id, exc, delay)
+                await self._disconnect(soft_reset=reset)
+                await asyncio.sleep(delay)
+                continue
+            if self._connected_once:
+                self.recoveries += 1
+            self._connected_once = True
+            self._failures = 0
+            await self._supervise()
+            self._ready.clear()
+            self._set_state(ModemState.LOST)
+
+    async def _connect(self) -> None:
+        self._set_state(ModemState.STARTING)
+        self._lost.clear()
+        link = await self._open()
+        modem = GsmModem(AtChannel(link, self.timeouts), self.settings)
+        self.modem = modem
+        modem.subscribe(LinkLost, lambda event: self.lost(f"link lost: {event.reason}"))
+        modem.subscribe(RegistrationChanged, self._registration_changed)
+        info = await modem.initialize()
+        if modem.lost is not None:
+            raise ModemLost(str(modem.lost))
+        for listener in list(self._listeners):
+            listener(modem)
+        self._in_service(modem, info)
+
+    async def _reinitialise(self, modem: GsmModem) -> None:
+        """The first rung: the link is up but the modem misbehaved; set it up again on it."""
+        self._set_state(ModemState.STARTING)
+        self._lost.clear()
+        log.info("%s: initialising it again on the same link", self.id)
+        info = await modem.initialize()
+        self._in_service(modem, info)
+        for listener in list(self._recovered_listeners):
+            listener()
+
+    def _in_service(self, modem: GsmModem, info: ModemInfo) -> None:
+        self._soft_reset_safe = modem.profile.soft_reset_safe
+        self._registration = RegistrationTracker()
+        if info.registration is not None:
+            self._registration.polled(info.registration)
+        self.error = None
+        log.info(
+            "%s: ready (%s %s, storage %s, notifications %s)",
+            self.id,
+            info.identity.manufacturer,
+            info.identity.model,
+            info.storage,
+            ",".join(map(str, info.cnmi)),
+        )
+        self._service(self._registration.registered, announce=False)
+        if self._reported_meanwhile:
+            # A report that came during the set-up may be newer than the set-up's poll.
+            self._reported_meanwhile = False
+            self._poll_soon()
+
+    def _registration_changed(self, event: RegistrationChanged) -> None:
+        if self.state not in (ModemState.READY, ModemState.NO_SERVICE) or self._lost.is_set():
+            # Being set up (or about to be): a modem keeps AT+CREG=1 (TS 27.007 §7.2) from a
+            # host before, so +CREG comes in the middle of the initialisation too. It must not
+            # make the modem ready there: senders would write AT+CMGS before AT+CMGF=0, and
+            # the +CMTI that follow would reach no subscriber yet. The set-up ends with a poll
+            # (AT+CREG?, AT+CEREG?); one more poll once in service covers a report after it.
+            self._reported_meanwhile = True
+            return
+        if self._registration.update(event.source, event.registration):
+            self._service(True)
+        else:
+            # One network gone may not be all of them (an LTE modem without circuit-switched
+            # service still sends SMS): a poll of both decides.
+            self._poll_soon()
+
+    def _poll_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.check_health())
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    def _service(self, registered: bool, *, announce: bool = True) -> None:
+        """Registration decides whether the modem can send: a state, not a failure."""
+        if registered:
+            was = self.state
+            self._set_state(ModemState.READY)
+            self._ready.set()
+            if announce and was is ModemState.NO_SERVICE:
+                log.info("%s: registered again", self.id)
+                for listener in list(self._recovered_listeners):
+                    listener()
+        elif self.state in (ModemState.READY, ModemState.STARTING):
+            log.warning("%s: not registered on any network; messages wait", self.id)
+            self._ready.clear()
+            self._set_state(ModemState.NO_SERVICE)
+
+    def set_health_interval(self, seconds: float) -> None:
+        """A health check every ``seconds`` (0: none), counted from now."""
+        self.health_interval = seconds
+        self._retimed.set()
+
+    async def _supervise(self) -> None:
+        """Until the modem is lost: a health check every ``health_interval`` seconds."""
+        while True:
+            self._retimed.clear()
+            if await woken_by((self._lost, self._retimed), self.health_interval or None):
+                if self._lost.is_set():
+                    return
+                continue
+            await self.check_health()
+
+    async def check_health(self) -> ModemHealth | None:
+        """Read signal, registration and storage now; a modem that does not answer is lost
+        (and recovered)."""
+        modem = self.modem
+        if modem is None or self.state not in (ModemState.READY, ModemState.NO_SERVICE):
+            return None
+        try:
+            self.health = await health.check(modem, datetime.now(UTC))
+        except (AtTimeout, DriverError) as exc:
+            self.lost(f"no answer to the health check: {exc}")
+            return None
+        if self.health.registration is not None:
+            self._service(self._registration.polled(self.health.registration))
+        return self.health
+
+    async def _disconnect(self, *, soft_reset: bool = False) -> None:
+        modem, self.modem = self.modem, None
+        if modem is None:
+            return
+        if soft_reset and modem.lost is None:
+            log.warning("%s: resetting the modem (AT+CFUN=1,1)", self.id)
+            with contextlib.suppress(DriverError, OSError):
+                await modem.soft_reset(SOFT_RESET_TIMEOUT)
+        with contextlib.suppress(DriverError, OSError):
+            await modem.close()
+
+
+@dataclass(frozen=True, slots=True)
+class PoolChanges:
+    """What :meth:`ModemPool.reconfigure` did to the pool, for its caller to finish."""
+
+    removed: tuple[ModemHandle, ...]  # out of the pool: to be stopped
+    replaced: tuple[tuple[ModemHandle, ModemHandle], ...]  # (old, new): stop old, then start new
+    added: tuple[ModemHandle, ...]  # in the pool: to be started
+
+
+class ModemPool:
+    """Every configured modem, and the simulated network the simulated ones share.
+
+    A reload changes the set (:meth:`reconfigure`); whoever takes a handle out of the pool
+    stops it.
+    """
+
+    def __init__(
+        self, configs: tuple[ModemConfig, ...], *, health_interval: float = HEALTH_INTERVAL
+    ) -> None:
+        self.network = SimulatedNetwork(history=SIMULATED_HISTORY)
+        self.simulated: dict[str, SimulatedModem] = {}
+        self.handles: dict[str, ModemHandle] = {}
+        self.health_interval = health_interval
+        self._removed: dict[str, ModemConfig] = {}  # by a reload: each one's last config
+        for config in configs:
+            self.add(config)
+
+    def reconfigure(self, configs: tuple[ModemConfig, ...]) -> PoolChanges:
+        """Make the pool ``configs``' modems (a reload), in their order; a modem whose config
+        is unchanged keeps its handle, untouched. Nothing is started or stopped here: see
+        :class:`PoolChanges`."""
+        wanted = {config.id: config for config in configs}
+        removed = tuple(self.remove(id_) for id_ in list(self.handles) if id_ not in wanted)
+        replaced = tuple(
+            self.replace(config)
+            for config in configs
+            if config.id in self.handles and self.handles[config.id].config != config
+        )
+        added = tuple(self.add(config) for config in configs if config.id not in self.handles)
+        self.handles = {id_: self.handles[id_] for id_ in wanted}
+        return PoolChanges(removed, replaced, added)
+
+    def add(self, config: ModemConfig) -> ModemHandle:
+        """A handle for a new modem, in the pool; not started."""
+        handle = ModemHandle(config, self._opener(config), health_interval=self.health_interval)
+        self.handles[config.id] = handle
+        self._removed.pop(config.id, None)
+        return handle
+
+    def remove(self, modem_id: str) -> ModemHandle:
+        """Take a modem out of the pool (its messages wait in the database for its return)."""
+        handle = self.handles.pop(modem_id)
+        self._removed[modem_id] = handle.config
+        sim = self.simulated.pop(modem_id, None)
+        if sim is not None:
+            for number in handle.config.numbers:
+                if self.network.modem_for(number) is sim:
+                    self.network.detach(number)
+        return handle
+
+    def replace(self, config: ModemConfig) -> tuple[ModemHandle, ModemHandle]:
+        """The modem ``config.id`` with a new configuration: (the old handle, out of the pool;
+        the new one, in its place, not started: start it once the old one has stopped). A
+        simulated modem keeps its SIM, and what is stored on it, unless what makes it (its
+        numbers, personality or PIN) changed."""
+        old = self.handles[config.id]
+        sim = self.simulated.get(config.id)
+        if sim is not None and not _same_sim(old.config, config):
+            self.remove(config.id)
+        else:
+            del self.handles[config.id]
+        return old, self.add(config)
+
+    def config_of(self, modem_id: str) -> ModemConfig | None:
+        """The modem's configuration, or the last one it had if a reload removed it."""
+        handle = self.handles.get(modem_id)
+        return handle.config if handle is not None else self._removed.get(modem_id)
+
+    def set_health_interval(self, seconds: float) -> None:
+        """Health checks every ``seconds`` from now on (0: none), for every modem."""
+        self.health_interval = seconds
+        for handle in self.handles.values():
+            handle.set_health_interval(seconds)
+
+    def _opener(self, config: ModemConfig) -> Opener:
+        if config.driver != "simulated":
+            return lambda: open_link(config.port, config.baud, config.rtscts)
+        sim = self.simulated.get(config.id) or self._new_sim(config)
+
+        async def open_simulated() -> Link:
+            if not sim.plugged:
+                raise OSError(errno.ENODEV, f"{config.id}: the simulated modem is unplugged")
+            host, device = pipe(f"{config.id}", f"{config.id} (simulated)")
+            sim.start(device)
+            return host
+
+        return open_simulated
+
+    def _new_sim(self, config: ModemConfig) -> SimulatedModem:
+        sim = SimulatedModem(
+            config.numbers,
+            personality(config.personality),
+            pin=config.pin,
+            history=SIMULATED_HISTORY,
+        )
+        for number in config.numbers:
+            self.network.attach(sim, number)
+        self.simulated[config.id] = sim
+        return sim
+
+    def for_number(self, number: str) -> ModemHandle | None:
+        for handle in self.handles.values():
+            if number in handle.config.numbers:
+                return handle
+        return None
+
+    def start(self, tasks: Tasks | None = None) -> None:
+        for handle in self.handles.values():
+            handle.start(tasks)
+
+    async def stop(self) -> None:
+        for handle in self.handles.values():
+            await handle.stop()
+
+
+def _same_sim(old: ModemConfig, new: ModemConfig) -> bool:
+    return (old.driver, old.numbers, old.personality, old.pin) == (
+        new.driver,
+        new.numbers,
+        new.personality,
+        new.pin,
+    )

@@ -1,0 +1,58 @@
+"""How many parts wait for each modem: for the queue limit, and to find the least-loaded modem.
+
+Counting the queue in the database at every request would cost a scan per message created, so
+the counts are read at most once a second and, in between, the parts accepted since are added
+(parts sent meanwhile are not subtracted until the next reading: the estimate errs high, never
+letting the queue grow past its limit).
+
+The limit (the original Messages documentation): when a sender's backlog exceeds four hours of
+its modem's send rate, new messages for it are refused with HTTP 429 and nothing already
+accepted is touched (``ModemConfig.backlog_limit``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Final
+
+from gateway.domain.errors import ApiError
+from gateway.modems.supervisor import ModemHandle
+from gateway.store import Store
+
+REFRESH_SECONDS: Final = 1.0
+QUEUE_FULL: Final = 21611  # "This 'From' number has exceeded the maximum number of queued messages"
+
+
+class Backlog:
+    def __init__(self, store: Store, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.monotonic = monotonic
+        self._counts: dict[str, int] = {}
+        self._added: defaultdict[str, int] = defaultdict(int)
+        self._read_at = float("-inf")
+
+    async def parts(self, modem_id: str) -> int:
+        """The parts waiting for ``modem_id`` (an estimate at most a second old)."""
+        if self.monotonic() - self._read_at >= REFRESH_SECONDS:
+            self._read_at = self.monotonic()
+            self._added.clear()
+            self._counts = await self.store.backlog()
+        return self._counts.get(modem_id, 0) + self._added[modem_id]
+
+    def added(self, modem_id: str, parts: int) -> None:
+        self._added[modem_id] += parts
+
+    async def check(self, handle: ModemHandle, parts: int) -> None:
+        """Raise HTTP 429 if ``parts`` more would take ``handle`` past its limit."""
+        limit = handle.config.backlog_limit
+        if limit and await self.parts(handle.id) + parts > limit:
+            numbers = ", ".join(handle.config.numbers)
+            raise ApiError(
+                QUEUE_FULL,
+                f"This 'From' number has exceeded the maximum number of queued messages: "
+                f"{numbers} has {limit} parts waiting already (four hours at its send rate); "
+                "try again later",
+                429,
+            )

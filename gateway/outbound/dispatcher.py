@@ -1,0 +1,476 @@
+"""Outbound sending: one worker per modem, woken by new messages, never polling.
+
+A worker takes its modem's due messages oldest first and sends their parts one by one,
+committing each part's TP-MR as the modem returns it, so that after a restart a part already
+acknowledged is never sent again and the rest are. Statuses go ``queued`` -> ``sending`` ->
+``sent``, or ``failed`` with the Twilio code of the ``+CMS ERROR`` (see
+:mod:`gateway.domain.send_errors`); each change is committed with its status callback.
+
+A refusal never blocks the queue: a permanent one fails that message at once; a temporary one
+defers only that message (backoff, up to an attempt limit) while the worker goes on with the
+others; one of the modem's own (SIM busy, no network) keeps the message queued, uncounted,
+while the modem is initialised again. A message not sent within its validity period fails
+with 30036, and one whose price would exceed its ``MaxPrice`` with 30010, before any part goes.
+Each part is granted at the modem's ``>`` prompt, in the transaction that checks the validity
+(:meth:`Store.claim_part`): a message reported failed is never sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Final
+
+from drivers.errors import AtCommandError, AtReplyError, AtTimeout, CmsError, ModemLost
+from drivers.modem import GsmModem
+from drivers.pdu import with_validity
+from gateway.domain import send_errors
+from gateway.domain.errors import StoreError
+from gateway.domain.models import Message, Segment, Status
+from gateway.domain.pricing import PriceTable, charge
+from gateway.logs import fields
+from gateway.modems.supervisor import ModemHandle, ModemPool
+from gateway.store import Claim, OutboundWork, Store
+from gateway.tasks import Tasks
+from gateway.waiting import seconds_until, stop_tasks, woken
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS: Final = 5
+RETRY_DELAYS: Final = (30.0, 120.0, 600.0, 1800.0)  # seconds, by attempt
+# Pauses after the modem itself refused a part (SIM busy, no network...), by failures in a row.
+LOCAL_DELAYS: Final = (1.0, 5.0, 30.0, 120.0, 300.0)
+PRICE_EXCEEDS_MAX: Final = 30010
+
+StatusListener = Callable[[str, Status], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Pacer:
+    """Keeps a modem under its configured rate (parts per second; 0 for no limit)."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._last = float("-inf")
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        loop = asyncio.get_running_loop()
+        delay = self._last + self._interval - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._last = loop.time()
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        modems: ModemPool,
+        clock: Callable[[], datetime] = utcnow,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        *,
+        prices: PriceTable | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        local_delays: tuple[float, ...] = LOCAL_DELAYS,
+        tasks: Tasks | None = None,
+    ) -> None:
+        self.store = store
+        self.modems = modems
+        self.clock = clock
+        self.retry_delays = retry_delays
+        self.prices = prices or PriceTable()
+        self.max_attempts = max_attempts
+        self.local_delays = local_delays
+        self.tasks = tasks or Tasks()
+        self._wake: dict[str, asyncio.Event] = {}  # per modem: a message for it was committed
+        self._expiry_wake = asyncio.Event()
+        self._stopping = False
+        self._leaving: set[str] = set()  # modems a reload takes away: no new part starts
+        # Per modem: set while no part is between AT+CMGS and the commit of its TP-MR.
+        self._idle: dict[str, asyncio.Event] = {}
+        self._next_expiry: datetime | None = None  # what the expiry timer waits for
+        self._workers: dict[str, asyncio.Task[None]] = {}  # by modem
+        self._tasks: list[asyncio.Task[None]] = []
+        self._status_listeners: list[StatusListener] = []
+        self._deferral_listeners: list[Callable[[str, int], None]] = []
+        self._moved: dict[str, str] = {}  # sid -> the modem it was taken from
+        self.expired = 0  # messages failed with 30036: not sent within their validity period
+        self.parts_sent: Counter[str] = Counter()  # by modem
+        self.refusals: Counter[tuple[str, int | None]] = Counter()  # (modem, +CMS ERROR code)
+
+    def on_status(self, listener: StatusListener) -> Callable[[], None]:
+        """Call ``listener(sid, status)`` after each status change of an outbound message is
+        committed: the dispatcher's own, and those :meth:`announce` is told of (delivery
+        reports, Messaging Service routing, cancellations)."""
+        self._status_listeners.append(listener)
+        return lambda: self._status_listeners.remove(listener)
+
+    def on_deferred(self, listener: Callable[[str, int], None]) -> Callable[[], None]:
+        """Call ``listener(sid, attempts)`` after a failed attempt is committed and the
+        message deferred to a later one."""
+        self._deferral_listeners.append(listener)
+        return lambda: self._deferral_listeners.remove(listener)
+
+    def announce(self, sid: str, status: Status) -> None:
+        for listener in list(self._status_listeners):
+            try:
+                listener(sid, status)
+            except Exception:
+                log.exception("status listener failed on %s %s", sid, status)
+
+    async def _set_status(self, sid: str, status: Status, *, error_code: int | None = None) -> bool:
+        if await self.store.update_status(sid, status, self.clock(), error_code=error_code):
+            self.announce(sid, status)
+            return True
+        return False
+
+    def moved(self, sid: str, modem_id: str) -> None:
+        """``sid`` is being given to another modem: ``modem_id``'s worker, which may hold it
+        while it waits for its modem, must drop it."""
+        self._moved[sid] = modem_id
+
+    def kept(self, sid: str) -> None:
+        """``sid`` could not be moved after all."""
+        self._moved.pop(sid, None)
+
+    def wake(self, modem_id: str, expires_at: datetime | None = None) -> None:
+        """A message for ``modem_id`` was committed: its worker looks at once (and the expiry
+        timer, if the message expires before what it waits for)."""
+        event = self._wake.get(modem_id)
+        if event is not None:
+            event.set()
+        if expires_at is not None:
+            self.expiry_changed(expires_at)
+
+    def expiry_changed(self, expires_at: datetime) -> None:
+        """A message that expires at ``expires_at`` was committed."""
+        if self._next_expiry is None or expires_at < self._next_expiry:
+            self._expiry_wake.set()
+
+    def reconfigure(self, prices: PriceTable) -> None:
+        """Price what is sent from now on with ``prices`` (a reload)."""
+        self.prices = prices
+
+    def start(self) -> None:
+        for handle in self.modems.handles.values():
+            self.attach(handle)
+        self._tasks.append(self.tasks.spawn("validity expiry", self._expiry))
+
+    def attach(self, handle: ModemHandle) -> None:
+        """Send ``handle``'s queue through its modem (at start, and for a modem a reload added
+        or opened again)."""
+        self._wake.setdefault(handle.id, asyncio.Event())
+        self._idle.setdefault(handle.id, asyncio.Event()).set()
+        worker = functools.partial(self._worker, handle)
+        self._workers[handle.id] = self.tasks.spawn(f"send {handle.id}", worker)
+
+    async def detach(self, modem_id: str, grace: float) -> None:
+        """Stop sending through ``modem_id``'s modem as :meth:`stop` does for all (a reload
+        removed or changed it): its queue stays in the database."""
+        self._leaving.add(modem_id)
+        try:
+            await self._land([modem_id], grace)
+            worker = self._workers.pop(modem_id, None)
+            await stop_tasks([worker] if worker is not None else [])
+        finally:
+            self._leaving.discard(modem_id)
+
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop sending: no new part is started, a part on the air is given up to ``grace``
+        seconds to be answered and committed (so that it is not sent again after the
+        restart), then the workers end. What is left stays queued for the next start."""
+        self._stopping = True
+        await self._land(list(self._idle), grace)
+        await stop_tasks([*self._workers.values(), *self._tasks])
+        self._workers.clear()
+        self._tasks.clear()
+
+    async def _land(self, modem_ids: list[str], grace: float) -> None:
+        """Wait up to ``grace`` seconds for the parts on the air of ``modem_ids``' modems."""
+        on_air = [self._idle[m].wait() for m in modem_ids if not self._idle[m].is_set()]
+        if on_air and grace > 0:
+            log.info("stopping: waiting up to %g s for %d part(s) on the air", grace, len(on_air))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await asyncio.gather(*on_air)
+
+    # --- validity period ---------------------------------------------------------------------
+
+    async def expire_due(self) -> int:
+        """Fail (30036) the messages whose validity period ended before they were sent."""
+        expired = await self.store.expire_unsent(self.clock())
+        for sid in expired:
+            log.warning(
+                "%s: not sent within its validity period; failed (30036)",
+                sid,
+                extra=fields(sid=sid, status=Status.FAILED, code=30036),
+            )
+            self.announce(sid, Status.FAILED)
+        self.expired += len(expired)
+        return len(expired)
+
+    async def _expiry(self) -> None:
+        while True:
+            self._expiry_wake.clear()
+            due = self._next_expiry = await self.store.next_expiry()
+            if await woken(self._expiry_wake, seconds_until(due, self.clock)):
+                continue
+            try:
+                await self.expire_due()
+            except StoreError as exc:
+                log.warning("expiring unsent messages failed: %s", exc)
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def _worker(self, handle: ModemHandle) -> None:
+        wake = self._wake[handle.id]
+        pacer = _Pacer(handle.config.send_rate)
+        local_failures = 0
+        while True:
+            wake.clear()  # before looking, so a message committed meanwhile is not missed
+            work = await self.store.outbound_work(handle.id, self.clock())
+            for sid in [sid for sid, modem in self._moved.items() if modem == handle.id]:
+                if all(item.message.sid != sid for item in work):
+                    del self._moved[sid]  # gone from this modem's queue: nothing to drop
+            if not work:
+                await self._sleep_until_due(handle.id, wake)
+                continue
+            for item in work:
+                try:
+                    await self._send(handle, item, pacer)
+                except ModemLost as exc:
+                    handle.lost(str(exc))
+                    break  # the rest wait for the modem to come back
+                except _LocalTrouble as trouble:
+                    # The modem or its SIM, not the message: it stays queued, uncounted,
+                    # while the modem is initialised again; then, after a pause growing
+                    # with each such failure in a row, the queue goes on.
+                    handle.trouble(trouble.reason)
+                    delay = self.local_delays[min(local_failures, len(self.local_delays) - 1)]
+                    local_failures += 1
+                    await asyncio.sleep(delay)
+                    break
+                except StoreError:
+                    # Nothing can be committed (a full disk): no attempt is held against the
+                    # message; the task is restarted with backoff and takes the queue again.
+                    raise
+                except Exception:  # a bug must not stop this modem's queue for good
+                    log.exception("%s: sending %s failed unexpectedly", handle.id, item.message.sid)
+                    await self._retry_later(item.message.sid, 30008, "internal error")
+                else:
+                    local_failures = 0
+                    handle.last_trouble = None
+
+    async def _sleep_until_due(self, modem_id: str, wake: asyncio.Event) -> None:
+        due = await self.store.next_attempt_at(modem_id)
+        await woken(wake, seconds_until(due, self.clock))
+
+    async def _send(self, handle: ModemHandle, work: OutboundWork, pacer: _Pacer) -> None:
+        message = work.message
+        if self._ending(handle):
+            return
+        first = all(segment.sent_at is None for segment in work.segments)
+        price = self.prices.price(message.to, message.num_segments)
+        over = message.max_price is not None and price is not None
+        if first and over and price is not None and price > Decimal(str(message.max_price)):
+            log.info("%s: price %s over MaxPrice %s", message.sid, price, message.max_price)
+            await self._fail(message.sid, PRICE_EXCEEDS_MAX)
+            return
+        modem = await handle.ready()
+        if self._moved.pop(message.sid, None) is not None:
+            return  # moved to another modem while this one was away
+        if message.status is Status.QUEUED:
+            await self._set_status(message.sid, Status.SENDING)
+        charged = _Charge(None, None) if price is None else _Charge(charge(price), self.prices.unit)
+        # A part acknowledged before a restart never goes again.
+        unsent = [segment for segment in work.segments if segment.sent_at is None]
+        for segment in unsent:
+            await pacer.wait()
+            if self._ending(handle):
+                return  # shutting down (or the modem leaving): the rest goes later
+            idle = self._idle[handle.id]
+            idle.clear()
+            try:
+                last = segment is unsent[-1]
+                await self._send_part(handle, modem, message, segment, charged if last else None)
+            except _PartDone:
+                return
+            finally:
+                idle.set()
+        if not unsent:
+            await self._sent(message.sid, charged)
+
+    def _ending(self, handle: ModemHandle) -> bool:
+        return self._stopping or handle.id in self._leaving
+
+    async def _sent(
+        self, sid: str, charged: _Charge, last_part: tuple[int, int | None] | None = None
+    ) -> None:
+        """Every part went (the last one's TP-MR committed with it): ``sent``, or further."""
+        status = await self.store.message_sent(
+            sid, self.clock(), charged.price, charged.unit, last_part=last_part
+        )
+        if status is not None:
+            if status is not Status.SENT:
+                self.announce(sid, Status.SENT)
+            self.announce(sid, status)
+
+    async def _claim(self, handle: ModemHandle, message: Message, segment: Segment) -> str:
+        """The part's PDU, once the store has granted it to ``handle``'s modem; asked at the
+        ``>`` prompt, the last moment before it can go. The validity check and the grant are
+        one transaction, so a message reported failed never goes. :class:`_PartDone` (the
+        modem is then told ESC) when it must not go."""
+        now = self.clock()
+        claim = await self.store.claim_part(message.sid, segment.sequence, handle.id, now)
+        if claim is Claim.EXPIRED:
+            log.warning(
+                "%s: not sent within its validity period; failed (30036)",
+                message.sid,
+                extra=fields(sid=message.sid, modem=handle.id, status=Status.FAILED, code=30036),
+            )
+            self.expired += 1
+            self.announce(message.sid, Status.FAILED)
+            raise _PartDone
+        if claim is Claim.GONE:
+            raise _PartDone  # failed, canceled or given to another modem meanwhile
+        if message.validity_period is None or message.expires_at is None:
+            return segment.pdu
+        # TS 23.040 §9.2.3.12: the network keeps the part no longer than the validity it has
+        # left (at least 5 minutes, the shortest relative period).
+        left = math.ceil((message.expires_at - now).total_seconds())
+        return with_validity(segment.pdu, max(left, 1))
+
+    async def _send_part(
+        self,
+        handle: ModemHandle,
+        modem: GsmModem,
+        message: Message,
+        segment: Segment,
+        last: _Charge | None = None,
+    ) -> None:
+        """One part: AT+CMGS, granted at the prompt, and its TP-MR committed (with the
+        message's ``sent`` when it is the ``last``, priced so); :class:`_PartDone` ends the
+        message's turn (failed, deferred, expired)."""
+
+        async def granted() -> str:
+            return await self._claim(handle, message, segment)
+
+        try:
+            reference: int | None = await modem.send_pdu(granted, segment.tpdu_length)
+        except CmsError as exc:
+            self.refusals[handle.id, exc.code] += 1
+            outcome = send_errors.meaning(exc.code)
+            if outcome.kind in (send_errors.Kind.TEMPORARY, send_errors.Kind.LOCAL):
+                # The modem answered: the part did not go, and may expire while it waits.
+                await self.store.release_part(message.sid, segment.sequence)
+            if outcome.kind is send_errors.Kind.LOCAL:
+                raise _LocalTrouble(f"+CMS ERROR: {exc.code} sending {message.sid}") from exc
+            if outcome.kind is not send_errors.Kind.DUPLICATE:
+                await self._failed_part(handle, message.sid, exc.code, outcome)
+                raise _PartDone from exc
+            reference = None  # TS 23.040 §9.2.3.22: the SC already has this part
+        except (AtTimeout, AtCommandError, AtReplyError) as exc:
+            # No +CMS ERROR: the modem itself misbehaves. Whether the part left is unknown;
+            # the modem is reset and the part tried again later.
+            handle.lost(f"{type(exc).__name__}: {exc}")
+            await self._retry_later(message.sid, 30008, str(exc))
+            raise _PartDone from exc
+        if last is None:
+            await self.store.record_part_sent(
+                message.sid, segment.sequence, reference, self.clock()
+            )
+        else:
+            await self._sent(message.sid, last, (segment.sequence, reference))
+        self.parts_sent[handle.id] += 1
+        log.info(
+            "%s: part %d/%d sent by %s, TP-MR %s",
+            message.sid,
+            segment.sequence,
+            message.num_segments,
+            handle.id,
+            "unknown (the SC had it already)" if reference is None else reference,
+            extra=fields(
+                sid=message.sid,
+                modem=handle.id,
+                part=segment.sequence,
+                parts=message.num_segments,
+                tp_mr=reference,
+            ),
+        )
+
+    async def _failed_part(
+        self, handle: ModemHandle, sid: str, code: int | None, outcome: send_errors.Meaning
+    ) -> None:
+        log.info("%s: %s refused with +CMS ERROR: %s (%s)", handle.id, sid, code, outcome.kind)
+        if outcome.kind is send_errors.Kind.PERMANENT:
+            await self._fail(sid, outcome.twilio_code)
+        else:
+            await self._retry_later(sid, outcome.twilio_code, f"+CMS ERROR: {code}")
+
+    async def _fail(self, sid: str, code: int) -> None:
+        if await self._set_status(sid, Status.FAILED, error_code=code):
+            log.info(
+                "%s: failed, error %d",
+                sid,
+                code,
+                extra=fields(sid=sid, status=Status.FAILED, code=code),
+            )
+
+    async def _retry_later(self, sid: str, code: int, reason: str) -> None:
+        now = self.clock()
+        attempts = await self.store.count_attempt(sid)
+        if attempts >= self.max_attempts:
+            log.warning(
+                "%s: giving up after %d attempts (%s)",
+                sid,
+                attempts,
+                reason,
+                extra=fields(sid=sid, attempts=attempts),
+            )
+            await self._fail(sid, code)
+            return
+        delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
+        log.info(
+            "%s: %s; attempt %d in %g s",
+            sid,
+            reason,
+            attempts + 1,
+            delay,
+            extra=fields(sid=sid, attempts=attempts),
+        )
+        await self.store.defer(sid, now + timedelta(seconds=delay))
+        for listener in list(self._deferral_listeners):
+            listener(sid, attempts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Charge:
+    """What a message is charged once sent (its ``price`` and ``price_unit``), if priced."""
+
+    price: str | None
+    unit: str | None
+
+
+class _PartDone(Exception):
+    """The message's turn ends with this part (it failed, or waits for a retry)."""
+
+
+class _LocalTrouble(Exception):
+    """The modem or SIM refused a part for a reason of its own (``send_errors.Kind.LOCAL``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

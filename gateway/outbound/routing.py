@@ -1,0 +1,261 @@
+"""Messaging Services: the gateway picks the sender, and sends scheduled messages on time.
+
+A message created through a service (``MessagingServiceSid``, or an ``MG…`` SID in ``From``)
+is committed ``accepted`` with no sender; a scheduled one ``scheduled`` until ``SendAt``. The
+router, woken by each such commit and by a timer for the next ``SendAt``, gives each its sender
+and its modem, encodes its parts and queues it (``queued``, with that status callback): the
+number the service last sent to that recipient from, when ``sticky_sender`` is on and its modem
+is ready; otherwise the number whose ready modem has the fewest parts waiting. A message sent
+with a ``From`` of the pool too is pinned to it: it waits for that number's modem, as a message
+sent without a service does, and a failover never moves it.
+
+When a modem stops (unplugged, no SIM, no network registration...), its service messages with
+no part sent yet (and no pinned sender) move to another ready modem of their service
+``FAILOVER_AFTER`` seconds after it left service; a message waits as long as no modem of its
+service is ready (its validity period still applies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Final
+
+from gateway.config import Config, ServiceConfig
+from gateway.domain.errors import ApiError, StoreError
+from gateway.domain.models import Message, Status
+from gateway.logs import fields
+from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
+from gateway.outbound.accept import Outbound
+from gateway.outbound.dispatcher import Dispatcher
+from gateway.store import Store
+from gateway.tasks import Tasks
+from gateway.waiting import seconds_until, stop_tasks, woken
+
+log = logging.getLogger(__name__)
+
+FAILOVER_AFTER: Final = 30.0  # seconds a modem may be away before its messages move
+
+
+class ServiceRouter:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        modems: ModemPool,
+        outbound: Outbound,
+        dispatcher: Dispatcher,
+        *,
+        clock: Callable[[], datetime],
+        failover_after: float = FAILOVER_AFTER,
+        tasks: Tasks | None = None,
+    ) -> None:
+        self.config = config
+        self.tasks = tasks or Tasks()
+        self.store = store
+        self.modems = modems
+        self.outbound = outbound
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.failover_after = failover_after
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._failovers: dict[str, asyncio.TimerHandle] = {}
+        self.routed = 0
+        self.moved = 0
+
+    def wake(self) -> None:
+        """A service message was committed, or a modem came back: look now."""
+        self._wake.set()
+
+    def start(self) -> None:
+        for handle in self.modems.handles.values():
+            self.attach(handle)
+        self._tasks.append(self.tasks.spawn("services", self._run))
+
+    def reconfigure(self, config: Config) -> None:
+        """Route with a reloaded configuration's services from now on."""
+        self.config = config
+        self.wake()  # a message may have a ready modem in its pool now
+
+    def attach(self, handle: ModemHandle) -> None:
+        """Follow ``handle``'s state (at start, and for a modem a reload added or reopened)."""
+        handle.on_state(functools.partial(self._modem_state, handle))
+
+    def detach(self, modem_id: str) -> None:
+        """Forget ``modem_id``'s old handle (a reload stopped it): no failover pending for it."""
+        timer = self._failovers.pop(modem_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def stop(self) -> None:
+        for timer in self._failovers.values():
+            timer.cancel()
+        self._failovers.clear()
+        await stop_tasks(self._tasks)
+        self._tasks.clear()
+
+    # --- choosing and queueing ---------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.route_due()
+                due = await self.store.next_scheduled_at()
+            except StoreError as exc:
+                log.warning("routing service messages failed: %s", exc)
+                due = None
+            await woken(self._wake, seconds_until(due, self.clock))
+
+    async def route_due(self) -> int:
+        """Give every waiting service message (and every scheduled one now due) its sender;
+        returns how many were queued."""
+        count = 0
+        while True:
+            waiting = await self.store.waiting_for_sender(self.clock())
+            queued = 0
+            for message in waiting:
+                if await self._route(message):
+                    queued += 1
+            count += queued
+            if queued == 0 or len(waiting) < 64:
+                return count
+
+    async def _route(self, message: Message, avoid: str | None = None) -> bool:
+        handle = await self._sender(message, avoid)
+        if handle is None:
+            return False  # no modem of its service is ready: it waits for one
+        number = message.from_ if message.from_ in handle.config.numbers else None
+        number = number or self._pool_number(message, handle)
+        try:
+            new = self.outbound.encode(replace(message, from_=number), handle)
+        except ApiError as exc:
+            log.error("%s cannot be sent: %s", message.sid, exc)
+            await self.store.update_status(
+                message.sid, Status.FAILED, self.clock(), error_code=30008
+            )
+            return False
+        if not await self.store.assign_sender(new, self.clock()):
+            return False  # canceled, or sent, meanwhile
+        self.routed += 1
+        if message.status is not Status.QUEUED:
+            self.dispatcher.announce(message.sid, Status.QUEUED)
+        self.outbound.backlog.added(handle.id, new.message.num_segments)
+        log.info(
+            "%s: sender %s chosen, %d part(s) on %s",
+            message.sid,
+            number,
+            new.message.num_segments,
+            handle.id,
+            extra=fields(sid=message.sid, modem=handle.id, parts=new.message.num_segments),
+        )
+        self.outbound.queued(replace(new, message=replace(new.message, status=Status.QUEUED)))
+        return True
+
+    def _service(self, message: Message) -> ServiceConfig | None:
+        return self.config.service(message.messaging_service_sid or "")
+
+    def _pool_number(self, message: Message, handle: ModemHandle) -> str:
+        service = self._service(message)
+        pool = service.numbers if service else handle.config.numbers
+        return next(n for n in pool if n in handle.config.numbers)
+
+    async def _sender(self, message: Message, avoid: str | None) -> ModemHandle | None:
+        """The modem to send ``message``: its own ``From`` if it has one, else the service's
+        sticky number for the recipient, else the least-loaded ready modem of the pool."""
+        if message.from_ is not None and avoid is None:
+            fixed = self.modems.for_number(message.from_)
+            return fixed if fixed is not None and self._ready(fixed) else None
+        service = self._service(message)
+        if service is None:
+            return None
+        candidates = [
+            handle for handle in self._pool(service) if self._ready(handle) and handle.id != avoid
+        ]
+        if not candidates:
+            return None
+        if service.sticky_sender:
+            last = await self.store.last_sender(message.account_sid, service.sid, message.to)
+            for handle in candidates:
+                if last is not None and last in handle.config.numbers:
+                    return handle
+        loads = [
+            (await self.outbound.backlog.parts(handle.id), index)
+            for index, handle in enumerate(candidates)
+        ]
+        return candidates[min(loads)[1]]
+
+    def _pool(self, service: ServiceConfig) -> list[ModemHandle]:
+        handles: list[ModemHandle] = []
+        for number in service.numbers:
+            handle = self.modems.for_number(number)
+            if handle is not None and handle not in handles:
+                handles.append(handle)
+        return handles
+
+    @staticmethod
+    def _ready(handle: ModemHandle) -> bool:
+        return handle.state is ModemState.READY
+
+    # --- failover ----------------------------------------------------------------------------
+
+    def _modem_state(self, handle: ModemHandle, state: ModemState) -> None:
+        if state is ModemState.READY:
+            timer = self._failovers.pop(handle.id, None)
+            if timer is not None:
+                timer.cancel()
+            self.wake()  # messages that waited for any modem of their service
+        elif state is not ModemState.STOPPED and handle.id not in self._failovers:
+            # Counted from when it left service, not from each attempt to bring it back.
+            loop = asyncio.get_running_loop()
+            self._failovers[handle.id] = loop.call_later(
+                self.failover_after, lambda: self._start_failover(handle)
+            )
+
+    def _start_failover(self, handle: ModemHandle) -> None:
+        self._failovers.pop(handle.id, None)
+        if not self._ready(handle):
+            task = asyncio.get_running_loop().create_task(self._fail_over(handle))
+            self._tasks.append(task)
+            task.add_done_callback(self._tasks.remove)
+
+    async def _fail_over(self, handle: ModemHandle) -> None:
+        try:
+            await self.fail_over(handle)
+        except StoreError as exc:
+            log.warning("moving %s's messages failed: %s", handle.id, exc)
+
+    async def fail_over(self, handle: ModemHandle) -> int:
+        """Move ``handle``'s unsent service messages to other ready modems of their services;
+        returns how many moved."""
+        services = [s.sid for s in self.config.services if handle in self._pool(s)]
+        moved = await self._move(handle.id, services)
+        if moved:
+            log.warning("%s is away: %d of its messages moved to other modems", handle.id, moved)
+        return moved
+
+    async def removed(self, modem_id: str) -> int:
+        """A reload removed ``modem_id``: its unsent service messages move now to ready
+        modems of their services (those still configured); returns how many moved."""
+        moved = await self._move(modem_id, [s.sid for s in self.config.services])
+        if moved:
+            log.info("%s was removed: %d of its messages moved to other modems", modem_id, moved)
+        return moved
+
+    async def _move(self, modem_id: str, services: list[str]) -> int:
+        if not services:
+            return 0
+        moved = 0
+        for message in await self.store.unsent_of(modem_id, services):
+            self.dispatcher.moved(message.sid, modem_id)  # its old worker must drop it
+            if await self._route(replace(message, from_=None), avoid=modem_id):
+                moved += 1
+            else:
+                self.dispatcher.kept(message.sid)
+        self.moved += moved
+        return moved
