@@ -62,13 +62,17 @@ def message_row(row: Sequence[Any]) -> Message:
 
 
 def insert_message(db: sqlite3.Connection, message: Message) -> int:
+    """Insert ``message``; returns its id. Every message is inserted here: its id is the list
+    clock's next value (schema migration 9), never one a message had before, so that a page
+    token knows the messages that came after its first page by their id alone."""
     cursor = db.execute(
-        "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
+        "INSERT INTO messages (id, sid, account_sid, direction, status, to_number, "
         "from_number, body, num_segments, num_media, error_code, error_message, price, "
         "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
         "status_callback, modem, validity_period, max_price, expires_at, send_at, "
         "content_retention, address_retention) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES ((SELECT value + 1 FROM list_clock WHERE id = 1), "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.sid,
             message.account_sid,
