@@ -3,7 +3,7 @@
 Routes (``../shared/docs/twilio-messages-api.md``):
 
 * ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` -> 201 and the new message
-* ``GET  /2010-04-01/Accounts/{AccountSid}/Messages.json`` -> a page, newest first
+* ``GET  /2010-04-01/Accounts/{AccountSid}/Messages.json`` -> a page, by DateSent, most recent first
 * ``GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`` -> one message
 * ``POST …/Messages/{Sid}.json`` -> redacted (``Body=""``) or canceled (``Status=canceled``)
 * ``DELETE …/Messages/{Sid}.json`` -> 204 once final, 20009 while in progress
@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from gateway import page_tokens
 from gateway.auth import Authenticator, unauthorized
 from gateway.dates import Moment, parse_moment
 from gateway.errors import ApiError
@@ -43,8 +44,9 @@ from gateway.number_json import (
 from gateway.numbers import PhoneNumbers, view
 from gateway.openapi import openapi_document
 from gateway.outbound import Outbound
+from gateway.page_tokens import MessageToken
 from gateway.serializers import message_json, page_json
-from gateway.store import MessageQuery, PhoneNumber, Store
+from gateway.store import ListPosition, MessageQuery, PageCursor, PhoneNumber, Store
 
 PREFIX: Final = f"/{API_VERSION}/Accounts/{{account}}"
 MAX_PAGE_SIZE: Final = 1000
@@ -304,23 +306,27 @@ def _last_instant(moment: Moment | None) -> datetime | None:
         return datetime.max.replace(tzinfo=UTC)
 
 
-def _token(query: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """(after, before) SIDs from ``PageToken``: ``PA<sid>`` pages on, ``PB<sid>`` back."""
+def _cursor(query: Mapping[str, str], account: str) -> PageCursor | MessageToken | None:
+    """What ``PageToken`` names (:mod:`gateway.page_tokens`); 20001 for anything else."""
     token = query.get("PageToken")
     if not token:
-        return None, None
-    sid = token[2:]
-    if token[:2] not in ("PA", "PB") or not (is_sid(sid, "SM") or is_sid(sid, "MM")):
-        raise ApiError(20001, f"Invalid PageToken {token!r}")
-    return (sid, None) if token.startswith("PA") else (None, sid)
+        return None
+    try:
+        return page_tokens.decode(token, account)
+    except page_tokens.TokenError as exc:
+        raise ApiError(20001, f"Invalid PageToken {token!r}: {exc}") from None
 
 
 async def list_messages(request: web.Request) -> web.Response:
+    """A page of the account's messages, sorted on DateSent, most recent first (the seed); the
+    ones not sent yet first, those that ended unsent where they ended (gateway.store
+    ListPosition). Its page tokens read the list as it stood at the first page
+    (gateway.store.listing), so paging stays exact while messages are being sent."""
     account = authorize(request)
     query = request.query
     page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
     page = _int(query, "Page", 0, 0)
-    after, before = _token(query)
+    cursor = _cursor(query, account)
     on, before_moment, after_moment = (
         _moment(query, "DateSent"),
         _moment(query, "DateSent<"),
@@ -328,6 +334,7 @@ async def list_messages(request: web.Request) -> web.Response:
     )
     filters = [(name, query[name]) for name in _LIST_FILTERS if query.get(name)]
     to, from_ = query.get("To"), query.get("From")
+    named = cursor if isinstance(cursor, MessageToken) else None
     message_query = MessageQuery(
         to=(normalise_number(to) or to) if to else None,
         from_=(normalise_number(from_) or from_) if from_ else None,
@@ -335,18 +342,30 @@ async def list_messages(request: web.Request) -> web.Response:
         sent_at_or_before=_last_instant(before_moment),
         sent_at_or_after=after_moment.at if after_moment else None,
         page_size=page_size,
-        after_sid=after,
-        before_sid=before,
+        cursor=cursor if isinstance(cursor, PageCursor) else None,
+        after_sid=named.sid if named is not None and named.forward else None,
+        before_sid=named.sid if named is not None and not named.forward else None,
     )
-    messages, more = await _services(request).store.list_messages(account, message_query)
+    found = await _services(request).store.list_messages(account, message_query)
+    if found is None:
+        raise ApiError(20001, f"Invalid PageToken {query['PageToken']!r}: no such message")
+    backwards = cursor is not None and not cursor.forward
+
+    def token(position: ListPosition | None, forward: bool) -> str | None:
+        if position is None:
+            return None
+        return page_tokens.encode(PageCursor(found.snapshot, position, forward), account)
+
     body = page_json(
         request.path,
         request.path_qs,
         filters=filters,
-        messages=messages,
+        messages=found.messages,
         page=page,
         page_size=page_size,
-        has_more=more or before is not None,
+        # Back from a later page, the page it came from is still after this one.
+        next_token=token(found.last, True) if found.more or backwards else None,
+        previous_token=token(found.first, False) if page > 0 else None,
     )
     return web.json_response(body)
 
