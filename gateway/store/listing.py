@@ -2,9 +2,9 @@
 
 The order (:class:`gateway.store.ListPosition`): the messages still waiting to be sent first,
 highest id first, then the others by ``listed_at`` (DateSent, or when they ended unsent) and id,
-most recent first. Schema migration 9 keeps ``listed_at`` and the list clock: a message's id is
-the clock's value at its insert, its ``listed_seq`` the clock's value when it took its place
-among the sent (``NULL`` if it had it from its insert).
+most recent first. Schema migration 9 keeps ``listed_at`` and the list clock, which counts in
+commit order: a message's id is the clock's next value at its insert, its ``listed_seq`` the
+next value when it took its place among the sent (``NULL`` if it had it from its insert).
 
 A page token keeps the clock's value when its first page was read, the *snapshot* S, and every
 later page reads the list as it stood at S, from the rows as they are now:
@@ -34,7 +34,7 @@ from datetime import UTC, datetime, time
 from typing import Any, Final
 
 from gateway.store import ListPosition, MessagePage, MessageQuery, PageCursor
-from gateway.store.rows import MESSAGE_COLUMNS, message_row, to_micros
+from gateway.store.rows import LIST_CLOCK, MESSAGE_COLUMNS, message_row, to_micros
 
 _DAY_MICROS: Final = 86_400_000_000
 _COLUMNS: Final = f"{MESSAGE_COLUMNS}, id, listed_at, listed_seq"
@@ -51,7 +51,7 @@ def read_page(db: sqlite3.Connection, account_sid: str, query: MessageQuery) -> 
 
 
 def list_clock(db: sqlite3.Connection) -> int:
-    value: int = db.execute("SELECT value FROM list_clock WHERE id = 1").fetchone()[0]
+    value: int = db.execute(LIST_CLOCK).fetchone()[0]
     return value
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from gateway.models import Direction, Message, Status
+from gateway.models import FINAL_STATUSES, Direction, Message, Status
 from gateway.store import InboundPart, PhoneNumber, Webhook, new_webhook_token
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -20,6 +20,13 @@ MESSAGE_COLUMNS: Final = (
     "num_media, error_code, error_message, price, price_unit, messaging_service_sid, "
     "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
     "max_price, expires_at, send_at, content_retention, address_retention"
+)
+
+
+# The list clock's value (schema migration 9): the last id or listed_seq given, or the id of
+# the newest message if it was deleted.
+LIST_CLOCK: Final = (
+    "SELECT max(value, coalesce((SELECT max(id) FROM messages), 0)) FROM list_clock WHERE id = 1"
 )
 
 
@@ -70,9 +77,9 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
         "from_number, body, num_segments, num_media, error_code, error_message, price, "
         "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
         "status_callback, modem, validity_period, max_price, expires_at, send_at, "
-        "content_retention, address_retention) "
-        "VALUES ((SELECT value + 1 FROM list_clock WHERE id = 1), "
-        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "content_retention, address_retention, listed_at) "
+        f"VALUES (({LIST_CLOCK}) + 1, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.sid,
             message.account_sid,
@@ -99,9 +106,19 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
             None if message.send_at is None else to_micros(message.send_at),
             message.content_retention,
             message.address_retention,
+            None if (listed := listed_at(message)) is None else to_micros(listed),
         ),
     )
     return int(cursor.lastrowid or 0)
+
+
+def listed_at(message: Message) -> datetime | None:
+    """Where a new message stands in the list (schema migration 9, whose triggers keep it
+    after): its DateSent; for one inserted final without one, when it ended; ``None`` while
+    it waits to be sent."""
+    if message.date_sent is not None:
+        return message.date_sent
+    return message.date_updated if message.status in FINAL_STATUSES else None
 
 
 def load_message(db: sqlite3.Connection, where: str, value: Any) -> tuple[int, Message] | None:

@@ -203,11 +203,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # "sorted on the DateSent field with the most recent messages appearing first"; see
     # gateway.store.listing). listed_at is where a message stands: its date_sent or, for one
     # that ended (a final status) without being sent, when it ended; NULL while it waits to
-    # be sent, above every sent one. list_clock counts, in commit order, what changes the
-    # list: a new message takes the next value as its id (gateway.store.rows.insert_message;
-    # an id is never used twice, not even the deleted newest one's), a message given its
-    # listed_at after its insert the next as its listed_seq. A page token keeps the clock's
-    # value at its first page: the rows with a higher id or listed_seq are read as they stood
+    # be sent, above every sent one (a new message gets it from gateway.store.rows, a message
+    # that changes from these triggers). The list clock counts, in commit order, what changes the
+    # list: it stands at the highest of list_clock.value and the messages' ids; a new message
+    # takes its next value as its id (gateway.store.rows.insert_message), a message given its
+    # listed_at after its insert the next as its listed_seq (list_clock.value keeps it, and the
+    # id of a deleted newest message, so that no id is used twice). A page token keeps the
+    # clock at its first page: the rows with a higher id or listed_seq are read as they stood
     # then. The final statuses are gateway.models.FINAL_STATUSES. deleted_messages is no
     # longer written: a page token carries its position itself.
     """
@@ -233,20 +235,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     -- The messages that took their place after their insert: those a page token's snapshot
     -- may have seen waiting.
     CREATE INDEX messages_moved ON messages (listed_seq) WHERE listed_seq IS NOT NULL;
-    CREATE TRIGGER messages_clock AFTER INSERT ON messages BEGIN
-        UPDATE list_clock SET value = NEW.id WHERE id = 1 AND value < NEW.id;
-    END;
-    CREATE TRIGGER messages_listed_at_insert AFTER INSERT ON messages
-        WHEN NEW.listed_at IS NULL AND (NEW.date_sent IS NOT NULL
-            OR NEW.status IN ('canceled', 'sent', 'failed', 'delivered', 'undelivered', 'received'))
-    BEGIN
-        UPDATE messages SET listed_at = coalesce(NEW.date_sent, NEW.date_updated)
-            WHERE id = NEW.id;
+    CREATE TRIGGER messages_clock AFTER DELETE ON messages BEGIN
+        UPDATE list_clock SET value = OLD.id WHERE id = 1 AND value < OLD.id;
     END;
     CREATE TRIGGER messages_sent AFTER UPDATE OF date_sent ON messages
         WHEN NEW.date_sent IS NOT NULL AND NEW.date_sent IS NOT OLD.date_sent
     BEGIN
-        UPDATE list_clock SET value = value + 1 WHERE id = 1;
+        UPDATE list_clock
+            SET value = max(value, coalesce((SELECT max(id) FROM messages), 0)) + 1 WHERE id = 1;
         UPDATE messages SET listed_at = NEW.date_sent,
             listed_seq = (SELECT value FROM list_clock WHERE id = 1)
             WHERE id = NEW.id;
@@ -255,7 +251,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         WHEN NEW.listed_at IS NULL AND NEW.date_sent IS NULL
             AND NEW.status IN ('canceled', 'sent', 'failed', 'delivered', 'undelivered', 'received')
     BEGIN
-        UPDATE list_clock SET value = value + 1 WHERE id = 1;
+        UPDATE list_clock
+            SET value = max(value, coalesce((SELECT max(id) FROM messages), 0)) + 1 WHERE id = 1;
         UPDATE messages SET listed_at = NEW.date_updated,
             listed_seq = (SELECT value FROM list_clock WHERE id = 1)
             WHERE id = NEW.id;
