@@ -362,6 +362,10 @@ async def test_page_size_over_1000_is_clamped(http: aiohttp.ClientSession, size:
         "PageToken=garbage",
         "PageToken=PA",
         "PageToken=PASM123",
+        "PageToken=PA" + "A" * 40,  # a token's shape, not one the gateway gave
+        "PageToken=PBSM" + "0" * 32,  # no such message
+        "PageToken=PA%00%FF",
+        pytest.param("PageToken=PA" + "x" * 5000, id="PageToken=PA+x*5000"),
         "DateSent=garbage",
         "DateSent=2026-13-01",
         "DateSent%3C=yesterday",
