@@ -3,7 +3,7 @@
 Routes (``../shared/docs/twilio-messages-api.md``):
 
 * ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` -> 201 and the new message
-* ``GET  /2010-04-01/Accounts/{AccountSid}/Messages.json`` -> a page, newest first
+* ``GET  /2010-04-01/Accounts/{AccountSid}/Messages.json`` -> a page, by DateSent, most recent first
 * ``GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`` -> one message
 * ``POST …/Messages/{Sid}.json`` -> redacted (``Body=""``) or canceled (``Status=canceled``)
 * ``DELETE …/Messages/{Sid}.json`` -> 204 once final, 20009 while in progress
@@ -35,6 +35,7 @@ from multidict import MultiDict, MultiDictProxy
 
 from gateway.accounts.applications import Applications
 from gateway.accounts.numbers import PhoneNumbers
+from gateway.api import page_tokens
 from gateway.api.application_json import (
     APPLICATION_FILTERS,
     application_json,
@@ -51,6 +52,7 @@ from gateway.api.number_json import (
     view,
 )
 from gateway.api.openapi import openapi_document
+from gateway.api.page_tokens import MessageToken
 from gateway.domain.dates import parse_moment
 from gateway.domain.errors import ApiError
 from gateway.domain.feedback import outcome
@@ -58,7 +60,7 @@ from gateway.domain.models import API_VERSION, FINAL_STATUSES, Message, is_sid
 from gateway.domain.records import Application, PhoneNumber
 from gateway.modems.supervisor import ModemPool
 from gateway.outbound.accept import Outbound
-from gateway.store import MessageQuery, Store
+from gateway.store import ListPosition, MessageQuery, PageCursor, Store
 
 PREFIX: Final = f"/{API_VERSION}/Accounts/{{account}}"
 MAX_PAGE_SIZE: Final = 1000
@@ -456,27 +458,32 @@ def _date_sent(query: Mapping[str, str]) -> tuple[date | None, datetime | None, 
     return day, min(bounds["<"], default=None), max(bounds[">"], default=None)
 
 
-def _token(query: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """(after, before) SIDs from ``PageToken``: ``PA<sid>`` pages on, ``PB<sid>`` back."""
+def _cursor(query: Mapping[str, str], account: str) -> PageCursor | MessageToken | None:
+    """What ``PageToken`` names (:mod:`gateway.api.page_tokens`); 20001 for anything else."""
     token = query.get("PageToken")
     if not token:
-        return None, None
-    sid = token[2:]
-    if token[:2] not in ("PA", "PB") or not (is_sid(sid, "SM") or is_sid(sid, "MM")):
-        raise ApiError(20001, f"Invalid PageToken {token!r}")
-    return (sid, None) if token.startswith("PA") else (None, sid)
+        return None
+    try:
+        return page_tokens.decode(token, account)
+    except page_tokens.TokenError as exc:
+        raise ApiError(20001, f"Invalid PageToken {token!r}: {exc}") from None
 
 
 async def list_messages(request: web.Request) -> web.Response:
+    """A page of the account's messages, sorted on DateSent, most recent first (the seed); the
+    ones not sent yet first, those that ended unsent where they ended (gateway.store
+    ListPosition). Its page tokens read the list as it stood at the first page
+    (gateway.store.listing), so paging stays exact while messages are being sent."""
     account = authorize(request)
     query = request.query
     page = _page(query)
     page_size = min(_int(query, "PageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
-    after, before = _token(query)
+    cursor = _cursor(query, account)
     on, sent_before, sent_after = _date_sent(query)
     filters = [(name, query[name]) for name in _LIST_FILTERS if query.get(name)]
     to, from_ = query.get("To"), query.get("From")
     outbound = _services(request).outbound
+    named = cursor if isinstance(cursor, MessageToken) else None
     message_query = MessageQuery(
         # As the numbers are stored: a national number in E.164 by default_region.
         to=outbound.number_filter(to) if to else None,
@@ -486,18 +493,30 @@ async def list_messages(request: web.Request) -> web.Response:
         sent_at_or_before=sent_before,
         sent_at_or_after=sent_after,
         page_size=page_size,
-        after_sid=after,
-        before_sid=before,
+        cursor=cursor if isinstance(cursor, PageCursor) else None,
+        after_sid=named.sid if named is not None and named.forward else None,
+        before_sid=named.sid if named is not None and not named.forward else None,
     )
-    messages, more = await _services(request).store.list_messages(account, message_query)
+    found = await _services(request).store.list_messages(account, message_query)
+    if found is None:
+        raise ApiError(20001, f"Invalid PageToken {query['PageToken']!r}: no such message")
+    backwards = cursor is not None and not cursor.forward
+
+    def token(position: ListPosition | None, forward: bool) -> str | None:
+        if position is None:
+            return None
+        return page_tokens.encode(PageCursor(found.snapshot, position, forward), account)
+
     body = page_json(
         request.path,
         request.path_qs,
         filters=filters,
-        messages=messages,
+        messages=found.messages,
         page=page,
         page_size=page_size,
-        has_more=more or before is not None,
+        # Back from a later page, the page it came from is still after this one.
+        next_token=token(found.last, True) if found.more or backwards else None,
+        previous_token=token(found.first, False) if page > 0 else None,
     )
     return web.json_response(body)
 

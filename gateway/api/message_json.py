@@ -71,9 +71,11 @@ def page_json(
     messages: list[Message],
     page: int,
     page_size: int,
-    has_more: bool,
+    next_token: str | None,
+    previous_token: str | None,
 ) -> dict[str, Any]:
-    """The list envelope; ``next_page_uri`` carries ``PageToken=PA<last SID>``."""
+    """The list envelope; ``next_page_uri`` and ``previous_page_uri`` carry the page tokens
+    given (:mod:`gateway.api.page_tokens`), and are null without one."""
 
     def uri(page_number: int, token: str | None = None) -> str:
         query = [*filters, ("PageSize", str(page_size)), ("Page", str(page_number))]
@@ -82,10 +84,9 @@ def page_json(
         return f"{path}?{urlencode(query)}"
 
     start = page * page_size
-    # Tokens, not page numbers, so that paging is right while messages keep arriving:
-    # PA<last SID> for what is older than this page, PB<first SID> for what is newer.
-    next_uri = uri(page + 1, "PA" + messages[-1].sid) if has_more and messages else None
-    previous_uri = uri(page - 1, "PB" + messages[0].sid) if page > 0 and messages else None
+    # Tokens, not page numbers, so that paging is right while messages are sent and arrive.
+    next_uri = uri(page + 1, next_token) if next_token is not None else None
+    previous_uri = uri(page - 1, previous_token) if previous_token is not None else None
     return {
         "end": start + len(messages) - 1 if messages else 0,
         "first_page_uri": uri(0),

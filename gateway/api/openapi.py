@@ -548,7 +548,9 @@ def _query(name: str, schema: Schema, description: str) -> Schema:
     return {"name": name, "in": "query", "description": description, "schema": schema}
 
 
-def _paging() -> list[Schema]:
+def _paging(
+    token: str = "The page token, from a next/previous_page_uri",
+) -> list[Schema]:
     return [
         _query(
             "PageSize",
@@ -561,7 +563,7 @@ def _paging() -> list[Schema]:
             "The page index, simply for client state; over 0 only with the PageToken of a "
             "next/previous_page_uri (20001 otherwise)",
         ),
-        _query("PageToken", {"type": "string"}, "The page token, from a next/previous_page_uri"),
+        _query("PageToken", {"type": "string"}, token),
     ]
 
 
@@ -777,6 +779,13 @@ def _application_form(title: str) -> Schema:
     )
 
 
+MESSAGES_PAGE_TOKEN: Final = (
+    "The page token, from a next/previous_page_uri: a position in the list as it stood at "
+    "the walk's first page, so that no message is skipped or shown twice while messages are "
+    "sent; or PA (PB) and a message's SID: the page after (before) it as the list stands now"
+)
+
+
 def _paths() -> Schema:
     account = _path_sid("AccountSid", "AC", "The account; the credentials' own")
     message_sid = _path_sid("Sid", "(SM|MM)", "The message's SID")
@@ -826,12 +835,14 @@ def _paths() -> Schema:
             "parameters": [account],
             "get": _operation(
                 "ListMessage",
-                "The account's messages, newest first",
+                "The account's messages, sorted on DateSent, most recent first: those not "
+                "sent yet (no DateSent) first, newest first; one that ended unsent (failed, "
+                "canceled) where it ended; ties newest first",
                 _responses(
                     {200: _json(_ref("schemas", "ListMessageResponse"), "A page")}, 400, 401, 429
                 ),
                 tag=messages,
-                parameters=[*list_filters, *_paging()],
+                parameters=[*list_filters, *_paging(MESSAGES_PAGE_TOKEN)],
             ),
             "post": _operation(
                 "CreateMessage",

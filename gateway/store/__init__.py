@@ -31,6 +31,33 @@ from gateway.domain.records import (
 
 
 @dataclass(frozen=True, slots=True)
+class ListPosition:
+    """Where a message stands in the list as it was at some moment (a page's snapshot).
+
+    The list (``GET .../Messages.json``, the seed: "sorted on the DateSent field with the most
+    recent messages appearing first"): first the messages still waiting to be sent (queued,
+    accepted, scheduled, receiving...), newest first; then the others by ``listed_at`` (their
+    DateSent; for one that ended without being sent, the moment it ended), most recent first.
+    Ties, and the waiting ones, go by ``id`` (the store's own, in the order of the inserts),
+    highest first.
+    """
+
+    waiting: bool
+    listed_at: int  # microseconds since the epoch, UTC; 0 while waiting
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageCursor:
+    """What a page token names: a position in the list as it stood at ``snapshot`` (the store's
+    list clock when the first page was read), and which side of it the page is on."""
+
+    snapshot: int
+    position: ListPosition
+    forward: bool  # the page after the position (older); False: the page before it (newer)
+
+
+@dataclass(frozen=True, slots=True)
 class MessageQuery:
     """Filters of ``GET .../Messages.json``; dates compare with ``date_sent`` in UTC."""
 
@@ -43,8 +70,24 @@ class MessageQuery:
     sent_at_or_before: datetime | None = None
     sent_at_or_after: datetime | None = None
     page_size: int = 50
-    after_sid: str | None = None  # older than this message (next page: PageToken PA...)
-    before_sid: str | None = None  # newer than this message (previous page: PageToken PB...)
+    cursor: PageCursor | None = None  # from a page token; None: the first page, read now
+    # A message's SID for a page token of Twilio's documented shape (PA<SID>/PB<SID>): the
+    # page after (before) that message as it stands now.
+    after_sid: str | None = None
+    before_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """A page of the list, in list order, read as the list stood at ``snapshot``; ``more``: there
+    are more beyond it (older ones; newer ones for a page before a position). ``first`` and
+    ``last`` are where its first and last messages stand (``None`` for an empty page)."""
+
+    messages: list[Message]
+    more: bool
+    snapshot: int
+    first: ListPosition | None
+    last: ListPosition | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +158,11 @@ class Store(Protocol):
 
     async def get_message(self, account_sid: str, sid: str) -> Message | None: ...
 
-    async def list_messages(
-        self, account_sid: str, query: MessageQuery
-    ) -> tuple[list[Message], bool]:
-        """A page, newest first, and whether there are more beyond it (older ones; newer ones
-        with ``before_sid``)."""
+    async def list_messages(self, account_sid: str, query: MessageQuery) -> MessagePage | None:
+        """A page of the list (see :class:`ListPosition`) as it stood at the query's cursor's
+        snapshot, or now for a first page: a message created since is not in it, one sent
+        since stands where it stood then; ``None`` when ``after_sid``/``before_sid`` names no
+        message of the account."""
 
     async def outbound_work(self, modem: str, now: datetime, limit: int = 16) -> list[OutboundWork]:
         """Queued or half-sent messages of ``modem`` due by ``now``, oldest first."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from gateway.domain.models import Direction, Message, Status
+from gateway.domain.models import FINAL_STATUSES, Direction, Message, Status
 from gateway.domain.records import InboundPart, PhoneNumber, Webhook, new_webhook_token
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -21,6 +21,13 @@ MESSAGE_COLUMNS: Final = (
     "date_created, date_updated, date_sent, status_callback, modem, validity_period, "
     "max_price, expires_at, send_at, content_retention, address_retention, application_sid, "
     "provide_feedback, sender_pinned"
+)
+
+
+# The list clock's value (schema migration 14): the last id or listed_seq given, or the id of
+# the newest message if it was deleted.
+LIST_CLOCK: Final = (
+    "SELECT max(value, coalesce((SELECT max(id) FROM messages), 0)) FROM list_clock WHERE id = 1"
 )
 
 
@@ -66,15 +73,19 @@ def message_row(row: Sequence[Any]) -> Message:
 
 
 def insert_message(db: sqlite3.Connection, message: Message) -> int:
+    """Insert ``message``; returns its id. Every message is inserted here: its id is the list
+    clock's next value (schema migration 14), never one a message had before, so that a page
+    token knows the messages that came after its first page by their id alone."""
     cursor = db.execute(
-        "INSERT INTO messages (sid, account_sid, direction, status, to_number, "
+        "INSERT INTO messages (id, sid, account_sid, direction, status, to_number, "
         "from_number, body, num_segments, num_media, error_code, error_message, price, "
         "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
         "status_callback, modem, validity_period, max_price, expires_at, send_at, "
         "content_retention, address_retention, application_sid, provide_feedback, "
-        "sender_pinned) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "sender_pinned, listed_at) "
+        f"VALUES (({LIST_CLOCK}) + 1, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.sid,
             message.account_sid,
@@ -104,9 +115,19 @@ def insert_message(db: sqlite3.Connection, message: Message) -> int:
             message.application_sid,
             int(message.provide_feedback),
             int(message.sender_pinned),
+            None if (listed := listed_at(message)) is None else to_micros(listed),
         ),
     )
     return int(cursor.lastrowid or 0)
+
+
+def listed_at(message: Message) -> datetime | None:
+    """Where a new message stands in the list (schema migration 14, whose triggers keep it
+    after): its DateSent; for one inserted final without one, when it ended; ``None`` while
+    it waits to be sent."""
+    if message.date_sent is not None:
+        return message.date_sent
+    return message.date_updated if message.status in FINAL_STATUSES else None
 
 
 def load_message(db: sqlite3.Connection, where: str, value: Any) -> tuple[int, Message] | None:

@@ -276,4 +276,63 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE messages ADD COLUMN sender_pinned INTEGER NOT NULL DEFAULT 0;
     """,
+    # 14: the list's order, and page tokens that stay exact while messages are sent (the seed:
+    # "sorted on the DateSent field with the most recent messages appearing first"; see
+    # gateway.store.listing). listed_at is where a message stands: its date_sent or, for one
+    # that ended (a final status) without being sent, when it ended; NULL while it waits to
+    # be sent, above every sent one (a new message gets it from gateway.store.rows, a message
+    # that changes from these triggers). The list clock counts, in commit order, what changes the
+    # list: it stands at the highest of list_clock.value and the messages' ids; a new message
+    # takes its next value as its id (gateway.store.rows.insert_message), a message given its
+    # listed_at after its insert the next as its listed_seq (list_clock.value keeps it, and the
+    # id of a deleted newest message, so that no id is used twice). A page token keeps the
+    # clock at its first page: the rows with a higher id or listed_seq are read as they stood
+    # then. The final statuses are gateway.domain.models.FINAL_STATUSES. deleted_messages is no
+    # longer written: a page token carries its position itself.
+    """
+    CREATE TABLE list_clock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        value INTEGER NOT NULL
+    );
+    INSERT INTO list_clock (id, value) VALUES (1, max(
+        coalesce((SELECT max(id) FROM messages), 0),
+        coalesce((SELECT max(id) FROM deleted_messages), 0)
+    ));
+    ALTER TABLE messages ADD COLUMN listed_at INTEGER;
+    ALTER TABLE messages ADD COLUMN listed_seq INTEGER;
+    UPDATE messages SET listed_at = coalesce(date_sent, date_updated)
+        WHERE date_sent IS NOT NULL
+        OR status IN ('canceled', 'sent', 'failed', 'delivered', 'undelivered', 'received');
+    DROP INDEX messages_by_account;
+    DROP INDEX messages_by_from;
+    DROP INDEX messages_by_date_sent;
+    CREATE INDEX messages_listed ON messages (account_sid, listed_at, id);
+    CREATE INDEX messages_listed_to ON messages (account_sid, to_number, listed_at, id);
+    CREATE INDEX messages_listed_from ON messages (account_sid, from_number, listed_at, id);
+    -- The messages that took their place after their insert: those a page token's snapshot
+    -- may have seen waiting.
+    CREATE INDEX messages_moved ON messages (listed_seq) WHERE listed_seq IS NOT NULL;
+    CREATE TRIGGER messages_clock AFTER DELETE ON messages BEGIN
+        UPDATE list_clock SET value = OLD.id WHERE id = 1 AND value < OLD.id;
+    END;
+    CREATE TRIGGER messages_sent AFTER UPDATE OF date_sent ON messages
+        WHEN NEW.date_sent IS NOT NULL AND NEW.date_sent IS NOT OLD.date_sent
+    BEGIN
+        UPDATE list_clock
+            SET value = max(value, coalesce((SELECT max(id) FROM messages), 0)) + 1 WHERE id = 1;
+        UPDATE messages SET listed_at = NEW.date_sent,
+            listed_seq = (SELECT value FROM list_clock WHERE id = 1)
+            WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER messages_ended AFTER UPDATE OF status ON messages
+        WHEN NEW.listed_at IS NULL AND NEW.date_sent IS NULL
+            AND NEW.status IN ('canceled', 'sent', 'failed', 'delivered', 'undelivered', 'received')
+    BEGIN
+        UPDATE list_clock
+            SET value = max(value, coalesce((SELECT max(id) FROM messages), 0)) + 1 WHERE id = 1;
+        UPDATE messages SET listed_at = NEW.date_updated,
+            listed_seq = (SELECT value FROM list_clock WHERE id = 1)
+            WHERE id = NEW.id;
+    END;
+    """,
 )

@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import monotonic
 from typing import Any, Final, TypeVar
@@ -38,6 +38,7 @@ from gateway.domain.records import (
 from gateway.store import (
     Claim,
     InFlight,
+    MessagePage,
     MessageQuery,
     OutboundWork,
     WebhookStates,
@@ -45,6 +46,7 @@ from gateway.store import (
     receiving,
 )
 from gateway.store import applications as application_rows
+from gateway.store.listing import read_page
 from gateway.store.rows import (
     EPOCH,
     MESSAGE_COLUMNS,
@@ -76,15 +78,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 DATABASE_NAME: Final = "smsgw.sqlite3"
-_DAY_MICROS: Final = 86_400_000_000
 _UNSENT: Final = (Status.QUEUED, Status.SENDING)
-# list_messages with a DateSent filter: the newest messages looked at before sorting the range.
-_PROBE_ROWS: Final = 2000
-# Where the message a page token names stands in the list, deleted since or not.
-_POSITION: Final = (
-    "coalesce((SELECT id FROM messages WHERE sid = ?), "
-    "(SELECT id FROM deleted_messages WHERE sid = ?))"
-)
 # A part that went, or was handed to the modem and may have gone (claim_part).
 _TOUCHED: Final = "(sent_at IS NOT NULL OR claimed_at IS NOT NULL)"
 # Messages whose validity period may still end: in the queue with no part sent (or on its way)
@@ -97,17 +91,6 @@ _UNSENT_WHERE: Final = (
 _WAITING_WHERES: Final = ("status = 'accepted'", "status = 'scheduled'")
 _PROBE_EVERY: Final = 1.0  # seconds between two health probes of the database
 MIN_FREE: Final = 1024 * 1024  # bytes: less left on the disk and the database is not healthy
-
-
-def _where_from(query: MessageQuery, column: str, where: list[str], values: list[Any]) -> None:
-    """``From=``: the number as the filter read it (E.164), or an inbound sender as the network
-    gave it, as it was typed (``07700900123`` with a default_region)."""
-    if query.from_given is not None and query.from_given != query.from_:
-        where.append(f"{column} IN (?, ?)")
-        values += [query.from_, query.from_given]
-    else:
-        where.append(f"{column} = ?")
-        values.append(query.from_)
 
 
 class SqliteStore:
@@ -178,82 +161,8 @@ class SqliteStore:
 
         return await self._read(job)
 
-    async def list_messages(
-        self, account_sid: str, query: MessageQuery
-    ) -> tuple[list[Message], bool]:
-        # With To, its index is the one to use (a recipient has few messages; a modem's number
-        # sends many, and a date range may cover most of the table): "+" keeps SQLite, which
-        # has no statistics to tell them apart, from choosing the from_number or date_sent index.
-        by_to = query.to is not None
-        dated = (query.sent_on, query.sent_at_or_before, query.sent_at_or_after) != (None,) * 3
-
-        def conditions(sent: str) -> tuple[list[str], list[Any]]:
-            where = ["account_sid = ?"]
-            values: list[Any] = [account_sid]
-            if query.to is not None:
-                where.append("to_number = ?")
-                values.append(query.to)
-            if query.from_ is not None:
-                _where_from(query, "+from_number" if by_to else "from_number", where, values)
-            if query.sent_on is not None:
-                start = datetime.combine(query.sent_on, time(), UTC)
-                where.append(f"{sent} >= ? AND {sent} < ?")
-                values += [to_micros(start), to_micros(start) + _DAY_MICROS]
-            if query.sent_at_or_before is not None:
-                where.append(f"{sent} <= ?")
-                values.append(to_micros(query.sent_at_or_before))
-            if query.sent_at_or_after is not None:
-                where.append(f"{sent} >= ?")
-                values.append(to_micros(query.sent_at_or_after))
-            if query.after_sid is not None:
-                where.append(f"id < {_POSITION}")
-                values += [query.after_sid, query.after_sid]
-            if query.before_sid is not None:
-                where.append(f"id > {_POSITION}")
-                values += [query.before_sid, query.before_sid]
-            return where, values
-
-        # ASC: the page just newer than the token, then turned newest first.
-        order = "ASC" if query.before_sid is not None else "DESC"
-        limit = query.page_size + 1
-        where, values = conditions("+date_sent" if by_to else "date_sent")
-        # The page's ids first, from an index alone (every index holds the id), then their
-        # rows: a DateSent range is not in id order, and sorting the bare ids of every match is
-        # far cheaper than sorting their whole rows.
-        sql = (
-            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN (SELECT id FROM messages "
-            f"WHERE {' AND '.join(where)} ORDER BY id {order} LIMIT ?) ORDER BY id {order}"
-        )
-        values.append(limit)
-        # A date range mostly names recent messages: look among the newest _PROBE_ROWS (from
-        # the token on) first, in id order, which stops at the page's end; only when they do
-        # not fill the page, sort the ids of the whole range.
-        probe: tuple[str, list[Any]] | None = None
-        if dated and not by_to and order == "DESC":
-            probe_where, probe_values = conditions("+date_sent")
-            window = "SELECT id FROM messages WHERE account_sid = ?"
-            probe_values.append(account_sid)
-            if query.after_sid is not None:
-                window += f" AND id < {_POSITION}"
-                probe_values += [query.after_sid, query.after_sid]
-            probe_where.append(f"id >= coalesce(({window} ORDER BY id DESC LIMIT 1 OFFSET ?), 0)")
-            probe_values += [_PROBE_ROWS - 1, limit]
-            probe = (
-                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(probe_where)} "
-                "ORDER BY id DESC LIMIT ?",
-                probe_values,
-            )
-
-        def job(db: sqlite3.Connection) -> tuple[list[Message], bool]:
-            found = db.execute(*probe).fetchall() if probe is not None else []
-            if len(found) < limit:
-                found = db.execute(sql, values).fetchall()
-            rows = [message_row(row) for row in found]
-            more = len(rows) > query.page_size
-            rows = rows[: query.page_size]
-            return (list(reversed(rows)) if order == "ASC" else rows), more
-
-        return await self._read(job)
+    async def list_messages(self, account_sid: str, query: MessageQuery) -> MessagePage | None:
+        return await self._read(lambda db: read_page(db, account_sid, query))
 
     async def count_messages(self) -> int:
         def job(db: sqlite3.Connection) -> int:
@@ -756,9 +665,6 @@ class SqliteStore:
             )
             db.execute("DELETE FROM message_feedback WHERE message_sid = ?", (sid,))
             db.execute("DELETE FROM messages WHERE id = ?", (message_id,))  # segments cascade
-            db.execute(
-                "INSERT OR REPLACE INTO deleted_messages (sid, id) VALUES (?, ?)", (sid, message_id)
-            )
             return message
 
         return await self._write(job)

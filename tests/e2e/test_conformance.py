@@ -299,6 +299,78 @@ async def test_create_fetch_and_list_with_filters(rig: Rig) -> None:
     assert all("To=%2B447700900123" in url for url in rig.sdk.gets())
 
 
+async def test_the_list_is_sorted_on_date_sent_most_recent_first(rig: Rig) -> None:
+    """The seed ("Read multiple Message resources"): "When getting the list of all messages,
+    results will be sorted on the DateSent field with the most recent messages appearing
+    first." A message handed to a slow modem first and sent 3 s after one that went through a
+    quicker modem is listed before it; while it waits to be sent it stands above every sent
+    message (it will be sent after all of them)."""
+    early = await rig.create(to=HANDSET, from_=BOB, body="early")
+    await rig.final(early.sid)
+    rig.alice.stall()  # busy: alice answers her AT+CMGS only once she resumes
+    rig.clock.advance(1)
+    slow = await rig.create(to=HANDSET, from_=ALICE, body="slow")
+    await rig.statuses.reached(slow.sid, Status.SENDING)
+    rig.clock.advance(1)
+    quick = await rig.create(to=HANDSET_2, from_=BOB, body="quick")
+    assert (await rig.final(quick.sid)).date_sent == rig.clock.now
+    assert await rig.listed() == [slow.sid, quick.sid, early.sid]  # slow: not sent yet
+    rig.clock.advance(3)
+    rig.alice.resume()
+    sent = await rig.final(slow.sid)
+    assert sent.date_sent == rig.clock.now  # 3 s after quick, created 1 s before it
+    assert await rig.listed() == [slow.sid, quick.sid, early.sid]
+    assert await rig.listed(page_size=1) == [slow.sid, quick.sid, early.sid]
+    # Creation order would be quick, slow, early: DateSent decides.
+    dates = [(await rig.fetch(sid)).date_sent for sid in (slow.sid, quick.sid, early.sid)]
+    assert dates == sorted(dates, reverse=True)
+
+
+async def test_a_walk_lists_the_messages_as_they_stood_at_its_first_page(rig: Rig) -> None:
+    """The seed: the next page "picks up where it left off and can prevent you from retrieving
+    duplicate data if you are actively sending or receiving messages". ``stream()`` reads its
+    first page while two messages wait for a busy modem; they are sent (and move among the
+    sent), and a new message is sent, before it reads on: every message of the first page's
+    list comes once, in that list's order, and the new one not at all."""
+    sent = []
+    for number in range(3):
+        rig.clock.advance(1)
+        created = await rig.create(to=HANDSET, from_=BOB, body=f"sent {number}")
+        await rig.final(created.sid)
+        sent.append(created.sid)
+    rig.alice.stall()
+    waiting = []
+    for number in range(2):
+        created = await rig.create(to=HANDSET_2, from_=ALICE, body=f"waiting {number}")
+        waiting.append(created.sid)
+    await rig.statuses.reached(waiting[0], Status.SENDING)
+    then = waiting[::-1] + sent[::-1]
+    assert await rig.listed() == then
+
+    if rig.sdk.is_async:
+        stream = await rig.messages.stream_async(page_size=2)
+
+        async def take() -> Any:
+            return await anext(stream, None)
+    else:
+        generator = await asyncio.to_thread(rig.messages.stream, page_size=2)
+
+        async def take() -> Any:
+            return await asyncio.to_thread(next, generator, None)
+
+    walked = [(await take()).sid, (await take()).sid]  # the first page: the two waiting
+    rig.clock.advance(10)
+    rig.alice.resume()
+    for sid in waiting:
+        assert (await rig.final(sid)).date_sent == rig.clock.now  # now the most recent sent
+    newer = await rig.create(to=HANDSET, from_=BOB, body="newer")
+    await rig.final(newer.sid)
+    while (message := await take()) is not None:
+        walked.append(message.sid)
+    assert walked == then
+    assert await rig.listed() == [newer.sid, *waiting[::-1], *sent[::-1]]
+
+
 async def test_page_tokens_stay_right_while_messages_arrive(rig: Rig) -> None:
     async def send(count: int) -> list[str]:
         return [(await rig.create(to=HANDSET, from_=ALICE, body=f"n{i}")).sid for i in range(count)]

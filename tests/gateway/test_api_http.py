@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import aiohttp
 import pytest
 
+from gateway.api import page_tokens
+from gateway.store import PageCursor
 from tests.gateway.api_rig import (
     EXTERNAL,
     EXTERNAL_2,
@@ -282,11 +284,11 @@ async def test_list_envelope_and_paging_links(http: aiohttp.ClientSession) -> No
         # Host-less, under /2010-04-01/: twilio-python prefixes its own base URL (doc §3).
         assert next_uri.startswith(f"{LIST}?")
         query = parse_qs(urlsplit(next_uri).query)
-        assert query == {
-            "PageSize": ["10"],
-            "Page": [str(number + 1)],
-            "PageToken": ["PA" + page["messages"][-1]["sid"]],
-        }
+        token = query.pop("PageToken")[0]
+        assert query == {"PageSize": ["10"], "Page": [str(number + 1)]}
+        # PA and where the page ends, in the list as it stood at the first page.
+        cursor = page_tokens.decode(token, ACCOUNT.sid)
+        assert isinstance(cursor, PageCursor) and cursor.forward and token.startswith("PA")
         page = await get_page(http, next_uri)
         assert page["uri"] == next_uri
     assert seen == newest_first
@@ -360,6 +362,10 @@ async def test_page_size_over_1000_is_clamped(http: aiohttp.ClientSession, size:
         "PageToken=garbage",
         "PageToken=PA",
         "PageToken=PASM123",
+        "PageToken=PA" + "A" * 40,  # a token's shape, not one the gateway gave
+        "PageToken=PBSM" + "0" * 32,  # no such message
+        "PageToken=PA%00%FF",
+        pytest.param("PageToken=PA" + "x" * 5000, id="PageToken=PA+x*5000"),
         "DateSent=garbage",
         "DateSent=2026-13-01",
         "DateSent%3C=yesterday",

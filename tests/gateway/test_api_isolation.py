@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
@@ -84,11 +85,23 @@ async def test_on_the_wire_a_foreign_sid_looks_like_no_sid(api: Api) -> None:
         # Carol's message through her account's path, with alice's credentials: 401.
         async with alice.get(message_path(theirs, OTHER_ACCOUNT)) as reply:
             assert_twilio_error(await reply.json(), 401, 20003)
-        # Paging from carol's message as a token shows alice nothing of carol's.
-        async with alice.get(messages_path(), params={"PageToken": "PA" + theirs}) as reply:
-            page = await reply.json()
-        assert reply.status == 200
-        assert page["messages"] == []
+        # Paging from carol's message as a token: the same refusal as from no message at all.
+        refusals = []
+        for sid in (theirs, unknown):
+            async with alice.get(messages_path(), params={"PageToken": "PA" + sid}) as reply:
+                body = await reply.json()
+            assert_twilio_error(body, 400, 20001)
+            refusals.append(body["message"].replace(sid, "<sid>"))
+        assert refusals[0] == refusals[1]
+        # A page token carol was given is no token of alice's list.
+        async with carol.get(path, params={"PageSize": "1"}) as reply:
+            assert reply.status == 200
+        async with carol.post(path, data={"To": EXTERNAL, "From": CAROL, "Body": "y"}) as reply:
+            assert reply.status == 201
+        async with carol.get(path, params={"PageSize": "1"}) as reply:
+            token = parse_qs(urlsplit((await reply.json())["next_page_uri"]).query)["PageToken"]
+        async with alice.get(messages_path(), params={"PageToken": token[0]}) as reply:
+            assert_twilio_error(await reply.json(), 400, 20001)
 
 
 async def test_an_account_sees_only_the_modems_that_carry_its_numbers(api: Api) -> None:

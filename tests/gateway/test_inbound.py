@@ -62,8 +62,9 @@ class Rig:
 
     async def listed(self) -> list[Message]:
         """The handset's messages as the Messages API lists them, newest first."""
-        messages, _ = await self.store.list_messages(ACCOUNT.sid, MessageQuery(from_=HANDSET))
-        return messages
+        page = await self.store.list_messages(ACCOUNT.sid, MessageQuery(from_=HANDSET))
+        assert page is not None
+        return page.messages
 
 
 def configuration(tmp_path: Path) -> Config:

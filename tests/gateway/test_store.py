@@ -17,7 +17,7 @@ import pytest
 from gateway.config import Account
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Direction, Message, Segment, Status, new_sid
-from gateway.store import Claim, MessageQuery
+from gateway.store import Claim, MessagePage, MessageQuery, PageCursor
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore, read_accounts
 
@@ -132,6 +132,23 @@ async def test_get_is_per_account(store: SqliteStore) -> None:
     assert await store.get_message(ACCOUNT, new_sid("SM")) is None
 
 
+async def page_of(store: SqliteStore, query: MessageQuery) -> MessagePage:
+    page = await store.list_messages(ACCOUNT, query)
+    assert page is not None
+    return page
+
+
+def after(page: MessagePage, query: MessageQuery) -> MessageQuery:
+    """The query for the page after ``page`` (what ``next_page_uri``'s token names)."""
+    assert page.last is not None
+    return replace(query, cursor=PageCursor(page.snapshot, page.last, forward=True))
+
+
+def before(page: MessagePage, query: MessageQuery) -> MessageQuery:
+    assert page.first is not None
+    return replace(query, cursor=PageCursor(page.snapshot, page.first, forward=False))
+
+
 async def test_list_newest_first_with_filters_and_pages(store: SqliteStore) -> None:
     created = []
     for n in range(7):
@@ -144,51 +161,44 @@ async def test_list_newest_first_with_filters_and_pages(store: SqliteStore) -> N
         await store.create_message(item, parts(1))
     await store.create_message(message(account=OTHER), parts(1))
 
-    everything, more = await store.list_messages(ACCOUNT, MessageQuery(page_size=50))
-    assert [m.sid for m in everything] == [m.sid for m in reversed(created)]
-    assert not more
+    everything = await page_of(store, MessageQuery(page_size=50))
+    assert [m.sid for m in everything.messages] == [m.sid for m in reversed(created)]
+    assert not everything.more
 
-    first, more = await store.list_messages(ACCOUNT, MessageQuery(page_size=3))
-    assert more and len(first) == 3
-    second, _ = await store.list_messages(
-        ACCOUNT, MessageQuery(page_size=3, after_sid=first[-1].sid)
-    )
-    third, more = await store.list_messages(
-        ACCOUNT, MessageQuery(page_size=3, after_sid=second[-1].sid)
-    )
-    assert not more
-    paged = [m.sid for m in first + second + third]
+    query = MessageQuery(page_size=3)
+    first = await page_of(store, query)
+    assert first.more and len(first.messages) == 3
+    second = await page_of(store, after(first, query))
+    third = await page_of(store, after(second, query))
+    assert not third.more
+    paged = [m.sid for m in first.messages + second.messages + third.messages]
     assert paged == [m.sid for m in reversed(created)]
-    back, newer = await store.list_messages(
-        ACCOUNT, MessageQuery(page_size=3, before_sid=third[0].sid)
-    )
-    assert back == second and newer  # the previous page, newest first, and there is more
+    back = await page_of(store, before(third, query))
+    assert back.messages == second.messages and back.more  # the previous page, and more
 
-    to, _ = await store.list_messages(ACCOUNT, MessageQuery(to="+15550002002"))
+    to = (await page_of(store, MessageQuery(to="+15550002002"))).messages
     assert {m.to for m in to} == {"+15550002002"} and len(to) == 3
-    on, _ = await store.list_messages(ACCOUNT, MessageQuery(sent_on=date(2026, 3, 3)))
+    on = (await page_of(store, MessageQuery(sent_on=date(2026, 3, 3)))).messages
     assert [m.sid for m in on] == [created[2].sid]
-    before, _ = await store.list_messages(
-        ACCOUNT, MessageQuery(sent_at_or_before=datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    earlier = await page_of(
+        store, MessageQuery(sent_at_or_before=datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
     )
-    assert {m.sid for m in before} == {created[0].sid, created[1].sid}
-    after, _ = await store.list_messages(
-        ACCOUNT, MessageQuery(sent_at_or_after=datetime(2026, 3, 6, 12, 0, tzinfo=UTC))
+    assert {m.sid for m in earlier.messages} == {created[0].sid, created[1].sid}
+    later = await page_of(
+        store, MessageQuery(sent_at_or_after=datetime(2026, 3, 6, 12, 0, tzinfo=UTC))
     )
-    assert {m.sid for m in after} == {created[5].sid, created[6].sid}
+    assert {m.sid for m in later.messages} == {created[5].sid, created[6].sid}
 
 
 async def test_paging_is_stable_while_messages_arrive(store: SqliteStore) -> None:
     older = [message() for _ in range(5)]
     for item in older:
         await store.create_message(item, parts(1))
-    first, _ = await store.list_messages(ACCOUNT, MessageQuery(page_size=2))
+    first = await page_of(store, MessageQuery(page_size=2))
     for _ in range(3):  # new messages arrive between the page requests
         await store.create_message(message(), parts(1))
-    rest, _ = await store.list_messages(
-        ACCOUNT, MessageQuery(page_size=10, after_sid=first[-1].sid)
-    )
-    assert [m.sid for m in first + rest] == [m.sid for m in reversed(older)]
+    rest = await page_of(store, after(first, MessageQuery(page_size=10)))
+    assert [m.sid for m in first.messages + rest.messages] == [m.sid for m in reversed(older)]
 
 
 async def test_the_dispatchers_side(store: SqliteStore) -> None:
@@ -309,7 +319,16 @@ async def test_list_pages_are_what_a_plain_filter_gives(store: SqliteStore) -> N
         await asyncio.gather(
             *(store.create_message(m, parts(1)) for m in created[chunk : chunk + 200])
         )
-    newest_first = list(reversed(created))  # ids follow the commits, which follow the list order
+    # The list: the unsent first, newest first (ids follow the commits, which follow
+    # ``created``), then by DateSent, most recent first, ties newest first.
+    newest_first = sorted(
+        created,
+        key=lambda m: (
+            (0, 0.0, -created.index(m))
+            if m.date_sent is None
+            else (1, -m.date_sent.timestamp(), -created.index(m))
+        ),
+    )
 
     def expected(query: MessageQuery) -> list[Message]:
         def keep(m: Message) -> bool:
@@ -343,17 +362,18 @@ async def test_list_pages_are_what_a_plain_filter_gives(store: SqliteStore) -> N
         wanted = expected(base)
         listed: list[Message] = []
         query = base
+        pages = []
         while True:  # page after page by token, as a client follows next_page_uri
-            page, more = await store.list_messages(ACCOUNT, query)
-            listed += page
-            if not more:
+            page = await page_of(store, query)
+            pages.append(page)
+            listed += page.messages
+            if not page.more:
                 break
-            query = replace(base, after_sid=page[-1].sid)
+            query = after(page, base)
         assert [m.sid for m in listed] == [m.sid for m in wanted], base
-        if len(wanted) > base.page_size:  # and one page back from the second page
-            second = wanted[base.page_size]
-            back, _ = await store.list_messages(ACCOUNT, replace(base, before_sid=second.sid))
-            assert [m.sid for m in back] == [m.sid for m in wanted[: base.page_size]], base
+        if len(pages) > 1:  # and one page back from the second page
+            back = await page_of(store, before(pages[1], base))
+            assert [m.sid for m in back.messages] == [m.sid for m in wanted[: base.page_size]]
 
 
 async def test_a_batch_that_cannot_commit_fails_each_write_with_its_own_error(
