@@ -38,7 +38,8 @@ from gateway.store.rows import LIST_CLOCK, MESSAGE_COLUMNS, message_row, to_micr
 
 _DAY_MICROS: Final = 86_400_000_000
 _COLUMNS: Final = f"{MESSAGE_COLUMNS}, id, listed_at, listed_seq"
-_ID, _LISTED_AT, _LISTED_SEQ = 25, 26, 27  # where the extra columns stand in a row
+# Where the extra columns stand in a row: after the message's own.
+_ID, _LISTED_AT, _LISTED_SEQ = (len(MESSAGE_COLUMNS.split(",")) + offset for offset in range(3))
 
 
 def read_page(db: sqlite3.Connection, account_sid: str, query: MessageQuery) -> MessagePage | None:

@@ -22,6 +22,9 @@ from gateway.store.listing import read_page
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 
+# Where schema migration 14 (the list's order and clock) stands among the migrations.
+LIST_ORDER_MIGRATION = next(n for n, script in enumerate(MIGRATIONS) if "list_clock" in script)
+
 ACCOUNT = "AC" + "a" * 32
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -224,12 +227,13 @@ async def test_an_id_is_never_used_twice(store: SqliteStore) -> None:
     assert ids == [1, 3]
 
 
-async def test_migration_9_places_the_messages_there_are(tmp_path: Path) -> None:
+async def test_the_list_order_migration_places_the_messages_there_are(tmp_path: Path) -> None:
+    before = LIST_ORDER_MIGRATION
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         # What migration 7 calls to fill pending webhooks (there are none here).
         db.create_function("smsgw_destination", 1, lambda url: "")
         db.create_function("smsgw_token", 0, lambda: "")
-        for number, script in enumerate(MIGRATIONS[:8], 1):
+        for number, script in enumerate(MIGRATIONS[:before], 1):
             db.executescript(script)
             db.execute(f"PRAGMA user_version = {number}")
         rows = [
@@ -259,10 +263,12 @@ async def test_migration_9_places_the_messages_there_are(tmp_path: Path) -> None
         await store.close()
 
 
-def test_migration_9_names_the_final_statuses() -> None:
-    """Migration 9 lists the final statuses in SQL: the same as the models'."""
+def test_the_list_order_migration_names_the_final_statuses() -> None:
+    """The list order's migration lists the final statuses in SQL: the same as the models'."""
     final = "(" + ", ".join(f"'{s.value}'" for s in Status if s in FINAL_STATUSES) + ")"
-    assert MIGRATIONS[8].count(f"status IN {final}") == 2  # the rows there were, the trigger
+    assert (
+        MIGRATIONS[LIST_ORDER_MIGRATION].count(f"status IN {final}") == 2
+    )  # the rows there were, the trigger
 
 
 class _Planner:
