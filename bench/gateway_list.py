@@ -8,7 +8,10 @@ this process; :func:`bench.load_client.drive`), From cycling over the three mode
 To over the 1,000 numbers +447700900000 to +447700900999 (100 messages each). The benchmark then
 waits for alice and bob to send theirs, so that two thirds of the messages have a ``date_sent``
 (``DateSent`` only matches those) and one third stays queued without one, and walks the whole
-list once (PageSize 1000) to know what every page must hold.
+list once (PageSize 1000), following ``next_page_uri``, to know what every page must hold and
+to keep the page tokens it was given. The list is sorted on DateSent, most recent first, the
+messages not sent yet above the sent ones: carol's 33,333 queued messages come first, then
+alice's and bob's by the moment they were sent; the walk checks that order.
 
 The gateway is then restarted on the same data directory, so the measured requests meet a fresh
 process with empty SQLite caches (the file itself is in the kernel's page cache: it was just
@@ -43,9 +46,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 
@@ -65,9 +69,10 @@ from bench.load_client import CONNECTIONS, LoadResult, drive, form
 TOTAL: Final = 100_000
 REPEATS: Final = 200
 TARGET_MS: Final = 20.0
-DEEP: Final = 90_000  # the deep page is the one after the 90,000th newest message
+DEEP: Final = 90_000  # the deep page is the one after the 90,000th message of the list
+UNSENT_DEEP: Final = 20_000  # a page among the queued messages at the top: after the 20,000th
 WALK_PAGE_SIZE: Final = 1000
-DRAIN_LIMIT_S: Final = 240.0
+DRAIN_LIMIT_S: Final = 600.0  # about 100 s on an idle machine
 ALICE: Final = "+15550001001"  # simulated, sends
 BOB: Final = "+15550002002"  # simulated, sends
 CAROL: Final = "+15550003003"  # no device: her messages stay queued
@@ -119,6 +124,8 @@ class SetUpFacts:
     statuses: dict[str, int] = field(default_factory=dict)
     database_mib: float = 0.0
     newest_first: list[Stored] = field(default_factory=list)
+    # The page tokens the walk was given: (next page's, previous page's), by where a page starts.
+    tokens: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after measuring
 
 
@@ -132,20 +139,43 @@ def _stored(message: dict[str, Any]) -> Stored:
     )
 
 
-async def walk(gateway: RunningGateway) -> list[Stored]:
-    """Every message, newest first, following ``next_page_uri``."""
+def _token(uri: str | None) -> str | None:
+    return parse_qs(urlsplit(uri).query)["PageToken"][0] if uri else None
+
+
+async def walk(
+    gateway: RunningGateway,
+) -> tuple[list[Stored], dict[int, tuple[str | None, str | None]]]:
+    """Every message in list order, following ``next_page_uri``, and the page tokens of each
+    page (by where it starts)."""
     headers = {"Authorization": authorization()}
     url: str | None = f"{gateway.messages_url}?PageSize={WALK_PAGE_SIZE}"
     found: list[Stored] = []
+    tokens: dict[int, tuple[str | None, str | None]] = {}
     async with aiohttp.ClientSession() as session:
         while url is not None:
             async with session.get(url, headers=headers) as response:
                 response.raise_for_status()
                 page: dict[str, Any] = await response.json()
+            tokens[len(found)] = (
+                _token(page["next_page_uri"]),
+                _token(page["previous_page_uri"]),
+            )
             found += (_stored(message) for message in page["messages"])
             next_uri = page["next_page_uri"]
             url = f"{gateway.base_url}{next_uri}" if next_uri else None
-    return found
+    return found, tokens
+
+
+def check_order(listed: Sequence[Stored]) -> None:
+    """The list's order: the unsent first, then by DateSent (to the second, as the API gives
+    it), most recent first."""
+    sent = [stored.sent for stored in listed if stored.sent is not None]
+    unsent = len(listed) - len(sent)
+    if any(stored.sent is not None for stored in listed[:unsent]):
+        raise RuntimeError("the walk listed a sent message among the unsent at the top")
+    if any(above < below for above, below in pairwise(sent)):
+        raise RuntimeError("the walk listed the sent messages out of DateSent order")
 
 
 async def _drain(gateway: RunningGateway, unsendable: int) -> float:
@@ -176,14 +206,23 @@ async def populate(gateway: RunningGateway, facts: SetUpFacts) -> None:
         )
     unsendable = sum(1 for index in range(TOTAL) if SENDERS[index % len(SENDERS)] == CAROL)
     facts.drain_s = await _drain(gateway, unsendable)
+    waiting = sum(status_counts(gateway.database).get(s, 0) for s in ("queued", "sending"))
+    if waiting > unsendable:
+        # The walk must see the list settled: a message sent during it stands where it was
+        # at its first page, and the pages measured afterwards would differ from the walk's.
+        raise RuntimeError(
+            f"{waiting - unsendable} messages of alice and bob still unsent after "
+            f"{facts.drain_s:.0f} s"
+        )
 
 
 async def survey(gateway: RunningGateway, facts: SetUpFacts) -> None:
     """What is stored: the counts by status, the file's size, and every message in list order."""
     facts.statuses = status_counts(gateway.database)
     start = time.monotonic()
-    facts.newest_first = await walk(gateway)
+    facts.newest_first, facts.tokens = await walk(gateway)
     facts.walk_s = time.monotonic() - start
+    check_order(facts.newest_first)
     facts.database_mib = database_bytes(gateway.database) / 2**20
     if len(facts.newest_first) != sum(facts.statuses.values()):
         raise RuntimeError(
@@ -213,14 +252,19 @@ class Query:
     params: tuple[tuple[str, str], ...]
     matches: Callable[[Stored], bool]
     page_size: int = 50
-    skip: int = 0  # messages before the page (a PageToken=PA<sid> of the skip-th newest)
+    skip: int = 0  # messages of the list before the page (PA token), or after it (PB token)
+    before: bool = False  # the page before the skip-th message (a PB token)
 
     def shown(self) -> str:
         """The parameters as a user writes them (``DateSent<=`` is sent as key ``DateSent<``)."""
         return "&".join(f"{key}={value}" for key, value in self.params)
 
     def expected(self, newest_first: Sequence[Stored]) -> tuple[int, list[str]]:
-        """How many messages the query matches from its page on, and the SIDs of its page."""
+        """How many messages the query matches from its page on (for a page before a token:
+        before it), and the SIDs of its page."""
+        if self.before:
+            matching = [stored.sid for stored in newest_first[: self.skip] if self.matches(stored)]
+            return len(matching), matching[-self.page_size :]
         matching = [stored.sid for stored in newest_first[self.skip :] if self.matches(stored)]
         return len(matching), matching[: self.page_size]
 
@@ -229,7 +273,9 @@ def _second(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def queries(newest_first: Sequence[Stored]) -> list[Query]:
+def queries(
+    newest_first: Sequence[Stored], tokens: dict[int, tuple[str | None, str | None]]
+) -> list[Query]:
     sent_times = sorted(stored.sent for stored in newest_first if stored.sent is not None)
     if not sent_times:
         raise RuntimeError("no message was sent: the DateSent filters would match nothing")
@@ -241,7 +287,12 @@ def queries(newest_first: Sequence[Stored]) -> list[Query]:
         return sent_times[int(fraction * (len(sent_times) - 1))].replace(microsecond=0)
 
     middle, window_start, window_end = at(0.5), at(0.45), at(0.55)
-    token = "PA" + newest_first[DEEP - 1].sid
+    deep, unsent_deep = tokens[DEEP][1], tokens[UNSENT_DEEP][1]  # PB tokens of these pages
+    after_deep = tokens[DEEP - WALK_PAGE_SIZE][0]  # the PA token of the page before DEEP
+    after_unsent = tokens[UNSENT_DEEP - WALK_PAGE_SIZE][0]
+    if None in (deep, unsent_deep, after_deep, after_unsent):
+        raise RuntimeError("the walk was given no token where the queries need one")
+    by_sid = "PA" + newest_first[DEEP - 1].sid  # Twilio's documented shape: PA<SID>
 
     def sent_on(wanted: Any) -> Callable[[Stored], bool]:
         return lambda stored: stored.sent is not None and stored.sent.date() == wanted
@@ -253,17 +304,48 @@ def queries(newest_first: Sequence[Stored]) -> list[Query]:
         Query("first page", (), lambda _: True),
         Query("first page, PageSize 1000", (("PageSize", "1000"),), lambda _: True, 1000),
         Query(
-            f"deep page by token (after the {DEEP:,}th newest)",
-            (("PageToken", token),),
+            f"deep page by token (after the {DEEP:,}th)",
+            (("PageToken", str(after_deep)),),
             lambda _: True,
             skip=DEEP,
         ),
         Query(
-            f"deep page by token, PageSize 1000 (after the {DEEP:,}th newest)",
-            (("PageSize", "1000"), ("PageToken", token)),
+            f"deep page by token, PageSize 1000 (after the {DEEP:,}th)",
+            (("PageSize", "1000"), ("PageToken", str(after_deep))),
             lambda _: True,
             1000,
             skip=DEEP,
+        ),
+        Query(
+            f"deep previous page by token (before the {DEEP + 1:,}th)",
+            (("PageToken", str(deep)),),
+            lambda _: True,
+            skip=DEEP,
+            before=True,
+        ),
+        Query(
+            f"deep page by PA<SID> (after the {DEEP:,}th)",
+            (("PageToken", by_sid),),
+            lambda _: True,
+            skip=DEEP,
+        ),
+        Query(
+            f"page among the unsent by token (after the {UNSENT_DEEP:,}th)",
+            (("PageToken", str(after_unsent)),),
+            lambda _: True,
+            skip=UNSENT_DEEP,
+        ),
+        Query(
+            f"previous page among the unsent by token (before the {UNSENT_DEEP + 1:,}th)",
+            (("PageToken", str(unsent_deep)),),
+            lambda _: True,
+            skip=UNSENT_DEEP,
+            before=True,
+        ),
+        Query(
+            "From= (the modem whose messages stay unsent)",
+            (("From", CAROL),),
+            lambda s: s.from_ == CAROL,
         ),
         Query("To= (one of 1,000 recipients)", (("To", RECIPIENT),), lambda s: s.to == RECIPIENT),
         Query("From= (one of 3 modems)", (("From", ALICE),), lambda s: s.from_ == ALICE),
@@ -393,7 +475,7 @@ async def measure(
 ) -> tuple[SetUpFacts, list[Timed]]:
     with _directory(keep, data) as directory:
         facts = await set_up(directory, reuse=data is not None)
-        all_queries = queries(facts.newest_first)
+        all_queries = queries(facts.newest_first, facts.tokens)
         # A fresh process on the same data: nothing left over from the creates and sends.
         async with gateway_process(modems(directory), directory=directory) as gateway:
             await asyncio.sleep(_START_REST_S)
@@ -470,7 +552,8 @@ def report(facts: SetUpFacts, results: Sequence[Timed]) -> str:
         "",
         markdown_table(_HEADER, [_row(timed) for timed in results]),
         "",
-        "- matching: messages the query matches (for a page by token, from the token on); "
+        "- matching: messages the query matches (for a page by token, from the token on; for "
+        "a previous page, before it); "
         "on the page: messages in the answer (PageSize 50 unless given).",
         "- first: the query's first request on the restarted gateway (all first requests come "
         "before any repeat, in table order); p50/p99/max of the repeats; from sending the "
