@@ -366,10 +366,10 @@ async def test_walks_list_what_there_was_at_their_first_page(api: Api) -> None:
         await asyncio.to_thread(
             run_state_machine_as_test,
             Machine,
-            settings=settings(max_examples=100, stateful_step_count=50),
+            settings=settings(max_examples=50, stateful_step_count=50),
         )
     finally:
         if http.session is not None:
             http.session.close()
     walks = sum(machine.walks for machine in machines)
-    assert walks > 100, walks  # it did walk, many times
+    assert walks > 50, walks  # it did walk, many times (67 with these settings)

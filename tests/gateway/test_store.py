@@ -321,14 +321,17 @@ async def test_list_pages_are_what_a_plain_filter_gives(store: SqliteStore) -> N
         )
     # The list: the unsent first, newest first (ids follow the commits, which follow
     # ``created``), then by DateSent, most recent first, ties newest first.
-    newest_first = sorted(
-        created,
-        key=lambda m: (
-            (0, 0.0, -created.index(m))
-            if m.date_sent is None
-            else (1, -m.date_sent.timestamp(), -created.index(m))
-        ),
-    )
+    newest_first = [
+        m
+        for _, m in sorted(
+            enumerate(created),
+            key=lambda pair: (
+                (0, 0.0, -pair[0])
+                if pair[1].date_sent is None
+                else (1, -pair[1].date_sent.timestamp(), -pair[0])
+            ),
+        )
+    ]
 
     def expected(query: MessageQuery) -> list[Message]:
         def keep(m: Message) -> bool:
