@@ -28,6 +28,7 @@ Inbound senders are never put through this: they are kept as the network gave th
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -70,6 +71,10 @@ def region(value: str) -> str | None:
     return code if code in phonenumbers.SUPPORTED_REGIONS else None
 
 
+# libphonenumber takes 30-40 us a number, twice a create (To and From); senders are a few
+# modems' numbers and recipients repeat, so the answers are kept (a pure function of its
+# arguments; a refusal is not kept, and costs its parse again).
+@functools.lru_cache(maxsize=4096)
 def parse(raw: str, default_region: str | None) -> Number:
     """The number ``raw`` names, by the rule above; raises :class:`NumberError`."""
     text = _FORMATTING.sub("", raw)
