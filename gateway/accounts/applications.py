@@ -128,28 +128,7 @@ class Applications:
     async def create(self, account_sid: str, form: Form) -> Application:
         """``POST …/Applications.json``; raises :class:`ApiError`."""
         now = self.clock()
-        blank = Application(
-            sid=new_sid("AP"),
-            account_sid=account_sid,
-            friendly_name=None,
-            api_version=API_VERSION,
-            sms_url=None,
-            sms_method="POST",
-            sms_fallback_url=None,
-            sms_fallback_method="POST",
-            sms_status_callback=None,
-            message_status_callback=None,
-            voice_url=None,
-            voice_method="POST",
-            voice_fallback_url=None,
-            voice_fallback_method="POST",
-            status_callback=None,
-            status_callback_method="POST",
-            voice_caller_id_lookup=False,
-            public_application_connect_enabled=False,
-            date_created=now,
-            date_updated=now,
-        )
+        blank = Application.new(new_sid("AP"), account_sid, API_VERSION, now)
         application = replace(blank, **_changes(form))
         await self.store.add_application(application)
         self._by_sid[application.sid] = application

@@ -172,3 +172,30 @@ class Application:
     public_application_connect_enabled: bool
     date_created: datetime
     date_updated: datetime
+
+    @classmethod
+    def new(cls, sid: str, account_sid: str, api_version: str, at: datetime) -> Application:
+        """An application as Twilio makes one with nothing given: no URLs, every method POST,
+        both booleans false (twilio-oai's ``readFull`` example)."""
+        return cls(
+            sid=sid,
+            account_sid=account_sid,
+            friendly_name=None,
+            api_version=api_version,
+            sms_url=None,
+            sms_method="POST",
+            sms_fallback_url=None,
+            sms_fallback_method="POST",
+            sms_status_callback=None,
+            message_status_callback=None,
+            voice_url=None,
+            voice_method="POST",
+            voice_fallback_url=None,
+            voice_fallback_method="POST",
+            status_callback=None,
+            status_callback_method="POST",
+            voice_caller_id_lookup=False,
+            public_application_connect_enabled=False,
+            date_created=at,
+            date_updated=at,
+        )

@@ -33,26 +33,9 @@ CREATED: Final = datetime(2026, 3, 1, 12, 34, 56, tzinfo=UTC)
 UPDATED: Final = datetime(2026, 3, 2, 8, 0, 1, tzinfo=UTC)
 
 # An application created with nothing but a name: Twilio's defaults.
-APPLICATION: Final = Application(
-    sid="AP" + "1f" * 16,
-    account_sid=ACCOUNT,
+APPLICATION: Final = replace(
+    Application.new("AP" + "1f" * 16, ACCOUNT, "2010-04-01", CREATED),
     friendly_name="alerts",
-    api_version="2010-04-01",
-    sms_url=None,
-    sms_method="POST",
-    sms_fallback_url=None,
-    sms_fallback_method="POST",
-    sms_status_callback=None,
-    message_status_callback=None,
-    voice_url=None,
-    voice_method="POST",
-    voice_fallback_url=None,
-    voice_fallback_method="POST",
-    status_callback=None,
-    status_callback_method="POST",
-    voice_caller_id_lookup=False,
-    public_application_connect_enabled=False,
-    date_created=CREATED,
     date_updated=UPDATED,
 )
 

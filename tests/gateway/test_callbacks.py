@@ -210,27 +210,8 @@ APP_URL: Final = "https://example.com/app-status"
 
 
 def application(**changes: Any) -> Application:
-    base = Application(
-        sid="AP" + "3" * 32,
-        account_sid=ACCOUNT,
-        friendly_name=None,
-        api_version=API_VERSION,
-        sms_url=None,
-        sms_method="POST",
-        sms_fallback_url=None,
-        sms_fallback_method="POST",
-        sms_status_callback=None,
-        message_status_callback=APP_URL,
-        voice_url=None,
-        voice_method="POST",
-        voice_fallback_url=None,
-        voice_fallback_method="POST",
-        status_callback=None,
-        status_callback_method="POST",
-        voice_caller_id_lookup=False,
-        public_application_connect_enabled=False,
-        date_created=T0,
-        date_updated=T0,
+    base = replace(
+        Application.new("AP" + "3" * 32, ACCOUNT, API_VERSION, T0), message_status_callback=APP_URL
     )
     return replace(base, **changes)
 
