@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,6 +55,7 @@ from gateway.api.page_tokens import MessageToken
 from gateway.domain.dates import parse_moment
 from gateway.domain.errors import ApiError
 from gateway.domain.feedback import outcome
+from gateway.domain.integers import small_integer
 from gateway.domain.models import API_VERSION, FINAL_STATUSES, Message, is_sid
 from gateway.domain.records import Application, PhoneNumber
 from gateway.modems.supervisor import ModemPool
@@ -75,7 +75,6 @@ _LIST_FILTERS: Final = (
     "DateSent>",
     "DateSent>=",
 )
-_SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 
 log = logging.getLogger(__name__)
 
@@ -379,10 +378,10 @@ def _int(query: Mapping[str, str], name: str, default: int, low: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    # Not str.isdigit(): it accepts "²", which int() refuses, and numbers of any length.
-    if not _SMALL_NUMBER.fullmatch(raw) or int(raw) < low:
+    value = small_integer(raw)
+    if value is None or value < low:
         raise ApiError(20001, f"Invalid {name} {raw!r}: expected an integer of at least {low}")
-    return int(raw)
+    return value
 
 
 def _page(query: Mapping[str, str]) -> int:

@@ -21,6 +21,7 @@ from drivers.pdu import SubmitOptions, encode_submit, plan_text
 from gateway.accounts.applications import Applications
 from gateway.config import Config, ServiceConfig
 from gateway.domain.errors import ApiError
+from gateway.domain.integers import small_integer
 from gateway.domain.models import (
     FINAL_STATUSES,
     MAX_BODY_CHARS,
@@ -49,7 +50,6 @@ from gateway.store import Store
 MAX_VALIDITY: Final = 14400
 # The seed documentation: "You can include up to 10 media_url parameters per message".
 MAX_MEDIA: Final = 10
-_SMALL_NUMBER: Final = re.compile(r"[0-9]{1,9}")
 _INTEGER: Final = re.compile(r"[+-]?[0-9]{1,10}")
 _INT32: Final = range(-(2**31), 2**31)  # what an API "integer" holds (twilio-oai: no format)
 # Twilio's clients send lowercase "true"/"false"; twilio-python sent str(bool), "True" and
@@ -150,13 +150,13 @@ def _validity(form: Form) -> int | None:
     raw = form.get("ValidityPeriod")
     if raw is None or raw == "":
         return None
-    # Not str.isdigit(): it accepts "²", which int() refuses, and unbounded lengths.
-    if not _SMALL_NUMBER.fullmatch(raw.strip()) or not 1 <= int(raw) <= MAX_VALIDITY:
+    value = small_integer(raw.strip())
+    if value is None or not 1 <= value <= MAX_VALIDITY:
         raise ApiError(
             21624,
             f"Invalid validity period value {raw!r}: an integer from 1 to {MAX_VALIDITY} seconds",
         )
-    return int(raw)
+    return value
 
 
 def _choice(form: Form, name: str, values: tuple[str, ...]) -> str | None:
