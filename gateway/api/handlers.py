@@ -451,9 +451,9 @@ def _date_sent(query: Mapping[str, str]) -> tuple[date | None, datetime | None, 
                 20001, f"Invalid {name} {query[name]!r}: expected a date such as 2024-05-31"
             )
         if side:
-            bounds[side].append(moment.at)
+            bounds[side].append(moment)
         else:
-            day = moment.at.date()
+            day = moment.date()
     return day, min(bounds["<"], default=None), max(bounds[">"], default=None)
 
 

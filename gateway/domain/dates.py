@@ -9,7 +9,6 @@ Every form becomes a moment in UTC; a date alone is midnight at its start.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Final
@@ -36,17 +35,11 @@ _US_FORM: Final = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Moment:
-    at: datetime  # UTC
-    has_time: bool
-
-
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _us_form(text: str) -> Moment | None:
+def _us_form(text: str) -> datetime | None:
     match = _US_FORM.match(text)
     if match is None:
         return None
@@ -63,25 +56,25 @@ def _us_form(text: str) -> Moment | None:
         int(second or 0),
         tzinfo=timezone(timedelta(hours=offset)),
     )
-    return Moment(moment.astimezone(UTC), hour is not None)
+    return moment.astimezone(UTC)
 
 
-def parse_moment(raw: str) -> Moment | None:
-    """The moment ``raw`` names, or ``None`` when it is no date this API knows (or one whose
-    time in UTC falls outside years 1 to 9999)."""
+def parse_moment(raw: str) -> datetime | None:
+    """The moment ``raw`` names, in UTC (a date alone is its midnight), or ``None`` when it is
+    no date this API knows (or one whose time in UTC falls outside years 1 to 9999)."""
     try:
         return _parse_moment(raw.strip())
     except OverflowError:
         return None
 
 
-def _parse_moment(text: str) -> Moment | None:
+def _parse_moment(text: str) -> datetime | None:
     try:
-        return Moment(datetime.combine(date.fromisoformat(text), time(), UTC), False)
+        return datetime.combine(date.fromisoformat(text), time(), UTC)
     except ValueError:
         pass
     try:
-        return Moment(_utc(datetime.fromisoformat(text)), True)
+        return _utc(datetime.fromisoformat(text))
     except ValueError:
         pass
     try:
@@ -91,6 +84,6 @@ def _parse_moment(text: str) -> Moment | None:
     if us is not None:
         return us
     try:  # RFC 2822: Mon, 02 Mar 2026 03:00:00 +0000
-        return Moment(_utc(parsedate_to_datetime(text)), True)
+        return _utc(parsedate_to_datetime(text))
     except (TypeError, ValueError, IndexError):
         return None
