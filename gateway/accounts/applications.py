@@ -31,6 +31,7 @@ from gateway.domain.errors import ApiError
 from gateway.domain.models import API_VERSION, is_sid, new_sid
 from gateway.domain.records import Application
 from gateway.domain.urls import url_problem
+from gateway.listeners import Listeners
 from gateway.store import Store
 
 METHODS: Final = ("GET", "POST")
@@ -72,7 +73,7 @@ class Applications:
         # Where each application stands in the lists, deleted ones too: a page token naming
         # an application deleted since still finds its place.
         self._positions: dict[str, int] = {}
-        self._deleted: list[Callable[[Application, datetime], None]] = []
+        self._deleted: Listeners[[Application, datetime]] = Listeners("an application's deletion")
         self._writing = asyncio.Lock()  # one change at a time: none undoes another
 
     async def load(self) -> None:
@@ -82,7 +83,7 @@ class Applications:
     def on_delete(self, listener: Callable[[Application, datetime], None]) -> None:
         """Call ``listener(application, at)`` once an application's deletion is committed
         (``at``: when, as the store recorded it)."""
-        self._deleted.append(listener)
+        self._deleted.subscribe(listener)
 
     def of_account(self, account_sid: str) -> list[Application]:
         """The account's applications, oldest first."""
@@ -166,8 +167,7 @@ class Applications:
             ):
                 return False
             self._by_sid.pop(application.sid, None)
-        for listener in list(self._deleted):
-            listener(application, at)
+        self._deleted.announce(application, at)
         return True
 
 

@@ -46,6 +46,7 @@ from gateway.domain.delivery import REPORT_WINDOW_DAYS, report_of
 from gateway.domain.errors import StoreError
 from gateway.domain.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Status, new_sid
 from gateway.domain.records import InboundPart, ReceivedReport, ReportMatch, Webhook
+from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.modems.supervisor import ModemHandle, ModemPool
 from gateway.store import Store
@@ -112,21 +113,19 @@ class InboundReceiver:
         self.unmatched_reports = 0  # of them, matching no part
         self.parts_by_modem: Counter[str] = Counter()  # parts committed, by modem
         self.reports_by_modem: Counter[str] = Counter()  # status reports committed, by modem
-        self._listeners: list[Callable[[Message], None]] = []
-        self._report_listeners: list[Callable[[ReportMatch], None]] = []
+        self._listeners: Listeners[[Message]] = Listeners("an inbound message")
+        self._report_listeners: Listeners[[ReportMatch]] = Listeners("a status report")
 
     # --- wiring ------------------------------------------------------------------------------
 
     def on_message(self, listener: Callable[[Message], None]) -> Callable[[], None]:
         """Call ``listener(message)`` after each inbound message is committed."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.subscribe(listener)
 
     def on_report(self, listener: Callable[[ReportMatch], None]) -> Callable[[], None]:
         """Call ``listener(match)`` after each new status report is committed (and applied
         to the part it matched, if any)."""
-        self._report_listeners.append(listener)
-        return lambda: self._report_listeners.remove(listener)
+        return self._report_listeners.subscribe(listener)
 
     def start(self) -> None:
         for handle in self.modems.handles.values():
@@ -344,8 +343,7 @@ class InboundReceiver:
             return
         self.reports += 1
         self.reports_by_modem[handle.id] += 1
-        for listener in list(self._report_listeners):
-            listener(match)
+        self._report_listeners.announce(match)
         if match.sid is None:
             self.unmatched_reports += 1
             log.warning(
@@ -524,8 +522,7 @@ class InboundReceiver:
                 first.total,
             )
         self.webhooks.wake()
-        for listener in list(self._listeners):
-            listener(message)
+        self._listeners.announce(message)
 
     def _webhook(self, message: Message) -> Webhook | None:
         destination = self.numbers.destination(message.to) if self.numbers else None

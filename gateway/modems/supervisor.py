@@ -23,6 +23,7 @@ from drivers.modem import GsmModem, LinkLost, ModemInfo, ModemSettings, Registra
 from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
 from drivers.transport import Link, open_link, pipe
 from gateway.config import ModemConfig
+from gateway.listeners import Listeners
 from gateway.modems import health
 from gateway.modems.health import ModemHealth, RegistrationTracker
 from gateway.tasks import Tasks
@@ -77,7 +78,7 @@ class ModemHandle:
         self._open = opener
         self.settings = settings or ModemSettings(pin=config.pin)
         self.state = ModemState.STARTING
-        self._state_listeners: list[Callable[[ModemState], None]] = []
+        self._state_listeners: Listeners[[ModemState]] = Listeners(f"{config.id}'s state")
         self.error: str | None = None
         self.troubles = 0  # refusals of the modem's own (see trouble())
         self.last_trouble: str | None = None
@@ -86,8 +87,8 @@ class ModemHandle:
         self._lost = asyncio.Event()
         self._retimed = asyncio.Event()  # health_interval changed: the wait starts again
         self._task: asyncio.Task[None] | None = None
-        self._listeners: list[Callable[[GsmModem], None]] = []
-        self._recovered_listeners: list[Callable[[], None]] = []
+        self._listeners: Listeners[[GsmModem]] = Listeners(f"{config.id}'s connection")
+        self._recovered_listeners: Listeners[[]] = Listeners(f"{config.id}'s recovery")
         self.health_interval = health_interval
         self.timeouts = Timeouts()  # how long each AT command may take
         self.health: ModemHealth | None = None
@@ -122,18 +123,17 @@ class ModemHandle:
 
     def on_state(self, listener: Callable[[ModemState], None]) -> None:
         """Called with each new state (after it is set)."""
-        self._state_listeners.append(listener)
+        self._state_listeners.subscribe(listener)
 
     def _set_state(self, state: ModemState) -> None:
         if state is self.state:
             return
         self.state = state
-        for listener in list(self._state_listeners):
-            listener(state)
+        self._state_listeners.announce(state)
 
     def on_connected(self, listener: Callable[[GsmModem], None]) -> None:
         """Called with each newly initialised modem (to subscribe to its events)."""
-        self._listeners.append(listener)
+        self._listeners.subscribe(listener)
 
     async def ready(self) -> GsmModem:
         """The modem, once it is connected and initialised."""
@@ -156,7 +156,7 @@ class ModemHandle:
     def on_recovered(self, listener: Callable[[], None]) -> None:
         """Called each time the modem is back in service after an interruption that kept
         the same connection (initialised again, or registered again)."""
-        self._recovered_listeners.append(listener)
+        self._recovered_listeners.subscribe(listener)
 
     def trouble(self, reason: str) -> None:
         """The modem refused work for a reason of its own (SIM, network registration): it is
@@ -226,8 +226,7 @@ class ModemHandle:
         info = await modem.initialize()
         if modem.lost is not None:
             raise ModemLost(str(modem.lost))
-        for listener in list(self._listeners):
-            listener(modem)
+        self._listeners.announce(modem)
         self._in_service(modem, info)
 
     async def _reinitialise(self, modem: GsmModem) -> None:
@@ -237,8 +236,7 @@ class ModemHandle:
         log.info("%s: initialising it again on the same link", self.id)
         info = await modem.initialize()
         self._in_service(modem, info)
-        for listener in list(self._recovered_listeners):
-            listener()
+        self._recovered_listeners.announce()
 
     def _in_service(self, modem: GsmModem, info: ModemInfo) -> None:
         self._soft_reset_safe = modem.profile.soft_reset_safe
@@ -289,8 +287,7 @@ class ModemHandle:
             self._ready.set()
             if announce and was is ModemState.NO_SERVICE:
                 log.info("%s: registered again", self.id)
-                for listener in list(self._recovered_listeners):
-                    listener()
+                self._recovered_listeners.announce()
         elif self.state in (ModemState.READY, ModemState.STARTING):
             log.warning("%s: not registered on any network; messages wait", self.id)
             self._ready.clear()

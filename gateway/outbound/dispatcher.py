@@ -36,6 +36,7 @@ from gateway.domain import send_errors
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Message, Segment, Status
 from gateway.domain.pricing import PriceTable, charge
+from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.modems.supervisor import ModemHandle, ModemPool
 from gateway.store import Claim, OutboundWork, Store
@@ -104,8 +105,8 @@ class Dispatcher:
         self._next_expiry: datetime | None = None  # what the expiry timer waits for
         self._workers: dict[str, asyncio.Task[None]] = {}  # by modem
         self._tasks: list[asyncio.Task[None]] = []
-        self._status_listeners: list[StatusListener] = []
-        self._deferral_listeners: list[Callable[[str, int], None]] = []
+        self._status_listeners: Listeners[[str, Status]] = Listeners("a status change")
+        self._deferral_listeners: Listeners[[str, int]] = Listeners("a deferral")
         self._moved: dict[str, str] = {}  # sid -> the modem it was taken from
         self.expired = 0  # messages failed with 30036: not sent within their validity period
         self.parts_sent: Counter[str] = Counter()  # by modem
@@ -115,21 +116,15 @@ class Dispatcher:
         """Call ``listener(sid, status)`` after each status change of an outbound message is
         committed: the dispatcher's own, and those :meth:`announce` is told of (delivery
         reports, Messaging Service routing, cancellations)."""
-        self._status_listeners.append(listener)
-        return lambda: self._status_listeners.remove(listener)
+        return self._status_listeners.subscribe(listener)
 
     def on_deferred(self, listener: Callable[[str, int], None]) -> Callable[[], None]:
         """Call ``listener(sid, attempts)`` after a failed attempt is committed and the
         message deferred to a later one."""
-        self._deferral_listeners.append(listener)
-        return lambda: self._deferral_listeners.remove(listener)
+        return self._deferral_listeners.subscribe(listener)
 
     def announce(self, sid: str, status: Status) -> None:
-        for listener in list(self._status_listeners):
-            try:
-                listener(sid, status)
-            except Exception:
-                log.exception("status listener failed on %s %s", sid, status)
+        self._status_listeners.announce(sid, status)
 
     async def _set_status(self, sid: str, status: Status, *, error_code: int | None = None) -> bool:
         if await self.store.update_status(sid, status, self.clock(), error_code=error_code):
@@ -452,8 +447,7 @@ class Dispatcher:
             extra=fields(sid=sid, attempts=attempts),
         )
         await self.store.defer(sid, now + timedelta(seconds=delay))
-        for listener in list(self._deferral_listeners):
-            listener(sid, attempts)
+        self._deferral_listeners.announce(sid, attempts)
 
 
 @dataclass(frozen=True, slots=True)

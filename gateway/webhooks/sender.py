@@ -49,6 +49,7 @@ from yarl import URL
 
 from gateway.domain.destinations import destination
 from gateway.domain.records import NewMessage, Webhook
+from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.store import InFlight, Store
 from gateway.tasks import Tasks
@@ -146,7 +147,7 @@ class WebhookSender:
         self.retries = 0
         self.give_ups = 0
         self.replies: ReplyQueue | None = None
-        self._listeners: list[Callable[[Webhook, str | None], None]] = []
+        self._listeners: Listeners[[Webhook, str | None]] = Listeners("a webhook's outcome")
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -157,12 +158,10 @@ class WebhookSender:
     def on_outcome(self, listener: Callable[[Webhook, str | None], None]) -> Callable[[], None]:
         """Call ``listener(webhook, error)`` after each attempt's outcome is committed
         (``error`` is ``None`` when the receiver took it)."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.subscribe(listener)
 
     def _tell(self, webhook: Webhook, error: str | None) -> None:
-        for listener in list(self._listeners):
-            listener(webhook, error)
+        self._listeners.announce(webhook, error)
 
     def wake(self) -> None:
         """A webhook was committed: deliver it now."""
