@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from aiohttp import web
@@ -22,9 +22,9 @@ from gateway.api.auth import Authenticator
 from gateway.api.connections import (
     ConnectionGuard,
     GuardedRunner,
+    GuardedSite,
     HttpLimits,
     connection_cap,
-    listen,
     open_file_limit,
 )
 from gateway.api.handlers import RequestLimits, Services
@@ -35,6 +35,7 @@ from gateway.domain.models import new_sid
 from gateway.domain.records import PhoneNumber
 from gateway.inbound.receiver import InboundReceiver
 from gateway.memory import give_back_freed_memory
+from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool, PoolChanges
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher, utcnow
@@ -53,6 +54,10 @@ def generate_account() -> Account:
 
 
 class Gateway:
+    """The composition root: every part built here, each given its collaborators when it is
+    made, and started and stopped in dependency order by the aiohttp application's cleanup
+    contexts (:meth:`_resources`): each resource's start, and in reverse order its stop."""
+
     def __init__(
         self,
         config: Config,
@@ -63,38 +68,43 @@ class Gateway:
     ) -> None:
         self.config = config
         self.clock = clock
+        self.metrics = Metrics()  # every flow's counters, read by /metrics
         self.store: Store = store or SqliteStore(config.data_dir)
         self.tasks = tasks or Tasks()  # every long-lived task, restarted if it fails
         self.modems = ModemPool(config.modems, health_interval=config.health_interval)
         self.dispatcher = Dispatcher(
-            self.store, self.modems, clock, prices=config.prices, tasks=self.tasks
+            self.store,
+            self.modems,
+            clock,
+            prices=config.prices,
+            tasks=self.tasks,
+            metrics=self.metrics,
         )
-        self.outbound = Outbound(config, self.store, self.modems, self.dispatcher, clock)
+        self.applications = Applications(self.store, clock)
+        self.numbers = PhoneNumbers(config, self.store, clock, self.applications)
+        self.outbound = Outbound(
+            config, self.store, self.modems, self.dispatcher, clock, applications=self.applications
+        )
         self.webhooks = WebhookSender(
             self.store,
-            {},
+            TwimlReplies(self.outbound),
             clock,
             timeout=config.webhook_timeout,
             max_attempts=config.webhook_attempts,
             tasks=self.tasks,
+            metrics=self.metrics,
         )
-        self.webhooks.replies = TwimlReplies(self.outbound)
-        # Status changes are committed with their callbacks: the sender takes them at once.
-        self.dispatcher.on_status(lambda _sid, _status: self.webhooks.wake())
-        self.outbound.callbacks_committed = self.webhooks.wake
         self.inbound = InboundReceiver(
             config,
             self.store,
             self.modems,
             self.webhooks,
+            self.numbers,
             clock=clock,
             account_of=self._owner_of_modem,
             tasks=self.tasks,
+            metrics=self.metrics,
         )
-        self.applications = Applications(self.store, clock)
-        self.outbound.applications = self.applications
-        self.numbers = PhoneNumbers(config, self.store, clock, self.applications)
-        self.inbound.numbers = self.numbers
         self.services = ServiceRouter(
             config,
             self.store,
@@ -103,8 +113,12 @@ class Gateway:
             self.dispatcher,
             clock=clock,
             tasks=self.tasks,
+            metrics=self.metrics,
         )
-        self.outbound.senders_wanted = self.services.wake
+        # Status changes are committed with their callbacks: the sender takes them at once.
+        self.dispatcher.on_status(lambda _sid, _status: self.webhooks.wake())
+        self.outbound.callbacks_committed.subscribe(self.webhooks.wake)
+        self.outbound.senders_wanted.subscribe(self.services.wake)
         # One place to hear of every outbound status change, whoever committed it.
         self.inbound.on_report(
             lambda match: (
@@ -119,46 +133,85 @@ class Gateway:
         self.observability = Observability(
             self.store,
             self.modems,
-            self.dispatcher,
-            self.inbound,
             self.webhooks,
+            self.metrics,
             self.tasks,
             connections=self.connections,
         )
+        services = Services(
+            self.authenticator,
+            self.outbound,
+            self.store,
+            self.modems,
+            self.numbers,
+            self.applications,
+        )
+        self.app = create_app(
+            services, config.max_request_bytes, self.request_limits, self.observability
+        )
+        self.app.cleanup_ctx.extend(self._resources())
         self.accounts: tuple[Account, ...] = ()
         self.generated: Account | None = None  # created by this start: show it once
         self.port = config.port
         self.scheme = "http"
         self._runner: web.AppRunner | None = None
-        self._listener: asyncio.Server | None = None
         self._running = False
         self._reload_lock = asyncio.Lock()  # one reload at a time
         self._reload: asyncio.Task[reloading.Changes] | None = None  # the one under way
         self._retiring: list[ModemHandle] = []  # taken out by a reload, not yet stopped
 
-    async def start(self) -> None:
-        await self.store.open()
-        try:
+    # --- start and stop ----------------------------------------------------------------------
+
+    def _resources(self) -> list[Callable[[web.Application], AsyncIterator[None]]]:
+        """One cleanup context per resource, in the order they start (each needs those
+        before it); they stop in the reverse order, after the listener has closed."""
+
+        async def store(_app: web.Application) -> AsyncIterator[None]:
+            await self.store.open()
+            yield
+            await self.store.close()  # last: everything else may still commit until then
+
+        async def accounts(_app: web.Application) -> AsyncIterator[None]:
             self.accounts = await self._load_accounts(self.config)
             await self.outbound.start(default_account=self.accounts[0].sid)
             await self.applications.load()
             await self.numbers.load(self.accounts[0].sid)
             self.authenticator.reconfigure(self.accounts)
-            services = Services(
-                self.authenticator,
-                self.outbound,
-                self.store,
-                self.modems,
-                self.numbers,
-                self.applications,
-            )
-            await self._listen(services)
-            self.webhooks.tokens = _tokens(self.accounts)
-            self.webhooks.start()
+            yield
+
+        async def webhooks(_app: web.Application) -> AsyncIterator[None]:
+            self.webhooks.start(_tokens(self.accounts))
+            yield
+            await self.webhooks.stop()
+
+        async def receiving(_app: web.Application) -> AsyncIterator[None]:
             self.inbound.start()  # before the modems: it hears each one's first connection
             self.modems.start(self.tasks)
+            yield
+            await self.inbound.stop()
+            await self.modems.stop()
+            for handle in self._retiring:
+                await handle.stop()
+            self._retiring.clear()
+
+        async def dispatcher(_app: web.Application) -> AsyncIterator[None]:
             self.dispatcher.start()
+            yield
+            # No new part started; the part on the air given its grace to be committed.
+            await self.dispatcher.stop(self.config.shutdown_grace)
+
+        async def services(_app: web.Application) -> AsyncIterator[None]:
             self.services.start()
+            yield
+            await self.services.stop()
+
+        return [store, accounts, webhooks, receiving, dispatcher, services]
+
+    async def start(self) -> None:
+        runner = self._runner = GuardedRunner(self.app, self.connections)
+        try:
+            await runner.setup()  # the resources, in order
+            await self._listen(runner)
         except BaseException:
             await self.stop()
             raise
@@ -178,21 +231,17 @@ class Gateway:
             )
         give_back_freed_memory()
 
-    async def _listen(self, services: Services) -> None:
+    async def _listen(self, runner: GuardedRunner) -> None:
         context = tls.server_context(self.config)
-        app = create_app(
-            services, self.config.max_request_bytes, self.request_limits, self.observability
-        )
-        runner = self._runner = GuardedRunner(app, self.connections)
-        await runner.setup()
+        site = GuardedSite(runner, self.config.host, self.config.port, context)
         try:
-            self._listener = await listen(runner, self.config.host, self.config.port, context)
+            await site.start()
         except OSError as exc:
             raise GatewayError(
                 f"cannot listen on {self.config.listen}: {exc.strerror or exc}"
             ) from exc
-        if self._listener.sockets:
-            self.port = self._listener.sockets[0].getsockname()[1]
+        if runner.addresses:
+            self.port = runner.addresses[0][1]
         self.scheme = "https" if context is not None else "http"
 
     def _owner_of_modem(self, modem_id: str) -> str:
@@ -223,22 +272,14 @@ class Gateway:
         if reload is not None:
             reload.cancel()
             await asyncio.wait([reload])
-        if self._listener is not None:
-            self._listener.close()  # no new connections; those open are the runner's
-            self._listener = None
-        if self._runner is not None:
-            with contextlib.suppress(Exception):
-                await self._runner.cleanup()
-            self._runner = None
-        await self.services.stop()
-        await self.dispatcher.stop(self.config.shutdown_grace)
-        await self.inbound.stop()
-        await self.webhooks.stop()
-        await self.modems.stop()
-        for handle in self._retiring:
-            await handle.stop()
-        self._retiring.clear()
-        await self.store.close()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            # The listener closes first, the requests under way are answered, then each
+            # resource stops in the reverse order of its start (the store last).
+            try:
+                await runner.cleanup()
+            except Exception:
+                log.exception("stopping: a part of the gateway failed to stop cleanly")
         log.info("stopped")
 
     @property

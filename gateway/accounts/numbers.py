@@ -51,15 +51,14 @@ class PhoneNumbers:
         config: Config,
         store: Store,
         clock: Callable[[], datetime],
-        applications: Applications | None = None,
+        applications: Applications,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.applications = applications
         self._numbers: dict[str, PhoneNumber] = {}
-        if applications is not None:
-            applications.on_delete(self.application_deleted)
+        applications.on_delete(self.application_deleted)
 
     async def load(self, default_account: str) -> None:
         """Give every modem's number its record (new, or refreshed from the configuration
@@ -136,7 +135,7 @@ class PhoneNumbers:
         return Destination(settings, service.sid if service else None)
 
     def _application(self, record: PhoneNumber) -> Application | None:
-        if record.sms_application_sid is None or self.applications is None:
+        if record.sms_application_sid is None:
             return None
         return self.applications.get(record.account_sid, record.sms_application_sid)
 
@@ -188,8 +187,6 @@ class PhoneNumbers:
         sid = form["SmsApplicationSid"]
         if sid == "":
             return None
-        if self.applications is None:
-            raise ApiError(22108, f"Invalid SmsApplicationSid {sid!r}: no applications here")
         named = self.applications.named(record.account_sid, sid, 22108, "SmsApplicationSid")
         return named.sid
 

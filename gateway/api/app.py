@@ -16,7 +16,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
 from gateway.api import handlers
-from gateway.api.observability import OBSERVABILITY, UNMATCHED, Observability
+from gateway.api.observability import OBSERVABILITY, UNMATCHED, Observability, counting
 from gateway.api.observability import routes as observability_routes
 from gateway.domain.errors import ApiError, StoreError
 
@@ -148,7 +148,7 @@ def create_app(
     middlewares: list[Middleware] = [twilio_errors, concurrency_limit(limits)]
     if observability is not None:
         # Outermost: it counts every answer, the refusals made of errors included.
-        middlewares.insert(0, observability.http.middleware())
+        middlewares.insert(0, counting(observability.counters))
     app = web.Application(middlewares=middlewares, client_max_size=max_request_bytes)
     app[handlers.SERVICES] = services
     app[MAX_BODY] = max_request_bytes

@@ -351,19 +351,43 @@ class GuardedRunner(web.AppRunner):
         )
 
 
-async def listen(
-    runner: GuardedRunner, host: str, port: int, tls: ssl.SSLContext | None
-) -> asyncio.Server:
-    """Serve ``runner``'s application on ``host:port``, over TLS with ``tls``.
+class GuardedSite(web.BaseSite):
+    """A listening socket for a :class:`GuardedRunner`, on ``host:port``, over TLS with ``tls``.
 
-    A TLS connection reaches the guard only once its handshake is done: the handshake, and the
-    closing one, are bounded by ``head_timeout`` here (asyncio's default is a minute each).
+    aiohttp's ``TCPSite`` but for one thing: a TLS connection reaches the guard only once its
+    handshake is done, so the handshake, and the closing one, are bounded by ``head_timeout``
+    here (asyncio's default is a minute each, which ``TCPSite`` cannot change). A site of the
+    runner's like any other: ``runner.addresses`` says where it listens, and the runner's
+    cleanup closes it first.
     """
-    server = runner.server
-    assert server is not None, "runner.setup() first"
-    handshakes: dict[str, Any] = {}
-    if tls is not None:
-        seconds = runner.guard.limits.head_timeout
-        handshakes = {"ssl_handshake_timeout": seconds, "ssl_shutdown_timeout": seconds}
-    loop = asyncio.get_running_loop()
-    return await loop.create_server(server, host, port, ssl=tls, backlog=ACCEPT_BATCH, **handshakes)
+
+    __slots__ = ("_host", "_port")
+
+    def __init__(
+        self, runner: GuardedRunner, host: str, port: int, tls: ssl.SSLContext | None
+    ) -> None:
+        super().__init__(runner, ssl_context=tls, backlog=ACCEPT_BATCH)
+        self._host, self._port = host, port
+
+    @property
+    def name(self) -> str:
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        runner = self._runner
+        assert isinstance(runner, GuardedRunner) and runner.server is not None
+        handshakes: dict[str, Any] = {}
+        if self._ssl_context is not None:
+            seconds = runner.guard.limits.head_timeout
+            handshakes = {"ssl_handshake_timeout": seconds, "ssl_shutdown_timeout": seconds}
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            runner.server,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            **handshakes,
+        )

@@ -14,7 +14,6 @@ as Prometheus expects (it sees the restart as a reset).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -25,9 +24,8 @@ from aiohttp.typedefs import Middleware
 from drivers.at_replies import rssi_dbm
 from gateway.api.connections import ConnectionGuard
 from gateway.domain.errors import StoreError
-from gateway.inbound.receiver import InboundReceiver
+from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
-from gateway.outbound.dispatcher import Dispatcher
 from gateway.store import Store
 from gateway.tasks import Tasks
 from gateway.webhooks.sender import WebhookSender
@@ -37,25 +35,19 @@ _QUEUE_STATUSES: Final = ("accepted", "scheduled", "queued", "sending")
 UNMATCHED: Final = "unmatched"  # the route label (and route name) of a request no route takes
 
 
-@dataclass
-class HttpCounts:
-    """Requests answered, by (route, method, status); the middleware feeds it."""
+def counting(metrics: Metrics) -> Middleware:
+    """The middleware that counts each answer by (route, method, status)."""
 
-    counts: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        resource = request.match_info.route.resource
+        matched = resource is not None and resource.name != UNMATCHED
+        route = resource.canonical if resource is not None and matched else UNMATCHED
+        metrics.http_requests[route, request.method, response.status] += 1
+        return response
 
-    def middleware(self) -> Middleware:
-        @web.middleware
-        async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
-            response = await handler(request)
-            resource = request.match_info.route.resource
-            if resource is None or resource.name == UNMATCHED:
-                route = UNMATCHED
-            else:
-                route = resource.canonical
-            self.counts[route, request.method, response.status] += 1
-            return response
-
-        return count
+    return count
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -63,13 +55,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass
 class Observability:
+    """What ``/healthz`` and ``/metrics`` read: the counters (:class:`Metrics`), and the
+    gauges where they live (the modems, the queue in the store, the webhook sender's flights,
+    the tasks, the HTTP connections)."""
+
     store: Store
     modems: ModemPool
-    dispatcher: Dispatcher
-    inbound: InboundReceiver
     webhooks: WebhookSender
+    counters: Metrics
     tasks: Tasks = field(default_factory=Tasks)
-    http: HttpCounts = field(default_factory=HttpCounts)
     connections: ConnectionGuard | None = None
 
     async def health(self) -> tuple[bool, dict[str, object]]:
@@ -163,7 +157,7 @@ class Observability:
             "smsgw_modem_parts_sent_total",
             "counter",
             "SMS parts the modem's network accepted.",
-            every | self.dispatcher.parts_sent,
+            every | self.counters.parts_sent,
         )
         family(
             "smsgw_modem_refusals_total",
@@ -171,20 +165,20 @@ class Observability:
             "Parts refused with +CMS ERROR, by code.",
             (
                 (count, {"modem": modem, "code": str(code)})
-                for (modem, code), count in sorted(self.dispatcher.refusals.items(), key=str)
+                for (modem, code), count in sorted(self.counters.refusals.items(), key=str)
             ),
         )
         per_modem(
             "smsgw_modem_reports_total",
             "counter",
             "Delivery reports received.",
-            every | self.inbound.reports_by_modem,
+            every | self.counters.reports,
         )
         per_modem(
             "smsgw_modem_parts_received_total",
             "counter",
             "Inbound SMS parts received (duplicates not counted).",
-            every | self.inbound.parts_by_modem,
+            every | self.counters.parts_received,
         )
         per_modem(
             "smsgw_modem_recoveries_total",
@@ -206,22 +200,22 @@ class Observability:
             (
                 "smsgw_messages_expired_total",
                 "Messages failed for their validity period (30036).",
-                self.dispatcher.expired,
+                self.counters.expired,
             ),
             (
                 "smsgw_webhook_deliveries_total",
                 "Webhooks the receiver took (2xx).",
-                self.webhooks.delivered,
+                self.counters.webhooks_delivered,
             ),
             (
                 "smsgw_webhook_retries_total",
                 "Webhook attempts that failed and were scheduled again.",
-                self.webhooks.retries,
+                self.counters.webhook_retries,
             ),
             (
                 "smsgw_webhook_give_ups_total",
                 "Webhooks given up after their last attempt.",
-                self.webhooks.give_ups,
+                self.counters.webhook_give_ups,
             ),
         )
         for name, help_text, value in totals:
@@ -245,7 +239,7 @@ class Observability:
             "HTTP requests answered, by route, method and status.",
             (
                 (count, {"route": route, "method": method, "status": str(status)})
-                for (route, method, status), count in sorted(self.http.counts.items())
+                for (route, method, status), count in sorted(self.counters.http_requests.items())
             ),
         )
         if self.connections is not None:

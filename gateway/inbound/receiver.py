@@ -24,7 +24,6 @@ import asyncio
 import functools
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -48,6 +47,7 @@ from gateway.domain.models import API_VERSION, ERROR_MESSAGES, Direction, Messag
 from gateway.domain.records import InboundPart, ReceivedReport, ReportMatch, Webhook
 from gateway.listeners import Listeners
 from gateway.logs import fields
+from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool
 from gateway.store import Store
 from gateway.tasks import Tasks
@@ -86,10 +86,12 @@ class InboundReceiver:
         store: Store,
         modems: ModemPool,
         webhooks: WebhookSender,
+        numbers: PhoneNumbers,
         *,
         clock: Callable[[], datetime],
         account_of: Callable[[str], str],
         tasks: Tasks | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -98,7 +100,8 @@ class InboundReceiver:
         self.clock = clock
         self.account_of = account_of  # the account owning a modem's numbers, by modem id
         self.tasks = tasks or Tasks()
-        self.numbers: PhoneNumbers | None = None  # where each number's messages go
+        self.numbers = numbers  # where each number's messages go
+        self.metrics = metrics or Metrics()
         self.timeout = timedelta(seconds=config.reassembly_timeout)
         self._queues: dict[str, asyncio.Queue[Job]] = {}
         self._workers: dict[str, list[asyncio.Task[None]]] = {}  # per modem: receive, sweep
@@ -107,12 +110,6 @@ class InboundReceiver:
         self._assembling = asyncio.Lock()  # one group is completed, or expired, once
         self._waiting = asyncio.Event()  # a new group started: the expiry timer looks again
         self._retimed = asyncio.Event()  # set, and replaced, when sweep_interval changes
-        self.received = 0  # parts committed (duplicates not counted)
-        self.duplicates = 0  # parts and reports read again
-        self.reports = 0  # status reports committed
-        self.unmatched_reports = 0  # of them, matching no part
-        self.parts_by_modem: Counter[str] = Counter()  # parts committed, by modem
-        self.reports_by_modem: Counter[str] = Counter()  # status reports committed, by modem
         self._listeners: Listeners[[Message]] = Listeners("an inbound message")
         self._report_listeners: Listeners[[ReportMatch]] = Listeners("a status report")
 
@@ -312,13 +309,12 @@ class InboundReceiver:
                     generations = await self.store.generations(part.group)
                     part = replace(part, generation=generation_of(part, generations, self.timeout))
                 if not await self.store.add_inbound_part(part):
-                    self.duplicates += 1
+                    self.metrics.duplicates += 1
                     log.info(
                         "%s: a part from %s read again; already committed", handle.id, part.sender
                     )
                     return
-                self.received += 1
-                self.parts_by_modem[handle.id] += 1
+                self.metrics.parts_received[handle.id] += 1
                 await self._join(part)
         else:
             log.info("%s: ignoring a stored SMS-SUBMIT", handle.id)
@@ -339,13 +335,12 @@ class InboundReceiver:
         )
         match = await self.store.add_status_report(received)
         if match is None:
-            self.duplicates += 1
+            self.metrics.duplicates += 1
             return
-        self.reports += 1
-        self.reports_by_modem[handle.id] += 1
+        self.metrics.reports[handle.id] += 1
         self._report_listeners.announce(match)
         if match.sid is None:
-            self.unmatched_reports += 1
+            self.metrics.unmatched_reports += 1
             log.warning(
                 "%s: status report (TP-MR %d, to %s, TP-ST 0x%02X) matches no message sent "
                 "in the last %d days; kept",
@@ -525,7 +520,7 @@ class InboundReceiver:
         self._listeners.announce(message)
 
     def _webhook(self, message: Message) -> Webhook | None:
-        destination = self.numbers.destination(message.to) if self.numbers else None
+        destination = self.numbers.destination(message.to)
         if destination is None:
             return None
         settings = destination.settings

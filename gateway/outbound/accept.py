@@ -38,6 +38,7 @@ from gateway.domain.numbering import parse as parse_number
 from gateway.domain.pricing import parse_max_price
 from gateway.domain.records import NewMessage
 from gateway.domain.urls import url_problem
+from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.modems.supervisor import ModemHandle, ModemPool
 from gateway.outbound.backlog import Backlog
@@ -189,6 +190,8 @@ class Outbound:
         modems: ModemPool,
         dispatcher: Dispatcher,
         clock: Callable[[], datetime],
+        *,
+        applications: Applications,
     ) -> None:
         self.config = config
         self.store = store
@@ -196,10 +199,12 @@ class Outbound:
         self.dispatcher = dispatcher
         self.clock = clock
         self._references: dict[str, int] = {}
-        self.callbacks_committed: Callable[[], None] = lambda: None  # wakes the webhook sender
-        self.senders_wanted: Callable[[], None] = lambda: None  # wakes the service router
+        # Who hears that status callbacks were committed (the webhook sender), and that
+        # messages wait for a sender (the Messaging Service router).
+        self.callbacks_committed: Listeners[[]] = Listeners("committed status callbacks")
+        self.senders_wanted: Listeners[[]] = Listeners("messages waiting for a sender")
         self.backlog = Backlog(store)
-        self.applications: Applications | None = None  # for ApplicationSid
+        self.applications = applications  # for ApplicationSid
         self._default_account = config.accounts[0].sid if config.accounts else None
 
     async def start(self, default_account: str | None = None) -> None:
@@ -266,7 +271,7 @@ class Outbound:
         self.dispatcher.announce(sid, Status.CANCELED)
         log.info("%s: canceled", sid, extra=fields(sid=sid, status=Status.CANCELED))
         if message.status_callback or message.application_sid:
-            self.callbacks_committed()
+            self.callbacks_committed.announce()
         return message
 
     async def redact(self, account_sid: str, message: Message) -> Message:
@@ -287,13 +292,13 @@ class Outbound:
         ``queued`` status callbacks (committed with them) go."""
         for new in messages:
             if new.message.status in (Status.ACCEPTED, Status.SCHEDULED):
-                self.senders_wanted()
+                self.senders_wanted.announce()
                 if new.message.expires_at is not None:
                     self.dispatcher.expiry_changed(new.message.expires_at)
             elif new.message.modem is not None:
                 self.dispatcher.wake(new.message.modem, new.message.expires_at)
             if new.message.status_callback or new.message.application_sid:
-                self.callbacks_committed()
+                self.callbacks_committed.announce()
 
     def prepare(
         self,
@@ -508,8 +513,6 @@ class Outbound:
         sid = form.get("ApplicationSid", "")
         if not sid:
             return None
-        if self.applications is None:
-            raise ApiError(21218, f"Invalid ApplicationSid {sid!r}: no applications here")
         return self.applications.named(account_sid, sid, 21218, "ApplicationSid").sid
 
     def _service(self, account_sid: str, sid: str) -> ServiceConfig:

@@ -22,7 +22,6 @@ import contextlib
 import functools
 import logging
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from gateway.domain.models import Message, Segment, Status
 from gateway.domain.pricing import PriceTable, charge
 from gateway.listeners import Listeners
 from gateway.logs import fields
+from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool
 from gateway.store import Claim, OutboundWork, Store
 from gateway.tasks import Tasks
@@ -87,8 +87,10 @@ class Dispatcher:
         max_attempts: int = MAX_ATTEMPTS,
         local_delays: tuple[float, ...] = LOCAL_DELAYS,
         tasks: Tasks | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.modems = modems
         self.clock = clock
         self.retry_delays = retry_delays
@@ -108,9 +110,6 @@ class Dispatcher:
         self._status_listeners: Listeners[[str, Status]] = Listeners("a status change")
         self._deferral_listeners: Listeners[[str, int]] = Listeners("a deferral")
         self._moved: dict[str, str] = {}  # sid -> the modem it was taken from
-        self.expired = 0  # messages failed with 30036: not sent within their validity period
-        self.parts_sent: Counter[str] = Counter()  # by modem
-        self.refusals: Counter[tuple[str, int | None]] = Counter()  # (modem, +CMS ERROR code)
 
     def on_status(self, listener: StatusListener) -> Callable[[], None]:
         """Call ``listener(sid, status)`` after each status change of an outbound message is
@@ -214,7 +213,7 @@ class Dispatcher:
                 extra=fields(sid=sid, status=Status.FAILED, code=30036),
             )
             self.announce(sid, Status.FAILED)
-        self.expired += len(expired)
+        self.metrics.expired += len(expired)
         return len(expired)
 
     async def _expiry(self) -> None:
@@ -336,7 +335,7 @@ class Dispatcher:
                 message.sid,
                 extra=fields(sid=message.sid, modem=handle.id, status=Status.FAILED, code=30036),
             )
-            self.expired += 1
+            self.metrics.expired += 1
             self.announce(message.sid, Status.FAILED)
             raise _PartDone
         if claim is Claim.GONE:
@@ -366,7 +365,7 @@ class Dispatcher:
         try:
             reference: int | None = await modem.send_pdu(granted, segment.tpdu_length)
         except CmsError as exc:
-            self.refusals[handle.id, exc.code] += 1
+            self.metrics.refusals[handle.id, exc.code] += 1
             outcome = send_errors.meaning(exc.code)
             if outcome.kind in (send_errors.Kind.TEMPORARY, send_errors.Kind.LOCAL):
                 # The modem answered: the part did not go, and may expire while it waits.
@@ -389,7 +388,7 @@ class Dispatcher:
             )
         else:
             await self._sent(message.sid, last, (segment.sequence, reference))
-        self.parts_sent[handle.id] += 1
+        self.metrics.parts_sent[handle.id] += 1
         log.info(
             "%s: part %d/%d sent by %s, TP-MR %s",
             message.sid,

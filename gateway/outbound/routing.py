@@ -29,6 +29,7 @@ from gateway.config import Config, ServiceConfig
 from gateway.domain.errors import ApiError, StoreError
 from gateway.domain.models import Message, Status
 from gateway.logs import fields
+from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher
@@ -53,8 +54,10 @@ class ServiceRouter:
         clock: Callable[[], datetime],
         failover_after: float = FAILOVER_AFTER,
         tasks: Tasks | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics or Metrics()
         self.tasks = tasks or Tasks()
         self.store = store
         self.modems = modems
@@ -65,8 +68,6 @@ class ServiceRouter:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._failovers: dict[str, asyncio.TimerHandle] = {}
-        self.routed = 0
-        self.moved = 0
 
     def wake(self) -> None:
         """A service message was committed, or a modem came back: look now."""
@@ -142,7 +143,7 @@ class ServiceRouter:
             return False
         if not await self.store.assign_sender(new, self.clock()):
             return False  # canceled, or sent, meanwhile
-        self.routed += 1
+        self.metrics.routed += 1
         if message.status is not Status.QUEUED:
             self.dispatcher.announce(message.sid, Status.QUEUED)
         self.outbound.backlog.added(handle.id, new.message.num_segments)
@@ -257,5 +258,5 @@ class ServiceRouter:
                 moved += 1
             else:
                 self.dispatcher.kept(message.sid)
-        self.moved += moved
+        self.metrics.moved += moved
         return moved

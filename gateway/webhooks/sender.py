@@ -51,6 +51,7 @@ from gateway.domain.destinations import destination
 from gateway.domain.records import NewMessage, Webhook
 from gateway.listeners import Listeners
 from gateway.logs import fields
+from gateway.metrics import Metrics
 from gateway.store import InFlight, Store
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
@@ -124,7 +125,7 @@ class WebhookSender:
     def __init__(
         self,
         store: Store,
-        tokens: Mapping[str, str],
+        replies: ReplyQueue,
         clock: Callable[[], datetime],
         *,
         timeout: float = 15.0,
@@ -133,9 +134,11 @@ class WebhookSender:
         tasks: Tasks | None = None,
         per_destination: int = PER_DESTINATION,
         max_in_flight: int = MAX_IN_FLIGHT,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
-        self.tokens = tokens
+        self.tokens: Mapping[str, str] = {}  # auth token by account: given at start
+        self.metrics = metrics or Metrics()
         self.clock = clock
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -143,10 +146,7 @@ class WebhookSender:
         self.tasks = tasks or Tasks()
         self.per_destination = per_destination
         self.max_in_flight = max_in_flight
-        self.delivered = 0
-        self.retries = 0
-        self.give_ups = 0
-        self.replies: ReplyQueue | None = None
+        self.replies = replies
         self._listeners: Listeners[[Webhook, str | None]] = Listeners("a webhook's outcome")
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -189,7 +189,10 @@ class WebhookSender:
         self.timeout = timeout
         self.max_attempts = max_attempts
 
-    def start(self) -> None:
+    def start(self, tokens: Mapping[str, str]) -> None:
+        """Deliver from now on, signing each account's webhooks with its auth token from
+        ``tokens`` (by account SID)."""
+        self.tokens = tokens
         self._session = aiohttp.ClientSession(
             # No limit per host of aiohttp's: the destinations' limits are the sender's own,
             # and a connection pool that queued requests itself would put them back in line.
@@ -334,7 +337,7 @@ class WebhookSender:
             answered = await self._twiml(webhook, outcome, url)
             replies = queue.prepare(webhook, answered) if answered else []
         await self.store.webhook_delivered(webhook.id, self.clock(), replies)
-        self.delivered += 1
+        self.metrics.webhooks_delivered += 1
         log.info(
             "%s: %s delivered to %s (attempt %d)",
             webhook.message_sid,
@@ -356,7 +359,7 @@ class WebhookSender:
     async def _failed(self, webhook: Webhook, error: str, now: datetime) -> None:
         attempts = webhook.attempts + 1
         if attempts >= self.max_attempts:
-            self.give_ups += 1
+            self.metrics.webhook_give_ups += 1
             log.error(
                 "%s: %s to %s given up after %d attempts: %s (Twilio error 11200)",
                 webhook.message_sid,
@@ -375,7 +378,7 @@ class WebhookSender:
             )
             await self.store.webhook_failed(webhook.id, attempts, error, now)
             return
-        self.retries += 1
+        self.metrics.webhook_retries += 1
         delay = self.backoff[min(attempts, len(self.backoff)) - 1]
         log.warning(
             "webhook for %s failed (%s); attempt %d of %d in %g s",

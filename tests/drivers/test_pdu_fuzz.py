@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from drivers.errors import PduError
 from drivers.pdu import Deliver, StatusReport, Submit, decode
+from tests.properties import examples
 
 VECTORS = json.loads((Path(__file__).parent.parent / "data" / "pdu_vectors.json").read_text())
 REAL_PDUS = [
@@ -32,25 +33,25 @@ def decodes_or_rejects(data: str | bytes, length: int | None = None) -> None:
     assert result.tpdu_length > 0
 
 
-@settings(max_examples=3000)
+@settings(max_examples=examples(3000))
 @given(st.binary(max_size=200), st.one_of(st.none(), st.integers(-5, 260)))
 def test_arbitrary_bytes(data: bytes, length: int | None) -> None:
     decodes_or_rejects(data, length)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.text(alphabet="0123456789abcdefABCDEF \n\tg", max_size=400))
 def test_arbitrary_hex_strings(text: str) -> None:
     decodes_or_rejects(text)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 @given(st.text(max_size=100))
 def test_arbitrary_text(text: str) -> None:
     decodes_or_rejects(text)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.sampled_from(REAL_PDUS), st.data())
 def test_mutated_real_pdus(pdu: bytes, data: st.DataObject) -> None:
     mutated = bytearray(pdu)

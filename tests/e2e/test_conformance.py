@@ -969,7 +969,7 @@ async def test_fail_over_when_a_modem_stays_away(
         # Bounded: a message that never moves must not cost the whole WAIT.
         sent = await asyncio.wait_for(rig.final(second), FAILOVER_WAIT)
         assert (sent.status, sent.from_) == (Status.SENT, BOB)
-        assert rig.gateway.services.moved == 1
+        assert rig.gateway.metrics.moved == 1
         assert (await rig.fetch(stuck)).status == "sending"  # not a service message: it waits
 
 

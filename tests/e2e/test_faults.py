@@ -253,21 +253,29 @@ async def test_a_modem_that_hangs_while_receiving_is_recovered(tmp_path: Path) -
         assert bob.state is ModemState.READY
 
 
-async def test_a_bug_in_the_modem_supervisor_is_survived(tmp_path: Path) -> None:
-    """A fault of ours that ends a modem's supervisor (here: a listener of its connection that
-    raises) used to leave the modem 'starting' for good; it is restarted, and counted."""
+async def test_a_bug_in_a_listener_of_a_modem_does_not_end_its_supervisor(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fault of ours in a listener of a modem's connection (here: one that raises) used to
+    end the modem's supervisor, which the tasks then restarted. Listeners are isolated now
+    (gateway/listeners.py): the bug is logged, the listeners after it still hear the
+    connection, and the modem comes into service on its first connection, nothing restarted."""
     gateway = Gateway(config(tmp_path), tasks=Tasks(backoff=(0.01,)))
     failures = [RuntimeError("a listener's bug")]
+    heard: list[object] = []
 
     def faulty(_modem: object) -> None:
         if failures:
             raise failures.pop()
 
     gateway.modems.handles["alice"].on_connected(faulty)
+    gateway.modems.handles["alice"].on_connected(heard.append)
     await gateway.start()
     try:
-        await asyncio.wait_for(gateway.modems.handles["alice"].ready(), WAIT)
-        assert gateway.tasks.restarts == {"modem alice": 1}
-        assert not failures
+        modem = await asyncio.wait_for(gateway.modems.handles["alice"].ready(), WAIT)
+        assert gateway.tasks.restarts == {}
+        assert (failures, heard) == ([], [modem])
+        assert gateway.modems.handles["alice"].recoveries == 0
+        assert "a listener of alice's connection failed" in caplog.messages
     finally:
         await gateway.stop()

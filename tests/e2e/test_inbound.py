@@ -432,7 +432,7 @@ async def test_the_same_pdu_read_twice_is_one_message(tmp_path: Path) -> None:
         rig.bob.receive(pdu, length)  # the network resends it (no RP-ACK seen, say)
         messages = await rig.last(after=0)
         assert [m.body for m in messages] == ["just once"]
-        assert rig.gateway.inbound.duplicates == 1
+        assert rig.gateway.metrics.duplicates == 1
 
 
 async def test_the_gateway_restarted_between_two_parts_assembles_once(tmp_path: Path) -> None:
@@ -623,7 +623,7 @@ async def test_routed_messages_are_acknowledged_after_the_commit(tmp_path: Path)
             committed: list[int] = []  # parts committed when each AT+CNMA came
             sim.command_observers.append(
                 lambda command: (
-                    committed.append(gateway.inbound.received) if command == "AT+CNMA" else None
+                    committed.append(gateway.metrics.received) if command == "AT+CNMA" else None
                 )
             )
             gateway.modems.network.inject(BOB, HANDSET, LONG)  # two +CMT, one at a time
@@ -681,7 +681,7 @@ async def test_a_receiver_that_is_down_gets_the_webhook_once_it_is_up(tmp_path: 
         rig.gateway.webhooks.wake()
         _, retried = await rig.receiver.wait(2)
         expect_twilio_request(retried, message, "are you there?", 1)
-        assert rig.gateway.webhooks.retries == 1
+        assert rig.gateway.metrics.webhook_retries == 1
 
 
 async def test_a_pending_webhook_survives_a_restart(tmp_path: Path) -> None:
@@ -718,7 +718,7 @@ async def test_a_failing_url_falls_back_and_gives_up_visibly(
         assert fallback.params["MessageSid"] == message.sid
         # One webhook, one idempotency token: the fallback request carries the primary's.
         assert fallback.token == primary.token and uuid.UUID(primary.token).version == 4
-        assert rig.gateway.webhooks.retries == 0
+        assert rig.gateway.metrics.webhook_retries == 0
 
     receiver.answers["/fallback"] = Answer(503, "", "text/plain")
     async with receiving(tmp_path, receiver=receiver, webhook_attempts=2) as rig:
@@ -729,7 +729,7 @@ async def test_a_failing_url_falls_back_and_gives_up_visibly(
         rig.clock.advance(5)
         rig.gateway.webhooks.wake()
         await outcomes.wait(2)
-        assert (rig.gateway.webhooks.retries, rig.gateway.webhooks.give_ups) == (1, 1)
+        assert (rig.gateway.metrics.webhook_retries, rig.gateway.metrics.webhook_give_ups) == (1, 1)
         assert any(
             message.sid in record.message and "given up after 2 attempts" in record.message
             for record in caplog.records
@@ -867,7 +867,7 @@ async def test_a_pdu_left_on_the_sim_by_a_crash_is_not_received_twice(tmp_path: 
         prepare=lambda gateway: put_on_sim(gateway.modems.simulated["bob"], pdus),
     ) as rig:
         await rig.gateway.inbound.settled()  # the sweep at start has read the SIM
-        assert (rig.inbox.messages, rig.gateway.inbound.duplicates) == ([], 1)
+        assert (rig.inbox.messages, rig.gateway.metrics.duplicates) == ([], 1)
         assert not rig.bob.storages["SM"].slots  # deleted this time
         client = twilio_client(rig.gateway)
         listed = await asyncio.to_thread(lambda: client.messages.list(from_=HANDSET))
@@ -901,6 +901,6 @@ async def test_a_part_committed_just_before_a_crash_still_becomes_its_message(
         (request,) = await rig.receiver.wait()
         expect_twilio_request(request, message, message.body, 1)
         await rig.gateway.inbound.settled()
-        assert rig.gateway.inbound.duplicates == 1  # the re-read made nothing more
+        assert rig.gateway.metrics.duplicates == 1  # the re-read made nothing more
         assert await rig.last(after=1) == []
-        assert rig.gateway.inbound.received == 1  # the sentinel's part
+        assert rig.gateway.metrics.received == 1  # the sentinel's part

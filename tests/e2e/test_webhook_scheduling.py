@@ -230,7 +230,7 @@ async def test_a_delivery_cut_short_by_stop_goes_again_at_the_next_start(tmp_pat
         interrupted, again = await receiver.wait(2)
         assert again.params == interrupted.params and again.signed
         assert again.token == interrupted.token and is_uuid4(again.token)
-        assert rig.gateway.webhooks.retries == 0  # not a failed attempt: it never ended
+        assert rig.gateway.metrics.webhook_retries == 0  # not a failed attempt: it never ended
 
 
 class Logged(logging.Handler):

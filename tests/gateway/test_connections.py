@@ -118,7 +118,7 @@ async def test_a_body_sent_too_slowly_is_answered_408_and_closed(tmp_path: Path)
         assert reply.headers["connection"] == "close"
         assert await slow.closed_by_server()
         await stopped(trickling)
-        assert started.observability.http.counts[MESSAGES_ROUTE, "POST", 408] == 1
+        assert started.metrics.http_requests[MESSAGES_ROUTE, "POST", 408] == 1
         assert not any((await started.store.queue_counts()).values())  # nothing was created
 
 

@@ -104,6 +104,6 @@ async def test_what_no_route_takes_is_answered_as_before(gateway: Gateway) -> No
     )
     assert (wrong_method.status, wrong_method.json()["code"]) == (405, 20004)
     assert wrong_method.headers["allow"] == "GET"  # RFC 9110 §15.5.6
-    counts = gateway.observability.http.counts
+    counts = gateway.metrics.http_requests
     assert counts["unmatched", "GET", 404] == 1
     assert counts["unmatched", "PUT", 405] == 1

@@ -19,13 +19,18 @@ from pathlib import Path
 
 from drivers.pdu import Deliver, decode
 from drivers.simulated import SimulatedNetwork
+from gateway.accounts.applications import Applications
+from gateway.accounts.numbers import PhoneNumbers
 from gateway.config import Config, ModemConfig
 from gateway.domain.assembly import generation_of, received_part
 from gateway.domain.models import Message, Status
 from gateway.inbound.receiver import InboundReceiver
 from gateway.modems.supervisor import ModemPool
+from gateway.outbound.accept import Outbound
+from gateway.outbound.dispatcher import Dispatcher
 from gateway.store import MessageQuery
 from gateway.store.sqlite import SqliteStore
+from gateway.webhooks.replies import TwimlReplies
 from gateway.webhooks.sender import WebhookSender
 from tests.gateway.api_rig import Clock
 from tests.gateway.gateway_rig import ACCOUNT, BOB, config
@@ -84,9 +89,19 @@ async def receiving(tmp_path: Path, clock: Clock | None = None) -> AsyncIterator
     await store.open()
     try:
         modems = ModemPool(settings.modems)
-        webhooks = WebhookSender(store, {}, clock)
+        applications = Applications(store, clock)
+        dispatcher = Dispatcher(store, modems, clock)
+        outbound = Outbound(settings, store, modems, dispatcher, clock, applications=applications)
+        webhooks = WebhookSender(store, TwimlReplies(outbound), clock)
+        numbers = PhoneNumbers(settings, store, clock, applications)
         receiver = InboundReceiver(
-            settings, store, modems, webhooks, clock=clock, account_of=lambda _: ACCOUNT.sid
+            settings,
+            store,
+            modems,
+            webhooks,
+            numbers,
+            clock=clock,
+            account_of=lambda _: ACCOUNT.sid,
         )
         rig = Rig(store, receiver, clock, SimulatedNetwork(clock=clock))
         receiver.on_message(rig.made.append)
@@ -209,11 +224,11 @@ async def test_a_part_read_again_after_its_message_adds_nothing(tmp_path: Path) 
     async with receiving(tmp_path) as rig:
         pdus = await rig.send(FIRST, 7)
         await rig.deliver(pdus, 2, 1)
-        assert rig.receiver.duplicates == 2
+        assert rig.receiver.metrics.duplicates == 2
         rig.clock.advance(60)
         await rig.send(SECOND, 7, 1)
         await rig.deliver(pdus, 1, 2)
-        assert rig.receiver.duplicates == 4
+        assert rig.receiver.metrics.duplicates == 4
         assert [received(m) for m in rig.made] == [(FIRST, 2, None)]
         shown, _ = await rig.listed()
         assert (shown.status, shown.body) == (Status.RECEIVING, SECOND[:153])

@@ -66,6 +66,7 @@ from tests.gateway.api_rig import (
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, basic_auth
 from tests.gateway.test_application_json import OAI_PROPERTIES as OAI_APPLICATION_PROPERTIES
 from tests.gateway.test_number_json import OAI_ENUMS, OAI_PROPERTIES
+from tests.properties import examples
 
 # The properties of ``api.v2010.account.message`` in twilio-oai ``spec/json/twilio_api_v2010.json``
 # (``../shared/docs/twilio-messages-api.md`` §1), every one ``nullable``: JSON type of each.
@@ -139,8 +140,8 @@ ERROR_KEYS: Final = {
 }
 
 # The bounded run: examples per operation and generation mode; about 12 s in all on 2 cores.
-POSITIVE_EXAMPLES: Final = 50
-NEGATIVE_EXAMPLES: Final = 25
+POSITIVE_EXAMPLES: Final = examples(50)
+NEGATIVE_EXAMPLES: Final = examples(25)
 CHECKS: Final = (not_a_server_error, status_code_conformance, response_schema_conformance)
 SEEDED_MESSAGES: Final = 6
 CALLBACK: Final = "http://127.0.0.1:9/status"  # never called: see _OfflineWebhooks

@@ -212,7 +212,7 @@ async def test_webhook_timeout_and_attempts_apply_to_the_next_attempt(
         await receiver.wait(1)
         # Given up after its one attempt of 0.2 s (the old 15 s would outlast this wait).
         await asyncio.wait_for(given_up.wait(), 5.0)
-        assert (outcomes, gateway.webhooks.give_ups) == (["TimeoutError"], 1)
+        assert (outcomes, gateway.metrics.webhook_give_ups) == (["TimeoutError"], 1)
 
 
 async def test_health_checks_start_when_a_reload_sets_their_interval(tmp_path: Path) -> None:

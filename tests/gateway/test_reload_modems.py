@@ -191,7 +191,7 @@ async def test_a_changed_modem_lets_its_part_on_the_air_land_then_reopens(
 
         assert changes.describe() == "modems: changed alice (send_rate)"
         assert gateway.modems.handles["alice"] is not old and old.modem is None
-        assert gateway.dispatcher.parts_sent["alice"] >= 1  # the part on the air landed
+        assert gateway.metrics.parts_sent["alice"] >= 1  # the part on the air landed
         await statuses.reached(message.sid, Status.SENT)
         assert sorted(map(_sequence, network.submissions)) == [1, 2, 3]
         # No part was begun on the old connection after the reload came (and cut short).
