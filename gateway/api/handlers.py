@@ -60,7 +60,7 @@ from gateway.domain.models import API_VERSION, FINAL_STATUSES, Message, is_sid
 from gateway.domain.records import Application, PhoneNumber
 from gateway.modems.supervisor import ModemPool
 from gateway.outbound.accept import Outbound
-from gateway.store import ListPosition, MessageQuery, PageCursor, Store
+from gateway.store import ListPosition, MessageQuery, Messages, PageCursor
 
 PREFIX: Final = f"/{API_VERSION}/Accounts/{{account}}"
 MAX_PAGE_SIZE: Final = 1000
@@ -83,7 +83,7 @@ log = logging.getLogger(__name__)
 class Services:
     authenticator: Authenticator
     outbound: Outbound
-    store: Store
+    store: Messages
     modems: ModemPool
     numbers: PhoneNumbers
     applications: Applications

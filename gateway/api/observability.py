@@ -28,7 +28,7 @@ from gateway.domain.errors import StoreError
 from gateway.inbound.receiver import InboundReceiver
 from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
 from gateway.outbound.dispatcher import Dispatcher
-from gateway.store import Store
+from gateway.store import QueueHealth
 from gateway.tasks import Tasks
 from gateway.webhooks.sender import WebhookSender
 
@@ -63,7 +63,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass
 class Observability:
-    store: Store
+    store: QueueHealth
     modems: ModemPool
     dispatcher: Dispatcher
     inbound: InboundReceiver

@@ -48,7 +48,7 @@ from gateway.domain.models import API_VERSION, ERROR_MESSAGES, Direction, Messag
 from gateway.domain.records import InboundPart, ReceivedReport, ReportMatch, Webhook
 from gateway.logs import fields
 from gateway.modems.supervisor import ModemHandle, ModemPool
-from gateway.store import Store
+from gateway.store import InboundLog
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 from gateway.webhooks.sender import WebhookSender
@@ -82,7 +82,7 @@ class InboundReceiver:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: InboundLog,
         modems: ModemPool,
         webhooks: WebhookSender,
         *,

@@ -32,7 +32,7 @@ from gateway.logs import fields
 from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher
-from gateway.store import Store
+from gateway.store import RoutingQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 
@@ -45,7 +45,7 @@ class ServiceRouter:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: RoutingQueue,
         modems: ModemPool,
         outbound: Outbound,
         dispatcher: Dispatcher,

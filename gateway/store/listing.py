@@ -43,7 +43,7 @@ _ID, _LISTED_AT, _LISTED_SEQ = (len(MESSAGE_COLUMNS.split(",")) + offset for off
 
 
 def read_page(db: sqlite3.Connection, account_sid: str, query: MessageQuery) -> MessagePage | None:
-    """The page ``query`` asks for (see :meth:`gateway.store.Store.list_messages`)."""
+    """The page ``query`` asks for (see :meth:`gateway.store.Messages.list_messages`)."""
     db.execute("BEGIN")  # one read transaction: the page's statements see the same rows
     try:
         return _read(db, account_sid, query)

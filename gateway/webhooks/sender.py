@@ -50,7 +50,7 @@ from yarl import URL
 from gateway.domain.destinations import destination
 from gateway.domain.records import NewMessage, Webhook
 from gateway.logs import fields
-from gateway.store import InFlight, Store
+from gateway.store import InFlight, WebhookQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 from gateway.webhooks import twiml
@@ -122,7 +122,7 @@ class _Flight:
 class WebhookSender:
     def __init__(
         self,
-        store: Store,
+        store: WebhookQueue,
         tokens: Mapping[str, str],
         clock: Callable[[], datetime],
         *,
