@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from gateway.domain.lifecycle import Claim
 from gateway.store.queries import (
-    Claim,
     InFlight,
     ListPosition,
     MessagePage,

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 
 from gateway.domain.models import Message, Segment
 
@@ -78,14 +77,6 @@ class OutboundWork:
 
     message: Message
     segments: tuple[Segment, ...]
-
-
-class Claim(StrEnum):
-    """What :meth:`SendQueue.claim_part` decided for a part about to be handed to the modem."""
-
-    GRANTED = "granted"  # send it now
-    EXPIRED = "expired"  # its validity period ended first: failed (30036), with its callback
-    GONE = "gone"  # no longer this modem's to send (failed, canceled, given to another modem)
 
 
 @dataclass(frozen=True, slots=True)

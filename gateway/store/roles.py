@@ -16,6 +16,7 @@ from typing import Protocol
 
 from gateway.config import Account
 from gateway.domain.feedback import Feedback
+from gateway.domain.lifecycle import Claim
 from gateway.domain.models import Message, Segment, Status
 from gateway.domain.records import (
     Application,
@@ -28,7 +29,6 @@ from gateway.domain.records import (
     Webhook,
 )
 from gateway.store.queries import (
-    Claim,
     InFlight,
     MessagePage,
     MessageQuery,

@@ -19,11 +19,13 @@ from time import monotonic
 from typing import Any, Final, TypeVar
 
 from gateway.config import Account
+from gateway.domain import lifecycle
 from gateway.domain.delivery import REPORT_WINDOW_DAYS, same_recipient
 from gateway.domain.destinations import destination
 from gateway.domain.errors import StoreError
 from gateway.domain.feedback import Feedback
-from gateway.domain.models import FINAL_STATUSES, Message, Segment, Status
+from gateway.domain.lifecycle import Claim
+from gateway.domain.models import Message, Segment, Status
 from gateway.domain.records import (
     Application,
     Generation,
@@ -36,7 +38,6 @@ from gateway.domain.records import (
     new_webhook_token,
 )
 from gateway.store import (
-    Claim,
     InFlight,
     MessagePage,
     MessageQuery,
@@ -63,12 +64,12 @@ from gateway.store.rows import (
 )
 from gateway.store.schema import MIGRATIONS
 from gateway.store.transitions import (
+    application_of,
+    apply,
     apply_report,
-    erase_text,
     insert_outbound,
     latest_done_date,
     match_early_report,
-    set_status,
     settle_message,
 )
 from gateway.store.webhook_queue import NEVER, eligible, next_attempt
@@ -78,7 +79,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 DATABASE_NAME: Final = "smsgw.sqlite3"
-_UNSENT: Final = (Status.QUEUED, Status.SENDING)
 # A part that went, or was handed to the modem and may have gone (claim_part).
 _TOUCHED: Final = "(sent_at IS NOT NULL OR claimed_at IS NOT NULL)"
 # Messages whose validity period may still end: in the queue with no part sent (or on its way)
@@ -239,8 +239,15 @@ class SqliteStore:
             loaded = load_message(db, "sid = ?", sid)
             if loaded is None:
                 return False
-            moved = set_status(db, loaded[0], status, at, error_code=error_code, only_from=_UNSENT)
-            return moved is not None
+            message_id, message = loaded
+            transition = lifecycle.moved(
+                message,
+                status,
+                at,
+                error_code=error_code,
+                application=application_of(db, message),
+            )
+            return apply(db, message_id, transition) is not None
 
         return await self._write(job)
 
@@ -254,17 +261,29 @@ class SqliteStore:
                 f"WHERE message_id = messages.id AND {_TOUCHED}) FROM messages WHERE sid = ?",
                 (sid,),
             ).fetchone()
-            if row is None or row[2] != modem or row[1] not in _UNSENT:
+            if row is None:
                 return Claim.GONE
-            message_id, _, _, expires_at, underway = row
-            if not underway and expires_at is not None and expires_at <= now:
-                set_status(db, message_id, Status.FAILED, at, error_code=30036, only_from=_UNSENT)
-                return Claim.EXPIRED
-            db.execute(
-                "UPDATE segments SET claimed_at = ? WHERE message_id = ? AND sequence = ?",
-                (now, message_id, sequence),
+            message_id, status, owner, expires_at, underway = row
+            claim = lifecycle.claim(
+                Status(status),
+                owner,
+                modem,
+                expires_at=from_micros(expires_at),
+                underway=bool(underway),
+                now=at,
             )
-            return Claim.GRANTED
+            if claim is Claim.EXPIRED:
+                loaded = load_message(db, "id = ?", message_id)
+                assert loaded is not None
+                message = loaded[1]
+                transition = lifecycle.expired(message, at, application=application_of(db, message))
+                apply(db, message_id, transition)
+            elif claim is Claim.GRANTED:
+                db.execute(
+                    "UPDATE segments SET claimed_at = ? WHERE message_id = ? AND sequence = ?",
+                    (now, message_id, sequence),
+                )
+            return claim
 
         return await self._write(job)
 
@@ -299,44 +318,37 @@ class SqliteStore:
             if loaded is None:
                 return None
             message_id, message = loaded
-            moved = set_status(
-                db,
-                message_id,
-                Status.SENT,
-                at,
-                only_from=_UNSENT,
-                extra=", date_sent = ?, price = ?, price_unit = ?",
-                values=(to_micros(at), price, price_unit or message.price_unit),
-            )
-            if moved is None:
+            application = application_of(db, message)
+            transition = lifecycle.sent(message, at, price, price_unit, application=application)
+            now_sent = apply(db, message_id, transition)
+            if now_sent is None:
                 return None
             # Reports may have come for its first parts while the last was being sent.
             done = latest_done_date(db, message_id)
-            return settle_message(db, message_id, at, done) or Status.SENT
+            settled = settle_message(db, message_id, now_sent, at, done, application=application)
+            return Status.SENT if settled is None else settled.status
 
         return await self._write(job)
 
     async def expire_unsent(self, now: datetime) -> list[str]:
         def job(db: sqlite3.Connection) -> list[str]:
+            # The candidates, each query through its index; none has a part on its way.
             rows = [
                 row
                 for where in (_UNSENT_WHERE, *_WAITING_WHERES)
                 for row in db.execute(
-                    f"SELECT id, sid FROM messages WHERE {where} AND expires_at <= ?",
+                    f"SELECT id, {MESSAGE_COLUMNS} FROM messages WHERE {where} AND expires_at <= ?",
                     (to_micros(now),),
                 ).fetchall()
             ]
             expired = []
-            for message_id, sid in rows:
-                if set_status(
-                    db,
-                    message_id,
-                    Status.FAILED,
-                    now,
-                    error_code=30036,
-                    only_from=(*_UNSENT, Status.ACCEPTED, Status.SCHEDULED),
-                ):
-                    expired.append(sid)
+            for row in rows:
+                message = message_row(row[1:])
+                transition = lifecycle.expired(
+                    message, now, application=application_of(db, message)
+                )
+                if apply(db, row[0], transition):
+                    expired.append(message.sid)
             return expired
 
         return await self._write(job)
@@ -624,14 +636,8 @@ class SqliteStore:
             loaded = load_message(db, "sid = ? AND account_sid = ?", (sid, account_sid))
             if loaded is None:
                 return None
-            message_id, _ = loaded
-            # Only a final message is redacted: nothing of it is still to go.
-            erase_text(db, message_id, sid)
-            db.execute(
-                "UPDATE messages SET date_updated = ? WHERE id = ?", (to_micros(at), message_id)
-            )
-            reloaded = load_message(db, "id = ?", (message_id,))
-            return None if reloaded is None else reloaded[1]
+            message_id, message = loaded
+            return apply(db, message_id, lifecycle.redacted(message, at))
 
         return await self._write(job)
 
@@ -641,10 +647,8 @@ class SqliteStore:
             if loaded is None:
                 return None
             message_id, message = loaded
-            moved = set_status(
-                db, message_id, Status.CANCELED, at, only_from=(Status.SCHEDULED, Status.ACCEPTED)
-            )
-            return moved or message
+            transition = lifecycle.canceled(message, at, application=application_of(db, message))
+            return apply(db, message_id, transition) or message
 
         return await self._write(job)
 
@@ -654,7 +658,7 @@ class SqliteStore:
             if loaded is None:
                 return None
             message_id, message = loaded
-            if message.status not in FINAL_STATUSES:
+            if not lifecycle.deletable(message):
                 return message
             db.execute("DELETE FROM webhooks WHERE message_sid = ?", (sid,))
             db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (sid,))
@@ -732,14 +736,18 @@ class SqliteStore:
             if loaded is None:
                 return False
             message_id, current = loaded
-            unsent = current.status in (Status.ACCEPTED, Status.SCHEDULED) or (
-                current.status is Status.QUEUED
-                and not db.execute(
-                    f"SELECT 1 FROM segments WHERE message_id = ? AND {_TOUCHED}",
-                    (message_id,),
-                ).fetchone()
+            underway = db.execute(
+                f"SELECT 1 FROM segments WHERE message_id = ? AND {_TOUCHED}", (message_id,)
+            ).fetchone()
+            transition = lifecycle.assigned(
+                current,
+                message,
+                at,
+                underway=underway is not None,
+                application=application_of(db, current),
             )
-            if not unsent:
+            # Due at once on its modem (the queue's own column, written with the change).
+            if apply(db, message_id, transition, queue={"next_attempt_at": 0}) is None:
                 return False
             db.execute("DELETE FROM segments WHERE message_id = ?", (message_id,))
             db.executemany(
@@ -750,17 +758,7 @@ class SqliteStore:
                     for s in new.segments
                 ],
             )
-            moved = set_status(
-                db,
-                message_id,
-                Status.QUEUED,
-                at,
-                extra=", from_number = ?, modem = ?, num_segments = ?, body = ?, "
-                "next_attempt_at = 0",
-                values=(message.from_, message.modem, message.num_segments, message.body),
-                report=current.status is not Status.QUEUED,  # "queued" was reported once
-            )
-            return moved is not None
+            return True
 
         return await self._write(job)
 

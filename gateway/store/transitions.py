@@ -1,31 +1,41 @@
-"""Status changes inside a transaction: each one committed with the status callback that
-reports it, and delivery reports applied to the part they are for
-(:mod:`gateway.domain.delivery`)."""
+"""Status changes inside a transaction: the store reads what a rule of
+:mod:`gateway.domain.lifecycle` needs, and applies the :class:`Transition` it returns, with the
+webhooks it queues; delivery reports are recorded on the part they are for
+(:mod:`gateway.domain.delivery`) and the message settled by the same rules."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Final
 
-from gateway.domain.callbacks import status_callback
+from gateway.domain import lifecycle
 from gateway.domain.delivery import (
+    EARLY_REPORT_SLACK,
     Delivery,
     PartReport,
     PartState,
     part_report,
     same_recipient,
-    settle,
 )
-from gateway.domain.models import ERROR_MESSAGES, Message, Segment, Status, obfuscate
+from gateway.domain.lifecycle import Transition
+from gateway.domain.models import Message, Segment, Status
+from gateway.domain.records import Application
 from gateway.store.applications import find_application
-from gateway.store.rows import from_micros, insert_message, insert_webhook, load_message, to_micros
+from gateway.store.rows import (
+    MESSAGE_NAMES,
+    from_micros,
+    insert_message,
+    insert_webhook,
+    load_message,
+    message_values,
+    to_micros,
+)
 
-# A report matched to a part committed just after it came may have been taken this long before
-# the part's send was recorded (the two race between the +CMGS answer and the commit).
-EARLY_REPORT_SLACK: Final = 60.0
+_NOTHING: Final[Mapping[str, object]] = MappingProxyType({})
 
 
 def insert_outbound(db: sqlite3.Connection, message: Message, segments: Sequence[Segment]) -> None:
@@ -35,114 +45,82 @@ def insert_outbound(db: sqlite3.Connection, message: Message, segments: Sequence
         "VALUES (?, ?, ?, ?, ?)",
         [(message_id, s.sequence, s.pdu, s.tpdu_length, s.concat_reference) for s in segments],
     )
-    report_status(db, message, message.date_created)
+    for webhook in lifecycle.created(message, application_of(db, message)):
+        insert_webhook(db, webhook, message.date_created)
 
 
-def report_status(
-    db: sqlite3.Connection, message: Message, at: datetime, done: str | None = None
-) -> None:
-    """Queue the status callback for ``message``'s (just committed) status, if it has one:
-    to the application it was sent with as that application is now, if it was."""
-    application = None
-    if message.application_sid is not None:
-        application = find_application(db, message.account_sid, message.application_sid)
-    callback = status_callback(message, done, application)
-    if callback is not None:
-        insert_webhook(db, callback, at)
+def application_of(db: sqlite3.Connection, message: Message) -> Application | None:
+    """The application ``message`` was sent with, as it is now (its callback goes there)."""
+    if message.application_sid is None:
+        return None
+    return find_application(db, message.account_sid, message.application_sid)
 
 
-def set_status(
+def apply(
     db: sqlite3.Connection,
     message_id: int,
-    status: Status,
-    at: datetime,
+    transition: Transition | None,
     *,
-    error_code: int | None = None,
-    done: str | None = None,
-    only_from: tuple[Status, ...] = (),
-    extra: str = "",
-    values: tuple[Any, ...] = (),
-    report: bool = True,
+    queue: Mapping[str, object] = _NOTHING,
 ) -> Message | None:
-    """Move a message to ``status`` (from one of ``only_from``, if given) and queue its
-    callback; ``None`` when the message was not in a state to move."""
-    guard = ""
-    if only_from:
-        guard = f" AND status IN ({', '.join('?' * len(only_from))})"
+    """Commit ``transition`` of message ``message_id`` (``None``: the rule left it as it is),
+    only if the message still has the status it was decided from: the fields that change (and
+    ``queue``, columns of the store's own, in the same statement), what its retention erases or
+    masks elsewhere, and its webhooks. Returns the message as it now stands, ``None`` if nothing
+    was written."""
+    if transition is None:
+        return None
+    before, after = transition.before, transition.after
+    changes = [
+        (name, value)
+        for name, old, value in zip(
+            MESSAGE_NAMES, message_values(before), message_values(after), strict=True
+        )
+        if value != old and name != "date_updated"
+    ]
+    changes += queue.items()
     cursor = db.execute(
-        f"UPDATE messages SET status = ?, date_updated = ?, error_code = ?, error_message = ?"
-        f"{extra} WHERE id = ?{guard}",
+        f"UPDATE messages SET date_updated = ?{''.join(f', {name} = ?' for name, _ in changes)} "
+        "WHERE id = ? AND status = ?",
         (
-            status.value,
-            to_micros(at),
-            error_code,
-            None if error_code is None else ERROR_MESSAGES.get(error_code),
-            *values,
+            to_micros(after.date_updated),
+            *(value for _, value in changes),
             message_id,
-            *(state.value for state in only_from),
+            before.status.value,
         ),
     )
     if cursor.rowcount != 1:
         return None
-    loaded = load_message(db, "id = ?", message_id)
-    assert loaded is not None
-    if _apply_retention(db, message_id, loaded[1]):
-        loaded = load_message(db, "id = ?", message_id)
-        assert loaded is not None
-    if report:
-        report_status(db, loaded[1], at, done)
-    return loaded[1]
+    if transition.erase_text:
+        db.execute("UPDATE segments SET pdu = '' WHERE message_id = ?", (message_id,))
+        db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (after.sid,))
+    if params := transition.webhook_params:
+        _replace_params(db, after.sid, params)
+    for webhook in transition.webhooks:
+        insert_webhook(db, webhook, after.date_updated)
+    return after
 
 
-# ContentRetention=discard: nothing of the text once it has gone (or will never go);
-# AddressRetention=obfuscate: the recipient masked once nothing more can happen to the message
-# (a delivery report is matched on the full number until then).
-_TEXT_DONE: Final = frozenset(
-    {Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED}
-)
-_ADDRESS_DONE: Final = frozenset(
-    {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED}
-)
-
-
-def _apply_retention(db: sqlite3.Connection, message_id: int, message: Message) -> bool:
-    """The message's privacy settings, now that it reached its status; whether it changed."""
-    changed = False
-    if message.content_retention == "discard" and message.status in _TEXT_DONE and message.body:
-        erase_text(db, message_id, message.sid)
-        changed = True
-    if message.address_retention == "obfuscate" and message.status in _ADDRESS_DONE:
-        masked = obfuscate(message.to)
-        if masked != message.to:
-            db.execute("UPDATE messages SET to_number = ? WHERE id = ?", (masked, message_id))
-            _replace_param(db, message.sid, "To", masked)
-            changed = True
-    return changed
-
-
-def erase_text(db: sqlite3.Connection, message_id: int, sid: str) -> None:
-    """The text of a message gone from everything that kept it: the message, the PDUs of its
-    parts, the parts it was received in, and its webhooks' parameters."""
-    db.execute("UPDATE messages SET body = '' WHERE id = ?", (message_id,))
-    db.execute("UPDATE segments SET pdu = '' WHERE message_id = ?", (message_id,))
-    db.execute("DELETE FROM inbound_parts WHERE message_sid = ?", (sid,))
-    _replace_param(db, sid, "Body", "")
-
-
-def _replace_param(db: sqlite3.Connection, sid: str, name: str, value: str) -> None:
-    """Every webhook of message ``sid``, queued or sent, with parameter ``name`` = ``value``."""
-    for webhook_id, params in db.execute(
+def _replace_params(db: sqlite3.Connection, sid: str, params: dict[str, str]) -> None:
+    """Every webhook of message ``sid``, queued or sent, with ``params`` for those it has."""
+    for webhook_id, stored in db.execute(
         "SELECT id, params FROM webhooks WHERE message_sid = ?", (sid,)
     ).fetchall():
-        pairs = [(key, value if key == name else old) for key, old in json.loads(params)]
+        pairs = [(key, params.get(key, old)) for key, old in json.loads(stored)]
         db.execute("UPDATE webhooks SET params = ? WHERE id = ?", (json.dumps(pairs), webhook_id))
 
 
 def settle_message(
-    db: sqlite3.Connection, message_id: int, at: datetime, done: str | None
-) -> Status | None:
-    """After a report or the last part sent: the status the reports now give the message."""
-    (status,) = db.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()
+    db: sqlite3.Connection,
+    message_id: int,
+    message: Message,
+    at: datetime,
+    done: str | None,
+    *,
+    application: Application | None,
+) -> Message | None:
+    """After a report or the last part sent: the status its parts' reports now give
+    ``message`` (:func:`lifecycle.settled`), committed; ``None`` if it stays."""
     parts = [
         PartState(sequence, None if delivery is None else Delivery(delivery), code)
         for sequence, delivery, code in db.execute(
@@ -150,14 +128,8 @@ def settle_message(
             (message_id,),
         )
     ]
-    outcome = settle(Status(status), parts)
-    if outcome is None:
-        return None
-    new_status, code = outcome
-    moved = set_status(
-        db, message_id, new_status, at, error_code=code, done=done, only_from=(Status.SENT,)
-    )
-    return None if moved is None else new_status
+    transition = lifecycle.settled(message, parts, at, done, application=application)
+    return apply(db, message_id, transition)
 
 
 def apply_report(
@@ -191,7 +163,14 @@ def apply_report(
         (sid, sequence, report_id),
     )
     db.execute("UPDATE messages SET date_updated = ? WHERE id = ?", (to_micros(at), message_id))
-    return settle_message(db, message_id, at, outcome.done_date)
+    loaded = load_message(db, "id = ?", message_id)
+    assert loaded is not None
+    message = loaded[1]
+    application = application_of(db, message)
+    settled = settle_message(
+        db, message_id, message, at, outcome.done_date, application=application
+    )
+    return None if settled is None else settled.status
 
 
 def match_early_report(
