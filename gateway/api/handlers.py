@@ -472,7 +472,7 @@ async def list_messages(request: web.Request) -> web.Response:
     """A page of the account's messages, sorted on DateSent, most recent first (the seed); the
     ones not sent yet first, those that ended unsent where they ended (gateway.store
     ListPosition). Its page tokens read the list as it stood at the first page
-    (gateway.store.listing), so paging stays exact while messages are being sent."""
+    (gateway.store.sqlite.listing), so paging stays exact while messages are being sent."""
     account = authorize(request)
     query = request.query
     page = _page(query)

@@ -1,6 +1,6 @@
 """Rows and the Message resource: how the store's tables map to the gateway's dataclasses.
 
-Times are integer microseconds since the Unix epoch, UTC (see :mod:`gateway.store.schema`).
+Times are integer microseconds since the Unix epoch, UTC (see :mod:`gateway.store.sqlite.schema`).
 """
 
 from __future__ import annotations

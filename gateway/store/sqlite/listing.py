@@ -33,8 +33,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from typing import Any, Final
 
-from gateway.store import ListPosition, MessagePage, MessageQuery, PageCursor
-from gateway.store.rows import LIST_CLOCK, MESSAGE_COLUMNS, message_row, to_micros
+from gateway.store.queries import ListPosition, MessagePage, MessageQuery, PageCursor
+from gateway.store.sqlite.rows import LIST_CLOCK, MESSAGE_COLUMNS, message_row, to_micros
 
 _DAY_MICROS: Final = 86_400_000_000
 _COLUMNS: Final = f"{MESSAGE_COLUMNS}, id, listed_at, listed_seq"

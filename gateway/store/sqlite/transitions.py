@@ -24,8 +24,8 @@ from gateway.domain.delivery import (
 from gateway.domain.lifecycle import Transition
 from gateway.domain.models import Message, Segment, Status
 from gateway.domain.records import Application
-from gateway.store.applications import find_application
-from gateway.store.rows import (
+from gateway.store.sqlite.numbers import find_application
+from gateway.store.sqlite.rows import (
     MESSAGE_NAMES,
     from_micros,
     insert_message,
