@@ -1,6 +1,7 @@
 """What the store's roles (:mod:`gateway.store.roles`) take and return besides the domain's
-records: the message list's query and page, a modem's work, the part claim's answer, what the
-webhook sender has in flight, and how an account's webhooks stand."""
+records: the message list's query and page, a modem's work, what the webhook sender has in
+flight, and how an account's webhooks stand. (The part claim's answer, :class:`Claim`, is the
+domain's: :mod:`gateway.domain.lifecycle` decides it.)"""
 
 from __future__ import annotations
 
