@@ -32,7 +32,7 @@ from gateway.domain.models import API_VERSION, is_sid, new_sid
 from gateway.domain.records import Application
 from gateway.domain.urls import url_problem
 from gateway.listeners import Listeners
-from gateway.store import Store
+from gateway.store import Numbers
 
 METHODS: Final = ("GET", "POST")
 # twilio-oai CreateApplication ``ApiVersion``: "Can be: 2010-04-01 or 2008-08-01".
@@ -66,7 +66,7 @@ Form = Mapping[str, str]
 
 
 class Applications:
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Numbers, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.clock = clock
         self._by_sid: dict[str, Application] = {}  # in creation order

@@ -23,7 +23,7 @@ from gateway.domain.errors import ApiError
 from gateway.domain.models import new_sid
 from gateway.domain.records import Application, PhoneNumber
 from gateway.domain.urls import url_problem
-from gateway.store import Store
+from gateway.store import Numbers
 
 _METHODS: Final = ("GET", "POST")
 _URL_FIELDS: Final = {
@@ -49,7 +49,7 @@ class PhoneNumbers:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: Numbers,
         clock: Callable[[], datetime],
         applications: Applications,
     ) -> None:

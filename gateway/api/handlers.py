@@ -60,7 +60,7 @@ from gateway.domain.models import API_VERSION, FINAL_STATUSES, Message, is_sid
 from gateway.domain.records import Application, PhoneNumber
 from gateway.modems.supervisor import ModemPool
 from gateway.outbound.accept import Outbound
-from gateway.store import ListPosition, MessageQuery, PageCursor, Store
+from gateway.store import ListPosition, MessageQuery, Messages, PageCursor
 
 PREFIX: Final = f"/{API_VERSION}/Accounts/{{account}}"
 MAX_PAGE_SIZE: Final = 1000
@@ -83,7 +83,7 @@ log = logging.getLogger(__name__)
 class Services:
     authenticator: Authenticator
     outbound: Outbound
-    store: Store
+    store: Messages
     modems: ModemPool
     numbers: PhoneNumbers
     applications: Applications
@@ -472,7 +472,7 @@ async def list_messages(request: web.Request) -> web.Response:
     """A page of the account's messages, sorted on DateSent, most recent first (the seed); the
     ones not sent yet first, those that ended unsent where they ended (gateway.store
     ListPosition). Its page tokens read the list as it stood at the first page
-    (gateway.store.listing), so paging stays exact while messages are being sent."""
+    (gateway.store.sqlite.listing), so paging stays exact while messages are being sent."""
     account = authorize(request)
     query = request.query
     page = _page(query)

@@ -26,7 +26,7 @@ from gateway.api.connections import ConnectionGuard
 from gateway.domain.errors import StoreError
 from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
-from gateway.store import Store
+from gateway.store import QueueHealth
 from gateway.tasks import Tasks
 from gateway.webhooks.sender import WebhookSender
 
@@ -59,7 +59,7 @@ class Observability:
     gauges where they live (the modems, the queue in the store, the webhook sender's flights,
     the tasks, the HTTP connections)."""
 
-    store: Store
+    store: QueueHealth
     modems: ModemPool
     webhooks: WebhookSender
     counters: Metrics

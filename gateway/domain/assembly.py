@@ -87,7 +87,7 @@ def received_part(
 
 def generation_of(part: InboundPart, generations: Sequence[Generation], late_for: timedelta) -> int:
     """The generation of its group that ``part`` belongs to, given those it may join (the
-    store's :meth:`~gateway.store.Store.generations`, oldest first) and how long after a
+    store's :meth:`~gateway.store.InboundLog.generations`, oldest first) and how long after a
     message was given up a part missing from it still counts as late (``reassembly_timeout``):
     the three rules of this module's docstring."""
     for generation in generations:

@@ -31,6 +31,9 @@ from gateway.domain.models import Status
 # for the validity period, which this gateway sets to at most 4 hours when asked to; without
 # one, their default is commonly one to three days, rarely more.
 REPORT_WINDOW_DAYS: Final = 7
+# A report matched to a part committed just after it came may have been taken this long before
+# the part's send was recorded (the two race between the +CMGS answer and the commit).
+EARLY_REPORT_SLACK: Final = 60.0
 
 
 class Delivery(StrEnum):

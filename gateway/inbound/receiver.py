@@ -49,7 +49,7 @@ from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool
-from gateway.store import Store
+from gateway.store import InboundLog
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 from gateway.webhooks.sender import WebhookSender
@@ -83,7 +83,7 @@ class InboundReceiver:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: InboundLog,
         modems: ModemPool,
         webhooks: WebhookSender,
         numbers: PhoneNumbers,

@@ -44,7 +44,7 @@ from gateway.modems.supervisor import ModemHandle, ModemPool
 from gateway.outbound.backlog import Backlog
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.outbound.scheduling import send_at
-from gateway.store import Store
+from gateway.store import OutboundMessages
 
 # Seconds; the product's specification (the seed documentation): also the default, after
 # which a message not yet sent fails with 30036.
@@ -186,7 +186,7 @@ class Outbound:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: OutboundMessages,
         modems: ModemPool,
         dispatcher: Dispatcher,
         clock: Callable[[], datetime],

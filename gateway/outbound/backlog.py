@@ -19,14 +19,14 @@ from typing import Final
 
 from gateway.domain.errors import ApiError
 from gateway.modems.supervisor import ModemHandle
-from gateway.store import Store
+from gateway.store import QueueCounts
 
 REFRESH_SECONDS: Final = 1.0
 QUEUE_FULL: Final = 21611  # "This 'From' number has exceeded the maximum number of queued messages"
 
 
 class Backlog:
-    def __init__(self, store: Store, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: QueueCounts, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.monotonic = monotonic
         self._counts: dict[str, int] = {}

@@ -12,7 +12,7 @@ others; one of the modem's own (SIM busy, no network) keeps the message queued, 
 while the modem is initialised again. A message not sent within its validity period fails
 with 30036, and one whose price would exceed its ``MaxPrice`` with 30010, before any part goes.
 Each part is granted at the modem's ``>`` prompt, in the transaction that checks the validity
-(:meth:`Store.claim_part`): a message reported failed is never sent.
+(:meth:`SendQueue.claim_part`): a message reported failed is never sent.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool
-from gateway.store import Claim, OutboundWork, Store
+from gateway.store import Claim, OutboundWork, SendQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 
@@ -78,7 +78,7 @@ class _Pacer:
 class Dispatcher:
     def __init__(
         self,
-        store: Store,
+        store: SendQueue,
         modems: ModemPool,
         clock: Callable[[], datetime] = utcnow,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,

@@ -33,7 +33,7 @@ from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher
-from gateway.store import Store
+from gateway.store import RoutingQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 
@@ -46,7 +46,7 @@ class ServiceRouter:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: RoutingQueue,
         modems: ModemPool,
         outbound: Outbound,
         dispatcher: Dispatcher,

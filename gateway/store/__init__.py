@@ -1,383 +1,73 @@
-"""Persistence behind a small async interface.
+"""Persistence behind role interfaces (:mod:`gateway.store.roles`).
 
-Every SQL statement lives in an implementation of :class:`Store` (SQLite now, in
-:mod:`gateway.store.sqlite`); the dispatcher and the API only see this interface, so a second
-engine (PostgreSQL, for gateways spread over several machines) can be added without touching
-them. A write returns only once it is durable: a ``kill -9`` or a power cut right after it
-loses nothing.
+Every SQL statement lives in an engine (SQLite now, in :mod:`gateway.store.sqlite`); the flows
+only see the roles they use, so a second engine (PostgreSQL, for gateways spread over several
+machines) can be added without touching them, and without writing any Twilio rule again: those
+are in :mod:`gateway.domain.lifecycle`, and an engine applies the transitions they return. A
+write returns only once it is durable: a ``kill -9`` or a power cut right after it loses
+nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import StrEnum
 from typing import Protocol
 
-from gateway.config import Account
-from gateway.domain.feedback import Feedback
-from gateway.domain.models import Message, Segment, Status
-from gateway.domain.records import (
-    Application,
-    Generation,
-    InboundPart,
-    NewMessage,
-    PhoneNumber,
-    ReceivedReport,
-    ReportMatch,
-    Webhook,
+from gateway.domain.lifecycle import Claim
+from gateway.store.queries import (
+    InFlight,
+    ListPosition,
+    MessagePage,
+    MessageQuery,
+    OutboundWork,
+    PageCursor,
+    WebhookStates,
+    WebhookTrouble,
+)
+from gateway.store.roles import (
+    Accounts,
+    Health,
+    InboundLog,
+    Messages,
+    Numbers,
+    OutboundMessages,
+    OutboundQueue,
+    QueueCounts,
+    QueueHealth,
+    RoutingQueue,
+    SendQueue,
+    WebhookQueue,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class ListPosition:
-    """Where a message stands in the list as it was at some moment (a page's snapshot).
-
-    The list (``GET .../Messages.json``, the seed: "sorted on the DateSent field with the most
-    recent messages appearing first"): first the messages still waiting to be sent (queued,
-    accepted, scheduled, receiving...), newest first; then the others by ``listed_at`` (their
-    DateSent; for one that ended without being sent, the moment it ended), most recent first.
-    Ties, and the waiting ones, go by ``id`` (the store's own, in the order of the inserts),
-    highest first.
-    """
-
-    waiting: bool
-    listed_at: int  # microseconds since the epoch, UTC; 0 while waiting
-    id: int
-
-
-@dataclass(frozen=True, slots=True)
-class PageCursor:
-    """What a page token names: a position in the list as it stood at ``snapshot`` (the store's
-    list clock when the first page was read), and which side of it the page is on."""
-
-    snapshot: int
-    position: ListPosition
-    forward: bool  # the page after the position (older); False: the page before it (newer)
+__all__ = [
+    "Accounts",
+    "Claim",
+    "Health",
+    "InFlight",
+    "InboundLog",
+    "ListPosition",
+    "MessagePage",
+    "MessageQuery",
+    "Messages",
+    "Numbers",
+    "OutboundMessages",
+    "OutboundQueue",
+    "OutboundWork",
+    "PageCursor",
+    "QueueCounts",
+    "QueueHealth",
+    "RoutingQueue",
+    "SendQueue",
+    "Store",
+    "WebhookQueue",
+    "WebhookStates",
+    "WebhookTrouble",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class MessageQuery:
-    """Filters of ``GET .../Messages.json``; dates compare with ``date_sent`` in UTC."""
+class Store(OutboundQueue, InboundLog, WebhookQueue, Messages, Numbers, Accounts, Health, Protocol):
+    """Every role, and the engine's own life: what the composition root
+    (:mod:`gateway.runtime`) opens, hands out by role, and closes last."""
 
-    to: str | None = None
-    from_: str | None = None
-    # The From filter as given, when from_ is its E.164 reading: an inbound sender is kept as
-    # the network gave it ("07700900123"), and found by that too.
-    from_given: str | None = None
-    sent_on: date | None = None  # the whole GMT day
-    sent_at_or_before: datetime | None = None
-    sent_at_or_after: datetime | None = None
-    page_size: int = 50
-    cursor: PageCursor | None = None  # from a page token; None: the first page, read now
-    # A message's SID for a page token of Twilio's documented shape (PA<SID>/PB<SID>): the
-    # page after (before) that message as it stands now.
-    after_sid: str | None = None
-    before_sid: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MessagePage:
-    """A page of the list, in list order, read as the list stood at ``snapshot``; ``more``: there
-    are more beyond it (older ones; newer ones for a page before a position). ``first`` and
-    ``last`` are where its first and last messages stand (``None`` for an empty page)."""
-
-    messages: list[Message]
-    more: bool
-    snapshot: int
-    first: ListPosition | None
-    last: ListPosition | None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboundWork:
-    """An outbound message a modem has to send, with the parts still unsent."""
-
-    message: Message
-    segments: tuple[Segment, ...]
-
-
-class Claim(StrEnum):
-    """What :meth:`Store.claim_part` decided for a part about to be handed to the modem."""
-
-    GRANTED = "granted"  # send it now
-    EXPIRED = "expired"  # its validity period ended first: failed (30036), with its callback
-    GONE = "gone"  # no longer this modem's to send (failed, canceled, given to another modem)
-
-
-@dataclass(frozen=True, slots=True)
-class InFlight:
-    """What the webhook sender has under way, for the queue to leave out: the webhooks being
-    delivered (by id), and the requests in flight to each destination, which takes no more
-    than ``per_destination`` at once (0: no limit)."""
-
-    ids: frozenset[int] = frozenset()
-    by_destination: Mapping[str, int] = field(default_factory=dict)
-    per_destination: int = 0
-
-    def room(self, destination: str) -> int | None:
-        """How many more requests ``destination`` takes now (``None``: any number)."""
-        if not self.per_destination:
-            return None
-        return max(0, self.per_destination - self.by_destination.get(destination, 0))
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookTrouble:
-    """A webhook that failed at least once: still being retried, or given up."""
-
-    message_sid: str | None
-    kind: str
-    url: str
-    state: str  # "pending" (to be retried) or "failed" (given up)
-    attempts: int
-    last_error: str | None
-    next_attempt_at: datetime | None  # None once given up
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookStates:
-    """How an account's webhooks stand: counts by state, and the troubled ones, newest first."""
-
-    counts: dict[str, int]  # "pending", "delivered", "failed"
-    troubled: tuple[WebhookTrouble, ...]
-
-
-class Store(Protocol):
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
-
-    async def health(self) -> str | None:
-        """Why the database cannot take a commit now (probed), or ``None``."""
-
-    async def create_message(self, message: Message, segments: Sequence[Segment]) -> None:
-        """Commit a new message and its segments."""
-
-    async def get_message(self, account_sid: str, sid: str) -> Message | None: ...
-
-    async def list_messages(self, account_sid: str, query: MessageQuery) -> MessagePage | None:
-        """A page of the list (see :class:`ListPosition`) as it stood at the query's cursor's
-        snapshot, or now for a first page: a message created since is not in it, one sent
-        since stands where it stood then; ``None`` when ``after_sid``/``before_sid`` names no
-        message of the account."""
-
-    async def outbound_work(self, modem: str, now: datetime, limit: int = 16) -> list[OutboundWork]:
-        """Queued or half-sent messages of ``modem`` due by ``now``, oldest first."""
-
-    async def next_attempt_at(self, modem: str) -> datetime | None:
-        """When the earliest deferred message of ``modem`` is due again, if any."""
-
-    async def count_attempt(self, sid: str) -> int:
-        """One more failed attempt to send ``sid``; returns how many there have been."""
-
-    async def defer(self, sid: str, until: datetime) -> None:
-        """Try ``sid`` again no sooner than ``until``."""
-
-    async def update_status(
-        self, sid: str, status: Status, at: datetime, *, error_code: int | None = None
-    ) -> bool:
-        """Move an unsent (queued or sending) message to ``status`` and queue its status
-        callback in the same transaction; ``False`` if it was not unsent."""
-
-    async def claim_part(self, sid: str, sequence: int, modem: str, at: datetime) -> Claim:
-        """Decide, in one transaction, whether part ``sequence`` of ``sid`` may go to
-        ``modem`` now. A message none of whose parts went (or may have gone) expires here if its
-        validity period ended, so that the expiry and the send can never both happen. A
-        granted part counts as on its way (the message no longer expires, nor moves to another
-        modem) until it is recorded sent, or released because the modem refused it."""
-
-    async def release_part(self, sid: str, sequence: int) -> None:
-        """The modem refused the claimed part (``+CMS ERROR``): it did not go."""
-
-    async def record_part_sent(
-        self, sid: str, sequence: int, reference: int | None, at: datetime
-    ) -> None:
-        """The modem accepted part ``sequence`` of ``sid`` with TP-MR ``reference`` (``None``
-        when the SMSC answered "duplicate": it had the part already). A report that came for
-        it before this commit is matched to it now."""
-
-    async def message_sent(
-        self,
-        sid: str,
-        at: datetime,
-        price: str | None = None,
-        price_unit: str | None = None,
-        *,
-        last_part: tuple[int, int | None] | None = None,
-    ) -> Status | None:
-        """Every part was accepted (``last_part``, (sequence, TP-MR), recorded as
-        :meth:`record_part_sent` would, in the same transaction): ``sent`` (with its
-        callback), then ``delivered`` or ``undelivered`` at once if reports for every part
-        already came. Returns the status reached, ``None`` if the message was no longer
-        unsent."""
-
-    async def expire_unsent(self, now: datetime) -> list[str]:
-        """Fail (30036, with callbacks) the messages whose validity period ended before any
-        part was sent; returns their SIDs."""
-
-    async def next_expiry(self) -> datetime | None:
-        """When the next unsent message's validity period ends."""
-
-    async def last_concat_reference(self, modem: str) -> int | None:
-        """The concatenation reference of the newest multipart message ``modem`` was given."""
-
-    async def accounts(self) -> list[Account]:
-        """Accounts the gateway generated itself (first start without any configured)."""
-
-    async def add_account(self, account: Account) -> None: ...
-
-    async def count_messages(self) -> int: ...
-
-    # --- inbound -----------------------------------------------------------------------------
-
-    async def add_inbound_part(self, part: InboundPart) -> bool:
-        """Commit a received part; ``False`` when the same PDU was committed before."""
-
-    async def generations(self, group: str) -> list[Generation]:
-        """The generations of ``group`` a new part may join, oldest first: those with parts
-        waiting, and the newest."""
-
-    async def group_parts(self, group: str, generation: int = 0) -> tuple[list[InboundPart], bool]:
-        """The parts of ``group``'s ``generation`` not yet in a message, and whether a message
-        was already made from earlier parts of it (it was given up before this part came)."""
-
-    async def receive_message(
-        self, message: Message, part_keys: Sequence[str], webhook: Webhook | None
-    ) -> bool:
-        """Commit an inbound message made of the parts ``part_keys``, and its webhook; only
-        if every part is still waiting (``False``, and nothing written, otherwise), so the
-        same parts never make two messages. The message shown ``receiving`` with the same SID
-        (:meth:`show_receiving`) becomes this one; otherwise it is a new one."""
-
-    async def receiving_message(self, group: str, generation: int = 0) -> Message | None:
-        """The message ``group``'s ``generation`` is shown as while its parts still arrive,
-        if any."""
-
-    async def show_receiving(self, group: str, message: Message, generation: int = 0) -> Message:
-        """Commit ``message`` (status ``receiving``) as what ``group``'s ``generation`` makes
-        so far: new the first time; after that the message already shown takes its ``body``,
-        ``num_segments`` and ``date_updated`` and keeps its SID. Returns it as it stands."""
-
-    async def expired_groups(self, received_before: datetime) -> list[tuple[str, int]]:
-        """The groups and generations still waiting for a part whose first part arrived
-        before the deadline, oldest first."""
-
-    async def oldest_waiting_part(self) -> datetime | None: ...
-
-    async def waiting_parts(self) -> list[InboundPart]:
-        """Every committed part not yet in a message, oldest first."""
-
-    async def add_unreadable(
-        self, modem: str, pdu: str, length: int | None, error: str, at: datetime
-    ) -> None:
-        """Keep a PDU that cannot be decoded (it is deleted from the modem all the same)."""
-
-    async def add_status_report(self, report: ReceivedReport) -> ReportMatch | None:
-        """Commit a status report and apply it to the most recent part still waiting for one
-        with its modem, TP-MR and recipient (sent within the report window, before the
-        report came): the part's delivery, then its message's status and callback, in one
-        transaction. ``None`` when the report was committed before."""
-
-    # --- webhooks ----------------------------------------------------------------------------
-
-    async def enqueue_webhook(self, webhook: Webhook, at: datetime) -> None: ...
-
-    async def due_webhooks(
-        self, now: datetime, limit: int = 32, in_flight: InFlight | None = None
-    ) -> list[Webhook]:
-        """Pending webhooks due by ``now``, oldest first, at most one per message (in order):
-        none of those ``in_flight``, and no more for a destination than it has room for."""
-
-    async def next_webhook_at(self, in_flight: InFlight | None = None) -> datetime | None:
-        """When :meth:`due_webhooks`, given the same ``in_flight``, has something again
-        (a destination with no room left counts once a request to it ends)."""
-
-    async def webhook_delivered(
-        self, webhook_id: int, at: datetime, replies: Sequence[NewMessage] = ()
-    ) -> None:
-        """The receiver took the webhook; ``replies`` (its TwiML's messages) are committed in
-        the same transaction, so a restart neither loses them nor sends them twice."""
-
-    async def webhook_fallback(self, webhook_id: int, error: str, at: datetime) -> None:
-        """The primary URL failed: the fallback URL is next, due now, once its destination
-        has room (the failure is not yet an attempt: that takes both URLs)."""
-
-    async def webhook_retry(
-        self, webhook_id: int, attempts: int, next_attempt: datetime, error: str, at: datetime
-    ) -> None:
-        """Another attempt at ``next_attempt``, with the primary URL again."""
-
-    async def webhook_failed(
-        self, webhook_id: int, attempts: int, error: str, at: datetime
-    ) -> None:
-        """Give up on a webhook (kept, with its last error, for people to see)."""
-
-    async def webhook_states(self, account_sid: str, limit: int = 20) -> WebhookStates: ...
-
-    # --- changing and deleting messages ------------------------------------------------------
-
-    async def redact(self, account_sid: str, sid: str, at: datetime) -> Message | None:
-        """Remove the text of a (final) message from everything that kept it (the message,
-        its parts' PDUs, the parts it was received in, its webhooks); ``None`` if no such
-        one."""
-
-    async def cancel(self, account_sid: str, sid: str, at: datetime) -> Message | None:
-        """Cancel a message that has not gone yet (scheduled, or waiting for a sender), with
-        its callback; returns the message as it now is (unchanged if it could not be)."""
-
-    async def delete_message(self, account_sid: str, sid: str) -> Message | None:
-        """Delete a message in a final state with its parts and webhooks; returns it as it
-        was (unchanged, and not deleted, if it is still in progress), ``None`` if unknown."""
-
-    async def record_feedback(
-        self, account_sid: str, sid: str, outcome: str, at: datetime
-    ) -> Feedback | None:
-        """Record ``outcome`` as the Feedback of ``sid`` (created the first time, its outcome
-        changed after); ``None``, and nothing written, if there is no such message or it was
-        not created with ProvideFeedback=true."""
-
-    # --- Messaging Services and scheduled messages -------------------------------------------
-
-    async def waiting_for_sender(self, now: datetime, limit: int = 64) -> list[Message]:
-        """Messaging Service messages accepted, and scheduled ones now due, oldest first."""
-
-    async def next_scheduled_at(self) -> datetime | None: ...
-
-    async def assign_sender(self, new: NewMessage, at: datetime) -> bool:
-        """Give a waiting (or queued, never sent) message its sender, modem and parts and
-        queue it, with its "queued" callback the first time; ``False`` if it went already."""
-
-    async def last_sender(self, account_sid: str, service_sid: str, to: str) -> str | None:
-        """The number the service last sent to ``to`` from."""
-
-    async def unsent_of(self, modem: str, service_sids: Sequence[str]) -> list[Message]:
-        """Queued service messages of ``modem`` with no part sent (to move elsewhere)."""
-
-    async def backlog(self) -> dict[str, int]:
-        """Parts still to send, by modem."""
-
-    async def queue_counts(self) -> dict[str, int]:
-        """Messages not sent yet, by status (accepted, scheduled, queued, sending)."""
-
-    # --- phone numbers -----------------------------------------------------------------------
-
-    async def phone_numbers(self) -> list[PhoneNumber]: ...
-
-    async def save_phone_number(self, number: PhoneNumber) -> None: ...
-
-    # --- applications ------------------------------------------------------------------------
-
-    async def applications(self) -> list[Application]:
-        """Every account's applications, oldest first."""
-
-    async def add_application(self, application: Application) -> None: ...
-
-    async def update_application(self, application: Application) -> bool:
-        """Commit an application's new settings; ``False`` if it was deleted."""
-
-    async def delete_application(self, account_sid: str, sid: str, at: datetime) -> bool:
-        """Delete an application and, in the same transaction, every number's reference to it
-        (``sms_application_sid``, their ``date_updated`` ``at``); ``False`` if no such one."""

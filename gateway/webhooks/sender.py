@@ -52,7 +52,7 @@ from gateway.domain.records import NewMessage, Webhook
 from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.metrics import Metrics
-from gateway.store import InFlight, Store
+from gateway.store import InFlight, WebhookQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 from gateway.webhooks import twiml
@@ -124,7 +124,7 @@ class _Flight:
 class WebhookSender:
     def __init__(
         self,
-        store: Store,
+        store: WebhookQueue,
         replies: ReplyQueue,
         clock: Callable[[], datetime],
         *,

@@ -23,8 +23,8 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from gateway.domain.models import Direction, Message, Status, new_sid
-from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
+from gateway.store.sqlite.schema import MIGRATIONS
 from tests.gateway.api_rig import (
     EXTERNAL,
     T0,

@@ -18,9 +18,9 @@ import pytest
 
 from gateway.domain.models import FINAL_STATUSES, Direction, Message, Status, new_sid
 from gateway.store import MessagePage, MessageQuery, PageCursor
-from gateway.store.listing import read_page
-from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
+from gateway.store.sqlite.listing import read_page
+from gateway.store.sqlite.schema import MIGRATIONS
 
 # Where schema migration 14 (the list's order and clock) stands among the migrations.
 LIST_ORDER_MIGRATION = next(n for n, script in enumerate(MIGRATIONS) if "list_clock" in script)

@@ -18,8 +18,8 @@ from gateway.config import Account
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Direction, Message, Segment, Status, new_sid
 from gateway.store import Claim, MessagePage, MessageQuery, PageCursor
-from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore, read_accounts
+from gateway.store.sqlite.schema import MIGRATIONS
 
 ACCOUNT = "AC" + "a" * 32
 OTHER = "AC" + "b" * 32

@@ -28,9 +28,9 @@ from gateway.domain.records import (
     Webhook,
 )
 from gateway.store import InFlight
-from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import SqliteStore
-from gateway.store.sqlite import _register_functions as register_functions
+from gateway.store.sqlite.engine import register_functions
+from gateway.store.sqlite.schema import MIGRATIONS
 from tests.gateway.test_store import ACCOUNT, T0, message, parts
 
 MODEM = "alice"

@@ -1,5 +1,6 @@
-"""The ``applications`` table (:mod:`gateway.store.schema` migration 10): its rows, and the
-statements the SQLite store runs on it inside its transactions."""
+"""The Numbers role (:class:`gateway.store.Numbers`): the phone numbers, and the
+``applications`` table (:mod:`gateway.store.sqlite.schema` migration 10) with the statements run
+on it inside the store's transactions."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from gateway.domain.records import Application
-from gateway.store.rows import from_micros, to_micros
+from gateway.domain.records import Application, PhoneNumber
+from gateway.store.sqlite.engine import Engine
+from gateway.store.sqlite.rows import NUMBER_COLUMNS, from_micros, phone_number_row, to_micros
 
 APPLICATION_COLUMNS: Final = (
     "sid, account_sid, friendly_name, api_version, sms_url, sms_method, sms_fallback_url, "
@@ -122,3 +124,52 @@ def delete_application(db: sqlite3.Connection, account_sid: str, sid: str, at: d
         (to_micros(at), sid, account_sid),
     )
     return True
+
+
+class SqliteNumbers(Engine):
+    """:class:`gateway.store.Numbers`."""
+
+    async def phone_numbers(self) -> list[PhoneNumber]:
+        def job(db: sqlite3.Connection) -> list[PhoneNumber]:
+            return [
+                phone_number_row(row)
+                for row in db.execute(f"SELECT {NUMBER_COLUMNS} FROM phone_numbers ORDER BY rowid")
+            ]
+
+        return await self._read(job)
+
+    async def save_phone_number(self, number: PhoneNumber) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                f"INSERT OR REPLACE INTO phone_numbers ({NUMBER_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    number.number,
+                    number.sid,
+                    number.account_sid,
+                    number.friendly_name,
+                    number.sms_url,
+                    number.sms_method,
+                    number.sms_fallback_url,
+                    number.sms_fallback_method,
+                    number.status_callback,
+                    int(number.api_updated),
+                    to_micros(number.date_created),
+                    to_micros(number.date_updated),
+                    number.sms_application_sid,
+                ),
+            )
+
+        await self._write(job)
+
+    async def applications(self) -> list[Application]:
+        return await self._read(all_applications)
+
+    async def add_application(self, application: Application) -> None:
+        await self._write(lambda db: add_application(db, application))
+
+    async def update_application(self, application: Application) -> bool:
+        return await self._write(lambda db: update_application(db, application))
+
+    async def delete_application(self, account_sid: str, sid: str, at: datetime) -> bool:
+        return await self._write(lambda db: delete_application(db, account_sid, sid, at))

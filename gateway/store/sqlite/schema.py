@@ -177,8 +177,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # destination (scheme://host:port of the URL its next request goes to: the queue leaves
     # out a destination that has no room, by this index), whether that next request is to the
     # fallback URL, and its I-Twilio-Idempotency-Token. The pending rows are filled in by the
-    # functions the store gives its connection (gateway.store.sqlite._register_functions), the
-    # same ones new rows get theirs from; webhooks already done keep neither.
+    # functions the store gives its connection (gateway.store.sqlite.engine.register_functions),
+    # the same ones new rows get theirs from; webhooks already done keep neither.
     """
     ALTER TABLE webhooks ADD COLUMN destination TEXT NOT NULL DEFAULT '';
     ALTER TABLE webhooks ADD COLUMN use_fallback INTEGER NOT NULL DEFAULT 0;
@@ -278,12 +278,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """,
     # 14: the list's order, and page tokens that stay exact while messages are sent (the seed:
     # "sorted on the DateSent field with the most recent messages appearing first"; see
-    # gateway.store.listing). listed_at is where a message stands: its date_sent or, for one
+    # gateway.store.sqlite.listing). listed_at is where a message stands: its date_sent or, for one
     # that ended (a final status) without being sent, when it ended; NULL while it waits to
-    # be sent, above every sent one (a new message gets it from gateway.store.rows, a message
+    # be sent, above every sent one (a new message gets it from gateway.store.sqlite.rows, a message
     # that changes from these triggers). The list clock counts, in commit order, what changes the
     # list: it stands at the highest of list_clock.value and the messages' ids; a new message
-    # takes its next value as its id (gateway.store.rows.insert_message), a message given its
+    # takes its next value as its id (gateway.store.sqlite.rows.insert_message), a message given its
     # listed_at after its insert the next as its listed_seq (list_clock.value keeps it, and the
     # id of a deleted newest message, so that no id is used twice). A page token keeps the
     # clock at its first page: the rows with a higher id or listed_seq are read as they stood

@@ -1,6 +1,6 @@
 """Rows and the Message resource: how the store's tables map to the gateway's dataclasses.
 
-Times are integer microseconds since the Unix epoch, UTC (see :mod:`gateway.store.schema`).
+Times are integer microseconds since the Unix epoch, UTC (see :mod:`gateway.store.sqlite.schema`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ MESSAGE_COLUMNS: Final = (
     "max_price, expires_at, send_at, content_retention, address_retention, application_sid, "
     "provide_feedback, sender_pinned"
 )
+MESSAGE_NAMES: Final = tuple(name.strip() for name in MESSAGE_COLUMNS.split(","))
 
 
 # The list clock's value (schema migration 14): the last id or listed_seq given, or the id of
@@ -72,49 +73,54 @@ def message_row(row: Sequence[Any]) -> Message:
     )
 
 
+_INSERT_MESSAGE: Final = (
+    f"INSERT INTO messages (id, {MESSAGE_COLUMNS}, listed_at) "
+    f"VALUES (({LIST_CLOCK}) + 1, {', '.join('?' * len(MESSAGE_NAMES))}, ?)"
+)
+
+
+def message_values(message: Message) -> tuple[Any, ...]:
+    """``message``'s columns (:data:`MESSAGE_COLUMNS`, in order) as the table keeps them."""
+    return (
+        message.sid,
+        message.account_sid,
+        message.direction.value,
+        message.status.value,
+        message.to,
+        message.from_,
+        message.body,
+        message.num_segments,
+        message.num_media,
+        message.error_code,
+        message.error_message,
+        message.price,
+        message.price_unit,
+        message.messaging_service_sid,
+        to_micros(message.date_created),
+        to_micros(message.date_updated),
+        None if message.date_sent is None else to_micros(message.date_sent),
+        message.status_callback,
+        message.modem,
+        message.validity_period,
+        message.max_price,
+        None if message.expires_at is None else to_micros(message.expires_at),
+        None if message.send_at is None else to_micros(message.send_at),
+        message.content_retention,
+        message.address_retention,
+        message.application_sid,
+        int(message.provide_feedback),
+        int(message.sender_pinned),
+    )
+
+
 def insert_message(db: sqlite3.Connection, message: Message) -> int:
     """Insert ``message``; returns its id. Every message is inserted here: its id is the list
     clock's next value (schema migration 14), never one a message had before, so that a page
     token knows the messages that came after its first page by their id alone."""
     cursor = db.execute(
-        "INSERT INTO messages (id, sid, account_sid, direction, status, to_number, "
-        "from_number, body, num_segments, num_media, error_code, error_message, price, "
-        "price_unit, messaging_service_sid, date_created, date_updated, date_sent, "
-        "status_callback, modem, validity_period, max_price, expires_at, send_at, "
-        "content_retention, address_retention, application_sid, provide_feedback, "
-        "sender_pinned, listed_at) "
-        f"VALUES (({LIST_CLOCK}) + 1, "
-        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _INSERT_MESSAGE,
         (
-            message.sid,
-            message.account_sid,
-            message.direction.value,
-            message.status.value,
-            message.to,
-            message.from_,
-            message.body,
-            message.num_segments,
-            message.num_media,
-            message.error_code,
-            message.error_message,
-            message.price,
-            message.price_unit,
-            message.messaging_service_sid,
-            to_micros(message.date_created),
-            to_micros(message.date_updated),
-            None if message.date_sent is None else to_micros(message.date_sent),
-            message.status_callback,
-            message.modem,
-            message.validity_period,
-            message.max_price,
-            None if message.expires_at is None else to_micros(message.expires_at),
-            None if message.send_at is None else to_micros(message.send_at),
-            message.content_retention,
-            message.address_retention,
-            message.application_sid,
-            int(message.provide_feedback),
-            int(message.sender_pinned),
+            *message_values(message),
             None if (listed := listed_at(message)) is None else to_micros(listed),
         ),
     )

@@ -33,8 +33,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from typing import Any, Final
 
-from gateway.store import ListPosition, MessagePage, MessageQuery, PageCursor
-from gateway.store.rows import LIST_CLOCK, MESSAGE_COLUMNS, message_row, to_micros
+from gateway.store.queries import ListPosition, MessagePage, MessageQuery, PageCursor
+from gateway.store.sqlite.rows import LIST_CLOCK, MESSAGE_COLUMNS, message_row, to_micros
 
 _DAY_MICROS: Final = 86_400_000_000
 _COLUMNS: Final = f"{MESSAGE_COLUMNS}, id, listed_at, listed_seq"
@@ -43,7 +43,7 @@ _ID, _LISTED_AT, _LISTED_SEQ = (len(MESSAGE_COLUMNS.split(",")) + offset for off
 
 
 def read_page(db: sqlite3.Connection, account_sid: str, query: MessageQuery) -> MessagePage | None:
-    """The page ``query`` asks for (see :meth:`gateway.store.Store.list_messages`)."""
+    """The page ``query`` asks for (see :meth:`gateway.store.Messages.list_messages`)."""
     db.execute("BEGIN")  # one read transaction: the page's statements see the same rows
     try:
         return _read(db, account_sid, query)

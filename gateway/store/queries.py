@@ -1,0 +1,119 @@
+"""What the store's roles (:mod:`gateway.store.roles`) take and return besides the domain's
+records: the message list's query and page, a modem's work, what the webhook sender has in
+flight, and how an account's webhooks stand. (The part claim's answer, :class:`Claim`, is the
+domain's: :mod:`gateway.domain.lifecycle` decides it.)"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from gateway.domain.models import Message, Segment
+
+
+@dataclass(frozen=True, slots=True)
+class ListPosition:
+    """Where a message stands in the list as it was at some moment (a page's snapshot).
+
+    The list (``GET .../Messages.json``, the seed: "sorted on the DateSent field with the most
+    recent messages appearing first"): first the messages still waiting to be sent (queued,
+    accepted, scheduled, receiving...), newest first; then the others by ``listed_at`` (their
+    DateSent; for one that ended without being sent, the moment it ended), most recent first.
+    Ties, and the waiting ones, go by ``id`` (the store's own, in the order of the inserts),
+    highest first.
+    """
+
+    waiting: bool
+    listed_at: int  # microseconds since the epoch, UTC; 0 while waiting
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageCursor:
+    """What a page token names: a position in the list as it stood at ``snapshot`` (the store's
+    list clock when the first page was read), and which side of it the page is on."""
+
+    snapshot: int
+    position: ListPosition
+    forward: bool  # the page after the position (older); False: the page before it (newer)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageQuery:
+    """Filters of ``GET .../Messages.json``; dates compare with ``date_sent`` in UTC."""
+
+    to: str | None = None
+    from_: str | None = None
+    # The From filter as given, when from_ is its E.164 reading: an inbound sender is kept as
+    # the network gave it ("07700900123"), and found by that too.
+    from_given: str | None = None
+    sent_on: date | None = None  # the whole GMT day
+    sent_at_or_before: datetime | None = None
+    sent_at_or_after: datetime | None = None
+    page_size: int = 50
+    cursor: PageCursor | None = None  # from a page token; None: the first page, read now
+    # A message's SID for a page token of Twilio's documented shape (PA<SID>/PB<SID>): the
+    # page after (before) that message as it stands now.
+    after_sid: str | None = None
+    before_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """A page of the list, in list order, read as the list stood at ``snapshot``; ``more``: there
+    are more beyond it (older ones; newer ones for a page before a position). ``first`` and
+    ``last`` are where its first and last messages stand (``None`` for an empty page)."""
+
+    messages: list[Message]
+    more: bool
+    snapshot: int
+    first: ListPosition | None
+    last: ListPosition | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundWork:
+    """An outbound message a modem has to send, with the parts still unsent."""
+
+    message: Message
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """What the webhook sender has under way, for the queue to leave out: the webhooks being
+    delivered (by id), and the requests in flight to each destination, which takes no more
+    than ``per_destination`` at once (0: no limit)."""
+
+    ids: frozenset[int] = frozenset()
+    by_destination: Mapping[str, int] = field(default_factory=dict)
+    per_destination: int = 0
+
+    def room(self, destination: str) -> int | None:
+        """How many more requests ``destination`` takes now (``None``: any number)."""
+        if not self.per_destination:
+            return None
+        return max(0, self.per_destination - self.by_destination.get(destination, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTrouble:
+    """A webhook that failed at least once: still being retried, or given up."""
+
+    message_sid: str | None
+    kind: str
+    url: str
+    state: str  # "pending" (to be retried) or "failed" (given up)
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None  # None once given up
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookStates:
+    """How an account's webhooks stand: counts by state, and the troubled ones, newest first."""
+
+    counts: dict[str, int]  # "pending", "delivered", "failed"
+    troubled: tuple[WebhookTrouble, ...]

@@ -1,0 +1,203 @@
+"""The webhook queue (:class:`gateway.store.WebhookQueue`): durable, each webhook's outcome
+committed as the sender learns it.
+
+Which pending webhooks go next: the queries behind ``due_webhooks`` and ``next_webhook_at``.
+
+A webhook may go when it is due, is not being delivered already, no older webhook of its
+message is still pending (a message's webhooks go one at a time, in order), and its destination
+(:mod:`gateway.domain.destinations`) has room for another request. The queue is read one destination
+at a time, through the index on ``(destination, next_attempt_at, id)``: a destination with no
+room costs one index probe however many webhooks it holds, so a receiver that hangs with
+hundreds of webhooks waiting never fills a page and never slows the search for the others.
+The destinations' webhooks are then merged, oldest first.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from gateway.domain.records import NewMessage, Webhook
+from gateway.store.queries import InFlight, WebhookStates, WebhookTrouble
+from gateway.store.sqlite.engine import Engine
+from gateway.store.sqlite.rows import (
+    EPOCH,
+    WEBHOOK_COLUMNS,
+    from_micros,
+    insert_webhook,
+    to_micros,
+    webhook_row,
+)
+from gateway.store.sqlite.transitions import insert_outbound
+
+Row = tuple[Any, ...]
+
+NEVER: Final = 2**62  # microseconds: later than any webhook is due
+_NEXT_ATTEMPT: Final = WEBHOOK_COLUMNS.split(", ").index("next_attempt_at")
+_FIRST_DESTINATION: Final = (
+    "SELECT destination FROM webhooks WHERE state = 'pending' ORDER BY destination LIMIT 1"
+)
+_NEXT_DESTINATION: Final = (
+    "SELECT destination FROM webhooks WHERE state = 'pending' AND destination > ? "
+    "ORDER BY destination LIMIT 1"
+)
+# A destination's webhooks that may go by a time, oldest first; in order per message: a
+# webhook waits while an older one of its message is still pending (a status callback never
+# overtakes the previous one).
+_ELIGIBLE: Final = (
+    f"SELECT {', '.join('w.' + c for c in WEBHOOK_COLUMNS.split(', '))} FROM webhooks w "
+    "WHERE w.state = 'pending' AND w.destination = ? AND w.next_attempt_at <= ? "
+    "AND NOT EXISTS (SELECT 1 FROM webhooks o WHERE o.state = 'pending' "
+    "AND o.message_sid = w.message_sid AND o.id < w.id) "
+    "ORDER BY w.next_attempt_at, w.id"
+)
+
+
+def eligible(db: sqlite3.Connection, until: int, in_flight: InFlight, limit: int) -> list[Row]:
+    """Up to ``limit`` rows (:data:`WEBHOOK_COLUMNS`) of webhooks that may go by ``until``
+    (microseconds), oldest first, none ``in_flight`` and no more per destination than its
+    room."""
+    cursors: list[sqlite3.Cursor] = []
+    try:
+        streams = []
+        for destination in _destinations(db):
+            room = in_flight.room(destination)
+            if room == 0:
+                continue
+            cursor = db.execute(_ELIGIBLE, (destination, until))
+            cursors.append(cursor)
+            streams.append(_taken(cursor, in_flight.ids, room))
+        merged = heapq.merge(*streams, key=lambda row: (row[_NEXT_ATTEMPT], row[0]))
+        return list(itertools.islice(merged, limit))
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def next_attempt(row: Row) -> int:
+    """When the webhook of ``row`` is due (microseconds)."""
+    return int(row[_NEXT_ATTEMPT])
+
+
+def _destinations(db: sqlite3.Connection) -> Iterator[str]:
+    """Every destination with a pending webhook: one index probe each, however many it holds
+    (SQLite has no skip-scan without ANALYZE statistics; this is one by hand)."""
+    row = db.execute(_FIRST_DESTINATION).fetchone()
+    while row is not None:
+        yield str(row[0])
+        row = db.execute(_NEXT_DESTINATION, (row[0],)).fetchone()
+
+
+def _taken(cursor: sqlite3.Cursor, in_flight: frozenset[int], room: int | None) -> Iterator[Row]:
+    # Read lazily: only as far as the merge asks, and never past the destination's room.
+    count = 0
+    for row in cursor:
+        if row[0] in in_flight:
+            continue
+        yield tuple(row)
+        count += 1
+        if room is not None and count >= room:
+            return
+
+
+class SqliteWebhookQueue(Engine):
+    """:class:`gateway.store.WebhookQueue`."""
+
+    async def enqueue_webhook(self, webhook: Webhook, at: datetime) -> None:
+        await self._write(lambda db: insert_webhook(db, webhook, at))
+
+    async def due_webhooks(
+        self, now: datetime, limit: int = 32, in_flight: InFlight | None = None
+    ) -> list[Webhook]:
+        busy = in_flight or InFlight()
+        rows = await self._write(lambda db: eligible(db, to_micros(now), busy, limit))
+        return [webhook_row(row) for row in rows]
+
+    async def next_webhook_at(self, in_flight: InFlight | None = None) -> datetime | None:
+        busy = in_flight or InFlight()
+        # The first webhook due_webhooks() would give at any time: one waiting behind an older
+        # pending webhook of its message, or for room at its destination, is not due whatever
+        # its time says.
+        rows = await self._write(lambda db: eligible(db, NEVER, busy, 1))
+        return from_micros(next_attempt(rows[0])) if rows else None
+
+    async def webhook_delivered(
+        self, webhook_id: int, at: datetime, replies: Sequence[NewMessage] = ()
+    ) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE webhooks SET state = 'delivered', updated_at = ? WHERE id = ?",
+                (to_micros(at), webhook_id),
+            )
+            for reply in replies:
+                insert_outbound(db, reply.message, reply.segments)
+
+        await self._write(job)
+
+    async def webhook_fallback(self, webhook_id: int, error: str, at: datetime) -> None:
+        await self._set_webhook(
+            webhook_id,
+            "use_fallback = 1, destination = smsgw_destination(fallback_url), "
+            "next_attempt_at = ?, last_error = ?, updated_at = ?",
+            (to_micros(at), error, to_micros(at)),
+        )
+
+    async def webhook_retry(
+        self, webhook_id: int, attempts: int, next_attempt: datetime, error: str, at: datetime
+    ) -> None:
+        await self._set_webhook(
+            webhook_id,
+            "attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?, "
+            "use_fallback = 0, destination = smsgw_destination(url)",
+            (attempts, to_micros(next_attempt), error, to_micros(at)),
+        )
+
+    async def webhook_failed(
+        self, webhook_id: int, attempts: int, error: str, at: datetime
+    ) -> None:
+        await self._set_webhook(
+            webhook_id,
+            "state = 'failed', attempts = ?, last_error = ?, updated_at = ?, use_fallback = 0",
+            (attempts, error, to_micros(at)),
+        )
+
+    async def webhook_states(self, account_sid: str, limit: int = 20) -> WebhookStates:
+        def job(db: sqlite3.Connection) -> WebhookStates:
+            counts = {"pending": 0, "delivered": 0, "failed": 0}
+            for state, count in db.execute(
+                "SELECT state, count(*) FROM webhooks WHERE account_sid = ? GROUP BY state",
+                (account_sid,),
+            ):
+                counts[str(state)] = int(count)
+            rows = db.execute(
+                "SELECT message_sid, kind, url, state, attempts, last_error, next_attempt_at, "
+                "updated_at FROM webhooks WHERE account_sid = ? AND attempts > 0 "
+                "AND state != 'delivered' ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (account_sid, limit),
+            )
+            troubled = tuple(
+                WebhookTrouble(
+                    message_sid=row[0],
+                    kind=row[1],
+                    url=row[2],
+                    state=row[3],
+                    attempts=row[4],
+                    last_error=row[5],
+                    next_attempt_at=from_micros(row[6]) if row[3] == "pending" else None,
+                    updated_at=EPOCH + timedelta(microseconds=row[7]),
+                )
+                for row in rows
+            )
+            return WebhookStates(counts, troubled)
+
+        return await self._read(job)
+
+    async def _set_webhook(self, webhook_id: int, changes: str, values: tuple[Any, ...]) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            db.execute(f"UPDATE webhooks SET {changes} WHERE id = ?", (*values, webhook_id))
+
+        await self._write(job)
