@@ -27,7 +27,7 @@ from gateway.api.connections import (
     listen,
     open_file_limit,
 )
-from gateway.api.handlers import RequestLimits, Services
+from gateway.api.keys import ApiParts, RequestLimits
 from gateway.api.observability import Observability
 from gateway.config import Account, Config
 from gateway.domain.errors import GatewayError, StoreError
@@ -144,7 +144,7 @@ class Gateway:
             await self.applications.load()
             await self.numbers.load(self.accounts[0].sid)
             self.authenticator.reconfigure(self.accounts)
-            services = Services(
+            api_parts = ApiParts(
                 self.authenticator,
                 self.outbound,
                 self.store,
@@ -152,7 +152,7 @@ class Gateway:
                 self.numbers,
                 self.applications,
             )
-            await self._listen(services)
+            await self._listen(api_parts)
             self.webhooks.tokens = _tokens(self.accounts)
             self.webhooks.start()
             self.inbound.start()  # before the modems: it hears each one's first connection
@@ -178,10 +178,10 @@ class Gateway:
             )
         give_back_freed_memory()
 
-    async def _listen(self, services: Services) -> None:
+    async def _listen(self, api_parts: ApiParts) -> None:
         context = tls.server_context(self.config)
         app = create_app(
-            services, self.config.max_request_bytes, self.request_limits, self.observability
+            api_parts, self.config.max_request_bytes, self.request_limits, self.observability
         )
         runner = self._runner = GuardedRunner(app, self.connections)
         await runner.setup()

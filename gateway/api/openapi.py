@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from gateway.api.forms import MAX_PAGE_SIZE
 from gateway.domain.feedback import OUTCOMES
 from gateway.domain.models import API_VERSION, MAX_BODY_CHARS
 from gateway.domain.urls import MAX_URL
@@ -38,10 +39,7 @@ from gateway.outbound.accept import MAX_MEDIA, MAX_VALIDITY
 Schema = dict[str, Any]
 
 OPENAPI_PATH: Final = "/openapi.json"
-MAX_PAGE_SIZE: Final = (
-    1000  # gateway.api.handlers.MAX_PAGE_SIZE (not imported: api imports this module)
-)
-MAX_PAGE: Final = 999_999_999  # gateway.api.handlers._int reads at most nine digits
+MAX_PAGE: Final = 999_999_999  # gateway.api.forms.integer reads at most nine digits
 ACCOUNT: Final = f"/{API_VERSION}/Accounts/{{AccountSid}}"
 SECURITY_SCHEME: Final = "accountSid_authToken"  # Twilio's name for it
 
