@@ -117,6 +117,11 @@ class ServiceConfig:
 
 @dataclass(frozen=True, slots=True)
 class NumberConfig:
+    """A ``[[numbers]]`` entry: the settings configured for one of the gateway's numbers. Its
+    :class:`~gateway.domain.records.PhoneNumber` record starts with them, and takes them again
+    at each start or reload until the API changes the record (:mod:`gateway.accounts.numbers`
+    makes the one from the other)."""
+
     number: str
     sms_url: str | None = None
     sms_method: str = "POST"
