@@ -81,7 +81,7 @@ class Gateway:
         self.webhooks.replies = TwimlReplies(self.outbound)
         # Status changes are committed with their callbacks: the sender takes them at once.
         self.dispatcher.on_status(lambda _sid, _status: self.webhooks.wake())
-        self.outbound.callbacks_committed = self.webhooks.wake
+        self.outbound.wake_webhooks = self.webhooks.wake
         self.inbound = InboundReceiver(
             config,
             self.store,
@@ -104,7 +104,7 @@ class Gateway:
             clock=clock,
             tasks=self.tasks,
         )
-        self.outbound.senders_wanted = self.services.wake
+        self.outbound.wake_router = self.services.wake
         # One place to hear of every outbound status change, whoever committed it.
         self.inbound.on_report(
             lambda match: (

@@ -34,7 +34,7 @@ from gateway.domain.feedback import OUTCOMES
 from gateway.domain.models import API_VERSION, MAX_BODY_CHARS
 from gateway.domain.urls import MAX_URL
 from gateway.modems.supervisor import ModemState
-from gateway.outbound.accept import MAX_MEDIA, MAX_VALIDITY
+from gateway.outbound.parameters import MAX_MEDIA, MAX_VALIDITY
 
 Schema = dict[str, Any]
 
