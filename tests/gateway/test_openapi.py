@@ -41,12 +41,12 @@ from drivers.modem import Identity, ModemInfo
 from gateway.api import handlers
 from gateway.api.forms import MAX_PAGE_SIZE
 from gateway.api.observability import routes as observability_routes
-from gateway.api.openapi import (
+from gateway.api.openapi import document
+from gateway.api.openapi.paths import OPENAPI_PATH
+from gateway.api.openapi.schemas import (
     EMERGENCY_ADDRESS_STATUSES,
     MESSAGE_DIRECTIONS,
     MESSAGE_STATUSES,
-    OPENAPI_PATH,
-    document,
 )
 from gateway.domain.errors import ApiError
 from gateway.domain.models import Direction, Status
