@@ -119,6 +119,32 @@ class PhoneNumbers:
     def of_account(self, account_sid: str) -> list[PhoneNumber]:
         return [n for n in self._numbers.values() if n.account_sid == account_sid]
 
+    def page(
+        self,
+        account_sid: str,
+        *,
+        phone_number: str | None,
+        friendly_name: str | None,
+        origin: str | None,
+        token: str | None,
+        size: int,
+    ) -> tuple[list[PhoneNumber], bool]:
+        """A page of the account's numbers (those the filters given match), and whether more
+        follow it. ``token``: ``PA`` and the SID of the number the page starts after (its first
+        two letters are not read; a SID not listed: the first page)."""
+        numbers = self.of_account(account_sid)
+        if phone_number:
+            # Twilio matches any part of the number: "555" finds +15550001001.
+            digits = "".join(char for char in phone_number if char.isdigit() or char == "*")
+            numbers = [n for n in numbers if digits.replace("*", "") in n.number]
+        if friendly_name:
+            numbers = [n for n in numbers if n.friendly_name == friendly_name]
+        if origin not in (None, "", "hosted"):
+            numbers = []  # these numbers are hosted on the gateway's SIMs, none is Twilio's
+        after = (token or "")[2:]
+        start = next((i + 1 for i, n in enumerate(numbers) if n.sid == after), 0) if after else 0
+        return numbers[start : start + size], start + size < len(numbers)
+
     def by_sid(self, account_sid: str, sid: str) -> PhoneNumber | None:
         for number in self._numbers.values():
             if number.sid == sid and number.account_sid == account_sid:

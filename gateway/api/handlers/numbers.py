@@ -21,27 +21,22 @@ async def list_numbers(request: web.Request) -> web.Response:
     query = request.query
     page = page_number(query)
     size = page_size(query)
-    numbers = parts(request).numbers.of_account(account)
-    wanted = query.get("PhoneNumber")
-    if wanted:
-        # Twilio matches any part of the number: "555" finds +15550001001.
-        digits = "".join(char for char in wanted if char.isdigit() or char == "*")
-        numbers = [n for n in numbers if digits.replace("*", "") in n.number]
-    if query.get("FriendlyName"):
-        numbers = [n for n in numbers if n.friendly_name == query["FriendlyName"]]
-    if query.get("Origin") not in (None, "", "hosted"):
-        numbers = []  # these numbers are hosted on the gateway's SIMs, none is Twilio's
+    chosen, more = parts(request).numbers.page(
+        account,
+        phone_number=query.get("PhoneNumber"),
+        friendly_name=query.get("FriendlyName"),
+        origin=query.get("Origin"),
+        token=query.get("PageToken"),
+        size=size,
+    )
     filters = [(name, query[name]) for name in INCOMING_PHONE_NUMBER_FILTERS if query.get(name)]
-    after = query.get("PageToken", "")[2:]
-    start = next((i + 1 for i, n in enumerate(numbers) if n.sid == after), 0) if after else 0
-    chosen = numbers[start : start + size]
     body = incoming_phone_numbers_page_json(
         request.path,
         request.path_qs,
         numbers=chosen,
         page=page,
         page_size=size,
-        has_more=start + size < len(numbers),
+        has_more=more,
         filters=filters,
     )
     return web.json_response(body)
