@@ -27,7 +27,7 @@ from gateway.api.connections import (
     connection_cap,
     open_file_limit,
 )
-from gateway.api.handlers import RequestLimits, Services
+from gateway.api.keys import ApiParts, RequestLimits
 from gateway.api.observability import Observability
 from gateway.config import Account, Config
 from gateway.domain.errors import GatewayError, StoreError
@@ -138,7 +138,7 @@ class Gateway:
             self.tasks,
             connections=self.connections,
         )
-        services = Services(
+        api_parts = ApiParts(
             self.authenticator,
             self.outbound,
             self.store,
@@ -147,7 +147,7 @@ class Gateway:
             self.applications,
         )
         self.app = create_app(
-            services, config.max_request_bytes, self.request_limits, self.observability
+            api_parts, config.max_request_bytes, self.request_limits, self.observability
         )
         self.app.cleanup_ctx.extend(self._resources())
         self.accounts: tuple[Account, ...] = ()

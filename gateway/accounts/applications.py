@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
+from gateway.domain.booleans import boolean
 from gateway.domain.errors import ApiError
 from gateway.domain.models import API_VERSION, is_sid, new_sid
 from gateway.domain.records import Application
@@ -195,7 +196,7 @@ def _changes(form: Form) -> dict[str, Any]:
             changes[field_name] = method
     for name, field_name in _FLAGS.items():
         if form.get(name):
-            changes[field_name] = _flag(form[name], name)
+            changes[field_name] = boolean(form[name], name)
     return changes
 
 
@@ -208,11 +209,3 @@ def _url(value: str, name: str, code: int) -> str | None:
     if problem is not None:
         raise ApiError(code, f"Invalid {name}: {value!r} {problem}")
     return value
-
-
-def _flag(value: str, name: str) -> bool:
-    # Both clients send booleans as lowercase "true"/"false" (twilio-messages-api.md §2).
-    lowered = value.strip().lower()
-    if lowered not in ("true", "false"):
-        raise ApiError(20001, f"Invalid {name} {value!r}: expected true or false")
-    return lowered == "true"

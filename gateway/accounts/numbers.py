@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
 from gateway.accounts.applications import Applications
 from gateway.config import Config, NumberConfig
@@ -37,12 +37,40 @@ _METHOD_FIELDS: Final = {
 }
 
 
+class SmsUrls(Protocol):
+    """Where inbound messages go, as a number, its application, its Messaging Service or a
+    ``[[numbers]]`` entry says it."""
+
+    @property
+    def sms_url(self) -> str | None: ...
+    @property
+    def sms_method(self) -> str: ...
+    @property
+    def sms_fallback_url(self) -> str | None: ...
+    @property
+    def sms_fallback_method(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where an inbound message to a number goes."""
+    """Where an inbound message to a number goes: its SMS URL (``None``: nowhere), its fallback,
+    and the Messaging Service it is reported for (``MessagingServiceSid``), if any."""
 
-    settings: NumberConfig
+    sms_url: str | None
+    sms_method: str
+    sms_fallback_url: str | None
+    sms_fallback_method: str
     service_sid: str | None = None
+
+    @classmethod
+    def of(cls, urls: SmsUrls, service_sid: str | None = None) -> Destination:
+        return cls(
+            urls.sms_url,
+            urls.sms_method,
+            urls.sms_fallback_url,
+            urls.sms_fallback_method,
+            service_sid,
+        )
 
 
 class PhoneNumbers:
@@ -90,6 +118,32 @@ class PhoneNumbers:
     def of_account(self, account_sid: str) -> list[PhoneNumber]:
         return [n for n in self._numbers.values() if n.account_sid == account_sid]
 
+    def page(
+        self,
+        account_sid: str,
+        *,
+        phone_number: str | None,
+        friendly_name: str | None,
+        origin: str | None,
+        token: str | None,
+        size: int,
+    ) -> tuple[list[PhoneNumber], bool]:
+        """A page of the account's numbers (those the filters given match), and whether more
+        follow it. ``token``: ``PA`` and the SID of the number the page starts after (its first
+        two letters are not read; a SID not listed: the first page)."""
+        numbers = self.of_account(account_sid)
+        if phone_number:
+            # Twilio matches any part of the number: "555" finds +15550001001.
+            digits = "".join(char for char in phone_number if char.isdigit() or char == "*")
+            numbers = [n for n in numbers if digits.replace("*", "") in n.number]
+        if friendly_name:
+            numbers = [n for n in numbers if n.friendly_name == friendly_name]
+        if origin not in (None, "", "hosted"):
+            numbers = []  # these numbers are hosted on the gateway's SIMs, none is Twilio's
+        after = (token or "")[2:]
+        start = next((i + 1 for i, n in enumerate(numbers) if n.sid == after), 0) if after else 0
+        return numbers[start : start + size], start + size < len(numbers)
+
     def by_sid(self, account_sid: str, sid: str) -> PhoneNumber | None:
         for number in self._numbers.values():
             if number.sid == sid and number.account_sid == account_sid:
@@ -100,39 +154,18 @@ class PhoneNumbers:
         """Where an inbound message to ``number`` goes, if anywhere."""
         service = self.config.service_of(number)
         if service is not None and service.sms_url:
-            settings = NumberConfig(
-                number,
-                sms_url=service.sms_url,
-                sms_method=service.sms_method,
-                sms_fallback_url=service.sms_fallback_url,
-                sms_fallback_method=service.sms_fallback_method,
-            )
-            return Destination(settings, service.sid)
+            return Destination.of(service, service.sid)
         record = self._numbers.get(number)
         if record is None:
             configured = self.config.number_settings(number)
-            return None if configured is None else Destination(configured)
+            return None if configured is None else Destination.of(configured)
+        service_sid = service.sid if service else None
         application = self._application(record)
         if application is not None:
             # twilio-oai, IncomingPhoneNumber sms_application_sid: "If an sms_application_sid
             # is present, we ignore all sms_*_url values and use those of the application."
-            settings = NumberConfig(
-                number,
-                sms_url=application.sms_url,
-                sms_method=application.sms_method,
-                sms_fallback_url=application.sms_fallback_url,
-                sms_fallback_method=application.sms_fallback_method,
-            )
-            return Destination(settings, service.sid if service else None)
-        settings = NumberConfig(
-            number,
-            sms_url=record.sms_url,
-            sms_method=record.sms_method,
-            sms_fallback_url=record.sms_fallback_url,
-            sms_fallback_method=record.sms_fallback_method,
-            status_callback=record.status_callback,
-        )
-        return Destination(settings, service.sid if service else None)
+            return Destination.of(application, service_sid)
+        return Destination.of(record, service_sid)
 
     def _application(self, record: PhoneNumber) -> Application | None:
         if record.sms_application_sid is None:
@@ -194,7 +227,8 @@ class PhoneNumbers:
 def _record(
     record: PhoneNumber | None, configured: NumberConfig, owner: str, now: datetime
 ) -> PhoneNumber:
-    """A number's record: ``record`` if it needs no change, else a new or refreshed one."""
+    """A number's record: ``record`` if it needs no change, else a new one or one refreshed
+    with its configured settings. The one place a ``[[numbers]]`` entry becomes a record."""
     if record is None:
         return PhoneNumber(
             number=configured.number,

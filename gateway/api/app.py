@@ -16,6 +16,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
 from gateway.api import handlers
+from gateway.api.keys import API_PARTS, REQUEST_LIMITS, ApiParts, RequestLimits
 from gateway.api.observability import OBSERVABILITY, UNMATCHED, Observability, counting
 from gateway.api.observability import routes as observability_routes
 from gateway.domain.errors import ApiError, StoreError
@@ -115,7 +116,7 @@ class StoreTrouble:
 STORE_TROUBLE: Final = web.AppKey("store_trouble", StoreTrouble)
 
 
-def concurrency_limit(limits: handlers.RequestLimits) -> Middleware:
+def concurrency_limit(limits: RequestLimits) -> Middleware:
     """At most ``limits.max_concurrent`` requests answered at once; the next get Twilio's 429
     (20429) at once, without waiting, so that a client's retry (twilio-node's ``autoRetry``)
     spreads them. Nothing accepted is ever refused after the fact: a create either commits or
@@ -140,9 +141,9 @@ def concurrency_limit(limits: handlers.RequestLimits) -> Middleware:
 
 
 def create_app(
-    services: handlers.Services,
+    api_parts: ApiParts,
     max_request_bytes: int,
-    limits: handlers.RequestLimits,
+    limits: RequestLimits,
     observability: Observability | None = None,
 ) -> web.Application:
     middlewares: list[Middleware] = [twilio_errors, concurrency_limit(limits)]
@@ -150,10 +151,10 @@ def create_app(
         # Outermost: it counts every answer, the refusals made of errors included.
         middlewares.insert(0, counting(observability.counters))
     app = web.Application(middlewares=middlewares, client_max_size=max_request_bytes)
-    app[handlers.SERVICES] = services
+    app[API_PARTS] = api_parts
     app[MAX_BODY] = max_request_bytes
     app[STORE_TROUBLE] = StoreTrouble()
-    app[handlers.REQUEST_LIMITS] = limits
+    app[REQUEST_LIMITS] = limits
     app.add_routes(handlers.routes())
     if observability is not None:
         app[OBSERVABILITY] = observability

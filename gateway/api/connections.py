@@ -10,7 +10,7 @@ one phase at a time, with a deadline:
   byte at a time ("slowloris") would otherwise hold a connection for ever: aiohttp's own
   keep-alive timer stops counting once a request is under way;
 * **busy**, a request is being answered: its body is read within ``body_timeout``
-  (:func:`gateway.api.handlers.read_form`), the rest is the handler's own time.
+  (:func:`gateway.api.forms.read_form`), the rest is the handler's own time.
 
 At most ``max_connections`` are open at once (:func:`connection_cap` keeps it below the limit
 of open files, with a reserve for the modems, the database and webhooks). A new connection

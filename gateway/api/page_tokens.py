@@ -11,7 +11,9 @@ refused rather than read as some other position. It is opaque to clients (they f
 URIs) but not a secret: one made by hand only pages through the same account's list.
 
 ``PA``/``PB`` followed by a message's SID, the shape of the tokens in Twilio's reference, is
-read too: the page after (before) that message as the list stands now.
+read too: the page after (before) that message as the list stands now. The lists of
+IncomingPhoneNumbers and Applications are paged by tokens of that shape only
+(:func:`sid_tokens`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import binascii
 import hashlib
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -88,6 +91,15 @@ def decode(token: str, account_sid: str) -> PageCursor | MessageToken:
     ):
         raise TokenError("it is not a token this gateway gave")
     return PageCursor(snapshot, ListPosition(waiting, listed_at, identity), forward)
+
+
+def sid_tokens(sids: Sequence[str], *, page: int, has_more: bool) -> tuple[str | None, str | None]:
+    """The next and previous page tokens of a page of a list paged by SID, whose resources'
+    SIDs are ``sids`` (in list order): ``PA`` and its last SID when ``has_more``, ``PB`` and
+    its first after the first page; ``None`` where there is no such page."""
+    next_token = AFTER + sids[-1] if has_more and sids else None
+    previous_token = BEFORE + sids[0] if page > 0 and sids else None
+    return next_token, previous_token
 
 
 def _digest(payload: bytes, account_sid: str) -> bytes:

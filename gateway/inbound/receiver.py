@@ -523,8 +523,7 @@ class InboundReceiver:
         destination = self.numbers.destination(message.to)
         if destination is None:
             return None
-        settings = destination.settings
-        if not settings.sms_url:
+        if not destination.sms_url:
             return None
         params = [
             ("MessageSid", message.sid),
@@ -548,9 +547,9 @@ class InboundReceiver:
             account_sid=message.account_sid,
             message_sid=message.sid,
             kind="inbound",
-            url=settings.sms_url,
-            method=settings.sms_method,
+            url=destination.sms_url,
+            method=destination.sms_method,
             params=tuple(params),
-            fallback_url=settings.sms_fallback_url,
-            fallback_method=settings.sms_fallback_method,
+            fallback_url=destination.sms_fallback_url,
+            fallback_method=destination.sms_fallback_method,
         )

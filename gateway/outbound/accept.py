@@ -1,33 +1,29 @@
-"""Accepting an outbound message: Twilio's validation, the SMS plan, the PDUs, the commit.
+"""Accepting an outbound message: Twilio's validation in Twilio's order, then the commit.
 
-:meth:`Outbound.create` checks the form parameters in the order Twilio does and raises
-:class:`~gateway.domain.errors.ApiError` with Twilio's code; an accepted message is encoded into its
-SMS-SUBMIT parts at once (so ``num_segments`` is what will be sent), committed with them, and
-its modem's worker woken.
+:meth:`Outbound.create` checks the form parameters in the order Twilio does
+(:meth:`Outbound.prepare`: the checks of one parameter each are in
+:mod:`gateway.outbound.parameters`) and raises :class:`~gateway.domain.errors.ApiError` with
+Twilio's code; an accepted message is encoded into its SMS-SUBMIT parts at once
+(:mod:`gateway.outbound.encoding`, so ``num_segments`` is what will be sent), committed with
+them, and its modem's worker woken.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Final
 
-from drivers.errors import PduError
-from drivers.pdu import SubmitOptions, encode_submit, plan_text
+from drivers.pdu import plan_text
 from gateway.accounts.applications import Applications
 from gateway.config import Config, ServiceConfig
 from gateway.domain.errors import ApiError
-from gateway.domain.integers import small_integer
 from gateway.domain.models import (
     FINAL_STATUSES,
     MAX_BODY_CHARS,
     Direction,
     Message,
-    Segment,
     Status,
     is_sid,
     new_sid,
@@ -35,30 +31,17 @@ from gateway.domain.models import (
 )
 from gateway.domain.numbering import Number, NumberError
 from gateway.domain.numbering import parse as parse_number
-from gateway.domain.pricing import parse_max_price
 from gateway.domain.records import NewMessage
-from gateway.domain.urls import url_problem
 from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.modems.supervisor import ModemHandle, ModemPool
+from gateway.outbound import parameters
 from gateway.outbound.backlog import Backlog
 from gateway.outbound.dispatcher import Dispatcher
+from gateway.outbound.encoding import PartEncoder
+from gateway.outbound.parameters import CHANNEL_PREFIXES, MAX_MEDIA, MAX_VALIDITY, Form
 from gateway.outbound.scheduling import send_at
 from gateway.store import OutboundMessages
-
-# Seconds; the product's specification (the seed documentation): also the default, after
-# which a message not yet sent fails with 30036.
-MAX_VALIDITY: Final = 14400
-# The seed documentation: "You can include up to 10 media_url parameters per message".
-MAX_MEDIA: Final = 10
-_INTEGER: Final = re.compile(r"[+-]?[0-9]{1,10}")
-_INT32: Final = range(-(2**31), 2**31)  # what an API "integer" holds (twilio-oai: no format)
-# Twilio's clients send lowercase "true"/"false"; twilio-python sent str(bool), "True" and
-# "False", until its boolean_to_string (twilio-python PR #753, 2024), and Twilio took them.
-_BOOLEANS: Final = {"true": True, "false": False}
-_CHANNEL_PREFIXES: Final = ("whatsapp:", "messenger:", "rcs:", "fbm:", "instagram:")
-
-Form = Mapping[str, str]
 
 log = logging.getLogger(__name__)
 
@@ -89,99 +72,6 @@ def _log_accepted(message: Message) -> None:
     )
 
 
-def _flag(form: Form, name: str) -> bool:
-    return form.get(name, "").strip().lower() == "true"
-
-
-def _boolean(form: Form, name: str) -> bool:
-    """A boolean parameter: ``true`` or ``false`` in any case (absent or empty: false), 20001
-    for anything else, as Twilio's 2010 API answers a bad parameter (no code of Twilio's is
-    for a bad boolean)."""
-    raw = form.get(name)
-    if raw is None or raw == "":
-        return False
-    value = _BOOLEANS.get(raw.strip().lower())
-    if value is None:
-        raise ApiError(20001, f"Invalid {name} {raw!r}: expected true or false")
-    return value
-
-
-def _check_attempt(form: Form) -> None:
-    """``Attempt``: "Total number of attempts made (including this) to send out the message
-    regardless of the provider used", an integer (the seed documentation). Checked, then not
-    used: this gateway is the only provider a message goes through."""
-    raw = form.get("Attempt")
-    if raw is None or raw == "":
-        return
-    if not _INTEGER.fullmatch(raw.strip()) or int(raw) not in _INT32:
-        raise ApiError(
-            20001,
-            f"Invalid Attempt {raw!r}: expected an integer, the number of attempts made to "
-            "send this message (this one included)",
-        )
-
-
-def _refuse_link_shortening(form: Form) -> None:
-    """``ShortenUrls=true`` needs Twilio's Link Shortening: a domain of the sender's, set up on
-    a Messaging Service. There is no such domain here, and a message is not sent with its
-    links left long when shortened ones were asked for (``../shared/docs/
-    twilio-messages-api.md``: refuse what GSM modems cannot serve). 30106 is Twilio's "Domain
-    has not been set up for this account" (its error dictionary: "Domain has not been setup
-    for click tracking")."""
-    if _boolean(form, "ShortenUrls"):
-        raise ApiError(
-            30106,
-            "Domain has not been set up for this account: ShortenUrls=true needs a link "
-            "shortening domain, and this gateway has none (it sends links as they are "
-            "written); send the message without ShortenUrls, or with ShortenUrls=false",
-        )
-
-
-def _check_callback(url: str | None) -> str | None:
-    """21609 for a URL that cannot be requested as given (see :mod:`gateway.domain.urls`)."""
-    if not url:
-        return None
-    problem = url_problem(url)
-    if problem is not None:
-        raise ApiError(21609, f"Invalid 'StatusCallback': {url!r} {problem}")
-    return url
-
-
-def _validity(form: Form) -> int | None:
-    raw = form.get("ValidityPeriod")
-    if raw is None or raw == "":
-        return None
-    value = small_integer(raw.strip())
-    if value is None or not 1 <= value <= MAX_VALIDITY:
-        raise ApiError(
-            21624,
-            f"Invalid validity period value {raw!r}: an integer from 1 to {MAX_VALIDITY} seconds",
-        )
-    return value
-
-
-def _choice(form: Form, name: str, values: tuple[str, ...]) -> str | None:
-    """A privacy setting (the seed documentation: honour them): one of ``values``."""
-    raw = form.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw not in values:
-        raise ApiError(20001, f"Invalid {name} {raw!r}: expected {' or '.join(values)}")
-    return raw
-
-
-def _max_price(form: Form) -> str | None:
-    raw = form.get("MaxPrice")
-    if raw is None or raw == "":
-        return None
-    value = parse_max_price(raw)
-    if value is None:
-        raise ApiError(
-            21627, f"Max Price must be a valid positive float (up to 4 decimals), got {raw!r}"
-        )
-    return str(value)
-
-
 class Outbound:
     def __init__(
         self,
@@ -198,10 +88,10 @@ class Outbound:
         self.modems = modems
         self.dispatcher = dispatcher
         self.clock = clock
-        self._references: dict[str, int] = {}
+        self.encoder = PartEncoder(store)
         # Who hears that status callbacks were committed (the webhook sender), and that
         # messages wait for a sender (the Messaging Service router).
-        self.callbacks_committed: Listeners[[]] = Listeners("committed status callbacks")
+        self.callbacks_committed: Listeners[[]] = Listeners("status callbacks committed")
         self.senders_wanted: Listeners[[]] = Listeners("messages waiting for a sender")
         self.backlog = Backlog(store)
         self.applications = applications  # for ApplicationSid
@@ -215,25 +105,13 @@ class Outbound:
     async def add_modems(self, modem_ids: Iterable[str]) -> None:
         """Read where each new modem's concatenation references go on (at start, and before a
         reload adds modems)."""
-        for modem_id in modem_ids:
-            if modem_id in self._references:
-                continue  # a modem reopened: its count goes on
-            last = await self.store.last_concat_reference(modem_id)
-            # Consecutive long messages to a handset must not share a reference: continue
-            # after the last one used, or start anywhere.
-            start = random.randrange(256) if last is None else last + 1
-            self._references[modem_id] = start % 256
+        await self.encoder.add_modems(modem_ids)
 
     def reconfigure(self, config: Config, default_account: str) -> None:
         """Check and price new messages by a reloaded configuration (its services, prices)
         and accounts (the owner of modems that name none)."""
         self.config = config
         self._default_account = default_account
-
-    def _reference(self, modem_id: str) -> int:
-        reference = self._references.get(modem_id, 0)
-        self._references[modem_id] = (reference + 1) % 256
-        return reference
 
     def owner(self, modem_account: str | None) -> str:
         """The account owning a modem whose config names ``modem_account`` (or none)."""
@@ -257,7 +135,7 @@ class Outbound:
         await self.store.create_message(new.message, new.segments)
         if modem is not None:
             self.backlog.added(modem, parts)
-        self.queued(new)
+        self.wake_for(new)
         _log_accepted(new.message)
         return new.message
 
@@ -287,8 +165,9 @@ class Outbound:
         assert redacted is not None
         return redacted
 
-    def queued(self, *messages: NewMessage) -> None:
-        """``messages`` were committed: their modems' workers take them now, and their
+    def wake_for(self, *messages: NewMessage) -> None:
+        """``messages`` were committed: wake what acts on them. Their modems' workers take them
+        now (the service router, for a Messaging Service's or a scheduled one), and their
         ``queued`` status callbacks (committed with them) go."""
         for new in messages:
             if new.message.status in (Status.ACCEPTED, Status.SCHEDULED):
@@ -310,7 +189,7 @@ class Outbound:
     ) -> NewMessage:
         """Check and encode a message (an API request's, or a TwiML reply as ``direction``
         says) without committing it; raises :class:`ApiError` with Twilio's code."""
-        to = self._to(form)
+        to = parameters.recipient(form, self.config.default_region)
         from_raw = form.get("From", "")
         service_sid = form.get("MessagingServiceSid", "")
         if not from_raw and not service_sid:
@@ -327,7 +206,7 @@ class Outbound:
                 f"Number of media files exceeds allowed limit: {media} MediaUrl given, "
                 f"at most {MAX_MEDIA}",
             )
-        if media or _flag(form, "SendAsMms"):
+        if media or parameters.is_true(form, "SendAsMms"):
             raise ApiError(
                 21621,
                 f"The 'From' number {from_raw or service_sid} has not been enabled for MMS: this "
@@ -338,7 +217,7 @@ class Outbound:
                 21619,
                 "Content templates (ContentSid) are not available on this gateway; send Body",
             )
-        _refuse_link_shortening(form)
+        parameters.refuse_link_shortening(form)
         body = form.get("Body")
         if body is None or body == "":
             raise ApiError(21602, "Message body is required.")
@@ -350,15 +229,15 @@ class Outbound:
         # The seed documentation (application_sid): "If a status_callback parameter is also
         # passed, it will be ignored and the application's message_status_callback parameter
         # will be used" (when each callback is made: gateway.domain.callbacks).
-        callback = None if application else _check_callback(form.get("StatusCallback"))
+        callback = None if application else parameters.status_callback(form.get("StatusCallback"))
         if callback is None and service is not None and application is None:
             callback = service.status_callback
-        validity = _validity(form)
-        _check_attempt(form)
-        provide_feedback = _boolean(form, "ProvideFeedback")
-        smart = _flag(form, "SmartEncoded")
-        content = _choice(form, "ContentRetention", ("retain", "discard"))
-        address = _choice(form, "AddressRetention", ("retain", "obfuscate"))
+        validity = parameters.validity(form)
+        parameters.check_attempt(form)
+        provide_feedback = parameters.strict_boolean(form, "ProvideFeedback")
+        smart = parameters.is_true(form, "SmartEncoded")
+        content = parameters.choice(form, "ContentRetention", ("retain", "discard"))
+        address = parameters.choice(form, "AddressRetention", ("retain", "obfuscate"))
         message = Message(
             sid=new_sid("SM"),
             account_sid=account_sid,
@@ -379,7 +258,7 @@ class Outbound:
             date_sent=None,
             status_callback=callback,
             validity_period=validity,
-            max_price=_max_price(form),
+            max_price=parameters.max_price(form),
             expires_at=(scheduled or now) + timedelta(seconds=validity or MAX_VALIDITY),
             send_at=scheduled,
             content_retention=content if content == "discard" else None,
@@ -436,49 +315,9 @@ class Outbound:
 
     def encode(self, message: Message, handle: ModemHandle, *, smart: bool = False) -> NewMessage:
         """``message`` to be sent by ``handle``'s modem from ``message.from_``: its parts
-        (``num_segments`` is then what will be sent), or a 21211 for a number no PDU holds."""
-        plan = plan_text(message.body, smart_encoded=smart)
-        reference = self._reference(handle.id) if plan.num_segments > 1 else 0
-        options = SubmitOptions(
-            status_report=handle.config.status_reports, validity=message.validity_period
-        )
-        try:
-            parts = encode_submit(message.to, plan, options, reference)
-        except PduError as exc:
-            raise ApiError(
-                21211, f"The 'To' number {message.to} is not a valid phone number."
-            ) from exc
-        concat_reference = reference if len(parts) > 1 else None
-        segments = tuple(
-            Segment(part.sequence, part.pdu, part.tpdu_length, concat_reference=concat_reference)
-            for part in parts
-        )
-        encoded = replace(
-            message,
-            body=plan.text,  # what goes on the air (smart encoding may have changed it)
-            num_segments=plan.num_segments,
-            modem=handle.id,
-        )
-        return NewMessage(encoded, segments)
-
-    def _to(self, form: Form) -> Number:
-        """``To`` as a carrier sees it (gateway.domain.numbering): E.164, or a short code that
-        :meth:`_check_short_code` checks once the sender is known; 21211 otherwise."""
-        raw = form.get("To", "")
-        if not raw.strip():
-            raise ApiError(21604, "A 'To' phone number is required.")
-        if raw.startswith(_CHANNEL_PREFIXES):
-            raise ApiError(
-                21211,
-                f"The 'To' number {raw} is not a valid phone number: this gateway sends SMS "
-                "through GSM modems, not to messaging channels",
-            )
-        try:
-            return parse_number(raw, self.config.default_region)
-        except NumberError as exc:
-            raise ApiError(
-                21211, f"The 'To' number {raw} is not a valid phone number: {exc.reason}"
-            ) from None
+        (:class:`~gateway.outbound.encoding.PartEncoder`), or a 21211 for a number no PDU
+        holds."""
+        return self.encoder.encode(message, handle, smart=smart)
 
     @staticmethod
     def _check_short_code(to: Number, senders: list[ModemHandle]) -> None:
@@ -529,7 +368,7 @@ class Outbound:
         return self.owner(handle.config.account)
 
     def _from(self, account_sid: str, raw: str, to: str) -> str:
-        if raw.startswith(_CHANNEL_PREFIXES):
+        if raw.startswith(CHANNEL_PREFIXES):
             raise ApiError(
                 21212, f"Invalid From Number (caller ID): {raw} is a channel address, not a SIM"
             )

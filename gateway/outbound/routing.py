@@ -155,7 +155,7 @@ class ServiceRouter:
             handle.id,
             extra=fields(sid=message.sid, modem=handle.id, parts=new.message.num_segments),
         )
-        self.outbound.queued(replace(new, message=replace(new.message, status=Status.QUEUED)))
+        self.outbound.wake_for(replace(new, message=replace(new.message, status=Status.QUEUED)))
         return True
 
     def _service(self, message: Message) -> ServiceConfig | None:

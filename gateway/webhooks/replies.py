@@ -70,4 +70,4 @@ class TwimlReplies:
     def queued(self, messages: Sequence[NewMessage]) -> None:
         for new in messages:
             log.info("TwiML reply %s to %s queued", new.message.sid, new.message.to)
-        self.outbound.queued(*messages)
+        self.outbound.wake_for(*messages)

@@ -1,6 +1,6 @@
-"""The Application JSON of :mod:`gateway.api.application_json` against Twilio's own shapes: the
-OpenAPI schema's properties, a documented response, and what the installed ``twilio`` package
-reads and sends (``twilio/rest/api/v2010/account/application.py``)."""
+"""The Application JSON of :mod:`gateway.api.twilio_json.applications` against Twilio's own
+shapes: the OpenAPI schema's properties, a documented response, and what the installed
+``twilio`` package reads and sends (``twilio/rest/api/v2010/account/application.py``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from twilio.rest.api.v2010.account.application import (
     ApplicationList,
 )
 
-from gateway.api.application_json import (
+from gateway.api.twilio_json.applications import (
     APPLICATION_FILTERS,
     APPLICATIONS_KEY,
     application_json,

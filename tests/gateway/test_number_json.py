@@ -1,4 +1,5 @@
-"""The IncomingPhoneNumber and Media JSON of :mod:`gateway.api.number_json`, against Twilio's own
+"""The IncomingPhoneNumber and Media JSON of :mod:`gateway.api.twilio_json.numbers` and
+:mod:`gateway.api.twilio_json.messages`, against Twilio's own
 shapes (a documented response, the OpenAPI schema's properties) and through the installed
 ``twilio`` package: its instance and page classes, and its list/fetch/update/paging calls over an
 HTTP client that answers with this JSON.
@@ -26,16 +27,15 @@ from twilio.rest.api.v2010.account.incoming_phone_number import (
 )
 from twilio.rest.api.v2010.account.message.media import MediaPage
 
-from gateway.api.number_json import (
+from gateway.api.twilio_json.messages import MEDIA_LIST_KEY, media_page_json
+from gateway.api.twilio_json.numbers import (
     INCOMING_PHONE_NUMBER_FILTERS,
     INCOMING_PHONE_NUMBERS_KEY,
-    MEDIA_LIST_KEY,
-    NumberView,
     incoming_phone_number_json,
     incoming_phone_number_uri,
     incoming_phone_numbers_page_json,
-    media_page_json,
 )
+from gateway.domain.records import PhoneNumber
 
 ACCOUNT: Final = "AC" + "0123456789abcdef" * 2
 TOKEN: Final = "f" * 32
@@ -46,16 +46,17 @@ MEDIA_PATH: Final = f"/2010-04-01/Accounts/{ACCOUNT}/Messages/{MESSAGE_SID}/Medi
 CREATED: Final = datetime(2026, 3, 1, 12, 34, 56, tzinfo=UTC)
 UPDATED: Final = datetime(2026, 3, 2, 8, 0, 1, tzinfo=UTC)
 
-NUMBER: Final = NumberView(
+NUMBER: Final = PhoneNumber(
+    number="+15550001001",
     sid="PN" + "1f" * 16,
     account_sid=ACCOUNT,
-    phone_number="+15550001001",
     friendly_name="alice",
     sms_url="https://example.com/sms",
     sms_method="POST",
     sms_fallback_url=None,
     sms_fallback_method="POST",
     status_callback=None,
+    api_updated=False,
     date_created=CREATED,
     date_updated=UPDATED,
 )
@@ -195,11 +196,11 @@ LIST_META_KEYS: Final = {
 RFC2822: Final = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 
 
-def number(index: int) -> NumberView:
+def number(index: int) -> PhoneNumber:
     return replace(
         NUMBER,
         sid="PN" + f"{index:032x}",
-        phone_number=f"+1555000{index:04d}",
+        number=f"+1555000{index:04d}",
         friendly_name=f"modem {index}",
     )
 
@@ -291,13 +292,13 @@ def test_unset_urls_are_empty_strings_as_twilio_shows_them_and_set_ones_are_kept
         sms_fallback_url="https://example.com/fallback",
         sms_fallback_method="GET",
         status_callback="https://example.com/status",
-        status_callback_method="GET",
     )
     body = incoming_phone_number_json(updated)
     assert (body["sms_method"], body["sms_fallback_method"]) == ("GET", "GET")
     assert body["sms_fallback_url"] == "https://example.com/fallback"
     assert body["status_callback"] == "https://example.com/status"
-    assert body["status_callback_method"] == "GET"
+    # A number here has no StatusCallbackMethod of its own: its callbacks are POSTed.
+    assert body["status_callback_method"] == "POST"
 
 
 def test_dates_are_rfc_2822_in_utc_whatever_zone_they_come_in() -> None:
@@ -449,7 +450,7 @@ class FakeTwilioHttp:
 
     is_async = False
 
-    def __init__(self, numbers: list[NumberView] | None = None) -> None:
+    def __init__(self, numbers: list[PhoneNumber] | None = None) -> None:
         self.numbers = list(numbers or [])
         self.requests: list[tuple[str, str, dict[str, str]]] = []
 
@@ -490,7 +491,7 @@ class FakeTwilioHttp:
             n
             for n in self.numbers
             if query.get("FriendlyName") in (None, n.friendly_name)
-            and query.get("PhoneNumber") in (None, n.phone_number)
+            and query.get("PhoneNumber") in (None, n.number)
         ]
         token = query.get("PageToken", "")
         if token.startswith("PA"):
@@ -510,7 +511,7 @@ class FakeTwilioHttp:
         return Response(200, json.dumps(body))
 
 
-def _updated(n: NumberView, form: dict[str, str]) -> NumberView:
+def _updated(n: PhoneNumber, form: dict[str, str]) -> PhoneNumber:
     return replace(
         n,
         sms_url=form.get("SmsUrl", n.sms_url),
@@ -523,7 +524,7 @@ def _updated(n: NumberView, form: dict[str, str]) -> NumberView:
 
 
 def _numbers_page(
-    numbers: list[NumberView], page: int, size: int, *, has_more: bool
+    numbers: list[PhoneNumber], page: int, size: int, *, has_more: bool
 ) -> dict[str, Any]:
     return incoming_phone_numbers_page_json(
         LIST_PATH, LIST_PATH, numbers=numbers, page=page, page_size=size, has_more=has_more

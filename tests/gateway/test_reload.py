@@ -83,7 +83,7 @@ async def test_settings_changed_over_the_api_still_win_over_the_file(
         for number, path in ((ALICE, "/api"), (BOB, "/file")):
             destination = gateway.numbers.destination(number)
             assert destination is not None
-            assert destination.settings.sms_url == receiver.url(path)
+            assert destination.sms_url == receiver.url(path)
 
 
 async def test_a_service_added_sends_and_a_service_removed_is_refused(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.api.message_json import rfc2822
+from gateway.api.twilio_json.dates import rfc2822
 
 ZONES = st.sampled_from(
     [UTC, timezone(timedelta(hours=-7)), timezone(timedelta(hours=5, minutes=30))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.message_json import rfc2822
+from gateway.api.twilio_json.dates import rfc2822
 from gateway.domain.feedback import Feedback
 from gateway.domain.models import API_VERSION
 

@@ -5,9 +5,8 @@ Pure: no I/O, nothing of aiohttp. Where the shape comes from:
 * twilio-oai ``spec/json/twilio_api_v2010.json``, schema ``api.v2010.account.application``:
   21 properties, every one nullable; the methods ``GET|POST``; ``voice_caller_id_lookup`` and
   ``public_application_connect_enabled`` booleans; ``date_created`` and ``date_updated`` in
-  RFC 2822. Its ``ListApplicationResponse`` is ``applications`` and the paging keys, nothing
-  else (``end``, ``first_page_uri``, ``next_page_uri``, ``page``, ``page_size``,
-  ``previous_page_uri``, ``start``, ``uri``).
+  RFC 2822. Its ``ListApplicationResponse`` is ``applications`` in Twilio's list envelope
+  (:mod:`.envelope`), nothing else.
 * Its documented responses (``ListApplication`` example ``readFull``, the same values
   twilio-python's generated tests use): a URL never set is ``null`` (unlike an
   IncomingPhoneNumber's ``""``), every method ``"POST"`` unless set, both booleans ``false``.
@@ -21,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from gateway.api.message_json import rfc2822
-from gateway.api.number_json import list_envelope
+from gateway.api.page_tokens import sid_tokens
+from gateway.api.twilio_json.dates import rfc2822
+from gateway.api.twilio_json.envelope import list_envelope
 from gateway.domain.models import API_VERSION
 from gateway.domain.records import Application
 
@@ -74,14 +74,16 @@ def applications_page_json(
     """The list envelope around ``applications`` (this page's, in list order): as for the
     other lists, ``next_page_uri`` carries ``PageToken=PA<last SID>`` when ``has_more``,
     ``previous_page_uri`` ``PageToken=PB<first SID>`` after the first page."""
+    sids = [a.sid for a in applications]
+    next_token, previous_token = sid_tokens(sids, page=page, has_more=has_more)
     return list_envelope(
         path,
         request_uri,
         APPLICATIONS_KEY,
         [application_json(a) for a in applications],
-        [a.sid for a in applications],
         page=page,
         page_size=page_size,
-        has_more=has_more,
         filters=filters,
+        next_token=next_token,
+        previous_token=previous_token,
     )

@@ -1,0 +1,362 @@
+"""Reading the configuration: the TOML file (:func:`load`, with the command line's overrides),
+each section's keys checked into the model (:func:`parse`), then the whole
+(:mod:`gateway.config.checks`). Relative paths in the file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Final
+
+from drivers.simulated import PERSONALITIES
+from drivers.transport import parse_tcp_url
+from gateway.config.checks import cross_check
+from gateway.config.defaults import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEAD_TIMEOUT,
+    DEFAULT_HEALTH_INTERVAL,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_LISTEN,
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_REASSEMBLY_TIMEOUT,
+    DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_SWEEP_INTERVAL,
+    DEFAULT_WEBHOOK_ATTEMPTS,
+    DEFAULT_WEBHOOK_TIMEOUT,
+    DRIVERS,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    MAX_HTTP_TIMEOUT,
+    MAX_WEBHOOK_TIMEOUT,
+    METHODS,
+    WEEK,
+)
+from gateway.config.model import Account, ApiKey, Config, ModemConfig, NumberConfig, ServiceConfig
+from gateway.config.tables import Table
+from gateway.domain.errors import ConfigError
+from gateway.domain.models import is_sid
+from gateway.domain.numbering import NumberError
+from gateway.domain.numbering import parse as parse_number
+from gateway.domain.numbering import region as known_region
+from gateway.domain.pricing import PriceTable
+from gateway.domain.urls import url_problem
+
+
+def _listen(value: str, key: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(key, f"expected HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+def _number(value: Any, key: str, region: str | None) -> str:
+    """One of the gateway's own numbers, in E.164 (a national one read in ``region``)."""
+    if not isinstance(value, str):
+        raise ConfigError(key, f"{value!r} is not a phone number (E.164 such as +15551234567)")
+    try:
+        number = parse_number(value, region)
+    except NumberError as exc:
+        problem = f"{value!r} is not a phone number a network could route: {exc}"
+        raise ConfigError(key, problem) from None
+    if number.short_code:
+        raise ConfigError(key, f"{value!r} is a short code; a SIM's number is E.164")
+    return number.value
+
+
+def _default_region(gateway: Table) -> str | None:
+    value = gateway.get("default_region", str)
+    if value is None:
+        return None
+    region = known_region(value)
+    if region is None:
+        raise ConfigError(
+            gateway.key("default_region"),
+            f"{value!r} is not a region code libphonenumber knows (ISO 3166-1 such as GB, US)",
+        )
+    return region
+
+
+def _accounts(table: Table) -> tuple[Account, ...]:
+    accounts = []
+    for item in table.tables("accounts"):
+        sid = item.required("sid", str)
+        if not is_sid(sid, "AC"):
+            raise ConfigError(item.key("sid"), "an Account SID is AC followed by 32 hex digits")
+        keys = []
+        for key in item.tables("api_keys"):
+            key_sid = key.required("sid", str)
+            if not is_sid(key_sid, "SK"):
+                raise ConfigError(key.key("sid"), "an API key SID is SK followed by 32 hex digits")
+            keys.append(ApiKey(key_sid, key.required("secret", str)))
+            key.finish()
+        accounts.append(Account(sid, item.required("auth_token", str), tuple(keys)))
+        item.finish()
+    return tuple(accounts)
+
+
+def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
+    driver = item.get("driver", str, "serial")
+    if driver not in DRIVERS:
+        raise ConfigError(item.key("driver"), f"expected one of {', '.join(DRIVERS)}")
+    port = item.get("port", str, "")
+    if driver == "serial" and not port:
+        raise ConfigError(item.key("port"), 'required when driver = "serial" (e.g. /dev/ttyUSB2)')
+    if driver == "tcp":
+        try:
+            parse_tcp_url(port)
+        except Exception as exc:
+            raise ConfigError(item.key("port"), "expected tcp://HOST:PORT") from exc
+    numbers = item.get("numbers", list, [])
+    if not numbers:
+        raise ConfigError(item.key("numbers"), "at least one phone number the SIM owns")
+    personality = item.get("personality", str, "generic")
+    if personality not in PERSONALITIES:
+        raise ConfigError(item.key("personality"), f"expected one of {', '.join(PERSONALITIES)}")
+    send_rate = item.get("send_rate", (int, float), 0.0)
+    if send_rate < 0:
+        raise ConfigError(item.key("send_rate"), "parts per second cannot be negative")
+    baud = item.get("baud", int, 115200)
+    if baud <= 0:
+        raise ConfigError(item.key("baud"), "expected a positive baud rate")
+    account = item.get("account", str)
+    if account is not None and not is_sid(account, "AC"):
+        raise ConfigError(item.key("account"), "an Account SID is AC followed by 32 hex digits")
+    max_backlog = item.get("max_backlog", int)
+    if max_backlog is not None and max_backlog < 0:
+        raise ConfigError(item.key("max_backlog"), "parts, 0 (no limit) or more")
+    modem = ModemConfig(
+        id=item.get("id", str, f"modem{index + 1}"),
+        driver=driver,
+        numbers=tuple(
+            _number(n, f"{item.key('numbers')}[{i}]", region) for i, n in enumerate(numbers)
+        ),
+        port=port,
+        baud=baud,
+        rtscts=item.get("rtscts", bool, False),
+        pin=item.get("pin", str),
+        send_rate=float(send_rate),
+        status_reports=item.get("status_reports", bool, True),
+        personality=personality,
+        account=account,
+        max_backlog=max_backlog,
+        allow_short_codes=item.get("allow_short_codes", bool, False),
+    )
+    item.finish()
+    return modem
+
+
+def _seconds(table: Table, name: str, default: float, minimum: float, maximum: float) -> float:
+    value = float(table.get(name, (int, float), default))
+    if not minimum <= value <= maximum:
+        raise ConfigError(
+            table.key(name), f"expected seconds from {minimum:g} to {maximum:g}, got {value:g}"
+        )
+    return value
+
+
+def _url(item: Table, name: str) -> str | None:
+    url: str | None = item.get(name, str)
+    if not url:
+        return None
+    problem = url_problem(url)
+    if problem is not None:
+        raise ConfigError(item.key(name), f"{url!r} {problem}")
+    return url
+
+
+def _method(item: Table, name: str) -> str:
+    method = item.get(name, str, "POST").upper()
+    if method not in METHODS:
+        raise ConfigError(item.key(name), "expected GET or POST")
+    return str(method)
+
+
+def _numbers(table: Table, region: str | None) -> tuple[NumberConfig, ...]:
+    numbers = []
+    for item in table.tables("numbers"):
+        numbers.append(
+            NumberConfig(
+                number=_number(item.required("number", str), item.key("number"), region),
+                sms_url=_url(item, "sms_url"),
+                sms_method=_method(item, "sms_method"),
+                sms_fallback_url=_url(item, "sms_fallback_url"),
+                sms_fallback_method=_method(item, "sms_fallback_method"),
+                status_callback=_url(item, "status_callback"),
+            )
+        )
+        item.finish()
+    return tuple(numbers)
+
+
+_PREFIX: Final = re.compile(r"\+?\d{1,15}")
+_CURRENCY: Final = re.compile(r"[A-Za-z]{3}")
+
+
+def _prices(table: Table) -> PriceTable:
+    section = table.section("prices")
+    unit = section.get("unit", str, "USD")
+    if not _CURRENCY.fullmatch(unit):
+        raise ConfigError(section.key("unit"), f"expected an ISO 4217 currency code, got {unit!r}")
+    per_part = section.section("per_part")
+    prices = []
+    for prefix, value in per_part.data.items():
+        key = per_part.key(f'"{prefix}"')
+        per_part.used.add(prefix)
+        if not _PREFIX.fullmatch(prefix):
+            raise ConfigError(key, "a destination prefix is digits, with or without a leading +")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(key, f"expected a price such as 0.05, got {value!r}")
+        try:
+            price = Decimal(str(value))
+        except InvalidOperation:
+            raise ConfigError(key, f"expected a price such as 0.05, got {value!r}") from None
+        if not price.is_finite() or price < 0:
+            raise ConfigError(key, f"expected a price of 0 or more, got {value!r}")
+        prices.append((prefix, price))
+    section.finish()
+    prices.sort(key=lambda item: len(item[0]), reverse=True)
+    return PriceTable(unit.upper(), tuple(prices))
+
+
+def _services(table: Table, region: str | None) -> tuple[ServiceConfig, ...]:
+    services = []
+    for item in table.tables("services"):
+        sid = item.required("sid", str)
+        if not is_sid(sid, "MG"):
+            raise ConfigError(item.key("sid"), "a Messaging Service SID is MG and 32 hex digits")
+        numbers = item.get("numbers", list, [])
+        if not numbers:
+            raise ConfigError(item.key("numbers"), "at least one of the modems' numbers")
+        services.append(
+            ServiceConfig(
+                sid=sid,
+                name=item.get("name", str, sid),
+                numbers=tuple(
+                    _number(n, f"{item.key('numbers')}[{i}]", region) for i, n in enumerate(numbers)
+                ),
+                status_callback=_url(item, "status_callback"),
+                sms_url=_url(item, "sms_url"),
+                sms_method=_method(item, "sms_method"),
+                sms_fallback_url=_url(item, "sms_fallback_url"),
+                sms_fallback_method=_method(item, "sms_fallback_method"),
+                sticky_sender=item.get("sticky_sender", bool, True),
+            )
+        )
+        item.finish()
+    return tuple(services)
+
+
+def _http(gateway: Table, base: Path) -> dict[str, Any]:
+    """The HTTP server's timeouts, connection cap and TLS files (only checked to be given
+    together here: :mod:`gateway.api.tls` reads them when the gateway starts)."""
+    connections = gateway.get("max_connections", int)
+    if connections is not None and connections < 1:
+        raise ConfigError(gateway.key("max_connections"), "at least 1")
+    files = {name: gateway.get(name, str) for name in ("tls_cert", "tls_key")}
+    given = [name for name, value in files.items() if value]
+    if len(given) == 1:
+        missing = "tls_key" if given == ["tls_cert"] else "tls_cert"
+        raise ConfigError(gateway.key(missing), f"required with {given[0]} (both or neither)")
+    return {
+        "head_timeout": _seconds(
+            gateway, "head_timeout", DEFAULT_HEAD_TIMEOUT, 0.1, MAX_HTTP_TIMEOUT
+        ),
+        "body_timeout": _seconds(
+            gateway, "body_timeout", DEFAULT_BODY_TIMEOUT, 0.1, MAX_HTTP_TIMEOUT
+        ),
+        "idle_timeout": _seconds(
+            gateway, "idle_timeout", DEFAULT_IDLE_TIMEOUT, 0.1, MAX_HTTP_TIMEOUT
+        ),
+        "max_connections": connections,
+        **{name: base / value if value else None for name, value in files.items()},
+    }
+
+
+def parse(data: dict[str, Any], base: Path = Path()) -> Config:
+    """Validate a parsed TOML document."""
+    root = Table(data, "")
+    gateway = root.section("gateway")
+    host, port = _listen(gateway.get("listen", str, DEFAULT_LISTEN), gateway.key("listen"))
+    log_level = gateway.get("log_level", str, "info").lower()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(gateway.key("log_level"), f"expected one of {', '.join(LOG_LEVELS)}")
+    log_format = gateway.get("log_format", str, "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(gateway.key("log_format"), f"expected one of {', '.join(LOG_FORMATS)}")
+    max_request = gateway.get("max_request_bytes", int, 65536)
+    if max_request < 4096:
+        raise ConfigError(gateway.key("max_request_bytes"), "at least 4096 bytes")
+    data_dir = Path(gateway.get("data_dir", str, "data"))
+    reassembly = _seconds(gateway, "reassembly_timeout", DEFAULT_REASSEMBLY_TIMEOUT, 1.0, WEEK)
+    sweep = _seconds(gateway, "sweep_interval", DEFAULT_SWEEP_INTERVAL, 0.0, WEEK)
+    webhook_timeout = _seconds(
+        gateway, "webhook_timeout", DEFAULT_WEBHOOK_TIMEOUT, 0.1, MAX_WEBHOOK_TIMEOUT
+    )
+    attempts = gateway.get("webhook_attempts", int, DEFAULT_WEBHOOK_ATTEMPTS)
+    if attempts < 1:
+        raise ConfigError(gateway.key("webhook_attempts"), "at least 1")
+    health_interval = _seconds(gateway, "health_interval", DEFAULT_HEALTH_INTERVAL, 0.0, WEEK)
+    grace = _seconds(gateway, "shutdown_grace", DEFAULT_SHUTDOWN_GRACE, 0.0, 600.0)
+    concurrent = gateway.get("max_concurrent_requests", int, DEFAULT_MAX_CONCURRENT_REQUESTS)
+    if concurrent < 1:
+        raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
+    http = _http(gateway, base)
+    region = _default_region(gateway)
+    gateway.finish()
+    modems = tuple(_modem(item, index, region) for index, item in enumerate(root.tables("modems")))
+    config = Config(
+        host=host,
+        port=port,
+        # Resolved, so that logs and the CLI name the directory (".../smsgw/data"), not
+        # the path it was reached by (".../smsgw/config/../data").
+        data_dir=data_dir if data_dir.is_absolute() else (base / data_dir).resolve(),
+        log_level=log_level,
+        log_format=log_format,
+        max_request_bytes=max_request,
+        reassembly_timeout=reassembly,
+        sweep_interval=sweep,
+        webhook_timeout=webhook_timeout,
+        webhook_attempts=attempts,
+        health_interval=health_interval,
+        shutdown_grace=grace,
+        default_region=region,
+        accounts=_accounts(root),
+        modems=modems,
+        numbers=_numbers(root, region),
+        prices=_prices(root),
+        services=_services(root, region),
+        max_concurrent_requests=concurrent,
+        **http,
+    )
+    root.finish()
+    cross_check(config)
+    return config
+
+
+def load(path: Path | None, *, listen: str | None = None, data_dir: Path | None = None) -> Config:
+    """Read and validate ``path`` (or the defaults), then apply command-line overrides."""
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError("", f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError("", f"{path} is not UTF-8 text") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
+        base = path.resolve().parent
+    config = parse(data, base)
+    changes: dict[str, Any] = {"path": path}
+    if listen is not None:
+        changes["host"], changes["port"] = _listen(listen, "--listen")
+    if data_dir is not None:
+        changes["data_dir"] = data_dir
+    return replace(config, **changes)
