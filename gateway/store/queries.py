@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from gateway.domain.models import Message, Segment
+from gateway.domain.records import Webhook
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +118,29 @@ class WebhookStates:
 
     counts: dict[str, int]  # "pending", "delivered", "failed"
     troubled: tuple[WebhookTrouble, ...]
+
+
+# --- what the store keeps of one message (Store.message_trail; issue 15, step 5) --------------
+
+
+@dataclass(frozen=True, slots=True)
+class PartTrail:
+    """An outbound part as the store keeps it (:meth:`gateway.store.Store.message_trail`)."""
+
+    sequence: int
+    pdu: str  # empty once the message's text is no longer kept
+    reference: int | None  # TP-MR once the modem took it (None too when the SC had it already)
+    sent_at: datetime | None
+    delivery: str | None  # what its latest status report said (gateway.domain.delivery)
+    report_status: int | None  # that report's TP-ST
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTrail:
+    """What the store keeps of one message (:meth:`gateway.store.Store.message_trail`)."""
+
+    message: Message
+    attempts: int  # failed attempts to send it, counted against its limit
+    parts: tuple[PartTrail, ...]  # an outbound message's parts, in sequence
+    webhooks: tuple[Webhook, ...]  # queued, delivered or given up, oldest first
+    received: tuple[str, ...]  # an inbound message's parts' text, as kept, in sequence

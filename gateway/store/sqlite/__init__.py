@@ -11,6 +11,7 @@
 - :mod:`~gateway.store.sqlite.messages`: the API's reads and changes
   (:mod:`~gateway.store.sqlite.listing`: the list's pages);
 - :mod:`~gateway.store.sqlite.numbers` and :mod:`~gateway.store.sqlite.accounts`;
+- :mod:`~gateway.store.sqlite.trail`: what the store keeps of one message, for an audit;
 - :mod:`~gateway.store.sqlite.rows` (tables to dataclasses) and
   :mod:`~gateway.store.sqlite.transitions` (the rules of :mod:`gateway.domain.lifecycle`
   applied: each status change committed with its callback and retention, reports applied to
@@ -19,6 +20,7 @@
 
 from __future__ import annotations
 
+from gateway.store.queries import MessageTrail
 from gateway.store.sqlite.accounts import SqliteAccounts, read_accounts
 from gateway.store.sqlite.engine import DATABASE_NAME, Engine
 from gateway.store.sqlite.inbound import SqliteInboundLog
@@ -26,6 +28,7 @@ from gateway.store.sqlite.messages import SqliteMessages
 from gateway.store.sqlite.numbers import SqliteNumbers
 from gateway.store.sqlite.outbound import SqliteSendQueue
 from gateway.store.sqlite.routing import SqliteRoutingQueue
+from gateway.store.sqlite.trail import read_trail
 from gateway.store.sqlite.webhooks import SqliteWebhookQueue
 
 __all__ = ["DATABASE_NAME", "Engine", "SqliteStore", "read_accounts"]
@@ -42,3 +45,8 @@ class SqliteStore(
 ):
     """Every role over one database: ``SqliteStore(data_dir)`` opens (and migrates)
     ``data_dir/smsgw.sqlite3``."""
+
+    # --- what the store keeps of one message (read only; issue 15, step 5) ---------------------
+
+    async def message_trail(self, sid: str) -> MessageTrail | None:
+        return await self._read(lambda db: read_trail(db, sid))
