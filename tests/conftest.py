@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.properties import examples
@@ -18,3 +19,11 @@ settings.register_profile(
     database=None,
 )
 settings.load_profile("smsgw")
+
+
+@pytest.fixture(autouse=True)
+def _no_edge_or_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The twilio client: an edge or region (TWILIO_EDGE, TWILIO_REGION) rewrites the hostname,
+    # and 127.0.0.1 would become nonsense (doc §8).
+    monkeypatch.delenv("TWILIO_EDGE", raising=False)
+    monkeypatch.delenv("TWILIO_REGION", raising=False)

@@ -13,53 +13,38 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-import aiohttp
 import pytest
-from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from drivers.pdu import Submit, decode
-from drivers.simulated import SimulatedModem, SimulatedNetwork
+from drivers.simulated import SimulatedModem
 from drivers.simulated.network import Fate, HandsetRule
-from gateway.config import Account, ModemConfig, NumberConfig, ServiceConfig
-from gateway.domain.models import Message, Status
-from gateway.modems.supervisor import ModemHandle, ModemState
+from gateway.config import ModemConfig, NumberConfig, ServiceConfig
+from gateway.domain.models import Status
+from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
-from gateway.store.sqlite import DATABASE_NAME
-from tests.e2e.test_delivery import Statuses
-from tests.e2e.webhook_receiver import Answer, Received, Receiver
-from tests.gateway.api_rig import T0, Api, Clock, Finals, Sdk, SdkFactory
+from tests.e2e.rig import HANDSET, HANDSET_2, Rig
+from tests.e2e.rig import started_rig as e2e_rig
+from tests.gateway.api_rig import ASYNC_CLIENT_WARNINGS, T0, Clock
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,
     BOB,
     CAROL,
     OTHER_ACCOUNT,
-    Inbox,
     basic_auth,
-    config,
-    running,
 )
+from tests.gateway.webhook_receiver import Answer, Receiver
 
-# twilio's AsyncTwilioHttpClient authenticates with aiohttp.BasicAuth and the ``auth=``
-# argument, both deprecated in aiohttp 3.14 (removed in 4.0): the library's warnings, not ours.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
+pytestmark = ASYNC_CLIENT_WARNINGS
 
 SERVICE: Final = "MG" + "5e" * 16  # a pool of alice's and bob's numbers, sticky
 UNKNOWN_SERVICE: Final = "MG" + "0f" * 16
-# Handsets outside the gateway: messages to them never come back in as inbound ones.
-HANDSET: Final = "+447700900123"
-HANDSET_2: Final = "+447700900456"
 WAIT: Final = 10.0
 FAILOVER_WAIT: Final = 1.0  # seconds; a failover (after 0.01 or 0.2 s) takes milliseconds more
 LATER: Final = T0 + timedelta(minutes=20)  # a valid SendAt: 15 minutes to 7 days ahead
@@ -69,167 +54,26 @@ def pool(*numbers: str, **settings: Any) -> ServiceConfig:
     return ServiceConfig(SERVICE, "conformance pool", numbers or (ALICE, BOB), **settings)
 
 
-@pytest.fixture(autouse=True)
-def _no_edge_or_region(monkeypatch: pytest.MonkeyPatch) -> None:
-    # An edge or region rewrites the hostname: 127.0.0.1 would become nonsense.
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@dataclass
-class Rig:
-    gateway: Gateway
-    clock: Clock
-    receiver: Receiver
-    statuses: Statuses
-    finals: Finals
-    sdk: Sdk
-    clients: SdkFactory  # for other credentials
-
-    # --- the twilio client ----------------------------------------------------------------
-
-    @property
-    def messages(self) -> Any:
-        return self.sdk.client.messages
-
-    @property
-    def numbers(self) -> Any:
-        return self.sdk.client.incoming_phone_numbers
-
-    async def call(self, resource: Any, method: str, **params: Any) -> Any:
-        """``resource.method(**params)``: in a thread for the sync client (the gateway runs
-        on this loop), or its ``method_async`` twin for the async one."""
-        if self.sdk.is_async:
-            return await getattr(resource, f"{method}_async")(**params)
-        return await asyncio.to_thread(getattr(resource, method), **params)
-
-    async def refused(
-        self, code: int, http_status: int, resource: Any, method: str, /, **params: Any
-    ) -> TwilioRestException:
-        """The call raises ``TwilioRestException`` with Twilio's ``code`` and HTTP status."""
-        with pytest.raises(TwilioRestException) as caught:
-            await self.call(resource, method, **params)
-        error = caught.value
-        assert (error.code, error.status) == (code, http_status), error.msg
-        return error
-
-    async def page_refused(self, code: int, http_status: int, resource: Any) -> None:
-        """Listing ``resource`` fails: twilio-python raises a plain ``TwilioException`` for a
-        page that is not a 200 (not a RestException), carrying the response."""
-        with pytest.raises(TwilioException) as caught:
-            await self.call(resource, "list")
-        assert not isinstance(caught.value, TwilioRestException)
-        message, response = caught.value.args
-        assert message == "Unable to fetch page"
-        assert response.status_code == http_status
-        assert json.loads(response.text)["code"] == code
-
-    async def create(self, **params: Any) -> Any:
-        return await self.call(self.messages, "create", **params)
-
-    async def fetch(self, sid: str) -> Any:
-        return await self.call(self.messages(sid), "fetch")
-
-    async def listed(self, **params: Any) -> list[str]:
-        return [message.sid for message in await self.call(self.messages, "list", **params)]
-
-    # --- the gateway ----------------------------------------------------------------------
-
-    @property
-    def network(self) -> SimulatedNetwork:
-        return self.gateway.modems.network
-
-    @property
-    def alice(self) -> SimulatedModem:
-        return self.gateway.modems.simulated["alice"]
-
-    async def replug_alice(self) -> None:
-        """Alice answers again and is plugged back in: what she held is sent. (A hung modem
-        left to the teardown would cost its in-flight send the 2 s abort grace.)"""
-        self.alice.resume()
-        await self.alice.drop_line()
-
-    async def final(self, sid: str, account: Account = ACCOUNT) -> Message:
-        """The message as stored once its status is final."""
-        return await self.finals.wait(sid, account)
-
-    async def callbacks(self, sid: str, count: int) -> list[Received]:
-        """The first ``count`` webhooks for ``sid`` the receiver got, once they have come."""
-
-        def mine() -> list[Received]:
-            return [r for r in self.receiver.requests if r.params.get("MessageSid") == sid]
-
-        async with self.receiver._arrived:
-            await asyncio.wait_for(
-                self.receiver._arrived.wait_for(lambda: len(mine()) >= count), WAIT
-            )
-        return mine()
-
-    def sql(self, query: str, *values: Any) -> list[tuple[Any, ...]]:
-        return sql(self.gateway.config.data_dir, query, *values)
-
-
-def sql(data_dir: Path, query: str, *values: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
-        return db.execute(query, values).fetchall()
-
-
-def entering(handle: ModemHandle, state: ModemState) -> Awaitable[bool]:
-    """Returns at once (listening from now on) what to await for ``handle``'s modem to be in
-    ``state``."""
-    arrived = asyncio.Event()
-    handle.on_state(lambda new: arrived.set() if new is state else None)
-    if handle.state is state:
-        arrived.set()
-    return asyncio.wait_for(arrived.wait(), WAIT)
-
-
 @asynccontextmanager
 async def conformance(
     tmp_path: Path,
     mode: str,
     *modems: ModemConfig,
-    clock: Clock | None = None,
-    receiver: Receiver | None = None,
     prepare: Callable[[Gateway], None] | None = None,
     **changes: Any,
 ) -> AsyncIterator[Rig]:
-    """A gateway (alice, bob, carol; the SERVICE pool unless ``services`` is given) on the
-    test's clock, a started webhook receiver, and the twilio client pointed at it."""
-    own_receiver = receiver is None
-    receiver = receiver or Receiver(ACCOUNT.auth_token)
-    if not receiver.listening:
-        await receiver.start()
-    clock = clock or Clock()
+    """The e2e rig with the SERVICE pool (unless ``services`` is given), handsets that never
+    report delivery, and the twilio client used ``mode``'s way."""
     changes.setdefault("services", (pool(),))
-    heard: list[Statuses] = []
 
-    def before_start(gateway: Gateway) -> None:
+    def no_reports(gateway: Gateway) -> None:
         # Handsets outside the gateway never report delivery: a message sent stays "sent".
         gateway.modems.network.set_rule("*", HandsetRule(Fate.NO_REPORT))
-        heard.append(Statuses(gateway))  # from the start: what it does while starting too
         if prepare is not None:
             prepare(gateway)
 
-    try:
-        configuration = config(tmp_path / "data", *modems, **changes)
-        async with running(configuration, clock=clock, prepare=before_start) as gateway:
-            finals = Finals(gateway)
-            factory = SdkFactory(Api(gateway, clock, finals), is_async=mode == "async")
-            try:
-                sdk = factory.account(ACCOUNT)
-                rig = Rig(gateway, clock, receiver, heard[0], finals, sdk, factory)
-                yield rig
-            finally:
-                await factory.close()
-    finally:
-        if own_receiver:
-            await receiver.stop()
+    async with e2e_rig(tmp_path, *modems, mode=mode, prepare=no_reports, **changes) as running:
+        yield running
 
 
 @pytest.fixture
@@ -410,25 +254,25 @@ async def test_a_page_token_survives_the_deletion_of_its_message(rig: Rig) -> No
 SECRET: Final = "the door code is 4711"
 
 
-def traces(rig: Rig, sid: str, text: str) -> list[str]:
-    """Where in the database ``text`` still is, for message ``sid`` (and in any message)."""
+async def traces(rig: Rig, sid: str, text: str) -> list[str]:
+    """Where what the store keeps still holds ``text``: in message ``sid``'s parts, and in
+    any message's body, webhooks and received parts (every message of the account, and the
+    parts still waiting for theirs)."""
+    trails = [await rig.trail(listed) for listed in await rig.listed()]
     found = []
-    if rig.sql("SELECT 1 FROM messages WHERE instr(body, ?) > 0", text):
-        found.append("messages.body")
-    rows = rig.sql(
-        "SELECT s.pdu FROM segments s JOIN messages m ON m.id = s.message_id WHERE m.sid = ?",
-        sid,
-    )
-    for (pdu,) in rows:
-        submit = decode(pdu) if pdu else None
+    if any(text in trail.message.body for trail in trails):
+        found.append("body")
+    for part in (await rig.trail(sid)).parts:
+        submit = decode(part.pdu) if part.pdu else None
         if isinstance(submit, Submit) and text in (submit.user_data.text or ""):
-            found.append("segments.pdu")
-    for (params,) in rig.sql("SELECT params FROM webhooks"):
-        if any(text in value for _, value in json.loads(params)):
-            found.append("webhooks.params")
-    for (blob,) in rig.sql("SELECT text FROM inbound_parts"):
-        if text in bytes(blob).decode("utf-16-be", errors="replace"):
-            found.append("inbound_parts.text")
+            found.append("parts")
+    for trail in trails:
+        for webhook in trail.webhooks:
+            if any(text in value for _, value in webhook.params):
+                found.append("webhooks")
+    received = [part for trail in trails for part in trail.received]
+    received += [part.text for part in await rig.gateway.store.waiting_parts()]
+    found += ["received parts" for part in received if text in part]
     return found
 
 
@@ -471,10 +315,10 @@ async def _canceled_message(rig: Rig) -> str:
 
 
 MESSAGE_KINDS: Final = {
-    "sent": (_sent_message, ["messages.body", "segments.pdu"]),
-    "failed": (_failed_message, ["messages.body", "segments.pdu"]),
-    "received": (_received_message, ["messages.body", "webhooks.params", "inbound_parts.text"]),
-    "canceled": (_canceled_message, ["messages.body"]),
+    "sent": (_sent_message, ["body", "parts"]),
+    "failed": (_failed_message, ["body", "parts"]),
+    "received": (_received_message, ["body", "webhooks", "received parts"]),
+    "canceled": (_canceled_message, ["body"]),
 }
 
 
@@ -482,14 +326,14 @@ MESSAGE_KINDS: Final = {
 async def test_redact_removes_the_text_everywhere(rig: Rig, kind: str) -> None:
     make, where = MESSAGE_KINDS[kind]
     sid = await make(rig)
-    assert traces(rig, sid, SECRET) == where  # the check finds what is there
+    assert await traces(rig, sid, SECRET) == where  # the check finds what is there
     before = await rig.fetch(sid)
     redacted = await rig.call(rig.messages(sid), "update", body="")
     assert (redacted.sid, redacted.body, redacted.status) == (sid, "", before.status)
     fetched = await rig.fetch(sid)
     assert (fetched.body, fetched.status, fetched.to) == ("", before.status, before.to)
     assert fetched.num_segments == before.num_segments
-    assert traces(rig, sid, SECRET) == []
+    assert await traces(rig, sid, SECRET) == []
 
 
 async def test_an_unsent_message_cannot_be_redacted_deleted_or_canceled(rig: Rig) -> None:
@@ -561,7 +405,7 @@ async def test_delete_a_final_message(rig: Rig) -> None:
     await rig.refused(20404, 404, context, "update", body="")
     await rig.page_refused(20404, 404, context.media)
     assert await rig.listed() == [kept.sid]
-    assert rig.sql("SELECT count(*) FROM messages WHERE sid = ?", created.sid) == [(0,)]
+    assert await rig.gateway.store.message_trail(created.sid) is None  # nothing of it is kept
 
 
 # --- an inbound message still arriving -------------------------------------------------------
@@ -574,13 +418,12 @@ async def test_a_long_message_still_arriving_is_receiving(tmp_path: Path, mode: 
     parts announced; refused deletion and redaction while so (20009, HTTP 409, as for every
     message in progress) and cancellation (30409); ``received``, the same SID, with its last
     part."""
-    inboxes: list[Inbox] = []
-    async with conformance(tmp_path, mode, prepare=lambda g: inboxes.append(Inbox(g))) as rig:
+    async with conformance(tmp_path, mode) as rig:
         text = "Still arriving, one part at a time. " * 6  # 216 characters: parts of 153, 63
         rig.network.inject(BOB, HANDSET, text, order=[1], reference=31)
         # One modem's messages are handled in order: once this one is in, part 1 has been.
         rig.network.inject(BOB, HANDSET_2, "after part 1")
-        (after,) = await inboxes[0].wait(1)
+        (after,) = await rig.inbox.wait(1)
         assert after.body == "after part 1"
         (shown,) = await rig.call(rig.messages, "list", from_=HANDSET)
         # Where it stands among them is the list order's business (DateSent: it has none).
@@ -597,7 +440,7 @@ async def test_a_long_message_still_arriving_is_receiving(tmp_path: Path, mode: 
         await rig.refused(30409, 400, context, "update", status="canceled")
 
         rig.network.inject(BOB, HANDSET, text, order=[2], reference=31)
-        (_, received) = await inboxes[0].wait(2)
+        (_, received) = await rig.inbox.wait(2)
         assert received.sid == shown.sid
         fetched = await rig.fetch(shown.sid)
         assert (fetched.status, fetched.body, fetched.num_segments) == ("received", text, "2")
@@ -744,7 +587,10 @@ async def test_message_feedback(rig: Rig) -> None:
     assert confirmed.outcome == "confirmed"
     assert confirmed.date_created == T0.replace(microsecond=0) + timedelta(seconds=20)
     assert (await rig.fetch(tracked.sid)).status == "sent"
-    assert rig.sql("SELECT outcome FROM message_feedback") == [("confirmed",)]
+    # Recorded: confirmed again later, it is the Feedback created first (its date) read back.
+    rig.clock.advance(20)
+    again = await rig.call(resource, "create", outcome="confirmed")
+    assert (again.outcome, again.date_created) == ("confirmed", confirmed.date_created)
     await rig.refused(20001, 400, resource, "create", outcome="maybe")
     plain = await rig.create(to=HANDSET, from_=ALICE, body="no tracking")
     await rig.refused(20404, 404, rig.messages(plain.sid).feedback, "create", outcome="confirmed")
@@ -755,13 +601,8 @@ async def test_message_feedback(rig: Rig) -> None:
 
 async def test_a_service_message_is_accepted_then_sent_from_the_pool(rig: Rig) -> None:
     # The HTTP status itself, which the client does not show: 201, as for any create.
-    async with aiohttp.ClientSession(rig.gateway.base_url, headers=basic_auth()) as http:
-        reply = await http.post(
-            f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json",
-            data={"To": HANDSET_2, "MessagingServiceSid": SERVICE, "Body": "raw"},
-        )
-        assert reply.status == 201
-        assert (await reply.json())["status"] == "accepted"
+    raw = await rig.post(201, To=HANDSET_2, MessagingServiceSid=SERVICE, Body="raw")
+    assert raw["status"] == "accepted"
     callback = rig.receiver.url("/status")
     for via in ("messaging_service_sid", "from_"):
         created = await rig.create(to=HANDSET, body=via, status_callback=callback, **{via: SERVICE})
@@ -802,13 +643,7 @@ async def test_a_service_message_with_a_from_is_accepted_then_sent_from_it(rig: 
     assert [c.params["MessageStatus"] for c in callbacks] == ["queued", "sent"]
     assert {c.params["From"] for c in callbacks} == {BOB}
     # The JSON itself, as any HTTP client reads it: 201, "accepted", "0", the From.
-    async with aiohttp.ClientSession(rig.gateway.base_url, headers=basic_auth()) as http:
-        reply = await http.post(
-            f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json",
-            data={"To": HANDSET_2, "From": BOB, "MessagingServiceSid": SERVICE, "Body": "raw"},
-        )
-        assert reply.status == 201
-        body = await reply.json()
+    body = await rig.post(201, To=HANDSET_2, From=BOB, MessagingServiceSid=SERVICE, Body="raw")
     assert (body["status"], body["num_segments"], body["from"]) == ("accepted", "0", BOB)
     assert body["messaging_service_sid"] == SERVICE
     assert (await rig.final(body["sid"])).from_ == BOB
@@ -962,7 +797,7 @@ async def test_fail_over_when_a_modem_stays_away(
     async with conformance(tmp_path, mode, prepare=quick) as rig:
         stuck, second = await _alice_busy_with_a_sticky_message(rig)
         state = away(rig.alice)
-        entered = entering(rig.gateway.modems.handles["alice"], state)
+        entered = rig.statuses.entering("alice", state)
         rig.alice.resume()
         await rig.alice.drop_line()  # she comes back as ``away`` left her
         await entered
@@ -985,7 +820,7 @@ async def test_fail_over_counts_from_when_the_modem_went_away(
 
     async with conformance(tmp_path, mode, prepare=soon) as rig:
         _, second = await _alice_busy_with_a_sticky_message(rig)
-        failed = entering(rig.gateway.modems.handles["alice"], _wants_a_pin(rig.alice))
+        failed = rig.statuses.entering("alice", _wants_a_pin(rig.alice))
         rig.alice.resume()
         await rig.alice.drop_line()  # from now on she fails every attempt to set her up
         await failed
@@ -997,7 +832,7 @@ async def test_a_service_message_waits_accepted_while_no_number_can_send(
     tmp_path: Path, mode: str
 ) -> None:
     async with conformance(tmp_path, mode, services=(pool(ALICE),)) as rig:
-        failed = entering(rig.gateway.modems.handles["alice"], _wants_a_pin(rig.alice))
+        failed = rig.statuses.entering("alice", _wants_a_pin(rig.alice))
         await rig.alice.drop_line()
         await failed
         callback = rig.receiver.url("/status")
@@ -1165,8 +1000,8 @@ async def test_application_sid_sends_sent_and_failed_to_the_application_not_stat
         created.sid,
     )
     # Only "sent" was reported: not "queued", and nothing to the StatusCallback given with it.
-    assert rig.sql("SELECT url FROM webhooks WHERE message_sid = ?", created.sid) == [
-        (rig.receiver.url("/app-status"),)
+    assert [webhook.url for webhook in (await rig.trail(created.sid)).webhooks] == [
+        rig.receiver.url("/app-status")
     ]
 
     # Failed: reported, with its error code.
@@ -1183,7 +1018,7 @@ async def test_application_sid_sends_sent_and_failed_to_the_application_not_stat
     delivered = await rig.create(to=delivered_to, from_=BOB, body="ok", application_sid=app.sid)
     await rig.statuses.reached(delivered.sid, Status.DELIVERED)
     assert [c.params["MessageStatus"] for c in await rig.callbacks(delivered.sid, 1)] == ["sent"]
-    assert len(rig.sql("SELECT id FROM webhooks WHERE message_sid = ?", delivered.sid)) == 1
+    assert len((await rig.trail(delivered.sid)).webhooks) == 1
 
 
 async def test_the_application_is_looked_up_when_each_callback_is_made(rig: Rig) -> None:
@@ -1210,7 +1045,7 @@ async def test_the_application_is_looked_up_when_each_callback_is_made(rig: Rig)
         True,
         "sent",
     )
-    assert rig.sql("SELECT url FROM webhooks WHERE message_sid = ?", second.sid) == []
+    assert (await rig.trail(second.sid)).webhooks == ()
 
 
 async def test_an_unknown_application_sid_is_refused_with_21218(rig: Rig) -> None:

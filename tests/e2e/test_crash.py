@@ -5,15 +5,9 @@ once, but the one on the air at a kill."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import signal
-import socket
-import sqlite3
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final
 
@@ -21,106 +15,68 @@ import aiohttp
 import pytest
 
 from bench.simulator_control import MOMENTS, await_moment, counts, prepare_moment
-from gateway.store.sqlite import DATABASE_NAME
-from tests.e2e.webhook_receiver import Receiver
+from tests.e2e.served import (
+    WAIT,
+    GatewayToml,
+    TomlValue,
+    fetch,
+    free_port,
+    listed,
+    parts_sent,
+    process,
+    until,
+)
 from tests.gateway.gateway_rig import ACCOUNT, basic_auth
+from tests.gateway.webhook_receiver import Receiver
 
-SMSGW = Path(sys.executable).parent / "smsgw"
-WAIT = 15.0
 SIM_NUMBER = "+15550001001"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def write_config(
-    tmp_path: Path, api: int, port: str, *, driver: str = "serial", more: str = ""
+    tmp_path: Path,
+    api: int,
+    port: str,
+    driver: str = "serial",
+    *,
+    sms_url: str | None = None,
+    **modem: TomlValue,
 ) -> Path:
-    """The gateway's configuration: its data in ``tmp_path / "data"``, one modem (``port``)
-    for SIM_NUMBER, and ``more``."""
-    path = tmp_path / "gateway.toml"
-    path.write_text(
-        f"""
-[gateway]
-listen = "127.0.0.1:{api}"
-data_dir = "{tmp_path / "data"}"
-
-[[accounts]]
-sid = "{ACCOUNT.sid}"
-auth_token = "{ACCOUNT.auth_token}"
-
-[[modems]]
-id = "sim"
-driver = "{driver}"
-port = "{port}"
-numbers = ["{SIM_NUMBER}"]
-{more}
-"""
-    )
-    return path
+    """The gateway's configuration, written: its data in ``tmp_path / "data"``, one modem,
+    ``sim`` (``port``, and ``modem``'s more keys), for SIM_NUMBER, whose inbound webhooks go
+    to ``sms_url`` if given."""
+    toml = GatewayToml(f"127.0.0.1:{api}", tmp_path / "data")
+    toml.modem("sim", driver, [SIM_NUMBER], port=port, **modem)
+    if sms_url is not None:
+        toml.number(SIM_NUMBER, sms_url=sms_url)
+    return toml.write(tmp_path / "gateway.toml")
 
 
-@asynccontextmanager
-async def process(
-    *argv: str, ready: str, drain: bool = True
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Start ``smsgw argv`` and wait until it prints a line containing ``ready``; what it
-    prints after is read (and dropped) as it comes, so that a full pipe never stops it,
-    unless the caller reads it (``drain=False``)."""
-    child = await asyncio.create_subprocess_exec(
-        str(SMSGW), *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    assert child.stdout is not None
-    output = child.stdout
-    draining: asyncio.Task[None] | None = None
-    try:
-        while ready not in (line := (await asyncio.wait_for(output.readline(), WAIT)).decode()):
-            assert line, "the process ended before it was ready"
-        if drain:
-            draining = asyncio.create_task(_drain(output))
-        yield child
-    finally:
-        if child.returncode is None:
-            child.kill()
-        await child.wait()
-        if draining is not None:
-            await draining
+async def status(http: aiohttp.ClientSession, sid: str) -> str:
+    return str((await fetch(http, sid))["status"])
 
 
-async def _drain(output: asyncio.StreamReader) -> None:
-    while await output.read(65536):
-        pass
+async def inbound_messages(http: aiohttp.ClientSession) -> list[tuple[str, str, str, int]]:
+    """SID, status, body and num_segments of each inbound message, as the API lists them."""
+    return [
+        (m["sid"], m["status"], m["body"], int(m["num_segments"]))
+        for m in await listed(http)
+        if m["direction"] == "inbound"
+    ]
 
 
-def committed(data_dir: Path) -> tuple[int, str]:
-    """Parts committed as sent, and the message's status, as the gateway's database says."""
-    with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
-        (parts,) = db.execute("SELECT count(*) FROM segments WHERE sent_at IS NOT NULL").fetchone()
-        (status,) = db.execute("SELECT status FROM messages").fetchone()
-        return int(parts), str(status)
-
-
-async def until_committed(data_dir: Path, parts: int, status: str = "sending") -> None:
-    # The gateway is another process and offers no notification of its commits: read the
-    # database it writes, briefly, with a bound.
-    async with asyncio.timeout(WAIT):
-        while committed(data_dir) != (parts, status):
-            await asyncio.sleep(0.005)
+async def api_state(http: aiohttp.ClientSession) -> tuple[dict[str, str], list[str]]:
+    """Outbound statuses by SID, and the bodies of the inbound messages received (not those
+    still ``receiving`` their parts), as the API lists them."""
+    messages = await listed(http)
+    outbound = {m["sid"]: m["status"] for m in messages if m["direction"] != "inbound"}
+    received = [m for m in messages if m["direction"] == "inbound" and m["status"] == "received"]
+    return outbound, [m["body"] for m in received]
 
 
 async def test_kill_9_between_parts_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
-    data_dir = tmp_path / "data"
-    configuration = write_config(
-        tmp_path,
-        api,
-        str(device),
-        more="send_rate = 1.0  # a second between parts: the kill lands in that gap",
-    )
+    # A second between parts: the kill lands in that gap.
+    configuration = write_config(tmp_path, api, str(device), send_rate=1.0)
     body = "Every part exactly once, whatever happens to the gateway. " * 7  # 3 parts
     simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
     async with (
@@ -139,7 +95,9 @@ async def test_kill_9_between_parts_loses_nothing_and_repeats_nothing(tmp_path: 
             created = await reply.json()
             assert (reply.status, created["num_segments"]) == (201, "3")
             await (await sim.get("/submissions", params={"wait": "1"})).json()
-            await until_committed(data_dir, 1)
+            # The first part committed as sent (the gateway counts a part once committed).
+            await until(lambda: parts_sent(f"http://127.0.0.1:{api}", "sim"), lambda n: n == 1)
+            assert await status(http, created["sid"]) == "sending"
             gateway.send_signal(signal.SIGKILL)  # no shutdown, no flush: a power cut
             await gateway.wait()
 
@@ -149,10 +107,8 @@ async def test_kill_9_between_parts_loses_nothing_and_repeats_nothing(tmp_path: 
         ):
             submissions = await (await sim.get("/submissions", params={"wait": "3"})).json()
             # Every part's report matched, the first one's from before the kill too.
-            await until_committed(data_dir, 3, "delivered")
-            fetched = await (
-                await http.get(f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages/{created['sid']}.json")
-            ).json()
+            await until(lambda: status(http, created["sid"]), lambda now: now == "delivered")
+            fetched = await fetch(http, created["sid"])
 
     sequences = sorted(item["concatenation"][0] for item in submissions)
     assert sequences == [1, 2, 3], submissions  # each part once: none lost, none repeated
@@ -168,14 +124,14 @@ async def test_kill_9_in_the_prompt_and_the_next_start_gets_the_modem_back(
     """The gateway killed while the modem waits for a PDU after ``AT+CMGS``: the modem, in its
     own process, does not know, and takes every ``AT`` of the next start as PDU digits. The next
     start brings it back to command state (ESC) and sends everything within seconds."""
-    control, api, data_dir = free_port(), free_port(), tmp_path / "data"
+    control, api = free_port(), free_port()
     if transport == "pty":
         device = str(tmp_path / "ttySIM0")
         where, driver, port = ("--pty", device), "serial", device
     else:
         listen = f"127.0.0.1:{free_port()}"
         where, driver, port = ("--tcp", listen), "tcp", f"tcp://{listen}"
-    configuration = write_config(tmp_path, api, port, driver=driver)
+    configuration = write_config(tmp_path, api, port, driver)
     serve = ("serve", "--config", str(configuration))
     messages = {"+447700900101": "held in the prompt", "+447700900102": "and then " * 20}
     async with (
@@ -205,9 +161,9 @@ async def test_kill_9_in_the_prompt_and_the_next_start_gets_the_modem_back(
         ):
             submissions = await (await sim.get("/submissions", params={"wait": "3"})).json()
             assert len(submissions) == 3, "the modem was not brought back from the prompt"
-            async with asyncio.timeout(WAIT):  # another process: read its database
-                while set(database_state(data_dir)[0].values()) != {"delivered"}:
-                    await asyncio.sleep(0.01)
+            outbound, _ = await until(
+                lambda: api_state(http), lambda state: set(state[0].values()) == {"delivered"}
+            )
             health = await http.get("/healthz")
             assert health.status == 200, await health.text()
         state = await (await sim.get("/state")).json()
@@ -217,15 +173,7 @@ async def test_kill_9_in_the_prompt_and_the_next_start_gets_the_modem_back(
     # went once.
     parts = sorted((item["to"], (item["concatenation"] or [1])[0]) for item in submissions)
     assert parts == [("+447700900101", 1), ("+447700900102", 1), ("+447700900102", 2)]
-    assert len(database_state(data_dir)[0]) == len(messages)
-
-
-def inbound_messages(data_dir: Path) -> list[tuple[str, str, str, int]]:
-    """SID, status, body and num_segments of each inbound message, as the database says."""
-    with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
-        return db.execute(
-            "SELECT sid, status, body, num_segments FROM messages WHERE direction = 'inbound'"
-        ).fetchall()
+    assert len(outbound) == len(messages)
 
 
 async def test_kill_9_between_received_parts_makes_one_message(tmp_path: Path) -> None:
@@ -234,11 +182,9 @@ async def test_kill_9_between_received_parts_makes_one_message(tmp_path: Path) -
     start finds part 2 on the SIM and makes the same message (its SID) ``received``; one
     message, one webhook."""
     device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
-    data_dir = tmp_path / "data"
     receiver = Receiver(ACCOUNT.auth_token)
     await receiver.start()
-    webhooks = f'[[numbers]]\nnumber = "{SIM_NUMBER}"\nsms_url = "{receiver.url()}"'
-    configuration = write_config(tmp_path, api, str(device), more=webhooks)
+    configuration = write_config(tmp_path, api, str(device), sms_url=receiver.url())
     body = "Two parts, a power cut between them, and still one message. " * 4
     part = {"from": "+447700900123", "text": body, "reference": 123}
     simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
@@ -248,42 +194,31 @@ async def test_kill_9_between_received_parts_makes_one_message(tmp_path: Path) -
             process(*simulator, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
             aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
         ):
-            async with process(*serve, ready="smsgw is listening") as gateway:
+            async with (
+                process(*serve, ready="smsgw is listening") as gateway,
+                aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+            ):
                 await sim.post("/inject", json={**part, "order": [1]})
-                async with asyncio.timeout(WAIT):  # another process: read its database
-                    while not (shown := inbound_messages(data_dir)):
-                        await asyncio.sleep(0.005)
+                shown = await until(lambda: inbound_messages(http), bool)
                 gateway.send_signal(signal.SIGKILL)
                 await gateway.wait()
             ((sid, status, text, segments),) = shown
             assert (status, text, segments) == ("receiving", body[:153], 2)
             # Part 2 comes while no gateway runs: the modem stores it and tells nobody.
             await sim.post("/inject", json={**part, "order": [2]})
-            async with process(*serve, ready="smsgw is listening"):
+            async with (
+                process(*serve, ready="smsgw is listening"),
+                aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+            ):
                 (request,) = await receiver.wait(1, timeout=WAIT)
+                made = await inbound_messages(http)
     finally:
         await receiver.stop()
     assert request.signed
     assert (request.params["Body"], request.params["NumSegments"]) == (body, "2")
     assert len(receiver.requests) == 1
     assert request.params["MessageSid"] == sid
-    assert inbound_messages(data_dir) == [(sid, "received", body, 2)]
-
-
-def database_state(data_dir: Path) -> tuple[dict[str, str], list[str]]:
-    """Outbound statuses by SID, and the bodies of the inbound messages received (not those
-    still ``receiving`` their parts)."""
-    with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
-        outbound = dict(
-            db.execute("SELECT sid, status FROM messages WHERE direction != 'inbound'").fetchall()
-        )
-        inbound = [
-            body
-            for (body,) in db.execute(
-                "SELECT body FROM messages WHERE direction = 'inbound' AND status = 'received'"
-            )
-        ]
-        return outbound, inbound
+    assert made == [(sid, "received", body, 2)]
 
 
 # The kills' order and their k come from this seed; SMSGW_CRASH_SEED=<n> tries another.
@@ -310,11 +245,9 @@ async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
     print(f"SMSGW_CRASH_SEED={CRASH_SEED}: kills at {plan}")  # shown when the test fails
     context = f"seed {CRASH_SEED}, kills at {plan}"
     device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
-    data_dir = tmp_path / "data"
     receiver = Receiver(ACCOUNT.auth_token)
     await receiver.start()
-    webhooks = f'[[numbers]]\nnumber = "{SIM_NUMBER}"\nsms_url = "{receiver.url()}"'
-    configuration = write_config(tmp_path, api, str(device), more=webhooks)
+    configuration = write_config(tmp_path, api, str(device), sms_url=receiver.url())
     simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
     serve = ("serve", "--config", str(configuration))
     created: dict[str, tuple[str, int]] = {}  # SID -> (recipient, parts): one recipient each
@@ -349,22 +282,26 @@ async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
                     gateway.send_signal(signal.SIGKILL)  # right there
                     await gateway.wait()
                 await sim.post("/latency", json={"seconds": STEADY_LATENCY})
-            async with process(*serve, ready="smsgw is listening") as gateway:
-                async with asyncio.timeout(WAIT * 2):  # another process: read its database
-                    while True:
-                        outbound, inbound = database_state(data_dir)
-                        done = all(s in ("sent", "delivered") for s in outbound.values())
-                        if len(outbound) == len(created) and done and len(inbound) >= len(injected):
-                            break
-                        await asyncio.sleep(0.01)
+            async with (
+                process(*serve, ready="smsgw is listening") as gateway,
+                aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+            ):
+
+                def settled(state: tuple[dict[str, str], list[str]]) -> bool:
+                    outbound, inbound = state
+                    done = all(s in ("sent", "delivered") for s in outbound.values())
+                    return len(outbound) == len(created) and done and len(inbound) >= len(injected)
+
+                await until(lambda: api_state(http), settled, WAIT * 2)
                 await receiver.wait(len(injected), timeout=WAIT)
+                outbound, inbound = await api_state(http)
+                made = await inbound_messages(http)
                 gateway.send_signal(signal.SIGTERM)
                 assert await gateway.wait() == 0
             submissions = await (await sim.get("/submissions")).json()
     finally:
         await receiver.stop()
 
-    outbound, inbound = database_state(data_dir)
     assert set(outbound) == set(created), context  # nothing accepted was lost
     parts: dict[tuple[str, int], int] = {}
     for item in submissions:
@@ -378,7 +315,7 @@ async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
     repeated = sum(count - 1 for count in parts.values())
     assert repeated <= len(plan), context  # at most the part on the air at each kill went twice
     assert sorted(inbound) == sorted(injected), context  # each inbound message made once
-    assert len(inbound_messages(data_dir)) == len(injected), context  # and none left receiving
+    assert len(made) == len(injected), context  # and none left receiving
     bodies = [request.params["Body"] for request in receiver.requests]
     assert set(bodies) == set(injected), context
     assert len(bodies) - len(injected) <= len(plan), context  # again only if not known delivered

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import os
 import resource
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,10 @@ import pytest
 from twilio.rest import Client
 
 from gateway.api.connections import RESERVED_FILES
+from tests.e2e.served import SMSGW, GatewayToml, TomlValue, free_port
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, basic_auth
 from tests.gateway.raw_http import Connection, Reply, request
 
-SMSGW: Final = Path(sys.executable).parent / "smsgw"
 WAIT: Final = 30.0  # seconds: generous, the machine may be busy with 2,000 connections
 MESSAGES: Final = f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json"
 AUTHORIZATION: Final = f"Authorization: {basic_auth()['Authorization']}"
@@ -69,38 +68,14 @@ def open_files_like_the_unit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (UNIT_OPEN_FILES, hard))
 
 
-def free_port() -> int:
-    import socket  # noqa: PLC0415 - only here
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.asynccontextmanager
-async def serve(tmp_path: Path, *settings: str) -> AsyncIterator[Served]:
-    """``smsgw serve`` with one simulated modem, ``settings`` more lines of ``[gateway]``, and
+async def serve(tmp_path: Path, **settings: TomlValue) -> AsyncIterator[Served]:
+    """``smsgw serve`` with one simulated modem, ``settings`` more keys of ``[gateway]``, and
     the unit's open-file limit; stopped with SIGTERM on the way out."""
     port = free_port()
-    configuration = tmp_path / "gateway.toml"
-    configuration.write_text(
-        "\n".join(
-            [
-                "[gateway]",
-                f'listen = "127.0.0.1:{port}"',
-                f'data_dir = "{tmp_path / "data"}"',
-                *settings,
-                "[[accounts]]",
-                f'sid = "{ACCOUNT.sid}"',
-                f'auth_token = "{ACCOUNT.auth_token}"',
-                "[[modems]]",
-                'id = "alice"',
-                'driver = "simulated"',
-                f'numbers = ["{ALICE}"]',
-            ]
-        )
-    )
+    toml = GatewayToml(f"127.0.0.1:{port}", tmp_path / "data", settings)
+    toml.modem("alice", "simulated", [ALICE])
+    configuration = toml.write(tmp_path / "gateway.toml")
     child = await asyncio.create_subprocess_exec(
         str(SMSGW),
         *("serve", "--config", str(configuration)),
@@ -160,7 +135,7 @@ async def expect_continue(connection: Connection, *headers: str) -> None:
 
 
 async def test_malformed_http_is_answered_400_and_writes_no_error(tmp_path: Path) -> None:
-    async with serve(tmp_path, 'log_level = "debug"') as gateway:
+    async with serve(tmp_path, log_level="debug") as gateway:
         for name, data in MALFORMED.items():
             connection = await Connection.open("127.0.0.1", gateway.port)
             try:
@@ -240,7 +215,7 @@ async def test_idle_connections_and_a_trickler_do_not_take_the_gateway_down(
     monkeypatch.delenv("TWILIO_EDGE", raising=False)
     monkeypatch.delenv("TWILIO_REGION", raising=False)
     with open_files_for_the_test(IDLE_CONNECTIONS + 256):
-        async with serve(tmp_path, "head_timeout = 2") as gateway:
+        async with serve(tmp_path, head_timeout=2) as gateway:
             idle = [
                 await asyncio.open_connection("127.0.0.1", gateway.port)
                 for _ in range(IDLE_CONNECTIONS)

@@ -5,13 +5,11 @@ TwiML answer goes back out as an ``outbound-reply``."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,63 +20,39 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from drivers.pdu import Deliver, decode
-from drivers.simulated import SimulatedModem, SimulatedNetwork
+from drivers.simulated import SimulatedNetwork
 from drivers.simulated.pdus import deliver_pdu
-from drivers.simulated.state import Slot
 from gateway.config import Config, ModemConfig, NumberConfig
 from gateway.domain.assembly import received_part
 from gateway.domain.models import API_VERSION, Message
 from gateway.runtime import Gateway
-from gateway.store.sqlite import DATABASE_NAME, SqliteStore
-from tests.e2e.webhook_receiver import Answer, Received, Receiver
+from gateway.store.sqlite import SqliteStore
+from tests.e2e.rig import HANDSET, HANDSET_2, Rig, started_rig
 from tests.gateway.api_rig import Clock
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, basic_auth, config, running
+from tests.gateway.gateway_rig import (
+    ACCOUNT,
+    ALICE,
+    BOB,
+    Inbox,
+    basic_auth,
+    config,
+    put_on_sim,
+    running,
+)
+from tests.gateway.webhook_receiver import Answer, Received, Receiver
 
-HANDSET = "+447700900123"
-OTHER_HANDSET = "+447700900456"
-SENTINELS = itertools.count(1)
 GEOGRAPHIC = ("FromCity", "FromState", "FromZip", "FromCountry", "ToCity", "ToState", "ToZip")
 
 
-@dataclass
-class Rig:
-    gateway: Gateway
-    clock: Clock
-    receiver: Receiver
-    inbox: Inbox
-
-    @property
-    def network(self) -> SimulatedNetwork:
-        return self.gateway.modems.network
-
-    @property
-    def bob(self) -> SimulatedModem:
-        return self.gateway.modems.simulated["bob"]
-
-    def text(self, body: str, sender: str = HANDSET, **options: Any) -> list[tuple[str, int]]:
-        """``sender`` texts Bob's SIM (``order``, ``reference``, ``ucs2``, ``ref16``...)."""
-        return self.network.inject(BOB, sender, body, **options)
-
-    async def last(self, after: int) -> list[Message]:
-        """Everything the gateway made of what was sent so far, after ``after`` messages:
-        a plain message sent now comes back after all of it (one modem's notifications are
-        handled in order), so nothing still on its way is missed."""
-        # Never the same PDU twice (across gateways too): that would be one message.
-        sentinel = f"sentinel {next(SENTINELS)}"
-        self.text(sentinel, sender=OTHER_HANDSET)
-        count = after + 1
-        while True:
-            messages = await self.inbox.wait(count)
-            if messages[-1].from_ == OTHER_HANDSET and messages[-1].body == sentinel:
-                return messages[after:-1]
-            count += 1
+def bob_number(receiver: Receiver, number: dict[str, Any] | None = None) -> NumberConfig:
+    """BOB, his webhooks to ``receiver`` (``number``: more of his settings)."""
+    return NumberConfig(BOB, sms_url=receiver.url(), **(number or {}))
 
 
 def inbound_config(
     data_dir: Path, receiver: Receiver, number: dict[str, Any] | None = None, **changes: Any
 ) -> Config:
-    settings = NumberConfig(BOB, sms_url=receiver.url(), **(number or {}))
-    return config(data_dir, numbers=(settings,), **changes)
+    return config(data_dir, numbers=(bob_number(receiver, number),), **changes)
 
 
 @asynccontextmanager
@@ -86,30 +60,17 @@ async def receiving(
     tmp_path: Path,
     *,
     receiver: Receiver | None = None,
-    clock: Clock | None = None,
     number: dict[str, Any] | None = None,
-    prepare: Callable[[Gateway], None] | None = None,
     **changes: Any,
 ) -> AsyncIterator[Rig]:
-    """A gateway whose number BOB posts its webhooks to a started receiver."""
+    """The e2e rig whose number BOB posts its webhooks to the receiver (``number``: more of
+    BOB's settings)."""
     receiver = receiver or Receiver(ACCOUNT.auth_token)
     if not receiver.listening:
-        await receiver.start()
-    clock = clock or Clock()
-    configuration = inbound_config(tmp_path / "data", receiver, number, **changes)
-    inboxes: list[Inbox] = []
-
-    def listen_first(gateway: Gateway) -> None:
-        # Before the start: what it makes while starting (resumed parts) is heard too.
-        inboxes.append(Inbox(gateway))
-        if prepare is not None:
-            prepare(gateway)
-
-    try:
-        async with running(configuration, clock=clock, prepare=listen_first) as gateway:
-            yield Rig(gateway, clock, receiver, inboxes[0])
-    finally:
-        await receiver.stop()
+        await receiver.start()  # its URL goes in the configuration
+    numbers = (bob_number(receiver, number),)
+    async with started_rig(tmp_path, receiver=receiver, numbers=numbers, **changes) as rig:
+        yield rig
 
 
 def expect_twilio_request(request: Received, message: Message, body: str, segments: int) -> None:
@@ -126,12 +87,6 @@ def expect_twilio_request(request: Received, message: Message, body: str, segmen
     assert all(params[name] == "" for name in GEOGRAPHIC)
 
 
-def twilio_client(gateway: Gateway) -> Client:
-    client = Client(ACCOUNT.sid, ACCOUNT.auth_token)
-    client.api.base_url = gateway.base_url
-    return client
-
-
 # --- receiving and reassembly -----------------------------------------------------------------
 
 
@@ -142,7 +97,7 @@ async def test_a_text_reaches_the_webhook_signed_and_the_api_lists_it(tmp_path: 
         (request,) = await rig.receiver.wait()
         expect_twilio_request(request, message, "Hello gateway", 1)
 
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         fetched = await asyncio.to_thread(lambda: client.messages(message.sid).fetch())
         assert (fetched.direction, fetched.status) == ("inbound", "received")
         assert (fetched.from_, fetched.to, fetched.body) == (HANDSET, BOB, "Hello gateway")
@@ -269,7 +224,7 @@ async def test_a_reference_used_again_by_a_later_message_makes_a_message_of_its_
     ``receiving`` from its first part (the seed's "received by Twilio and is currently being
     processed") under a SID of its own."""
     async with receiving(tmp_path) as rig:
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         rig.text(LONG, reference=200)
         (first,) = await rig.last(after=0)
         rig.clock.advance(60)
@@ -305,12 +260,9 @@ async def from_handset(client: Client) -> list[Any]:
     return await asyncio.to_thread(lambda: client.messages.list(from_=HANDSET))
 
 
-def webhooks_of(gateway: Gateway, sid: str) -> int:
-    """Webhooks the gateway has queued (or sent) for message ``sid``, as its database says."""
-    with sqlite3.connect(gateway.config.data_dir / DATABASE_NAME) as db:
-        query = "SELECT count(*) FROM webhooks WHERE message_sid = ?"
-        (count,) = db.execute(query, (sid,)).fetchone()
-        return int(count)
+async def webhooks_of(rig: Rig, sid: str) -> int:
+    """Webhooks the gateway has queued (or sent) for message ``sid``, as its store keeps them."""
+    return len((await rig.trail(sid)).webhooks)
 
 
 def to_the_second(moment: datetime) -> datetime:
@@ -334,7 +286,7 @@ async def test_a_long_message_is_receiving_from_its_first_part_and_received_at_i
     ``date_sent`` yet, no webhook yet, and neither deleted nor redacted (20009). Its last part
     makes it ``received`` with the same SID, and its webhook goes once."""
     async with receiving(tmp_path) as rig:
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         text, first_seen = THREE_PARTS, to_the_second(rig.clock())
         rig.text(text, order=[1], reference=77)  # parts 2 and 3 held back
         assert await rig.last(after=0) == []  # part 1 handled: nothing received yet
@@ -346,7 +298,7 @@ async def test_a_long_message_is_receiving_from_its_first_part_and_received_at_i
             assert (shown.num_segments, shown.num_media) == ("3", "0")
             assert (shown.error_code, shown.error_message, shown.date_sent) == (None, None, None)
             assert shown.date_created == shown.date_updated == first_seen
-        assert webhooks_of(rig.gateway, sid) == 0
+        assert await webhooks_of(rig, sid) == 0
         await refused(lambda: client.messages(sid).delete(), 20009, 409)
         await refused(lambda: client.messages(sid).update(body=""), 20009, 409)
 
@@ -374,7 +326,7 @@ async def test_a_long_message_is_receiving_from_its_first_part_and_received_at_i
         # Three sentinels and the message: its webhook, once, with its SID.
         (request,) = [r for r in await rig.receiver.wait(4) if r.params["From"] == HANDSET]
         expect_twilio_request(request, message, text, 3)
-        assert webhooks_of(rig.gateway, sid) == 1
+        assert await webhooks_of(rig, sid) == 1
         assert await asyncio.to_thread(lambda: client.messages(sid).delete()) is True
 
 
@@ -386,7 +338,7 @@ async def test_a_receiving_message_whose_part_never_comes_is_received_with_30009
     message shown ``receiving`` is the one given up after ``reassembly_timeout`` (the test's
     clock): same SID, ``received``, 30009, made of the parts that came."""
     async with receiving(tmp_path, reassembly_timeout=600) as rig:
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         text = THREE_PARTS
         rig.text(text, order=[1, 3], reference=201)
         assert await rig.last(after=0) == []
@@ -416,7 +368,7 @@ async def test_a_single_part_message_is_received_at_once(tmp_path: Path) -> None
     once (the seed's "received On inbound messages only. The inbound message was received by
     one of your Twilio numbers.")."""
     async with receiving(tmp_path) as rig:
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         rig.text("all in one")
         (message,) = await rig.inbox.wait()
         assert [(m.sid, m.status) for m in await from_handset(client)] == [
@@ -444,11 +396,11 @@ async def test_the_gateway_restarted_between_two_parts_assembles_once(tmp_path: 
     async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
         rig.text(LONG, order=[1], reference=99)
         assert await rig.last(after=0) == []  # part 1 committed (and off the SIM), waiting
-        (before,) = await from_handset(twilio_client(rig.gateway))
+        (before,) = await from_handset(rig.sdk.client)
         assert (before.status, before.body, before.num_segments) == ("receiving", LONG[:153], "2")
     # A new process would have a new simulated network; so does this new gateway.
     async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         shown = await fetch(client, before.sid)
         assert (shown.status, shown.body, shown.date_created) == (
             "receiving",
@@ -465,7 +417,7 @@ async def test_the_gateway_restarted_between_two_parts_assembles_once(tmp_path: 
         ]
         assert [r.params["Body"] for r in from_handset_requests] == [LONG]
         assert from_handset_requests[0].params["MessageSid"] == before.sid
-        assert webhooks_of(rig.gateway, before.sid) == 1
+        assert await webhooks_of(rig, before.sid) == 1
 
 
 async def test_a_restart_between_the_parts_of_a_reference_used_again_assembles_once(
@@ -482,16 +434,16 @@ async def test_a_restart_between_the_parts_of_a_reference_used_again_assembles_o
         (first,) = await rig.last(after=0)
         rig.text(ANOTHER_LONG, order=[1], reference=13)
         assert await rig.last(after=2) == []
-        before, _ = await from_handset(twilio_client(rig.gateway))
+        before, _ = await from_handset(rig.sdk.client)
         assert (before.status, before.body) == ("receiving", ANOTHER_LONG[:153])
     async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         rig.text(ANOTHER_LONG, order=[2], reference=13)
         (second,) = await rig.last(after=0)
         assert (second.sid, second.body, second.error_code) == (before.sid, ANOTHER_LONG, None)
         listed = [(m.sid, m.status, m.body) for m in await from_handset(client)]
         assert listed == [(before.sid, "received", ANOTHER_LONG), (first.sid, "received", LONG)]
-        assert webhooks_of(rig.gateway, before.sid) == webhooks_of(rig.gateway, first.sid) == 1
+        assert await webhooks_of(rig, before.sid) == await webhooks_of(rig, first.sid) == 1
 
 
 async def test_a_part_committed_before_a_crash_shows_its_message_receiving_at_the_next_start(
@@ -514,7 +466,7 @@ async def test_a_part_committed_before_a_crash_shows_its_message_receiving_at_th
         await store.close()
 
     async with receiving(tmp_path) as rig:
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         await rig.gateway.inbound.resume()  # what the start does (again: it changes nothing)
         (shown,) = await from_handset(client)
         assert (shown.status, shown.body, shown.num_segments) == ("receiving", LONG[:153], "2")
@@ -525,12 +477,6 @@ async def test_a_part_committed_before_a_crash_shows_its_message_receiving_at_th
         assert (message.sid, message.body) == (shown.sid, LONG)
         (request,) = [r for r in await rig.receiver.wait(2) if r.params["From"] == HANDSET]
         expect_twilio_request(request, message, LONG, 2)
-
-
-def put_on_sim(sim: SimulatedModem, pdus: list[tuple[str, int]], stat: int = 0) -> None:
-    """Messages the SIM holds already (received while no gateway was running)."""
-    for pdu, length in pdus:
-        assert sim.storages["SM"].store(Slot(stat, pdu, length)) is not None
 
 
 async def test_messages_already_on_the_sim_are_taken_at_start(tmp_path: Path) -> None:
@@ -641,40 +587,17 @@ async def test_routed_messages_are_acknowledged_after_the_commit(tmp_path: Path)
 # --- webhook delivery --------------------------------------------------------------------------
 
 
-class Outcomes:
-    """Each webhook attempt's committed outcome (``None`` delivered, else the error)."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.seen: list[str | None] = []
-        self._changed = asyncio.Condition()
-        gateway.webhooks.on_outcome(self._record)
-
-    def _record(self, _: object, error: str | None) -> None:
-        self.seen.append(error)
-        asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
-    async def wait(self, count: int) -> list[str | None]:
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.seen) >= count), 10)
-        return self.seen[:count]
-
-
 async def test_a_receiver_that_is_down_gets_the_webhook_once_it_is_up(tmp_path: Path) -> None:
     async with receiving(tmp_path) as rig:
-        outcomes = Outcomes(rig.gateway)
         await rig.receiver.stop()
         rig.text("are you there?")
         (message,) = await rig.inbox.wait()
-        (error,) = await outcomes.wait(1)
+        (error,) = await rig.statuses.webhook_outcomes(1)
         assert error is not None and "Cannot connect" in error
         await rig.receiver.start()  # back, on the same port
         rig.clock.advance(4.9)  # the first retry is 5 s after the failure
         rig.gateway.webhooks.wake()
-        rig.text("still here", sender=OTHER_HANDSET)  # this one goes at once...
+        rig.text("still here", sender=HANDSET_2)  # this one goes at once...
         await rig.receiver.wait(1)
         assert [r.params["Body"] for r in rig.receiver.requests] == ["still here"]
         rig.clock.advance(0.1)  # ...and the first once its retry is due
@@ -689,11 +612,10 @@ async def test_a_pending_webhook_survives_a_restart(tmp_path: Path) -> None:
     await receiver.start()
     clock = Clock()
     async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
-        outcomes = Outcomes(rig.gateway)
         await receiver.stop()
         rig.text("deliver me later")
         (message,) = await rig.inbox.wait()
-        await outcomes.wait(1)
+        await rig.statuses.webhook_outcomes(1)
     assert receiver.requests == []
     clock.advance(5)
     async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
@@ -722,13 +644,12 @@ async def test_a_failing_url_falls_back_and_gives_up_visibly(
 
     receiver.answers["/fallback"] = Answer(503, "", "text/plain")
     async with receiving(tmp_path, receiver=receiver, webhook_attempts=2) as rig:
-        outcomes = Outcomes(rig.gateway)
         rig.text("nobody takes this")
         (message,) = await rig.inbox.wait()
-        assert (await outcomes.wait(1))[0] == f"HTTP 500 from {receiver.url()}"
+        assert (await rig.statuses.webhook_outcomes(1))[0] == f"HTTP 500 from {receiver.url()}"
         rig.clock.advance(5)
         rig.gateway.webhooks.wake()
-        await outcomes.wait(2)
+        await rig.statuses.webhook_outcomes(2)
         assert (rig.gateway.metrics.webhook_retries, rig.gateway.metrics.webhook_give_ups) == (1, 1)
         assert any(
             message.sid in record.message and "given up after 2 attempts" in record.message
@@ -737,8 +658,8 @@ async def test_a_failing_url_falls_back_and_gives_up_visibly(
         )
         rig.clock.advance(3600)
         rig.gateway.webhooks.wake()
-        rig.text("next one", sender=OTHER_HANDSET)
-        await outcomes.wait(3)  # the given-up webhook is not tried again
+        rig.text("next one", sender=HANDSET_2)
+        await rig.statuses.webhook_outcomes(3)  # the given-up webhook is not tried again
         assert len(receiver.requests) == 2 + 2 + 1
 
         # Visible to the user: GET /smsgw/webhooks.json (`smsgw webhooks`).
@@ -791,7 +712,7 @@ async def test_a_twiml_reply_goes_back_to_the_sender(tmp_path: Path) -> None:
         relayed = [m for m in await rig.inbox.wait(2) if m.to == ALICE]
         assert [(m.from_, m.body) for m in relayed] == [(BOB, "Someone texted Bob")]
 
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         sent = await asyncio.to_thread(lambda: client.messages.list(from_=BOB))
         by_to = {m.to: m for m in sent}
         assert by_to[HANDSET].direction == "outbound-reply"
@@ -841,13 +762,12 @@ async def test_faulty_twiml_is_logged_with_its_code_and_sends_nothing(
     await receiver.start()
     receiver.answers["/sms"] = Answer(body=twiml)
     async with receiving(tmp_path, receiver=receiver) as rig:
-        outcomes = Outcomes(rig.gateway)
         rig.text("answer badly")
-        assert await outcomes.wait(1) == [None]  # delivered: the receiver answered 200
+        assert await rig.statuses.webhook_outcomes(1) == [None]  # delivered: answered 200
         errors = [r.message for r in caplog.records if r.levelno == logging.ERROR]
         assert any(f"error {code}" in line for line in errors), errors
         assert rig.network.submissions == []
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         sent = await asyncio.to_thread(lambda: client.messages.list(from_=BOB))
         assert sent == []
 
@@ -869,7 +789,7 @@ async def test_a_pdu_left_on_the_sim_by_a_crash_is_not_received_twice(tmp_path: 
         await rig.gateway.inbound.settled()  # the sweep at start has read the SIM
         assert (rig.inbox.messages, rig.gateway.metrics.duplicates) == ([], 1)
         assert not rig.bob.storages["SM"].slots  # deleted this time
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         listed = await asyncio.to_thread(lambda: client.messages.list(from_=HANDSET))
         assert [item.sid for item in listed] == [message.sid]
 

@@ -23,9 +23,10 @@ from typing import Any, Final
 from drivers.simulated.network import Fate, HandsetRule
 from gateway import logs
 from gateway.config import NumberConfig
-from tests.e2e.test_conformance import HANDSET, HANDSET_2, LATER, SERVICE, Rig, conformance
-from tests.e2e.webhook_receiver import Answer, Receiver
+from tests.e2e.rig import HANDSET, HANDSET_2, Rig
+from tests.e2e.test_conformance import LATER, SERVICE, conformance
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB
+from tests.gateway.webhook_receiver import Answer, Receiver
 
 REJECTING: Final = "+447700900789"  # the network refuses messages to it: +CMS ERROR: 21
 SECRET: Final = "the text is nobody's business"

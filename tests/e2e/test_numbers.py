@@ -23,9 +23,10 @@ import pytest
 from drivers.pdu import Submit, TypeOfNumber
 from gateway.config import ModemConfig, NumberConfig
 from gateway.domain.models import Status
-from tests.e2e.test_conformance import HANDSET, SERVICE, Rig, conformance
-from tests.e2e.test_inbound import Outcomes, receiving, twilio_client
-from tests.e2e.webhook_receiver import Answer, Receiver
+from tests.e2e.rig import HANDSET, Rig
+from tests.e2e.test_conformance import SERVICE, conformance
+from tests.e2e.test_inbound import receiving
+from tests.gateway.api_rig import ASYNC_CLIENT_WARNINGS
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,
@@ -36,11 +37,9 @@ from tests.gateway.gateway_rig import (
     config,
     running,
 )
+from tests.gateway.webhook_receiver import Answer, Receiver
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
+pytestmark = ASYNC_CLIENT_WARNINGS
 
 # alice's SIM texts short codes (a carrier's balance service, say); bob's does not.
 MODEMS: Final = (
@@ -50,17 +49,6 @@ MODEMS: Final = (
 )
 SHORT_CODE: Final = "85075"
 MESSAGES: Final = f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json"
-
-
-@pytest.fixture(autouse=True)
-def _no_edge_or_region(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -188,7 +176,6 @@ async def test_inbound_senders_are_kept_and_replies_follow_the_rules(
     receiver.answers["/sms"] = Answer(body="<Response><Message>Thanks</Message></Response>")
     senders = ["Vodafone", "07700900999", SHORT_CODE]
     async with receiving(tmp_path, receiver=receiver, default_region="GB") as rig:
-        outcomes = Outcomes(rig.gateway)
         replied = asyncio.Event()
         rig.network.on_submission(lambda _: replied.set())
         for sender in senders:
@@ -199,9 +186,10 @@ async def test_inbound_senders_are_kept_and_replies_follow_the_rules(
         requests = await receiver.wait(3)
         assert [r.params["From"] for r in requests] == senders
         assert {r.params["To"] for r in requests} == {BOB}
-        assert await outcomes.wait(3) == [None] * 3  # each webhook delivered, its reply made
+        # Each webhook delivered, its reply made.
+        assert await rig.statuses.webhook_outcomes(3) == [None] * 3
         await asyncio.wait_for(replied.wait(), 10)
-        client = twilio_client(rig.gateway)
+        client = rig.sdk.client
         listed = await asyncio.to_thread(lambda: client.messages.list(from_="Vodafone"))
         assert [m.body for m in listed] == ["from Vodafone"]
         national = await asyncio.to_thread(lambda: client.messages.list(from_="07700900999"))

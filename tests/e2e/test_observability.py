@@ -9,40 +9,15 @@ from typing import Any
 
 import aiohttp
 from prometheus_client.metrics_core import Metric
-from prometheus_client.parser import text_string_to_metric_families
 
 from drivers.simulated.network import Fate, HandsetRule
 from gateway.domain.models import Status
 from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
-from tests.e2e.test_delivery import Statuses
-from tests.e2e.test_faults import States
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, basic_auth, config, running
+from tests.e2e.rig import scrape, value
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Statuses, basic_auth, config, running
 
 HANDSET = "+447700900123"
-
-
-async def scrape(gateway: Gateway) -> dict[str, Metric]:
-    async with (
-        aiohttp.ClientSession(gateway.base_url) as http,
-        http.get("/metrics") as response,
-    ):
-        assert response.status == 200
-        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        text = await response.text()
-    return {family.name: family for family in text_string_to_metric_families(text)}
-
-
-def value(families: dict[str, Metric], name: str, **labels: str) -> float:
-    family = families[name]
-    wanted = [
-        sample.value
-        for sample in family.samples
-        if all(sample.labels.get(key) == item for key, item in labels.items())
-        and sample.name in (name, f"{name}_total")
-    ]
-    assert len(wanted) == 1, (name, labels, family.samples)
-    return wanted[0]
 
 
 async def health(gateway: Gateway) -> tuple[int, dict[str, Any]]:
@@ -82,7 +57,7 @@ async def test_metrics_count_what_happened(tmp_path: Path) -> None:
         for handle in gateway.modems.handles.values():
             await handle.check_health()
 
-        families = await scrape(gateway)
+        families = await scrape(gateway.base_url)
 
     assert {
         "smsgw_modem_up",
@@ -127,24 +102,24 @@ async def test_healthz_says_ready_and_why_not(tmp_path: Path) -> None:
         assert body["status"] == "ready" and body["reasons"] == []
         assert body["modems"]["alice"]["state"] == "ready"
         assert body["queue"] == {"accepted": 0, "scheduled": 0, "queued": 0, "sending": 0}
-        states = {handle.id: States(handle) for handle in gateway.modems.handles.values()}
+        statuses = Statuses(gateway)
         for sim in gateway.modems.simulated.values():
             await sim.unplug()
-        for state in states.values():
-            await state.reached(ModemState.LOST)
+        for modem in gateway.modems.handles:
+            await statuses.modem_reached(modem, ModemState.LOST)
         status, body = await health(gateway)
         assert status == 503
         assert body["status"] == "not ready"
         (reason,) = body["reasons"]
         assert reason.startswith("no modem is in service: alice lost")
-        families = await scrape(gateway)
+        families = await scrape(gateway.base_url)
         assert value(families, "smsgw_modem_up", modem="alice") == 0
         assert value(families, "smsgw_modem_state", modem="alice", state="lost") == 1
         gateway.modems.simulated["alice"].plug()
-        await states["alice"].reached(ModemState.READY)
+        await statuses.modem_reached("alice", ModemState.READY)
         status, _ = await health(gateway)
         assert status == 200  # one modem in service is enough to do the job
-        families = await scrape(gateway)
+        families = await scrape(gateway.base_url)
         assert value(families, "smsgw_modem_recoveries", modem="alice") == 1
 
 

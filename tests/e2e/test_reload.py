@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,10 +15,9 @@ from typing import Final
 
 import aiohttp
 
-from gateway.store.sqlite import DATABASE_NAME
-from tests.e2e.test_crash import SMSGW, WAIT, free_port, process
-from tests.e2e.webhook_receiver import Receiver
+from tests.e2e.served import SMSGW, WAIT, GatewayToml, free_port, listed, process
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, basic_auth
+from tests.gateway.webhook_receiver import Receiver
 
 DAVE: Final = "+15550004004"
 SERVICE: Final = "MG" + "d4" * 16
@@ -33,40 +31,22 @@ def configuration(api: int, data_dir: Path, device: Path, receiver: Receiver, st
     """The file at each step: 1 at start; 2 reloaded (alice's send_rate changed, carol
     removed, dave added, bob's webhook set, dave in the service); 3 step 2 with a mistake, and
     bob's webhook gone (which must not take effect)."""
-    modems = [
-        f'id = "alice"\ndriver = "serial"\nport = "{device}"\nnumbers = ["{ALICE}"]',
-        f'id = "bob"\ndriver = "simulated"\nnumbers = ["{BOB}"]',
-    ]
+    toml = GatewayToml(f"127.0.0.1:{api}", data_dir, {"shutdown_grace": 5})
+    alice = toml.modem("alice", "serial", [ALICE], port=str(device))
+    toml.modem("bob", "simulated", [BOB])
     pool = [ALICE, BOB]
-    numbers = ""
     if step == 1:
-        modems.append(f'id = "carol"\ndriver = "simulated"\nnumbers = ["{CAROL}"]')
+        toml.modem("carol", "simulated", [CAROL])
     else:
-        modems[0] += "\nsend_rate = 50.0"
-        modems.append(f'id = "dave"\ndriver = "simulated"\nnumbers = ["{DAVE}"]')
+        alice["send_rate"] = 50.0
+        toml.modem("dave", "simulated", [DAVE])
         pool.append(DAVE)
-    if step == 2:
-        numbers = f'[[numbers]]\nnumber = "{BOB}"\nsms_url = "{receiver.url("/sms")}"\n'
     if step == 3:
-        modems.append('id = "erin"\ndriver = "serial"\nnumbers = ["+15550005005"]')
-    blocks = "".join(f"[[modems]]\n{modem}\n\n" for modem in modems)
-    return f"""
-[gateway]
-listen = "127.0.0.1:{api}"
-data_dir = "{data_dir}"
-shutdown_grace = 5
-
-[[accounts]]
-sid = "{ACCOUNT.sid}"
-auth_token = "{ACCOUNT.auth_token}"
-
-{blocks}
-[[services]]
-sid = "{SERVICE}"
-name = "Load"
-numbers = {list(pool)!r}
-
-{numbers}"""
+        toml.modem("erin", "serial", ["+15550005005"])  # modems[3], and no port
+    toml.service(SERVICE, "Load", pool)
+    if step == 2:
+        toml.number(BOB, sms_url=receiver.url("/sms"))
+    return toml.text()
 
 
 class Output:
@@ -164,13 +144,14 @@ async def serving(path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process,
             await output.close()
 
 
-def sent_by_modem(data_dir: Path) -> dict[str, tuple[str, str, str]]:
-    """Each outbound message's (body, status, modem), as the gateway's database says."""
-    with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
-        rows = db.execute(
-            "SELECT sid, body, status, modem FROM messages WHERE direction != 'inbound'"
-        )
-        return {sid: (body, status, modem) for sid, body, status, modem in rows}
+async def sent_by_number(http: aiohttp.ClientSession) -> dict[str, tuple[str, str, str]]:
+    """Each outbound message's (body, status, From), as the API lists them. The From is the
+    number its modem sent it from: each modem here has one number of its own."""
+    return {
+        m["sid"]: (m["body"], m["status"], m["from"])
+        for m in await listed(http)
+        if m["direction"] != "inbound"
+    }
 
 
 def sms(receiver: Receiver, body: str) -> bool:
@@ -234,6 +215,7 @@ async def test_sighup_under_load_loses_nothing_and_a_mistake_changes_nothing(
             await receiver.until(lambda: sms(receiver, "webhook, still"), WAIT)
             finals = await _all_sent(receiver, load.created)
             submissions = await (await sim.get("/submissions")).json()
+            sent_by = await sent_by_number(http)
         assert output.count("configuration reloaded:") == 1  # the refused file changed nothing
         assert (output.count("alice: ready"), output.count("bob: ready")) == (2, 1)
     finally:
@@ -242,12 +224,11 @@ async def test_sighup_under_load_loses_nothing_and_a_mistake_changes_nothing(
     assert load.refused == []
     assert len(load.created) >= 3 * BATCH
     assert set(finals.values()) <= {"sent", "delivered"}
-    sent_by = sent_by_modem(data_dir)
     assert set(sent_by) >= set(load.created)  # every 201 was committed, and sent
     assert all(sent_by[sid][1] in ("sent", "delivered") for sid in load.created)
     # Each part through the pty once: none lost, none repeated across alice's reopening.
     texts = sorted(item["text"] for item in submissions)
-    assert texts == sorted(body for body, _, modem in sent_by.values() if modem == "alice")
+    assert texts == sorted(body for body, _, number in sent_by.values() if number == ALICE)
 
 
 async def _all_sent(receiver: Receiver, sids: list[str]) -> dict[str, str]:

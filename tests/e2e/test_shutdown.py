@@ -4,23 +4,27 @@ committed, and the next start sends the rest, none twice."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 from drivers.simulated.network import Fate, HandsetRule, Submission
 from gateway.domain.models import Status
-from gateway.store.sqlite import DATABASE_NAME
-from tests.e2e.test_delivery import Statuses
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, config, running
+from gateway.store.sqlite import SqliteStore
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, Statuses, config, running
 
 HANDSET = "+447700900123"
 BODY = "Three parts, stopped in the middle, each sent exactly once in the end. " * 6
 
 
-def parts_sent(data_dir: Path) -> int:
-    with sqlite3.connect(f"file:{data_dir / DATABASE_NAME}?mode=ro", uri=True) as db:
-        (count,) = db.execute("SELECT count(*) FROM segments WHERE sent_at IS NOT NULL").fetchone()
-        return int(count)
+async def parts_sent(data_dir: Path, sid: str) -> int:
+    """The parts of ``sid`` the store keeps as sent, read with the gateway stopped."""
+    store = SqliteStore(data_dir)
+    await store.open()
+    try:
+        trail = await store.message_trail(sid)
+    finally:
+        await store.close()
+    assert trail is not None
+    return sum(part.sent_at is not None for part in trail.parts)
 
 
 async def test_a_stop_lets_the_part_on_the_air_finish(tmp_path: Path) -> None:
@@ -43,7 +47,7 @@ async def test_a_stop_lets_the_part_on_the_air_finish(tmp_path: Path) -> None:
         await asyncio.wait_for(on_air.wait(), 10)
         await gateway.stop()  # what SIGTERM does; the context's own stop is then a no-op
         before = [_sequence(s) for s in gateway.modems.network.submissions]
-    sent_before = parts_sent(tmp_path / "data")
+    sent_before = await parts_sent(tmp_path / "data", message.sid)
     assert sent_before == len(before) >= 1  # every part that went was committed
     async with running(configuration) as again:
         statuses = Statuses(again)

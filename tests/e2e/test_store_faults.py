@@ -25,31 +25,20 @@ from gateway.inbound import receiver as inbound
 from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 from gateway.tasks import Tasks
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, Inbox, basic_auth, config
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, Inbox, Statuses, basic_auth, config
 
 WAIT: Final = 10.0
 HANDSET: Final = "+447700900123"
 MESSAGES: Final = f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json"
 
 
-class Sent:
-    """Every message the dispatcher reports sent, to await."""
+async def all_sent(statuses: Statuses, sids: set[str]) -> None:
+    """Returns once every message of ``sids`` is sent (or delivered)."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        self.sids: set[str] = set()
-        self._changed = asyncio.Event()
-        gateway.dispatcher.on_status(self._status)
+    def sent(sid: str) -> bool:
+        return not {Status.SENT, Status.DELIVERED}.isdisjoint(statuses.seen[sid])
 
-    def _status(self, sid: str, status: Status) -> None:
-        if status in (Status.SENT, Status.DELIVERED):
-            self.sids.add(sid)
-            self._changed.set()
-
-    async def all_of(self, sids: set[str]) -> None:
-        async with asyncio.timeout(WAIT * 3):
-            while not sids <= self.sids:
-                self._changed.clear()
-                await self._changed.wait()
+    await statuses.until(lambda: all(sent(sid) for sid in sids), WAIT * 3)
 
 
 @contextlib.asynccontextmanager
@@ -109,7 +98,7 @@ async def test_a_full_disk_is_refused_cleanly_and_forgotten_once_freed(
 ) -> None:
     monkeypatch.setattr(inbound, "RETRY", 0.1)  # the SIM is read again soon after a refusal
     async with gateway_on(small_disk / "data") as (gateway, http):
-        sent = Sent(gateway)
+        statuses = Statuses(gateway)
         inbox = Inbox(gateway)
         accepted: set[str] = set()
         for n in range(3):
@@ -141,7 +130,7 @@ async def test_a_full_disk_is_refused_cleanly_and_forgotten_once_freed(
         status, body = await create(http, 1000)
         assert status == 201, body
         accepted.add(body["sid"])
-        await sent.all_of(accepted)  # every message accepted, before and during, went
+        await all_sent(statuses, accepted)  # every message accepted, before and during, went
         (received,) = await inbox.wait(1, timeout=WAIT)
         assert received.body == "sent while the disk was full"
 
@@ -184,7 +173,7 @@ async def test_a_worker_whose_error_branch_fails_too_is_restarted(tmp_path: Path
     store = FaultyStore(tmp_path)
     held = HeldSleep()
     async with gateway_on(tmp_path, store=store, tasks=Tasks(sleep=held)) as (gateway, http):
-        sent = Sent(gateway)
+        statuses = Statuses(gateway)
         alice = gateway.modems.simulated["alice"]
         accepted: set[str] = set()
 
@@ -217,7 +206,7 @@ async def test_a_worker_whose_error_branch_fails_too_is_restarted(tmp_path: Path
         status, body = await create(http, 2)
         assert status == 201
         accepted.add(body["sid"])
-        await sent.all_of(accepted)
+        await all_sent(statuses, accepted)
     # The first was refused at the prompt (ESC): it went once, after the restart; each of its
     # four parts once, like the other message's.
     texts = [item.submit.text or "" for item in gateway.modems.network.submissions]

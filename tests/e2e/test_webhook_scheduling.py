@@ -5,7 +5,7 @@ carries the webhook's ``I-Twilio-Idempotency-Token``, the same on every attempt 
 restart.
 
 The receivers are real aiohttp servers checking signatures with twilio's ``RequestValidator``
-(:mod:`tests.e2e.webhook_receiver`); one that hangs accepts requests and answers none until the
+(:mod:`tests.gateway.webhook_receiver`); one that hangs accepts requests and answers none until the
 test releases them. What is asserted is the order of events (what had arrived, what was still
 open), never how long something took."""
 
@@ -26,9 +26,8 @@ from gateway.domain.destinations import destination
 from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME
 from gateway.webhooks.sender import PER_DESTINATION
-from tests.e2e.test_inbound import HANDSET, OTHER_HANDSET, Outcomes, inbound_config, receiving
-from tests.e2e.test_observability import scrape, value
-from tests.e2e.webhook_receiver import Answer, Received, Receiver
+from tests.e2e.rig import HANDSET, HANDSET_2, scrape, value
+from tests.e2e.test_inbound import inbound_config, receiving
 from tests.gateway.api_rig import Clock
 from tests.gateway.gateway_rig import (
     ACCOUNT,
@@ -36,10 +35,12 @@ from tests.gateway.gateway_rig import (
     BOB,
     CAROL,
     OTHER_ACCOUNT,
+    Statuses,
     basic_auth,
     config,
     running,
 )
+from tests.gateway.webhook_receiver import Answer, Received, Receiver
 
 EXPECTED = ["queued", "sent", "delivered"]  # each message's status callbacks, in this order
 
@@ -71,7 +72,7 @@ async def test_a_receiver_that_hangs_holds_up_no_other_receivers_webhooks(
     configuration = config(tmp_path / "data", numbers=numbers, webhook_timeout=600)
     try:
         async with running(configuration, clock=Clock()) as gateway:
-            outcomes = Outcomes(gateway)
+            statuses = Statuses(gateway)
             # Many status callbacks of one account, all to the receiver that hangs.
             for number in range(40):
                 await create(
@@ -96,8 +97,9 @@ async def test_a_receiver_that_hangs_holds_up_no_other_receivers_webhooks(
             assert (len(hanging.open), hanging.answered) == (PER_DESTINATION, 0)
             assert len(hanging.requests) == hanging.most_open == PER_DESTINATION
 
-            assert await outcomes.wait(1) == [None]  # its delivery committed, and no other
-            families = await scrape(gateway)
+            # Its delivery committed, and no other.
+            assert await statuses.webhook_outcomes(1) == [None]
+            families = await scrape(gateway.base_url)
             held = destination(hanging.url())
             assert value(families, "smsgw_webhook_requests_in_flight") == PER_DESTINATION
             by_destination = "smsgw_webhook_destination_requests_in_flight"
@@ -161,7 +163,6 @@ async def test_a_fallback_url_is_a_destination_with_a_limit_of_its_own(tmp_path:
     number = {"sms_fallback_url": fallback.url("/fallback")}
     try:
         async with receiving(tmp_path, receiver=primary, number=number) as rig:
-            outcomes = Outcomes(rig.gateway)
             texts = [f"text {n}" for n in range(PER_DESTINATION + 2)]
             for text in texts:
                 rig.text(text)
@@ -171,7 +172,7 @@ async def test_a_fallback_url_is_a_destination_with_a_limit_of_its_own(tmp_path:
             # wait for room there.
             assert len(fallback.requests) == PER_DESTINATION
             fallback.release_all()
-            assert await outcomes.wait(len(texts)) == [None] * len(texts)
+            assert await rig.statuses.webhook_outcomes(len(texts)) == [None] * len(texts)
     finally:
         await fallback.stop()
     assert fallback.most_open == PER_DESTINATION
@@ -195,13 +196,12 @@ async def test_every_attempt_carries_the_webhooks_token_across_a_restart(tmp_pat
     receiver.answers["/sms"] = Answer(503, "not now", "text/plain")
     clock = Clock()
     async with receiving(tmp_path, receiver=receiver, clock=clock) as rig:
-        outcomes = Outcomes(rig.gateway)
         rig.text("first")
-        rig.text("second", sender=OTHER_HANDSET)
-        await outcomes.wait(2)
+        rig.text("second", sender=HANDSET_2)
+        await rig.statuses.webhook_outcomes(2)
         clock.advance(5)  # the first retry
         rig.gateway.webhooks.wake()
-        await outcomes.wait(4)
+        await rig.statuses.webhook_outcomes(4)
     # The gateway restarts on the same data directory; the receiver takes the next retry.
     del receiver.answers["/sms"]
     clock.advance(30)
@@ -276,7 +276,7 @@ async def test_a_delivery_whose_outcome_cannot_be_committed_waits_before_going_a
             await asyncio.wait_for(logged.seen.wait(), 10)
             await asyncio.to_thread(refusing_updates, database, False)
             # The sender goes on with the others, and does not send that one again at once.
-            rig.text("the next one", sender=OTHER_HANDSET)
+            rig.text("the next one", sender=HANDSET_2)
             await receiver.wait(2)
             clock.advance(5)  # as after a failed attempt
             rig.gateway.webhooks.wake()

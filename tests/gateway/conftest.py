@@ -11,13 +11,6 @@ import pytest
 from tests.gateway.api_rig import Api, SdkFactory, api_gateway
 
 
-@pytest.fixture(autouse=True)
-def _no_edge_or_region(monkeypatch: pytest.MonkeyPatch) -> None:
-    # An edge or region rewrites the hostname (doc §8): 127.0.0.1 would become nonsense.
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-
-
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     async with api_gateway(tmp_path) as running:

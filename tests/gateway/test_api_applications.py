@@ -17,6 +17,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from tests.gateway.api_rig import (
+    ASYNC_CLIENT_WARNINGS,
     T0,
     Api,
     Sdk,
@@ -27,12 +28,7 @@ from tests.gateway.api_rig import (
 )
 from tests.gateway.gateway_rig import ACCOUNT, OTHER_ACCOUNT
 
-# twilio's AsyncTwilioHttpClient authenticates with aiohttp.BasicAuth and the ``auth=``
-# argument, both deprecated in aiohttp 3.14 (removed in 4.0): the library's warnings, not ours.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
+pytestmark = ASYNC_CLIENT_WARNINGS
 
 APPLICATIONS = f"/2010-04-01/Accounts/{ACCOUNT.sid}/Applications.json"
 

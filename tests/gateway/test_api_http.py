@@ -161,7 +161,7 @@ async def test_created_message_json_is_twilios(http: aiohttp.ClientSession) -> N
 
 async def test_fetched_message_json_once_sent(api: Api, http: aiohttp.ClientSession) -> None:
     created = await raw_create(http, To=EXTERNAL, From=ALICE, Body="Hello from the modem")
-    await api.finals.wait(created["sid"])
+    await api.statuses.final(created["sid"])
     status, message = await get_json(http, message_path(created["sid"]))
     assert status == 200
     sent = "Sun, 01 Mar 2026 12:34:56 +0000"
@@ -176,7 +176,7 @@ async def test_failed_message_json_has_an_integer_error_code(
 ) -> None:
     api.gateway.modems.simulated["alice"].fail_sends(1)  # +CMS ERROR: 1, unassigned number
     created = await raw_create(http, To=EXTERNAL, From=ALICE, Body="Hello from the modem")
-    await api.finals.wait(created["sid"])
+    await api.statuses.final(created["sid"])
     _, message = await get_json(http, message_path(created["sid"]))
     assert message == expected_message(
         created["sid"],
@@ -405,7 +405,7 @@ async def test_date_sent_forms(
 ) -> None:
     api.clock.now = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
     created = await raw_create(http, To=EXTERNAL, From=ALICE, Body="dated")
-    await api.finals.wait(created["sid"])
+    await api.statuses.final(created["sid"])
     page = await get_page(http, LIST, {name: value})
     assert [message["sid"] for message in page["messages"]] == ([created["sid"]] * found)
 

@@ -13,6 +13,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from tests.gateway.api_rig import (
+    ASYNC_CLIENT_WARNINGS,
     EXTERNAL,
     EXTERNAL_2,
     Api,
@@ -24,10 +25,7 @@ from tests.gateway.api_rig import (
 )
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
+pytestmark = ASYNC_CLIENT_WARNINGS
 
 
 async def test_each_account_sees_only_its_own(api: Api, sdks: SdkFactory) -> None:
@@ -38,7 +36,7 @@ async def test_each_account_sees_only_its_own(api: Api, sdks: SdkFactory) -> Non
     ]
     ours = await alice.create(to=EXTERNAL, from_=ALICE, body="alice")
     for message in [*theirs, ours]:
-        await api.finals.wait(message.sid, ACCOUNT if message is ours else OTHER_ACCOUNT)
+        await api.statuses.final(message.sid, ACCOUNT if message is ours else OTHER_ACCOUNT)
     today = api.clock().date()
 
     queries: list[dict[str, Any]] = [

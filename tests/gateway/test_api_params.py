@@ -20,6 +20,7 @@ import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from tests.gateway.api_rig import (
+    ASYNC_CLIENT_WARNINGS,
     EXTERNAL,
     Api,
     Sdk,
@@ -32,10 +33,7 @@ from tests.gateway.api_rig import (
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, basic_auth
 from tests.gateway.raw_http import Connection, request
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
+pytestmark = ASYNC_CLIENT_WARNINGS
 
 LIST: Final = messages_path()
 NUMBERS: Final = f"/2010-04-01/Accounts/{ACCOUNT.sid}/IncomingPhoneNumbers.json"
@@ -227,7 +225,7 @@ async def _sent(api: Api, http: aiohttp.ClientSession) -> dict[str, str]:
     for name, moment in SENT.items():
         api.clock.now = moment
         created = await raw_create(http, **{**SERVICE_LESS, "Body": name})
-        sent = await api.finals.wait(created["sid"])
+        sent = await api.statuses.final(created["sid"])
         assert sent.date_sent == moment
         names[created["sid"]] = name
     return names

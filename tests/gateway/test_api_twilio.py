@@ -16,6 +16,7 @@ import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from tests.gateway.api_rig import (
+    ASYNC_CLIENT_WARNINGS,
     EXTERNAL,
     EXTERNAL_2,
     T0,
@@ -25,12 +26,7 @@ from tests.gateway.api_rig import (
 )
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT
 
-# twilio's AsyncTwilioHttpClient authenticates with aiohttp.BasicAuth and the ``auth=``
-# argument, both deprecated in aiohttp 3.14 (removed in 4.0): the library's warnings, not ours.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
+pytestmark = ASYNC_CLIENT_WARNINGS
 
 SID = re.compile(r"^SM[0-9a-f]{32}$")
 UNKNOWN_ACCOUNT = "AC" + "d4" * 16
@@ -81,7 +77,7 @@ async def test_create_parses_into_a_message_instance(sdk: Sdk, body: str, segmen
 
 async def test_fetch_sees_the_message_sent(api: Api, sdk: Sdk) -> None:
     created = await sdk.create(to=EXTERNAL, from_=ALICE, body="fetch me")
-    await api.finals.wait(created.sid)
+    await api.statuses.final(created.sid)
     fetched = await sdk.fetch(created.sid)
     assert fetched.sid == created.sid
     assert fetched.status == "sent"
@@ -94,7 +90,7 @@ async def test_fetch_sees_the_message_sent(api: Api, sdk: Sdk) -> None:
 async def test_a_failed_message_has_an_integer_error_code(api: Api, sdk: Sdk) -> None:
     api.gateway.modems.simulated["alice"].fail_sends(1)  # +CMS ERROR: 1, unassigned number
     created = await sdk.create(to=EXTERNAL, from_=ALICE, body="nobody there")
-    await api.finals.wait(created.sid)
+    await api.statuses.final(created.sid)
     fetched = await sdk.fetch(created.sid)
     assert fetched.status == "failed"
     assert fetched.error_code == 30005
@@ -170,12 +166,12 @@ async def _sent_on_different_days(api: Api, sdk: Sdk) -> dict[str, str]:
     ]:
         api.clock.now = moment
         message = await sdk.create(to=to, from_=from_, body=name)
-        sent = await api.finals.wait(message.sid)
+        sent = await api.statuses.final(message.sid)
         assert sent.date_sent == moment
         sids[name] = message.sid
     api.gateway.modems.simulated["alice"].fail_sends(1)
     message = await sdk.create(to=EXTERNAL_2, from_=ALICE, body="m4")
-    failed = await api.finals.wait(message.sid)
+    failed = await api.statuses.final(message.sid)
     assert failed.date_sent is None
     sids["m4"] = message.sid
     return sids

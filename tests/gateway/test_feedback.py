@@ -26,6 +26,7 @@ from gateway.domain.models import Direction, Message, Status, new_sid
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 from gateway.store.sqlite.schema import MIGRATIONS
 from tests.gateway.api_rig import (
+    ASYNC_CLIENT_WARNINGS,
     EXTERNAL,
     T0,
     Api,
@@ -40,10 +41,7 @@ from tests.gateway.api_rig import (
 )
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, CAROL, OTHER_ACCOUNT
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
+pytestmark = ASYNC_CLIENT_WARNINGS
 
 FEEDBACK_KEYS: Final = {
     "account_sid",
@@ -91,7 +89,7 @@ async def test_feedback_confirms_a_message_created_with_provide_feedback(
     Outcome parameter with value confirmed to update the Message Feedback"; the answer is the
     Feedback: account_sid, message_sid, outcome, date_created, date_updated, uri."""
     message = await sdk.create(to=EXTERNAL, from_=ALICE, body="code 1234", provide_feedback=True)
-    await api.finals.wait(message.sid)
+    await api.statuses.final(message.sid)
     api.clock.advance(30)  # the user typed the code half a minute later
     confirmed = await feedback(sdk, message.sid, outcome="confirmed")
     assert confirmed.account_sid == ACCOUNT.sid
@@ -226,7 +224,7 @@ async def test_feedback_and_provide_feedback_survive_a_restart(tmp_path: Path) -
     restart, the Feedback's first date with it."""
     async with api_gateway(tmp_path) as api, raw_client(api) as http:
         created = await raw_create(http, To=EXTERNAL, From=ALICE, Body="t", ProvideFeedback="true")
-        await api.finals.wait(created["sid"])
+        await api.statuses.final(created["sid"])
         outcome = {"Outcome": "unconfirmed"}
         async with http.post(feedback_path(created["sid"]), data=outcome) as reply:
             assert reply.status == 201
@@ -244,7 +242,7 @@ async def test_deleting_the_message_deletes_its_feedback(api: Api, sdk: Sdk) -> 
     """A deleted message's Feedback goes with it (Twilio: "Once the record is deleted, it will
     no longer appear in the API")."""
     message = await sdk.create(to=EXTERNAL, from_=ALICE, body="bye", provide_feedback=True)
-    await api.finals.wait(message.sid)
+    await api.statuses.final(message.sid)
     await feedback(sdk, message.sid)
     if sdk.is_async:
         await sdk.messages(message.sid).delete_async()

@@ -621,7 +621,7 @@ async def _running_for_a_while(api: Api, monkeypatch: pytest.MonkeyPatch) -> tup
             for n in range(SEEDED_MESSAGES)
         ]
         for message in created:
-            await api.finals.wait(message["sid"])
+            await api.statuses.final(message["sid"])
         await inbox.wait(sum(message["to"] == BOB for message in created))
         async with http.get(messages_path()) as reply:
             messages = [message["sid"] for message in (await reply.json())["messages"]]

@@ -20,21 +20,21 @@ from gateway.domain.errors import ApiError
 from gateway.domain.pricing import PriceTable
 from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
-from tests.e2e.test_faults import States
-from tests.e2e.test_inbound import put_on_sim
-from tests.e2e.webhook_receiver import Receiver
-from tests.gateway.api_rig import Clock, Finals
+from tests.gateway.api_rig import Clock
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,
     BOB,
     OTHER_ACCOUNT,
     Inbox,
+    Statuses,
     basic_auth,
     config,
+    put_on_sim,
     running,
 )
 from tests.gateway.raw_http import Connection, request
+from tests.gateway.webhook_receiver import Receiver
 
 HANDSET = "+447700900123"
 SERVICE = "MG" + "d4" * 16
@@ -97,9 +97,9 @@ async def test_a_service_added_sends_and_a_service_removed_is_refused(tmp_path: 
         service = ServiceConfig(SERVICE, "Alerts", (ALICE, BOB))
         changes = await gateway.reload(replace(gateway.config, services=(service,)))
         assert changes.services == (f"added {SERVICE} (Alerts)",)
-        finals = Finals(gateway)
+        statuses = Statuses(gateway)
         message = await gateway.outbound.create(ACCOUNT.sid, form)
-        sent = await finals.wait(message.sid)
+        sent = await statuses.final(message.sid)
         assert (sent.status, sent.messaging_service_sid) == ("sent", SERVICE)
         assert sent.from_ in (ALICE, BOB)
 
@@ -111,13 +111,13 @@ async def test_a_service_added_sends_and_a_service_removed_is_refused(tmp_path: 
 
 async def test_prices_reloaded_price_the_next_message(tmp_path: Path) -> None:
     async with running(config(tmp_path)) as gateway:
-        finals = Finals(gateway)
+        statuses = Statuses(gateway)
         form = {"To": HANDSET, "From": ALICE, "Body": "what does it cost"}
-        unpriced = await finals.wait((await gateway.outbound.create(ACCOUNT.sid, form)).sid)
+        unpriced = await statuses.final((await gateway.outbound.create(ACCOUNT.sid, form)).sid)
         prices = PriceTable("EUR", (("+44", Decimal("0.04")),))
         changes = await gateway.reload(replace(gateway.config, prices=prices))
         assert changes.prices
-        priced = await finals.wait((await gateway.outbound.create(ACCOUNT.sid, form)).sid)
+        priced = await statuses.final((await gateway.outbound.create(ACCOUNT.sid, form)).sid)
         assert (unpriced.price, priced.price, priced.price_unit) == (None, "-0.04000", "EUR")
 
 
@@ -126,7 +126,7 @@ async def test_default_region_reloaded_reads_the_next_national_number(tmp_path: 
     national numbers into E.164 with a configured default_region ... without it, national
     numbers are refused with 21211")."""
     async with running(config(tmp_path)) as gateway:
-        finals = Finals(gateway)
+        statuses = Statuses(gateway)
         gateway.modems.network.set_rule(HANDSET, HandsetRule(Fate.NO_REPORT))  # ends "sent"
         form = {"To": "07700 900123", "From": ALICE, "Body": "a national number"}
         with pytest.raises(ApiError) as refused:
@@ -138,7 +138,7 @@ async def test_default_region_reloaded_reads_the_next_national_number(tmp_path: 
         assert changes.settings == ("default_region unset -> GB",)
         message = await gateway.outbound.create(ACCOUNT.sid, form)
         assert message.to == HANDSET
-        assert (await finals.wait(message.sid)).status == "sent"
+        assert (await statuses.final(message.sid)).status == "sent"
 
         await gateway.reload(replace(gateway.config, default_region=None))
         with pytest.raises(ApiError) as refused:
@@ -196,14 +196,7 @@ async def test_webhook_timeout_and_attempts_apply_to_the_next_attempt(
     receiver.hold = {"/hangs"}  # a receiver that never answers
     numbers = (NumberConfig(BOB, sms_url=receiver.url("/hangs")),)
     async with running(config(tmp_path, numbers=numbers)) as gateway:
-        outcomes: list[str | None] = []
-        given_up = asyncio.Event()
-
-        def outcome(_webhook: object, error: str | None) -> None:
-            outcomes.append(error)
-            given_up.set()
-
-        gateway.webhooks.on_outcome(outcome)
+        statuses = Statuses(gateway)
         changes = await gateway.reload(
             replace(gateway.config, webhook_timeout=0.2, webhook_attempts=1)
         )
@@ -211,18 +204,18 @@ async def test_webhook_timeout_and_attempts_apply_to_the_next_attempt(
         gateway.modems.network.inject(BOB, HANDSET, "to a receiver that hangs")
         await receiver.wait(1)
         # Given up after its one attempt of 0.2 s (the old 15 s would outlast this wait).
-        await asyncio.wait_for(given_up.wait(), 5.0)
-        assert (outcomes, gateway.metrics.webhook_give_ups) == (["TimeoutError"], 1)
+        await asyncio.wait_for(statuses.webhook_outcomes(1), 5.0)
+        assert (statuses.outcomes, gateway.metrics.webhook_give_ups) == (["TimeoutError"], 1)
 
 
 async def test_health_checks_start_when_a_reload_sets_their_interval(tmp_path: Path) -> None:
     async with running(config(tmp_path, health_interval=0.0)) as gateway:
         handle = gateway.modems.handles["alice"]
-        states = States(handle)
+        statuses = Statuses(gateway)
         # The network goes, silently: only a health check can find it out.
         gateway.modems.simulated["alice"].registration = 0
         await gateway.reload(replace(gateway.config, health_interval=0.05))
-        await states.reached(ModemState.NO_SERVICE)
+        await statuses.modem_reached("alice", ModemState.NO_SERVICE)
         assert handle.health is not None and handle.health.registration is not None
 
 

@@ -13,13 +13,13 @@ from gateway.config import ModemConfig, ServiceConfig
 from gateway.domain.models import Status
 from gateway.modems.supervisor import ModemHandle
 from gateway.runtime import Gateway
-from tests.e2e.test_delivery import Statuses
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,
     BOB,
     OTHER_ACCOUNT,
     Inbox,
+    Statuses,
     config,
     running,
 )

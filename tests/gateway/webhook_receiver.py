@@ -139,8 +139,15 @@ class Receiver:
 
     async def wait(self, count: int = 1, timeout: float = 10.0) -> list[Received]:
         """The first ``count`` requests, once they have come."""
-        async with self._arrived:
-            await asyncio.wait_for(
-                self._arrived.wait_for(lambda: len(self.requests) >= count), timeout
-            )
+        await self.until(lambda: len(self.requests) >= count, timeout)
         return self.requests[:count]
+
+    async def wait_for(self, sid: str, count: int = 1, timeout: float = 10.0) -> list[Received]:
+        """The requests for message ``sid`` (its ``MessageSid``), once ``count`` of them have
+        come: all of them, in the order they came."""
+
+        def its() -> list[Received]:
+            return [r for r in self.requests if r.params.get("MessageSid") == sid]
+
+        await self.until(lambda: len(its()) >= count, timeout)
+        return its()

@@ -1,0 +1,11 @@
+"""Fixtures the e2e tests share."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """How a test drives the twilio client: ``Client`` in a thread, or its ``*_async``."""
+    return str(request.param)
