@@ -1,7 +1,7 @@
 """The SQLite store's inbound side on a real file: received parts (deduplicated, grouped,
 expired), inbound messages committed with their webhook, status reports, unreadable PDUs, and
 the durable webhook queue (in order per message, retries, give-ups, TwiML replies committed
-with the delivery)."""
+with the delivery); and what the store keeps of one message, read back (message_trail)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from gateway.domain.records import (
     ReportMatch,
     Webhook,
 )
-from gateway.store import InFlight
+from gateway.store import InFlight, PartTrail
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite.engine import register_functions
 from gateway.store.sqlite.schema import MIGRATIONS
@@ -737,3 +737,59 @@ async def test_the_migration_gives_pending_webhooks_a_destination_and_a_token(
         assert [w.token for w in await again.due_webhooks(T0)] == [due.token]
     finally:
         await again.close()
+
+
+# --- what the store keeps of one message (message_trail) -------------------------------------
+
+
+async def test_an_outbound_message_its_parts_reports_webhooks_and_attempts(
+    store: SqliteStore,
+) -> None:
+    sent = message(segments=2)
+    await store.create_message(sent, parts(2, reference=9))
+    assert await store.count_attempt(sent.sid) == 1
+    await store.record_part_sent(sent.sid, 1, 17, T0)
+    hook = webhook(sent.sid, kind="status")
+    await store.enqueue_webhook(hook, T0)
+    later = T0 + timedelta(seconds=5)
+    report = ReceivedReport("alice", "r1", 17, sent.to, 0x00, "06", later, part_report(0x00))
+    match = await store.add_status_report(report)
+    assert match is not None and (match.sid, match.sequence) == (sent.sid, 1)
+
+    trail = await store.message_trail(sent.sid)
+    assert trail is not None
+    assert trail.message == replace(sent, date_updated=later)
+    assert (trail.attempts, trail.received) == (1, ())
+    assert trail.parts == (
+        PartTrail(1, "0001", 17, T0, "delivered", 0x00),
+        PartTrail(2, "0002", None, None, None, None),
+    )
+    queued, kept = trail.webhooks  # its "queued" callback, committed with it; then ours
+    assert (queued.kind, dict(queued.params)["MessageStatus"]) == ("status", "queued")
+    assert kept == replace(hook, id=kept.id) and kept.id > queued.id
+
+    await store.message_sent(sent.sid, later, last_part=(2, 18))
+    await store.redact(ACCOUNT, sent.sid, later)
+    redacted = await store.message_trail(sent.sid)
+    assert redacted is not None
+    assert (redacted.message.body, [p.pdu for p in redacted.parts]) == ("", ["", ""])
+    assert dict(redacted.webhooks[1].params)["Body"] == ""
+
+
+async def test_an_inbound_message_its_received_parts(store: SqliteStore) -> None:
+    for key, sequence in (("b", 2), ("a", 1)):
+        await store.add_inbound_part(part(key, sequence=sequence, total=2, text=f"<{key}>"))
+    received = inbound(body="<a><b>", segments=2)
+    await store.receive_message(received, ["a", "b"], webhook(received.sid))
+    trail = await store.message_trail(received.sid)
+    assert trail is not None
+    assert (trail.received, trail.parts, len(trail.webhooks)) == (("<a>", "<b>"), (), 1)
+
+
+async def test_no_such_message_or_one_deleted_has_no_trail(store: SqliteStore) -> None:
+    assert await store.message_trail("SM" + "0" * 32) is None
+    received = inbound()
+    await store.add_inbound_part(part("x", group=None))
+    await store.receive_message(received, ["x"], webhook(received.sid))
+    assert await store.delete_message(ACCOUNT, received.sid) is not None
+    assert await store.message_trail(received.sid) is None
