@@ -21,8 +21,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from drivers.codec.pdu import Submit, decode
 from drivers.errors import ModemLost, PduError
-from drivers.pdu import Submit, decode
 from drivers.simulated.commands import HANDLERS
 from drivers.simulated.personality import GENERIC, Personality
 from drivers.simulated.state import (
@@ -35,8 +35,8 @@ from drivers.simulated.state import (
 )
 
 if TYPE_CHECKING:
+    from drivers.at.transport import Link
     from drivers.simulated.network import SimulatedNetwork
-    from drivers.transport import Link
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from drivers import gsm7
-from drivers.pdu import Alphabet, Submit, fields
+from drivers.codec import gsm7
+from drivers.codec.pdu import Alphabet, Submit, fields
 
 _MTI_DELIVER = 0x00
 _MTI_STATUS_REPORT = 0x02

@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Final
 
-from drivers.at_replies import rssi_dbm
-from drivers.detect import (
+from drivers.at.replies import rssi_dbm
+from drivers.modem.detect import (
     DEFAULT_BAUD,
     DEVICES,
     PROBE_TIMEOUT,

@@ -8,9 +8,8 @@ import secrets
 import sys
 from typing import Any, Final
 
-from drivers import gsm7_tables
-from drivers.errors import PduError
-from drivers.pdu import (
+from drivers.codec import gsm7_tables
+from drivers.codec.pdu import (
     Alphabet,
     Concatenation,
     Deliver,
@@ -25,6 +24,7 @@ from drivers.pdu import (
     encode_submit,
     plan_text,
 )
+from drivers.errors import PduError
 from gateway.cli.common import EXIT_USAGE, Parser, UsageError, to_jsonable
 
 # Twilio's limit on a message body (Message resource, Body parameter), counted in characters.

@@ -43,8 +43,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from drivers import gsm7
-from drivers.pdu import Deliver
+from drivers.codec import gsm7
+from drivers.codec.pdu import Deliver
 from gateway.domain.records import Generation, InboundPart
 
 

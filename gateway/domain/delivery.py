@@ -1,7 +1,7 @@
 """What status reports say about a message: each part's delivery, then the message's status.
 
 Each SMS-STATUS-REPORT settles one part (``../shared/docs/gsm-at-pdu.md`` §1.7, TS 23.040
-§9.2.3.15, classified by :func:`drivers.pdu.status.interpret_status`):
+§9.2.3.15, classified by :func:`drivers.codec.pdu.status.interpret_status`):
 
 - ``delivered``: the transaction completed (TP-ST 0x00, 0x10-0x1F);
 - ``pending``: the service centre is still trying (0x20-0x3F): recorded, not final;
@@ -22,9 +22,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from drivers.pdu import StatusReport
-from drivers.pdu.status import interpret_status
-from drivers.pdu.types import StatusClass, Timestamp
+from drivers.codec.pdu import StatusReport
+from drivers.codec.pdu.status import interpret_status
+from drivers.codec.pdu.types import StatusClass, Timestamp
 from gateway.domain.models import Status
 
 # A report is for a part sent at most this long before it arrived. Service centres keep trying

@@ -30,15 +30,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
+from drivers.codec.pdu import Deliver, StatusReport, decode
 from drivers.errors import AtTimeout, DriverError, ModemLost, PduError
-from drivers.modem import (
+from drivers.modem.driver import (
     GsmModem,
     MessageRouted,
     MessageStored,
     ReportRouted,
     ReportStored,
 )
-from drivers.pdu import Deliver, StatusReport, decode
 from gateway.accounts.numbers import PhoneNumbers
 from gateway.config import Config
 from gateway.domain.assembly import assemble, generation_of, received_part

@@ -11,9 +11,9 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from drivers.at_replies import Registration
+from drivers.at.replies import Registration
 from drivers.errors import AtCommandError, AtReplyError
-from drivers.modem import GsmModem
+from drivers.modem.driver import GsmModem
 
 
 @dataclass(frozen=True, slots=True)

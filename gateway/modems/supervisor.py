@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 
-from drivers.at_channel import AtChannel, Timeouts
+from drivers.at.channel import AtChannel, Timeouts
+from drivers.at.transport import Link, open_link, pipe
 from drivers.errors import AtTimeout, DriverError, ModemLost, ModemSetupError
-from drivers.modem import GsmModem, LinkLost, ModemInfo, ModemSettings, RegistrationChanged
+from drivers.modem.driver import GsmModem, LinkLost, ModemInfo, ModemSettings, RegistrationChanged
 from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
-from drivers.transport import Link, open_link, pipe
 from gateway.config import ModemConfig
 from gateway.modems import health
 from gateway.modems.health import ModemHealth, RegistrationTracker

@@ -29,9 +29,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
+from drivers.codec.pdu import with_validity
 from drivers.errors import AtCommandError, AtReplyError, AtTimeout, CmsError, ModemLost
-from drivers.modem import GsmModem
-from drivers.pdu import with_validity
+from drivers.modem.driver import GsmModem
 from gateway.domain import send_errors
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Message, Segment, Status

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from drivers.at_parse import AtParser, Event, Response, Unsolicited
-from drivers.pdu import SubmitOptions, SubmitPart, encode_text
+from drivers.at.parse import AtParser, Event, Response, Unsolicited
+from drivers.codec.pdu import SubmitOptions, SubmitPart, encode_text
 
 Vector = dict[str, Any]
 

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from drivers.at_channel import AtChannel, Timeouts
-from drivers.modem import GsmModem, MessageStored, ModemEvent, ModemSettings
-from drivers.pdu import Deliver, Pdu, decode
+from drivers.at.channel import AtChannel, Timeouts
+from drivers.at.transport import pipe
+from drivers.codec.pdu import Deliver, Pdu, decode
+from drivers.modem.driver import GsmModem, MessageStored, ModemEvent, ModemSettings
 from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
-from drivers.transport import pipe
 
 # Nothing in these tests waits for a timeout unless it provokes one; the bound only turns a
 # hang into a failure instead of a stuck suite.

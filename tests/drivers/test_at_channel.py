@@ -1,7 +1,7 @@
 """The AT channel over hostile links: split, slow, noisy, silent, chatty and vanishing modems.
 
-Each test drives a real :class:`~drivers.at_channel.AtChannel` over an in-memory
-:func:`~drivers.transport.pipe` (or a real TCP socket) against a small scripted modem, a
+Each test drives a real :class:`~drivers.at.channel.AtChannel` over an in-memory
+:func:`~drivers.at.transport.pipe` (or a real TCP socket) against a small scripted modem, a
 :class:`Peer` on the other end that expects the exact bytes the channel must write and answers
 with exact recorded bytes. The recordings come from ``../shared/vectors/real_vectors.json``
 (``at_transcript`` vectors, cited by id, source and test) or are assembled from the formats of
@@ -26,8 +26,16 @@ from typing import Any, Final
 
 import pytest
 
-from drivers.at_channel import AtChannel, Timeouts
-from drivers.at_parse import ResultKind, Unsolicited
+from drivers.at.channel import AtChannel, Timeouts
+from drivers.at.parse import ResultKind, Unsolicited
+from drivers.at.transport import (
+    Manipulator,
+    PipeEnd,
+    open_link,
+    parse_tcp_url,
+    pipe,
+    split_every,
+)
 from drivers.errors import (
     AtCommandError,
     AtTimeout,
@@ -35,14 +43,6 @@ from drivers.errors import (
     CmsError,
     ModemLost,
     TransportError,
-)
-from drivers.transport import (
-    Manipulator,
-    PipeEnd,
-    open_link,
-    parse_tcp_url,
-    pipe,
-    split_every,
 )
 
 # A hang must fail the test, not the suite; nothing that works takes more than a few ms.
@@ -902,7 +902,7 @@ async def test_submit_times_out_after_the_pdu(rig: Rig) -> None:
 
 
 class AnswersInsideWrite:
-    """A :class:`~drivers.transport.Link` whose modem answers before ``write()`` returns.
+    """A :class:`~drivers.at.transport.Link` whose modem answers before ``write()`` returns.
 
     ``write()`` queues the reply and returns only once the channel's reader has read and
     dispatched it (the reader is back in ``read()``): the fastest modem there can be. A channel
@@ -1096,7 +1096,7 @@ async def test_failing_lost_callback_does_not_stop_the_others(
     unsubscribed: list[ModemLost] = []
     rig.channel.on_lost(unsubscribed.append)()
 
-    with caplog.at_level(logging.ERROR, logger="drivers.at_channel"):
+    with caplog.at_level(logging.ERROR, logger="drivers.at.channel"):
         await rig.channel.close()
 
     assert len(lost) == 1
@@ -1125,14 +1125,14 @@ async def test_failing_subscriber_does_not_stop_the_reader_or_the_others(
         await peer.expect(b"AT+CSQ\r")
         await peer.send(CSQ_REPLY)
 
-    with caplog.at_level(logging.ERROR, logger="drivers.at_channel"):
+    with caplog.at_level(logging.ERROR, logger="drivers.at.channel"):
         script = rig.play(modem)
         assert await urcs.until(2) == [Unsolicited('+CMTI: "SM",1'), Unsolicited('+CMTI: "SM",2')]
         response = await asyncio.wait_for(rig.channel.command("AT+CSQ"), GUARD)
         await rig.finish(script)
 
     assert response.lines == ("+CSQ: 20,99",)
-    failures = [r for r in caplog.records if r.name == "drivers.at_channel" and r.exc_info]
+    failures = [r for r in caplog.records if r.name == "drivers.at.channel" and r.exc_info]
     assert [str(r.exc_info[1]) for r in failures if r.exc_info] == [
         'cannot handle +CMTI: "SM",1',
         'cannot handle +CMTI: "SM",2',

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.at_parse import (
+from drivers.at.parse import (
     AtParser,
     Event,
     FinalResult,

@@ -21,8 +21,8 @@ from typing import Any, Final, TypeVar
 
 import pytest
 
-from drivers.at_parse import Prompt, ResultKind, Unsolicited
-from drivers.at_replies import (
+from drivers.at.parse import Prompt, ResultKind, Unsolicited
+from drivers.at.replies import (
     Registration,
     StoredPdu,
     fields,
@@ -44,8 +44,8 @@ from drivers.at_replies import (
     parse_text,
     rssi_dbm,
 )
+from drivers.codec.pdu import Deliver, StatusClass, StatusReport, Submit, decode
 from drivers.errors import AtReplyError, PduError
-from drivers.pdu import Deliver, StatusClass, StatusReport, Submit, decode
 from tests.drivers.at_transcripts import (
     VECTORS,
     ZTE_REFERENCE,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers import gsm7, gsm7_tables
-from drivers.pdu import Alphabet, MessagePlan, Submit, decode, encode_submit, plan_text
-from drivers.smart_encoding import SMART_TABLE, smart_encode
+from drivers.codec import gsm7, gsm7_tables
+from drivers.codec.pdu import Alphabet, MessagePlan, Submit, decode, encode_submit, plan_text
+from drivers.codec.smart_encoding import SMART_TABLE, smart_encode
 
 MAX_BODY = 1600
 GSM_BASIC = gsm7_tables.LOCKING_TABLES[0].replace("\x1b", "")

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers import gsm7
-from drivers.errors import PduError
-from drivers.gsm7_tables import (
+from drivers.codec import gsm7
+from drivers.codec.gsm7_tables import (
     DEFAULT,
     ESC,
     LOCKING_TABLES,
@@ -17,6 +16,7 @@ from drivers.gsm7_tables import (
     SPANISH,
     TURKISH,
 )
+from drivers.errors import PduError
 
 BASIC = LOCKING_TABLES[DEFAULT]
 EXTENSION = "\f^{}\\[~]|€"

@@ -7,10 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from drivers import gsm7
-from drivers.at_channel import AtChannel, Timeouts
+from drivers.at.channel import AtChannel, Timeouts
+from drivers.at.transport import Link, pipe, split_every
+from drivers.codec import gsm7
+from drivers.codec.pdu import Deliver, StatusReport, SubmitOptions, encode_text
 from drivers.errors import AtTimeout, CmsError, ModemLost, ModemSetupError, SendError
-from drivers.modem import (
+from drivers.modem.driver import (
     GsmModem,
     LinkLost,
     MessageRouted,
@@ -20,9 +22,7 @@ from drivers.modem import (
     ReportRouted,
     ReportStored,
 )
-from drivers.pdu import Deliver, StatusReport, SubmitOptions, encode_text
 from drivers.simulated import PERSONALITIES, Fate, HandsetRule, SimulatedModem
-from drivers.transport import Link, pipe, split_every
 from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, Rig, decoded, receive_all, rig
 
 ALICE = "+15550001111"

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from drivers.errors import PduError
-from drivers.pdu import (
+from drivers.codec.pdu import (
     Alphabet,
     Deliver,
     MessageWaiting,
@@ -18,7 +17,8 @@ from drivers.pdu import (
     decode,
     interpret_status,
 )
-from drivers.pdu.fields import decode_dcs, decode_timestamp
+from drivers.codec.pdu.fields import decode_dcs, decode_timestamp
+from drivers.errors import PduError
 
 # ModemManager test_pdu3: "hellohello" from +18005551212.
 HELLO = "07912143658709F1040B918100551512F20000111010214365000AE8329BFD4697D9EC37"

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from drivers.errors import PduError
-from drivers.gsm7_tables import TURKISH
-from drivers.pdu import (
+from drivers.codec.gsm7_tables import TURKISH
+from drivers.codec.pdu import (
     Alphabet,
     Concatenation,
     NationalLanguageShift,
@@ -22,7 +21,8 @@ from drivers.pdu import (
     plan_text,
     with_validity,
 )
-from drivers.pdu.fields import relative_octet, relative_seconds
+from drivers.codec.pdu.fields import relative_octet, relative_seconds
+from drivers.errors import PduError
 
 
 def only(parts: tuple[object, ...]) -> object:

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from drivers.codec.pdu import Deliver, StatusReport, Submit, decode
 from drivers.errors import PduError
-from drivers.pdu import Deliver, StatusReport, Submit, decode
 
 VECTORS = json.loads((Path(__file__).parent.parent / "data" / "pdu_vectors.json").read_text())
 REAL_PDUS = [

@@ -4,7 +4,7 @@
 PDU and what its source library's own test asserts about it, under that library's field names
 (``source`` = repository:path, plus ``commit`` and ``test``). This module
 
-* decodes each PDU with :func:`drivers.pdu.decode`, passing the ``<length>`` the vector gives
+* decodes each PDU with :func:`drivers.codec.pdu.decode`, passing the ``<length>`` the vector gives
   (``tpdu_length``, ``tpdu_len``, ``cmgs_length``, ``tpdu_offset``, the ``+CMGR`` line, or
   ``has_sca``/``has_smsc_param``);
 * compares EVERY asserted field with our decoded dataclass through one explicit table per
@@ -34,9 +34,8 @@ from typing import Any, Final
 
 import pytest
 
-from drivers import gsm7, gsm7_tables
-from drivers.errors import PduError
-from drivers.pdu import (
+from drivers.codec import gsm7, gsm7_tables
+from drivers.codec.pdu import (
     Address,
     Alphabet,
     Concatenation,
@@ -54,7 +53,8 @@ from drivers.pdu import (
     ValidityPeriod,
     decode,
 )
-from drivers.pdu import fields as pdu_fields
+from drivers.codec.pdu import fields as pdu_fields
+from drivers.errors import PduError
 
 Vector = dict[str, Any]
 

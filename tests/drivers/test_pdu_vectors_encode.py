@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import pytest
 
-from drivers.pdu import (
+from drivers.codec.pdu import (
     Concatenation,
     Deliver,
     MessagePlan,
@@ -31,7 +31,7 @@ from drivers.pdu import (
     plan_data,
     plan_text,
 )
-from drivers.pdu import fields as pdu_fields
+from drivers.codec.pdu import fields as pdu_fields
 from tests.drivers.test_pdu_vectors import (
     BY_ID,
     ENCODE_VECTORS,

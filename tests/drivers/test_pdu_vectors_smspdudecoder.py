@@ -19,8 +19,8 @@ from typing import Any, Final
 import pytest
 from smspdudecoder.easy import read_incoming_sms
 
+from drivers.codec.pdu import Deliver, decode
 from drivers.errors import PduError
-from drivers.pdu import Deliver, decode
 from tests.drivers.test_pdu_vectors import DELIVER_VECTORS, Vector, tpdu_length, vector_id
 
 _ALPHANUMERIC_AT: Final = (

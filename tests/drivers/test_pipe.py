@@ -6,8 +6,8 @@ import traceback
 
 import pytest
 
+from drivers.at.transport import pipe
 from drivers.errors import ModemLost
-from drivers.transport import pipe
 
 
 async def test_a_failed_end_raises_an_error_of_its_own_each_time() -> None:

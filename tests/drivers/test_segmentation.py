@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from drivers import gsm7
-from drivers.gsm7_tables import PORTUGUESE, SPANISH, TURKISH
-from drivers.pdu import Alphabet, encode_submit, plan_data, plan_text
+from drivers.codec import gsm7
+from drivers.codec.gsm7_tables import PORTUGUESE, SPANISH, TURKISH
+from drivers.codec.pdu import Alphabet, encode_submit, plan_data, plan_text
 
 GSM_160 = "a" * 160
 

@@ -13,8 +13,10 @@ from typing import TypeVar
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from drivers import gsm7
-from drivers.at_channel import AtChannel, Timeouts
+from drivers.at.channel import AtChannel, Timeouts
+from drivers.at.transport import Link, open_link, pipe
+from drivers.codec import gsm7
+from drivers.codec.pdu import Deliver, StatusReport, SubmitOptions, encode_text
 from drivers.errors import (
     AtCommandError,
     AtTimeout,
@@ -23,13 +25,11 @@ from drivers.errors import (
     SendError,
     TransportError,
 )
-from drivers.modem import GsmModem, LinkLost, MessageStored, ReportStored
-from drivers.pdu import Deliver, StatusReport, SubmitOptions, encode_text
+from drivers.modem.driver import GsmModem, LinkLost, MessageStored, ReportStored
 from drivers.simulated import Fate, HandsetRule, SimulatedModem, SimulatedNetwork
 from drivers.simulated.control import control_app
 from drivers.simulated.personality import GENERIC
 from drivers.simulated.serve import PtyServer, TcpServer
-from drivers.transport import Link, open_link, pipe
 from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, decoded, receive_all, rig
 
 ME = "+15550001111"

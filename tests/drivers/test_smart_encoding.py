@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from drivers import gsm7
-from drivers.smart_encoding import SMART_TABLE, smart_encode
+from drivers.codec import gsm7
+from drivers.codec.smart_encoding import SMART_TABLE, smart_encode
 
 
 def test_every_replacement_is_gsm7_and_every_replaced_character_is_not() -> None:

@@ -25,7 +25,7 @@ import aiohttp
 import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from drivers.pdu import Submit, decode
+from drivers.codec.pdu import Submit, decode
 from drivers.simulated import SimulatedModem, SimulatedNetwork
 from drivers.simulated.network import Fate, HandsetRule
 from gateway.config import Account, ModemConfig, NumberConfig, ServiceConfig

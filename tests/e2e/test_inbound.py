@@ -21,7 +21,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from drivers.pdu import Deliver, decode
+from drivers.codec.pdu import Deliver, decode
 from drivers.simulated import SimulatedModem, SimulatedNetwork
 from drivers.simulated.pdus import deliver_pdu
 from drivers.simulated.state import Slot

@@ -2,7 +2,7 @@
 
 The real reports are the SMS-STATUS-REPORT vectors of the shared corpus
 (``tests/data/pdu_vectors.json``, a verbatim copy of ``../shared/vectors/real_vectors.json``),
-decoded with :func:`drivers.pdu.decode` as a modem's ``<length>`` tells; the TP-ST table is
+decoded with :func:`drivers.codec.pdu.decode` as a modem's ``<length>`` tells; the TP-ST table is
 ``../shared/docs/gsm-at-pdu.md`` §1.7.
 """
 
@@ -13,7 +13,7 @@ from typing import Final
 
 import pytest
 
-from drivers.pdu import StatusReport, Timestamp, decode
+from drivers.codec.pdu import StatusReport, Timestamp, decode
 from gateway.domain.delivery import (
     FINAL_DELIVERIES,
     Delivery,

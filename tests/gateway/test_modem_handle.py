@@ -7,9 +7,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from drivers.modem import ModemSettings
+from drivers.at.transport import Link, pipe
+from drivers.modem.driver import ModemSettings
 from drivers.simulated import SimulatedModem, SimulatedNetwork
-from drivers.transport import Link, pipe
 from gateway.config import ModemConfig
 from gateway.modems.supervisor import ModemHandle, ModemState
 

@@ -1,6 +1,6 @@
 """The GSM modem: initialisation, sending, message storage, and typed events.
 
-A :class:`GsmModem` drives one modem through an :class:`~drivers.at_channel.AtChannel` in PDU
+A :class:`GsmModem` drives one modem through an :class:`~drivers.at.channel.AtChannel` in PDU
 mode. It knows nothing about the gateway: it sends the PDUs it is given, reads and deletes what
 it is asked to, and reports what the modem announces as events (:data:`ModemEvent`). Before
 anything else it brings the modem back to command state (:meth:`GsmModem.command_state`),
@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar
 
-from drivers import at_replies
-from drivers.at_channel import AtChannel, Data
-from drivers.at_parse import Response, Unsolicited
-from drivers.at_replies import Registration
+from drivers.at import replies
+from drivers.at.channel import AtChannel, Data
+from drivers.at.parse import Response, Unsolicited
+from drivers.at.replies import Registration
 from drivers.errors import (
     AtCommandError,
     AtReplyError,
@@ -31,7 +31,7 @@ from drivers.errors import (
     ModemSetupError,
     SendError,
 )
-from drivers.quirks import GENERIC, VendorProfile, profile_for
+from drivers.modem.quirks import GENERIC, VendorProfile, profile_for
 
 log = logging.getLogger(__name__)
 
@@ -253,17 +253,17 @@ class GsmModem:
     def _event_for(self, urc: Unsolicited) -> ModemEvent:
         name = urc.name.upper()
         if name in ("+CMTI", "+CDSI"):
-            storage, index = at_replies.parse_storage_urc(urc.value)
+            storage, index = replies.parse_storage_urc(urc.value)
             return (
                 MessageStored(storage, index) if name == "+CMTI" else ReportStored(storage, index)
             )
         if name in ("+CMT", "+CDS") and urc.pdu is not None:
-            length = at_replies.parse_pdu_urc_length(urc.value)
+            length = replies.parse_pdu_urc_length(urc.value)
             return (
                 MessageRouted(urc.pdu, length) if name == "+CMT" else ReportRouted(urc.pdu, length)
             )
         if name in ("+CREG", "+CGREG", "+CEREG"):
-            return RegistrationChanged(name, at_replies.parse_registration_urc(urc.value))
+            return RegistrationChanged(name, replies.parse_registration_urc(urc.value))
         if name == "^RSSI" and urc.value.isdigit():
             return SignalChanged(int(urc.value))
         return OtherUnsolicited(urc.line)
@@ -312,7 +312,7 @@ class GsmModem:
         await self._unlock_sim()
         imsi = await self._text("AT+CIMI", "+CIMI:") or None
         numbers_reply = await self._try("AT+CNUM")
-        numbers = tuple(at_replies.parse_cnum(numbers_reply.lines)) if numbers_reply else ()
+        numbers = tuple(replies.parse_cnum(numbers_reply.lines)) if numbers_reply else ()
         try:
             await self.channel.command("AT+CMGF=0")
         except (AtCommandError, AtTimeout) as exc:
@@ -321,7 +321,7 @@ class GsmModem:
         storage, report_storage, storages = await self._choose_storage()
         cnmi = await self._choose_notifications()
         smsc_reply = await self._try("AT+CSCA?")
-        smsc = at_replies.parse_csca(smsc_reply.lines) if smsc_reply else None
+        smsc = replies.parse_csca(smsc_reply.lines) if smsc_reply else None
         self.info = ModemInfo(
             identity=Identity(manufacturer, model, revision, imei, imsi, numbers),
             profile=self.profile.name,
@@ -340,7 +340,7 @@ class GsmModem:
 
         A host that died, or a link that dropped, after ``AT+CMGS`` leaves the modem waiting
         for the PDU: it takes every command for PDU digits. So each round writes ESC, drops
-        what the modem says for a pause (:meth:`~drivers.at_channel.AtChannel.escape`), and
+        what the modem says for a pause (:meth:`~drivers.at.channel.AtChannel.escape`), and
         asks :data:`_PROBE`. The first round does not pause: a modem in command state ignores
         the ESC and says nothing more. An answer without ``013`` is from before (the
         acknowledgement of the ESC, a late ``+CMGS: <mr>``): the next round's pause drops the
@@ -388,16 +388,16 @@ class GsmModem:
 
     async def _text(self, command: str, prefix: str) -> str:
         reply = await self._try(command)
-        return at_replies.parse_text(reply.lines, prefix) if reply else ""
+        return replies.parse_text(reply.lines, prefix) if reply else ""
 
     async def _cpin(self) -> str:
         timeout = self.settings.cpin_quirk_timeout if self.profile.cpin_without_ok else None
         try:
-            return at_replies.parse_cpin((await self.channel.command("AT+CPIN?", timeout)).lines)
+            return replies.parse_cpin((await self.channel.command("AT+CPIN?", timeout)).lines)
         except AtTimeout as exc:
             # Old Wavecom firmware sends +CPIN: READY and never OK (python-gsmmodem).
             if any(line.upper().startswith("+CPIN:") for line in exc.lines):
-                return at_replies.parse_cpin(exc.lines)
+                return replies.parse_cpin(exc.lines)
             raise
 
     async def _unlock_sim(self) -> None:
@@ -439,13 +439,13 @@ class GsmModem:
         reply = await self._try("AT+CSMS?")
         if reply is not None:
             with contextlib.suppress(AtReplyError):
-                service = at_replies.fields(at_replies.parse_text(reply.lines, "+CSMS:"))[0]
+                service = replies.fields(replies.parse_text(reply.lines, "+CSMS:"))[0]
                 self._acknowledge = service == "1"
 
     async def _choose_storage(self) -> tuple[str, str | None, tuple[str, ...]]:
         reply = await self._try("AT+CPMS=?")
         empty: frozenset[str] = frozenset()
-        mem1, _, mem3 = at_replies.parse_cpms_test(reply.lines) if reply else (empty,) * 3
+        mem1, _, mem3 = replies.parse_cpms_test(reply.lines) if reply else (empty,) * 3
         offered = set(mem3) or set(mem1)
         wanted = self.settings.storage
         storage = wanted if wanted and (not offered or wanted in offered) else None
@@ -471,7 +471,7 @@ class GsmModem:
         allowed: tuple[frozenset[int], ...] = ()
         if reply is not None:
             with contextlib.suppress(AtReplyError):
-                allowed = at_replies.parse_cnmi_test(reply.lines)
+                allowed = replies.parse_cnmi_test(reply.lines)
         for candidate in CNMI_CANDIDATES:
             if self.profile.refuses_ds1 and candidate[3] == 1:
                 continue
@@ -491,7 +491,7 @@ class GsmModem:
             if reply is None:
                 continue
             with contextlib.suppress(AtReplyError):
-                registration = at_replies.parse_registration(reply.lines, f"{command}:")
+                registration = replies.parse_registration(reply.lines, f"{command}:")
                 if found is None or (registration.registered and not found.registered):
                     found = registration
         return found
@@ -504,27 +504,27 @@ class GsmModem:
     # --- operations --------------------------------------------------------------------------
 
     async def signal(self) -> tuple[int, int]:
-        """``AT+CSQ``: (rssi, ber); see :func:`~drivers.at_replies.rssi_dbm`."""
-        return at_replies.parse_csq((await self.channel.command("AT+CSQ")).lines)
+        """``AT+CSQ``: (rssi, ber); see :func:`~drivers.at.replies.rssi_dbm`."""
+        return replies.parse_csq((await self.channel.command("AT+CSQ")).lines)
 
     async def registration(self) -> Registration:
         """``AT+CREG?``, falling back to ``AT+CEREG?`` for LTE-only modems."""
         try:
             reply = await self.channel.command("AT+CREG?")
-            registration = at_replies.parse_registration(reply.lines, "+CREG:")
+            registration = replies.parse_registration(reply.lines, "+CREG:")
             if registration.registered:
                 return registration
         except (AtCommandError, AtReplyError):
             registration = None
         reply = await self.channel.command("AT+CEREG?")
-        lte = at_replies.parse_registration(reply.lines, "+CEREG:")
+        lte = replies.parse_registration(reply.lines, "+CEREG:")
         return lte if registration is None or lte.registered else registration
 
     async def send_pdu(self, pdu: Data, tpdu_length: int) -> int:
         """Send one SMS-SUBMIT; returns its TP-MR from ``+CMGS: <mr>``. ``pdu`` may be a
         coroutine function deciding the PDU at the prompt (see :meth:`AtChannel.submit`)."""
         reply = await self.channel.submit(f"AT+CMGS={tpdu_length}", pdu)
-        return at_replies.parse_cmgs(reply.lines)
+        return replies.parse_cmgs(reply.lines)
 
     async def send_parts(
         self,
@@ -565,7 +565,7 @@ class GsmModem:
             reply = await self.channel.command(f"AT+CMGL={stat}")
         return [
             StoredMessage(storage, entry.index or 0, entry.stat, entry.length, entry.pdu)
-            for entry in at_replies.parse_cmgl(reply.lines)
+            for entry in replies.parse_cmgl(reply.lines)
         ]
 
     async def read_message(self, storage: str, index: int) -> StoredMessage | None:
@@ -577,7 +577,7 @@ class GsmModem:
                 if exc.code == _CMS_INVALID_INDEX:
                     return None
                 raise
-        entry = at_replies.parse_cmgr(reply.lines)
+        entry = replies.parse_cmgr(reply.lines)
         if entry is None:
             return None
         return StoredMessage(storage, index, entry.stat, entry.length, entry.pdu)
@@ -590,7 +590,7 @@ class GsmModem:
         """(used, total) of ``storage``."""
         async with self._storage(storage):
             reply = await self.channel.command("AT+CPMS?")
-        return at_replies.parse_cpms_usage(reply.lines)[0]
+        return replies.parse_cpms_usage(reply.lines)[0]
 
     async def close(self) -> None:
         for task in list(self._tasks):

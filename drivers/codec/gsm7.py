@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from drivers.codec.gsm7_tables import DEFAULT, ESC, LOCKING_TABLES, SHIFT_TABLES
 from drivers.errors import PduError
-from drivers.gsm7_tables import DEFAULT, ESC, LOCKING_TABLES, SHIFT_TABLES
 
 _SPACE: Final = " "
 

@@ -1,6 +1,6 @@
 """Codecs for the individual TPDU fields of TS 23.040 §9.1-9.2 (addresses, times, DCS, VP, UDH).
 
-Decoders take bytes and return the dataclasses of :mod:`drivers.pdu.types`; malformed input
+Decoders take bytes and return the dataclasses of :mod:`drivers.codec.pdu.types`; malformed input
 raises :class:`~drivers.errors.PduError` naming the field.
 """
 
@@ -10,9 +10,8 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
-from drivers import gsm7
-from drivers.errors import PduError
-from drivers.pdu.types import (
+from drivers.codec import gsm7
+from drivers.codec.pdu.types import (
     Address,
     Alphabet,
     Concatenation,
@@ -29,6 +28,7 @@ from drivers.pdu.types import (
     ValidityPeriod,
     WaitingKind,
 )
+from drivers.errors import PduError
 
 # ---------------------------------------------------------------------------------------------
 # Addresses (TS 23.040 §9.1.2.5, TS 24.011 §8.2.5.1 for the SMSC address)

@@ -9,17 +9,17 @@ Public API::
     with_validity(pdu, seconds) -> pdu   # the relative TP-VP of an encoded SUBMIT, set anew
 """
 
-from drivers.pdu.decode import decode
-from drivers.pdu.encode import (
+from drivers.codec.pdu.decode import decode
+from drivers.codec.pdu.encode import (
     SubmitOptions,
     SubmitPart,
     encode_submit,
     encode_text,
     with_validity,
 )
-from drivers.pdu.segmentation import MessagePlan, Segment, plan_data, plan_text, plan_ucs2
-from drivers.pdu.status import StatusMeaning, interpret_status
-from drivers.pdu.types import (
+from drivers.codec.pdu.segmentation import MessagePlan, Segment, plan_data, plan_text, plan_ucs2
+from drivers.codec.pdu.status import StatusMeaning, interpret_status
+from drivers.codec.pdu.types import (
     Address,
     Alphabet,
     Concatenation,

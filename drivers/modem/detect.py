@@ -31,10 +31,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from drivers import at_replies
-from drivers.at_channel import AtChannel, Timeouts
+from drivers.at import replies
+from drivers.at.channel import AtChannel, Timeouts
+from drivers.at.transport import open_link
 from drivers.errors import AtCommandError, AtReplyError, AtTimeout, DriverError
-from drivers.transport import open_link
 
 PROBE_TIMEOUT: Final = 1.5  # seconds a port has to answer AT (an idle modem answers in ms)
 DEFAULT_BAUD: Final = 115200
@@ -227,18 +227,18 @@ def _cannot_open(exc: BaseException) -> str:
 async def _identify(port: str, channel: AtChannel, baud: int) -> Found:
     async def text(command: str, prefix: str) -> str:
         with contextlib.suppress(AtCommandError, AtTimeout, AtReplyError):
-            return at_replies.parse_text((await channel.command(command)).lines, prefix)
+            return replies.parse_text((await channel.command(command)).lines, prefix)
         return ""
 
     numbers: tuple[str, ...] = ()
     with contextlib.suppress(AtCommandError, AtTimeout, AtReplyError):
-        numbers = tuple(at_replies.parse_cnum((await channel.command("AT+CNUM")).lines))
+        numbers = tuple(replies.parse_cnum((await channel.command("AT+CNUM")).lines))
     rssi = registration = None
     with contextlib.suppress(AtCommandError, AtTimeout, AtReplyError):
-        rssi = at_replies.parse_csq((await channel.command("AT+CSQ")).lines)[0]
+        rssi = replies.parse_csq((await channel.command("AT+CSQ")).lines)[0]
     with contextlib.suppress(AtCommandError, AtTimeout, AtReplyError):
         reply = await channel.command("AT+CREG?")
-        registration = at_replies.parse_registration(reply.lines, "+CREG:").stat
+        registration = replies.parse_registration(reply.lines, "+CREG:").stat
     return Found(
         port=port,
         manufacturer=await text("AT+CGMI", "+CGMI:"),

@@ -1,7 +1,7 @@
-"""One AT command in flight over a :class:`~drivers.transport.Link`, and the URCs around it.
+"""One AT command in flight over a :class:`~drivers.at.transport.Link`, and the URCs around it.
 
-The channel owns the only reader of the link. It feeds an :class:`~drivers.at_parse.AtParser`,
-completes the waiting command with its :class:`~drivers.at_parse.Response`, and hands every
+The channel owns the only reader of the link. It feeds an :class:`~drivers.at.parse.AtParser`,
+completes the waiting command with its :class:`~drivers.at.parse.Response`, and hands every
 unsolicited result code to its subscribers, even those arriving in the middle of a reply.
 The waiter is registered before the command is written, so a fast modem cannot answer into
 the void. When the link ends, the command in flight fails with :class:`ModemLost` at once
@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
-from drivers.at_parse import (
+from drivers.at.parse import (
     AtParser,
     Garbage,
     Prompt,
@@ -27,6 +27,7 @@ from drivers.at_parse import (
     Stray,
     Unsolicited,
 )
+from drivers.at.transport import Link
 from drivers.errors import (
     AtCommandError,
     AtTimeout,
@@ -35,7 +36,6 @@ from drivers.errors import (
     DriverError,
     ModemLost,
 )
-from drivers.transport import Link
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Pure parsers for the replies and unsolicited codes the driver uses (TS 27.005, TS 27.007).
 
-Each takes the reply lines of a :class:`~drivers.at_parse.Response` (or the value of an
-:class:`~drivers.at_parse.Unsolicited`) and returns plain values. They accept the vendor
+Each takes the reply lines of a :class:`~drivers.at.parse.Response` (or the value of an
+:class:`~drivers.at.parse.Unsolicited`) and returns plain values. They accept the vendor
 variants recorded from real modems (tests/drivers/test_at_replies.py names each device) and
 raise :class:`~drivers.errors.AtReplyError` for anything else.
 """

@@ -81,7 +81,7 @@ SIMCOM_QUALCOMM: Final = VendorProfile(
 SIMCOM: Final = VendorProfile(
     "simcom",
     _re(r"simcom"),
-    # SIM800/SIM900 boot lines (RDY, Call Ready, SMS Ready) are URCs in at_parse already.
+    # SIM800/SIM900 boot lines (RDY, Call Ready, SMS Ready) are URCs in drivers.at.parse already.
     notes="SIM800/SIM900: 2G only; brown-outs reboot it (watch for RDY)",
 )
 GENERIC: Final = VendorProfile("generic")

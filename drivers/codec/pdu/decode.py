@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from drivers import gsm7
-from drivers.errors import PduError
-from drivers.pdu import fields
-from drivers.pdu.status import interpret_status
-from drivers.pdu.types import (
+from drivers.codec import gsm7
+from drivers.codec.pdu import fields
+from drivers.codec.pdu.status import interpret_status
+from drivers.codec.pdu.types import (
     Address,
     Alphabet,
     DataCoding,
@@ -24,6 +23,7 @@ from drivers.pdu.types import (
     UserDataHeader,
     ValidityPeriod,
 )
+from drivers.errors import PduError
 
 # TS 23.040 §9.2.3.1, TP-MTI in the two low bits of the first octet, as seen by the MS side.
 _MTI_DELIVER: Final = 0

@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from drivers import gsm7
+from drivers.codec import gsm7
+from drivers.codec.pdu import fields
+from drivers.codec.pdu.segmentation import MessagePlan, plan_text
+from drivers.codec.pdu.types import (
+    Alphabet,
+    Concatenation,
+    InformationElement,
+    NationalLanguageShift,
+)
 from drivers.errors import PduError
-from drivers.pdu import fields
-from drivers.pdu.segmentation import MessagePlan, plan_text
-from drivers.pdu.types import Alphabet, Concatenation, InformationElement, NationalLanguageShift
 
 # TS 23.040 §9.2.3: first-octet bits of an SMS-SUBMIT.
 _MTI_SUBMIT: Final = 0x01

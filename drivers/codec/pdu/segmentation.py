@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from drivers import gsm7, gsm7_tables
+from drivers.codec import gsm7, gsm7_tables
+from drivers.codec.pdu import fields
+from drivers.codec.pdu.types import Alphabet
+from drivers.codec.smart_encoding import smart_encode
 from drivers.errors import PduError
-from drivers.pdu import fields
-from drivers.pdu.types import Alphabet
-from drivers.smart_encoding import smart_encode
 
 MAX_USER_DATA_OCTETS: Final = 140
 MAX_SEPTETS: Final = 160

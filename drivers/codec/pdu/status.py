@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from drivers.pdu.types import StatusClass
+from drivers.codec.pdu.types import StatusClass
 
 # TS 23.040 §9.2.3.15: "any reserved values received shall be treated as 'service rejected'".
 _SERVICE_REJECTED: Final = 0x63
