@@ -15,8 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
-from drivers.at.transport import parse_tcp_url
-from drivers.simulated import PERSONALITIES
+from drivers import PERSONALITIES, parse_tcp_url
 from gateway.domain.errors import ConfigError
 from gateway.domain.models import is_sid
 from gateway.domain.numbering import NumberError

@@ -2,7 +2,7 @@
 
 Each takes the reply lines of a :class:`~drivers.at.parse.Response` (or the value of an
 :class:`~drivers.at.parse.Unsolicited`) and returns plain values. They accept the vendor
-variants recorded from real modems (tests/drivers/test_at_replies.py names each device) and
+variants recorded from real modems (tests/drivers/at/test_at_replies.py names each device) and
 raise :class:`~drivers.errors.AtReplyError` for anything else.
 """
 

@@ -84,7 +84,7 @@ class Silent:
 
 
 @dataclass(frozen=True, slots=True)
-class Modem:
+class DetectedModem:
     """One modem: every port of it that answered AT, the preferred one first."""
 
     ports: tuple[Found, ...] = field(default_factory=tuple)
@@ -255,7 +255,7 @@ async def _identify(port: str, channel: AtChannel, baud: int) -> Found:
 
 async def detect(
     ports: Sequence[str], baud: int | None = None, timeout: float = PROBE_TIMEOUT
-) -> tuple[list[Modem], list[Silent]]:
+) -> tuple[list[DetectedModem], list[Silent]]:
     """Probe ``ports`` side by side (at ``baud`` only, or at the speeds :func:`bauds_for`
     gives each); the modems found (ports of one modem grouped by IMEI, in the order given) and
     the ports that are not modems."""
@@ -269,4 +269,4 @@ async def detect(
             silent.append(result)
         else:
             groups.setdefault(result.imei or result.port, []).append(result)
-    return [Modem(tuple(found)) for found in groups.values()], silent
+    return [DetectedModem(tuple(found)) for found in groups.values()], silent

@@ -16,8 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
 
-from drivers.codec.pdu import SubmitOptions, encode_submit, plan_text
-from drivers.errors import PduError
+from drivers.codec import PduError, SubmitOptions, encode_submit, plan_text
 from gateway.accounts.applications import Applications
 from gateway.config import Config, ServiceConfig
 from gateway.domain.errors import ApiError

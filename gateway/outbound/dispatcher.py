@@ -29,9 +29,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
-from drivers.codec.pdu import with_validity
-from drivers.errors import AtCommandError, AtReplyError, AtTimeout, CmsError, ModemLost
-from drivers.modem.driver import GsmModem
+from drivers import AtCommandError, AtReplyError, AtTimeout, CmsError, Modem, ModemLost
+from drivers.codec import with_validity
 from gateway.domain import send_errors
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Message, Segment, Status
@@ -356,7 +355,7 @@ class Dispatcher:
     async def _send_part(
         self,
         handle: ModemHandle,
-        modem: GsmModem,
+        modem: Modem,
         message: Message,
         segment: Segment,
         last: _Charge | None = None,

@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 from drivers.at.channel import AtChannel, Timeouts
 from drivers.at.transport import pipe
 from drivers.codec.pdu import Deliver, Pdu, decode
-from drivers.modem.driver import GsmModem, MessageStored, ModemEvent, ModemSettings
+from drivers.modem.driver import GsmModem
+from drivers.modem.events import MessageStored, ModemEvent
+from drivers.modem.info import ModemSettings
 from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
 
 # Nothing in these tests waits for a timeout unless it provokes one; the bound only turns a

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from drivers.at.channel import Timeouts
-from drivers.modem.driver import ModemSettings
+from drivers import ModemSettings, Timeouts
 from drivers.simulated import SimulatedModem
 from drivers.simulated.network import Fate, HandsetRule
 from gateway.domain.models import Status

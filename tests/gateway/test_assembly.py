@@ -35,7 +35,7 @@ from drivers.simulated.network import DEFAULT_SMSC, SimulatedNetwork
 from drivers.simulated.pdus import deliver_pdu
 from gateway.domain.assembly import assemble, generation_of, received_part
 from gateway.domain.records import Generation, InboundPart
-from tests.drivers.test_pdu_vectors import BY_ID, tpdu_length
+from tests.drivers.codec.test_pdu_vectors import BY_ID, tpdu_length
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MODEM = "alice"

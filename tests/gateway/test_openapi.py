@@ -36,8 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from drivers.at.replies import Registration
-from drivers.modem.driver import Identity, ModemInfo
+from drivers import Identity, ModemInfo, Registration
 from gateway.api import handlers as gateway_api
 from gateway.api.observability import routes as observability_routes
 from gateway.api.openapi import (

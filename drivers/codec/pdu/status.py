@@ -1,9 +1,11 @@
-"""TP-ST (TS 23.040 §9.2.3.15): what a status report says, and the Twilio status it maps to.
+"""TP-ST (TS 23.040 §9.2.3.15): what a status report says of the part it is for.
 
-The Twilio mapping is the project's shared table (``../shared/docs/gsm-at-pdu.md`` §1.7):
-a completed transaction is ``delivered`` (except "forwarded, unable to confirm", which stays
-``sent``, and "replaced", which is ``undelivered``); while the service centre is still trying the
-message stays ``sent``; every final failure is ``undelivered`` with the error code of the table.
+Its class and description are TS 23.040's; its :class:`~drivers.codec.pdu.types.Delivery`
+follows the project's shared table (``../shared/docs/gsm-at-pdu.md`` §1.7): a completed
+transaction is ``delivered``, except "forwarded, unable to confirm" (``unconfirmed``) and
+"replaced" (``undelivered``); while the service centre is still trying it is ``pending``; every
+final failure is ``undelivered``. What a delivery means to a Twilio client (a message status,
+an error code) is for the caller to say (the gateway: ``gateway/domain/delivery.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from drivers.codec.pdu.types import StatusClass
+from drivers.codec.pdu.types import Delivery, StatusClass
 
 # TS 23.040 §9.2.3.15: "any reserved values received shall be treated as 'service rejected'".
 _SERVICE_REJECTED: Final = 0x63
@@ -44,26 +46,12 @@ _DESCRIPTIONS: Final[dict[int, str]] = {
     0x65: "error in SME",
 }
 
-# Twilio error codes for final failures, by TP-ST (shared table §1.7); unlisted ones are 30008.
-_ERROR_CODES: Final[dict[int, int]] = {
-    0x41: 30006,  # incompatible destination: landline or unreachable carrier
-    0x42: 30004,  # connection rejected: message blocked
-    0x43: 30005,  # not obtainable: unknown destination handset
-    0x45: 30006,  # no interworking available
-    0x46: 30003,  # validity period expired: unreachable handset
-    0x61: 30003,  # SME busy, SC gave up
-    0x62: 30003,  # no response from SME, SC gave up
-    0x65: 30003,  # error in SME (e.g. memory full), SC gave up
-}
-_UNKNOWN_ERROR: Final = 30008
-
 
 @dataclass(frozen=True, slots=True)
 class StatusMeaning:
     status_class: StatusClass
     description: str
-    twilio_status: str
-    error_code: int | None
+    delivery: Delivery
 
 
 def _reserved(value: int) -> bool:
@@ -90,12 +78,11 @@ def interpret_status(value: int) -> StatusMeaning:
     effective = _SERVICE_REJECTED if _reserved(value) else value
     if effective < 0x20:
         if effective == 0x01:
-            return StatusMeaning(StatusClass.DELIVERED, description, "sent", None)
+            return StatusMeaning(StatusClass.DELIVERED, description, Delivery.UNCONFIRMED)
         if effective == 0x02:
-            return StatusMeaning(StatusClass.DELIVERED, description, "undelivered", _UNKNOWN_ERROR)
-        return StatusMeaning(StatusClass.DELIVERED, description, "delivered", None)
+            return StatusMeaning(StatusClass.DELIVERED, description, Delivery.UNDELIVERED)
+        return StatusMeaning(StatusClass.DELIVERED, description, Delivery.DELIVERED)
     if effective < 0x40:
-        return StatusMeaning(StatusClass.STILL_TRYING, description, "sent", None)
+        return StatusMeaning(StatusClass.STILL_TRYING, description, Delivery.PENDING)
     status_class = StatusClass.PERMANENT_FAILURE if effective < 0x60 else StatusClass.GAVE_UP
-    code = _ERROR_CODES.get(effective, _UNKNOWN_ERROR)
-    return StatusMeaning(status_class, description, "undelivered", code)
+    return StatusMeaning(status_class, description, Delivery.UNDELIVERED)

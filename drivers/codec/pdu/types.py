@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum, IntEnum
+from enum import Enum, IntEnum, StrEnum
 
 
 class TypeOfNumber(IntEnum):
@@ -194,6 +194,23 @@ class StatusClass(Enum):
     GAVE_UP = "temporary error, SC not making any more attempts"
 
 
+class Delivery(StrEnum):
+    """What a status report says of the delivery of the part it is for (TS 23.040 §9.2.3.15,
+    ``../shared/docs/gsm-at-pdu.md`` §1.7).
+
+    ``DELIVERED``: the transaction completed, the SME received it (TP-ST 0x00, 0x10-0x1F);
+    ``PENDING``: the service centre is still trying (0x20-0x3F), not final; ``UNCONFIRMED``:
+    forwarded, but the SC cannot confirm delivery (0x01), final; ``UNDELIVERED``: a final
+    failure (replaced by the SC 0x02, 0x40 and up, and the reserved values, which TS 23.040
+    says to treat as "service rejected").
+    """
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    UNCONFIRMED = "unconfirmed"
+    UNDELIVERED = "undelivered"
+
+
 @dataclass(frozen=True, slots=True)
 class Deliver:
     """SMS-DELIVER (TS 23.040 §9.2.2.1)."""
@@ -250,11 +267,8 @@ class Submit:
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
-    """SMS-STATUS-REPORT (TS 23.040 §9.2.2.3) with its TP-ST classified.
-
-    ``twilio_status`` and ``error_code`` follow the shared mapping of TP-ST to Twilio message
-    statuses (``../shared/docs/gsm-at-pdu.md`` §1.7).
-    """
+    """SMS-STATUS-REPORT (TS 23.040 §9.2.2.3) with its TP-ST classified: its class, its
+    description and what it says of the part's :class:`Delivery`."""
 
     sca: Address | None
     first_octet: int
@@ -267,8 +281,7 @@ class StatusReport:
     status: int
     status_class: StatusClass
     status_description: str
-    twilio_status: str
-    error_code: int | None
+    delivery: Delivery
     pid: int | None
     dcs: DataCoding | None
     user_data: UserData | None

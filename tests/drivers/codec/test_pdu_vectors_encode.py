@@ -32,7 +32,7 @@ from drivers.codec.pdu import (
     plan_text,
 )
 from drivers.codec.pdu import fields as pdu_fields
-from tests.drivers.test_pdu_vectors import (
+from tests.drivers.codec.test_pdu_vectors import (
     BY_ID,
     ENCODE_VECTORS,
     FIELD_VECTORS,

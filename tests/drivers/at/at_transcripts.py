@@ -30,7 +30,7 @@ from drivers.codec.pdu import SubmitOptions, SubmitPart, encode_text
 
 Vector = dict[str, Any]
 
-DATA: Final = Path(__file__).resolve().parent.parent / "data" / "at_transcripts.json"
+DATA: Final = Path(__file__).resolve().parents[2] / "data" / "at_transcripts.json"
 VECTORS: Final[dict[int, Vector]] = {
     vector["id"]: vector for vector in json.loads(DATA.read_text(encoding="utf-8"))["vectors"]
 }

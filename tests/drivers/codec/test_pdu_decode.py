@@ -9,6 +9,7 @@ import pytest
 from drivers.codec.pdu import (
     Alphabet,
     Deliver,
+    Delivery,
     MessageWaiting,
     StatusClass,
     StatusReport,
@@ -194,7 +195,7 @@ def test_status_report_fields() -> None:
     assert report.discharge.value == datetime(
         2013, 7, 17, 15, 58, 14, tzinfo=timezone(timedelta(hours=2))
     )
-    assert (report.status, report.twilio_status, report.error_code) == (0, "delivered", None)
+    assert (report.status, report.delivery) == (0, Delivery.DELIVERED)
 
 
 def test_status_report_optional_parameters() -> None:
@@ -205,35 +206,31 @@ def test_status_report_optional_parameters() -> None:
     assert report.user_data is not None and report.user_data.text == "Hi"
 
 
+# What each TP-ST says of the delivery (../shared/docs/gsm-at-pdu.md §1.7); the Twilio error
+# codes of the undelivered ones are the gateway's (tests/gateway/test_delivery.py).
 @pytest.mark.parametrize(
-    ("status", "status_class", "twilio", "code"),
+    ("status", "status_class", "delivery"),
     [
-        (0x00, StatusClass.DELIVERED, "delivered", None),
-        (0x01, StatusClass.DELIVERED, "sent", None),
-        (0x02, StatusClass.DELIVERED, "undelivered", 30008),
-        (0x05, StatusClass.GAVE_UP, "undelivered", 30008),  # reserved: as "service rejected"
-        (0x1F, StatusClass.DELIVERED, "delivered", None),
-        (0x21, StatusClass.STILL_TRYING, "sent", None),
-        (0x30, StatusClass.STILL_TRYING, "sent", None),
-        (0x40, StatusClass.PERMANENT_FAILURE, "undelivered", 30008),
-        (0x41, StatusClass.PERMANENT_FAILURE, "undelivered", 30006),
-        (0x42, StatusClass.PERMANENT_FAILURE, "undelivered", 30004),
-        (0x43, StatusClass.PERMANENT_FAILURE, "undelivered", 30005),
-        (0x46, StatusClass.PERMANENT_FAILURE, "undelivered", 30003),
-        (0x5A, StatusClass.PERMANENT_FAILURE, "undelivered", 30008),
-        (0x61, StatusClass.GAVE_UP, "undelivered", 30003),
-        (0x63, StatusClass.GAVE_UP, "undelivered", 30008),
-        (0x65, StatusClass.GAVE_UP, "undelivered", 30003),
-        (0x7F, StatusClass.GAVE_UP, "undelivered", 30008),
-        (0xFF, StatusClass.GAVE_UP, "undelivered", 30008),
+        (0x00, StatusClass.DELIVERED, Delivery.DELIVERED),
+        (0x01, StatusClass.DELIVERED, Delivery.UNCONFIRMED),
+        (0x02, StatusClass.DELIVERED, Delivery.UNDELIVERED),
+        (0x05, StatusClass.GAVE_UP, Delivery.UNDELIVERED),  # reserved: as "service rejected"
+        (0x1F, StatusClass.DELIVERED, Delivery.DELIVERED),
+        (0x21, StatusClass.STILL_TRYING, Delivery.PENDING),
+        (0x30, StatusClass.STILL_TRYING, Delivery.PENDING),
+        (0x40, StatusClass.PERMANENT_FAILURE, Delivery.UNDELIVERED),
+        (0x41, StatusClass.PERMANENT_FAILURE, Delivery.UNDELIVERED),
+        (0x42, StatusClass.PERMANENT_FAILURE, Delivery.UNDELIVERED),
+        (0x43, StatusClass.PERMANENT_FAILURE, Delivery.UNDELIVERED),
+        (0x46, StatusClass.PERMANENT_FAILURE, Delivery.UNDELIVERED),
+        (0x5A, StatusClass.PERMANENT_FAILURE, Delivery.UNDELIVERED),
+        (0x61, StatusClass.GAVE_UP, Delivery.UNDELIVERED),
+        (0x63, StatusClass.GAVE_UP, Delivery.UNDELIVERED),
+        (0x65, StatusClass.GAVE_UP, Delivery.UNDELIVERED),
+        (0x7F, StatusClass.GAVE_UP, Delivery.UNDELIVERED),
+        (0xFF, StatusClass.GAVE_UP, Delivery.UNDELIVERED),
     ],
 )
-def test_status_mapping(
-    status: int, status_class: StatusClass, twilio: str, code: int | None
-) -> None:
+def test_status_mapping(status: int, status_class: StatusClass, delivery: Delivery) -> None:
     meaning = interpret_status(status)
-    assert (meaning.status_class, meaning.twilio_status, meaning.error_code) == (
-        status_class,
-        twilio,
-        code,
-    )
+    assert (meaning.status_class, meaning.delivery) == (status_class, delivery)

@@ -33,7 +33,7 @@ from drivers.at.parse import (
     parse_final,
     response_prefix,
 )
-from tests.drivers.at_transcripts import (
+from tests.drivers.at.at_transcripts import (
     VECTORS,
     ZTE_SUBMIT,
     Chunker,

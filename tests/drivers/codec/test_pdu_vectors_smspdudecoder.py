@@ -21,7 +21,7 @@ from smspdudecoder.easy import read_incoming_sms
 
 from drivers.codec.pdu import Deliver, decode
 from drivers.errors import PduError
-from tests.drivers.test_pdu_vectors import DELIVER_VECTORS, Vector, tpdu_length, vector_id
+from tests.drivers.codec.test_pdu_vectors import DELIVER_VECTORS, Vector, tpdu_length, vector_id
 
 _ALPHANUMERIC_AT: Final = (
     "alphanumeric sender: it unpacks every octet of the address instead of floor(semi-octets*4/7) "

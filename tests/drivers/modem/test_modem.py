@@ -10,18 +10,18 @@ import pytest
 from drivers.at.channel import AtChannel, Timeouts
 from drivers.at.transport import Link, pipe, split_every
 from drivers.codec import gsm7
-from drivers.codec.pdu import Deliver, StatusReport, SubmitOptions, encode_text
+from drivers.codec.pdu import Deliver, Delivery, StatusReport, SubmitOptions, encode_text
 from drivers.errors import AtTimeout, CmsError, ModemLost, ModemSetupError, SendError
-from drivers.modem.driver import (
-    GsmModem,
+from drivers.modem.driver import GsmModem
+from drivers.modem.events import (
     LinkLost,
     MessageRouted,
     MessageStored,
-    ModemSettings,
     RegistrationChanged,
     ReportRouted,
     ReportStored,
 )
+from drivers.modem.info import ModemSettings
 from drivers.simulated import PERSONALITIES, Fate, HandsetRule, SimulatedModem
 from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, Rig, decoded, receive_all, rig
 
@@ -77,7 +77,7 @@ async def test_send_receive_and_report_through_every_personality(name: str) -> N
                 route = await events.next(ReportRouted)
                 report = decoded(route.pdu, route.length)
             assert isinstance(report, StatusReport)
-            assert (report.message_reference, report.twilio_status) == (reference, "delivered")
+            assert (report.message_reference, report.delivery) == (reference, Delivery.DELIVERED)
         await bob.send_parts(parts_of("pong", ALICE))
         if routed:
             message = await events.next(MessageRouted)
@@ -187,7 +187,7 @@ async def test_status_reports_stored_in_sr() -> None:
             assert entry is not None
             report = decoded(entry.pdu, entry.length)
             assert isinstance(report, StatusReport)
-            assert report.twilio_status == "delivered"
+            assert report.delivery is Delivery.DELIVERED
             assert report.recipient.number == BOB
             seen.append(report.message_reference)
         assert seen == references

@@ -1,7 +1,7 @@
 """The reply parsers of ``drivers/at_replies.py`` on every recorded AT transcript, and their errors.
 
 Each vector of ``tests/data/at_transcripts.json`` is replayed through :class:`AtParser` (the same
-bytes as ``test_at_parse.py``; ``tests/drivers/at_transcripts.py`` says how each source's shape
+bytes as ``test_at_parse.py``; ``tests/drivers/at/at_transcripts.py`` says how each source's shape
 becomes bytes), and the lines of the :class:`Response` go to the reply parser of that command.
 What comes out is compared with what the vector's source asserts. Tests carry the device in their
 name or id, as ModemManager's ``test-modem-helpers.c`` does (``test_cpms_response_huawei_mu609``).
@@ -46,7 +46,7 @@ from drivers.at.replies import (
 )
 from drivers.codec.pdu import Deliver, StatusClass, StatusReport, Submit, decode
 from drivers.errors import AtReplyError, PduError
-from tests.drivers.at_transcripts import (
+from tests.drivers.at.at_transcripts import (
     VECTORS,
     ZTE_REFERENCE,
     Command,

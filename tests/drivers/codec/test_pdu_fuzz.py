@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from drivers.codec.pdu import Deliver, StatusReport, Submit, decode
 from drivers.errors import PduError
 
-VECTORS = json.loads((Path(__file__).parent.parent / "data" / "pdu_vectors.json").read_text())
+VECTORS = json.loads((Path(__file__).parents[2] / "data" / "pdu_vectors.json").read_text())
 REAL_PDUS = [
     bytes.fromhex(vector["pdu"])
     for vector in VECTORS["vectors"]

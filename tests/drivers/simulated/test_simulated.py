@@ -1,5 +1,5 @@
-"""The simulated network's rules, injected inbound traffic, and the simulator on a pty, TCP
-and its control interface — always through the real driver."""
+"""The simulated network's rules, injected inbound traffic, and the simulator on a pty and TCP
+— always through the real driver. Its control interface: tests/gateway/test_simulate_control.py."""
 
 from __future__ import annotations
 
@@ -11,23 +11,21 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from drivers.at.channel import AtChannel, Timeouts
 from drivers.at.transport import Link, open_link, pipe
 from drivers.codec import gsm7
-from drivers.codec.pdu import Deliver, StatusReport, SubmitOptions, encode_text
+from drivers.codec.pdu import Deliver, Delivery, StatusReport, SubmitOptions, encode_text
 from drivers.errors import (
     AtCommandError,
     AtTimeout,
     CmeError,
     ModemLost,
-    SendError,
     TransportError,
 )
-from drivers.modem.driver import GsmModem, LinkLost, MessageStored, ReportStored
+from drivers.modem.driver import GsmModem
+from drivers.modem.events import LinkLost, MessageStored, ReportStored
 from drivers.simulated import Fate, HandsetRule, SimulatedModem, SimulatedNetwork
-from drivers.simulated.control import control_app
 from drivers.simulated.personality import GENERIC
 from drivers.simulated.serve import PtyServer, TcpServer
 from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, decoded, receive_all, rig
@@ -55,22 +53,22 @@ async def next_report(modem: GsmModem, events: Events) -> StatusReport:
 @pytest.mark.parametrize(
     ("rule", "statuses"),
     [
-        (HandsetRule(Fate.DELIVERED), [("delivered", None)]),
-        (HandsetRule(Fate.UNDELIVERED, status=0x41), [("undelivered", 30006)]),
-        (HandsetRule(Fate.UNDELIVERED, status=0x62), [("undelivered", 30003)]),
+        (HandsetRule(Fate.DELIVERED), [(Delivery.DELIVERED, 0x00)]),
+        (HandsetRule(Fate.UNDELIVERED, status=0x41), [(Delivery.UNDELIVERED, 0x41)]),
+        (HandsetRule(Fate.UNDELIVERED, status=0x62), [(Delivery.UNDELIVERED, 0x62)]),
     ],
 )
-async def test_handset_fates(rule: HandsetRule, statuses: list[tuple[str, int | None]]) -> None:
+async def test_handset_fates(rule: HandsetRule, statuses: list[tuple[Delivery, int]]) -> None:
     async with rig() as setup:
         _, modem = await setup.add(ME)
         setup.network.set_rule(HANDSET, rule)
         events = Events(modem, ReportStored)
         (reference,) = await modem.send_parts(parts("hello"))
-        for twilio_status, code in statuses:
+        for delivery, status in statuses:
             report = await next_report(modem, events)
             assert report.message_reference == reference
             assert report.recipient.number == HANDSET
-            assert (report.twilio_status, report.error_code) == (twilio_status, code)
+            assert (report.delivery, report.status) == (delivery, status)
         delivered = rule.fate is Fate.DELIVERED
         assert len(setup.network.handset_inbox.get(HANDSET[1:], [])) == int(delivered)
 
@@ -82,15 +80,15 @@ async def test_phone_off_then_on() -> None:
         events = Events(modem, ReportStored)
         (reference,) = await modem.send_parts(parts("are you there?"))
         trying = await next_report(modem, events)
-        assert (trying.message_reference, trying.twilio_status, trying.status) == (
+        assert (trying.message_reference, trying.delivery, trying.status) == (
             reference,
-            "sent",
+            Delivery.PENDING,
             0x30,
         )
         assert not setup.network.handset_inbox
         setup.network.switch_on(HANDSET)
         delivered = await next_report(modem, events)
-        assert (delivered.message_reference, delivered.twilio_status) == (reference, "delivered")
+        assert (delivered.message_reference, delivered.delivery) == (reference, Delivery.DELIVERED)
         (message,) = setup.network.handset_inbox[HANDSET[1:]]
         assert message.submit.text == "are you there?"
 
@@ -119,7 +117,7 @@ async def test_a_full_report_storage_holds_reports_back_until_there_is_room() ->
         listed = await modem.list_messages("SR")
         await modem.delete_message("SR", listed[0].index)
         report = await next_report(modem, events)
-        assert (report.message_reference, report.twilio_status) == (reference, "delivered")
+        assert (report.message_reference, report.delivery) == (reference, Delivery.DELIVERED)
 
 
 async def test_references_wrap_after_255() -> None:
@@ -303,126 +301,6 @@ async def test_an_abort_answered_with_cms_error() -> None:
     await host.write(b"0011\x1b")
     assert await read_until(host, b"350\r\n") == b"\r\n+CMS ERROR: 350\r\n"
     await host.close()
-
-
-async def awaiting(sim: SimulatedModem, request: Awaitable[T]) -> asyncio.Future[T]:
-    """Start a ``GET /state?until=...`` and return once its handler waits for the change."""
-    observers = len(sim.state_observers)
-    answer = asyncio.ensure_future(request)
-    async with asyncio.timeout(WAIT):
-        while len(sim.state_observers) == observers and not answer.done():
-            await asyncio.sleep(0)
-    return answer
-
-
-async def test_a_held_prompt_and_waiting_for_commands_and_states() -> None:
-    async with rig() as setup:
-        sim, modem = await setup.add(ME)
-        client = TestClient(TestServer(control_app(sim, setup.network)))
-        await client.start_server()
-        try:
-            held = await awaiting(sim, client.get("/state", params={"until": "prompt_held"}))
-            commands = asyncio.ensure_future(
-                client.get("/commands", params={"wait": "at+cmgs", "count": "1"})
-            )
-            assert (await (await client.post("/hold-prompt")).json()) == {"ok": True}
-            assert (await (await client.get("/state")).json())["faults"]["hold_prompt"]
-            ((pdu, length),) = parts("held", report=False)
-            sending = asyncio.ensure_future(modem.send_parts([(pdu, length)]))
-            state = await (await held).json()
-            assert (state["data_mode"], state["prompt_held"]) == (True, True)
-            assert not state["faults"]["hold_prompt"]  # the next AT+CMGS only
-            received = await (await commands).json()
-            assert [c for c in received if c.startswith("AT+CMGS")] == [f"AT+CMGS={length}"]
-            assert not sending.done()  # no prompt, no PDU
-
-            submitting = await awaiting(sim, client.get("/state", params={"until": "submitting"}))
-            assert (await (await client.post("/release-prompt")).json()) == {"released": True}
-            state = await (await submitting).json()
-            # The state when the PDU was taken, before its answer.
-            assert (state["data_mode"], state["prompt_held"], state["submitting"]) == (
-                False,
-                False,
-                True,
-            )
-            assert await asyncio.wait_for(sending, WAIT) == [0]
-            assert (await (await client.post("/release-prompt")).json()) == {"released": False}
-
-            for path, params, error in [
-                ("/state", {"until": "hung"}, "'until' must be one of data_mode, prompt_held"),
-                ("/state", {"until": "data_mode", "timeout": "soon"}, "'timeout' must be"),
-                ("/commands", {"wait": "AT", "count": "two"}, "'count' must be a number"),
-                ("/submissions", {"wait": "x"}, "'wait' must be a number"),
-            ]:
-                reply = await client.get(path, params=params)
-                assert reply.status == 400
-                assert error in (await reply.json())["error"]
-            # Answered after the timeout whether or not it came: the caller checks.
-            reply = await client.get("/state", params={"until": "data_mode", "timeout": "0"})
-            assert not (await reply.json())["data_mode"]
-        finally:
-            await client.close()
-
-
-async def test_control_interface() -> None:
-    async with rig() as setup:
-        sim, modem = await setup.add(ME)
-        events = Events(modem, MessageStored)
-        client = TestClient(TestServer(control_app(sim, setup.network)))
-        await client.start_server()
-        try:
-            reply = await client.post("/inject", json={"from": HANDSET, "text": "hi via HTTP"})
-            assert (reply.status, await reply.json()) == (200, {"parts": 1})
-            (message,) = await receive_all(modem, events, 1)
-            assert message.text == "hi via HTTP"
-
-            # One message's parts in two calls: the same reference makes them one message.
-            long_text = "part of one message sent in two goes " * 6
-            for order in ([2], [1]):
-                reply = await client.post(
-                    "/inject",
-                    json={"from": HANDSET, "text": long_text, "order": order, "reference": 77},
-                )
-                assert (reply.status, await reply.json()) == (200, {"parts": 2})
-            halves = await receive_all(modem, events, 2)
-            assert {part.concatenation.reference for part in halves if part.concatenation} == {77}
-            assert sorted(part.concatenation.sequence for part in halves if part.concatenation) == [
-                1,
-                2,
-            ]
-
-            assert (await client.post("/fail", json={"code": 42})).status == 200
-            with pytest.raises(SendError) as caught:
-                await modem.send_parts(parts("x"))
-            assert caught.value.cms_code == 42
-
-            await client.post("/rule", json={"number": HANDSET, "fate": "rejected", "cms_error": 8})
-            with pytest.raises(SendError) as caught:
-                await modem.send_parts(parts("x"))
-            assert caught.value.cms_code == 8
-
-            state = await (await client.get("/state")).json()
-            assert state["numbers"] == [ME]
-            assert state["cnmi"] == [2, 1, 0, 2, 0]
-            submissions = await (await client.get("/submissions")).json()
-            assert submissions == []  # both attempts were refused before the network took them
-
-            for path, body, error in [
-                ("/inject", {"text": "no sender"}, "'from' is required"),
-                ("/inject", {"from": HANDSET, "text": "x", "reference": "7"}, "must be int"),
-                ("/inject", {"from": HANDSET, "text": "x", "reference": 70000}, "0 to 65535"),
-                ("/fail", {"code": "38"}, "'code' must be int"),
-                ("/rule", {"number": HANDSET, "fate": "lost"}, "'lost' is not a valid Fate"),
-                ("/latency", {"seconds": -1}, "'seconds' must not be negative"),
-                ("/plug", {}, "only a pty can be plugged back"),
-            ]:
-                reply = await client.post(path, json=body)
-                assert reply.status == 400
-                assert error in (await reply.json())["error"]
-            reply = await client.post("/hang", data=b"{not json")
-            assert reply.status == 400
-        finally:
-            await client.close()
 
 
 async def test_what_other_at_software_asks() -> None:
