@@ -487,7 +487,7 @@ def test_simcom_boot_urcs_during_autobaud() -> None:
 
 
 def test_vendor_urc_prefixes_wavecom() -> None:
-    # Wavecom's +WIND: (drivers/quirks.py adds it for that vendor).
+    # Wavecom's +WIND: (drivers/modem/quirks.py adds it for that vendor).
     parser = running("AT+CSQ")
     assert parser.feed(crlf("+WIND: 4", "+CSQ: 15,99", "OK")) == [
         Response("AT+CSQ", ("+WIND: 4", "+CSQ: 15,99"), OK)

@@ -1,4 +1,4 @@
-"""The reply parsers of ``drivers/at_replies.py`` on every recorded AT transcript, and their errors.
+"""The reply parsers of ``drivers/at/replies.py`` on every recorded AT transcript, and their errors.
 
 Each vector of ``tests/data/at_transcripts.json`` is replayed through :class:`AtParser` (the same
 bytes as ``test_at_parse.py``; ``tests/drivers/at/at_transcripts.py`` says how each source's shape
@@ -225,8 +225,8 @@ def test_cdsi_then_cmgr_status_report_gsmmodem(vector: Vector) -> None:
     assert urc.line == expected["urc"]
     memory, index = parse_storage_urc(urc.value)
     assert (memory, f"AT+CMGR={index}") == ("SM", expected["then_command"])
-    # Deleting the report afterwards is the driver's job (drivers/modem.py, test_modem.py); here
-    # only that the index it deletes is the one the URC named.
+    # Deleting the report afterwards is the driver's job (drivers/modem/storage.py,
+    # test_modem.py); here only that the index it deletes is the one the URC named.
     assert expected["then_delete"] == f"AT+CMGD={index},0"
     (response,) = responses(events)
     assert response.command == expected["then_command"]
