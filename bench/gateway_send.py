@@ -63,10 +63,10 @@ from bench.smsd_peers import (
     smstools_version,
     tuned_settings,
 )
-from drivers.at_channel import AtChannel
-from drivers.modem import GsmModem
-from drivers.pdu import encode_text
-from drivers.transport import open_link
+from drivers.at.channel import AtChannel
+from drivers.at.transport import open_link
+from drivers.codec.pdu import encode_text
+from drivers.modem.driver import GsmModem
 
 SENDER: Final = "+15550001001"  # the simulator's default number
 DESTINATION: Final = "+447700900123"

@@ -30,11 +30,11 @@ from bench.smsd_peers import (
     measure_peers,
     tuned_settings,
 )
-from drivers.at_channel import AtChannel
-from drivers.modem import GsmModem
-from drivers.pdu import encode_text
+from drivers.at.channel import AtChannel
+from drivers.at.transport import open_link, pipe
+from drivers.codec.pdu import encode_text
+from drivers.modem.driver import GsmModem
 from drivers.simulated import SimulatedModem, SimulatedNetwork
-from drivers.transport import open_link, pipe
 
 PARTS: Final = 3000
 WARM_UP: Final = 200

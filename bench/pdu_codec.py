@@ -25,8 +25,8 @@ from gsmmodem.pdu import decodeSmsPdu, encodeSmsSubmitPdu
 from smspdudecoder.fields import SMSDeliver, SMSSubmit
 
 from bench.harness import Candidate, Timing, markdown_table, measure, run_header
+from drivers.codec.pdu import SubmitOptions, decode, encode_text
 from drivers.errors import PduError
-from drivers.pdu import SubmitOptions, decode, encode_text
 
 CORPUS: Final = Path(__file__).resolve().parent.parent / "tests" / "data" / "pdu_vectors.json"
 PDU_KINDS: Final = ("deliver", "submit", "status_report")

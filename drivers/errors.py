@@ -15,7 +15,8 @@
      └── SendError                      a part of a message was not accepted; carries which one
 
 Callers translate these at their boundary (the gateway maps them to Twilio error codes and
-modem states); nothing else escapes the driver.
+modem states); nothing else escapes the driver. Every layer raises from this one module; a host
+takes them from the face (:mod:`drivers`), or ``PduError`` from the codec (:mod:`drivers.codec`).
 """
 
 from __future__ import annotations

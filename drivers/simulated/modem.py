@@ -4,7 +4,9 @@ It implements, in PDU mode, the commands the driver uses (TS 27.007 identity, SI
 and signal; TS 27.005 message service, storages, notifications, sending, listing, reading,
 deleting), echo on and off, numeric and verbose errors, storages with capacities, ``AT+CNMI``
 modes, ``AT+CNMA``, and checks every PDU it is given (a wrong length is ``+CMS ERROR: 304``, as
-on real hardware). Faults and vendor personalities are switched on through its controls.
+on real hardware). Faults and vendor personalities are switched on through its controls. Its
+link side (echo, the command line and the prompt, result codes, URCs held back while a command
+runs) is :class:`~drivers.simulated.peer.AtPeer`, its base class.
 
 What the host has typed, and whether the modem waits for a PDU after its ``> `` prompt, belong
 to the modem, not to one link: a host that dies in the prompt and opens the port again (or
@@ -21,14 +23,13 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from drivers.errors import ModemLost, PduError
-from drivers.pdu import Submit, decode
+from drivers.errors import ModemLost
 from drivers.simulated.commands import HANDLERS
+from drivers.simulated.pdus import checked_submit
+from drivers.simulated.peer import AtPeer, Typing, chained
 from drivers.simulated.personality import GENERIC, Personality
 from drivers.simulated.state import (
     CommandFailed,
-    Faults,
-    NoFinalResult,
     Slot,
     Storage,
     SubmitRejected,
@@ -36,33 +37,13 @@ from drivers.simulated.state import (
 
 if TYPE_CHECKING:
     from drivers.simulated.network import SimulatedNetwork
-    from drivers.transport import Link
 
 log = logging.getLogger(__name__)
 
-CTRL_Z: Final = 0x1A
-_BACKSPACE: Final = 0x08
-ESC: Final = 0x1B
-MAX_TPDU: Final = 164  # TS 23.040: the longest SMS-SUBMIT TPDU
 DEFAULT_CAPACITY: Final = {"SM": 30, "ME": 100, "SR": 20}
 # ZTE lines recorded inside an AT+CMGS exchange (python-gsmmodem test_modem.py).
 _ZDONR: Final = '+ZDONR: "METEOR",272,3,"CS_ONLY","ROAM_OFF"'
 _ZPASR: Final = '+ZPASR: "UMTS"'
-
-# TS 27.005 §3.2.5 and TS 27.007 §9.2 verbose texts for AT+CMEE=2.
-_CMS_TEXT: Final = {
-    302: "operation not allowed",
-    303: "operation not supported",
-    304: "invalid PDU mode parameter",
-    305: "invalid text mode parameter",
-    314: "SIM busy",
-    321: "invalid memory index",
-    322: "memory full",
-    331: "no network service",
-    340: "no +CNMA acknowledgement expected",
-    500: "unknown error",
-}
-_CME_TEXT: Final = {3: "operation not allowed", 4: "operation not supported", 14: "SIM busy"}
 
 
 # V.250 basic commands: a letter (or &letter) and an optional number; S-registers take a value.
@@ -74,49 +55,6 @@ _S_REGISTERS: Final = {0: 0, 3: 13, 4: 10, 5: 8}
 _FIXED_REGISTERS: Final = (3, 4, 5)
 
 
-def _chained(text: str) -> list[str]:
-    """The commands of one line: ``+CMEE=1;+CREG=2`` -> ``["+CMEE=1", "+CREG=2"]``."""
-    parts, current, quoted = [], "", False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == ";" and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return [part.strip() for part in parts if part.strip()] or [""]
-
-
-class _Typing:
-    """What the host has typed so far: a command line, or the PDU after the ``>`` prompt."""
-
-    def __init__(self) -> None:
-        self.line = bytearray()
-        self.data_mode = False
-
-    def feed(self, byte: int) -> tuple[str, str] | None:
-        """A completed ("command", line), ("data", pdu) or ("escape", ""), or ``None``."""
-        if self.data_mode and byte in (CTRL_Z, ESC):
-            self.data_mode = False
-            text = self._take()
-            return ("data", text) if byte == CTRL_Z else ("escape", "")
-        if self.data_mode or byte >= 0x20:
-            self.line.append(byte)
-        elif byte == _BACKSPACE:  # V.250 S5: editing the command line
-            del self.line[-1:]
-        elif byte == 0x0D:  # V.250 S3 ends the command line; other controls are ignored
-            text = self._take()
-            return ("command", text) if text else None
-        return None
-
-    def _take(self) -> str:
-        text = self.line.decode("latin-1").strip()
-        self.line.clear()
-        return text
-
-
 def _with_luhn(digits: str) -> str:
     """``digits`` and the Luhn check digit an IMEI ends with (3GPP TS 23.003 §6.2.1)."""
     total = 0
@@ -126,7 +64,7 @@ def _with_luhn(digits: str) -> str:
     return digits + str((10 - total % 10) % 10)
 
 
-class SimulatedModem:
+class SimulatedModem(AtPeer):
     def __init__(
         self,
         numbers: tuple[str, ...] | list[str] = (),
@@ -139,6 +77,7 @@ class SimulatedModem:
         first_reference: int = 0,
         history: int | None = None,
     ) -> None:
+        super().__init__()
         self.numbers = list(numbers)
         self.personality = personality
         # Each simulated modem its own identity (derived from its number, so it is the same
@@ -148,7 +87,6 @@ class SimulatedModem:
         self.imsi = imsi or "31026" + tail[-10:].rjust(10, "0")
         self.pin = pin
         self.network: SimulatedNetwork | None = None
-        self.faults = Faults()
         sizes = {**DEFAULT_CAPACITY, **(capacity or {})}
         self.storages = {name: Storage(name, sizes.get(name, 20)) for name in personality.storages}
         self.reference = first_reference % 256
@@ -158,23 +96,15 @@ class SimulatedModem:
         self.rssi = 20
         self.smsc = "+15550000000"
         self._reset_settings()
-        self._link: Link | None = None
-        self._typed = _Typing()
-        self._one_at_a_time = asyncio.Lock()
-        self._awake = asyncio.Event()  # cleared while stalled (see stall())
-        self._awake.set()
         self.prompt_held = False  # in data mode, the "> " not shown yet (Faults.hold_prompt)
         self.submitting = False  # a PDU was taken; its answer is not written yet
         # Called whenever data_mode, prompt_held or submitting changes (the control interface
         # answers "wait until" requests with it).
         self.state_observers: list[Callable[[], None]] = []
-        self._busy = False
-        self._pending_urcs: list[str] = []
         self._held_incoming: list[tuple[str, int]] = []
         self._held_reports: list[tuple[str, int]] = []
         self.routed_unacked = False
         self.routed_queue: list[tuple[str, int]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
         self.received_commands: list[str] = []
         self.history = history  # how many received commands to remember (None: all)
         # Called with each command line as it arrives: lets a test act at an exact moment.
@@ -196,109 +126,20 @@ class SimulatedModem:
         self.mem = [first, first, first]
         self.s_registers = dict(_S_REGISTERS)
 
-    @property
-    def data_mode(self) -> bool:
-        """Whether the modem waits for a PDU (after ``AT+CMGS``) rather than a command."""
-        return self._typed.data_mode
-
     def _state_changed(self) -> None:
         for observer in list(self.state_observers):
             observer()
 
-    # --- serving a link ----------------------------------------------------------------------
-
-    async def serve(self, link: Link) -> None:
-        """Answer on ``link`` until it closes. What was typed before, on this link or an
-        earlier one, stays typed: the modem does not know that the host has changed."""
-        self._link = link
-        try:
-            while chunk := await link.read():
-                await self._awake.wait()  # stalled: what comes waits, as in a UART's buffer
-                if self.faults.hung:
-                    continue
-                # One command at a time, as over one UART: a new link's bytes wait until the
-                # command taken on an earlier one (a PDU being sent) has been answered.
-                async with self._one_at_a_time:
-                    await self._consume(chunk)
-        except ModemLost:
+    async def _entered(self, kind: str, text: str) -> None:
+        if kind == "command":
+            await self._execute(text)
             return
-        finally:
-            if self._link is link:
-                self._link = None
-
-    async def _consume(self, chunk: bytes) -> None:
-        echo = bytearray()
-        for byte in chunk:
-            if self.echo:
-                echo.append(byte)
-            entered = self._typed.feed(byte)
-            if entered is None:
-                continue
-            await self._flush(echo)
-            kind, text = entered
-            if kind == "command":
-                await self._execute(text)
-                continue
-            self.prompt_held = False  # the data mode is over: a held prompt is never shown
-            if kind == "data":
-                await self._submit(text)
-            else:
-                self._state_changed()
-                await self._abort_submit()
-        await self._flush(echo)
-
-    def start(self, link: Link) -> asyncio.Task[None]:
-        """Serve ``link`` in the background."""
-        task = asyncio.get_running_loop().create_task(self.serve(link), name="simulated modem")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def _flush(self, echo: bytearray) -> None:
-        if echo:
-            await self._write(echo.decode("latin-1"))
-            echo.clear()
-
-    async def _write(self, text: str) -> None:
-        if self._link is not None:
-            with contextlib.suppress(ModemLost):
-                await self._link.write(text.encode("latin-1"))
-
-    async def _respond(self, lines: list[str], final: str = "OK") -> None:
-        body = "".join(f"\r\n{line}\r\n" for line in lines)
-        if self.caret_reports:
-            body += f"\r\n^RSSI:{self.rssi}\r\n"  # Huawei: status lines land inside replies
-        await self._write(body + f"\r\n{final}\r\n")
-
-    async def _error(self, error: CommandFailed) -> None:
-        if isinstance(error, NoFinalResult):
-            await self._write(f"\r\n{error.line}\r\n")
-            return
-        if self.cmee == 0 or not error.family:
-            await self._respond([], "ERROR")
-            return
-        texts = _CMS_TEXT if error.family == "CMS" else _CME_TEXT
-        detail = str(error.code) if self.cmee == 1 else texts.get(error.code, "unknown error")
-        await self._respond([], f"+{error.family} ERROR: {detail}")
-
-    # --- unsolicited result codes ------------------------------------------------------------
-
-    def _urc(self, *lines: str) -> None:
-        text = "".join(f"\r\n{line}\r\n" for line in lines)
-        if self.caret_reports:
-            text = "\r\n^MODE:5,4\r\n" + text
-        if self._busy:
-            self._pending_urcs.append(text)  # CNMI mode 2: buffered while a command runs
+        self.prompt_held = False  # the data mode is over: a held prompt is never shown
+        if kind == "data":
+            await self._submit(text)
         else:
-            self._spawn(self._write(text))
-
-    def _spawn(self, coroutine: object) -> None:
-        async def run() -> None:
-            await coroutine  # type: ignore[misc]
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            self._state_changed()
+            await self._abort_submit()
 
     # --- from the network --------------------------------------------------------------------
 
@@ -420,7 +261,7 @@ class SimulatedModem:
         """Settings back to power-on defaults (echo on, text of CNMI lost...), stored kept;
         whatever was being typed, or a PDU awaited, is forgotten."""
         self._reset_settings()
-        self._typed = _Typing()
+        self._typed = Typing()
         self.prompt_held = False
         self._urc("RDY", "+CPIN: READY", "SMS Ready")
 
@@ -445,16 +286,14 @@ class SimulatedModem:
             try:
                 lines: list[str] = []
                 # V.250 §5.2.1: several commands on one line, extended ones after ';'.
-                for part in _chained(command[2:]):
+                for part in chained(command[2:]):
                     lines += self._run(part.upper(), part)
                 await self._respond(lines)
             except CommandFailed as error:
                 await self._error(error)
         finally:
             self._busy = False
-            pending, self._pending_urcs = self._pending_urcs, []
-            if pending:
-                await self._write("".join(pending))
+            await self._release_urcs()
 
     def _run(self, upper: str, original: str) -> list[str]:
         if not upper:
@@ -529,7 +368,7 @@ class SimulatedModem:
         self.submitting = True
         self._state_changed()
         try:
-            tpdu, _ = self._check_submit(data)
+            tpdu, _ = checked_submit(data, self._expected_length)
             if self.faults.latency:
                 await asyncio.sleep(self.faults.latency)
             if self.faults.fail_next:
@@ -561,27 +400,6 @@ class SimulatedModem:
             self._busy = False
             self.submitting = False
             self._state_changed()
-            pending, self._pending_urcs = self._pending_urcs, []
-            if pending:
-                await self._write("".join(pending))
-
-    def _check_submit(self, data: str) -> tuple[bytes, Submit]:
-        """The TPDU and its SUBMIT, or +CMS ERROR: 304 as a real modem would answer."""
-        try:
-            octets = bytes.fromhex(data)
-        except ValueError:
-            raise CommandFailed("CMS", 304) from None
-        if not octets or octets[0] > 11 or 1 + octets[0] > len(octets):
-            raise CommandFailed("CMS", 304)
-        tpdu = octets[1 + octets[0] :]
-        if len(tpdu) != self._expected_length or len(tpdu) > MAX_TPDU:
-            raise CommandFailed("CMS", 304)  # TS 27.005 §3.5.1: <length> counts the TPDU only
-        try:
-            message = decode(tpdu, len(tpdu))
-        except PduError:
-            raise CommandFailed("CMS", 304) from None
-        if not isinstance(message, Submit):
-            raise CommandFailed("CMS", 304)
-        return tpdu, message
+            await self._release_urcs()
 
     _expected_length = 0

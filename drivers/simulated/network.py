@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Final
 
+from drivers.codec.pdu import Submit, decode, plan_text, plan_ucs2
+from drivers.codec.pdu.encode import part_user_data
+from drivers.codec.pdu.fields import encode_dcs
 from drivers.errors import PduError
-from drivers.pdu import Submit, decode, plan_text, plan_ucs2
-from drivers.pdu.encode import part_user_data
-from drivers.pdu.fields import encode_dcs
 from drivers.simulated.pdus import deliver_for_submit, deliver_pdu, status_report_pdu
 from drivers.simulated.state import SubmitRejected
 

@@ -1,4 +1,5 @@
-"""What the network side sends: SMS-DELIVER and SMS-STATUS-REPORT PDUs (TS 23.040 §9.2.2).
+"""What the network side sends: SMS-DELIVER and SMS-STATUS-REPORT PDUs (TS 23.040 §9.2.2),
+and what a modem checks of the SMS-SUBMIT it is given (:func:`checked_submit`).
 
 The gateway never builds these; the simulated network does, from the SUBMITs it receives and the
 messages people inject, using the same field codecs as the real decoder.
@@ -7,9 +8,14 @@ messages people inject, using the same field codecs as the real decoder.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
-from drivers import gsm7
-from drivers.pdu import Alphabet, Submit, fields
+from drivers.codec import gsm7
+from drivers.codec.pdu import Alphabet, Submit, decode, fields
+from drivers.errors import PduError
+from drivers.simulated.state import CommandFailed
+
+MAX_TPDU: Final = 164  # TS 23.040: the longest SMS-SUBMIT TPDU
 
 _MTI_DELIVER = 0x00
 _MTI_STATUS_REPORT = 0x02
@@ -102,3 +108,24 @@ def status_report_pdu(
     tpdu += fields.encode_timestamp(discharge)
     tpdu.append(status)
     return (_sca(smsc) + tpdu).hex().upper(), len(tpdu)
+
+
+def checked_submit(data: str, expected_length: int) -> tuple[bytes, Submit]:
+    """The TPDU of the PDU ``data`` (hex, SMSC address first) given after ``AT+CMGS=<length>``,
+    and its SUBMIT; or +CMS ERROR: 304 as a real modem would answer."""
+    try:
+        octets = bytes.fromhex(data)
+    except ValueError:
+        raise CommandFailed("CMS", 304) from None
+    if not octets or octets[0] > 11 or 1 + octets[0] > len(octets):
+        raise CommandFailed("CMS", 304)
+    tpdu = octets[1 + octets[0] :]
+    if len(tpdu) != expected_length or len(tpdu) > MAX_TPDU:
+        raise CommandFailed("CMS", 304)  # TS 27.005 §3.5.1: <length> counts the TPDU only
+    try:
+        message = decode(tpdu, len(tpdu))
+    except PduError:
+        raise CommandFailed("CMS", 304) from None
+    if not isinstance(message, Submit):
+        raise CommandFailed("CMS", 304)
+    return tpdu, message

@@ -25,9 +25,9 @@ import tty
 from pathlib import Path
 from typing import Final
 
+from drivers.at.transport import READ_SIZE, StreamLink
 from drivers.errors import ModemLost, TransportError
 from drivers.simulated.modem import SimulatedModem
-from drivers.transport import READ_SIZE, StreamLink
 
 _HANGUP_ERRORS: Final = (errno.EIO, errno.EBADF)
 # What a UART set to another speed than the sender's makes of the bytes: framing errors and
@@ -36,7 +36,7 @@ _NOISE: Final = b"\xff"
 
 
 class FdLink:
-    """A :class:`~drivers.transport.Link` over the master side of a pty."""
+    """A :class:`~drivers.at.transport.Link` over the master side of a pty."""
 
     def __init__(self, fd: int, name: str, speed: int | None = None) -> None:
         self.name = name

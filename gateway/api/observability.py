@@ -21,7 +21,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from drivers.at_replies import rssi_dbm
+from drivers import rssi_dbm
 from gateway.api.connections import ConnectionGuard
 from gateway.domain.errors import StoreError
 from gateway.metrics import Metrics

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from drivers.at_replies import rssi_dbm
+from drivers import rssi_dbm
 from gateway.cli import credentials, locate
 from gateway.cli.common import EXIT_STATUSES, Parser, UsageError
 from gateway.cli.credentials import Credentials

@@ -10,16 +10,16 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Final
 
-from drivers.at_replies import rssi_dbm
-from drivers.detect import (
+from drivers import (
     DEFAULT_BAUD,
     DEVICES,
     PROBE_TIMEOUT,
+    DetectedModem,
     Found,
-    Modem,
     Silent,
     candidates,
     detect,
+    rssi_dbm,
 )
 from gateway.cli.common import Parser, UsageError, to_jsonable
 
@@ -98,7 +98,7 @@ def _detect(args: argparse.Namespace) -> int:
     return 0 if modems else EXIT_NONE_FOUND
 
 
-def _report(modems: list[Modem], silent: list[Silent]) -> str:
+def _report(modems: list[DetectedModem], silent: list[Silent]) -> str:
     lines = [f"Found {len(modems)} modem{'' if len(modems) == 1 else 's'}."]
     for modem in modems:
         best = modem.best

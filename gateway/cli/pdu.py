@@ -8,14 +8,16 @@ import secrets
 import sys
 from typing import Any, Final
 
-from drivers import gsm7_tables
-from drivers.errors import PduError
-from drivers.pdu import (
+from drivers.codec import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_NAMES,
     Alphabet,
     Concatenation,
     Deliver,
     MessagePlan,
     NationalLanguageShift,
+    Pdu,
+    PduError,
     PortAddressing,
     StatusReport,
     Submit,
@@ -26,14 +28,13 @@ from drivers.pdu import (
     plan_text,
 )
 from gateway.cli.common import EXIT_USAGE, Parser, UsageError, to_jsonable
+from gateway.domain.delivery import error_code, message_status
 
 # Twilio's limit on a message body (Message resource, Body parameter), counted in characters.
 MAX_BODY_CHARS: Final = 1600
 
 LANGUAGES: Final = {
-    name: language
-    for language, name in gsm7_tables.LANGUAGE_NAMES.items()
-    if language != gsm7_tables.DEFAULT
+    name: language for language, name in LANGUAGE_NAMES.items() if language != DEFAULT_LANGUAGE
 }
 
 _TAGS: Final[dict[type, str]] = {
@@ -138,8 +139,22 @@ def _decode(args: argparse.Namespace) -> int:
         decoded = decode(args.hex, args.length)
     except PduError as exc:
         raise UsageError(f"cannot decode the PDU: {exc}") from None
-    _print_json(to_jsonable(decoded, _TAGS))
+    _print_json(_with_twilio_meaning(decoded, to_jsonable(decoded, _TAGS)))
     return 0
+
+
+def _with_twilio_meaning(decoded: Pdu, data: dict[str, Any]) -> dict[str, Any]:
+    """A status report's JSON with, after its ``delivery``, what it means to a Twilio client:
+    the message status and error code one part's report gives (:mod:`gateway.domain.delivery`)."""
+    if not isinstance(decoded, StatusReport):
+        return data
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out[key] = value
+        if key == "delivery":
+            out["twilio_status"] = str(message_status(decoded.delivery))
+            out["error_code"] = error_code(decoded.status, decoded.delivery)
+    return out
 
 
 def _encode(args: argparse.Namespace) -> int:
@@ -176,8 +191,8 @@ def _info(args: argparse.Namespace) -> int:
                 "characters_left": last.left,
                 "smart_encoded": plan.text != args.body,
                 "text": plan.text,
-                "locking_shift": gsm7_tables.LANGUAGE_NAMES.get(plan.locking_shift),
-                "single_shift": gsm7_tables.LANGUAGE_NAMES.get(plan.single_shift),
+                "locking_shift": LANGUAGE_NAMES.get(plan.locking_shift),
+                "single_shift": LANGUAGE_NAMES.get(plan.single_shift),
                 "parts": [
                     {"used": segment.units, "capacity": segment.capacity, "left": segment.left}
                     for segment in plan.segments
@@ -188,7 +203,7 @@ def _info(args: argparse.Namespace) -> int:
     print(f"encoding: {plan.alphabet.value}")
     if plan.locking_shift or plan.single_shift:
         tables = [
-            f"{gsm7_tables.LANGUAGE_NAMES[language]} {kind} shift"
+            f"{LANGUAGE_NAMES[language]} {kind} shift"
             for language, kind in ((plan.locking_shift, "locking"), (plan.single_shift, "single"))
             if language
         ]

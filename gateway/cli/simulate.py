@@ -10,12 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
-from drivers.errors import TransportError
+from drivers import TransportError, parse_tcp_url
 from drivers.simulated import PERSONALITIES, SimulatedModem, SimulatedNetwork, personality
-from drivers.simulated.control import control_app
 from drivers.simulated.serve import PtyServer, TcpServer
-from drivers.transport import parse_tcp_url
 from gateway.cli.common import Parser, UsageError
+from gateway.cli.simulate_control import control_app
 
 DEFAULT_NUMBER = "+15550001001"
 

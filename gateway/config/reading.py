@@ -12,8 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
-from drivers.simulated import PERSONALITIES
-from drivers.transport import parse_tcp_url
+from drivers import PERSONALITIES, parse_tcp_url
 from gateway.config.checks import cross_check
 from gateway.config.defaults import (
     DEFAULT_BODY_TIMEOUT,

@@ -43,16 +43,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from drivers import gsm7
-from drivers.pdu import Deliver
+from drivers.codec import Deliver, join_parts, part_text
 from gateway.domain.records import Generation, InboundPart
-
-
-def _text(message: Deliver) -> str:
-    if message.text is not None:
-        return message.text
-    # 8-bit data (or compressed): no alphabet says how to read it; Latin-1 keeps every octet.
-    return message.user_data.data.decode("latin-1")
 
 
 def received_part(
@@ -79,7 +71,7 @@ def received_part(
         group=group,
         sequence=sequence,
         total=total,
-        text=_text(message),
+        text=part_text(message),
         pdu=tpdu.upper(),
         received_at=received_at,
     )
@@ -115,15 +107,9 @@ class Assembly:
         return not self.missing
 
 
-def _whole(text: str) -> str:
-    # Half a surrogate pair whose other half is in a part that never came is no character:
-    # U+FFFD stands for it (and the text stays valid UTF-8 for the store and the webhook).
-    return text.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
-
-
 def assemble(parts: Sequence[InboundPart]) -> Assembly:
     """Join what arrived of one group, in sequence order; a surrogate pair split between
-    two parts is mended (``gsm7.join_texts``)."""
+    two parts is mended (the codec's ``join_parts``)."""
     by_sequence: dict[int, InboundPart] = {}
     for part in parts:
         by_sequence.setdefault(part.sequence, part)
@@ -138,5 +124,5 @@ def assemble(parts: Sequence[InboundPart]) -> Assembly:
             runs[-1].append(part)
         else:
             runs.append([part])
-    text = "".join(_whole(gsm7.join_texts(part.text for part in run)) for run in runs)
+    text = "".join(join_parts(part.text for part in run) for run in runs)
     return Assembly(text, ordered, missing)

@@ -1,12 +1,13 @@
 """What status reports say about a message: each part's delivery, then the message's status.
 
 Each SMS-STATUS-REPORT settles one part (``../shared/docs/gsm-at-pdu.md`` §1.7, TS 23.040
-§9.2.3.15, classified by :func:`drivers.pdu.status.interpret_status`):
+§9.2.3.15); the codec says what it says of that part's delivery (``StatusReport.delivery``):
 
 - ``delivered``: the transaction completed (TP-ST 0x00, 0x10-0x1F);
 - ``pending``: the service centre is still trying (0x20-0x3F): recorded, not final;
 - ``unconfirmed``: forwarded, but the SC cannot confirm delivery (0x01): final, stays ``sent``;
-- ``undelivered``: a final failure (0x02, 0x40 and up, reserved values), with its Twilio code.
+- ``undelivered``: a final failure (0x02, 0x40 and up, reserved values), with its Twilio code
+  (this module's table: Twilio's, not TS 23.040's).
 
 A message is ``delivered`` only when every part is; ``undelivered`` as soon as any part finally
 failed (with that part's code: the lowest-numbered failed part's, if several did); otherwise it
@@ -19,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Final
 
-from drivers.pdu import StatusReport
-from drivers.pdu.status import interpret_status
-from drivers.pdu.types import StatusClass, Timestamp
+from drivers import codec
+from drivers.codec import StatusReport, Timestamp, interpret_status
 from gateway.domain.models import Status
+
+# What a report says of its part: the domain's word for it is the codec's.
+Delivery = codec.Delivery
 
 # A report is for a part sent at most this long before it arrived. Service centres keep trying
 # for the validity period, which this gateway sets to at most 4 hours when asked to; without
@@ -35,12 +37,18 @@ REPORT_WINDOW_DAYS: Final = 7
 # the part's send was recorded (the two race between the +CMGS answer and the commit).
 EARLY_REPORT_SLACK: Final = 60.0
 
-
-class Delivery(StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    UNCONFIRMED = "unconfirmed"
-    UNDELIVERED = "undelivered"
+# Twilio error codes for final failures, by TP-ST (shared table §1.7); unlisted ones are 30008.
+_ERROR_CODES: Final[dict[int, int]] = {
+    0x41: 30006,  # incompatible destination: landline or unreachable carrier
+    0x42: 30004,  # connection rejected: message blocked
+    0x43: 30005,  # not obtainable: unknown destination handset
+    0x45: 30006,  # no interworking available
+    0x46: 30003,  # validity period expired: unreachable handset
+    0x61: 30003,  # SME busy, SC gave up
+    0x62: 30003,  # no response from SME, SC gave up
+    0x65: 30003,  # error in SME (e.g. memory full), SC gave up
+}
+_UNKNOWN_ERROR: Final = 30008
 
 
 FINAL_DELIVERIES: Final = frozenset(
@@ -66,20 +74,32 @@ class PartState:
 
 def part_report(status: int, discharge: Timestamp | None = None) -> PartReport:
     """The delivery of a part whose report carried TP-ST ``status`` and TP-DT ``discharge``."""
-    meaning = interpret_status(status)
-    if meaning.status_class is StatusClass.STILL_TRYING:
-        delivery = Delivery.PENDING
-    elif meaning.twilio_status == "delivered":
-        delivery = Delivery.DELIVERED
-    elif meaning.twilio_status == "sent":
-        delivery = Delivery.UNCONFIRMED
-    else:
-        delivery = Delivery.UNDELIVERED
-    return PartReport(delivery, meaning.error_code, done_date(discharge))
+    delivery = interpret_status(status).delivery
+    return PartReport(delivery, error_code(status, delivery), done_date(discharge))
 
 
 def report_of(report: StatusReport) -> PartReport:
-    return part_report(report.status, report.discharge)
+    return PartReport(
+        report.delivery, error_code(report.status, report.delivery), done_date(report.discharge)
+    )
+
+
+def error_code(status: int, delivery: Delivery) -> int | None:
+    """Twilio's error code for a part ``undelivered`` with TP-ST ``status`` (``None`` for any
+    other delivery). A reserved TP-ST is "service rejected" (TS 23.040 §9.2.3.15), 30008."""
+    if delivery is not Delivery.UNDELIVERED:
+        return None
+    return _ERROR_CODES.get(status, _UNKNOWN_ERROR)
+
+
+def message_status(delivery: Delivery) -> Status:
+    """The status a message whose only part had ``delivery`` would have: ``delivered``,
+    ``undelivered``, or ``sent`` while the service centre tries or cannot confirm."""
+    if delivery is Delivery.DELIVERED:
+        return Status.DELIVERED
+    if delivery is Delivery.UNDELIVERED:
+        return Status.UNDELIVERED
+    return Status.SENT
 
 
 def done_date(discharge: Timestamp | None) -> str | None:

@@ -29,15 +29,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
-from drivers.errors import AtTimeout, DriverError, ModemLost, PduError
-from drivers.modem import (
-    GsmModem,
+from drivers import (
+    AtTimeout,
+    DriverError,
     MessageRouted,
     MessageStored,
+    Modem,
+    ModemLost,
     ReportRouted,
     ReportStored,
 )
-from drivers.pdu import Deliver, StatusReport, decode
+from drivers.codec import Deliver, PduError, StatusReport, decode
 from gateway.accounts.numbers import PhoneNumbers
 from gateway.config import Config
 from gateway.domain.assembly import assemble, generation_of, received_part
@@ -76,7 +78,7 @@ class Sweep:
 
 
 Event = MessageStored | ReportStored | MessageRouted | ReportRouted | Sweep
-Job = tuple[GsmModem, Event]  # the modem that said so: a routed code is acknowledged to it
+Job = tuple[Modem, Event]  # the modem that said so: a routed code is acknowledged to it
 
 
 class InboundReceiver:
@@ -177,7 +179,7 @@ class InboundReceiver:
         await stop_tasks(self._tasks)
         self._tasks.clear()
 
-    def _connected(self, handle: ModemHandle, modem: GsmModem) -> None:
+    def _connected(self, handle: ModemHandle, modem: Modem) -> None:
         queue = self._queues.get(handle.id)
         if queue is None:
             return  # a modem being taken away by a reload: the next connection sweeps
@@ -230,7 +232,7 @@ class InboundReceiver:
             finally:
                 queue.task_done()
 
-    async def _handle(self, handle: ModemHandle, modem: GsmModem, event: Event) -> None:
+    async def _handle(self, handle: ModemHandle, modem: Modem, event: Event) -> None:
         if modem is not handle.modem:
             return  # from a connection since lost: the new one's sweep reads the SIM
         try:
@@ -261,7 +263,7 @@ class InboundReceiver:
             log.exception("%s: receiving failed", handle.id)
 
     async def _read_stored(
-        self, handle: ModemHandle, modem: GsmModem, storage: str, index: int
+        self, handle: ModemHandle, modem: Modem, storage: str, index: int
     ) -> None:
         entry = await modem.read_message(storage, index)
         if entry is None:
@@ -269,7 +271,7 @@ class InboundReceiver:
         await self.accept(handle, entry.pdu, entry.length)
         await modem.delete_message(storage, index)  # only once committed
 
-    async def sweep(self, handle: ModemHandle, modem: GsmModem) -> None:
+    async def sweep(self, handle: ModemHandle, modem: Modem) -> None:
         """List every storage and take what is there (on connect, and now and then)."""
         info = modem.info
         storages = info.storages if info is not None else ()

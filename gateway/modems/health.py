@@ -11,9 +11,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from drivers.at_replies import Registration
-from drivers.errors import AtCommandError, AtReplyError
-from drivers.modem import GsmModem
+from drivers import AtCommandError, AtReplyError, Modem, Registration
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +24,7 @@ class ModemHealth:
     storage_total: int | None
 
 
-async def check(modem: GsmModem, now: datetime) -> ModemHealth:
+async def check(modem: Modem, now: datetime) -> ModemHealth:
     """Read the modem's state. A command the modem refuses (``ERROR``, a reply it garbles)
     leaves that reading unknown; one it does not answer raises (AtTimeout, ModemLost)."""
     rssi = registration = used = total = None

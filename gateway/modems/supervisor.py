@@ -1,27 +1,36 @@
 """The gateway's modems: opening each one as its config says, and keeping it connected.
 
-A :class:`ModemHandle` owns one modem: it opens the link (serial port, TCP, or an in-process
-simulated modem on the gateway's simulated network), initialises it, and when the link is
-lost opens it again with backoff. Whoever needs the modem awaits :meth:`ModemHandle.ready`.
+A :class:`ModemHandle` owns one modem: it opens it (:func:`drivers.open_modem`: a serial port,
+TCP, or an in-process simulated modem on the gateway's simulated network), initialises it, and
+when the link is lost opens it again with backoff. Whoever needs the modem awaits
+:meth:`ModemHandle.ready`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 
-from drivers.at_channel import AtChannel, Timeouts
-from drivers.errors import AtTimeout, DriverError, ModemLost, ModemSetupError
-from drivers.modem import GsmModem, LinkLost, ModemInfo, ModemSettings, RegistrationChanged
-from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
-from drivers.transport import Link, open_link, pipe
+from drivers import (
+    AtTimeout,
+    DriverError,
+    LinkLost,
+    Modem,
+    ModemInfo,
+    ModemLost,
+    ModemParams,
+    ModemSettings,
+    ModemSetupError,
+    RegistrationChanged,
+    open_modem,
+    simulated_fleet,
+)
 from gateway.config import ModemConfig
 from gateway.listeners import Listeners
 from gateway.modems import health
@@ -37,8 +46,6 @@ HEALTH_INTERVAL: Final = 60.0  # seconds between health checks of a modem in ser
 SOFT_RESET_AFTER: Final = 3  # failed recoveries in a row before a soft reset, where safe
 SOFT_RESET_TIMEOUT: Final = 5.0
 SIMULATED_HISTORY: Final = 100  # messages and commands the in-process simulator remembers
-
-Opener = Callable[[], Awaitable[Link]]
 
 
 class ModemState(StrEnum):
@@ -69,28 +76,28 @@ class ModemHandle:
     def __init__(
         self,
         config: ModemConfig,
-        opener: Opener,
-        settings: ModemSettings | None = None,
+        params: ModemParams | None = None,
         *,
         health_interval: float = HEALTH_INTERVAL,
     ) -> None:
         self.config = config
-        self._open = opener
-        self.settings = settings or ModemSettings(pin=config.pin)
+        self.params = params or modem_params(config)  # how to open it
         self.state = ModemState.STARTING
         self._state_listeners: Listeners[[ModemState]] = Listeners(f"{config.id}'s state")
         self.error: str | None = None
         self.troubles = 0  # refusals of the modem's own (see trouble())
         self.last_trouble: str | None = None
-        self.modem: GsmModem | None = None
+        self.modem: Modem | None = None
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
         self._retimed = asyncio.Event()  # health_interval changed: the wait starts again
         self._task: asyncio.Task[None] | None = None
-        self._listeners: Listeners[[GsmModem]] = Listeners(f"{config.id}'s connection")
+        self._listeners: Listeners[[Modem]] = Listeners(f"{config.id}'s connection")
         self._recovered_listeners: Listeners[[]] = Listeners(f"{config.id}'s recovery")
         self.health_interval = health_interval
-        self.timeouts = Timeouts()  # how long each AT command may take
+        # What the next opening drives it with (params' own, unless changed meanwhile).
+        self.settings = self.params.settings
+        self.timeouts = self.params.timeouts  # how long each AT command may take
         self.health: ModemHealth | None = None
         self.recoveries = 0
         self._registration = RegistrationTracker()
@@ -131,11 +138,11 @@ class ModemHandle:
         self.state = state
         self._state_listeners.announce(state)
 
-    def on_connected(self, listener: Callable[[GsmModem], None]) -> None:
+    def on_connected(self, listener: Callable[[Modem], None]) -> None:
         """Called with each newly initialised modem (to subscribe to its events)."""
         self._listeners.subscribe(listener)
 
-    async def ready(self) -> GsmModem:
+    async def ready(self) -> Modem:
         """The modem, once it is connected and initialised."""
         while True:
             await self._ready.wait()
@@ -184,8 +191,8 @@ class ModemHandle:
         comes back under the same stable path); after ``SOFT_RESET_AFTER`` failures in a
         row, a modem whose vendor profile says it is safe is reset (``AT+CFUN=1,1``) on the way
         out. Every rung starts by bringing the modem back to command state (ESC, see
-        :meth:`GsmModem.command_state`): one left in the ``> `` prompt by a host that died, or
-        by a link that dropped mid-send, answers nothing else."""
+        :meth:`~drivers.modem.driver.GsmModem.command_state`): one left in the ``> `` prompt
+        by a host that died, or by a link that dropped mid-send, answers nothing else."""
         while True:
             modem = self.modem
             try:
@@ -218,8 +225,9 @@ class ModemHandle:
     async def _connect(self) -> None:
         self._set_state(ModemState.STARTING)
         self._lost.clear()
-        link = await self._open()
-        modem = GsmModem(AtChannel(link, self.timeouts), self.settings)
+        modem = await open_modem(
+            replace(self.params, settings=self.settings, timeouts=self.timeouts)
+        )
         self.modem = modem
         modem.subscribe(LinkLost, lambda event: self.lost(f"link lost: {event.reason}"))
         modem.subscribe(RegistrationChanged, self._registration_changed)
@@ -229,7 +237,7 @@ class ModemHandle:
         self._listeners.announce(modem)
         self._in_service(modem, info)
 
-    async def _reinitialise(self, modem: GsmModem) -> None:
+    async def _reinitialise(self, modem: Modem) -> None:
         """The first rung: the link is up but the modem misbehaved; set it up again on it."""
         self._set_state(ModemState.STARTING)
         self._lost.clear()
@@ -238,8 +246,8 @@ class ModemHandle:
         self._in_service(modem, info)
         self._recovered_listeners.announce()
 
-    def _in_service(self, modem: GsmModem, info: ModemInfo) -> None:
-        self._soft_reset_safe = modem.profile.soft_reset_safe
+    def _in_service(self, modem: Modem, info: ModemInfo) -> None:
+        self._soft_reset_safe = modem.soft_reset_safe
         self._registration = RegistrationTracker()
         if info.registration is not None:
             self._registration.polled(info.registration)
@@ -354,8 +362,9 @@ class ModemPool:
     def __init__(
         self, configs: tuple[ModemConfig, ...], *, health_interval: float = HEALTH_INTERVAL
     ) -> None:
-        self.network = SimulatedNetwork(history=SIMULATED_HISTORY)
-        self.simulated: dict[str, SimulatedModem] = {}
+        self.fleet = simulated_fleet(history=SIMULATED_HISTORY)
+        self.network = self.fleet.network  # where tests and the demo inject, and look
+        self.simulated = self.fleet.modems  # by modem id
         self.handles: dict[str, ModemHandle] = {}
         self.health_interval = health_interval
         self._removed: dict[str, ModemConfig] = {}  # by a reload: each one's last config
@@ -379,7 +388,7 @@ class ModemPool:
 
     def add(self, config: ModemConfig) -> ModemHandle:
         """A handle for a new modem, in the pool; not started."""
-        handle = ModemHandle(config, self._opener(config), health_interval=self.health_interval)
+        handle = ModemHandle(config, self._params(config), health_interval=self.health_interval)
         self.handles[config.id] = handle
         self._removed.pop(config.id, None)
         return handle
@@ -388,11 +397,7 @@ class ModemPool:
         """Take a modem out of the pool (its messages wait in the database for its return)."""
         handle = self.handles.pop(modem_id)
         self._removed[modem_id] = handle.config
-        sim = self.simulated.pop(modem_id, None)
-        if sim is not None:
-            for number in handle.config.numbers:
-                if self.network.modem_for(number) is sim:
-                    self.network.detach(number)
+        self.fleet.remove(modem_id)
         return handle
 
     def replace(self, config: ModemConfig) -> tuple[ModemHandle, ModemHandle]:
@@ -400,12 +405,10 @@ class ModemPool:
         the new one, in its place, not started: start it once the old one has stopped). A
         simulated modem keeps its SIM, and what is stored on it, unless what makes it (its
         numbers, personality or PIN) changed."""
-        old = self.handles[config.id]
-        sim = self.simulated.get(config.id)
-        if sim is not None and not _same_sim(old.config, config):
-            self.remove(config.id)
-        else:
-            del self.handles[config.id]
+        old = self.handles.pop(config.id)
+        if config.driver != "simulated":
+            self.fleet.remove(config.id)
+        # A simulated one: the fleet keeps its SIM or makes a new one (SimulatedFleet.modem).
         return old, self.add(config)
 
     def config_of(self, modem_id: str) -> ModemConfig | None:
@@ -419,31 +422,12 @@ class ModemPool:
         for handle in self.handles.values():
             handle.set_health_interval(seconds)
 
-    def _opener(self, config: ModemConfig) -> Opener:
+    def _params(self, config: ModemConfig) -> ModemParams:
+        params = modem_params(config)
         if config.driver != "simulated":
-            return lambda: open_link(config.port, config.baud, config.rtscts)
-        sim = self.simulated.get(config.id) or self._new_sim(config)
-
-        async def open_simulated() -> Link:
-            if not sim.plugged:
-                raise OSError(errno.ENODEV, f"{config.id}: the simulated modem is unplugged")
-            host, device = pipe(f"{config.id}", f"{config.id} (simulated)")
-            sim.start(device)
-            return host
-
-        return open_simulated
-
-    def _new_sim(self, config: ModemConfig) -> SimulatedModem:
-        sim = SimulatedModem(
-            config.numbers,
-            personality(config.personality),
-            pin=config.pin,
-            history=SIMULATED_HISTORY,
-        )
-        for number in config.numbers:
-            self.network.attach(sim, number)
-        self.simulated[config.id] = sim
-        return sim
+            return params
+        sim = self.fleet.modem(config.id, config.numbers, config.personality, config.pin)
+        return replace(params, simulator=sim)
 
     def for_number(self, number: str) -> ModemHandle | None:
         for handle in self.handles.values():
@@ -460,10 +444,16 @@ class ModemPool:
             await handle.stop()
 
 
-def _same_sim(old: ModemConfig, new: ModemConfig) -> bool:
-    return (old.driver, old.numbers, old.personality, old.pin) == (
-        new.driver,
-        new.numbers,
-        new.personality,
-        new.pin,
+def modem_params(config: ModemConfig) -> ModemParams:
+    """How to open ``config``'s modem (a simulated one: one of its own; the pool's share a
+    network)."""
+    return ModemParams(
+        config.id,
+        config.driver,
+        config.port,
+        config.baud,
+        config.rtscts,
+        config.numbers,
+        config.personality,
+        ModemSettings(pin=config.pin),
     )

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from drivers.pdu import plan_text
+from drivers.codec import plan_text
 from gateway.accounts.applications import Applications
 from gateway.config import Config, ServiceConfig
 from gateway.domain.errors import ApiError

@@ -28,9 +28,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
-from drivers.errors import AtCommandError, AtReplyError, AtTimeout, CmsError, ModemLost
-from drivers.modem import GsmModem
-from drivers.pdu import with_validity
+from drivers import AtCommandError, AtReplyError, AtTimeout, CmsError, Modem, ModemLost
+from drivers.codec import with_validity
 from gateway.domain import send_errors
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Message, Segment, Status
@@ -350,7 +349,7 @@ class Dispatcher:
     async def _send_part(
         self,
         handle: ModemHandle,
-        modem: GsmModem,
+        modem: Modem,
         message: Message,
         segment: Segment,
         last: _Charge | None = None,

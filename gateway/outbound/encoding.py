@@ -1,5 +1,5 @@
 """A message into its SMS-SUBMIT parts, at acceptance: the codec's plan of the text
-(``drivers.pdu.plan_text``) and its PDUs (``encode_submit``), so that ``num_segments`` is
+(``drivers.codec.plan_text``) and its PDUs (``encode_submit``), so that ``num_segments`` is
 exactly what will be sent; and the concatenation reference (3GPP TS 23.040 §9.2.3.24.1) each
 modem's long messages go on from.
 """
@@ -10,8 +10,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import replace
 
-from drivers.errors import PduError
-from drivers.pdu import SubmitOptions, encode_submit, plan_text
+from drivers.codec import PduError, SubmitOptions, encode_submit, plan_text
 from gateway.domain.errors import ApiError
 from gateway.domain.models import Message, Segment
 from gateway.domain.records import NewMessage

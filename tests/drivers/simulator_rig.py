@@ -1,4 +1,7 @@
-"""Simulated modems on a simulated network, each driven by a real GsmModem over a link."""
+"""Simulated modems on a simulated network, each driven by a real GsmModem over a link.
+
+:class:`Events` and :func:`receive_all` take any :class:`~drivers.Modem` (one from
+:func:`drivers.open_modem` too)."""
 
 from __future__ import annotations
 
@@ -8,11 +11,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from drivers.at_channel import AtChannel, Timeouts
-from drivers.modem import GsmModem, MessageStored, ModemEvent, ModemSettings
-from drivers.pdu import Deliver, Pdu, decode
+from drivers import Modem
+from drivers.at.channel import AtChannel, Timeouts
+from drivers.at.transport import pipe
+from drivers.codec.pdu import Deliver, Pdu, decode
+from drivers.modem.driver import GsmModem
+from drivers.modem.events import MessageStored, ModemEvent
+from drivers.modem.info import ModemSettings
 from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
-from drivers.transport import pipe
 
 # Nothing in these tests waits for a timeout unless it provokes one; the bound only turns a
 # hang into a failure instead of a stuck suite.
@@ -25,7 +31,7 @@ E = TypeVar("E", bound=ModemEvent)
 class Events:
     """Every event of the given kinds a modem emits, in order, to await one by one."""
 
-    def __init__(self, modem: GsmModem, *kinds: type[ModemEvent]) -> None:
+    def __init__(self, modem: Modem, *kinds: type[ModemEvent]) -> None:
         self._queues: dict[type, asyncio.Queue[Any]] = {}
         for kind in kinds:
             queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -83,7 +89,7 @@ async def rig() -> AsyncIterator[Rig]:
         await setup.close()
 
 
-async def receive_all(modem: GsmModem, events: Events, count: int) -> list[Deliver]:
+async def receive_all(modem: Modem, events: Events, count: int) -> list[Deliver]:
     """Read (and delete) ``count`` stored messages as their +CMTI arrive."""
     messages = []
     for _ in range(count):

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import pytest
 
-from drivers.pdu import Submit, decode
+from drivers.codec.pdu import Submit, decode
 from drivers.simulated import SimulatedModem
 from drivers.simulated.network import Fate, HandsetRule
 from gateway.config import ModemConfig, NumberConfig, ServiceConfig

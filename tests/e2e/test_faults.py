@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from drivers.at_channel import Timeouts
-from drivers.modem import ModemSettings
+from drivers import ModemSettings, Timeouts
 from drivers.simulated.network import Fate, HandsetRule
 from gateway.domain.models import Status
 from gateway.modems.supervisor import ModemHandle, ModemState

@@ -19,7 +19,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from drivers.pdu import Deliver, decode
+from drivers.codec.pdu import Deliver, decode
 from drivers.simulated import SimulatedNetwork
 from drivers.simulated.pdus import deliver_pdu
 from gateway.config import Config, ModemConfig, NumberConfig

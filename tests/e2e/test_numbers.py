@@ -20,7 +20,7 @@ from typing import Final
 import aiohttp
 import pytest
 
-from drivers.pdu import Submit, TypeOfNumber
+from drivers.codec.pdu import Submit, TypeOfNumber
 from gateway.config import ModemConfig, NumberConfig
 from gateway.domain.models import Status
 from tests.e2e.rig import HANDSET, Rig

@@ -4,7 +4,7 @@ The PDUs come from the simulated network (which builds them with the same field 
 the decoder), from hand-made plans where a sender does what our encoder never does (split a
 surrogate pair, use a national language table), and from the real-vector corpus
 (``tests/data/pdu_vectors.json``): concatenated messages recorded from real phones and networks.
-Every PDU is decoded with :func:`drivers.pdu.decode`, as the gateway does, before it becomes a
+Every PDU is decoded with :func:`drivers.codec.pdu.decode`, as the gateway does, before it becomes a
 part.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from drivers import gsm7
-from drivers.pdu import (
+from drivers.codec import gsm7
+from drivers.codec.pdu import (
     Alphabet,
     Concatenation,
     Deliver,
@@ -29,13 +29,13 @@ from drivers.pdu import (
     plan_text,
     plan_ucs2,
 )
-from drivers.pdu import fields as pdu_fields
-from drivers.pdu.encode import part_user_data
+from drivers.codec.pdu import fields as pdu_fields
+from drivers.codec.pdu.encode import part_user_data
 from drivers.simulated.network import DEFAULT_SMSC, SimulatedNetwork
 from drivers.simulated.pdus import deliver_pdu
 from gateway.domain.assembly import assemble, generation_of, received_part
 from gateway.domain.records import Generation, InboundPart
-from tests.drivers.test_pdu_vectors import BY_ID, tpdu_length
+from tests.drivers.codec.test_pdu_vectors import BY_ID, tpdu_length
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MODEM = "alice"

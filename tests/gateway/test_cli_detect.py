@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from drivers.at_channel import AtChannel
-from drivers.detect import Found
-from drivers.modem import GsmModem
+from drivers.at.channel import AtChannel
+from drivers.at.transport import open_link
+from drivers.modem.detect import Found
+from drivers.modem.driver import GsmModem
 from drivers.simulated import SimulatedModem, SimulatedNetwork, personality
 from drivers.simulated.serve import PtyServer
-from drivers.transport import open_link
 from gateway.cli.detect import modem_id, modem_ids, port_ranges
 from gateway.config import parse
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.pdu import Submit, decode
+from drivers.codec.pdu import Submit, decode
 from gateway.cli import main
 
 SMSGW = Path(sys.executable).parent / "smsgw"

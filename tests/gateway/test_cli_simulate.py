@@ -13,10 +13,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from drivers.at_channel import AtChannel
-from drivers.modem import GsmModem, MessageStored
-from drivers.pdu import Deliver, decode, encode_text
-from drivers.transport import open_link
+from drivers import MessageStored
+from drivers.at.channel import AtChannel
+from drivers.at.transport import open_link
+from drivers.codec.pdu import Deliver, decode, encode_text
+from drivers.modem.driver import GsmModem
 from tests.drivers.simulator_rig import SETTINGS, WAIT, Events
 
 SMSGW = Path(sys.executable).parent / "smsgw"

@@ -2,7 +2,7 @@
 
 The real reports are the SMS-STATUS-REPORT vectors of the shared corpus
 (``tests/data/pdu_vectors.json``, a verbatim copy of ``../shared/vectors/real_vectors.json``),
-decoded with :func:`drivers.pdu.decode` as a modem's ``<length>`` tells; the TP-ST table is
+decoded with :func:`drivers.codec.pdu.decode` as a modem's ``<length>`` tells; the TP-ST table is
 ``../shared/docs/gsm-at-pdu.md`` §1.7.
 """
 
@@ -13,7 +13,7 @@ from typing import Final
 
 import pytest
 
-from drivers.pdu import StatusReport, Timestamp, decode
+from drivers.codec.pdu import StatusReport, Timestamp, decode
 from gateway.domain.delivery import (
     FINAL_DELIVERIES,
     Delivery,
@@ -26,7 +26,13 @@ from gateway.domain.delivery import (
     settle,
 )
 from gateway.domain.models import Status
-from tests.drivers.test_pdu_vectors import BY_ID, REPORT_VECTORS, Vector, tpdu_length, vector_id
+from tests.drivers.codec.test_pdu_vectors import (
+    BY_ID,
+    REPORT_VECTORS,
+    Vector,
+    tpdu_length,
+    vector_id,
+)
 
 DELIVERED: Final = Delivery.DELIVERED
 PENDING: Final = Delivery.PENDING
@@ -210,6 +216,7 @@ TP_ST_TABLE: Final[list[tuple[int, Delivery, int | None]]] = [
     (0x48, UNDELIVERED, 30008),  # deleted by SC administration
     (0x49, UNDELIVERED, 30008),  # SM does not exist
     (0x50, UNDELIVERED, 30008),  # 50-5F: SC-specific, permanent
+    (0x5A, UNDELIVERED, 30008),
     (0x5F, UNDELIVERED, 30008),
     (0x60, UNDELIVERED, 30008),  # congestion, SC gave up
     (0x61, UNDELIVERED, 30003),  # SME busy, SC gave up
@@ -221,6 +228,7 @@ TP_ST_TABLE: Final[list[tuple[int, Delivery, int | None]]] = [
     (0x7F, UNDELIVERED, 30008),
     # Reserved values are treated as 0x63 "service rejected" (TS 23.040 §9.2.3.15).
     (0x03, UNDELIVERED, 30008),
+    (0x05, UNDELIVERED, 30008),
     (0x0F, UNDELIVERED, 30008),
     (0x26, UNDELIVERED, 30008),
     (0x2F, UNDELIVERED, 30008),

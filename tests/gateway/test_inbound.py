@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
-from drivers.pdu import Deliver, decode
+from drivers.codec.pdu import Deliver, decode
 from drivers.simulated import SimulatedNetwork
 from gateway.accounts.applications import Applications
 from gateway.accounts.numbers import PhoneNumbers

@@ -23,7 +23,7 @@ from gateway.domain.models import (
     obfuscate,
 )
 from gateway.domain.records import Application, Webhook
-from tests.drivers.test_pdu_vectors import BY_ID
+from tests.drivers.codec.test_pdu_vectors import BY_ID
 from tests.gateway.test_delivery import real_report
 
 ACCOUNT: Final = "AC" + "a" * 32

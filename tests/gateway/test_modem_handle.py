@@ -7,9 +7,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from drivers.modem import ModemSettings
+from drivers import ModemParams, ModemSettings
 from drivers.simulated import SimulatedModem, SimulatedNetwork
-from drivers.transport import Link, pipe
 from gateway.config import ModemConfig
 from gateway.modems.supervisor import ModemHandle, ModemState
 
@@ -27,18 +26,15 @@ async def started(
     network = SimulatedNetwork()
     network.attach(sim, ALICE)
     sim.command_observers.append(on_command)
-
-    async def open_link() -> Link:
-        host, device = pipe("alice", "alice (simulated)")
-        sim.start(device)
-        return host
-
-    handle = ModemHandle(
-        ModemConfig("alice", "simulated", (ALICE,)),
-        open_link,
-        ModemSettings(sim_busy_delay=0),
-        health_interval=0,
+    config = ModemConfig("alice", "simulated", (ALICE,))
+    params = ModemParams(
+        "alice",
+        "simulated",
+        numbers=(ALICE,),
+        settings=ModemSettings(sim_busy_delay=0),
+        simulator=sim,  # opened as it is: on this network, with the reports it keeps
     )
+    handle = ModemHandle(config, params, health_interval=0)
     handle.start()
     try:
         yield handle

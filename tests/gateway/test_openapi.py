@@ -36,8 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from drivers.at_replies import Registration
-from drivers.modem import Identity, ModemInfo
+from drivers import Identity, ModemInfo, Registration
 from gateway.api import handlers
 from gateway.api.forms import MAX_PAGE_SIZE
 from gateway.api.observability import routes as observability_routes

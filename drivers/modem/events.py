@@ -1,0 +1,142 @@
+"""What a modem announces, as typed events, and who hears them.
+
+Each unsolicited result code the driver understands becomes one event (:func:`event_for`);
+:class:`Listeners` calls those subscribed to its type, and a listener that fails is logged,
+never the end of the others or of the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from drivers.at import replies
+from drivers.at.parse import Unsolicited
+from drivers.at.replies import Registration
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStored:
+    """``+CMTI``: a message arrived and was stored at ``storage``/``index``."""
+
+    storage: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRouted:
+    """``+CMT``: a message arrived and was handed over directly, not stored.
+
+    When ``needs_ack``, the subscriber calls :meth:`GsmModem.acknowledge
+    <drivers.modem.driver.GsmModem.acknowledge>` once the message is safe (committed): until
+    then the modem sends no other routed code, and without it the network delivers the
+    message again.
+    """
+
+    pdu: str
+    length: int
+    needs_ack: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStored:
+    """``+CDSI``: a status report was stored at ``storage``/``index`` (often ``SR``)."""
+
+    storage: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRouted:
+    """``+CDS``: a status report handed over directly (``needs_ack`` as for
+    :class:`MessageRouted`)."""
+
+    pdu: str
+    length: int
+    needs_ack: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLost:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalChanged:
+    rssi: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationChanged:
+    source: str  # "+CREG", "+CGREG" or "+CEREG"
+    registration: Registration
+
+
+@dataclass(frozen=True, slots=True)
+class OtherUnsolicited:
+    line: str
+
+
+ModemEvent = (
+    MessageStored
+    | MessageRouted
+    | ReportStored
+    | ReportRouted
+    | LinkLost
+    | SignalChanged
+    | RegistrationChanged
+    | OtherUnsolicited
+)
+E = TypeVar("E", bound=ModemEvent)
+
+
+def event_for(urc: Unsolicited) -> ModemEvent:
+    """The event ``urc`` is; raises :class:`~drivers.errors.AtReplyError` when a code the
+    driver knows is malformed."""
+    name = urc.name.upper()
+    if name in ("+CMTI", "+CDSI"):
+        storage, index = replies.parse_storage_urc(urc.value)
+        return MessageStored(storage, index) if name == "+CMTI" else ReportStored(storage, index)
+    if name in ("+CMT", "+CDS") and urc.pdu is not None:
+        length = replies.parse_pdu_urc_length(urc.value)
+        return MessageRouted(urc.pdu, length) if name == "+CMT" else ReportRouted(urc.pdu, length)
+    if name in ("+CREG", "+CGREG", "+CEREG"):
+        return RegistrationChanged(name, replies.parse_registration_urc(urc.value))
+    if name == "^RSSI" and urc.value.isdigit():
+        return SignalChanged(int(urc.value))
+    return OtherUnsolicited(urc.line)
+
+
+class Listeners:
+    """The callbacks subscribed to each type of event, of the modem called ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._callbacks: dict[type, list[Callable[[Any], None]]] = {}
+
+    def subscribe(self, kind: type[E], callback: Callable[[E], None]) -> Callable[[], None]:
+        """Call ``callback`` for each event of type ``kind``; returns the unsubscribe."""
+        callbacks = self._callbacks.setdefault(kind, [])
+        callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                callbacks.remove(callback)
+
+        return unsubscribe
+
+    def heard(self, kind: type) -> bool:
+        """Whether anyone listens to events of type ``kind``."""
+        return bool(self._callbacks.get(kind))
+
+    def emit(self, event: ModemEvent) -> None:
+        for callback in list(self._callbacks.get(type(event), ())):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("%s: handler of %s failed", self.name, type(event).__name__)

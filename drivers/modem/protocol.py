@@ -1,0 +1,79 @@
+"""What a host may ask of a modem: the :class:`Modem` protocol the gateway types against.
+
+:class:`~drivers.modem.driver.GsmModem` is the one implementation (any link, any vendor, a
+simulated modem too); a host gets one from :func:`drivers.open_modem`. The protocol is exactly
+what the gateway uses, so that a fake for its tests, or another driver, knows what to provide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from drivers.at.channel import Data
+from drivers.at.replies import Registration
+from drivers.errors import ModemLost
+from drivers.modem.events import E
+from drivers.modem.info import ModemInfo
+from drivers.modem.storage import StoredMessage
+
+
+class Modem(Protocol):
+    """One modem, its link open. Until :meth:`initialize` it has said nothing of itself.
+
+    Commands raise the errors of :mod:`drivers.errors`: :class:`~drivers.errors.AtTimeout`
+    when it does not answer, :class:`~drivers.errors.ModemLost` once its link is gone, an
+    :class:`~drivers.errors.AtCommandError` (``CmsError``, ``CmeError``) when it refuses.
+    """
+
+    @property
+    def info(self) -> ModemInfo | None:
+        """What :meth:`initialize` learnt of it (``None`` before)."""
+
+    @property
+    def lost(self) -> ModemLost | None:
+        """Why its link ended, once it has."""
+
+    @property
+    def soft_reset_safe(self) -> bool:
+        """Whether :meth:`soft_reset` brings it back on the same port (its vendor's profile)."""
+
+    def subscribe(self, kind: type[E], callback: Callable[[E], None]) -> Callable[[], None]:
+        """Call ``callback`` for each event of type ``kind`` (:mod:`drivers.modem.events`);
+        returns the unsubscribe. A callback that raises is logged, nothing more."""
+
+    async def initialize(self) -> ModemInfo:
+        """Bring it to a known state (command state, PDU mode, storage, notifications) and
+        identify it; again on the same link after it misbehaved."""
+
+    async def soft_reset(self, timeout: float) -> None:
+        """``AT+CFUN=1,1`` in command state (TS 27.007 §8.2): it restarts."""
+
+    async def acknowledge(self) -> None:
+        """``AT+CNMA`` for the routed message or report that ``needs_ack`` (TS 27.005 §3.4.4)."""
+
+    async def send_pdu(self, pdu: Data, tpdu_length: int) -> int:
+        """Send one SMS-SUBMIT (``AT+CMGS``); returns its TP-MR. ``pdu`` may be a coroutine
+        function deciding the PDU at the ``>`` prompt, or (raising) that nothing is sent: the
+        send is then aborted with ESC."""
+
+    async def signal(self) -> tuple[int, int]:
+        """``AT+CSQ``: (rssi, ber); see :func:`drivers.rssi_dbm`."""
+
+    async def registration(self) -> Registration:
+        """The better of ``AT+CREG?`` and ``AT+CEREG?``."""
+
+    async def list_messages(self, storage: str, stat: int = 4) -> list[StoredMessage]:
+        """``AT+CMGL=<stat>`` on ``storage`` (4: all messages, read or not)."""
+
+    async def read_message(self, storage: str, index: int) -> StoredMessage | None:
+        """``AT+CMGR=<index>`` on ``storage``; ``None`` for an empty slot."""
+
+    async def delete_message(self, storage: str, index: int) -> None:
+        """``AT+CMGD=<index>`` on ``storage``."""
+
+    async def storage_usage(self, storage: str) -> tuple[int, int]:
+        """(used, total) of ``storage``."""
+
+    async def close(self) -> None:
+        """Close its link; closing twice is harmless."""

@@ -1,0 +1,184 @@
+"""The steps of a modem's initialisation that choose among what the modem offers.
+
+Each step asks the modem through its :class:`~drivers.at.channel.AtChannel` and returns what it
+chose; :meth:`GsmModem.initialize <drivers.modem.driver.GsmModem.initialize>` runs them in
+order. A command the modem refuses, or does not answer, often only means the feature is
+missing (:func:`attempt`); a step raises :class:`~drivers.errors.ModemSetupError` only when the
+modem cannot be used without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Final
+
+from drivers.at import replies
+from drivers.at.channel import AtChannel
+from drivers.at.parse import Response
+from drivers.at.replies import Registration
+from drivers.errors import (
+    AtCommandError,
+    AtReplyError,
+    AtTimeout,
+    CmeError,
+    CmsError,
+    ModemSetupError,
+)
+from drivers.modem.info import ModemSettings
+from drivers.modem.quirks import VendorProfile
+from drivers.modem.storage import Storages
+
+log = logging.getLogger(__name__)
+
+# TS 27.007 §9.2.1 / TS 27.005 §3.2.5: the SIM is busy (right after boot): ask again.
+_CME_SIM_BUSY: Final = 14
+_CME_SIM_NOT_INSERTED: Final = 10
+_CMS_SIM_BUSY: Final = 314
+# Preferred storage for new messages: the modem's own memory is larger and survives SIM swaps.
+_STORAGE_PREFERENCE: Final = ("ME", "MT", "SM")
+# (mode, mt, bm, ds, bfr) in order of preference, TS 27.005 §3.4.1. Store and notify (+CMTI,
+# +CDSI) survives a host restart; routed reports (+CDS) next; routed messages (+CMT) last,
+# because they are lost if the host is not listening. ModemManager's order for modems that
+# refuse ds=1 although AT+CNMI=? lists it is the same minus the ds=1 entries.
+CNMI_CANDIDATES: Final[tuple[tuple[int, int, int, int, int], ...]] = (
+    (2, 1, 0, 2, 0),
+    (2, 1, 0, 1, 0),
+    (2, 1, 0, 0, 0),
+    (1, 1, 0, 2, 0),
+    (1, 1, 0, 1, 0),
+    (1, 1, 0, 0, 0),
+    (2, 2, 0, 2, 0),
+    (2, 2, 0, 1, 0),
+    (2, 2, 0, 0, 0),
+)
+
+
+async def attempt(
+    channel: AtChannel, command: str, timeout: float | None = None
+) -> Response | None:
+    """Run a command whose failure only means the feature is missing."""
+    try:
+        return await channel.command(command, timeout)
+    except (AtCommandError, AtTimeout) as exc:
+        log.info("%s: %s not available: %s", channel.name, command, exc)
+        return None
+
+
+async def read_text(channel: AtChannel, command: str, prefix: str) -> str:
+    reply = await attempt(channel, command)
+    return replies.parse_text(reply.lines, prefix) if reply else ""
+
+
+async def _cpin(channel: AtChannel, settings: ModemSettings, profile: VendorProfile) -> str:
+    timeout = settings.cpin_quirk_timeout if profile.cpin_without_ok else None
+    try:
+        return replies.parse_cpin((await channel.command("AT+CPIN?", timeout)).lines)
+    except AtTimeout as exc:
+        # Old Wavecom firmware sends +CPIN: READY and never OK (python-gsmmodem).
+        if any(line.upper().startswith("+CPIN:") for line in exc.lines):
+            return replies.parse_cpin(exc.lines)
+        raise
+
+
+async def unlock_sim(channel: AtChannel, settings: ModemSettings, profile: VendorProfile) -> None:
+    name = channel.name
+    pin_sent = False
+    for _ in range(settings.sim_busy_retries):
+        try:
+            state = await _cpin(channel, settings, profile)
+        except (CmeError, CmsError) as exc:
+            if exc.code in (_CME_SIM_BUSY, _CMS_SIM_BUSY):
+                await asyncio.sleep(settings.sim_busy_delay)
+                continue
+            if exc.code == _CME_SIM_NOT_INSERTED:
+                raise ModemSetupError(f"{name}: no SIM card inserted") from exc
+            raise ModemSetupError(f"{name}: the SIM is not usable: {exc}") from exc
+        if state == "READY":
+            return
+        if state == "SIM PIN" and not pin_sent:
+            if not settings.pin:
+                raise ModemSetupError(f"{name}: the SIM needs a PIN (set pin in the config)")
+            pin_sent = True  # never again: three wrong PINs lock the SIM
+            try:
+                await channel.command(f'AT+CPIN="{settings.pin}"')
+            except (CmeError, CmsError) as exc:
+                raise ModemSetupError(
+                    f"{name}: the SIM did not accept the configured PIN ({exc})"
+                ) from exc
+            continue
+        if state == "SIM PIN":
+            raise ModemSetupError(f"{name}: the SIM did not accept the configured PIN")
+        raise ModemSetupError(f"{name}: the SIM wants {state}; unlock it in a phone")
+    raise ModemSetupError(f"{name}: the SIM stayed busy")
+
+
+async def message_service(channel: AtChannel) -> bool | None:
+    """Whether each ``+CMT``/``+CDS`` needs ``AT+CNMA`` (``AT+CSMS=1`` in effect); ``None``
+    when phase 2 was set or the modem does not say."""
+    # Phase 2 (AT+CSMS=0): the modem acknowledges +CMT/+CDS itself (TS 27.005 §3.2.1).
+    if await attempt(channel, "AT+CSMS=0") is not None:
+        return None
+    reply = await attempt(channel, "AT+CSMS?")
+    if reply is not None:
+        with contextlib.suppress(AtReplyError):
+            service = replies.fields(replies.parse_text(reply.lines, "+CSMS:"))[0]
+            return service == "1"
+    return None
+
+
+async def choose_storage(
+    channel: AtChannel, storages: Storages, wanted: str | None
+) -> tuple[str, str | None, tuple[str, ...]]:
+    """(the storage for new messages, the one for status reports, every one to list)."""
+    reply = await attempt(channel, "AT+CPMS=?")
+    empty: frozenset[str] = frozenset()
+    mem1, _, mem3 = replies.parse_cpms_test(reply.lines) if reply else (empty,) * 3
+    offered = set(mem3) or set(mem1)
+    storage = wanted if wanted and (not offered or wanted in offered) else None
+    if storage is None:
+        storage = next((s for s in _STORAGE_PREFERENCE if s in offered), "SM")
+    quoted = f'"{storage}"'
+    async with storages.selecting(storage):
+        if await attempt(channel, f"AT+CPMS={quoted},{quoted},{quoted}") is None:
+            await channel.command(f"AT+CPMS={quoted}")
+    # MT is ME and SM together: listing it as well would only read them twice. BM holds
+    # cell broadcasts, not SMS.
+    readable = {m for m in mem1 if m != "BM" and not (m == "MT" and {"ME", "SM"} <= mem1)}
+    listed = tuple(sorted(readable | {storage}))
+    return storage, "SR" if "SR" in mem1 else None, listed
+
+
+async def choose_notifications(
+    channel: AtChannel, profile: VendorProfile
+) -> tuple[int, int, int, int, int]:
+    reply = await attempt(channel, "AT+CNMI=?")
+    allowed: tuple[frozenset[int], ...] = ()
+    if reply is not None:
+        with contextlib.suppress(AtReplyError):
+            allowed = replies.parse_cnmi_test(reply.lines)
+    for candidate in CNMI_CANDIDATES:
+        if profile.refuses_ds1 and candidate[3] == 1:
+            continue
+        if allowed and not all(
+            value in values for value, values in zip(candidate, allowed, strict=False)
+        ):
+            continue
+        if await attempt(channel, "AT+CNMI=" + ",".join(map(str, candidate))) is not None:
+            return candidate
+    raise ModemSetupError(f"{channel.name}: the modem accepts no new-message notification")
+
+
+async def enable_registration_reports(channel: AtChannel) -> Registration | None:
+    found: Registration | None = None
+    for command in ("+CREG", "+CEREG"):
+        await attempt(channel, f"AT{command}=1")
+        reply = await attempt(channel, f"AT{command}?")
+        if reply is None:
+            continue
+        with contextlib.suppress(AtReplyError):
+            registration = replies.parse_registration(reply.lines, f"{command}:")
+            if found is None or (registration.registered and not found.registered):
+                found = registration
+    return found

@@ -1,0 +1,203 @@
+"""The link side of a simulated modem: what the host types, and what the modem writes back.
+
+An :class:`AtPeer` reads its link byte by byte, as a modem's UART does: it echoes what is typed
+(while echo is on), edits the command line (V.250 S5), ends it at CR (S3), and after the ``> ``
+prompt takes the PDU up to Ctrl-Z, or ESC, which aborts (TS 27.005 §3.5.1); each line, PDU or
+abort goes to :meth:`AtPeer._entered`, which the modem implements. It writes information lines
+and final result codes (``+CMS ERROR``/``+CME ERROR`` numeric or verbose, as ``AT+CMEE`` says),
+and unsolicited result codes, held back while a command runs (``AT+CNMI`` mode 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Final
+
+from drivers.errors import ModemLost
+from drivers.simulated.state import CommandFailed, Faults, NoFinalResult
+
+if TYPE_CHECKING:
+    from drivers.at.transport import Link
+
+CTRL_Z: Final = 0x1A
+_BACKSPACE: Final = 0x08
+ESC: Final = 0x1B
+
+# TS 27.005 §3.2.5 and TS 27.007 §9.2 verbose texts for AT+CMEE=2.
+_CMS_TEXT: Final = {
+    302: "operation not allowed",
+    303: "operation not supported",
+    304: "invalid PDU mode parameter",
+    305: "invalid text mode parameter",
+    314: "SIM busy",
+    321: "invalid memory index",
+    322: "memory full",
+    331: "no network service",
+    340: "no +CNMA acknowledgement expected",
+    500: "unknown error",
+}
+_CME_TEXT: Final = {3: "operation not allowed", 4: "operation not supported", 14: "SIM busy"}
+
+
+def chained(text: str) -> list[str]:
+    """The commands of one line: ``+CMEE=1;+CREG=2`` -> ``["+CMEE=1", "+CREG=2"]``."""
+    parts, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == ";" and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [part.strip() for part in parts if part.strip()] or [""]
+
+
+class Typing:
+    """What the host has typed so far: a command line, or the PDU after the ``>`` prompt."""
+
+    def __init__(self) -> None:
+        self.line = bytearray()
+        self.data_mode = False
+
+    def feed(self, byte: int) -> tuple[str, str] | None:
+        """A completed ("command", line), ("data", pdu) or ("escape", ""), or ``None``."""
+        if self.data_mode and byte in (CTRL_Z, ESC):
+            self.data_mode = False
+            text = self._take()
+            return ("data", text) if byte == CTRL_Z else ("escape", "")
+        if self.data_mode or byte >= 0x20:
+            self.line.append(byte)
+        elif byte == _BACKSPACE:  # V.250 S5: editing the command line
+            del self.line[-1:]
+        elif byte == 0x0D:  # V.250 S3 ends the command line; other controls are ignored
+            text = self._take()
+            return ("command", text) if text else None
+        return None
+
+    def _take(self) -> str:
+        text = self.line.decode("latin-1").strip()
+        self.line.clear()
+        return text
+
+
+class AtPeer:
+    """The link side of :class:`~drivers.simulated.modem.SimulatedModem` (its base class)."""
+
+    def __init__(self) -> None:
+        self.echo = True
+        self.cmee = 0
+        self.caret_reports = False  # Huawei: ^RSSI and ^MODE lines in replies and before URCs
+        self.rssi = 20
+        self.faults = Faults()
+        self._link: Link | None = None
+        self._typed = Typing()
+        self._one_at_a_time = asyncio.Lock()
+        self._awake = asyncio.Event()  # cleared while stalled (see stall())
+        self._awake.set()
+        self._busy = False
+        self._pending_urcs: list[str] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def data_mode(self) -> bool:
+        """Whether the modem waits for a PDU (after ``AT+CMGS``) rather than a command."""
+        return self._typed.data_mode
+
+    async def _entered(self, kind: str, text: str) -> None:
+        """A completed ("command", line), ("data", pdu) or ("escape", "")."""
+        raise NotImplementedError
+
+    # --- serving a link ----------------------------------------------------------------------
+
+    async def serve(self, link: Link) -> None:
+        """Answer on ``link`` until it closes. What was typed before, on this link or an
+        earlier one, stays typed: the modem does not know that the host has changed."""
+        self._link = link
+        try:
+            while chunk := await link.read():
+                await self._awake.wait()  # stalled: what comes waits, as in a UART's buffer
+                if self.faults.hung:
+                    continue
+                # One command at a time, as over one UART: a new link's bytes wait until the
+                # command taken on an earlier one (a PDU being sent) has been answered.
+                async with self._one_at_a_time:
+                    await self._consume(chunk)
+        except ModemLost:
+            return
+        finally:
+            if self._link is link:
+                self._link = None
+
+    async def _consume(self, chunk: bytes) -> None:
+        echo = bytearray()
+        for byte in chunk:
+            if self.echo:
+                echo.append(byte)
+            entered = self._typed.feed(byte)
+            if entered is None:
+                continue
+            await self._flush(echo)
+            await self._entered(*entered)
+        await self._flush(echo)
+
+    def start(self, link: Link) -> asyncio.Task[None]:
+        """Serve ``link`` in the background."""
+        task = asyncio.get_running_loop().create_task(self.serve(link), name="simulated modem")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _flush(self, echo: bytearray) -> None:
+        if echo:
+            await self._write(echo.decode("latin-1"))
+            echo.clear()
+
+    async def _write(self, text: str) -> None:
+        if self._link is not None:
+            with contextlib.suppress(ModemLost):
+                await self._link.write(text.encode("latin-1"))
+
+    async def _respond(self, lines: list[str], final: str = "OK") -> None:
+        body = "".join(f"\r\n{line}\r\n" for line in lines)
+        if self.caret_reports:
+            body += f"\r\n^RSSI:{self.rssi}\r\n"  # Huawei: status lines land inside replies
+        await self._write(body + f"\r\n{final}\r\n")
+
+    async def _error(self, error: CommandFailed) -> None:
+        if isinstance(error, NoFinalResult):
+            await self._write(f"\r\n{error.line}\r\n")
+            return
+        if self.cmee == 0 or not error.family:
+            await self._respond([], "ERROR")
+            return
+        texts = _CMS_TEXT if error.family == "CMS" else _CME_TEXT
+        detail = str(error.code) if self.cmee == 1 else texts.get(error.code, "unknown error")
+        await self._respond([], f"+{error.family} ERROR: {detail}")
+
+    # --- unsolicited result codes ------------------------------------------------------------
+
+    def _urc(self, *lines: str) -> None:
+        text = "".join(f"\r\n{line}\r\n" for line in lines)
+        if self.caret_reports:
+            text = "\r\n^MODE:5,4\r\n" + text
+        if self._busy:
+            self._pending_urcs.append(text)  # CNMI mode 2: buffered while a command runs
+        else:
+            self._spawn(self._write(text))
+
+    def _spawn(self, coroutine: object) -> None:
+        async def run() -> None:
+            await coroutine  # type: ignore[misc]
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _release_urcs(self) -> None:
+        """Write what came while a command ran, once its answer is written."""
+        pending, self._pending_urcs = self._pending_urcs, []
+        if pending:
+            await self._write("".join(pending))

@@ -1,0 +1,127 @@
+"""The control interface of ``smsgw simulate``: a small JSON-over-HTTP API.
+
+Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "..."}``.
+
+=========================  ==============================================================
+``GET  /state``            numbers, personality, settings, storage use, faults, and whether
+                           the modem waits for a PDU (``data_mode``), holds its prompt back
+                           (``prompt_held``) or is sending one it took (``submitting``);
+                           ``?until=prompt_held`` (or another of these three) answers once
+                           that is true, with the state at that moment
+``GET  /submissions``      every SUBMIT the network accepted (destination, text, TP-MR...);
+                           ``?wait=N`` answers once there are at least N
+``GET  /commands``         every command line the modem received, in order;
+                           ``?wait=AT+CMGS&count=N`` answers once N of them start so
+``GET  /handsets``         what reached each virtual handset
+``POST /inject``           ``{"from": "+1...", "text": "...", "order": [2, 1], "ucs2": false,
+                           "ref16": false, "reference": 7}``: a handset texts this modem
+                           (``reference`` is optional: give it to send more parts later)
+``POST /fail``             ``{"code": 38, "count": 1}``: the next sends get +CMS ERROR
+``POST /latency``          ``{"seconds": 0.5}``: how long each AT+CMGS takes
+``POST /hang``             stop answering; ``POST /resume`` answer again
+``POST /hold-prompt``      the next AT+CMGS enters data mode but its ``> `` is held back
+                           (a host killed then leaves the modem waiting for a PDU);
+                           ``POST /release-prompt`` shows it (``{"released": false}`` if
+                           the host had aborted with ESC)
+``POST /garbage``          send a burst of non-text bytes
+``POST /drop``             close the line, as if unplugged (a pty comes back on ``/plug``)
+``POST /plug``             a dropped pty comes back at the same path
+``POST /fill``             ``{"storage": "SM"}``: fill a message storage
+``POST /registration``     ``{"stat": 0}``: lose (0) or regain (1) the network
+``POST /rule``             ``{"number": "+1555...", "fate": "undelivered", "status": 65,
+                           "cms_error": 21, "delay": 2.0}``; ``"number": "*"`` sets the default
+``POST /switch-on``        ``{"number": "+1555..."}``: a switched-off handset comes back
+=========================  ==============================================================
+
+A ``wait`` or ``until`` answers after ``?timeout=`` seconds (default 10) whether or not it
+came: the caller checks the answer. They let a test in another process act at an exact moment
+without polling. The actions and views themselves are the simulator's
+(:mod:`drivers.simulated.control`); this module serves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from drivers.simulated import SimulatedModem, SimulatedNetwork
+from drivers.simulated.control import ACTIONS, AWAITABLE_STATES, BadRequest, Controls, Views
+from drivers.simulated.serve import PtyServer
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _post(action: Callable[[dict[str, Any]], Awaitable[Any]]) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        body: Any = {}
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                return web.json_response({"error": "the body is not JSON"}, status=400)
+        if not isinstance(body, dict):
+            return web.json_response({"error": "send a JSON object"}, status=400)
+        try:
+            result = await action(body)
+        except KeyError as exc:  # str() of a KeyError is the repr of its argument
+            return web.json_response({"error": str(exc.args[0])}, status=400)
+        except (BadRequest, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(result if result is not None else {"ok": True})
+
+    return handler
+
+
+def _query(request: web.Request, name: str, kind: type[int] | type[float], default: str) -> Any:
+    try:
+        return kind(request.query.get(name, default))
+    except ValueError:
+        raise BadRequest(f"{name!r} must be a number") from None
+
+
+def control_app(
+    modem: SimulatedModem, network: SimulatedNetwork, pty: PtyServer | None = None
+) -> web.Application:
+    controls = Controls(modem, network, pty)
+    views = Views(modem, network, pty)
+
+    async def state(request: web.Request) -> web.Response:
+        until = request.query.get("until")
+        # An unknown state is refused before a bad timeout, as a wait is only for a known one.
+        timeout = _query(request, "timeout", float, "10") if until in AWAITABLE_STATES else 0.0
+        return web.json_response(await views.state(until, timeout))
+
+    async def submissions(request: web.Request) -> web.Response:
+        wanted: int = _query(request, "wait", int, "0")
+        timeout = _query(request, "timeout", float, "10")
+        return web.json_response(await views.submissions(wanted, timeout))
+
+    async def commands(request: web.Request) -> web.Response:
+        prefix = request.query.get("wait", "").upper()
+        wanted: int = _query(request, "count", int, "1" if prefix else "0")
+        timeout = _query(request, "timeout", float, "10")
+        return web.json_response(await views.commands(prefix, wanted, timeout))
+
+    async def handsets(_: web.Request) -> web.Response:
+        return web.json_response(views.handsets())
+
+    app = web.Application()
+    app.router.add_get("/state", _get(state))
+    app.router.add_get("/submissions", _get(submissions))
+    app.router.add_get("/commands", _get(commands))
+    app.router.add_get("/handsets", handsets)
+    for name in ACTIONS:
+        app.router.add_post("/" + name.replace("_", "-"), _post(getattr(controls, name)))
+    return app
+
+
+def _get(answer: Handler) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            return await answer(request)
+        except BadRequest as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+
+    return handler
