@@ -35,7 +35,8 @@ from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.test_delivery import Statuses
 from tests.e2e.webhook_receiver import Answer, Received, Receiver
-from tests.gateway.api_rig import T0, Api, Clock, Finals, Sdk, SdkFactory
+from tests.fakes.clock import T0, Clock
+from tests.gateway.api_rig import Api, Finals, Sdk, SdkFactory
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,

@@ -31,7 +31,7 @@ from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME
 from tests.e2e.test_inbound import Outcomes
 from tests.e2e.webhook_receiver import Answer, Received, Receiver
-from tests.gateway.api_rig import T0, Clock
+from tests.fakes.clock import T0, Clock
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, basic_auth, config, running
 
 HANDSET = "+447700900123"

@@ -21,7 +21,7 @@ from gateway.modems.supervisor import ModemHandle, ModemState
 from gateway.runtime import Gateway
 from gateway.tasks import Tasks
 from tests.e2e.test_delivery import Statuses
-from tests.gateway.api_rig import Clock
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, config, running
 
 HANDSET = "+447700900123"

@@ -31,7 +31,7 @@ from gateway.domain.models import API_VERSION, Message
 from gateway.runtime import Gateway
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 from tests.e2e.webhook_receiver import Answer, Received, Receiver
-from tests.gateway.api_rig import Clock
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Inbox, basic_auth, config, running
 
 HANDSET = "+447700900123"

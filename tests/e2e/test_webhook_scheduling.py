@@ -29,7 +29,7 @@ from gateway.webhooks.sender import PER_DESTINATION
 from tests.e2e.test_inbound import HANDSET, OTHER_HANDSET, Outcomes, inbound_config, receiving
 from tests.e2e.test_observability import scrape, value
 from tests.e2e.webhook_receiver import Answer, Received, Receiver
-from tests.gateway.api_rig import Clock
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,

@@ -14,7 +14,6 @@ import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final
@@ -28,27 +27,14 @@ from drivers.simulated.network import Fate, HandsetRule
 from gateway.config import Account
 from gateway.domain.models import FINAL_STATUSES, Message, Status
 from gateway.runtime import Gateway
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import ACCOUNT, basic_auth, config
 
 WAIT: Final = 10.0  # seconds: the bound on any wait for the gateway to do something
-T0: Final = datetime(2026, 3, 1, 12, 34, 56, 789000, tzinfo=UTC)
 # Numbers no simulated modem answers: messages to them never come back in as inbound ones.
 EXTERNAL: Final = "+15558675310"
 EXTERNAL_2: Final = "+447700900123"
 ERROR_KEYS: Final = {"code", "message", "more_info", "status"}
-
-
-class Clock:
-    """The gateway's clock: stands still at whatever the test set, and moves when told."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class Finals:

@@ -16,15 +16,8 @@ from typing import Any
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from tests.gateway.api_rig import (
-    T0,
-    Api,
-    Sdk,
-    SdkFactory,
-    api_gateway,
-    assert_twilio_error,
-    raw_client,
-)
+from tests.fakes.clock import T0
+from tests.gateway.api_rig import Api, Sdk, SdkFactory, api_gateway, assert_twilio_error, raw_client
 from tests.gateway.gateway_rig import ACCOUNT, OTHER_ACCOUNT
 
 # twilio's AsyncTwilioHttpClient authenticates with aiohttp.BasicAuth and the ``auth=``

@@ -15,14 +15,8 @@ from typing import Any
 import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from tests.gateway.api_rig import (
-    EXTERNAL,
-    EXTERNAL_2,
-    T0,
-    Api,
-    Sdk,
-    SdkFactory,
-)
+from tests.fakes.clock import T0
+from tests.gateway.api_rig import EXTERNAL, EXTERNAL_2, Api, Sdk, SdkFactory
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT
 
 # twilio's AsyncTwilioHttpClient authenticates with aiohttp.BasicAuth and the ``auth=``

@@ -25,9 +25,9 @@ from twilio.base.exceptions import TwilioRestException
 from gateway.domain.models import Direction, Message, Status, new_sid
 from gateway.store.schema import MIGRATIONS
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
+from tests.fakes.clock import T0
 from tests.gateway.api_rig import (
     EXTERNAL,
-    T0,
     Api,
     Sdk,
     SdkFactory,

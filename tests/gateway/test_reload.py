@@ -23,7 +23,8 @@ from gateway.runtime import Gateway
 from tests.e2e.test_faults import States
 from tests.e2e.test_inbound import put_on_sim
 from tests.e2e.webhook_receiver import Receiver
-from tests.gateway.api_rig import Clock, Finals
+from tests.fakes.clock import Clock
+from tests.gateway.api_rig import Finals
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,
