@@ -1,0 +1,233 @@
+"""What the unit tier runs a component with: the in-memory store (:mod:`tests.fakes.store`), the
+test clock, and real simulated modems on a simulated network over the in-memory pipe (the
+gateway's own :class:`ModemPool` with ``driver = "simulated"``). No HTTP, no SQLite.
+
+Each component is built by one small factory below, as ``gateway/runtime.py`` builds it (its
+collaborators partly wired after construction, today): when construction changes, only the
+factory does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from gateway.accounts.numbers import PhoneNumbers
+from gateway.config import Account, Config, ModemConfig
+from gateway.domain.models import Message, Status
+from gateway.domain.records import NewMessage
+from gateway.inbound.receiver import InboundReceiver
+from gateway.modems.supervisor import ModemPool
+from gateway.outbound.accept import Outbound
+from gateway.outbound.dispatcher import Dispatcher
+from gateway.outbound.routing import ServiceRouter
+from gateway.tasks import Tasks
+from gateway.webhooks.replies import TwimlReplies
+from gateway.webhooks.sender import WebhookSender
+from tests.fakes.clock import Clock
+from tests.fakes.store import MemoryStore
+
+WAIT: Final = 5.0  # seconds: the bound on any wait (a hang becomes a failure, not a stuck run)
+ACCOUNT: Final = Account("AC" + "a1" * 16, "test-auth-token-alice")
+ALICE: Final = "+15550001001"
+BOB: Final = "+15550002002"
+HANDSET: Final = "+447700900123"  # a virtual handset: no simulated modem owns it
+
+
+def config(*modems: ModemConfig, **changes: Any) -> Config:
+    """Two simulated modems, alice's and bob's, unless ``modems`` are given."""
+    return Config(
+        accounts=(ACCOUNT,),
+        modems=modems
+        or (ModemConfig("alice", "simulated", (ALICE,)), ModemConfig("bob", "simulated", (BOB,))),
+        health_interval=0.0,  # no health checks: nothing runs that the test did not start
+        shutdown_grace=0.0,
+        **changes,
+    )
+
+
+# --- one factory per component, wired as gateway/runtime.py does ------------------------------
+
+
+def make_dispatcher(
+    configuration: Config, store: MemoryStore, modems: ModemPool, clock: Clock, **options: Any
+) -> Dispatcher:
+    return Dispatcher(store, modems, clock, prices=configuration.prices, tasks=Tasks(), **options)
+
+
+def make_outbound(
+    configuration: Config,
+    store: MemoryStore,
+    modems: ModemPool,
+    dispatcher: Dispatcher,
+    clock: Clock,
+) -> Outbound:
+    return Outbound(configuration, store, modems, dispatcher, clock)
+
+
+def make_router(
+    configuration: Config,
+    store: MemoryStore,
+    modems: ModemPool,
+    outbound: Outbound,
+    dispatcher: Dispatcher,
+    clock: Clock,
+    **options: Any,
+) -> ServiceRouter:
+    router = ServiceRouter(
+        configuration, store, modems, outbound, dispatcher, clock=clock, tasks=Tasks(), **options
+    )
+    outbound.senders_wanted = router.wake
+    return router
+
+
+def make_webhook_sender(
+    store: MemoryStore,
+    clock: Clock,
+    *,
+    tokens: Mapping[str, str] | None = None,
+    outbound: Outbound | None = None,
+    **options: Any,
+) -> WebhookSender:
+    sender = WebhookSender(
+        store, tokens or {ACCOUNT.sid: ACCOUNT.auth_token}, clock, tasks=Tasks(), **options
+    )
+    if outbound is not None:
+        sender.replies = TwimlReplies(outbound)
+    return sender
+
+
+def make_receiver(
+    configuration: Config,
+    store: MemoryStore,
+    modems: ModemPool,
+    webhooks: WebhookSender,
+    clock: Clock,
+) -> InboundReceiver:
+    receiver = InboundReceiver(
+        configuration,
+        store,
+        modems,
+        webhooks,
+        clock=clock,
+        account_of=lambda _modem: ACCOUNT.sid,
+        tasks=Tasks(),
+    )
+    receiver.numbers = PhoneNumbers(configuration, store, clock)
+    return receiver
+
+
+def prepared(configuration: Config | None = None, **form: str) -> NewMessage:
+    """A message checked and encoded as the API would accept it (alice's, to the handset),
+    not committed: to put in a store before anything runs."""
+    configuration = configuration or config()
+    store, clock = MemoryStore(), Clock()
+    modems = ModemPool(configuration.modems)
+    dispatcher = make_dispatcher(configuration, store, modems, clock)
+    outbound = make_outbound(configuration, store, modems, dispatcher, clock)
+    return outbound.prepare(ACCOUNT.sid, {"To": HANDSET, "From": ALICE, **form})
+
+
+# --- awaiting what a component did ------------------------------------------------------------
+
+
+class Statuses:
+    """Every status change the dispatcher announces (after it is committed), to await."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.seen: defaultdict[str, list[Status]] = defaultdict(list)
+        self._changed = asyncio.Event()
+        dispatcher.on_status(self._record)
+
+    def _record(self, sid: str, status: Status) -> None:
+        self.seen[sid].append(status)
+        self._changed.set()
+
+    async def until(self, sid: str, status: Status) -> list[Status]:
+        """``sid``'s statuses so far, once ``status`` is among them."""
+        async with asyncio.timeout(WAIT):
+            while status not in self.seen[sid]:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.seen[sid]
+
+
+# --- the sending side, running ----------------------------------------------------------------
+
+
+@dataclass
+class Sending:
+    """The dispatcher (and, when asked for, the router) over ready simulated modems."""
+
+    config: Config
+    store: MemoryStore
+    clock: Clock
+    modems: ModemPool
+    dispatcher: Dispatcher
+    outbound: Outbound
+    statuses: Statuses
+    router: ServiceRouter | None = None
+
+    async def send(self, to: str = HANDSET, body: str = "hello", **form: str) -> Message:
+        """A message accepted as the API accepts one (checked, encoded, committed, its modem
+        woken), with no HTTP."""
+        return await self.outbound.create(
+            ACCOUNT.sid, {"To": to, "From": form.pop("From", ALICE), "Body": body, **form}
+        )
+
+    def advance(self, seconds: float) -> None:
+        """The clock moves on; every worker looks again, as a real timer would have fired."""
+        self.clock.advance(seconds)
+        for modem_id in self.modems.handles:
+            self.dispatcher.wake(modem_id)
+        if self.router is not None:
+            self.router.wake()
+
+    async def stored(self, sid: str) -> Message:
+        found = await self.store.get_message(ACCOUNT.sid, sid)
+        assert found is not None
+        return found
+
+
+@contextlib.asynccontextmanager
+async def sending(
+    configuration: Config | None = None,
+    *,
+    routing: bool = False,
+    store: MemoryStore | None = None,
+    **dispatcher_options: Any,
+) -> AsyncIterator[Sending]:
+    """Started as ``gateway/runtime.py`` starts them: the modems (ready), the dispatcher,
+    then the router; stopped in the reverse order."""
+    configuration = configuration or config()
+    store = store or MemoryStore()
+    clock = Clock()
+    modems = ModemPool(configuration.modems, health_interval=0.0)
+    dispatcher = make_dispatcher(configuration, store, modems, clock, **dispatcher_options)
+    outbound = make_outbound(configuration, store, modems, dispatcher, clock)
+    router = (
+        make_router(configuration, store, modems, outbound, dispatcher, clock, failover_after=0.0)
+        if routing
+        else None
+    )
+    unit = Sending(configuration, store, clock, modems, dispatcher, outbound, Statuses(dispatcher))
+    unit.router = router
+    await outbound.start(default_account=ACCOUNT.sid)
+    modems.start(Tasks())
+    try:
+        async with asyncio.timeout(WAIT):
+            for handle in modems.handles.values():
+                await handle.ready()
+        dispatcher.start()
+        if router is not None:
+            router.start()
+        yield unit
+    finally:
+        if router is not None:
+            await router.stop()
+        await dispatcher.stop()
+        await modems.stop()
