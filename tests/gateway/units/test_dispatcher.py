@@ -5,6 +5,7 @@ the in-memory store, the test clock and a simulated modem."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
@@ -246,3 +247,22 @@ async def test_a_part_acknowledged_before_a_restart_never_goes_again() -> None:
         row = store.row(new.message.sid)
         assert row is not None
         assert [p.reference for p in row.parts] == [200, 0, 1]
+
+
+async def test_a_stop_without_grace_leaves_the_part_on_the_air_for_the_next_start() -> None:
+    store = MemoryStore()
+    async with sending(store=store) as before:
+        sim = before.modems.simulated["alice"]
+        sim.faults.hold_prompt = True  # AT+CMGS is written; the "> " does not come
+        at_prompt = asyncio.Event()
+        sim.state_observers.append(lambda: at_prompt.set() if sim.prompt_held else None)
+        message = await before.send()
+        async with asyncio.timeout(5):
+            await at_prompt.wait()
+        await before.dispatcher.stop(grace=0.0)  # shutdown_grace = 0: nothing waits for it
+        assert submissions(before) == []
+    row = store.row(message.sid)
+    assert row is not None and [p.sent_at for p in row.parts] == [None]
+    async with sending(store=store) as after:
+        await after.statuses.until(message.sid, Status.SENT)
+        assert submissions(after) == ["hello"]
