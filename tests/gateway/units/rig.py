@@ -21,7 +21,7 @@ from gateway.config import Account, Config, ModemConfig
 from gateway.domain.models import Message, Status
 from gateway.domain.records import NewMessage
 from gateway.inbound.receiver import InboundReceiver
-from gateway.modems.supervisor import ModemPool
+from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.outbound.routing import ServiceRouter
@@ -154,6 +154,15 @@ class Statuses:
                 self._changed.clear()
                 await self._changed.wait()
         return self.seen[sid]
+
+
+async def entering(handle: ModemHandle, state: ModemState) -> None:
+    """Returns once ``handle``'s modem is in ``state`` (at once if it is)."""
+    reached = asyncio.Event()
+    handle.on_state(lambda new: reached.set() if new is state else None)
+    if handle.state is not state:
+        async with asyncio.timeout(WAIT):
+            await reached.wait()
 
 
 # --- the sending side, running ----------------------------------------------------------------
