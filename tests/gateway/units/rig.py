@@ -1,6 +1,7 @@
 """What the unit tier runs a component with: the in-memory store (:mod:`tests.fakes.store`), the
 test clock, and real simulated modems on a simulated network over the in-memory pipe (the
-gateway's own :class:`ModemPool` with ``driver = "simulated"``). No HTTP, no SQLite.
+gateway's own :class:`ModemPool` with ``driver = "simulated"``). No HTTP API, no SQLite. The
+running sides are in :mod:`.sending_rig`, :mod:`.receiving_rig` and :mod:`.webhook_site`.
 
 Each component is built by one small factory below, as ``gateway/runtime.py`` builds it (its
 collaborators partly wired after construction, today): when construction changes, only the
@@ -10,17 +11,15 @@ factory does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Final
 
 from drivers.simulated import SimulatedModem
 from gateway.accounts.numbers import PhoneNumbers
-from gateway.config import Account, Config, ModemConfig, NumberConfig
-from gateway.domain.models import Message, Status
-from gateway.domain.records import NewMessage, ReportMatch
+from gateway.config import Account, Config, ModemConfig
+from gateway.domain.models import Status
+from gateway.domain.records import NewMessage
 from gateway.inbound.receiver import InboundReceiver
 from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
 from gateway.outbound.accept import Outbound
@@ -37,6 +36,8 @@ ACCOUNT: Final = Account("AC" + "a1" * 16, "test-auth-token-alice")
 ALICE: Final = "+15550001001"
 BOB: Final = "+15550002002"
 HANDSET: Final = "+447700900123"  # a virtual handset: no simulated modem owns it
+SENDER: Final = "+15557654321"  # a handset texting the gateway
+SMS_URL: Final = "https://example.com/sms"
 
 
 def config(*modems: ModemConfig, **changes: Any) -> Config:
@@ -166,124 +167,6 @@ async def entering(handle: ModemHandle, state: ModemState) -> None:
             await reached.wait()
 
 
-# --- the sending side, running ----------------------------------------------------------------
-
-
-@dataclass
-class Sending:
-    """The dispatcher (and, when asked for, the router) over ready simulated modems."""
-
-    config: Config
-    store: MemoryStore
-    clock: Clock
-    modems: ModemPool
-    dispatcher: Dispatcher
-    outbound: Outbound
-    statuses: Statuses
-    router: ServiceRouter | None = None
-
-    async def send(self, to: str = HANDSET, body: str = "hello", **form: str) -> Message:
-        """A message accepted as the API accepts one (checked, encoded, committed, its modem
-        woken), with no HTTP."""
-        return await self.outbound.create(
-            ACCOUNT.sid, {"To": to, "From": form.pop("From", ALICE), "Body": body, **form}
-        )
-
-    def advance(self, seconds: float) -> None:
-        """The clock moves on; every worker looks again, as a real timer would have fired."""
-        self.clock.advance(seconds)
-        for modem_id in self.modems.handles:
-            self.dispatcher.wake(modem_id)
-        if self.router is not None:
-            self.router.wake()
-
-    async def stored(self, sid: str) -> Message:
-        found = await self.store.get_message(ACCOUNT.sid, sid)
-        assert found is not None
-        return found
-
-
-@contextlib.asynccontextmanager
-async def sending(
-    configuration: Config | None = None,
-    *,
-    routing: bool = False,
-    store: MemoryStore | None = None,
-    **dispatcher_options: Any,
-) -> AsyncIterator[Sending]:
-    """Started as ``gateway/runtime.py`` starts them: the modems (ready), the dispatcher,
-    then the router; stopped in the reverse order."""
-    configuration = configuration or config()
-    store = store or MemoryStore()
-    clock = Clock()
-    modems = ModemPool(configuration.modems, health_interval=0.0)
-    dispatcher = make_dispatcher(configuration, store, modems, clock, **dispatcher_options)
-    outbound = make_outbound(configuration, store, modems, dispatcher, clock)
-    router = (
-        make_router(configuration, store, modems, outbound, dispatcher, clock, failover_after=0.0)
-        if routing
-        else None
-    )
-    unit = Sending(configuration, store, clock, modems, dispatcher, outbound, Statuses(dispatcher))
-    unit.router = router
-    await outbound.start(default_account=ACCOUNT.sid)
-    modems.start(Tasks())
-    try:
-        async with asyncio.timeout(WAIT):
-            for handle in modems.handles.values():
-                await handle.ready()
-        dispatcher.start()
-        if router is not None:
-            router.start()
-        yield unit
-    finally:
-        if router is not None:
-            await router.stop()
-        await dispatcher.stop()
-        await modems.stop()
-
-
-# --- the receiving side, running --------------------------------------------------------------
-
-SENDER: Final = "+15557654321"  # a handset texting the gateway
-SMS_URL: Final = "https://example.com/sms"
-
-
-class Inbox:
-    """Every inbound message the receiver commits, and every report it applies, to await."""
-
-    def __init__(self, receiver: InboundReceiver) -> None:
-        self.messages: list[Message] = []
-        self.reports: list[ReportMatch] = []
-        self._changed = asyncio.Event()
-        receiver.on_message(self._message)
-        receiver.on_report(self._report)
-
-    def _message(self, message: Message) -> None:
-        self.messages.append(message)
-        self._changed.set()
-
-    def _report(self, match: ReportMatch) -> None:
-        self.reports.append(match)
-        self._changed.set()
-
-    async def wait(self, count: int = 1) -> list[Message]:
-        """The first ``count`` messages, once they have come."""
-        async with asyncio.timeout(WAIT):
-            while len(self.messages) < count:
-                self._changed.clear()
-                await self._changed.wait()
-        return self.messages[:count]
-
-    async def report(self) -> ReportMatch:
-        """The first report applied, once it has been."""
-        async with asyncio.timeout(WAIT):
-            while not self.reports:
-                self._changed.clear()
-                await self._changed.wait()
-        return self.reports[0]
-
-
 class Commands:
     """The AT commands a simulated modem is given, to await one (a receiver deletes a message
     from the SIM only once it is committed: its AT+CMGD says the PDU was dealt with)."""
@@ -302,64 +185,3 @@ class Commands:
             while sum(1 for line in self.seen if line.startswith(prefix)) < count:
                 self._changed.clear()
                 await self._changed.wait()
-
-
-@dataclass
-class Receiving:
-    """The receiver over a ready simulated modem (alice's), which handsets text."""
-
-    config: Config
-    store: MemoryStore
-    clock: Clock
-    modems: ModemPool
-    receiver: InboundReceiver
-    inbox: Inbox
-    commands: Commands
-
-    @property
-    def sim(self) -> SimulatedModem:
-        return self.modems.simulated["alice"]
-
-    def text(self, body: str, order: list[int] | None = None, reference: int = 7) -> None:
-        """A handset texts alice's number ``body``, its parts arriving in ``order``."""
-        self.modems.network.inject(ALICE, SENDER, body, order=order, reference=reference)
-
-    async def stored(self, sid: str) -> Message:
-        found = await self.store.get_message(ACCOUNT.sid, sid)
-        assert found is not None
-        return found
-
-
-@contextlib.asynccontextmanager
-async def receiving(
-    *, store: MemoryStore | None = None, clock: Clock | None = None, **changes: Any
-) -> AsyncIterator[Receiving]:
-    """Started as ``gateway/runtime.py`` starts them: the receiver before the modem (it hears
-    the first connection), which is ready when this yields; stopped in the reverse order.
-    Alice's number sends its messages to :data:`SMS_URL`."""
-    changes.setdefault("numbers", (NumberConfig(ALICE, sms_url=SMS_URL),))
-    configuration = config(ModemConfig("alice", "simulated", (ALICE,)), **changes)
-    store, clock = store or MemoryStore(), clock or Clock()
-    modems = ModemPool(configuration.modems, health_interval=0.0)
-    webhooks = make_webhook_sender(store, clock)  # not started: woken, it does nothing here
-    receiver = make_receiver(configuration, store, modems, webhooks, clock)
-    assert receiver.numbers is not None
-    await receiver.numbers.load(ACCOUNT.sid)
-    unit = Receiving(
-        configuration,
-        store,
-        clock,
-        modems,
-        receiver,
-        Inbox(receiver),
-        Commands(modems.simulated["alice"]),
-    )
-    receiver.start()
-    modems.start(Tasks())
-    try:
-        async with asyncio.timeout(WAIT):
-            await modems.handles["alice"].ready()
-        yield unit
-    finally:
-        await receiver.stop()
-        await modems.stop()

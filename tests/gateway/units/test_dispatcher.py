@@ -16,7 +16,8 @@ from gateway.domain.pricing import PriceTable
 from gateway.modems.supervisor import ModemState
 from tests.fakes.clock import T0
 from tests.fakes.store import MemoryStore
-from tests.gateway.units.rig import ALICE, BOB, Sending, config, prepared, sending
+from tests.gateway.units.rig import ALICE, BOB, config, prepared
+from tests.gateway.units.sending_rig import Sending, sending
 
 LONG = "Long " * 80  # three parts
 

@@ -17,16 +17,8 @@ from gateway.domain.models import Direction, Status
 from gateway.domain.records import ReportMatch
 from tests.fakes.clock import T0, Clock
 from tests.fakes.store import MemoryStore
-from tests.gateway.units.rig import (
-    ACCOUNT,
-    ALICE,
-    HANDSET,
-    SENDER,
-    SMS_URL,
-    Receiving,
-    prepared,
-    receiving,
-)
+from tests.gateway.units.receiving_rig import Receiving, receiving
+from tests.gateway.units.rig import ACCOUNT, ALICE, HANDSET, SENDER, SMS_URL, prepared
 
 TIMEOUT: Final = 60.0  # reassembly_timeout in these tests
 LONG: Final = "".join(f"[part {n}: " + "x" * 140 + "]" for n in range(1, 4))  # three parts

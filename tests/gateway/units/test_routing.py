@@ -12,7 +12,8 @@ from gateway.config import ServiceConfig
 from gateway.domain.models import Status
 from gateway.modems.supervisor import ModemState
 from tests.fakes.clock import T0
-from tests.gateway.units.rig import ALICE, BOB, HANDSET, Sending, config, entering, sending
+from tests.gateway.units.rig import ALICE, BOB, HANDSET, config, entering
+from tests.gateway.units.sending_rig import Sending, sending
 
 SERVICE: Final = "MG" + "5" * 32
 OTHER_HANDSET: Final = "+447700900456"
