@@ -123,14 +123,18 @@ def make_receiver(
     return receiver
 
 
+def outbound_alone(configuration: Config, store: MemoryStore, clock: Clock) -> Outbound:
+    """An Outbound that checks and encodes messages over simulated modems never started (and
+    a dispatcher never started): to make messages, not to send them."""
+    modems = ModemPool(configuration.modems)
+    dispatcher = make_dispatcher(configuration, store, modems, clock)
+    return make_outbound(configuration, store, modems, dispatcher, clock)
+
+
 def prepared(configuration: Config | None = None, **form: str) -> NewMessage:
     """A message checked and encoded as the API would accept it (alice's, to the handset),
     not committed: to put in a store before anything runs."""
-    configuration = configuration or config()
-    store, clock = MemoryStore(), Clock()
-    modems = ModemPool(configuration.modems)
-    dispatcher = make_dispatcher(configuration, store, modems, clock)
-    outbound = make_outbound(configuration, store, modems, dispatcher, clock)
+    outbound = outbound_alone(configuration or config(), MemoryStore(), Clock())
     return outbound.prepare(ACCOUNT.sid, {"To": HANDSET, "From": ALICE, **form})
 
 
