@@ -121,6 +121,7 @@ async def receiving(
     try:
         async with asyncio.timeout(WAIT):
             await modems.handles["alice"].ready()
+            await receiver.settled()  # the first connection's sweep of the SIM is done
         yield unit
     finally:
         await receiver.stop()

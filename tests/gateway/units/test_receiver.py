@@ -167,9 +167,12 @@ async def test_a_status_report_settles_the_message_it_is_for() -> None:
         assert await unit.inbox.report() == ReportMatch(new.message.sid, 1, Status.DELIVERED)
         delivered = await unit.stored(new.message.sid)
         assert delivered.status is Status.DELIVERED
-        unit.sim.receive_report(*report)  # read again: kept once
-        await unit.store.until(lambda: unit.receiver.reports == 1)
+        await unit.commands.until("AT+CMGD", 1)  # deleted from the SIM once committed
+        unit.sim.receive_report(*report)  # the same report again: kept once
+        await unit.commands.until("AT+CMGD", 2)
+        assert (unit.receiver.reports, unit.receiver.duplicates) == (1, 1)
         assert unit.receiver.unmatched_reports == 0
+        assert len(unit.inbox.reports) == 1
 
 
 async def test_an_unreadable_pdu_is_kept_and_deleted_from_the_sim() -> None:
