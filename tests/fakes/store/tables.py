@@ -43,12 +43,12 @@ from gateway.domain.records import (
     Webhook,
     new_webhook_token,
 )
+from gateway.store.transitions import EARLY_REPORT_SLACK
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)  # "not deferred": due since always
 UNSENT: Final = (Status.QUEUED, Status.SENDING)
-# A report matched to a part committed just after it came may have been taken this long before
-# the part's send was recorded (gateway/store/transitions.py, EARLY_REPORT_SLACK).
-EARLY_REPORT_SLACK: Final = timedelta(seconds=60)
+# How long before its part was committed sent a report may have come (the store's own rule).
+REPORT_SLACK: Final = timedelta(seconds=EARLY_REPORT_SLACK)
 # ContentRetention=discard and AddressRetention=obfuscate take effect at these statuses
 # (gateway/store/transitions.py, _apply_retention; domain/lifecycle.py once the rules move).
 TEXT_DONE: Final = frozenset(
@@ -321,7 +321,7 @@ class Tables:
         self, row: MessageRow, part: PartRow, reference: int, sent_at: datetime
     ) -> None:
         """A report taken before its part was committed sent: matched now."""
-        since = sent_at - EARLY_REPORT_SLACK
+        since = sent_at - REPORT_SLACK
         for report in sorted(self.reports.values(), key=lambda r: r.id):
             taken = report.report
             if (

@@ -78,6 +78,17 @@ async def test_a_report_before_the_commit_is_matched_when_the_part_is(store: Sto
     assert await reported(store, going.sid) == ["queued", "sent", "delivered"]
 
 
+async def test_a_report_long_before_the_send_is_not_matched_to_it(store: Store) -> None:
+    going = await queued(store)
+    assert await store.add_status_report(report("old", 1, at=T0)) == NO_MATCH
+    # More than a minute before the part was committed sent: another part's, long ago.
+    later = T0 + timedelta(seconds=61)
+    assert await store.message_sent(going.sid, later, last_part=(1, 1)) is Status.SENT
+    assert await store.add_status_report(report("new", 1, at=later)) == ReportMatch(
+        going.sid, 1, Status.DELIVERED
+    )
+
+
 async def test_an_undelivered_part_settles_the_message_once_every_part_went(
     store: Store,
 ) -> None:
