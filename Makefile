@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TOOLS   := $(VENV)/.installed-tools
 
-.PHONY: run test lint typecheck pytest bench dist clean
+.PHONY: run test lint typecheck pytest unit bench dist clean
 
 # Editable (pip install -e), so that a change to the code is what the next run runs.
 $(RUNTIME): pyproject.toml
@@ -36,6 +36,11 @@ pytest: $(TOOLS)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# The fast unit tier alone: the dispatcher, receiver, routing and webhook sender over the
+# in-memory store (tests/fakes), the test clock and simulated modems; no HTTP API, no SQLite.
+unit: $(TOOLS)
+	$(BIN)/pytest -q tests/gateway/units
 
 bench: $(TOOLS)
 	$(BIN)/python -m bench

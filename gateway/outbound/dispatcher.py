@@ -193,12 +193,14 @@ class Dispatcher:
 
     async def _land(self, modem_ids: list[str], grace: float) -> None:
         """Wait up to ``grace`` seconds for the parts on the air of ``modem_ids``' modems."""
-        on_air = [self._idle[m].wait() for m in modem_ids if not self._idle[m].is_set()]
+        # The events, not their wait() coroutines: with no grace those would never be awaited
+        # (a RuntimeWarning at every stop with shutdown_grace = 0 and a part on the air).
+        on_air = [self._idle[m] for m in modem_ids if not self._idle[m].is_set()]
         if on_air and grace > 0:
             log.info("stopping: waiting up to %g s for %d part(s) on the air", grace, len(on_air))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
-                    await asyncio.gather(*on_air)
+                    await asyncio.gather(*(idle.wait() for idle in on_air))
 
     # --- validity period ---------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from gateway.store.queries import (
 )
 from gateway.store.roles import (
     Accounts,
+    Audit,
     Health,
     InboundLog,
     Messages,
@@ -42,6 +43,7 @@ from gateway.store.roles import (
 
 __all__ = [
     "Accounts",
+    "Audit",
     "Claim",
     "Health",
     "InFlight",
@@ -75,14 +77,3 @@ class Store(OutboundQueue, InboundLog, WebhookQueue, Messages, Numbers, Accounts
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
-
-    # --- what the store keeps of one message (read only) --------------------------------------
-    # For an audit, and for the end-to-end tests, which check through this what redaction,
-    # ContentRetention and AddressRetention leave behind, and what was recorded of each part,
-    # instead of reading the SQLite schema (issue 15, step 5). No flow uses it: it belongs to
-    # no role.
-
-    async def message_trail(self, sid: str) -> MessageTrail | None:
-        """Everything the store keeps of message ``sid`` (of any account) as it stands now:
-        the message, its parts, its webhooks and the inbound parts it was made of; ``None`` if
-        there is no such message (or it was deleted)."""

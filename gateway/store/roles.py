@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from gateway.config import Account
 from gateway.domain.feedback import Feedback
@@ -32,6 +32,7 @@ from gateway.store.queries import (
     InFlight,
     MessagePage,
     MessageQuery,
+    MessageTrail,
     OutboundWork,
     WebhookStates,
 )
@@ -305,6 +306,19 @@ class Accounts(Protocol):
         """Accounts the gateway generated itself (first start without any configured)."""
 
     async def add_account(self, account: Account) -> None: ...
+
+
+@runtime_checkable
+class Audit(Protocol):
+    """What the store keeps of one message, read only: for an audit, and for the end-to-end
+    tests, which check through it what redaction, ContentRetention and AddressRetention leave
+    behind and what was recorded of each part, instead of reading an engine's schema. No flow
+    uses it, so it is no part of :class:`gateway.store.Store`; an engine offers it beside."""
+
+    async def message_trail(self, sid: str) -> MessageTrail | None:
+        """Everything the store keeps of message ``sid`` (of any account) as it stands now:
+        the message, its parts, its webhooks and the inbound parts it was made of; ``None`` if
+        there is no such message (or it was deleted)."""
 
 
 class Health(Protocol):

@@ -400,20 +400,25 @@ class WebhookSender:
         messages: list[twiml.ReplyMessage] = []
         try:
             document = twiml.parse(_twiml_text(answer), url)
-            for number in range(1, MAX_REDIRECTS + 1):
+            followed = 0
+            while True:
                 messages.extend(document.messages)
                 if document.redirect is None:
                     return tuple(messages)
+                if followed == MAX_REDIRECTS:
+                    # Refused before it is fetched; a chain of exactly MAX_REDIRECTS is
+                    # followed to its end.
+                    raise twiml.TwimlError(14106, f"more than {MAX_REDIRECTS} Redirects")
+                followed += 1
                 # Made under the slot of the request it follows: the receiver's own choice of
                 # URL, usually its own application.
                 target, method = document.redirect.url, document.redirect.method
                 redirected = await self.request(
-                    webhook, target, method, redirect_token(webhook, number, target, method)
+                    webhook, target, method, redirect_token(webhook, followed, target, method)
                 )
                 if not redirected.ok:
                     raise twiml.TwimlError(11200, f"HTTP {redirected.status} from the Redirect")
                 document = twiml.parse(_twiml_text(redirected), document.redirect.url)
-            raise twiml.TwimlError(14106, f"more than {MAX_REDIRECTS} Redirects")
         except twiml.TwimlError as exc:
             log.error("TwiML answered for %s: error %s", webhook.message_sid, exc)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -28,9 +28,11 @@ from gateway.config import ModemConfig, NumberConfig, ServiceConfig
 from gateway.domain.models import Status
 from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
+from gateway.store import Audit
 from tests.e2e.rig import HANDSET, HANDSET_2, Rig
 from tests.e2e.rig import started_rig as e2e_rig
-from tests.gateway.api_rig import ASYNC_CLIENT_WARNINGS, T0, Clock
+from tests.fakes.clock import T0, Clock
+from tests.gateway.api_rig import ASYNC_CLIENT_WARNINGS
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,
@@ -405,7 +407,9 @@ async def test_delete_a_final_message(rig: Rig) -> None:
     await rig.refused(20404, 404, context, "update", body="")
     await rig.page_refused(20404, 404, context.media)
     assert await rig.listed() == [kept.sid]
-    assert await rig.gateway.store.message_trail(created.sid) is None  # nothing of it is kept
+    store = rig.gateway.store
+    assert isinstance(store, Audit)
+    assert await store.message_trail(created.sid) is None  # nothing of it is kept
 
 
 # --- an inbound message still arriving -------------------------------------------------------

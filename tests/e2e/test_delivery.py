@@ -23,7 +23,7 @@ from gateway.domain.pricing import PriceTable
 from gateway.domain.records import ReportMatch
 from gateway.runtime import Gateway
 from tests.e2e.rig import HANDSET, HANDSET_2, Rig, started_rig
-from tests.gateway.api_rig import T0, Clock
+from tests.fakes.clock import T0, Clock
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, WAIT, config, running
 from tests.gateway.webhook_receiver import Answer, Received, Receiver
 

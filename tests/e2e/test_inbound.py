@@ -28,7 +28,7 @@ from gateway.domain.models import API_VERSION, Message
 from gateway.runtime import Gateway
 from gateway.store.sqlite import SqliteStore
 from tests.e2e.rig import HANDSET, HANDSET_2, Rig, started_rig
-from tests.gateway.api_rig import Clock
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,

@@ -28,7 +28,7 @@ from gateway.store.sqlite import DATABASE_NAME
 from gateway.webhooks.sender import PER_DESTINATION
 from tests.e2e.rig import HANDSET, HANDSET_2, scrape, value
 from tests.e2e.test_inbound import inbound_config, receiving
-from tests.gateway.api_rig import Clock
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,

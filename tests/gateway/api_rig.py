@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final
@@ -27,9 +26,9 @@ from twilio.rest import Client
 from drivers.simulated.network import Fate, HandsetRule
 from gateway.config import Account
 from gateway.runtime import Gateway
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import ACCOUNT, Statuses, basic_auth, config
 
-T0: Final = datetime(2026, 3, 1, 12, 34, 56, 789000, tzinfo=UTC)
 # Numbers no simulated modem answers: messages to them never come back in as inbound ones.
 EXTERNAL: Final = "+15558675310"
 EXTERNAL_2: Final = "+447700900123"
@@ -41,19 +40,6 @@ ASYNC_CLIENT_WARNINGS: Final = [
     pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
 ]
-
-
-class Clock:
-    """The gateway's clock: stands still at whatever the test set, and moves when told."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
+from tests.fakes.clock import T0
 from tests.gateway.api_rig import (
     ASYNC_CLIENT_WARNINGS,
-    T0,
     Api,
     Sdk,
     SdkFactory,

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from tests.fakes.clock import T0
 from tests.gateway.api_rig import (
     ASYNC_CLIENT_WARNINGS,
     EXTERNAL,
     EXTERNAL_2,
-    T0,
     Api,
     Sdk,
     SdkFactory,

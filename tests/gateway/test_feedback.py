@@ -25,10 +25,10 @@ from twilio.base.exceptions import TwilioRestException
 from gateway.domain.models import Direction, Message, Status, new_sid
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 from gateway.store.sqlite.schema import MIGRATIONS
+from tests.fakes.clock import T0
 from tests.gateway.api_rig import (
     ASYNC_CLIENT_WARNINGS,
     EXTERNAL,
-    T0,
     Api,
     Sdk,
     SdkFactory,

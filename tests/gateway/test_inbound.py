@@ -32,7 +32,7 @@ from gateway.store import MessageQuery
 from gateway.store.sqlite import SqliteStore
 from gateway.webhooks.replies import TwimlReplies
 from gateway.webhooks.sender import WebhookSender
-from tests.gateway.api_rig import Clock
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import ACCOUNT, BOB, config
 
 HANDSET = "+447700900123"

@@ -39,7 +39,8 @@ from twilio.rest import Client
 from gateway.domain.models import Direction, Message, Status, new_sid
 from gateway.store import Store
 from gateway.store.sqlite import DATABASE_NAME
-from tests.gateway.api_rig import T0, Api
+from tests.fakes.clock import T0
+from tests.gateway.api_rig import Api
 from tests.gateway.gateway_rig import ACCOUNT
 from tests.properties import examples
 

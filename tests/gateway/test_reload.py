@@ -20,7 +20,7 @@ from gateway.domain.errors import ApiError
 from gateway.domain.pricing import PriceTable
 from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
-from tests.gateway.api_rig import Clock
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,

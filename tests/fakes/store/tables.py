@@ -1,0 +1,366 @@
+"""The in-memory store's tables, and what it does inside one "transaction": a status change
+committed with its callback, a delivery report applied to its part, a webhook queued.
+
+The rules are the domain's (:func:`gateway.domain.callbacks.status_callback`,
+:func:`gateway.domain.delivery.settle`, :func:`~gateway.domain.delivery.part_report`,
+:func:`~gateway.domain.delivery.same_recipient`, :func:`gateway.domain.models.obfuscate`, the
+webhook's :attr:`~gateway.domain.records.Webhook.destination`); what is here is only how the
+SQLite store applies them (``gateway/store/transitions.py``, ``rows.py``), row for row, so that
+the contract suite (``tests/gateway/store_contract``) finds the two alike.
+
+A transaction is a stretch of code with no ``await`` in it: every method of the store yields to
+the event loop once, as the real one does while its thread works, then does all of its writes
+at once. Nothing is ever half-written, and writes of concurrent callers interleave as whole
+transactions, as they do in SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from gateway.config import Account
+from gateway.domain.callbacks import status_callback
+from gateway.domain.delivery import (
+    EARLY_REPORT_SLACK,
+    Delivery,
+    PartReport,
+    PartState,
+    part_report,
+    same_recipient,
+    settle,
+)
+from gateway.domain.errors import StoreError
+from gateway.domain.models import ERROR_MESSAGES, Message, Segment, Status, obfuscate
+from gateway.domain.records import (
+    Application,
+    InboundPart,
+    PhoneNumber,
+    ReceivedReport,
+    Webhook,
+    new_webhook_token,
+)
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)  # "not deferred": due since always
+UNSENT: Final = (Status.QUEUED, Status.SENDING)
+# How long before its part was committed sent a report may have come (the store's own rule).
+REPORT_SLACK: Final = timedelta(seconds=EARLY_REPORT_SLACK)
+# ContentRetention=discard and AddressRetention=obfuscate take effect at these statuses
+# (gateway/store/transitions.py, _apply_retention; domain/lifecycle.py once the rules move).
+TEXT_DONE: Final = frozenset(
+    {Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED}
+)
+ADDRESS_DONE: Final = frozenset(
+    {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED}
+)
+
+
+@dataclass
+class PartRow:
+    """An outbound message's part (the ``segments`` table)."""
+
+    sequence: int
+    pdu: str
+    tpdu_length: int
+    concat_reference: int | None = None
+    reference: int | None = None  # TP-MR
+    sent_at: datetime | None = None
+    claimed_at: datetime | None = None  # granted to the modem (claim_part), maybe on the air
+    delivery: Delivery | None = None
+    report_status: int | None = None  # TP-ST of the latest report
+    error_code: int | None = None
+    done_date: str | None = None
+    reported_at: datetime | None = None
+
+    @property
+    def touched(self) -> bool:
+        """It went, or was handed to the modem and may have gone."""
+        return self.sent_at is not None or self.claimed_at is not None
+
+    def segment(self) -> Segment:
+        # As the SQLite store reads it back for the dispatcher: no concatenation reference.
+        return Segment(self.sequence, self.pdu, self.tpdu_length, self.reference, self.sent_at)
+
+
+@dataclass
+class MessageRow:
+    id: int  # insertion order: the queue's order
+    message: Message
+    parts: list[PartRow] = field(default_factory=list)  # in sequence order
+    attempts: int = 0
+    next_attempt_at: datetime = EPOCH
+
+    @property
+    def status(self) -> Status:
+        return self.message.status
+
+    @property
+    def underway(self) -> bool:
+        return any(part.touched for part in self.parts)
+
+    def part(self, sequence: int) -> PartRow | None:
+        return next((part for part in self.parts if part.sequence == sequence), None)
+
+
+@dataclass
+class WebhookRow:
+    id: int
+    webhook: Webhook  # as queued; what changes since is in the fields below
+    params: tuple[tuple[str, str], ...]
+    token: str
+    created_at: datetime
+    next_attempt_at: datetime
+    updated_at: datetime
+    state: str = "pending"  # "delivered", "failed"
+    attempts: int = 0
+    use_fallback: bool = False
+    last_error: str | None = None
+
+    def current(self) -> Webhook:
+        """The webhook as the queue hands it out now."""
+        return replace(
+            self.webhook,
+            id=self.id,
+            params=self.params,
+            attempts=self.attempts,
+            token=self.token,
+            use_fallback=self.use_fallback,
+        )
+
+    @property
+    def destination(self) -> str:
+        return self.current().destination
+
+
+@dataclass
+class InboundRow:
+    id: int
+    part: InboundPart
+    message_sid: str | None = None
+
+
+@dataclass
+class ReportRow:
+    id: int
+    report: ReceivedReport
+    matched_sid: str | None = None
+    matched_sequence: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    modem: str
+    pdu: str
+    length: int | None
+    error: str
+    received_at: datetime
+
+
+class Tables:
+    """Every table, and the writes that go together."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, MessageRow] = {}  # by SID, in insertion order
+        self.webhooks: dict[int, WebhookRow] = {}
+        self.inbound_parts: dict[str, InboundRow] = {}  # by key
+        self.receiving_groups: dict[tuple[str, int], str] = {}  # (group, generation): SID
+        self.reports: dict[str, ReportRow] = {}  # by key
+        self.unreadable: list[Unreadable] = []
+        self.phone_number_rows: dict[str, PhoneNumber] = {}  # by number, in insertion order
+        self.application_rows: dict[str, Application] = {}  # by SID, oldest first
+        self.account_rows: list[Account] = []
+        self.feedback: dict[str, tuple[str, datetime, datetime]] = {}  # SID: outcome, dates
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Event()
+
+    # --- what every method does around its transaction ---------------------------------------
+
+    async def _turn(self) -> None:
+        """The real store answers from another thread: its callers' coroutines interleave at
+        each call. This one lets them as well (one turn of the event loop, no time)."""
+        await asyncio.sleep(0)
+
+    def _commit(self) -> None:
+        self._changed.set()
+
+    async def changed(self) -> None:
+        """Returns after the next write (for :meth:`MemoryStore.until`)."""
+        self._changed.clear()
+        await self._changed.wait()
+
+    def _next_id(self) -> int:
+        return next(self._ids)
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def row(self, sid: str) -> MessageRow | None:
+        return self.messages.get(sid)
+
+    def insert_message(self, message: Message, segments: Iterable[Segment] = ()) -> MessageRow:
+        if message.sid in self.messages:
+            raise StoreError(f"UNIQUE constraint failed: messages.sid ({message.sid})")
+        row = MessageRow(self._next_id(), message, part_rows(segments))
+        self.messages[message.sid] = row
+        return row
+
+    def insert_outbound(self, message: Message, segments: Sequence[Segment]) -> None:
+        self.insert_message(message, segments)
+        self.report_status(message, message.date_created)
+
+    def by_id(self) -> list[MessageRow]:
+        return sorted(self.messages.values(), key=lambda row: row.id)
+
+    def report_status(self, message: Message, at: datetime, done: str | None = None) -> None:
+        """Queue the callback for ``message``'s status, if it has one, to its application as
+        that application is now."""
+        application = None
+        if message.application_sid is not None:
+            found = self.application_rows.get(message.application_sid)
+            if found is not None and found.account_sid == message.account_sid:
+                application = found
+        callback = status_callback(message, done, application)
+        if callback is not None:
+            self.insert_webhook(callback, at)
+
+    def set_status(
+        self,
+        row: MessageRow,
+        status: Status,
+        at: datetime,
+        *,
+        error_code: int | None = None,
+        done: str | None = None,
+        only_from: tuple[Status, ...] = (),
+        report: bool = True,
+        **changes: Any,
+    ) -> Message | None:
+        """Move ``row`` to ``status`` (from one of ``only_from``, if given), apply its privacy
+        settings and queue its callback; ``None`` when it was not in a state to move."""
+        if only_from and row.status not in only_from:
+            return None
+        row.message = replace(
+            row.message,
+            status=status,
+            date_updated=at,
+            error_code=error_code,
+            error_message=None if error_code is None else ERROR_MESSAGES.get(error_code),
+            **changes,
+        )
+        self._retention(row)
+        if report:
+            self.report_status(row.message, at, done)
+        return row.message
+
+    def _retention(self, row: MessageRow) -> None:
+        message = row.message
+        discard = message.content_retention == "discard" and message.status in TEXT_DONE
+        if discard and message.body:
+            self.erase_text(row)
+        if message.address_retention == "obfuscate" and message.status in ADDRESS_DONE:
+            masked = obfuscate(message.to)
+            if masked != message.to:
+                row.message = replace(row.message, to=masked)
+                self._replace_param(message.sid, "To", masked)
+
+    def erase_text(self, row: MessageRow) -> None:
+        """The text gone from the message, its parts' PDUs, the parts it was received in and
+        its webhooks' parameters."""
+        sid = row.message.sid
+        row.message = replace(row.message, body="")
+        for part in row.parts:
+            part.pdu = ""
+        for key in [k for k, r in self.inbound_parts.items() if r.message_sid == sid]:
+            del self.inbound_parts[key]
+        self._replace_param(sid, "Body", "")
+
+    def _replace_param(self, sid: str, name: str, value: str) -> None:
+        for hook in self.webhooks.values():
+            if hook.webhook.message_sid == sid:
+                hook.params = tuple((k, value if k == name else v) for k, v in hook.params)
+
+    # --- delivery reports --------------------------------------------------------------------
+
+    def settle_message(self, row: MessageRow, at: datetime, done: str | None) -> Status | None:
+        parts = [PartState(p.sequence, p.delivery, p.error_code) for p in row.parts]
+        outcome = settle(row.status, parts)
+        if outcome is None:
+            return None
+        status, code = outcome
+        moved = self.set_status(
+            row, status, at, error_code=code, done=done, only_from=(Status.SENT,)
+        )
+        return None if moved is None else status
+
+    def apply_report(
+        self, report: ReportRow, row: MessageRow, part: PartRow, outcome: PartReport, at: datetime
+    ) -> Status | None:
+        part.delivery = outcome.delivery
+        part.report_status = report.report.status
+        part.error_code = outcome.error_code
+        part.done_date = outcome.done_date or part.done_date
+        part.reported_at = at
+        report.matched_sid, report.matched_sequence = row.message.sid, part.sequence
+        row.message = replace(row.message, date_updated=at)
+        return self.settle_message(row, at, outcome.done_date)
+
+    def record_part(self, sid: str, sequence: int, reference: int | None, at: datetime) -> None:
+        row = self.row(sid)
+        if row is None:
+            return
+        part = row.part(sequence)
+        if part is not None:
+            part.reference, part.sent_at = reference, at
+        if reference is not None and row.message.modem is not None and part is not None:
+            self._match_early_report(row, part, reference, at)
+
+    def _match_early_report(
+        self, row: MessageRow, part: PartRow, reference: int, sent_at: datetime
+    ) -> None:
+        """A report taken before its part was committed sent: matched now."""
+        since = sent_at - REPORT_SLACK
+        for report in sorted(self.reports.values(), key=lambda r: r.id):
+            taken = report.report
+            if (
+                taken.modem == row.message.modem
+                and taken.reference == reference
+                and report.matched_sid is None
+                and taken.received_at >= since
+                and same_recipient(row.message.to, taken.recipient)
+            ):
+                said = part_report(taken.status)
+                outcome = PartReport(said.delivery, said.error_code, taken.outcome.done_date)
+                self.apply_report(report, row, part, outcome, taken.received_at)
+                return
+
+    @staticmethod
+    def latest_done_date(row: MessageRow) -> str | None:
+        dated = [p for p in row.parts if p.done_date is not None and p.reported_at is not None]
+        if not dated:
+            return None
+        return max(dated, key=lambda p: p.reported_at or EPOCH).done_date
+
+    # --- webhooks ----------------------------------------------------------------------------
+
+    def insert_webhook(self, webhook: Webhook, at: datetime) -> WebhookRow:
+        row = WebhookRow(
+            id=self._next_id(),
+            webhook=webhook,
+            params=tuple(webhook.params),
+            token=webhook.token or new_webhook_token(),
+            created_at=at,
+            next_attempt_at=at,
+            updated_at=at,
+            use_fallback=webhook.use_fallback,
+        )
+        self.webhooks[row.id] = row
+        return row
+
+
+def part_rows(segments: Iterable[Segment]) -> list[PartRow]:
+    # Only what a new part is: what the modem says of it comes later.
+    rows = [PartRow(s.sequence, s.pdu, s.tpdu_length, s.concat_reference) for s in segments]
+    return sorted(rows, key=lambda part: part.sequence)
