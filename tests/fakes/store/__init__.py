@@ -2,10 +2,11 @@
 
 Its outbound queue (:mod:`.outbound`), inbound log (:mod:`.inbound`) and webhook queue
 (:mod:`.webhooks`) answer as the SQLite store does, which ``tests/gateway/store_contract`` checks
-by running the same tests on both; the rules it applies are the domain's
-(:mod:`.tables`). What it does not model: the message list and its page tokens
-(:meth:`MemoryStore.list_messages` raises), durability and the database's faults (a full disk,
-a write refused), and real time spent in a write (each call yields to the event loop once).
+by running the same tests on both; every status change is a rule of
+:mod:`gateway.domain.lifecycle`, applied as the SQLite store applies it (:mod:`.tables`). What
+it does not model: the message list and its page tokens (:meth:`MemoryStore.list_messages`
+raises), durability and the database's faults (a full disk, a write refused), and real time
+spent in a write (each call yields to the event loop once).
 
 Besides the Store's methods it has a few for tests to look inside (:meth:`MemoryStore.row`,
 :meth:`~MemoryStore.webhook_rows`, :meth:`~MemoryStore.until`): a unit test asserts what was
@@ -21,8 +22,9 @@ from datetime import datetime
 from typing import Final
 
 from gateway.config import Account
+from gateway.domain import lifecycle
 from gateway.domain.feedback import Feedback
-from gateway.domain.models import FINAL_STATUSES, Message, Status
+from gateway.domain.models import Message
 from gateway.domain.records import Application, PhoneNumber
 from gateway.store import MessagePage, MessageQuery, Store
 from tests.fakes.store.inbound import InboundSide
@@ -63,25 +65,25 @@ class MemoryStore(OutboundSide, InboundSide, WebhookSide):
         row = self._of(account_sid, sid)
         if row is None:
             return None
-        self.erase_text(row)
-        row.message = replace(row.message, date_updated=at)
+        redacted = self.apply(row, lifecycle.redacted(row.message, at))
         self._commit()
-        return row.message
+        return redacted
 
     async def cancel(self, account_sid: str, sid: str, at: datetime) -> Message | None:
         await self._turn()
         row = self._of(account_sid, sid)
         if row is None:
             return None
-        waiting = (Status.SCHEDULED, Status.ACCEPTED)
-        moved = self.set_status(row, Status.CANCELED, at, only_from=waiting)
+        message = row.message
+        transition = lifecycle.canceled(message, at, application=self.application_of(message))
+        canceled = self.apply(row, transition)
         self._commit()
-        return moved or row.message
+        return canceled or message
 
     async def delete_message(self, account_sid: str, sid: str) -> Message | None:
         await self._turn()
         row = self._of(account_sid, sid)
-        if row is None or row.status not in FINAL_STATUSES:
+        if row is None or not lifecycle.deletable(row.message):
             return None if row is None else row.message
         for id_ in [i for i, w in self.webhooks.items() if w.webhook.message_sid == sid]:
             del self.webhooks[id_]

@@ -1,6 +1,5 @@
 """The inbound log in memory: what the receiver (``gateway/inbound/receiver.py``) asks of the
-store, as the SQLite store answers it (``gateway/store/sqlite.py`` "inbound",
-``gateway/store/receiving.py``)."""
+store, as the SQLite store answers it (``gateway/store/sqlite/inbound.py``)."""
 
 from __future__ import annotations
 

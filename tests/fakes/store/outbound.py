@@ -1,7 +1,7 @@
 """The outbound queue in memory: what the dispatcher (``gateway/outbound/dispatcher.py``) and
 the Messaging Service router (``gateway/outbound/routing.py``) ask of the store, as the SQLite
-store answers it (``gateway/store/sqlite.py``, "the dispatcher's side" and "Messaging Services
-and scheduled messages")."""
+store answers it (``gateway/store/sqlite/outbound.py`` and ``routing.py``); each status change
+is a rule of :mod:`gateway.domain.lifecycle`, applied by :meth:`.tables.Tables.apply`."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
+from gateway.domain import lifecycle
+from gateway.domain.lifecycle import UNSENT
 from gateway.domain.models import Message, Segment, Status
 from gateway.domain.records import NewMessage
 from gateway.store import Claim, OutboundWork
-from tests.fakes.store.tables import EPOCH, UNSENT, MessageRow, Tables, part_rows
-
-_WAITING = (Status.ACCEPTED, Status.SCHEDULED)
+from tests.fakes.store.tables import EPOCH, MessageRow, Tables, part_rows
 
 
 class OutboundSide(Tables):
@@ -64,25 +64,38 @@ class OutboundSide(Tables):
         row = self.row(sid)
         if row is None:
             return False
-        moved = self.set_status(row, status, at, error_code=error_code, only_from=UNSENT)
+        transition = lifecycle.moved(
+            row.message,
+            status,
+            at,
+            error_code=error_code,
+            application=self.application_of(row.message),
+        )
+        moved = self.apply(row, transition)
         self._commit()
         return moved is not None
 
     async def claim_part(self, sid: str, sequence: int, modem: str, at: datetime) -> Claim:
         await self._turn()
         row = self.row(sid)
-        if row is None or row.message.modem != modem or row.status not in UNSENT:
+        if row is None:
             return Claim.GONE
-        expires_at = row.message.expires_at
-        if not row.underway and expires_at is not None and expires_at <= at:
-            self.set_status(row, Status.FAILED, at, error_code=30036, only_from=UNSENT)
-            self._commit()
-            return Claim.EXPIRED
-        part = row.part(sequence)
-        if part is not None:
+        message = row.message
+        claim = lifecycle.claim(
+            message.status,
+            message.modem,
+            modem,
+            expires_at=message.expires_at,
+            underway=row.underway,
+            now=at,
+        )
+        if claim is Claim.EXPIRED:
+            application = self.application_of(message)
+            self.apply(row, lifecycle.expired(message, at, application=application))
+        elif claim is Claim.GRANTED and (part := row.part(sequence)) is not None:
             part.claimed_at = at
         self._commit()
-        return Claim.GRANTED
+        return claim
 
     async def release_part(self, sid: str, sequence: int) -> None:
         await self._turn()
@@ -115,19 +128,14 @@ class OutboundSide(Tables):
             row = self.row(sid)
             if row is None:
                 return None
-            moved = self.set_status(
-                row,
-                Status.SENT,
-                at,
-                only_from=UNSENT,
-                date_sent=at,
-                price=price,
-                price_unit=price_unit or row.message.price_unit,
-            )
-            if moved is None:
+            application = self.application_of(row.message)
+            transition = lifecycle.sent(row.message, at, price, price_unit, application=application)
+            if self.apply(row, transition) is None:
                 return None
             # Reports may have come for its first parts while the last was being sent.
-            return self.settle_message(row, at, self.latest_done_date(row)) or Status.SENT
+            done = self.latest_done_date(row)
+            settled = self.settle_message(row, at, done, application)
+            return Status.SENT if settled is None else settled.status
         finally:
             self._commit()
 
@@ -135,10 +143,10 @@ class OutboundSide(Tables):
         await self._turn()
         expired = []
         for row in self._may_expire():
-            expires_at = row.message.expires_at
-            if expires_at is not None and expires_at <= now:
-                self.set_status(row, Status.FAILED, now, error_code=30036)
-                expired.append(row.message.sid)
+            message = row.message
+            transition = lifecycle.expired(message, now, application=self.application_of(message))
+            if self.apply(row, transition) is not None:
+                expired.append(message.sid)
         self._commit()
         return expired
 
@@ -190,21 +198,18 @@ class OutboundSide(Tables):
         row = self.row(message.sid)
         if row is None:
             return False
-        current = row.status
-        if not (current in _WAITING or (current is Status.QUEUED and not row.underway)):
-            return False
-        row.parts = part_rows(new.segments)
-        row.next_attempt_at = EPOCH
-        self.set_status(
-            row,
-            Status.QUEUED,
+        current = row.message
+        transition = lifecycle.assigned(
+            current,
+            message,
             at,
-            report=current is not Status.QUEUED,  # "queued" was reported once
-            from_=message.from_,
-            modem=message.modem,
-            num_segments=message.num_segments,
-            body=message.body,
+            underway=row.underway,
+            application=self.application_of(current),
         )
+        if self.apply(row, transition) is None:
+            return False
+        row.next_attempt_at = EPOCH  # due at once on its modem (the queue's own column)
+        row.parts = part_rows(new.segments)
         self._commit()
         return True
 

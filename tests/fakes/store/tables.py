@@ -1,12 +1,14 @@
 """The in-memory store's tables, and what it does inside one "transaction": a status change
 committed with its callback, a delivery report applied to its part, a webhook queued.
 
-The rules are the domain's (:func:`gateway.domain.callbacks.status_callback`,
-:func:`gateway.domain.delivery.settle`, :func:`~gateway.domain.delivery.part_report`,
-:func:`~gateway.domain.delivery.same_recipient`, :func:`gateway.domain.models.obfuscate`, the
-webhook's :attr:`~gateway.domain.records.Webhook.destination`); what is here is only how the
-SQLite store applies them (``gateway/store/transitions.py``, ``rows.py``), row for row, so that
-the contract suite (``tests/gateway/store_contract``) finds the two alike.
+It decides nothing a Twilio rule decides: as the SQLite store does
+(``gateway/store/sqlite/transitions.py``), it reads what a rule of
+:mod:`gateway.domain.lifecycle` needs, calls it, and applies the
+:class:`~gateway.domain.lifecycle.Transition` it returns (:meth:`Tables.apply`); a delivery
+report is matched by the domain's :func:`~gateway.domain.delivery.part_report` and
+:func:`~gateway.domain.delivery.same_recipient`. What is its own is only storage: the tables,
+their order, and the selections SQL makes in the real engine; the contract suite
+(``tests/gateway/store_contract``) finds the two alike.
 
 A transaction is a stretch of code with no ``await`` in it: every method of the store yields to
 the event loop once, as the real one does while its thread works, then does all of its writes
@@ -19,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from gateway.config import Account
-from gateway.domain.callbacks import status_callback
+from gateway.domain import lifecycle
 from gateway.domain.delivery import (
     EARLY_REPORT_SLACK,
     Delivery,
@@ -32,10 +34,10 @@ from gateway.domain.delivery import (
     PartState,
     part_report,
     same_recipient,
-    settle,
 )
 from gateway.domain.errors import StoreError
-from gateway.domain.models import ERROR_MESSAGES, Message, Segment, Status, obfuscate
+from gateway.domain.lifecycle import Transition
+from gateway.domain.models import Message, Segment, Status
 from gateway.domain.records import (
     Application,
     InboundPart,
@@ -46,17 +48,8 @@ from gateway.domain.records import (
 )
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)  # "not deferred": due since always
-UNSENT: Final = (Status.QUEUED, Status.SENDING)
-# How long before its part was committed sent a report may have come (the store's own rule).
-REPORT_SLACK: Final = timedelta(seconds=EARLY_REPORT_SLACK)
-# ContentRetention=discard and AddressRetention=obfuscate take effect at these statuses
-# (gateway/store/transitions.py, _apply_retention; domain/lifecycle.py once the rules move).
-TEXT_DONE: Final = frozenset(
-    {Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED}
-)
-ADDRESS_DONE: Final = frozenset(
-    {Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED}
-)
+# The message's columns a transition may write (``date_updated`` always is).
+_MESSAGE_FIELDS: Final = tuple(f.name for f in fields(Message) if f.name != "date_updated")
 
 
 @dataclass
@@ -209,95 +202,64 @@ class Tables:
 
     def insert_outbound(self, message: Message, segments: Sequence[Segment]) -> None:
         self.insert_message(message, segments)
-        self.report_status(message, message.date_created)
+        for webhook in lifecycle.created(message, self.application_of(message)):
+            self.insert_webhook(webhook, message.date_created)
 
     def by_id(self) -> list[MessageRow]:
         return sorted(self.messages.values(), key=lambda row: row.id)
 
-    def report_status(self, message: Message, at: datetime, done: str | None = None) -> None:
-        """Queue the callback for ``message``'s status, if it has one, to its application as
-        that application is now."""
-        application = None
-        if message.application_sid is not None:
-            found = self.application_rows.get(message.application_sid)
-            if found is not None and found.account_sid == message.account_sid:
-                application = found
-        callback = status_callback(message, done, application)
-        if callback is not None:
-            self.insert_webhook(callback, at)
-
-    def set_status(
-        self,
-        row: MessageRow,
-        status: Status,
-        at: datetime,
-        *,
-        error_code: int | None = None,
-        done: str | None = None,
-        only_from: tuple[Status, ...] = (),
-        report: bool = True,
-        **changes: Any,
-    ) -> Message | None:
-        """Move ``row`` to ``status`` (from one of ``only_from``, if given), apply its privacy
-        settings and queue its callback; ``None`` when it was not in a state to move."""
-        if only_from and row.status not in only_from:
+    def application_of(self, message: Message) -> Application | None:
+        """The application ``message`` was sent with, as it is now (its callback goes there)."""
+        if message.application_sid is None:
             return None
-        row.message = replace(
-            row.message,
-            status=status,
-            date_updated=at,
-            error_code=error_code,
-            error_message=None if error_code is None else ERROR_MESSAGES.get(error_code),
-            **changes,
-        )
-        self._retention(row)
-        if report:
-            self.report_status(row.message, at, done)
-        return row.message
+        found = self.application_rows.get(message.application_sid)
+        return found if found is not None and found.account_sid == message.account_sid else None
 
-    def _retention(self, row: MessageRow) -> None:
-        message = row.message
-        discard = message.content_retention == "discard" and message.status in TEXT_DONE
-        if discard and message.body:
-            self.erase_text(row)
-        if message.address_retention == "obfuscate" and message.status in ADDRESS_DONE:
-            masked = obfuscate(message.to)
-            if masked != message.to:
-                row.message = replace(row.message, to=masked)
-                self._replace_param(message.sid, "To", masked)
-
-    def erase_text(self, row: MessageRow) -> None:
-        """The text gone from the message, its parts' PDUs, the parts it was received in and
-        its webhooks' parameters."""
-        sid = row.message.sid
-        row.message = replace(row.message, body="")
-        for part in row.parts:
-            part.pdu = ""
-        for key in [k for k, r in self.inbound_parts.items() if r.message_sid == sid]:
-            del self.inbound_parts[key]
-        self._replace_param(sid, "Body", "")
-
-    def _replace_param(self, sid: str, name: str, value: str) -> None:
-        for hook in self.webhooks.values():
-            if hook.webhook.message_sid == sid:
-                hook.params = tuple((k, value if k == name else v) for k, v in hook.params)
+    def apply(self, row: MessageRow, transition: Transition | None) -> Message | None:
+        """Commit ``transition`` of ``row`` (``None``: the rule left it as it is), only if the
+        message still has the status it was decided from: the fields that change, what its
+        retention erases or masks elsewhere, and its webhooks. Returns the message as it now
+        stands, ``None`` if nothing was written (``transitions.apply`` of the SQLite store)."""
+        if transition is None:
+            return None
+        before, after = transition.before, transition.after
+        if row.status is not before.status:
+            return None
+        changes = {
+            name: value
+            for name in _MESSAGE_FIELDS
+            if (value := getattr(after, name)) != getattr(before, name)
+        }
+        row.message = replace(row.message, date_updated=after.date_updated, **changes)
+        sid = after.sid
+        if transition.erase_text:
+            for part in row.parts:
+                part.pdu = ""
+            for key in [k for k, r in self.inbound_parts.items() if r.message_sid == sid]:
+                del self.inbound_parts[key]
+        if params := transition.webhook_params:
+            for hook in self.webhooks.values():
+                if hook.webhook.message_sid == sid:
+                    hook.params = tuple((k, params.get(k, v)) for k, v in hook.params)
+        for webhook in transition.webhooks:
+            self.insert_webhook(webhook, after.date_updated)
+        return after
 
     # --- delivery reports --------------------------------------------------------------------
 
-    def settle_message(self, row: MessageRow, at: datetime, done: str | None) -> Status | None:
+    def settle_message(
+        self, row: MessageRow, at: datetime, done: str | None, application: Application | None
+    ) -> Message | None:
+        """After a report or the last part sent: the status its parts' reports now give the
+        message (:func:`lifecycle.settled`), committed; ``None`` if it stays."""
         parts = [PartState(p.sequence, p.delivery, p.error_code) for p in row.parts]
-        outcome = settle(row.status, parts)
-        if outcome is None:
-            return None
-        status, code = outcome
-        moved = self.set_status(
-            row, status, at, error_code=code, done=done, only_from=(Status.SENT,)
-        )
-        return None if moved is None else status
+        transition = lifecycle.settled(row.message, parts, at, done, application=application)
+        return self.apply(row, transition)
 
     def apply_report(
         self, report: ReportRow, row: MessageRow, part: PartRow, outcome: PartReport, at: datetime
     ) -> Status | None:
+        """Record what ``report`` says of ``part``; settle the message."""
         part.delivery = outcome.delivery
         part.report_status = report.report.status
         part.error_code = outcome.error_code
@@ -305,7 +267,9 @@ class Tables:
         part.reported_at = at
         report.matched_sid, report.matched_sequence = row.message.sid, part.sequence
         row.message = replace(row.message, date_updated=at)
-        return self.settle_message(row, at, outcome.done_date)
+        application = self.application_of(row.message)
+        settled = self.settle_message(row, at, outcome.done_date, application)
+        return None if settled is None else settled.status
 
     def record_part(self, sid: str, sequence: int, reference: int | None, at: datetime) -> None:
         row = self.row(sid)
@@ -321,7 +285,7 @@ class Tables:
         self, row: MessageRow, part: PartRow, reference: int, sent_at: datetime
     ) -> None:
         """A report taken before its part was committed sent: matched now."""
-        since = sent_at - REPORT_SLACK
+        since = sent_at - timedelta(seconds=EARLY_REPORT_SLACK)
         for report in sorted(self.reports.values(), key=lambda r: r.id):
             taken = report.report
             if (

@@ -1,6 +1,5 @@
 """The webhook queue in memory: what the webhook sender (``gateway/webhooks/sender.py``) asks of
-the store, as the SQLite store answers it (``gateway/store/sqlite.py`` "webhooks",
-``gateway/store/webhook_queue.py``).
+the store, as the SQLite store answers it (``gateway/store/sqlite/webhooks.py``).
 
 A webhook may go when it is due, is not in flight, no older webhook of its message is still
 pending, and its destination has room; each destination's are taken oldest first up to its room,
