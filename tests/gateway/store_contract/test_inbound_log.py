@@ -14,6 +14,7 @@ from gateway.store import Store
 from tests.fakes.clock import T0
 from tests.gateway.store_contract.records import (
     ACCOUNT,
+    HANDSET,
     LATER,
     inbound,
     part,
@@ -108,6 +109,24 @@ async def test_a_message_of_one_part_is_received_with_its_webhook(store: Store) 
     assert await stored(store, received.sid) == received
     assert [w.message_sid for w in await store.due_webhooks(T0)] == [received.sid]
     assert await store.receive_message(inbound(), [], None)  # nothing to take: made at once
+
+
+async def test_a_redacted_message_keeps_its_text_nowhere(store: Store) -> None:
+    # lifecycle.redacted erases the text: from the message, the parts it was received in and
+    # the Body of its webhooks; what else they say stays.
+    first, second = part("a", sequence=1), part("b", sequence=2)
+    for item in (first, second):
+        await store.add_inbound_part(item)
+    received = inbound()
+    await store.receive_message(received, [first.key, second.key], webhook(received.sid))
+    later = T0 + timedelta(seconds=9)
+    redacted = await store.redact(ACCOUNT, received.sid, later)
+    assert redacted == replace(received, body="", date_updated=later)
+    assert await stored(store, received.sid) == redacted
+    assert await store.generations(GROUP) == []
+    assert await store.group_parts(GROUP) == ([], False)
+    (due,) = await store.due_webhooks(LATER)
+    assert due.params == (("MessageSid", received.sid), ("Body", ""), ("To", HANDSET))
 
 
 async def test_generations_are_those_waiting_and_the_newest(store: Store) -> None:
