@@ -40,7 +40,7 @@ test: lint typecheck pytest
 # The fast unit tier alone: the dispatcher, receiver, routing and webhook sender over the
 # in-memory store (tests/fakes), the test clock and simulated modems; no HTTP API, no SQLite.
 unit: $(TOOLS)
-	$(BIN)/pytest -q tests/gateway/units
+	$(BIN)/pytest -q tests/gateway/units tests/gateway/store_contract
 
 bench: $(TOOLS)
 	$(BIN)/python -m bench
