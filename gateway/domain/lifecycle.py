@@ -104,8 +104,10 @@ def moved(
     application: Application | None = None,
 ) -> Transition | None:
     """An unsent (queued or sending) message moved to ``status`` (``sending``, or ``failed``
-    with ``error_code``); ``None`` if it is no longer unsent."""
-    if message.status not in UNSENT:
+    with ``error_code``), or a waiting one (accepted, scheduled) failed: its sender's modem
+    cannot send it after all (routing, 30008); ``None`` if it can no longer move so."""
+    failing_while_waiting = status is Status.FAILED and message.status in WAITING
+    if message.status not in UNSENT and not failing_while_waiting:
         return None
     return _changed(message, _status(message, status, at, error_code), application)
 

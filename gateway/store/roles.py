@@ -58,8 +58,9 @@ class SendQueue(Protocol):
     async def update_status(
         self, sid: str, status: Status, at: datetime, *, error_code: int | None = None
     ) -> bool:
-        """Move an unsent (queued or sending) message to ``status`` and queue its status
-        callback in the same transaction; ``False`` if it was not unsent."""
+        """Move an unsent (queued or sending) message to ``status``, or fail a waiting one
+        (accepted, scheduled), and queue its status callback in the same transaction
+        (:func:`gateway.domain.lifecycle.moved` decides); ``False`` if it could not move."""
 
     async def claim_part(self, sid: str, sequence: int, modem: str, at: datetime) -> Claim:
         """Decide, in one transaction, whether part ``sequence`` of ``sid`` may go to

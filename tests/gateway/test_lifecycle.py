@@ -133,8 +133,22 @@ def test_a_failure_carries_twilios_code_and_message_into_its_callback() -> None:
 
 @pytest.mark.parametrize("status", sorted(set(Status) - UNSENT))
 def test_only_an_unsent_message_moves(status: Status) -> None:
-    assert lifecycle.moved(message(status), Status.FAILED, T1, error_code=30008) is None
+    if status not in WAITING:
+        assert lifecycle.moved(message(status), Status.FAILED, T1, error_code=30008) is None
+    assert lifecycle.moved(message(status), Status.SENDING, T1) is None
     assert lifecycle.sent(message(status), T1) is None
+
+
+@pytest.mark.parametrize("status", sorted(WAITING))
+def test_a_waiting_message_its_sender_cannot_send_fails_with_its_callback(
+    status: Status,
+) -> None:
+    """Routing found the Messaging Service message (or the scheduled one) cannot be sent from
+    the sender it chose: it fails (30008) instead of waiting to be tried again for ever."""
+    t = moved_to(lifecycle.moved(message(status), Status.FAILED, T1, error_code=30008))
+    assert (t.after.status, t.after.error_code) == (Status.FAILED, 30008)
+    (webhook,) = t.webhooks
+    assert dict(webhook.params)["MessageStatus"] == "failed"
 
 
 # --- the claim and the validity period ----------------------------------------------------------

@@ -85,6 +85,18 @@ async def test_given_its_sender_a_message_is_queued_with_its_parts_once(store: S
     assert await reported(store, accepted.sid) == ["queued"]
 
 
+async def test_a_waiting_message_its_sender_cannot_send_fails_once(store: Store) -> None:
+    """Routing cannot encode it for the sender it chose: failed (30008), with its callback,
+    and no longer waiting for a sender."""
+    accepted = waiting()
+    await store.create_message(accepted, ())
+    assert await store.update_status(accepted.sid, Status.FAILED, T0, error_code=30008)
+    assert await store.waiting_for_sender(T0) == []
+    assert not await store.update_status(accepted.sid, Status.FAILED, T0, error_code=30008)
+    assert not await store.assign_sender(given(accepted), T0)
+    assert await reported(store, accepted.sid) == ["failed"]
+
+
 async def test_a_canceled_message_is_given_no_sender(store: Store) -> None:
     accepted = waiting()
     await store.create_message(accepted, ())
