@@ -15,7 +15,7 @@ def destination(url: str) -> str:
     """``scheme://host:port`` of ``url``, lower case, with the scheme's default port filled in
     (``https://Example.com/sms`` and ``https://example.com:443/x?y`` are one destination)."""
     try:
-        # As the request is made (gateway.webhooks.sender: the URL exactly as configured).
+        # As the request is made (gateway.webhooks.signing: the URL exactly as configured).
         target = URL(url, encoded=True)
         scheme, host, port = target.scheme, target.host, target.port
     except (ValueError, UnicodeError):

@@ -5,17 +5,9 @@ on a slow safety sweep, every storage is listed (``AT+CMGL=4``) so that nothing 
 is missed. A PDU is committed first and deleted from the modem only then; the same PDU read
 again (a re-read, a restart, a network resend) is recognised by its key and adds nothing.
 
-Parts of a concatenated message wait in the store until the set is complete; meanwhile,
-from its first part, the message is in the API as ``receiving`` (the text of the parts that
-came, ``num_segments`` the total its header announces, no ``date_sent`` yet), and it becomes
-``received`` with the same SID. A message complete in one SMS is ``received`` at once. When
-parts are still missing ``reassembly_timeout`` seconds after the first arrived, the message is
-made of the parts that did arrive, in order, with Twilio error 30009 ("Missing segment"). Its
-webhook fires once, when it is received. A missing part arriving after that, within another
-``reassembly_timeout``, becomes a message of its own, also with 30009: it is never dropped,
-and never changes a message whose webhook has gone. A part that cannot be one of a message
-made already (its sequence number is in it, or it comes later) starts a new message: senders
-use a concatenation reference again (:mod:`gateway.domain.assembly` says when, and why).
+A status report is applied to the part it is for; a part of a message goes to
+:mod:`gateway.inbound.reassembly`, which makes its message (at once, or once its group is
+complete or has waited too long).
 """
 
 from __future__ import annotations
@@ -24,9 +16,9 @@ import asyncio
 import functools
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from drivers import (
@@ -42,34 +34,24 @@ from drivers import (
 from drivers.codec import Deliver, PduError, StatusReport, decode
 from gateway.accounts.numbers import PhoneNumbers
 from gateway.config import Config
-from gateway.domain.assembly import assemble, generation_of, received_part
+from gateway.domain.assembly import received_part
 from gateway.domain.delivery import REPORT_WINDOW_DAYS, report_of
 from gateway.domain.errors import StoreError
-from gateway.domain.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Status, new_sid
-from gateway.domain.records import InboundPart, ReceivedReport, ReportMatch, Webhook
+from gateway.domain.models import Message
+from gateway.domain.records import ReceivedReport, ReportMatch
+from gateway.inbound.reassembly import Reassembly
 from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle, ModemPool
 from gateway.store import InboundLog
 from gateway.tasks import Tasks
-from gateway.waiting import seconds_until, stop_tasks, woken
+from gateway.waiting import stop_tasks, woken
 from gateway.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
-MISSING_SEGMENT: Final = 30009
 RETRY: Final = 30.0  # seconds before the SIM is read again after the database refused a part
-_GEOGRAPHIC: Final = (
-    "FromCity",
-    "FromState",
-    "FromZip",
-    "FromCountry",
-    "ToCity",
-    "ToState",
-    "ToZip",
-    "ToCountry",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,26 +82,30 @@ class InboundReceiver:
         self.modems = modems
         self.webhooks = webhooks
         self.clock = clock
-        self.account_of = account_of  # the account owning a modem's numbers, by modem id
         self.tasks = tasks or Tasks()
-        self.numbers = numbers  # where each number's messages go
         self.metrics = metrics or Metrics()
-        self.timeout = timedelta(seconds=config.reassembly_timeout)
+        # What the parts read here make: their messages, the expiry of groups, the resume.
+        self.reassembly = Reassembly(
+            config,
+            store,
+            webhooks,
+            numbers,
+            clock=clock,
+            account_of=account_of,
+            tasks=self.tasks,
+            metrics=self.metrics,
+        )
         self._queues: dict[str, asyncio.Queue[Job]] = {}
         self._workers: dict[str, list[asyncio.Task[None]]] = {}  # per modem: receive, sweep
-        self._tasks: list[asyncio.Task[None]] = []
         self._retries: dict[str, asyncio.TimerHandle] = {}  # a sweep after a failed commit
-        self._assembling = asyncio.Lock()  # one group is completed, or expired, once
-        self._waiting = asyncio.Event()  # a new group started: the expiry timer looks again
         self._retimed = asyncio.Event()  # set, and replaced, when sweep_interval changes
-        self._listeners: Listeners[[Message]] = Listeners("an inbound message")
         self._report_listeners: Listeners[[ReportMatch]] = Listeners("a status report")
 
     # --- wiring ------------------------------------------------------------------------------
 
     def on_message(self, listener: Callable[[Message], None]) -> Callable[[], None]:
         """Call ``listener(message)`` after each inbound message is committed."""
-        return self._listeners.subscribe(listener)
+        return self.reassembly.on_message(listener)
 
     def on_report(self, listener: Callable[[ReportMatch], None]) -> Callable[[], None]:
         """Call ``listener(match)`` after each new status report is committed (and applied
@@ -129,7 +115,7 @@ class InboundReceiver:
     def start(self) -> None:
         for handle in self.modems.handles.values():
             self.attach(handle)
-        self._tasks.append(self.tasks.spawn("reassembly expiry", self._expiry))
+        self.reassembly.start()
 
     def attach(self, handle: ModemHandle) -> None:
         """Receive from ``handle``'s modem (at start, and for a modem a reload added or opened
@@ -164,8 +150,7 @@ class InboundReceiver:
         """Take a reloaded configuration: its services, reassembly timeout and sweep interval
         (the sweeps count again from now)."""
         old, self.config = self.config, config
-        self.timeout = timedelta(seconds=config.reassembly_timeout)
-        self._waiting.set()  # the expiry timer reckons again
+        self.reassembly.reconfigure(config)
         if config.sweep_interval != old.sweep_interval:
             self._retimed.set()
             self._retimed = asyncio.Event()
@@ -176,8 +161,7 @@ class InboundReceiver:
         self._retries.clear()
         await stop_tasks([task for tasks in self._workers.values() for task in tasks])
         self._workers.clear()
-        await stop_tasks(self._tasks)
-        self._tasks.clear()
+        await self.reassembly.stop()
 
     def _connected(self, handle: ModemHandle, modem: Modem) -> None:
         queue = self._queues.get(handle.id)
@@ -304,20 +288,9 @@ class InboundReceiver:
         elif isinstance(message, Deliver):
             recipient = handle.config.numbers[0]
             part = received_part(handle.id, recipient, message, tpdu, now)
-            # The message a part joins is chosen, and the part committed to it, with nothing
-            # made or given up in between.
-            async with self._assembling:
-                if part.group is not None:
-                    generations = await self.store.generations(part.group)
-                    part = replace(part, generation=generation_of(part, generations, self.timeout))
-                if not await self.store.add_inbound_part(part):
-                    self.metrics.duplicates += 1
-                    log.info(
-                        "%s: a part from %s read again; already committed", handle.id, part.sender
-                    )
-                    return
-                self.metrics.parts_received[handle.id] += 1
-                await self._join(part)
+            if not await self.reassembly.add(part):
+                self.metrics.duplicates += 1
+                log.info("%s: a part from %s read again; already committed", handle.id, part.sender)
         else:
             log.info("%s: ignoring a stored SMS-SUBMIT", handle.id)
 
@@ -374,184 +347,12 @@ class InboundReceiver:
         if match.status is not None:
             self.webhooks.wake()
 
-    # --- reassembly --------------------------------------------------------------------------
-
-    async def _join(self, part: InboundPart) -> None:
-        """Make what ``part``, committed, makes: its message, or its group's so far."""
-        if part.group is None:
-            await self._make([part], missing=False)
-            return
-        waiting, closed = await self.store.group_parts(part.group, part.generation)
-        if closed:
-            # Late: its message was given up and went before this part came.
-            await self._make([part], missing=True)
-            return
-        assembly = assemble(waiting)
-        if assembly.complete:
-            await self._make(list(assembly.parts), missing=False)
-        else:
-            await self._show(part.group, part.generation, waiting)
-            self._waiting.set()
+    # --- what the parts make (gateway.inbound.reassembly) -------------------------------------
 
     async def resume(self) -> None:
-        """Finish what a stop (or a crash) interrupted between committing a part and making
-        its message: a single part, or the part that completed its group."""
-        groups: set[tuple[str, int]] = set()
-        for part in await self.store.waiting_parts():
-            if part.group is not None:
-                if (part.group, part.generation) in groups:
-                    continue
-                groups.add((part.group, part.generation))
-            async with self._assembling:
-                await self._join(part)
+        """Make the messages a stop (or a crash) left unmade (:meth:`Reassembly.resume`)."""
+        await self.reassembly.resume()
 
     async def expire_due(self) -> int:
         """Make messages of the groups that waited too long; returns how many."""
-        count = 0
-        async with self._assembling:
-            for group, generation in await self.store.expired_groups(self.clock() - self.timeout):
-                waiting, _ = await self.store.group_parts(group, generation)
-                if waiting:
-                    assembly = assemble(waiting)
-                    await self._make(list(assembly.parts), missing=True)
-                    count += 1
-                    # A second part with a duplicate sequence number (stored before a part
-                    # whose number is taken went to a generation of its own) is still
-                    # waiting: it expires (on its own) at the next look.
-        return count
-
-    async def _expiry(self) -> None:
-        await self.resume()
-        while True:
-            self._waiting.clear()
-            oldest = await self.store.oldest_waiting_part()
-            due = None if oldest is None else oldest + self.timeout
-            if await woken(self._waiting, seconds_until(due, self.clock)):
-                continue
-            await self.expire_due()
-
-    def _new_message(self, first: InboundPart, now: datetime) -> Message:
-        service = self.config.service_of(first.recipient)
-        return Message(
-            sid=new_sid("SM"),
-            account_sid=self.account_of(first.modem),
-            direction=Direction.INBOUND,
-            status=Status.RECEIVING,
-            to=first.recipient,
-            from_=first.sender,
-            body="",
-            num_segments=first.total,
-            num_media=0,
-            error_code=None,
-            error_message=None,
-            price=None,
-            price_unit="USD",
-            messaging_service_sid=service.sid if service else None,
-            date_created=now,
-            date_updated=now,
-            date_sent=None,  # Twilio: when the webhook request was made, at the end
-            modem=first.modem,
-        )
-
-    async def _show(self, group: str, generation: int, parts: Sequence[InboundPart]) -> None:
-        """The seed's ``receiving``: "The inbound message has been received by Twilio and is
-        currently being processed". From its first part a long message is a resource, with
-        the text of the parts that came so far, in order (nothing stands for those still
-        missing: it is the text it keeps if they never come, with 30009) and ``num_segments``
-        the parts its header announces; its SID stays when it is received."""
-        now = self.clock()
-        assembly = assemble(parts)
-        shown = replace(self._new_message(parts[0], now), body=assembly.text)
-        message = await self.store.show_receiving(group, shown, generation)
-        log.info(
-            "%s: receiving from %s to %s, %d of %d part(s) on %s",
-            message.sid,
-            message.from_,
-            message.to,
-            len(assembly.parts),
-            message.num_segments,
-            parts[0].modem,
-            extra=fields(sid=message.sid, modem=parts[0].modem, parts=len(assembly.parts)),
-        )
-
-    async def _make(self, parts: Sequence[InboundPart], *, missing: bool) -> None:
-        assembly = assemble(parts)
-        first = parts[0]
-        now = self.clock()
-        code = MISSING_SEGMENT if missing else None
-        # The message shown while its parts arrived, if there was one, is the one received:
-        # its SID, account and date_created stay.
-        shown = (
-            None
-            if first.group is None
-            else await self.store.receiving_message(first.group, first.generation)
-        )
-        service = self.config.service_of(first.recipient)
-        message = replace(
-            shown or self._new_message(first, now),
-            status=Status.RECEIVED,
-            body=assembly.text,
-            num_segments=len(assembly.parts),
-            error_code=code,
-            error_message=ERROR_MESSAGES[code] if code else None,
-            messaging_service_sid=service.sid if service else None,
-            date_updated=now,
-            date_sent=now,  # Twilio: when the webhook request was made, which is now
-        )
-        keys = [part.key for part in assembly.parts]
-        if not await self.store.receive_message(message, keys, self._webhook(message)):
-            return  # made already (a resume and a re-read raced for it)
-        log.info(
-            "%s: received from %s to %s, %d part(s) on %s",
-            message.sid,
-            message.from_,
-            message.to,
-            message.num_segments,
-            first.modem,
-            extra=fields(sid=message.sid, modem=first.modem, parts=message.num_segments, code=code),
-        )
-        if missing:
-            log.warning(
-                "%s from %s: %d of %d parts arrived; delivered with error 30009",
-                message.sid,
-                first.sender,
-                len(assembly.parts),
-                first.total,
-            )
-        self.webhooks.wake()
-        self._listeners.announce(message)
-
-    def _webhook(self, message: Message) -> Webhook | None:
-        destination = self.numbers.destination(message.to)
-        if destination is None:
-            return None
-        if not destination.sms_url:
-            return None
-        params = [
-            ("MessageSid", message.sid),
-            ("SmsSid", message.sid),
-            ("SmsMessageSid", message.sid),
-            ("AccountSid", message.account_sid),
-            ("From", message.from_ or ""),
-            ("To", message.to),
-            ("Body", message.body),
-            ("NumMedia", "0"),
-            ("NumSegments", str(message.num_segments)),
-            ("SmsStatus", "received"),
-            ("ApiVersion", API_VERSION),
-        ]
-        if message.messaging_service_sid:
-            params.append(("MessagingServiceSid", message.messaging_service_sid))
-        # Twilio sends them "if available" and often present but empty: a SIM says nothing of
-        # where a sender is.
-        params += [(name, "") for name in _GEOGRAPHIC]
-        return Webhook(
-            account_sid=message.account_sid,
-            message_sid=message.sid,
-            kind="inbound",
-            url=destination.sms_url,
-            method=destination.sms_method,
-            params=tuple(params),
-            fallback_url=destination.sms_fallback_url,
-            fallback_method=destination.sms_fallback_method,
-        )
+        return await self.reassembly.expire_due()

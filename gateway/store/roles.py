@@ -152,9 +152,10 @@ class OutboundQueue(SendQueue, RoutingQueue, QueueCounts, Protocol):
 
 
 class InboundLog(Protocol):
-    """What the receiver (:mod:`gateway.inbound.receiver`) commits and reads back: received
-    parts (deduplicated), the message they make (``receiving`` while they arrive), unreadable
-    PDUs, and status reports applied to the parts they are for."""
+    """What the receiver (:mod:`gateway.inbound.receiver`, :mod:`gateway.inbound.reassembly`)
+    commits and reads back: received parts (deduplicated), the message they make
+    (``receiving`` while they arrive), unreadable PDUs, and status reports applied to the
+    parts they are for."""
 
     async def add_inbound_part(self, part: InboundPart) -> bool:
         """Commit a received part; ``False`` when the same PDU was committed before."""

@@ -16,36 +16,22 @@ delivered or given up. A fallback URL is a destination like any other: when the 
 fails, the webhook goes back to the queue marked for its fallback URL, due at once, and is taken
 again as soon as that destination has room.
 
-Every request carries ``I-Twilio-Idempotency-Token``, as Twilio's do: a random UUID made with
-the webhook and kept with it, the same on every attempt, on the primary and the fallback URL and
-across restarts, so that a receiver can drop a webhook it has already taken (the gateway
-repeats one whose answer it did not commit). A TwiML ``<Redirect>`` fetch is a request of its
-own, for another document: it carries a token of its own, derived from the webhook's, the same
-again if the webhook is delivered again. The token is not signed: twilio's ``RequestValidator``
-checks the URL and the parameters only.
-
-The signature (``X-Twilio-Signature``) is what twilio's ``RequestValidator`` checks: HMAC-SHA1,
-keyed with the account's auth token, of the exact configured URL followed, for a POST, by each
-parameter name and value in sorted order (``../shared/docs/twilio-messages-api.md`` §6).
+Each request is signed, and carries its idempotency token, as Twilio's do
+(:mod:`gateway.webhooks.signing`); an inbound webhook's answer is read for TwiML replies
+(:mod:`gateway.webhooks.answers`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol
-from urllib.parse import urlencode
 
 import aiohttp
-from yarl import URL
 
 from gateway.domain.destinations import destination
 from gateway.domain.records import NewMessage, Webhook
@@ -56,14 +42,11 @@ from gateway.store import InFlight, WebhookQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 from gateway.webhooks import twiml
+from gateway.webhooks.answers import Answer, answer_of, twiml_replies
+from gateway.webhooks.signing import USER_AGENT, signed_request
 
 log = logging.getLogger(__name__)
 
-USER_AGENT: Final = "TwilioProxy/1.1"  # what Twilio's own webhook requests carry
-SIGNATURE_HEADER: Final = "X-Twilio-Signature"
-IDEMPOTENCY_HEADER: Final = "I-Twilio-Idempotency-Token"
-MAX_RESPONSE: Final = 64 * 1024
-MAX_REDIRECTS: Final = 10
 BACKOFF: Final = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)  # seconds, by failed attempt
 # Requests in flight to one destination. A receiver is often one small process (a Flask or
 # Express app, a few workers, behind a tunnel): more at once than it serves only queue up in
@@ -76,8 +59,6 @@ PER_DESTINATION: Final = 4
 # MAX_IN_FLIGHT / PER_DESTINATION (25) receivers can hang at once before the others wait.
 MAX_IN_FLIGHT: Final = 100
 
-Params = Sequence[tuple[str, str]]
-
 
 class ReplyQueue(Protocol):
     """Where a TwiML answer's ``<Message>`` verbs go
@@ -88,31 +69,6 @@ class ReplyQueue(Protocol):
     ) -> list[NewMessage]: ...
 
     def queued(self, messages: Sequence[NewMessage]) -> None: ...
-
-
-def signature(auth_token: str, url: str, params: Params = ()) -> str:
-    """``X-Twilio-Signature`` for ``url`` (query string included) and the POST ``params``."""
-    data = url + "".join(name + value for name, value in sorted(set(params)))
-    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-def with_query(url: str, params: Params) -> str:
-    """A GET webhook: the parameters go in the query string (and into the signed URL)."""
-    if not params:
-        return url  # not "url?": a bare "?" is dropped on the way and the signature breaks
-    return f"{url}{'&' if '?' in url else '?'}{urlencode(list(params))}"
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    body: str
-    content_type: str
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,27 +242,16 @@ class WebhookSender:
         assert self._session is not None, "start() first"
         token = self.tokens.get(webhook.account_sid, "")
         timeout = aiohttp.ClientTimeout(total=self.timeout)  # per request: a reload changes it
-        headers = {"Accept": "*/*"}
-        if idempotency or webhook.token:
-            headers[IDEMPOTENCY_HEADER] = idempotency or webhook.token
-        if method == "GET":
-            target = with_query(url, webhook.params)
-            headers[SIGNATURE_HEADER] = signature(token, target)
-            request = self._session.get(
-                _exact(target), headers=headers, allow_redirects=False, timeout=timeout
-            )
-        else:
-            headers[SIGNATURE_HEADER] = signature(token, url, webhook.params)
-            headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
-            body = urlencode(list(webhook.params)).encode()
-            request = self._session.post(
-                _exact(url), data=body, headers=headers, allow_redirects=False, timeout=timeout
-            )
-        async with request as response:
-            raw = await response.content.read(MAX_RESPONSE)
-            return Answer(
-                response.status, raw.decode("utf-8", "replace"), response.content_type or ""
-            )
+        signed = signed_request(webhook, url, method, token, idempotency)
+        async with self._session.request(
+            signed.method,
+            signed.url,
+            data=signed.body,
+            headers=signed.headers,
+            allow_redirects=False,
+            timeout=timeout,
+        ) as response:
+            return await answer_of(response)
 
     async def _attempt(self, webhook: Webhook, url: str, method: str) -> Answer | str:
         try:
@@ -334,7 +279,7 @@ class WebhookSender:
         queue = self.replies if webhook.kind == "inbound" else None
         replies: list[NewMessage] = []
         if queue is not None:
-            answered = await self._twiml(webhook, outcome, url)
+            answered = await twiml_replies(webhook, outcome, url, self.request)
             replies = queue.prepare(webhook, answered) if answered else []
         await self.store.webhook_delivered(webhook.id, self.clock(), replies)
         self.metrics.webhooks_delivered += 1
@@ -392,39 +337,6 @@ class WebhookSender:
             webhook.id, attempts, now + timedelta(seconds=delay), error, now
         )
 
-    async def _twiml(
-        self, webhook: Webhook, answer: Answer, url: str
-    ) -> tuple[twiml.ReplyMessage, ...]:
-        """The messages of the TwiML the receiver answered with (Redirects followed, at most
-        ``MAX_REDIRECTS``); a faulty document is logged with Twilio's code and sends nothing."""
-        messages: list[twiml.ReplyMessage] = []
-        try:
-            document = twiml.parse(_twiml_text(answer), url)
-            followed = 0
-            while True:
-                messages.extend(document.messages)
-                if document.redirect is None:
-                    return tuple(messages)
-                if followed == MAX_REDIRECTS:
-                    # Refused before it is fetched; a chain of exactly MAX_REDIRECTS is
-                    # followed to its end.
-                    raise twiml.TwimlError(14106, f"more than {MAX_REDIRECTS} Redirects")
-                followed += 1
-                # Made under the slot of the request it follows: the receiver's own choice of
-                # URL, usually its own application.
-                target, method = document.redirect.url, document.redirect.method
-                redirected = await self.request(
-                    webhook, target, method, redirect_token(webhook, followed, target, method)
-                )
-                if not redirected.ok:
-                    raise twiml.TwimlError(11200, f"HTTP {redirected.status} from the Redirect")
-                document = twiml.parse(_twiml_text(redirected), document.redirect.url)
-        except twiml.TwimlError as exc:
-            log.error("TwiML answered for %s: error %s", webhook.message_sid, exc)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.error("TwiML Redirect for %s: error 11200 (%s)", webhook.message_sid, exc)
-        return ()
-
 
 def _status(webhook: Webhook) -> str | None:
     """The status a status callback reports (``MessageStatus``); ``None`` for another kind."""
@@ -446,25 +358,3 @@ def _for_log(error: str, webhook: Webhook) -> str:
         if url:
             error = error.replace(url, destination(url))
     return error
-
-
-def redirect_token(webhook: Webhook, number: int, url: str, method: str) -> str:
-    """The idempotency token of a TwiML ``<Redirect>`` fetch: not the webhook's (a receiver
-    that drops repeats would drop the fetch), but the same whenever the webhook is delivered
-    again and its TwiML redirects the same way (UUID version 5 of both)."""
-    name = f"{webhook.token} redirect {number} {method} {url}"
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
-
-
-def _exact(url: str) -> URL:
-    # The URL goes out exactly as signed: left to itself, yarl would re-quote it ("%2C"
-    # becomes ",") and the receiver's validator would compute another signature.
-    return URL(url, encoded=True)
-
-
-def _twiml_text(answer: Answer) -> str:
-    # TwiML is XML; anything else (a plain "OK", JSON) is no reply at all.
-    body = answer.body.strip()
-    if "xml" in answer.content_type or body.startswith("<"):
-        return body
-    return ""

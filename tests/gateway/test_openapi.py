@@ -53,7 +53,7 @@ from gateway.domain.records import Webhook
 from gateway.modems.health import ModemHealth
 from gateway.modems.supervisor import ModemState, ModemStatus
 from gateway.outbound.scheduling import send_at
-from gateway.webhooks.sender import Answer
+from gateway.webhooks.answers import Answer
 from tests.gateway.api_rig import (
     EXTERNAL,
     Api,

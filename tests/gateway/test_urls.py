@@ -141,7 +141,7 @@ async def test_an_accepted_url_is_requested_exactly_as_written(
     assert len(accepted) > examples(500) // 10  # the strategy reaches acceptance, not only refusals
     async with aiohttp.ClientSession() as session:
         for url in dict.fromkeys(accepted):
-            # How the webhook sender requests a URL (gateway.webhooks.sender._exact), through the
+            # How the webhook sender requests a URL (gateway.webhooks.signing._exact), through the
             # proxy so that any host and port "answers"; https goes over http to reach it.
             plain = "http" + url[url.index(":") :]
             async with session.post(URL(plain, encoded=True), proxy=proxy_url, data=b"x") as reply:

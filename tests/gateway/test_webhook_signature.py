@@ -1,4 +1,4 @@
-"""``X-Twilio-Signature`` as ``gateway.webhooks.sender`` signs it, checked against Twilio's
+"""``X-Twilio-Signature`` as ``gateway.webhooks.signing`` signs it, checked against Twilio's
 published vectors and the twilio package's own ``RequestValidator`` (what a user's application
 runs)."""
 
@@ -10,7 +10,7 @@ import pytest
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
-from gateway.webhooks.sender import Params, signature, with_query
+from gateway.webhooks.signing import Params, signature, with_query
 
 TOKEN = "2b7d6f0c1e9a4c3d8e5f6a7b8c9d0e1f"
 DOCS_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import replace
 
 from gateway.domain.records import Webhook
-from gateway.webhooks.sender import redirect_token
+from gateway.webhooks.signing import redirect_token
 
 HOOK = Webhook("AC" + "a" * 32, "SM" + "b" * 32, "inbound", "https://x.example/sms", "POST", ())
 

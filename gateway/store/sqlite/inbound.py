@@ -5,10 +5,11 @@ Inbound messages as the store commits them: the message a concatenated SMS is wh
 parts still arrive (``receiving``), and the message its parts make in the end (``received``).
 
 What the text is and when a group is complete or given up are decided outside the store
-(:mod:`gateway.domain.assembly`, :mod:`gateway.inbound.receiver`); here it is only committed. A
-group's generation being received (a sender uses a reference again for a later message) is named in
-``receiving_groups`` with its message, so that every part after the first, and a restart, finds
-the same message (and its SID) again, and a later generation gets a message of its own.
+(:mod:`gateway.domain.assembly`, :mod:`gateway.inbound.reassembly`); here it is only
+committed. A group's generation being received (a sender uses a reference again for a later
+message) is named in ``receiving_groups`` with its message, so that every part after the first,
+and a restart, finds the same message (and its SID) again, and a later generation gets a
+message of its own.
 """
 
 from __future__ import annotations

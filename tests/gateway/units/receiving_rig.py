@@ -105,8 +105,7 @@ async def receiving(
     modems = ModemPool(configuration.modems, health_interval=0.0)
     webhooks = make_webhook_sender(store, clock)  # not started: woken, it does nothing here
     receiver = make_receiver(configuration, store, modems, webhooks, clock)
-    assert receiver.numbers is not None
-    await receiver.numbers.load(ACCOUNT.sid)
+    await receiver.reassembly.numbers.load(ACCOUNT.sid)
     unit = Receiving(
         configuration,
         store,

@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from gateway.domain.models import Direction, Status, new_sid
 from gateway.domain.records import Webhook
-from gateway.webhooks.sender import MAX_REDIRECTS
+from gateway.webhooks.answers import MAX_REDIRECTS
 from tests.gateway.units.rig import ACCOUNT, ALICE, SENDER
 from tests.gateway.units.webhook_site import Delivering, Reply, delivering, site
 
