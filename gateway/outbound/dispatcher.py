@@ -37,7 +37,8 @@ from gateway.domain.pricing import PriceTable, charge
 from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.metrics import Metrics
-from gateway.modems.supervisor import ModemHandle, ModemPool
+from gateway.modems.pool import ModemPool
+from gateway.modems.supervisor import ModemHandle
 from gateway.store import Claim, OutboundWork, SendQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
