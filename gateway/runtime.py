@@ -36,7 +36,8 @@ from gateway.domain.records import PhoneNumber
 from gateway.inbound.receiver import InboundReceiver
 from gateway.memory import give_back_freed_memory
 from gateway.metrics import Metrics
-from gateway.modems.supervisor import ModemHandle, ModemPool, PoolChanges
+from gateway.modems.pool import ModemPool, PoolChanges
+from gateway.modems.supervisor import ModemHandle
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher, utcnow
 from gateway.outbound.routing import ServiceRouter

@@ -11,7 +11,7 @@ from aiohttp import web
 from gateway.accounts.applications import Applications
 from gateway.accounts.numbers import PhoneNumbers
 from gateway.api.auth import Authenticator
-from gateway.modems.supervisor import ModemPool
+from gateway.modems.pool import ModemPool
 from gateway.outbound.accept import Outbound
 from gateway.store import Messages
 

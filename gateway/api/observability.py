@@ -25,7 +25,8 @@ from drivers import rssi_dbm
 from gateway.api.connections import ConnectionGuard
 from gateway.domain.errors import StoreError
 from gateway.metrics import Metrics
-from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
+from gateway.modems.pool import ModemPool
+from gateway.modems.supervisor import ModemHandle, ModemState
 from gateway.store import QueueHealth
 from gateway.tasks import Tasks
 from gateway.webhooks.sender import WebhookSender

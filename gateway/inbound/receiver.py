@@ -43,7 +43,8 @@ from gateway.inbound.reassembly import Reassembly
 from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.metrics import Metrics
-from gateway.modems.supervisor import ModemHandle, ModemPool
+from gateway.modems.pool import ModemPool
+from gateway.modems.supervisor import ModemHandle
 from gateway.store import InboundLog
 from gateway.tasks import Tasks
 from gateway.waiting import stop_tasks, woken

@@ -34,7 +34,8 @@ from gateway.domain.numbering import parse as parse_number
 from gateway.domain.records import NewMessage
 from gateway.listeners import Listeners
 from gateway.logs import fields
-from gateway.modems.supervisor import ModemHandle, ModemPool
+from gateway.modems.pool import ModemPool
+from gateway.modems.supervisor import ModemHandle
 from gateway.outbound import parameters
 from gateway.outbound.backlog import Backlog
 from gateway.outbound.dispatcher import Dispatcher

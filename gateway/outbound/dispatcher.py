@@ -12,7 +12,9 @@ others; one of the modem's own (SIM busy, no network) keeps the message queued, 
 while the modem is initialised again. A message not sent within its validity period fails
 with 30036, and one whose price would exceed its ``MaxPrice`` with 30010, before any part goes.
 Each part is granted at the modem's ``>`` prompt, in the transaction that checks the validity
-(:meth:`SendQueue.claim_part`): a message reported failed is never sent.
+(:meth:`SendQueue.claim_part`): a message reported failed is never sent. What follows an attempt
+is decided in :mod:`gateway.outbound.attempts`, and committed and announced by
+:class:`~gateway.outbound.outcomes.Outcomes`.
 """
 
 from __future__ import annotations
@@ -23,34 +25,35 @@ import functools
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Final
+from datetime import UTC, datetime
 
 from drivers import AtCommandError, AtReplyError, AtTimeout, CmsError, Modem, ModemLost
 from drivers.codec import with_validity
-from gateway.domain import send_errors
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Message, Segment, Status
-from gateway.domain.pricing import PriceTable, charge
-from gateway.listeners import Listeners
+from gateway.domain.pricing import PriceTable
 from gateway.logs import fields
 from gateway.metrics import Metrics
-from gateway.modems.supervisor import ModemHandle, ModemPool
+from gateway.modems.pool import ModemPool
+from gateway.modems.supervisor import ModemHandle
+from gateway.outbound.attempts import (
+    LOCAL_DELAYS,
+    MAX_ATTEMPTS,
+    PRICE_EXCEEDS_MAX,
+    RETRY_DELAYS,
+    Charge,
+    Next,
+    after_refusal,
+    charged,
+    local_pause,
+    over_max_price,
+)
+from gateway.outbound.outcomes import Outcomes, StatusListener
 from gateway.store import Claim, OutboundWork, SendQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS: Final = 5
-RETRY_DELAYS: Final = (30.0, 120.0, 600.0, 1800.0)  # seconds, by attempt
-# Pauses after the modem itself refused a part (SIM busy, no network...), by failures in a row.
-LOCAL_DELAYS: Final = (1.0, 5.0, 30.0, 120.0, 300.0)
-PRICE_EXCEEDS_MAX: Final = 30010
-
-StatusListener = Callable[[str, Status], None]
 
 
 def utcnow() -> datetime:
@@ -92,9 +95,11 @@ class Dispatcher:
         self.metrics = metrics or Metrics()
         self.modems = modems
         self.clock = clock
-        self.retry_delays = retry_delays
         self.prices = prices or PriceTable()
-        self.max_attempts = max_attempts
+        # What came of each attempt: committed, and announced to who listens.
+        self.outcomes = Outcomes(
+            store, clock, self.metrics, max_attempts=max_attempts, retry_delays=retry_delays
+        )
         self.local_delays = local_delays
         self.tasks = tasks or Tasks()
         self._wake: dict[str, asyncio.Event] = {}  # per modem: a message for it was committed
@@ -106,29 +111,19 @@ class Dispatcher:
         self._next_expiry: datetime | None = None  # what the expiry timer waits for
         self._workers: dict[str, asyncio.Task[None]] = {}  # by modem
         self._tasks: list[asyncio.Task[None]] = []
-        self._status_listeners: Listeners[[str, Status]] = Listeners("a status change")
-        self._deferral_listeners: Listeners[[str, int]] = Listeners("a deferral")
         self._moved: dict[str, str] = {}  # sid -> the modem it was taken from
 
     def on_status(self, listener: StatusListener) -> Callable[[], None]:
-        """Call ``listener(sid, status)`` after each status change of an outbound message is
-        committed: the dispatcher's own, and those :meth:`announce` is told of (delivery
-        reports, Messaging Service routing, cancellations)."""
-        return self._status_listeners.subscribe(listener)
+        """See :meth:`Outcomes.on_status`."""
+        return self.outcomes.on_status(listener)
 
     def on_deferred(self, listener: Callable[[str, int], None]) -> Callable[[], None]:
-        """Call ``listener(sid, attempts)`` after a failed attempt is committed and the
-        message deferred to a later one."""
-        return self._deferral_listeners.subscribe(listener)
+        """See :meth:`Outcomes.on_deferred`."""
+        return self.outcomes.on_deferred(listener)
 
     def announce(self, sid: str, status: Status) -> None:
-        self._status_listeners.announce(sid, status)
-
-    async def _set_status(self, sid: str, status: Status, *, error_code: int | None = None) -> bool:
-        if await self.store.update_status(sid, status, self.clock(), error_code=error_code):
-            self.announce(sid, status)
-            return True
-        return False
+        """A status change committed elsewhere (see :meth:`Outcomes.on_status`)."""
+        self.outcomes.announce(sid, status)
 
     def moved(self, sid: str, modem_id: str) -> None:
         """``sid`` is being given to another modem: ``modem_id``'s worker, which may hold it
@@ -206,16 +201,7 @@ class Dispatcher:
 
     async def expire_due(self) -> int:
         """Fail (30036) the messages whose validity period ended before they were sent."""
-        expired = await self.store.expire_unsent(self.clock())
-        for sid in expired:
-            log.warning(
-                "%s: not sent within its validity period; failed (30036)",
-                sid,
-                extra=fields(sid=sid, status=Status.FAILED, code=30036),
-            )
-            self.announce(sid, Status.FAILED)
-        self.metrics.expired += len(expired)
-        return len(expired)
+        return await self.outcomes.expire_due()
 
     async def _expiry(self) -> None:
         while True:
@@ -254,7 +240,7 @@ class Dispatcher:
                     # while the modem is initialised again; then, after a pause growing
                     # with each such failure in a row, the queue goes on.
                     handle.trouble(trouble.reason)
-                    delay = self.local_delays[min(local_failures, len(self.local_delays) - 1)]
+                    delay = local_pause(local_failures, self.local_delays)
                     local_failures += 1
                     await asyncio.sleep(delay)
                     break
@@ -264,7 +250,7 @@ class Dispatcher:
                     raise
                 except Exception:  # a bug must not stop this modem's queue for good
                     log.exception("%s: sending %s failed unexpectedly", handle.id, item.message.sid)
-                    await self._retry_later(item.message.sid, 30008, "internal error")
+                    await self.outcomes.retry_later(item.message.sid, 30008, "internal error")
                 else:
                     local_failures = 0
                     handle.last_trouble = None
@@ -279,17 +265,16 @@ class Dispatcher:
             return
         first = all(segment.sent_at is None for segment in work.segments)
         price = self.prices.price(message.to, message.num_segments)
-        over = message.max_price is not None and price is not None
-        if first and over and price is not None and price > Decimal(str(message.max_price)):
+        if first and over_max_price(price, message.max_price):
             log.info("%s: price %s over MaxPrice %s", message.sid, price, message.max_price)
-            await self._fail(message.sid, PRICE_EXCEEDS_MAX)
+            await self.outcomes.fail(message.sid, PRICE_EXCEEDS_MAX)
             return
         modem = await handle.ready()
         if self._moved.pop(message.sid, None) is not None:
             return  # moved to another modem while this one was away
         if message.status is Status.QUEUED:
-            await self._set_status(message.sid, Status.SENDING)
-        charged = _Charge(None, None) if price is None else _Charge(charge(price), self.prices.unit)
+            await self.outcomes.set_status(message.sid, Status.SENDING)
+        charge = charged(price, self.prices.unit)
         # A part acknowledged before a restart never goes again.
         unsent = [segment for segment in work.segments if segment.sent_at is None]
         for segment in unsent:
@@ -300,28 +285,16 @@ class Dispatcher:
             idle.clear()
             try:
                 last = segment is unsent[-1]
-                await self._send_part(handle, modem, message, segment, charged if last else None)
+                await self._send_part(handle, modem, message, segment, charge if last else None)
             except _PartDone:
                 return
             finally:
                 idle.set()
         if not unsent:
-            await self._sent(message.sid, charged)
+            await self.outcomes.sent(message.sid, charge)
 
     def _ending(self, handle: ModemHandle) -> bool:
         return self._stopping or handle.id in self._leaving
-
-    async def _sent(
-        self, sid: str, charged: _Charge, last_part: tuple[int, int | None] | None = None
-    ) -> None:
-        """Every part went (the last one's TP-MR committed with it): ``sent``, or further."""
-        status = await self.store.message_sent(
-            sid, self.clock(), charged.price, charged.unit, last_part=last_part
-        )
-        if status is not None:
-            if status is not Status.SENT:
-                self.announce(sid, Status.SENT)
-            self.announce(sid, status)
 
     async def _claim(self, handle: ModemHandle, message: Message, segment: Segment) -> str:
         """The part's PDU, once the store has granted it to ``handle``'s modem; asked at the
@@ -331,13 +304,7 @@ class Dispatcher:
         now = self.clock()
         claim = await self.store.claim_part(message.sid, segment.sequence, handle.id, now)
         if claim is Claim.EXPIRED:
-            log.warning(
-                "%s: not sent within its validity period; failed (30036)",
-                message.sid,
-                extra=fields(sid=message.sid, modem=handle.id, status=Status.FAILED, code=30036),
-            )
-            self.metrics.expired += 1
-            self.announce(message.sid, Status.FAILED)
+            self.outcomes.expired(message.sid, handle.id)
             raise _PartDone
         if claim is Claim.GONE:
             raise _PartDone  # failed, canceled or given to another modem meanwhile
@@ -354,7 +321,7 @@ class Dispatcher:
         modem: Modem,
         message: Message,
         segment: Segment,
-        last: _Charge | None = None,
+        last: Charge | None = None,
     ) -> None:
         """One part: AT+CMGS, granted at the prompt, and its TP-MR committed (with the
         message's ``sent`` when it is the ``last``, priced so); :class:`_PartDone` ends the
@@ -367,28 +334,27 @@ class Dispatcher:
             reference: int | None = await modem.send_pdu(granted, segment.tpdu_length)
         except CmsError as exc:
             self.metrics.refusals[handle.id, exc.code] += 1
-            outcome = send_errors.meaning(exc.code)
-            if outcome.kind in (send_errors.Kind.TEMPORARY, send_errors.Kind.LOCAL):
-                # The modem answered: the part did not go, and may expire while it waits.
+            refusal = after_refusal(exc.code)
+            if refusal.releases_part:
                 await self.store.release_part(message.sid, segment.sequence)
-            if outcome.kind is send_errors.Kind.LOCAL:
+            if refusal.next is Next.RECOVER:
                 raise _LocalTrouble(f"+CMS ERROR: {exc.code} sending {message.sid}") from exc
-            if outcome.kind is not send_errors.Kind.DUPLICATE:
-                await self._failed_part(handle, message.sid, exc.code, outcome)
+            if refusal.next is not Next.SENT:
+                await self.outcomes.refused(handle.id, message.sid, exc.code, refusal)
                 raise _PartDone from exc
             reference = None  # TS 23.040 §9.2.3.22: the SC already has this part
         except (AtTimeout, AtCommandError, AtReplyError) as exc:
             # No +CMS ERROR: the modem itself misbehaves. Whether the part left is unknown;
             # the modem is reset and the part tried again later.
             handle.lost(f"{type(exc).__name__}: {exc}")
-            await self._retry_later(message.sid, 30008, str(exc))
+            await self.outcomes.retry_later(message.sid, 30008, str(exc))
             raise _PartDone from exc
         if last is None:
             await self.store.record_part_sent(
                 message.sid, segment.sequence, reference, self.clock()
             )
         else:
-            await self._sent(message.sid, last, (segment.sequence, reference))
+            await self.outcomes.sent(message.sid, last, (segment.sequence, reference))
         self.metrics.parts_sent[handle.id] += 1
         log.info(
             "%s: part %d/%d sent by %s, TP-MR %s",
@@ -406,64 +372,14 @@ class Dispatcher:
             ),
         )
 
-    async def _failed_part(
-        self, handle: ModemHandle, sid: str, code: int | None, outcome: send_errors.Meaning
-    ) -> None:
-        log.info("%s: %s refused with +CMS ERROR: %s (%s)", handle.id, sid, code, outcome.kind)
-        if outcome.kind is send_errors.Kind.PERMANENT:
-            await self._fail(sid, outcome.twilio_code)
-        else:
-            await self._retry_later(sid, outcome.twilio_code, f"+CMS ERROR: {code}")
-
-    async def _fail(self, sid: str, code: int) -> None:
-        if await self._set_status(sid, Status.FAILED, error_code=code):
-            log.info(
-                "%s: failed, error %d",
-                sid,
-                code,
-                extra=fields(sid=sid, status=Status.FAILED, code=code),
-            )
-
-    async def _retry_later(self, sid: str, code: int, reason: str) -> None:
-        now = self.clock()
-        attempts = await self.store.count_attempt(sid)
-        if attempts >= self.max_attempts:
-            log.warning(
-                "%s: giving up after %d attempts (%s)",
-                sid,
-                attempts,
-                reason,
-                extra=fields(sid=sid, attempts=attempts),
-            )
-            await self._fail(sid, code)
-            return
-        delay = self.retry_delays[min(attempts, len(self.retry_delays)) - 1]
-        log.info(
-            "%s: %s; attempt %d in %g s",
-            sid,
-            reason,
-            attempts + 1,
-            delay,
-            extra=fields(sid=sid, attempts=attempts),
-        )
-        await self.store.defer(sid, now + timedelta(seconds=delay))
-        self._deferral_listeners.announce(sid, attempts)
-
-
-@dataclass(frozen=True, slots=True)
-class _Charge:
-    """What a message is charged once sent (its ``price`` and ``price_unit``), if priced."""
-
-    price: str | None
-    unit: str | None
-
 
 class _PartDone(Exception):
     """The message's turn ends with this part (it failed, or waits for a retry)."""
 
 
 class _LocalTrouble(Exception):
-    """The modem or SIM refused a part for a reason of its own (``send_errors.Kind.LOCAL``)."""
+    """The modem or SIM refused a part for a reason of its own (``Next.RECOVER``, from
+    ``send_errors.Kind.LOCAL``)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -30,7 +30,8 @@ from gateway.domain.errors import ApiError, StoreError
 from gateway.domain.models import Message, Status
 from gateway.logs import fields
 from gateway.metrics import Metrics
-from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
+from gateway.modems.pool import ModemPool
+from gateway.modems.supervisor import ModemHandle, ModemState
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.store import RoutingQueue

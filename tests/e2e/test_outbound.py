@@ -58,7 +58,7 @@ async def test_a_permanent_error_fails_the_message(tmp_path: Path) -> None:
 
 async def test_a_temporary_error_is_retried(tmp_path: Path) -> None:
     async with started_rig(tmp_path) as r:
-        r.gateway.dispatcher.retry_delays = (0.0,)
+        r.gateway.dispatcher.outcomes.retry_delays = (0.0,)
         r.alice.fail_sends(42, count=2)  # congestion, twice
         created = await r.post(To="+447700900123", From=ALICE, Body="x")
         sid = str(created["sid"])

@@ -25,7 +25,7 @@ from gateway.config import Config, ModemConfig
 from gateway.domain.assembly import generation_of, received_part
 from gateway.domain.models import Message, Status
 from gateway.inbound.receiver import InboundReceiver
-from gateway.modems.supervisor import ModemPool
+from gateway.modems.pool import ModemPool
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.store import MessageQuery

@@ -14,7 +14,7 @@ from gateway.config import Config, ModemConfig, NumberConfig
 from gateway.domain.models import Message
 from gateway.domain.records import ReportMatch
 from gateway.inbound.receiver import InboundReceiver
-from gateway.modems.supervisor import ModemPool
+from gateway.modems.pool import ModemPool
 from gateway.tasks import Tasks
 from tests.fakes.clock import Clock
 from tests.fakes.store import MemoryStore

@@ -20,7 +20,8 @@ from gateway.config import Account, Config, ModemConfig
 from gateway.domain.models import Status
 from gateway.domain.records import NewMessage
 from gateway.inbound.receiver import InboundReceiver
-from gateway.modems.supervisor import ModemHandle, ModemPool, ModemState
+from gateway.modems.pool import ModemPool
+from gateway.modems.supervisor import ModemHandle, ModemState
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.outbound.routing import ServiceRouter

@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.config import Config
 from gateway.domain.models import Message
-from gateway.modems.supervisor import ModemPool
+from gateway.modems.pool import ModemPool
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.outbound.routing import ServiceRouter
