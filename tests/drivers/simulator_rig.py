@@ -1,7 +1,7 @@
 """Simulated modems on a simulated network, each driven by a real GsmModem over a link.
 
-:class:`Events` and :func:`receive_all` take any :class:`~drivers.Modem` (one from
-:func:`drivers.open_modem` too)."""
+:func:`parts` makes what a modem sends; :class:`Events` and :func:`receive_all` take any
+:class:`~drivers.Modem` (one from :func:`drivers.open_modem` too)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from drivers import Modem
 from drivers.at.channel import AtChannel, Timeouts
 from drivers.at.transport import pipe
-from drivers.codec.pdu import Deliver, Pdu, decode
+from drivers.codec.pdu import Deliver, Pdu, SubmitOptions, decode, encode_text
 from drivers.modem.driver import GsmModem
 from drivers.modem.events import MessageStored, ModemEvent
 from drivers.modem.info import ModemSettings
@@ -26,6 +26,19 @@ WAIT = 5.0
 SETTINGS = ModemSettings(sim_busy_delay=0, cpin_quirk_timeout=0.05)
 
 E = TypeVar("E", bound=ModemEvent)
+
+ME = "+15550001111"  # the simulated modem's number
+HANDSET = "+447700900123"  # a handset on the simulated network
+
+
+def parts(
+    text: str, to: str = HANDSET, report: bool = True, *, ref16: bool = False, reference: int = 3
+) -> list[tuple[str, int]]:
+    """``text`` as the SMS-SUBMIT PDUs that send it, each with the length AT+CMGS takes."""
+    encoded = encode_text(
+        to, text, SubmitOptions(status_report=report), ref16=ref16, reference=reference
+    )
+    return [(part.pdu, part.tpdu_length) for part in encoded]
 
 
 class Events:

@@ -1,5 +1,6 @@
-"""Fixtures the API tests share: a gateway with the test's own clock, and the twilio client
-both ways (sync on ``requests`` in a thread, async on ``AsyncTwilioHttpClient``)."""
+"""Fixtures the gateway's tests share: a gateway with the test's own clock, and the twilio client
+both ways (sync on ``requests`` in a thread, async on ``AsyncTwilioHttpClient``); the SQLite
+store on a file, for the tests of the store itself."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.store.sqlite import SqliteStore
 from tests.gateway.api_rig import Api, SdkFactory, api_gateway
+from tests.gateway.store_rig import opened
 
 
 @pytest.fixture
@@ -22,3 +25,10 @@ async def sdks(request: pytest.FixtureRequest, api: Api) -> AsyncIterator[SdkFac
     factory = SdkFactory(api, is_async=request.param == "async")
     yield factory
     await factory.close()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """The SQLite store on a new file in ``tmp_path``, closed after the test."""
+    async with opened(tmp_path) as store:
+        yield store

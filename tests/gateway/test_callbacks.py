@@ -10,10 +10,11 @@ from typing import Any, Final
 import pytest
 
 from gateway.domain.callbacks import REPORTED, REPORTED_TO_APPLICATION, status_callback
-from gateway.domain.models import API_VERSION, Direction, Message, Status
+from gateway.domain.models import API_VERSION, Message, Status
 from gateway.domain.records import Application, Webhook
+from tests.fakes import records
+from tests.fakes.records import ACCOUNT
 
-ACCOUNT: Final = "AC" + "a" * 32
 SID: Final = "SM" + "1" * 32
 SERVICE: Final = "MG" + "2" * 32
 URL: Final = "https://example.com/status?key=1&x=%20"
@@ -21,26 +22,13 @@ T0: Final = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def message(status: Status = Status.SENT, **changes: Any) -> Message:
-    base = Message(
+    base = records.message(
+        at=T0,
         sid=SID,
-        account_sid=ACCOUNT,
-        direction=Direction.OUTBOUND_API,
         status=status,
         to="+15550002002",
         from_="+15550001001",
-        body="hello",
-        num_segments=1,
-        num_media=0,
-        error_code=None,
-        error_message=None,
-        price=None,
-        price_unit="USD",
-        messaging_service_sid=None,
-        date_created=T0,
-        date_updated=T0,
-        date_sent=None,
         status_callback=URL,
-        modem="alice",
     )
     return replace(base, **changes)
 

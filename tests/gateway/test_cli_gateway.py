@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Account
-from gateway.store.sqlite import SqliteStore
+from tests.gateway.store_rig import opened
 
 SMSGW = Path(sys.executable).parent / "smsgw"
 WAIT = 15.0
@@ -240,10 +240,8 @@ async def test_a_gateway_run_with_another_data_dir(tmp_path: Path) -> None:
     # says another data_dir, which holds an account of its own from an earlier run.
     config = write_config(tmp_path / "config", free_port())
     stale = Account("AC" + "e" * 32, "stale-token")
-    store = SqliteStore(tmp_path / "config" / "data")
-    await store.open()
-    await store.add_account(stale)
-    await store.close()
+    async with opened(tmp_path / "config" / "data") as store:
+        await store.add_account(stale)
     var = tmp_path / "var"
     named = environment(SMSGW_CONFIG=str(config))
     async with serving("--data-dir", str(var), env=named) as account:  # found by $SMSGW_CONFIG

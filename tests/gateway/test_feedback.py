@@ -22,9 +22,10 @@ import aiohttp
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from gateway.domain.models import Direction, Message, Status, new_sid
-from gateway.store.sqlite import DATABASE_NAME, SqliteStore
+from gateway.domain.models import Message, new_sid
+from gateway.store.sqlite import DATABASE_NAME
 from gateway.store.sqlite.schema import MIGRATIONS
+from tests.fakes import records
 from tests.fakes.clock import T0
 from tests.gateway.api_rig import (
     ASYNC_CLIENT_WARNINGS,
@@ -40,6 +41,7 @@ from tests.gateway.api_rig import (
     raw_create,
 )
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, CAROL, OTHER_ACCOUNT
+from tests.gateway.store_rig import opened
 
 pytestmark = ASYNC_CLIENT_WARNINGS
 
@@ -257,33 +259,17 @@ async def test_deleting_the_message_deletes_its_feedback(api: Api, sdk: Sdk) -> 
 
 
 def _message(provide_feedback: bool) -> Message:
-    return Message(
-        sid=new_sid("SM"),
+    return records.message(
         account_sid=ACCOUNT.sid,
-        direction=Direction.OUTBOUND_API,
-        status=Status.QUEUED,
         to=EXTERNAL,
         from_=ALICE,
         body="x",
-        num_segments=1,
-        num_media=0,
-        error_code=None,
-        error_message=None,
-        price=None,
-        price_unit="USD",
-        messaging_service_sid=None,
-        date_created=T0,
-        date_updated=T0,
-        date_sent=None,
-        modem="alice",
         provide_feedback=provide_feedback,
     )
 
 
 async def test_the_store_records_feedback_only_where_it_was_asked_for(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path)
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         tracked, plain = _message(True), _message(False)
         for message in (tracked, plain):
             await store.create_message(message, ())
@@ -293,8 +279,6 @@ async def test_the_store_records_feedback_only_where_it_was_asked_for(tmp_path: 
         kept = await store.record_feedback(ACCOUNT.sid, tracked.sid, "confirmed", T0)
         assert kept is not None
         assert (kept.message_sid, kept.outcome, kept.date_created) == (tracked.sid, "confirmed", T0)
-    finally:
-        await store.close()
 
 
 async def test_messages_from_before_migration_11_have_no_provide_feedback(tmp_path: Path) -> None:
@@ -315,11 +299,7 @@ async def test_messages_from_before_migration_11_have_no_provide_feedback(tmp_pa
             "VALUES (?, ?, 'outbound-api', 'sent', ?, ?, 'old', 1, 0, 0)",
             (sid, ACCOUNT.sid, EXTERNAL, ALICE),
         )
-    store = SqliteStore(tmp_path)
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         old = await store.get_message(ACCOUNT.sid, sid)
         assert old is not None and old.provide_feedback is False
         assert await store.record_feedback(ACCOUNT.sid, sid, "confirmed", T0) is None
-    finally:
-        await store.close()

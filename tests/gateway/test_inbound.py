@@ -34,6 +34,7 @@ from gateway.webhooks.replies import TwimlReplies
 from gateway.webhooks.sender import WebhookSender
 from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import ACCOUNT, BOB, config
+from tests.gateway.store_rig import opened
 
 HANDSET = "+447700900123"
 TIMEOUT = 600.0  # reassembly_timeout
@@ -85,9 +86,7 @@ async def receiving(tmp_path: Path, clock: Clock | None = None) -> AsyncIterator
     """A receiver over the SQLite file in ``tmp_path`` (the same file again for a restart)."""
     settings = configuration(tmp_path)
     clock = clock or Clock()
-    store = SqliteStore(settings.data_dir)
-    await store.open()
-    try:
+    async with opened(settings.data_dir) as store:
         modems = ModemPool(settings.modems)
         applications = Applications(store, clock)
         dispatcher = Dispatcher(store, modems, clock)
@@ -106,8 +105,6 @@ async def receiving(tmp_path: Path, clock: Clock | None = None) -> AsyncIterator
         rig = Rig(store, receiver, clock, SimulatedNetwork(clock=clock))
         receiver.on_message(rig.made.append)
         yield rig
-    finally:
-        await store.close()
 
 
 def decoded(pdu: str, length: int) -> Deliver:

@@ -17,16 +17,16 @@ from gateway.domain.lifecycle import UNSENT, WAITING, Claim, Transition
 from gateway.domain.models import (
     API_VERSION,
     FINAL_STATUSES,
-    Direction,
     Message,
     Status,
     obfuscate,
 )
 from gateway.domain.records import Application, Webhook
 from tests.drivers.codec.test_pdu_vectors import BY_ID
+from tests.fakes import records
+from tests.fakes.records import ACCOUNT
 from tests.gateway.test_delivery import real_report
 
-ACCOUNT: Final = "AC" + "a" * 32
 SID: Final = "SM" + "1" * 32
 CALLBACK: Final = "https://example.com/status"
 APP_URL: Final = "https://example.com/app-status"
@@ -36,26 +36,15 @@ T1: Final = T0 + timedelta(minutes=1)
 
 
 def message(status: Status = Status.QUEUED, **changes: Any) -> Message:
-    base = Message(
+    """A message of two parts with a StatusCallback and an hour's validity."""
+    base = records.message(
+        at=T0,
         sid=SID,
-        account_sid=ACCOUNT,
-        direction=Direction.OUTBOUND_API,
         status=status,
         to=TO,
         from_="+27829200001",
-        body="hello",
         num_segments=2,
-        num_media=0,
-        error_code=None,
-        error_message=None,
-        price=None,
-        price_unit="USD",
-        messaging_service_sid=None,
-        date_created=T0,
-        date_updated=T0,
-        date_sent=None,
         status_callback=CALLBACK,
-        modem="alice",
         validity_period=3600,
         expires_at=T0 + timedelta(hours=1),
     )

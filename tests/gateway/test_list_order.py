@@ -7,25 +7,25 @@ a database that has messages already, and every query of a page walking an index
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-import pytest
-
 from gateway.domain.models import FINAL_STATUSES, Direction, Message, Status, new_sid
 from gateway.store import MessagePage, MessageQuery, PageCursor
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore
 from gateway.store.sqlite.listing import read_page
 from gateway.store.sqlite.schema import MIGRATIONS
+from tests.fakes import records
+from tests.fakes.records import ACCOUNT
+from tests.gateway.store_rig import opened
 
 # Where schema migration 14 (the list's order and clock) stands among the migrations.
 LIST_ORDER_MIGRATION = next(n for n, script in enumerate(MIGRATIONS) if "list_clock" in script)
 
-ACCOUNT = "AC" + "a" * 32
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -33,47 +33,9 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def message(
-    *,
-    status: Status = Status.QUEUED,
-    created: datetime = T0,
-    sent: datetime | None = None,
-    direction: Direction = Direction.OUTBOUND_API,
-    to: str = "+15558675310",
-    from_: str | None = "+15550001001",
-    send_at: datetime | None = None,
-) -> Message:
-    return Message(
-        sid=new_sid("SM"),
-        account_sid=ACCOUNT,
-        direction=direction,
-        status=status,
-        to=to,
-        from_=from_,
-        body="hello",
-        num_segments=1,
-        num_media=0,
-        error_code=None,
-        error_message=None,
-        price=None,
-        price_unit="USD",
-        messaging_service_sid=None,
-        date_created=created,
-        date_updated=created,
-        date_sent=sent,
-        modem="alice",
-        send_at=send_at,
-    )
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(tmp_path)
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
+def message(*, created: datetime = T0, sent: datetime | None = None, **changes: Any) -> Message:
+    """A message created at ``created`` (last updated then), sent at ``sent`` if it was."""
+    return replace(records.message(at=created, to="+15558675310", date_sent=sent), **changes)
 
 
 async def page_of(store: SqliteStore, query: MessageQuery) -> MessagePage:
@@ -252,15 +214,11 @@ async def test_the_list_order_migration_places_the_messages_there_are(tmp_path: 
             ],
         )
         db.execute("INSERT INTO deleted_messages (sid, id) VALUES (?, 7)", (f"SM{7:032x}",))
-    store = SqliteStore(tmp_path)
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         assert await walk(store) == [f"SM{n:032x}" for n in (2, 3, 4, 1)]
         newer = await create(store, message(status=Status.SENT, sent=at(0)))
         with sqlite3.connect(store.path) as db:
             assert db.execute("SELECT id FROM messages WHERE sid = ?", (newer,)).fetchone() == (8,)
-    finally:
-        await store.close()
 
 
 def test_the_list_order_migration_names_the_final_statuses() -> None:

@@ -36,9 +36,10 @@ from hypothesis.stateful import (
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from gateway.domain.models import Direction, Message, Status, new_sid
+from gateway.domain.models import Direction, Status
 from gateway.store import Store
 from gateway.store.sqlite import DATABASE_NAME
+from tests.fakes import records
 from tests.fakes.clock import T0
 from tests.gateway.api_rig import Api
 from tests.gateway.gateway_rig import ACCOUNT
@@ -132,23 +133,14 @@ class PagingMachine(RuleBasedStateMachine):
     def create_one(self, kind: str, to: str, lag: int) -> None:
         status = {"queued": Status.QUEUED, "scheduled": Status.SCHEDULED}.get(kind, Status.RECEIVED)
         inbound = kind == "inbound"
-        message = Message(
-            sid=new_sid("SM"),
+        message = records.message(
+            at=self.now,
             account_sid=ACCOUNT.sid,
             direction=Direction.INBOUND if inbound else Direction.OUTBOUND_API,
             status=status,
             to=to,
             from_="+15550001001",
             body=kind,
-            num_segments=1,
-            num_media=0,
-            error_code=None,
-            error_message=None,
-            price=None,
-            price_unit="USD",
-            messaging_service_sid=None,
-            date_created=self.now,
-            date_updated=self.now,
             date_sent=self.now + timedelta(seconds=lag) if inbound else None,
             modem=None if inbound else NOWHERE,
             send_at=self.now + timedelta(days=3) if kind == "scheduled" else None,

@@ -10,21 +10,13 @@ from typing import TypeVar
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from drivers.codec import SubmitOptions, encode_text
 from drivers.errors import SendError
 from drivers.modem.events import MessageStored
 from drivers.simulated import SimulatedModem
 from gateway.cli.simulate_control import control_app
-from tests.drivers.simulator_rig import WAIT, Events, receive_all, rig
+from tests.drivers.simulator_rig import HANDSET, ME, WAIT, Events, parts, receive_all, rig
 
-ME = "+15550001111"
-HANDSET = "+447700900123"
 T = TypeVar("T")
-
-
-def parts(text: str, to: str = HANDSET, report: bool = True) -> list[tuple[str, int]]:
-    encoded = encode_text(to, text, SubmitOptions(status_report=report), reference=3)
-    return [(part.pdu, part.tpdu_length) for part in encoded]
 
 
 async def awaiting(sim: SimulatedModem, request: Awaitable[T]) -> asyncio.Future[T]:

@@ -7,86 +7,40 @@ import asyncio
 import json
 import random
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.config import Account
 from gateway.domain.errors import StoreError
-from gateway.domain.models import Direction, Message, Segment, Status, new_sid
+from gateway.domain.models import Message, Status, new_sid
 from gateway.store import Claim, MessagePage, MessageQuery, PageCursor
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore, read_accounts
 from gateway.store.sqlite.schema import MIGRATIONS
+from tests.fakes import records
+from tests.fakes.records import ACCOUNT, parts
+from tests.gateway.store_rig import opened
 
-ACCOUNT = "AC" + "a" * 32
 OTHER = "AC" + "b" * 32
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def message(
-    *,
-    account: str = ACCOUNT,
-    to: str = "+15550002002",
-    from_: str = "+15550001001",
-    status: Status = Status.QUEUED,
-    created: datetime = T0,
-    sent: datetime | None = None,
-    modem: str = "alice",
-    body: str = "hello",
-    segments: int = 1,
-) -> Message:
-    return Message(
-        sid=new_sid("SM"),
-        account_sid=account,
-        direction=Direction.OUTBOUND_API,
-        status=status,
-        to=to,
-        from_=from_,
-        body=body,
-        num_segments=segments,
-        num_media=0,
-        error_code=None,
-        error_message=None,
-        price=None,
-        price_unit="USD",
-        messaging_service_sid=None,
-        date_created=created,
-        date_updated=created,
-        date_sent=sent,
-        status_callback="https://example.com/status",
-        modem=modem,
-        validity_period=3600,
+def message(*, at: datetime = T0, **changes: Any) -> Message:
+    """A queued message with a StatusCallback and a ValidityPeriod (its expiry not set)."""
+    created = records.message(
+        at=at, status_callback="https://example.com/status", validity_period=3600
     )
-
-
-def parts(count: int, reference: int | None = None) -> list[Segment]:
-    return [
-        Segment(n, f"00{n:02X}", 10 + n, concat_reference=reference) for n in range(1, count + 1)
-    ]
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(tmp_path)
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
+    return replace(created, **changes)
 
 
 async def test_a_new_database_is_migrated_once(tmp_path: Path) -> None:
-    first = SqliteStore(tmp_path)
-    await first.open()
-    await first.create_message(message(), parts(1))
-    await first.close()
-    again = SqliteStore(tmp_path)
-    await again.open()  # no error: the migrations that ran are not run twice
-    assert await again.count_messages() == 1
-    await again.close()
+    async with opened(tmp_path) as first:
+        await first.create_message(message(), parts(1))
+    async with opened(tmp_path) as again:  # no error: the migrations that ran are not run twice
+        assert await again.count_messages() == 1
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -154,12 +108,12 @@ async def test_list_newest_first_with_filters_and_pages(store: SqliteStore) -> N
     for n in range(7):
         item = message(
             to="+15550002002" if n % 2 else "+15550003003",
-            sent=T0 + timedelta(days=n),
-            created=T0 + timedelta(days=n),
+            date_sent=T0 + timedelta(days=n),
+            at=T0 + timedelta(days=n),
         )
         created.append(item)
         await store.create_message(item, parts(1))
-    await store.create_message(message(account=OTHER), parts(1))
+    await store.create_message(message(account_sid=OTHER), parts(1))
 
     everything = await page_of(store, MessageQuery(page_size=50))
     assert [m.sid for m in everything.messages] == [m.sid for m in reversed(created)]
@@ -311,8 +265,7 @@ async def test_list_pages_are_what_a_plain_filter_gives(store: SqliteStore) -> N
         item = message(
             to=f"+1555000{rng.randrange(40):04d}",
             from_=rng.choice(["+15550001001", "+15550002002", "+15550003003"]),
-            created=T0,
-            sent=sent,
+            date_sent=sent,
         )
         created.append(item)
     for chunk in range(0, len(created), 200):

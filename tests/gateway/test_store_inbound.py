@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,72 +30,27 @@ from gateway.store import InFlight, PartTrail
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite.engine import register_functions
 from gateway.store.sqlite.schema import MIGRATIONS
-from tests.gateway.test_store import ACCOUNT, T0, message, parts
+from tests.fakes import records
+from tests.fakes.records import ACCOUNT, ALICE, SENDER, parts
+from tests.gateway.store_rig import opened
+from tests.gateway.test_store import T0, message
 
 MODEM = "alice"
-ME = "+15550001001"
-SENDER = "+15557654321"
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(tmp_path)
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
+def part(key: str, *, text: str = "part", at: datetime = T0, **fields: Any) -> InboundPart:
+    """A part from SENDER to alice, its text "part" unless given."""
+    return records.part(key, text=text, at=at, **fields)
 
 
-def part(
-    key: str,
-    *,
-    group: str | None = "alice|+15557654321|7|3|8",
-    sequence: int = 1,
-    total: int = 3,
-    text: str = "part",
-    at: datetime = T0,
-    generation: int = 0,
-) -> InboundPart:
-    return InboundPart(
-        key=key,
-        modem=MODEM,
-        recipient=ME,
-        sender=SENDER,
-        group=group,
-        sequence=sequence if group else 1,
-        total=total if group else 1,
-        text=text,
-        pdu=f"0B{key.encode().hex().upper()}",
-        received_at=at,
-        generation=generation,
-    )
+def inbound(*, at: datetime = T0, **changes: Any) -> Message:
+    return records.inbound(at=at, **changes)
 
 
-def inbound(*, at: datetime = T0, body: str = "hello", segments: int = 1) -> Message:
-    return replace(
-        message(created=at, sent=at, body=body, segments=segments),
-        direction=Direction.INBOUND,
-        status=Status.RECEIVED,
-        to=ME,
-        from_=SENDER,
-        status_callback=None,
-        validity_period=None,
-    )
-
-
-def webhook(sid: str | None, *, kind: str = "inbound", **changes: Any) -> Webhook:
-    hook = Webhook(
-        account_sid=ACCOUNT,
-        message_sid=sid,
-        kind=kind,
-        url="https://example.com/sms?k=1",
-        method="POST",
-        params=(("MessageSid", sid or ""), ("Body", "Grüße 😀"), ("NumMedia", "0"), ("X", "")),
-        fallback_url="https://backup.example.com/sms",
-        fallback_method="GET",
-    )
-    return replace(hook, **changes)
+def webhook(sid: str | None, **changes: Any) -> Webhook:
+    """A webhook with a parameter that is empty: kept, as given."""
+    params = (("MessageSid", sid or ""), ("Body", "Grüße 😀"), ("NumMedia", "0"), ("X", ""))
+    return records.webhook(sid, params=params, **changes)
 
 
 async def receive_alone(store: SqliteStore, received: Message) -> None:
@@ -125,18 +79,12 @@ async def test_a_part_is_committed_once(store: SqliteStore) -> None:
 
 
 async def test_a_part_is_still_known_after_a_restart(tmp_path: Path) -> None:
-    first = SqliteStore(tmp_path)
-    await first.open()
-    assert await first.add_inbound_part(part("k1"))
-    await first.close()
-    again = SqliteStore(tmp_path)
-    await again.open()
-    try:
+    async with opened(tmp_path) as first:
+        assert await first.add_inbound_part(part("k1"))
+    async with opened(tmp_path) as again:
         assert await again.add_inbound_part(part("k1")) is False
         waiting, closed = await again.group_parts("alice|+15557654321|7|3|8")
         assert waiting == [part("k1")] and not closed
-    finally:
-        await again.close()
 
 
 async def test_a_part_comes_back_exactly_even_with_half_a_surrogate_pair(
@@ -172,7 +120,7 @@ async def test_receive_message_commits_the_message_its_parts_and_its_webhook(
     made = [part("a", sequence=1), part("b", sequence=2), part("c", sequence=3)]
     for item in made:
         await store.add_inbound_part(item)
-    received = inbound(body="partpartpart", segments=3)
+    received = inbound(body="partpartpart", num_segments=3)
     hook = webhook(received.sid)
     await store.receive_message(received, ["a", "b", "c"], hook)
 
@@ -197,9 +145,7 @@ async def test_receive_message_without_a_webhook(store: SqliteStore) -> None:
 
 
 def receiving(*, at: datetime = T0, body: str = "part", segments: int = 3) -> Message:
-    return replace(
-        inbound(at=at, body=body, segments=segments), status=Status.RECEIVING, date_sent=None
-    )
+    return inbound(at=at, status=Status.RECEIVING, body=body, num_segments=segments)
 
 
 async def test_a_group_shown_receiving_is_one_message_until_it_is_received(
@@ -248,20 +194,14 @@ async def test_a_group_shown_receiving_is_one_message_until_it_is_received(
 
 async def test_a_receiving_message_is_found_again_after_a_restart(tmp_path: Path) -> None:
     group = "alice|+15557654321|7|3|8"
-    first = SqliteStore(tmp_path)
-    await first.open()
-    await first.add_inbound_part(part("a"))
-    shown = await first.show_receiving(group, receiving())
-    await first.close()
-    again = SqliteStore(tmp_path)
-    await again.open()
-    try:
+    async with opened(tmp_path) as first:
+        await first.add_inbound_part(part("a"))
+        shown = await first.show_receiving(group, receiving())
+    async with opened(tmp_path) as again:
         assert await again.receiving_message(group) == shown
         assert await again.show_receiving(group, receiving(body="more")) == replace(
             shown, body="more"
         )
-    finally:
-        await again.close()
 
 
 async def test_a_receiving_message_is_not_deleted(store: SqliteStore) -> None:
@@ -342,7 +282,7 @@ def schema_before_generations(path: Path) -> str:
         db.execute(
             "INSERT INTO inbound_parts (key, modem, recipient, sender, group_key, sequence, "
             "total, text, pdu, received_at) VALUES ('k1', ?, ?, ?, 'g|7|2|8', 1, 2, ?, '00', 0)",
-            (MODEM, ME, SENDER, "A".encode("utf-16-be")),
+            (MODEM, ALICE, SENDER, "A".encode("utf-16-be")),
         )
         db.execute("INSERT INTO receiving_groups VALUES ('g|7|2|8', ?)", (sid,))
     return sid
@@ -350,16 +290,12 @@ def schema_before_generations(path: Path) -> str:
 
 async def test_the_migration_puts_what_was_received_in_generation_0(tmp_path: Path) -> None:
     sid = schema_before_generations(tmp_path / "smsgw.sqlite3")
-    store = SqliteStore(tmp_path)
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         (waiting,), closed = await store.group_parts("g|7|2|8")
         assert (waiting.key, waiting.generation, closed) == ("k1", 0, False)
         assert rows(store, "SELECT group_key, generation, message_sid FROM receiving_groups") == [
             ("g|7|2|8", 0, sid)
         ]
-    finally:
-        await store.close()
 
 
 async def test_receive_message_is_all_or_nothing(store: SqliteStore) -> None:
@@ -440,18 +376,12 @@ async def test_an_unreadable_pdu_is_kept(store: SqliteStore) -> None:
 async def test_a_status_report_is_committed_once(tmp_path: Path) -> None:
     report = ReceivedReport(MODEM, "r1", 42, "+15550002002", 0x00, "06A2...", T0, part_report(0x00))
     unmatched = ReportMatch(None, None, None)  # no message was sent: kept all the same
-    store = SqliteStore(tmp_path)
-    await store.open()
-    assert await store.add_status_report(report) == unmatched
-    assert await store.add_status_report(replace(report, received_at=T0 + timedelta(1))) is None
-    assert await store.add_status_report(replace(report, key="r2", status=0x41)) == unmatched
-    await store.close()
-    again = SqliteStore(tmp_path)
-    await again.open()
-    try:
+    async with opened(tmp_path) as store:
+        assert await store.add_status_report(report) == unmatched
+        assert await store.add_status_report(replace(report, received_at=T0 + timedelta(1))) is None
+        assert await store.add_status_report(replace(report, key="r2", status=0x41)) == unmatched
+    async with opened(tmp_path) as again:
         assert await again.add_status_report(report) is None
-    finally:
-        await again.close()
     assert rows(again, "SELECT key, reference, status FROM status_reports ORDER BY id") == [
         ("r1", 42, 0x00),
         ("r2", 42, 0x41),
@@ -555,7 +485,7 @@ async def test_replies_are_committed_with_the_delivery(store: SqliteStore) -> No
     replies = [
         NewMessage(
             replace(message(modem=MODEM, body=body), direction=Direction.OUTBOUND_REPLY),
-            tuple(parts(count, reference=5 if count > 1 else None)),
+            parts(count, reference=5),
         )
         for body, count in (("Thanks!", 1), ("A longer answer", 2))
     ]
@@ -580,8 +510,8 @@ async def test_a_reply_that_cannot_be_committed_leaves_the_webhook_pending(
     received = inbound()
     await store.receive_message(received, [], webhook(received.sid))
     (hook,) = await store.due_webhooks(T0)
-    fine = NewMessage(message(modem=MODEM), tuple(parts(1)))
-    clash = NewMessage(received, tuple(parts(1)))  # the inbound message's own SID: refused
+    fine = NewMessage(message(modem=MODEM), parts(1))
+    clash = NewMessage(received, parts(1))  # the inbound message's own SID: refused
     with pytest.raises(StoreError) as refused:
         await store.webhook_delivered(hook.id, T0, [fine, clash])
     assert isinstance(refused.value.__cause__, sqlite3.IntegrityError)
@@ -592,30 +522,20 @@ async def test_a_reply_that_cannot_be_committed_leaves_the_webhook_pending(
 
 
 async def test_pending_webhooks_survive_a_restart(tmp_path: Path) -> None:
-    first = SqliteStore(tmp_path)
-    await first.open()
-    received = inbound()
-    await receive_alone(first, received)
-    await first.enqueue_webhook(webhook(None, kind="status"), T0 + timedelta(seconds=1))
-    before = await first.due_webhooks(T0 + timedelta(minutes=1))
-    await first.webhook_retry(before[1].id, 2, T0 + timedelta(minutes=2), "HTTP 502", T0)
-    await first.close()
+    async with opened(tmp_path) as first:
+        received = inbound()
+        await receive_alone(first, received)
+        await first.enqueue_webhook(webhook(None, kind="status"), T0 + timedelta(seconds=1))
+        before = await first.due_webhooks(T0 + timedelta(minutes=1))
+        await first.webhook_retry(before[1].id, 2, T0 + timedelta(minutes=2), "HTTP 502", T0)
 
-    again = SqliteStore(tmp_path)
-    await again.open()
-    try:
+    async with opened(tmp_path) as again:
         after = await again.due_webhooks(T0 + timedelta(minutes=2))
         assert after == [before[0], replace(before[1], attempts=2)]
         assert await again.next_webhook_at() == T0
         await again.webhook_delivered(after[0].id, T0)
-    finally:
-        await again.close()
-    third = SqliteStore(tmp_path)
-    await third.open()
-    try:  # a delivered webhook does not come back
+    async with opened(tmp_path) as third:  # a delivered webhook does not come back
         assert [w.id for w in await third.due_webhooks(T0 + timedelta(days=1))] == [after[1].id]
-    finally:
-        await third.close()
 
 
 async def test_concurrent_parts_of_one_pdu_commit_once(store: SqliteStore) -> None:
@@ -719,24 +639,16 @@ async def test_the_migration_gives_pending_webhooks_a_destination_and_a_token(
     tmp_path: Path,
 ) -> None:
     schema_before_destinations(tmp_path / "smsgw.sqlite3")
-    store = SqliteStore(tmp_path)
-    await store.open()
-    try:
+    async with opened(tmp_path) as store:
         (due,) = await store.due_webhooks(T0)
         assert due.destination == "http://hooks.example.com:8080"
         assert uuid.UUID(due.token).version == 4
-    finally:
-        await store.close()
     assert rows(store, "SELECT state, destination, token IS NULL FROM webhooks ORDER BY id") == [
         ("pending", "http://hooks.example.com:8080", 0),
         ("delivered", "", 1),  # done before: it needs neither
     ]
-    again = SqliteStore(tmp_path)
-    await again.open()
-    try:  # a token is made once: the same after a restart
+    async with opened(tmp_path) as again:  # a token is made once: the same after a restart
         assert [w.token for w in await again.due_webhooks(T0)] == [due.token]
-    finally:
-        await again.close()
 
 
 # --- what the store keeps of one message (message_trail) -------------------------------------
@@ -745,7 +657,7 @@ async def test_the_migration_gives_pending_webhooks_a_destination_and_a_token(
 async def test_an_outbound_message_its_parts_reports_webhooks_and_attempts(
     store: SqliteStore,
 ) -> None:
-    sent = message(segments=2)
+    sent = message(num_segments=2)
     await store.create_message(sent, parts(2, reference=9))
     assert await store.count_attempt(sent.sid) == 1
     await store.record_part_sent(sent.sid, 1, 17, T0)
@@ -779,7 +691,7 @@ async def test_an_outbound_message_its_parts_reports_webhooks_and_attempts(
 async def test_an_inbound_message_its_received_parts(store: SqliteStore) -> None:
     for key, sequence in (("b", 2), ("a", 1)):
         await store.add_inbound_part(part(key, sequence=sequence, total=2, text=f"<{key}>"))
-    received = inbound(body="<a><b>", segments=2)
+    received = inbound(body="<a><b>", num_segments=2)
     await store.receive_message(received, ["a", "b"], webhook(received.sid))
     trail = await store.message_trail(received.sid)
     assert trail is not None

@@ -8,63 +8,32 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from gateway.domain import lifecycle
 from gateway.domain.delivery import Delivery, PartState
 from gateway.domain.lifecycle import Transition
-from gateway.domain.models import Direction, Message, Segment, Status, new_sid, obfuscate
+from gateway.domain.models import Message, Status, obfuscate
 from gateway.store.sqlite import SqliteStore
 from gateway.store.sqlite.rows import load_message
 from gateway.store.sqlite.transitions import apply
+from tests.fakes import records
+from tests.fakes.records import ACCOUNT, parts
 
-ACCOUNT = "AC" + "a" * 32
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=1)
 
 
 def message() -> Message:
     """A queued message with a StatusCallback, as an API create commits it."""
-    return Message(
-        sid=new_sid("SM"),
-        account_sid=ACCOUNT,
-        direction=Direction.OUTBOUND_API,
-        status=Status.QUEUED,
+    return records.message(
+        at=T0,
         to="+27829200000",
         from_="+27829200001",
-        body="hello",
         num_segments=2,
-        num_media=0,
-        error_code=None,
-        error_message=None,
-        price=None,
-        price_unit="USD",
-        messaging_service_sid=None,
-        date_created=T0,
-        date_updated=T0,
-        date_sent=None,
         status_callback="https://example.com/status",
-        modem="alice",
     )
-
-
-def parts(count: int) -> list[Segment]:
-    return [Segment(n, f"00{n:02X}", 10 + n) for n in range(1, count + 1)]
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(tmp_path)
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def applied(store: SqliteStore, transition: Transition | None) -> Message | None:

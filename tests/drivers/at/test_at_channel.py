@@ -27,7 +27,7 @@ from typing import Any, Final
 import pytest
 
 from drivers.at.channel import AtChannel, Timeouts
-from drivers.at.parse import ResultKind, Unsolicited
+from drivers.at.parse import Response, ResultKind, Unsolicited
 from drivers.at.transport import (
     Manipulator,
     PipeEnd,
@@ -124,6 +124,10 @@ CMGS_183: Final = b"+CMGS: 183\r\nOK\r\n"
 
 CSQ_REPLY: Final = b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n"  # TS 27.007 §8.5 in V.250 verbose framing
 OK: Final = b"\r\nOK\r\n"
+# A modem with echo on (ATE1): the command and the PDU with its Ctrl-Z come back before the
+# prompt and the result.
+ECHOED_PROMPT: Final = CMGS.encode() + b"\r\r\n> "
+ECHOED_CMGS_7: Final = SUBMIT_PDU.encode() + CTRL_Z + b"\r\n+CMGS: 7\r\n\r\nOK\r\n"
 
 
 # --- The scripted modem -----------------------------------------------------------------------
@@ -180,6 +184,12 @@ class Rig:
         self.tasks.append(task)
         return task
 
+    def listen(self) -> UrcLog:
+        """A log of every URC the channel hears from now on."""
+        urcs = UrcLog()
+        self.channel.subscribe(urcs)
+        return urcs
+
     async def finish(self, task: asyncio.Task[Any]) -> Any:
         """The task's result within :data:`GUARD`; its failure is raised here, not again later."""
         self.checked.add(task)
@@ -203,6 +213,27 @@ async def rig() -> AsyncIterator[Rig]:
             # A script that failed unseen (wrong bytes from the channel) fails the test.
             if isinstance(result, Exception) and task not in setup.checked:
                 raise result
+
+
+def one_submit(prompt: bytes, result: bytes) -> Script:
+    """The modem's side of one ``AT+CMGS``: the command, then ``prompt`` (the ``> `` and what
+    comes with it); the PDU and its Ctrl-Z, then ``result``."""
+
+    async def modem(peer: Peer) -> None:
+        await peer.expect(CMGS.encode() + b"\r")
+        await peer.send(prompt)
+        await peer.expect(SUBMIT_PDU.encode() + CTRL_Z)
+        await peer.send(result)
+
+    return modem
+
+
+async def submitted(rig: Rig, prompt: bytes, result: bytes) -> Response:
+    """The channel's ``submit`` of SUBMIT_PDU to a modem answering :func:`one_submit`'s way."""
+    script = rig.play(one_submit(prompt, result))
+    response = await asyncio.wait_for(rig.channel.submit(CMGS, SUBMIT_PDU), GUARD)
+    await rig.finish(script)
+    return response
 
 
 class UrcLog:
@@ -338,18 +369,9 @@ async def test_multiline_reply_with_a_urc_before_every_line(rig: Rig, delivery: 
 async def test_submit_with_zte_urcs_around_the_prompt(rig: Rig, delivery: Delivery) -> None:
     """Vector 37: ZTE URCs before the prompt and before +CMGS, in any chunking."""
     delivery.apply(rig.modem)
-    urcs = UrcLog()
-    rig.channel.subscribe(urcs)
+    urcs = rig.listen()
 
-    async def modem(peer: Peer) -> None:
-        await peer.expect(CMGS.encode() + b"\r")
-        await peer.send(ZTE_BEFORE_PROMPT)
-        await peer.expect(SUBMIT_PDU.encode() + CTRL_Z)
-        await peer.send(ZTE_AFTER_PDU)
-
-    script = rig.play(modem)
-    response = await asyncio.wait_for(rig.channel.submit(CMGS, SUBMIT_PDU), GUARD)
-    await rig.finish(script)
+    response = await submitted(rig, ZTE_BEFORE_PROMPT, ZTE_AFTER_PDU)
 
     assert response.lines == ("+CMGS: 142",)
     assert response.result.kind is ResultKind.OK
@@ -384,8 +406,7 @@ async def test_host_writes_trickling_out_byte_by_byte(rig: Rig) -> None:
 
 async def test_cmti_in_the_middle_of_a_command(rig: Rig) -> None:
     """Vector 28's AT+CMGR=3 reply with a new message's +CMTI between header and PDU."""
-    urcs = UrcLog()
-    rig.channel.subscribe(urcs)
+    urcs = rig.listen()
 
     async def modem(peer: Peer) -> None:
         await peer.expect(b"AT+CMGR=3\r")
@@ -402,8 +423,7 @@ async def test_cmti_in_the_middle_of_a_command(rig: Rig) -> None:
 
 async def test_two_line_urcs_in_the_middle_of_a_reply(rig: Rig) -> None:
     """+CMT and +CDS carry their PDU line with them; neither PDU becomes a reply line."""
-    urcs = UrcLog()
-    rig.channel.subscribe(urcs)
+    urcs = rig.listen()
 
     async def modem(peer: Peer) -> None:
         await peer.expect(b"AT+CMGR=0\r")
@@ -418,8 +438,7 @@ async def test_two_line_urcs_in_the_middle_of_a_reply(rig: Rig) -> None:
 
 async def test_urcs_while_idle_reach_subscribers_in_order(rig: Rig) -> None:
     """Vector 28 begins with an unsolicited +CDSI, then vector 75's +CDS: no command in flight."""
-    urcs = UrcLog()
-    rig.channel.subscribe(urcs)
+    urcs = rig.listen()
 
     rig.play(lambda peer: peer.send(b'+CDSI: "SM",3\r\n', b"\r\n" + CDS_URC))
 
@@ -592,8 +611,7 @@ async def test_timeout_per_call_overrides_the_default(rig: Rig) -> None:
 async def test_late_reply_after_a_timeout_is_not_the_next_reply(rig: Rig) -> None:
     """The timed-out command's OK arrives while idle: a stray, not the next command's answer."""
     rig.channel.timeouts = SHORT
-    urcs = UrcLog()
-    rig.channel.subscribe(urcs)
+    urcs = rig.listen()
     timed_out = asyncio.Event()
 
     async def modem(peer: Peer) -> None:
@@ -628,8 +646,7 @@ async def test_late_reply_lines_after_a_timeout_are_not_urcs(rig: Rig) -> None:
     would report stat 0, "not registered", for a modem that is registered at home.
     """
     rig.channel.timeouts = SHORT
-    urcs = UrcLog()
-    rig.channel.subscribe(urcs)
+    urcs = rig.listen()
     timed_out = asyncio.Event()
 
     async def modem(peer: Peer) -> None:
@@ -651,16 +668,7 @@ async def test_late_reply_lines_after_a_timeout_are_not_urcs(rig: Rig) -> None:
 
 async def test_submit_writes_exact_bytes_and_returns_the_reference(rig: Rig) -> None:
     """Vector 38: ``> ``, PDU + Ctrl-Z, ``+CMGS: 183``, OK."""
-
-    async def modem(peer: Peer) -> None:
-        await peer.expect(CMGS.encode() + b"\r")
-        await peer.send(PLAIN_PROMPT)
-        await peer.expect(SUBMIT_PDU.encode() + CTRL_Z)
-        await peer.send(CMGS_183)
-
-    script = rig.play(modem)
-    response = await asyncio.wait_for(rig.channel.submit(CMGS, SUBMIT_PDU), GUARD)
-    await rig.finish(script)
+    response = await submitted(rig, PLAIN_PROMPT, CMGS_183)
 
     assert response.command == CMGS
     assert response.lines == ("+CMGS: 183",)
@@ -669,16 +677,7 @@ async def test_submit_writes_exact_bytes_and_returns_the_reference(rig: Rig) -> 
 
 async def test_submit_with_echo_on(rig: Rig) -> None:
     """The modem echoes the command and the PDU (with its Ctrl-Z): neither is a reply line."""
-
-    async def modem(peer: Peer) -> None:
-        await peer.expect(CMGS.encode() + b"\r")
-        await peer.send(CMGS.encode() + b"\r\r\n> ")
-        await peer.expect(SUBMIT_PDU.encode() + CTRL_Z)
-        await peer.send(SUBMIT_PDU.encode() + CTRL_Z + b"\r\n+CMGS: 7\r\n\r\nOK\r\n")
-
-    script = rig.play(modem)
-    response = await asyncio.wait_for(rig.channel.submit(CMGS, SUBMIT_PDU), GUARD)
-    await rig.finish(script)
+    response = await submitted(rig, ECHOED_PROMPT, ECHOED_CMGS_7)
 
     assert response.lines == ("+CMGS: 7",)
 
@@ -703,16 +702,8 @@ async def test_submit_final_result_instead_of_the_prompt_raises_at_once(rig: Rig
 
 async def test_submit_error_after_the_pdu(rig: Rig) -> None:
     """SIM800's catch-all ``+CMS ERROR: 500`` (gsm-at-pdu.md §4) after the PDU."""
-
-    async def modem(peer: Peer) -> None:
-        await peer.expect(CMGS.encode() + b"\r")
-        await peer.send(b"\r\n> ")
-        await peer.expect(SUBMIT_PDU.encode() + CTRL_Z)
-        await peer.send(b"\r\n+CMS ERROR: 500\r\n")
-
-    rig.play(modem)
     with pytest.raises(CmsError) as raised:
-        await asyncio.wait_for(rig.channel.submit(CMGS, SUBMIT_PDU), GUARD)
+        await submitted(rig, b"\r\n> ", b"\r\n+CMS ERROR: 500\r\n")
 
     assert raised.value.code == 500
 
@@ -806,17 +797,11 @@ async def test_submit_decides_the_data_at_the_prompt(rig: Rig) -> None:
     written (its echo is no reply line); nothing is decided before the prompt came."""
     asked: list[bytes] = []
 
-    async def modem(peer: Peer) -> None:
-        await peer.expect(CMGS.encode() + b"\r")
-        await peer.send(CMGS.encode() + b"\r\r\n> ")
-        await peer.expect(SUBMIT_PDU.encode() + CTRL_Z)
-        await peer.send(SUBMIT_PDU.encode() + CTRL_Z + b"\r\n+CMGS: 7\r\n\r\nOK\r\n")
-
     async def decide() -> str:
         asked.append(bytes(rig.peer.received))
         return SUBMIT_PDU
 
-    script = rig.play(modem)
+    script = rig.play(one_submit(ECHOED_PROMPT, ECHOED_CMGS_7))
     response = await asyncio.wait_for(rig.channel.submit(CMGS, decide), GUARD)
     await rig.finish(script)
     assert response.lines == ("+CMGS: 7",)
@@ -856,8 +841,7 @@ async def test_escape_drops_what_the_modem_says_from_before(rig: Rig, delivery: 
     there, acknowledges the abort, and a send still on its way ends with a late +CMGS and OK.
     None of it is a reply to anything asked now; a +CMTI among it is still a URC."""
     delivery.apply(rig.modem)
-    urcs = UrcLog()
-    rig.channel.subscribe(urcs)
+    urcs = rig.listen()
     cmti = b'\r\n+CMTI: "SM",3\r\n'
 
     async def modem(peer: Peer) -> None:
@@ -1117,8 +1101,7 @@ async def test_failing_subscriber_does_not_stop_the_reader_or_the_others(
         raise ValueError(f"cannot handle {urc.line}")
 
     rig.channel.subscribe(broken)
-    urcs = UrcLog()
-    rig.channel.subscribe(urcs)
+    urcs = rig.listen()
 
     async def modem(peer: Peer) -> None:
         await peer.send(b'\r\n+CMTI: "SM",1\r\n', b'\r\n+CMTI: "SM",2\r\n')
@@ -1166,8 +1149,7 @@ async def test_unsubscribe(rig: Rig) -> None:
 
 
 async def test_garbage_is_counted_and_does_not_break_the_next_reply(rig: Rig) -> None:
-    urcs = UrcLog()
-    rig.channel.subscribe(urcs)
+    urcs = rig.listen()
 
     async def modem(peer: Peer) -> None:
         # A rebooting modem's noise while idle, then the boot URC "RDY" (gsm-at-pdu.md §4).

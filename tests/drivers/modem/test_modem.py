@@ -10,7 +10,7 @@ import pytest
 from drivers.at.channel import AtChannel, Timeouts
 from drivers.at.transport import Link, pipe, split_every
 from drivers.codec import gsm7
-from drivers.codec.pdu import Deliver, Delivery, StatusReport, SubmitOptions, encode_text
+from drivers.codec.pdu import Deliver, Delivery, StatusReport
 from drivers.errors import AtTimeout, CmsError, ModemLost, ModemSetupError, SendError
 from drivers.modem.driver import GsmModem
 from drivers.modem.events import (
@@ -23,7 +23,16 @@ from drivers.modem.events import (
 )
 from drivers.modem.info import ModemSettings
 from drivers.simulated import PERSONALITIES, Fate, HandsetRule, SimulatedModem
-from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, Rig, decoded, receive_all, rig
+from tests.drivers.simulator_rig import (
+    SETTINGS,
+    WAIT,
+    Events,
+    Rig,
+    decoded,
+    parts,
+    receive_all,
+    rig,
+)
 
 ALICE = "+15550001111"
 BOB = "+15550002222"
@@ -32,8 +41,7 @@ BOB = "+15550002222"
 def parts_of(
     text: str, to: str = BOB, report: bool = False, ref16: bool = False
 ) -> list[tuple[str, int]]:
-    parts = encode_text(to, text, SubmitOptions(status_report=report), ref16=ref16, reference=7)
-    return [(part.pdu, part.tpdu_length) for part in parts]
+    return parts(text, to, report, ref16=ref16, reference=7)
 
 
 @pytest.mark.parametrize("name", sorted(PERSONALITIES))
@@ -386,18 +394,25 @@ async def test_registration_changes_are_events() -> None:
         assert (await alice.registration()).registered
 
 
+async def unread_sms_and_a_report(
+    setup: Rig, alice: GsmModem
+) -> tuple[MessageStored, ReportStored]:
+    """An SMS from bob that alice keeps unread (in ME), then a status report for alice (in SR)."""
+    _, bob = await setup.add(BOB)
+    events = Events(alice, MessageStored, ReportStored)
+    setup.network.set_rule("*", HandsetRule(Fate.DELIVERED))
+    await bob.send_parts(parts_of("unread, and must stay", ALICE))  # into alice's ME
+    message = await events.next(MessageStored)
+    await alice.send_parts(parts_of("a report for alice", "+447700900123", report=True))
+    return message, await events.next(ReportStored)
+
+
 async def test_storages_of_concurrent_commands_never_mix() -> None:
     """A health check reading ME's usage while a status report is read and deleted in SR: each
     command on the storage it asked for (once, AT+CMGD=0 went to ME and deleted an unread SMS)."""
     async with rig() as setup:
         sim, alice = await setup.add(ALICE)
-        _, bob = await setup.add(BOB)
-        events = Events(alice, MessageStored, ReportStored)
-        setup.network.set_rule("*", HandsetRule(Fate.DELIVERED))
-        await bob.send_parts(parts_of("unread, and must stay", ALICE))  # into alice's ME
-        message = await events.next(MessageStored)
-        await alice.send_parts(parts_of("a report for alice", "+447700900123", report=True))
-        report = await events.next(ReportStored)
+        message, report = await unread_sms_and_a_report(setup, alice)
         assert (report.storage, message.storage) == ("SR", "ME")
         assert await alice.read_message(report.storage, report.index) is not None
         # SR is selected now; the usage check selects ME while the delete is on its way.
@@ -417,13 +432,7 @@ async def test_initialising_again_never_moves_a_delete_to_another_storage() -> N
     delete's AT+CPMS="SR" and its AT+CMGD, which would delete the unread SMS in ME instead."""
     async with rig() as setup:
         sim, alice = await setup.add(ALICE)
-        _, bob = await setup.add(BOB)
-        events = Events(alice, MessageStored, ReportStored)
-        setup.network.set_rule("*", HandsetRule(Fate.DELIVERED))
-        await bob.send_parts(parts_of("unread, and must stay", ALICE))  # into alice's ME
-        message = await events.next(MessageStored)
-        await alice.send_parts(parts_of("a report for alice", "+447700900123", report=True))
-        report = await events.next(ReportStored)
+        message, report = await unread_sms_and_a_report(setup, alice)
         assert (report.storage, message.storage) == ("SR", "ME")
         assert report.index == message.index  # a delete in the wrong one hits the message
         deleting: list[asyncio.Task[None]] = []

@@ -15,7 +15,7 @@ import pytest
 from drivers.at.channel import AtChannel, Timeouts
 from drivers.at.transport import Link, open_link, pipe
 from drivers.codec import gsm7
-from drivers.codec.pdu import Deliver, Delivery, StatusReport, SubmitOptions, encode_text
+from drivers.codec.pdu import Deliver, Delivery, StatusReport
 from drivers.errors import (
     AtCommandError,
     AtTimeout,
@@ -28,16 +28,19 @@ from drivers.modem.events import LinkLost, MessageStored, ReportStored
 from drivers.simulated import Fate, HandsetRule, SimulatedModem, SimulatedNetwork
 from drivers.simulated.personality import GENERIC
 from drivers.simulated.serve import PtyServer, TcpServer
-from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, decoded, receive_all, rig
+from tests.drivers.simulator_rig import (
+    HANDSET,
+    ME,
+    SETTINGS,
+    WAIT,
+    Events,
+    decoded,
+    parts,
+    receive_all,
+    rig,
+)
 
-ME = "+15550001111"
-HANDSET = "+447700900123"
 T = TypeVar("T")
-
-
-def parts(text: str, to: str = HANDSET, report: bool = True) -> list[tuple[str, int]]:
-    encoded = encode_text(to, text, SubmitOptions(status_report=report), reference=3)
-    return [(part.pdu, part.tpdu_length) for part in encoded]
 
 
 async def next_report(modem: GsmModem, events: Events) -> StatusReport:

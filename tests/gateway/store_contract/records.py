@@ -1,4 +1,6 @@
-"""What the contract tests put in the store, and how they read back what it queued."""
+"""What the contract tests put in the store, and how they read back what it queued. The records
+themselves are in :mod:`tests.fakes.records`; here, an outbound message as the contract's tests
+send it (with a StatusCallback and a validity), committed or read back."""
 
 from __future__ import annotations
 
@@ -7,118 +9,36 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from gateway.domain.delivery import part_report
-from gateway.domain.models import Direction, Message, Segment, Status, new_sid
-from gateway.domain.records import InboundPart, ReceivedReport, Webhook
+from gateway.domain.models import Message
+from gateway.domain.records import ReceivedReport
 from gateway.store import Store
+from tests.fakes import records
 from tests.fakes.clock import T0
+from tests.fakes.records import ACCOUNT, ALICE, HANDSET, parts
 
-ACCOUNT: Final = "AC" + "a" * 32
-ALICE: Final = "+15550001001"  # modem "alice"'s number
-HANDSET: Final = "+15550002002"
-SENDER: Final = "+15557654321"
 CALLBACK: Final = "https://example.com/status"
 LATER: Final = T0 + timedelta(days=30)  # after anything a test makes due
 
 
-def message(
-    *,
-    status: Status = Status.QUEUED,
-    modem: str | None = "alice",
-    at: datetime = T0,
-    to: str = HANDSET,
-    segments: int = 1,
-    **changes: Any,
-) -> Message:
-    created = Message(
-        sid=new_sid("SM"),
-        account_sid=ACCOUNT,
-        direction=Direction.OUTBOUND_API,
-        status=status,
-        to=to,
-        from_=ALICE if modem is not None else None,
-        body="hello",
-        num_segments=segments,
-        num_media=0,
-        error_code=None,
-        error_message=None,
-        price=None,
-        price_unit="USD",
-        messaging_service_sid=None,
-        date_created=at,
-        date_updated=at,
-        date_sent=None,
-        status_callback=CALLBACK,
+def message(*, modem: str | None = "alice", at: datetime = T0, **changes: Any) -> Message:
+    """A message as the API commits one with a StatusCallback and a ValidityPeriod of an hour,
+    queued on ``modem`` (none: one a Messaging Service is still to route, from no number)."""
+    created = records.message(
+        at=at,
         modem=modem,
+        from_=ALICE if modem is not None else None,
+        status_callback=CALLBACK,
         validity_period=3600,
         expires_at=at + timedelta(hours=1),
     )
     return replace(created, **changes)
 
 
-def parts(count: int, reference: int | None = None) -> tuple[Segment, ...]:
-    concat = reference if count > 1 else None
-    return tuple(
-        Segment(n, f"00{n:02X}", 10 + n, concat_reference=concat) for n in range(1, count + 1)
-    )
-
-
 async def queued(store: Store, count: int = 1, **changes: Any) -> Message:
     """A message committed with ``count`` parts."""
-    created = message(segments=count, **changes)
+    created = message(num_segments=count, **changes)
     await store.create_message(created, parts(count, reference=42))
     return created
-
-
-def part(
-    key: str,
-    *,
-    sequence: int = 1,
-    total: int = 3,
-    group: str | None = "alice|+15557654321|7|3|8",
-    at: datetime = T0,
-    generation: int = 0,
-    text: str | None = None,
-) -> InboundPart:
-    return InboundPart(
-        key=key,
-        modem="alice",
-        recipient=ALICE,
-        sender=SENDER,
-        group=group,
-        sequence=sequence if group else 1,
-        total=total if group else 1,
-        text=text if text is not None else f"<{key}>",
-        pdu=f"0B{key.encode().hex().upper()}",
-        received_at=at,
-        generation=generation,
-    )
-
-
-def inbound(*, at: datetime = T0, body: str = "hello", status: Status = Status.RECEIVED) -> Message:
-    return replace(
-        message(at=at, body=body, status=status, modem="alice"),
-        direction=Direction.INBOUND,
-        to=ALICE,
-        from_=SENDER,
-        status_callback=None,
-        validity_period=None,
-        expires_at=None,
-        date_sent=at if status is Status.RECEIVED else None,
-    )
-
-
-def webhook(sid: str | None, *, kind: str = "inbound", **changes: Any) -> Webhook:
-    hook = Webhook(
-        account_sid=ACCOUNT,
-        message_sid=sid,
-        kind=kind,
-        url="https://example.com/sms?k=1",
-        method="POST",
-        params=(("MessageSid", sid or ""), ("Body", "Grüße 😀"), ("To", HANDSET)),
-        fallback_url="https://backup.example.com/sms",
-        fallback_method="GET",
-    )
-    return replace(hook, **changes)
 
 
 def report(

@@ -12,14 +12,8 @@ from gateway.domain.models import Status
 from gateway.domain.records import ReportMatch
 from gateway.store import Store
 from tests.fakes.clock import T0
-from tests.gateway.store_contract.records import (
-    HANDSET,
-    LATER,
-    queued,
-    report,
-    reported,
-    stored,
-)
+from tests.fakes.records import HANDSET
+from tests.gateway.store_contract.records import LATER, queued, report, reported, stored
 
 SOON = T0 + timedelta(seconds=5)
 NO_MATCH = ReportMatch(None, None, None)

@@ -12,17 +12,8 @@ from gateway.domain.models import Status, new_sid
 from gateway.domain.records import Generation
 from gateway.store import Store
 from tests.fakes.clock import T0
-from tests.gateway.store_contract.records import (
-    ACCOUNT,
-    HANDSET,
-    LATER,
-    inbound,
-    part,
-    stored,
-    webhook,
-)
-
-GROUP = "alice|+15557654321|7|3|8"
+from tests.fakes.records import ACCOUNT, GROUP, HANDSET, inbound, part, webhook
+from tests.gateway.store_contract.records import LATER, stored
 
 
 async def test_a_part_read_again_is_committed_once(store: Store) -> None:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from gateway.domain.models import Status
 from gateway.store import Claim, Store
 from tests.fakes.clock import T0
-from tests.gateway.store_contract.records import message, parts, queued, reported, stored
+from tests.fakes.records import parts
+from tests.gateway.store_contract.records import message, queued, reported, stored
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LATE = T0 + timedelta(hours=2)  # past the messages' validity (an hour)

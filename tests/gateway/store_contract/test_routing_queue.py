@@ -13,16 +13,8 @@ from gateway.domain.models import Message, Status
 from gateway.domain.records import NewMessage
 from gateway.store import Claim, Store
 from tests.fakes.clock import T0
-from tests.gateway.store_contract.records import (
-    ACCOUNT,
-    ALICE,
-    HANDSET,
-    message,
-    parts,
-    queued,
-    reported,
-    stored,
-)
+from tests.fakes.records import ACCOUNT, ALICE, HANDSET, parts
+from tests.gateway.store_contract.records import message, queued, reported, stored
 
 SERVICE = "MG" + "1" * 32
 BOB = "+15550003003"

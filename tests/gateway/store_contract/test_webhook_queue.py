@@ -15,14 +15,8 @@ from gateway.domain.models import Direction, new_sid
 from gateway.domain.records import NewMessage, Webhook
 from gateway.store import InFlight, Store
 from tests.fakes.clock import T0
-from tests.gateway.store_contract.records import (
-    ACCOUNT,
-    LATER,
-    inbound,
-    message,
-    parts,
-    webhook,
-)
+from tests.fakes.records import ACCOUNT, inbound, parts, webhook
+from tests.gateway.store_contract.records import LATER, message
 
 HUNG = "https://hung.example.com"
 OTHER = "https://other.example.com"
@@ -179,7 +173,7 @@ async def test_replies_are_committed_with_the_delivery(store: Store) -> None:
     (hook,) = await store.due_webhooks(T0)
     replies = [
         NewMessage(
-            replace(message(body=body, segments=count), direction=Direction.OUTBOUND_REPLY),
+            replace(message(body=body, num_segments=count), direction=Direction.OUTBOUND_REPLY),
             parts(count, reference=5),
         )
         for body, count in (("Thanks!", 1), ("A longer answer", 2))
