@@ -29,10 +29,18 @@ from typing import Final
 from aiohttp import web
 
 from gateway.api.handlers import applications, feedback, messages, numbers, smsgw
-from gateway.api.openapi import openapi_document
 from gateway.domain.models import API_VERSION
 
 PREFIX: Final = f"/{API_VERSION}/Accounts/{{account}}"
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """``GET /openapi.json``, its module loaded on the first request: the document's data is
+    about a thousand lines of tables a gateway nobody reads the document of never needs in
+    memory (a Pi's RAM; README: memory)."""
+    from gateway.api import openapi  # noqa: PLC0415 - on purpose: see the docstring
+
+    return await openapi.openapi_document(request)
 
 
 def routes() -> list[web.RouteDef]:
