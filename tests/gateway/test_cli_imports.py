@@ -1,0 +1,40 @@
+"""``smsgw serve`` keeps no other command's modules in memory (it runs for months on a Pi)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+OTHERS = (
+    "gateway.cli.client",
+    "gateway.cli.detect",
+    "gateway.cli.init",
+    "gateway.cli.pdu",
+    "gateway.cli.simulate",
+    "gateway.cli.simulate_control",
+)
+
+
+def imported_after(argv: list[str]) -> dict[str, bool]:
+    """Which of OTHERS a fresh interpreter holds once ``smsgw`` (its ``main``) read ``argv``;
+    ``--help`` prints and exits, as argparse does, so nothing is run."""
+    script = (
+        "import json, sys\n"
+        "from gateway import cli\n"
+        f"try:\n    cli.main({argv!r})\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps({{name: name in sys.modules for name in {list(OTHERS)!r}}}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    loaded: dict[str, bool] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
+
+
+def test_serve_imports_no_other_command() -> None:
+    assert not any(imported_after(["serve", "--help"]).values())
+
+
+def test_the_whole_command_line_still_knows_every_command() -> None:
+    assert all(imported_after(["--help"]).values())
