@@ -391,32 +391,6 @@ async def test_a_status_report_is_committed_once(tmp_path: Path) -> None:
 # --- the webhook queue -----------------------------------------------------------------------
 
 
-async def test_due_webhooks_oldest_first_and_one_at_a_time_per_message(
-    store: SqliteStore,
-) -> None:
-    a, b = new_sid("SM"), new_sid("SM")
-    b_hook = webhook(b)
-    await store.enqueue_webhook(webhook(a, kind="status"), T0)
-    await store.enqueue_webhook(b_hook, T0 + timedelta(seconds=1))
-    await store.enqueue_webhook(webhook(a, kind="status"), T0 + timedelta(seconds=2))
-    await store.enqueue_webhook(webhook(None, kind="status"), T0 + timedelta(seconds=3))
-    await store.enqueue_webhook(webhook(None, kind="status"), T0 + timedelta(seconds=4))
-
-    assert [w.message_sid for w in await store.due_webhooks(T0)] == [a]  # only what is due
-    due = await store.due_webhooks(T0 + timedelta(minutes=1))
-    # a's second webhook waits for its first; webhooks of no message never wait for another.
-    assert [(w.message_sid, w.attempts) for w in due] == [(a, 0), (b, 0), (None, 0), (None, 0)]
-    assert len({w.id for w in due}) == 4
-    assert due[1] == replace(b_hook, id=due[1].id)  # every field comes back as queued
-    assert [w.message_sid for w in await store.due_webhooks(T0 + timedelta(1), limit=2)] == [a, b]
-    assert await store.next_webhook_at() == T0
-
-    await store.webhook_delivered(due[0].id, T0 + timedelta(seconds=5))
-    after = await store.due_webhooks(T0 + timedelta(minutes=1))
-    assert [w.message_sid for w in after] == [b, a, None, None]
-    assert after[1].id > due[0].id and after[1].kind == "status"
-
-
 async def test_a_retry_waits_and_keeps_the_messages_later_webhooks_waiting(
     store: SqliteStore,
 ) -> None:
@@ -462,20 +436,6 @@ async def test_next_webhook_at_is_the_earliest_pending(store: SqliteStore) -> No
     assert await store.next_webhook_at() == T0 + timedelta(minutes=3)
     await store.webhook_delivered(later.id, T0)
     assert await store.next_webhook_at() == T0 + timedelta(minutes=9)
-
-
-async def test_next_webhook_at_ignores_webhooks_waiting_behind_their_message(
-    store: SqliteStore,
-) -> None:
-    # A status callback ("sent") failed and retries in 5 minutes; the next one ("delivered")
-    # is due now but must wait for it. Nothing can go before the retry.
-    a = new_sid("SM")
-    await store.enqueue_webhook(webhook(a, kind="status"), T0)
-    await store.enqueue_webhook(webhook(a, kind="status"), T0 + timedelta(seconds=1))
-    (sent,) = await store.due_webhooks(T0 + timedelta(seconds=1))
-    await store.webhook_retry(sent.id, 1, T0 + timedelta(minutes=5), "HTTP 503", T0)
-    assert await store.due_webhooks(T0 + timedelta(seconds=2)) == []
-    assert await store.next_webhook_at() == T0 + timedelta(minutes=5)
 
 
 async def test_replies_are_committed_with_the_delivery(store: SqliteStore) -> None:
@@ -545,53 +505,6 @@ async def test_concurrent_parts_of_one_pdu_commit_once(store: SqliteStore) -> No
 
 
 # --- the webhook queue, shared out by destination ----------------------------------------------
-
-HUNG = "https://hung.example.com"
-OTHER_RECEIVER = "https://other.example.com"
-
-
-async def enqueue_to(store: SqliteStore, url: str, count: int, at: datetime) -> list[Webhook]:
-    hooks = [
-        webhook(new_sid("SM"), kind="status", url=f"{url}/status?n={n}", fallback_url=None)
-        for n in range(count)
-    ]
-    for hook in hooks:
-        await store.enqueue_webhook(hook, at)
-    return hooks
-
-
-async def test_a_destination_with_no_room_never_fills_the_page(store: SqliteStore) -> None:
-    # Hundreds of callbacks for a receiver that hangs are first in the queue; another
-    # receiver's webhook came after them.
-    hung = await enqueue_to(store, HUNG, 500, T0)
-    (other,) = await enqueue_to(store, OTHER_RECEIVER, 1, T0 + timedelta(seconds=1))
-    now = T0 + timedelta(minutes=1)
-    limited = InFlight(per_destination=4)
-
-    first = await store.due_webhooks(now, 10, limited)
-    assert [w.token for w in first] == [h.token for h in hung[:4]] + [other.token]
-    in_flight = InFlight(frozenset(w.id for w in first[:4]), {"https://hung.example.com:443": 4}, 4)
-    (due,) = await store.due_webhooks(now, 10, in_flight)
-    assert due.token == other.token and due.destination == "https://other.example.com:443"
-    assert await store.next_webhook_at(in_flight) == T0 + timedelta(seconds=1)
-    # With the other one in flight too, nothing may go until a request ends.
-    busy = replace(in_flight, ids=in_flight.ids | {due.id})
-    assert await store.due_webhooks(now, 10, busy) == []
-    assert await store.next_webhook_at(busy) is None
-    # One hung request ends (retried later): its destination has room for one more.
-    await store.webhook_retry(first[0].id, 1, now + timedelta(seconds=5), "timeout", now)
-    freed = InFlight(busy.ids - {first[0].id}, {"https://hung.example.com:443": 3}, 4)
-    (next_one,) = await store.due_webhooks(now, 10, freed)
-    assert next_one.token == hung[4].token
-
-
-async def test_with_room_everywhere_the_queue_is_oldest_first(store: SqliteStore) -> None:
-    a = await enqueue_to(store, HUNG, 3, T0)
-    b = await enqueue_to(store, OTHER_RECEIVER, 3, T0 - timedelta(seconds=1))
-    c = await enqueue_to(store, HUNG, 1, T0 - timedelta(seconds=2))
-    due = await store.due_webhooks(T0, 5, InFlight(per_destination=4))
-    assert [w.token for w in due] == [h.token for h in (*c, *b, *a[:1])]
-    assert [w.token for w in await store.due_webhooks(T0, 2)] == [c[0].token, b[0].token]
 
 
 async def test_a_fallback_goes_to_its_own_destination_then_back(store: SqliteStore) -> None:
