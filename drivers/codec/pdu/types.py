@@ -211,8 +211,25 @@ class Delivery(StrEnum):
     UNDELIVERED = "undelivered"
 
 
+class _CarriesText:
+    """What a PDU with user data (an SMS-DELIVER, an SMS-SUBMIT) says of its text: the text
+    itself (``None`` for 8-bit data) and the concatenation header, if it is a part."""
+
+    __slots__ = ()
+    user_data: UserData
+
+    @property
+    def text(self) -> str | None:
+        return self.user_data.text
+
+    @property
+    def concatenation(self) -> Concatenation | None:
+        header = self.user_data.header
+        return header.concatenation if header else None
+
+
 @dataclass(frozen=True, slots=True)
-class Deliver:
+class Deliver(_CarriesText):
     """SMS-DELIVER (TS 23.040 §9.2.2.1)."""
 
     sca: Address | None
@@ -228,18 +245,9 @@ class Deliver:
     user_data: UserData
     tpdu_length: int
 
-    @property
-    def text(self) -> str | None:
-        return self.user_data.text
-
-    @property
-    def concatenation(self) -> Concatenation | None:
-        header = self.user_data.header
-        return header.concatenation if header else None
-
 
 @dataclass(frozen=True, slots=True)
-class Submit:
+class Submit(_CarriesText):
     """SMS-SUBMIT (TS 23.040 §9.2.2.2), as sent or as read back from modem storage."""
 
     sca: Address | None
@@ -254,15 +262,6 @@ class Submit:
     validity: ValidityPeriod | None
     user_data: UserData
     tpdu_length: int
-
-    @property
-    def text(self) -> str | None:
-        return self.user_data.text
-
-    @property
-    def concatenation(self) -> Concatenation | None:
-        header = self.user_data.header
-        return header.concatenation if header else None
 
 
 @dataclass(frozen=True, slots=True)
