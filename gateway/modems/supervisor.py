@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
@@ -79,7 +79,8 @@ class ModemHandle:
         health_interval: float = HEALTH_INTERVAL,
     ) -> None:
         self.config = config
-        self.params = params or modem_params(config)  # how to open it
+        # How to open it, each time: its settings and AT timeouts included.
+        self.params = params or modem_params(config)
         self.state = ModemState.STARTING
         self._state_listeners: Listeners[[ModemState]] = Listeners(f"{config.id}'s state")
         self.error: str | None = None
@@ -93,9 +94,6 @@ class ModemHandle:
         self._listeners: Listeners[[Modem]] = Listeners(f"{config.id}'s connection")
         self._recovered_listeners: Listeners[[]] = Listeners(f"{config.id}'s recovery")
         self.health_interval = health_interval
-        # What the next opening drives it with (params' own, unless changed meanwhile).
-        self.settings = self.params.settings
-        self.timeouts = self.params.timeouts  # how long each AT command may take
         self.health: ModemHealth | None = None
         self.recoveries = 0
         self._registration = RegistrationTracker()
@@ -223,9 +221,7 @@ class ModemHandle:
     async def _connect(self) -> None:
         self._set_state(ModemState.STARTING)
         self._lost.clear()
-        modem = await open_modem(
-            replace(self.params, settings=self.settings, timeouts=self.timeouts)
-        )
+        modem = await open_modem(self.params)
         self.modem = modem
         modem.subscribe(LinkLost, lambda event: self.lost(f"link lost: {event.reason}"))
         modem.subscribe(RegistrationChanged, self._registration_changed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,8 @@ async def rig(
 
     def setup(gateway: Gateway) -> None:
         handle = gateway.modems.handles["alice"]
-        handle.timeouts = FAST
-        handle.settings = ModemSettings(wake_attempts=2, wake_timeout=0.3, sim_busy_delay=0.01)
+        settings = ModemSettings(wake_attempts=2, wake_timeout=0.3, sim_busy_delay=0.01)
+        handle.params = replace(handle.params, timeouts=FAST, settings=settings)
         gateway.dispatcher.local_delays = (0.0,)
         if prepare is not None:
             prepare(gateway)
@@ -197,8 +198,8 @@ async def test_a_health_check_the_modem_does_not_answer_recovers_it(tmp_path: Pa
 async def test_a_modem_that_hangs_while_receiving_is_recovered(tmp_path: Path) -> None:
     def bob_fast(gateway: Gateway) -> None:
         handle = gateway.modems.handles["bob"]
-        handle.timeouts = FAST
-        handle.settings = ModemSettings(wake_attempts=2, wake_timeout=0.3)
+        settings = ModemSettings(wake_attempts=2, wake_timeout=0.3)
+        handle.params = replace(handle.params, timeouts=FAST, settings=settings)
 
     async with rig(tmp_path, prepare=bob_fast) as r:
         inbox = r.inbox
