@@ -22,10 +22,6 @@ MESSAGES_KEY: Final = "messages"
 MEDIA_LIST_KEY: Final = "media_list"
 
 
-def message_uri(account_sid: str, sid: str) -> str:
-    return f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json"
-
-
 def message_json(message: Message) -> dict[str, Any]:
     base = f"/{API_VERSION}/Accounts/{message.account_sid}/Messages/{message.sid}"
     return {
