@@ -55,6 +55,7 @@ from drivers.modem.detect import (
 )
 from drivers.modem.driver import GsmModem
 from drivers.modem.events import (
+    IncomingCall,
     LinkLost,
     MessageRouted,
     MessageStored,
@@ -162,6 +163,7 @@ __all__ = [
     "DriverError",
     "Found",
     "Identity",
+    "IncomingCall",
     "LinkLost",
     "MessageRouted",
     "MessageStored",

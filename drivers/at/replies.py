@@ -335,3 +335,15 @@ def parse_pdu_urc_length(value: str) -> int:
     if not parts or not parts[-1].isdigit():
         raise AtReplyError("+CMT", f"cannot read the length from {value!r}")
     return int(parts[-1])
+
+
+def parse_clip(value: str) -> tuple[str | None, bool]:
+    """``+CLIP: <number>,<type>[,<subaddr>,<satype>[,<alpha>[,<CLI validity>]]]`` (TS 27.007
+    §7.6) -> (the caller's number, or ``None`` when not given; whether the caller withheld it:
+    CLI validity 1). ``"+4866029",145,"",128,"",0`` -> ``("+4866029", False)``."""
+    parts = fields(value)
+    if len(parts) < 2:
+        raise AtReplyError("+CLIP", f"cannot read a number and its type from {value!r}")
+    number = _ucs2_hex_number(parts[0]) or None
+    withheld = len(parts) > 5 and parts[5] == "1"
+    return (None if withheld else number), withheld

@@ -18,8 +18,8 @@ from dataclasses import replace
 from typing import Final
 
 from drivers.at import replies
-from drivers.at.channel import AtChannel, Data
-from drivers.at.parse import Unsolicited
+from drivers.at.channel import AtChannel, Data, raise_for_result
+from drivers.at.parse import ResultKind, Unsolicited
 from drivers.at.replies import Registration
 from drivers.errors import (
     AtCommandError,
@@ -39,6 +39,7 @@ from drivers.modem.events import (
     ModemEvent,
     OtherUnsolicited,
     ReportRouted,
+    Rings,
     event_for,
 )
 from drivers.modem.info import Identity, ModemInfo, ModemSettings
@@ -69,6 +70,7 @@ class GsmModem:
         self.storages = Storages(channel)
         self._acknowledge = False  # +CMT/+CDS need AT+CNMA (AT+CSMS=1 in effect)
         self._listeners = Listeners(channel.name)
+        self._rings = Rings()
         self._tasks: set[asyncio.Task[None]] = set()
         channel.subscribe(self._on_urc)
         channel.on_lost(lambda reason: self._emit(LinkLost(str(reason))))
@@ -93,6 +95,15 @@ class GsmModem:
         self._listeners.emit(event)
 
     def _on_urc(self, urc: Unsolicited) -> None:
+        if Rings.claims(urc):
+            try:
+                calls = self._rings.feed(urc)
+            except AtReplyError as exc:
+                log.warning("%s: cannot read %r: %s", self.name, urc.line, exc)
+                return
+            for call in calls:
+                self._emit(call)
+            return
         try:
             event = event_for(urc)
         except AtReplyError as exc:
@@ -156,6 +167,7 @@ class GsmModem:
             channel, self.storages, self.settings.storage
         )
         cnmi = await setup.choose_notifications(channel, self.profile)
+        self._rings.caller_id = await setup.call_reports(channel)
         smsc_reply = await attempt(channel, "AT+CSCA?")
         smsc = replies.parse_csca(smsc_reply.lines) if smsc_reply else None
         self.info = ModemInfo(
@@ -251,6 +263,13 @@ class GsmModem:
         coroutine function deciding the PDU at the prompt (see :meth:`AtChannel.submit`)."""
         reply = await self.channel.submit(f"AT+CMGS={tpdu_length}", pdu)
         return replies.parse_cmgs(reply.lines)
+
+    async def hang_up(self) -> None:
+        """End the call ringing now with the vendor's command: ``ATH`` (V.250 §6.3.6) or
+        ``AT+CHUP`` (TS 27.007 §6.5). ``NO CARRIER`` in answer is the caller gone first."""
+        reply = await self.channel.exchange(self.profile.hang_up)
+        if reply.result.kind is not ResultKind.NO_CARRIER:
+            raise_for_result(reply)
 
     async def send_parts(
         self,

@@ -78,6 +78,20 @@ class RegistrationChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class IncomingCall:
+    """A call rings (``RING``, or ``+CRING: <type>`` after ``AT+CRC=1``, TS 27.007 §6.11),
+    once per ring: a modem repeats it every few seconds until the call is answered, hung up
+    (:meth:`GsmModem.hang_up <drivers.modem.driver.GsmModem.hang_up>`) or given up by the
+    caller. ``number`` is the caller's, from the ``+CLIP`` after the ring (``AT+CLIP=1``, §7.6);
+    ``None`` when the modem does not say or the caller ``withheld`` it. ``kind`` is ``+CRING``'s
+    type (``VOICE``, ``FAX``...), ``""`` after a plain ``RING``."""
+
+    number: str | None
+    withheld: bool = False
+    kind: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class OtherUnsolicited:
     line: str
 
@@ -90,6 +104,7 @@ ModemEvent = (
     | LinkLost
     | SignalChanged
     | RegistrationChanged
+    | IncomingCall
     | OtherUnsolicited
 )
 E = TypeVar("E", bound=ModemEvent)
@@ -110,6 +125,40 @@ def event_for(urc: Unsolicited) -> ModemEvent:
     if name == "^RSSI" and urc.value.isdigit():
         return SignalChanged(int(urc.value))
     return OtherUnsolicited(urc.line)
+
+
+class Rings:
+    """``RING``/``+CRING`` and the ``+CLIP`` after each made into one :class:`IncomingCall`.
+
+    With caller ID on (``AT+CLIP=1`` accepted), a ring waits for its ``+CLIP`` line, which
+    every ring is followed by (TS 27.007 §7.6); a ring that came without one is reported with
+    no number when the next ring (or ``+CLIP``) comes. With caller ID off, each ring is the call.
+    """
+
+    def __init__(self) -> None:
+        self.caller_id = False
+        self._ring: str | None = None  # the kind of a ring waiting for its +CLIP
+
+    @staticmethod
+    def claims(urc: Unsolicited) -> bool:
+        """Whether ``urc`` is one of the codes of a ringing call."""
+        return urc.name.upper() in ("RING", "+CRING", "+CLIP")
+
+    def feed(self, urc: Unsolicited) -> list[IncomingCall]:
+        """The calls that ``urc`` (one that :meth:`claims`) completes: none, one, or two when a
+        ring came without its ``+CLIP``."""
+        name = urc.name.upper()
+        calls = [] if self._ring is None else [IncomingCall(None, kind=self._ring)]
+        self._ring = None
+        if name == "+CLIP":
+            number, withheld = replies.parse_clip(urc.value)
+            kind = calls.pop().kind if calls else ""
+            return [IncomingCall(number, withheld, kind)]
+        kind = urc.value.upper() if name == "+CRING" else ""
+        if self.caller_id:
+            self._ring = kind
+            return calls
+        return [*calls, IncomingCall(None, kind=kind)]
 
 
 class Listeners:

@@ -57,6 +57,10 @@ class Modem(Protocol):
         function deciding the PDU at the ``>`` prompt, or (raising) that nothing is sent: the
         send is then aborted with ESC."""
 
+    async def hang_up(self) -> None:
+        """End the call ringing now (an :class:`~drivers.modem.events.IncomingCall`) with the
+        vendor's command, ``ATH`` or ``AT+CHUP``; it waits its turn, as every command does."""
+
     async def signal(self) -> tuple[int, int]:
         """``AT+CSQ``: (rssi, ber); see :func:`drivers.rssi_dbm`."""
 

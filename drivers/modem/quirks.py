@@ -27,6 +27,9 @@ class VendorProfile:
     refuses_ds1: bool = False
     # Whether a soft reset (AT+CFUN=1,1) brings the modem back on the same port.
     soft_reset_safe: bool = False
+    # What ends a ringing call: ATH (V.250 §6.3.6; SIM800, Quectel manuals) or AT+CHUP
+    # (TS 27.007 §6.5).
+    hang_up: str = "ATH"
     notes: str = ""
 
     def matches(self, manufacturer: str, model: str) -> bool:
@@ -47,6 +50,9 @@ HUAWEI: Final = VendorProfile(
     # ^RSSI, ^MODE, ^BOOT, ^DSFLOWRPT... every few seconds (gammu #111/#126/#138 logs);
     # ModemManager turns them off with AT^CURC=0. Lines starting with ^ are URCs anyway.
     init_commands=("AT^CURC=0",),
+    # An E1550 answers ATH with OK and the call rings on (smslib issue #5: only after
+    # AT+CVHU=0 does ATH hang up); AT+CHUP ends it.
+    hang_up="AT+CHUP",
     notes="E1750/E1752/E173/E3372 stick firmware; PCUI port for SMS when ttyUSB0 runs PPP",
 )
 ZTE: Final = VendorProfile(

@@ -182,3 +182,12 @@ async def enable_registration_reports(channel: AtChannel) -> Registration | None
             if found is None or (registration.registered and not found.registered):
                 found = registration
     return found
+
+
+async def call_reports(channel: AtChannel) -> bool:
+    """Ask for the caller's number after each ``RING`` (``AT+CLIP=1``, TS 27.007 §7.6) and for
+    the call's type in it (``+CRING: VOICE``, ``AT+CRC=1``, §6.11: a fax or data call is told
+    apart); whether caller ID is on. A modem without them still rings: the call is hung up all
+    the same, its caller unknown."""
+    await attempt(channel, "AT+CRC=1")
+    return await attempt(channel, "AT+CLIP=1") is not None

@@ -185,6 +185,52 @@ def _cbc(modem: SimulatedModem, name: str, argument: str, original: str) -> list
     return ["+CBC: 0,100,4200"]  # powered from USB, full
 
 
+# --- calls (drivers.simulated.calls) ------------------------------------------------------------
+
+
+def _switch(argument: str) -> bool:
+    """A 0/1 setting's new value (``AT+CLIP=1``); +CME ERROR: 4 for anything else."""
+    (value,) = _ints(argument)
+    if value not in (0, 1):
+        raise CommandFailed("CME", 4)
+    return value == 1
+
+
+@handles("+CLIP")
+def _clip(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    # TS 27.007 §7.6: +CLIP: <n>,<m>; <m> 1: CLIP is provisioned by the network.
+    if name.endswith("?"):
+        return [f"+CLIP: {int(modem.clip)},1"]
+    if argument == "?":
+        return ["+CLIP: (0,1)"]
+    modem.clip = _switch(argument)
+    return []
+
+
+@handles("+CRC")
+def _crc(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    # TS 27.007 §6.11: +CRING: <type> instead of RING.
+    if name.endswith("?"):
+        return [f"+CRC: {int(modem.crc)}"]
+    if argument == "?":
+        return ["+CRC: (0,1)"]
+    modem.crc = _switch(argument)
+    return []
+
+
+@handles("+CHUP")
+def _chup(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    # TS 27.007 §6.5: hang up the call; OK with no call too, as modems answer.
+    if argument != "?":
+        modem.calls.hang_up("AT+CHUP")
+    return []
+
+
+@handles("+CLCC")
+def _clcc(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    return [] if argument == "?" else modem.calls.clcc()
+
+
 # --- SIM -----------------------------------------------------------------------------------------
 
 

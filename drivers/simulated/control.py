@@ -16,6 +16,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, Final
 
+from drivers.simulated.calls import RING_INTERVAL, Call
 from drivers.simulated.modem import SimulatedModem
 from drivers.simulated.network import Fate, HandsetRule, SimulatedNetwork, Submission
 from drivers.simulated.serve import PtyServer
@@ -128,6 +129,24 @@ class Controls:
     async def switch_on(self, body: dict[str, Any]) -> Any:
         self.network.switch_on(_field(body, "number", str))
 
+    async def call(self, body: dict[str, Any]) -> Any:
+        withheld = _field(body, "withheld", bool, False)
+        number = _field(body, "from", str, "" if withheld else ...)
+        interval = float(_field(body, "interval", float | int, RING_INTERVAL))
+        if interval < 0:
+            raise BadRequest("'interval' must not be negative")
+        try:
+            self.modem.calls.incoming(number, withheld=withheld, interval=interval or None)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+
+    async def ring(self, _: dict[str, Any]) -> Any:
+        return {"rang": self.modem.calls.ring()}
+
+    async def give_up(self, body: dict[str, Any]) -> Any:
+        no_carrier = _field(body, "no_carrier", bool, False)
+        return {"ended": self.modem.calls.give_up(no_carrier=no_carrier)}
+
 
 ACTIONS: Final = (
     "inject",
@@ -144,6 +163,9 @@ ACTIONS: Final = (
     "registration",
     "rule",
     "switch_on",
+    "call",
+    "ring",
+    "give_up",
 )
 
 
@@ -273,10 +295,23 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
         "data_mode": modem.data_mode,
         "prompt_held": modem.prompt_held,
         "submitting": modem.submitting,
+        "call": _call(modem.calls.current),
+        "calls_ended": [_call(call) for call in modem.calls.ended],
         "faults": {
             "fail_next": modem.faults.fail_next,
             "latency": modem.faults.latency,
             "hung": modem.faults.hung,
             "hold_prompt": modem.faults.hold_prompt,
         },
+    }
+
+
+def _call(call: Call | None) -> dict[str, Any] | None:
+    if call is None:
+        return None
+    return {
+        "from": call.number,
+        "withheld": call.withheld,
+        "rings": call.rings,
+        "ended_by": call.ended_by,
     }

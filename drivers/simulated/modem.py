@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from drivers.errors import ModemLost
+from drivers.simulated.calls import Calls
 from drivers.simulated.commands import HANDLERS
 from drivers.simulated.pdus import checked_submit
 from drivers.simulated.peer import AtPeer, Typing, chained
@@ -95,6 +96,7 @@ class SimulatedModem(AtPeer):
         self.registration = 1
         self.rssi = 20
         self.smsc = "+15550000000"
+        self.calls = Calls(self)
         self._reset_settings()
         self.prompt_held = False  # in data mode, the "> " not shown yet (Faults.hold_prompt)
         self.submitting = False  # a PDU was taken; its answer is not written yet
@@ -118,6 +120,8 @@ class SimulatedModem(AtPeer):
         self.cnmi = (1, 1, 0, 0, 0)
         self.creg = 0
         self.cereg = 0
+        self.clip = False  # AT+CLIP=1: +CLIP after each RING (TS 27.007 §7.6)
+        self.crc = False  # AT+CRC=1: +CRING: <type> instead of RING (§6.11)
         self.charset = "GSM"
         self.cmms = 0
         self.caret_reports = self.personality.caret_spam
@@ -140,6 +144,7 @@ class SimulatedModem(AtPeer):
         else:
             self._state_changed()
             await self._abort_submit()
+            await self._release_urcs()  # held while the prompt waited (AtPeer._urc)
 
     # --- from the network --------------------------------------------------------------------
 
@@ -315,6 +320,11 @@ class SimulatedModem(AtPeer):
                 self.echo = value == "1" or self.personality.echo_locked
             elif letter in ("Z", "&F"):
                 self._reset_settings()
+            elif letter == "H" and value in ("", "0"):
+                # V.250 §6.3.6: on hook, which ends a ringing call; Huawei sticks ignore it
+                # (OK, and the call rings on) unless AT+CVHU=0 (Personality.ath_ignored).
+                if not self.personality.ath_ignored:
+                    self.calls.hang_up("ATH")
             elif letter == "I":
                 lines += [self.personality.manufacturer, self.personality.model]
             elif letter.startswith("S") and len(letter) > 1:

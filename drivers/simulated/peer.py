@@ -183,8 +183,10 @@ class AtPeer:
         text = "".join(f"\r\n{line}\r\n" for line in lines)
         if self.caret_reports:
             text = "\r\n^MODE:5,4\r\n" + text
-        if self._busy:
-            self._pending_urcs.append(text)  # CNMI mode 2: buffered while a command runs
+        if self._busy or self.data_mode:
+            # TS 27.005 §3.4.1 (AT+CNMI mode 2): buffered while the link is reserved, a
+            # command running or the "> " prompt waiting for a PDU; written after it.
+            self._pending_urcs.append(text)
         else:
             self._spawn(self._write(text))
 
@@ -197,7 +199,10 @@ class AtPeer:
         task.add_done_callback(self._tasks.discard)
 
     async def _release_urcs(self) -> None:
-        """Write what came while a command ran, once its answer is written."""
+        """Write what came while a command ran, once its answer is written (after the
+        ``> `` prompt only once its PDU, or its abort, is answered)."""
+        if self.data_mode:
+            return
         pending, self._pending_urcs = self._pending_urcs, []
         if pending:
             await self._write("".join(pending))

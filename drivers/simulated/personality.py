@@ -36,6 +36,9 @@ class Personality:
     # §9.8 "Abortion is acknowledged with OK") or, with a code here, +CMS ERROR (an EC25-E
     # answered ESC with +CMS ERROR: 350, Quectel forums "How to send and receive SMS").
     abort_error: int | None = None
+    # ATH is answered OK and an incoming call rings on: Huawei E1550 hangs up on ATH only
+    # after AT+CVHU=0 (smslib issue #5); AT+CHUP (TS 27.007 §6.5) ends it.
+    ath_ignored: bool = False
 
 
 GENERIC: Final = Personality()
@@ -52,6 +55,7 @@ PERSONALITIES: Final = {
             model="E1752",
             revision="11.126.13.00.00",
             caret_spam=True,
+            ath_ignored=True,
         ),
         replace(
             GENERIC,

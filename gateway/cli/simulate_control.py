@@ -31,6 +31,13 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
 ``POST /rule``             ``{"number": "+1555...", "fate": "undelivered", "status": 65,
                            "cms_error": 21, "delay": 2.0}``; ``"number": "*"`` sets the default
 ``POST /switch-on``        ``{"number": "+1555..."}``: a switched-off handset comes back
+``POST /call``             ``{"from": "+1555...", "withheld": false, "interval": 5}``: a
+                           voice call rings the modem (RING or +CRING, +CLIP) now and
+                           every ``interval`` seconds (0: only on ``/ring``) until ATH or
+                           AT+CHUP; ``GET /state`` shows it (``call``, ``calls_ended``)
+``POST /ring``             the ringing call rings once more now (``{"rang": false}``: none)
+``POST /give-up``          ``{"no_carrier": true}``: the caller hangs up first (the rings
+                           stop; with ``no_carrier`` the modem prints NO CARRIER)
 =========================  ==============================================================
 
 A ``wait`` or ``until`` answers after ``?timeout=`` seconds (default 10) whether or not it
