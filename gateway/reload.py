@@ -45,7 +45,16 @@ LIVE_KEYS: Final = (
 # port).
 RESTART_KEYS: Final = ("host", "port", "data_dir", "tls_cert", "tls_key", "max_request_bytes")
 # Values never written to the log: a change is named only.
-_SECRET: Final = ("pin", "auth_token", "api_keys", "sms_url", "sms_fallback_url", "status_callback")
+_SECRET: Final = (
+    "pin",
+    "auth_token",
+    "api_keys",
+    "sms_url",
+    "sms_fallback_url",
+    "status_callback",
+    "voice_url",
+    "voice_fallback_url",
+)
 
 
 @dataclass(frozen=True, slots=True)

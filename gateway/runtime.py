@@ -33,6 +33,7 @@ from gateway.config import Account, Config
 from gateway.domain.errors import GatewayError, StoreError
 from gateway.domain.models import new_sid
 from gateway.domain.records import PhoneNumber
+from gateway.inbound.calls import CallReceiver
 from gateway.inbound.receiver import InboundReceiver
 from gateway.memory import give_back_freed_memory
 from gateway.metrics import Metrics
@@ -106,6 +107,8 @@ class Gateway:
             tasks=self.tasks,
             metrics=self.metrics,
         )
+        # Calls to the modems: hung up, and reported to their number's VoiceUrl.
+        self.calls = CallReceiver(self.store, self.webhooks, self.numbers, clock=clock)
         self.services = ServiceRouter(
             config,
             self.store,
@@ -187,8 +190,10 @@ class Gateway:
 
         async def receiving(_app: web.Application) -> AsyncIterator[None]:
             self.inbound.start()  # before the modems: it hears each one's first connection
+            self.calls.start(self.modems.handles.values())
             self.modems.start(self.tasks)
             yield
+            await self.calls.stop()
             await self.inbound.stop()
             await self.modems.stop()
             for handle in self._retiring:
@@ -361,6 +366,7 @@ class Gateway:
 
     def _start_modem(self, handle: ModemHandle) -> None:
         self.inbound.attach(handle)  # before it starts: it hears the first connection
+        self.calls.attach(handle)
         handle.start(self.tasks)
         self.dispatcher.attach(handle)
         self.services.attach(handle)
@@ -372,6 +378,7 @@ class Gateway:
         await asyncio.gather(self.dispatcher.detach(old.id, grace), self._drain(old.id, grace))
         await old.stop()
         await self.inbound.detach(old.id)
+        await self.calls.detach(old.id)
         self.services.detach(old.id)
         self._retiring.remove(old)
         if then is not None:

@@ -1,5 +1,5 @@
 """The gateway's phone numbers: what the IncomingPhoneNumbers API shows, and where each
-number's inbound messages go.
+number's inbound messages and missed calls go.
 
 Every number a modem owns is a phone number with a ``PN`` SID, kept in the database. Its
 settings start as the configuration's ``[[numbers]]`` entry says; once they are changed over the
@@ -30,10 +30,14 @@ _URL_FIELDS: Final = {
     "SmsUrl": ("sms_url", 21502),
     "SmsFallbackUrl": ("sms_fallback_url", 21502),
     "StatusCallback": ("status_callback", 21609),
+    "VoiceUrl": ("voice_url", 21502),
+    "VoiceFallbackUrl": ("voice_fallback_url", 21502),
 }
 _METHOD_FIELDS: Final = {
     "SmsMethod": "sms_method",
     "SmsFallbackMethod": "sms_fallback_method",
+    "VoiceMethod": "voice_method",
+    "VoiceFallbackMethod": "voice_fallback_method",
 }
 
 
@@ -71,6 +75,18 @@ class Destination:
             urls.sms_fallback_method,
             service_sid,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceDestination:
+    """Where a missed call to a number is reported: its VoiceUrl and fallback, and the account
+    that owns the number."""
+
+    account_sid: str
+    url: str
+    method: str
+    fallback_url: str | None
+    fallback_method: str
 
 
 class PhoneNumbers:
@@ -167,6 +183,19 @@ class PhoneNumbers:
             return Destination.of(application, service_sid)
         return Destination.of(record, service_sid)
 
+    def voice_destination(self, number: str) -> VoiceDestination | None:
+        """Where a missed call to ``number`` is reported, if anywhere (its VoiceUrl)."""
+        record = self._numbers.get(number)
+        if record is None or not record.voice_url:
+            return None
+        return VoiceDestination(
+            record.account_sid,
+            record.voice_url,
+            record.voice_method,
+            record.voice_fallback_url,
+            record.voice_fallback_method,
+        )
+
     def _application(self, record: PhoneNumber) -> Application | None:
         if record.sms_application_sid is None:
             return None
@@ -180,9 +209,10 @@ class PhoneNumbers:
                 self._numbers[number] = replace(record, sms_application_sid=None, date_updated=at)
 
     async def update(self, record: PhoneNumber, form: Mapping[str, str]) -> PhoneNumber:
-        """``POST …/IncomingPhoneNumbers/{Sid}.json``: the SMS settings it names, checked,
-        kept; other parameters (voice, addresses...) are ignored as no modem has a use for
-        them. Raises :class:`ApiError`."""
+        """``POST …/IncomingPhoneNumbers/{Sid}.json``: the SMS settings and the voice URLs it
+        names (a missed call's webhook goes to ``VoiceUrl``), checked, kept; other parameters
+        (voice applications, addresses...) are ignored as no modem has a use for them. Raises
+        :class:`ApiError`."""
         changes: dict[str, str | None] = {}
         if "SmsApplicationSid" in form:
             changes["sms_application_sid"] = self._sms_application(record, form)
@@ -243,6 +273,10 @@ def _record(
             api_updated=False,
             date_created=now,
             date_updated=now,
+            voice_url=configured.voice_url,
+            voice_method=configured.voice_method,
+            voice_fallback_url=configured.voice_fallback_url,
+            voice_fallback_method=configured.voice_fallback_method,
         )
     if record.api_updated:
         return record  # the API's values win over the configuration's
@@ -254,6 +288,10 @@ def _record(
         sms_fallback_url=configured.sms_fallback_url,
         sms_fallback_method=configured.sms_fallback_method,
         status_callback=configured.status_callback,
+        voice_url=configured.voice_url,
+        voice_method=configured.voice_method,
+        voice_fallback_url=configured.voice_fallback_url,
+        voice_fallback_method=configured.voice_fallback_method,
     )
     return record if refreshed == record else replace(refreshed, date_updated=now)
 

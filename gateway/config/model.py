@@ -55,6 +55,9 @@ class ModemConfig:
     # Whether this SIM may text short codes (a carrier's balance or opt-out service): a 3 to
     # 8 digit To, sent as given. Off: such a To is refused (21211), as Twilio refuses it.
     allow_short_codes: bool = False
+    # Whether a call to the modem is hung up at once (gammu-smsd's HangupCalls, SMSTools3's
+    # hangup_incoming_call): a ringing modem is left alone otherwise, until the caller gives up.
+    hangup_calls: bool = True
 
     @property
     def backlog_limit(self) -> int:
@@ -92,6 +95,10 @@ class NumberConfig:
     sms_fallback_url: str | None = None
     sms_fallback_method: str = "POST"
     status_callback: str | None = None
+    voice_url: str | None = None  # a missed call's webhook (gateway.inbound.calls)
+    voice_method: str = "POST"
+    voice_fallback_url: str | None = None
+    voice_fallback_method: str = "POST"
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,6 +143,7 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
         account=account,
         max_backlog=max_backlog,
         allow_short_codes=item.get("allow_short_codes", bool, False),
+        hangup_calls=item.get("hangup_calls", bool, True),
     )
     item.finish()
     return modem
@@ -185,6 +186,10 @@ def _numbers(table: Table, region: str | None) -> tuple[NumberConfig, ...]:
                 sms_fallback_url=_url(item, "sms_fallback_url"),
                 sms_fallback_method=_method(item, "sms_fallback_method"),
                 status_callback=_url(item, "status_callback"),
+                voice_url=_url(item, "voice_url"),
+                voice_method=_method(item, "voice_method"),
+                voice_fallback_url=_url(item, "voice_fallback_url"),
+                voice_fallback_method=_method(item, "voice_fallback_method"),
             )
         )
         item.finish()

@@ -92,7 +92,9 @@ def new_webhook_token() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Webhook:
-    """A request to deliver: an inbound message to its number's SmsUrl, or a status callback.
+    """A request to deliver: an inbound message to its number's SmsUrl, a status callback, or
+    a missed call to its number's VoiceUrl (``kind`` "call"; ``message_sid`` is then the
+    call's ``CallSid``: the SID the webhook is about).
 
     ``token`` is its idempotency token, made with it and kept with it, the same on every
     attempt; ``use_fallback`` says that the primary URL failed and the fallback URL is next.
@@ -100,7 +102,7 @@ class Webhook:
 
     account_sid: str
     message_sid: str | None
-    kind: str  # "inbound" or "status"
+    kind: str  # "inbound", "status" or "call"
     url: str
     method: str
     params: tuple[tuple[str, str], ...]
@@ -142,6 +144,12 @@ class PhoneNumber:
     date_updated: datetime
     # An Application whose SMS URLs its inbound messages go to instead (SmsApplicationSid).
     sms_application_sid: str | None = None
+    # Where a missed call's webhook goes (VoiceUrl; gateway.inbound.calls): no modem answers
+    # a call, so this is told of each one, hung up or given up.
+    voice_url: str | None = None
+    voice_method: str = "POST"
+    voice_fallback_url: str | None = None
+    voice_fallback_method: str = "POST"
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,6 +162,10 @@ def update_number_form() -> Schema:
             "SmsFallbackUrl": {**url, "description": "Where they go if SmsUrl fails"},
             "SmsFallbackMethod": {**method, "description": "The method for SmsFallbackUrl"},
             "StatusCallback": {**url, "description": "The number's status callback URL"},
+            "VoiceUrl": {**url, "description": "Where a missed call is reported; '' clears it"},
+            "VoiceMethod": {**method, "description": "The method for VoiceUrl"},
+            "VoiceFallbackUrl": {**url, "description": "Where it goes if VoiceUrl fails"},
+            "VoiceFallbackMethod": {**method, "description": "The method for VoiceFallbackUrl"},
             "SmsApplicationSid": {
                 "type": "string",
                 "pattern": "^(AP[0-9a-fA-F]{32})?$",

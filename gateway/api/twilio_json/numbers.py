@@ -20,12 +20,14 @@ Pure: no I/O, nothing of aiohttp. Where the shapes come from:
   an unset ``voice_url``, ``voice_fallback_url`` or ``trunk_sid`` is ``null``; every method
   defaults to ``"POST"``; ``status`` is ``"in-use"`` and ``voice_receive_mode`` ``"voice"``.
 
-For a SIM in a modem (nothing voice, nothing regulatory): capabilities say SMS only, every SID
+For a SIM in a modem (no voice carried, nothing regulatory): capabilities say SMS only, every SID
 Twilio would link (address, identity, bundle, emergency address) is null, emergency calling is
 ``Inactive`` and its address ``unregistered``, ``origin`` is ``"hosted"`` (the number is not
 Twilio's) and ``type`` is ``"mobile"``. ``subresource_uris`` carries ``assigned_add_ons`` as an
 older documented response of Twilio's did; the current schema does not list it and no client
-reads it. ``status_callback_method`` is ``"POST"``: a number here has no other.
+reads it. ``status_callback_method`` is ``"POST"``: a number here has no other. ``voice_url``
+and its fallback are where a missed call is reported (the modem never answers one:
+:mod:`gateway.inbound.calls`), unset ``null`` as Twilio shows them.
 """
 
 from __future__ import annotations
@@ -80,10 +82,10 @@ def incoming_phone_number_json(n: PhoneNumber) -> dict[str, Any]:
         "uri": f"{base}.json",
         "voice_application_sid": "",
         "voice_caller_id_lookup": False,
-        "voice_fallback_method": "POST",
-        "voice_fallback_url": None,
-        "voice_method": "POST",
-        "voice_url": None,
+        "voice_fallback_method": n.voice_fallback_method,
+        "voice_fallback_url": n.voice_fallback_url,
+        "voice_method": n.voice_method,
+        "voice_url": n.voice_url,
         "bundle_sid": None,
         "voice_receive_mode": "voice",
         "status": "in-use",

@@ -142,7 +142,7 @@ class SqliteNumbers(Engine):
         def job(db: sqlite3.Connection) -> None:
             db.execute(
                 f"INSERT OR REPLACE INTO phone_numbers ({NUMBER_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES ({', '.join('?' * 17)})",
                 (
                     number.number,
                     number.sid,
@@ -157,6 +157,10 @@ class SqliteNumbers(Engine):
                     to_micros(number.date_created),
                     to_micros(number.date_updated),
                     number.sms_application_sid,
+                    number.voice_url,
+                    number.voice_method,
+                    number.voice_fallback_url,
+                    number.voice_fallback_method,
                 ),
             )
 

@@ -145,7 +145,7 @@ def load_message(db: sqlite3.Connection, where: str, value: Any) -> tuple[int, M
 NUMBER_COLUMNS: Final = (
     "number, sid, account_sid, friendly_name, sms_url, sms_method, sms_fallback_url, "
     "sms_fallback_method, status_callback, api_updated, date_created, date_updated, "
-    "sms_application_sid"
+    "sms_application_sid, voice_url, voice_method, voice_fallback_url, voice_fallback_method"
 )
 
 
@@ -164,6 +164,10 @@ def phone_number_row(row: Sequence[Any]) -> PhoneNumber:
         date_created=EPOCH + timedelta(microseconds=row[10]),
         date_updated=EPOCH + timedelta(microseconds=row[11]),
         sms_application_sid=row[12],
+        voice_url=row[13],
+        voice_method=row[14],
+        voice_fallback_url=row[15],
+        voice_fallback_method=row[16],
     )
 
 

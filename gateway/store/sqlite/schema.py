@@ -335,4 +335,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
             WHERE id = NEW.id;
     END;
     """,
+    # 15: where a number's missed calls are reported (VoiceUrl and its method, fallback URL and
+    # its method; gateway.inbound.calls), as the API or the configuration last set them.
+    """
+    ALTER TABLE phone_numbers ADD COLUMN voice_url TEXT;
+    ALTER TABLE phone_numbers ADD COLUMN voice_method TEXT NOT NULL DEFAULT 'POST';
+    ALTER TABLE phone_numbers ADD COLUMN voice_fallback_url TEXT;
+    ALTER TABLE phone_numbers ADD COLUMN voice_fallback_method TEXT NOT NULL DEFAULT 'POST';
+    """,
 )
