@@ -183,12 +183,21 @@ class AtPeer:
         text = "".join(f"\r\n{line}\r\n" for line in lines)
         if self.caret_reports:
             text = "\r\n^MODE:5,4\r\n" + text
-        if self._busy or self.data_mode:
-            # TS 27.005 §3.4.1 (AT+CNMI mode 2): buffered while the link is reserved, a
-            # command running or the "> " prompt waiting for a PDU; written after it.
+        if self._reserved():
             self._pending_urcs.append(text)
         else:
-            self._spawn(self._write(text))
+            self._spawn(self._write_urc(text))
+
+    def _reserved(self) -> bool:
+        """TS 27.005 §3.4.1 (AT+CNMI mode 2): URCs are buffered while the link is reserved, a
+        command running or the ``> `` prompt waiting for a PDU, and written after it."""
+        return self._busy or self.data_mode
+
+    async def _write_urc(self, text: str) -> None:
+        if self._reserved():  # a command came in before this write's turn
+            self._pending_urcs.append(text)
+        else:
+            await self._write(text)
 
     def _spawn(self, coroutine: object) -> None:
         async def run() -> None:

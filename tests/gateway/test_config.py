@@ -440,7 +440,9 @@ def test_an_empty_url_is_no_url() -> None:
         ({"status_callback": "/relative"}, "status_callback: '/relative' is not an http://"),
         ({"sms_fallback_method": "PATCH"}, "sms_fallback_method: expected GET or POST"),
         ({"sms_url": 5}, "sms_url: expected a string"),
-        ({"voice_url": "https://ex.com"}, "voice_url: unknown key"),
+        ({"voice_url": "mailto:x@y"}, "voice_url: 'mailto:x@y' is not an http://"),
+        ({"voice_fallback_method": "PUT"}, "voice_fallback_method: expected GET or POST"),
+        ({"voice_application_sid": "AP1"}, "voice_application_sid: unknown key"),
         ({"number": "call me"}, "number: 'call me' is not a phone number"),
     ],
 )
@@ -611,3 +613,40 @@ def test_allow_short_codes_is_off_unless_set() -> None:
         }
     ).modems
     assert [modem.allow_short_codes for modem in modems] == [False, True]
+
+
+def test_calls_are_hung_up_unless_a_modem_says_not() -> None:
+    modems = parse(
+        {
+            "modems": [
+                {"id": "a", "driver": "simulated", "numbers": ["+15550001111"]},
+                {
+                    "id": "b",
+                    "driver": "simulated",
+                    "numbers": ["+15550002222"],
+                    "hangup_calls": False,
+                },
+            ]
+        }
+    ).modems
+    assert [modem.hangup_calls for modem in modems] == [True, False]
+
+
+def test_a_number_entry_takes_its_voice_urls() -> None:
+    (entry,) = parse(
+        {
+            "numbers": [
+                {
+                    "number": "+15550001111",
+                    "voice_url": "https://example.com/missed",
+                    "voice_method": "get",
+                    "voice_fallback_url": "https://example.com/fallback",
+                }
+            ]
+        }
+    ).numbers
+    assert (entry.voice_url, entry.voice_method) == ("https://example.com/missed", "GET")
+    assert (entry.voice_fallback_url, entry.voice_fallback_method) == (
+        "https://example.com/fallback",
+        "POST",
+    )

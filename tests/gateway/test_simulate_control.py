@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from drivers.errors import SendError
-from drivers.modem.events import MessageStored
+from drivers.modem.events import IncomingCall, MessageStored
 from drivers.simulated import SimulatedModem
 from gateway.cli.simulate_control import control_app
 from tests.drivers.simulator_rig import HANDSET, ME, WAIT, Events, parts, receive_all, rig
@@ -135,5 +135,53 @@ async def test_control_interface() -> None:
                 assert error in (await reply.json())["error"]
             reply = await client.post("/hang", data=b"{not json")
             assert reply.status == 400
+        finally:
+            await client.close()
+
+
+async def test_a_call_rings_until_hung_up_and_bad_calls_are_refused() -> None:
+    async with rig() as setup:
+        sim, modem = await setup.add(ME)
+        calls = Events(modem, IncomingCall)
+        client = TestClient(TestServer(control_app(sim, setup.network)))
+        await client.start_server()
+        try:
+            reply = await client.post("/call", json={"from": HANDSET, "interval": 0})
+            assert await reply.json() == {"ok": True}
+            assert await calls.next(IncomingCall) == IncomingCall(HANDSET, False, "VOICE")
+            assert await (await client.post("/ring")).json() == {"rang": True}
+            await calls.next(IncomingCall)
+            state = await (await client.get("/state")).json()
+            assert state["call"] == {
+                "from": HANDSET,
+                "withheld": False,
+                "rings": 2,
+                "ended_by": None,
+            }
+            for body, error in [
+                ({"from": HANDSET}, "a call is ringing already"),
+                ({}, "'from' is required"),
+                ({"from": HANDSET, "interval": -1}, "'interval' must not be negative"),
+            ]:
+                reply = await client.post("/call", json=body)
+                assert reply.status == 400
+                assert error in (await reply.json())["error"]
+            await modem.hang_up()
+            state = await (await client.get("/state")).json()
+            assert state["call"] is None
+            assert [call["ended_by"] for call in state["calls_ended"]] == ["ATH"]
+            assert await (await client.post("/give-up")).json() == {"ended": False}
+
+            await client.post("/call", json={"withheld": True, "interval": 0})
+            assert await calls.next(IncomingCall) == IncomingCall(None, True, "VOICE")
+            reply = await client.post("/give-up", json={"no_carrier": True})
+            assert await reply.json() == {"ended": True}
+            state = await (await client.get("/state")).json()
+            assert state["calls_ended"][-1] == {
+                "from": "",
+                "withheld": True,
+                "rings": 1,
+                "ended_by": "caller",
+            }
         finally:
             await client.close()
