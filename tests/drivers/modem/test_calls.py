@@ -84,11 +84,12 @@ async def test_a_call_rings_around_a_send_and_never_inside_it() -> None:
         sim, modem = await setup.add(ME)
         events = Events(modem, IncomingCall)
         written: list[bytes] = []
-        sim.command_observers.append(
-            lambda line: sim.calls.incoming(CALLER, interval=None)
-            if line.startswith("AT+CMGS")
-            else None
-        )
+
+        def ring_at_the_send(line: str) -> None:
+            if line.startswith("AT+CMGS"):
+                sim.calls.incoming(CALLER, interval=None)
+
+        sim.command_observers.append(ring_at_the_send)
         link = sim._link
         assert link is not None
         write = link.write
