@@ -22,10 +22,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from drivers import AtTimeout, DriverError, IncomingCall, Modem, ModemLost
 from gateway.accounts.numbers import PhoneNumbers
@@ -133,12 +133,9 @@ class CallReceiver:
             ringing.hanging_up = True
             self._spawn(handle.id, self._hang_up(handle, modem, ringing))
 
-    def _spawn(self, modem_id: str, coroutine: object) -> None:
-        async def run() -> None:
-            await coroutine  # type: ignore[misc]
-
+    def _spawn(self, modem_id: str, work: Coroutine[Any, Any, None]) -> None:
         tasks = self._work.setdefault(modem_id, set())
-        task = asyncio.get_running_loop().create_task(run(), name=f"call {modem_id}")
+        task = asyncio.get_running_loop().create_task(work, name=f"call {modem_id}")
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
