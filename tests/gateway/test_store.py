@@ -343,3 +343,33 @@ async def test_a_batch_that_cannot_commit_fails_each_write_with_its_own_error(
     assert all(isinstance(result, StoreError) for result in results)
     assert len({id(result) for result in results}) == 3
     assert all("was deleted under the running gateway" in str(result) for result in results)
+
+
+async def test_numbers_kept_before_voice_urls_have_none_after_the_migration(
+    tmp_path: Path,
+) -> None:
+    """Migration 15 gives the phone numbers kept before it their voice URLs: none, each
+    method POST, as a number the API never set shows them."""
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        # What migration 7 calls to fill pending webhooks (there are none here).
+        db.create_function("smsgw_destination", 1, lambda url: "")
+        db.create_function("smsgw_token", 0, lambda: "")
+        for number, script in enumerate(MIGRATIONS[:14], 1):
+            db.executescript(script)
+            db.execute(f"PRAGMA user_version = {number}")
+        db.execute(
+            "INSERT INTO phone_numbers (number, sid, account_sid, friendly_name, sms_url, "
+            "sms_method, sms_fallback_method, api_updated, date_created, date_updated) "
+            "VALUES ('+15550001111', ?, ?, 'mine', 'https://example.com/sms', 'GET', 'POST', "
+            "1, 0, 0)",
+            (new_sid("PN"), ACCOUNT),
+        )
+    async with opened(tmp_path) as store:
+        (kept,) = await store.phone_numbers()
+    assert (kept.friendly_name, kept.sms_url, kept.sms_method) == (
+        "mine",
+        "https://example.com/sms",
+        "GET",
+    )
+    assert (kept.voice_url, kept.voice_method) == (None, "POST")
+    assert (kept.voice_fallback_url, kept.voice_fallback_method) == (None, "POST")
