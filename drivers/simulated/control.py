@@ -19,6 +19,7 @@ from typing import Any, Final
 from drivers.simulated.modem import SimulatedModem
 from drivers.simulated.network import Fate, HandsetRule, SimulatedNetwork, Submission
 from drivers.simulated.serve import PtyServer
+from drivers.simulated.ussd import UssdRule
 
 # The modem's states a GET /state?until= can await (see SimulatedModem.state_observers).
 AWAITABLE_STATES: Final = ("data_mode", "prompt_held", "submitting")
@@ -128,6 +129,10 @@ class Controls:
     async def switch_on(self, body: dict[str, Any]) -> Any:
         self.network.switch_on(_field(body, "number", str))
 
+    async def ussd(self, body: dict[str, Any]) -> Any:
+        """How the network answers a USSD code (:class:`UssdRule`, from the body)."""
+        self.modem.ussd.set_rule(_field(body, "code", str), UssdRule.from_json(body))
+
 
 ACTIONS: Final = (
     "inject",
@@ -144,6 +149,7 @@ ACTIONS: Final = (
     "registration",
     "rule",
     "switch_on",
+    "ussd",
 )
 
 
@@ -273,6 +279,7 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
         "data_mode": modem.data_mode,
         "prompt_held": modem.prompt_held,
         "submitting": modem.submitting,
+        "ussd": {"requests": modem.ussd.requests, "menu_open": modem.ussd.open is not None},
         "faults": {
             "fail_next": modem.faults.fail_next,
             "latency": modem.faults.latency,

@@ -36,6 +36,11 @@ class Personality:
     # §9.8 "Abortion is acknowledged with OK") or, with a code here, +CMS ERROR (an EC25-E
     # answered ESC with +CMS ERROR: 350, Quectel forums "How to send and receive SMS").
     abort_error: int | None = None
+    # How USSD strings are printed (drivers/simulated/ussd.py): "text" in the TE character set
+    # (TS 27.007 §7.15), "packed" as the hex of packed septets both ways (Huawei E1550/E1752,
+    # gammu and huawei-ussd.pl), "ucs2" when its network answers in UCS-2, dcs 72 (a ZTE
+    # stick as Russian operators sell them: StackOverflow 23102775's "+CUSD: 0,"0421...",72").
+    ussd: str = "text"
 
 
 GENERIC: Final = Personality()
@@ -52,6 +57,7 @@ PERSONALITIES: Final = {
             model="E1752",
             revision="11.126.13.00.00",
             caret_spam=True,
+            ussd="packed",
         ),
         replace(
             GENERIC,
@@ -61,6 +67,7 @@ PERSONALITIES: Final = {
             revision="BD_P673A2V1.0.0B09",
             urcs_in_submit=True,
             refuses_ds1=True,
+            ussd="ucs2",
         ),
         replace(
             GENERIC,
