@@ -68,6 +68,7 @@ from drivers.modem.events import (
 from drivers.modem.info import Identity, ModemInfo, ModemSettings
 from drivers.modem.protocol import Modem
 from drivers.modem.storage import StoredMessage
+from drivers.modem.ussd import UssdAnswer, UssdState, check_ussd_request
 
 if TYPE_CHECKING:
     from drivers.simulated.fleet import SimulatedFleet
@@ -184,7 +185,10 @@ __all__ = [
     "StoredMessage",
     "Timeouts",
     "TransportError",
+    "UssdAnswer",
+    "UssdState",
     "candidates",
+    "check_ussd_request",
     "detect",
     "open_modem",
     "parse_tcp_url",

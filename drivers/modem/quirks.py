@@ -27,6 +27,9 @@ class VendorProfile:
     refuses_ds1: bool = False
     # Whether a soft reset (AT+CFUN=1,1) brings the modem back on the same port.
     soft_reset_safe: bool = False
+    # USSD strings as the hex of packed GSM 7-bit septets, both ways (AT+CUSD=1,"AA180C3602",15
+    # for *100#): Huawei E1550/E1752/E171 firmware (gammu's Huawei notes, huawei-ussd.pl).
+    ussd_packed: bool = False
     notes: str = ""
 
     def matches(self, manufacturer: str, model: str) -> bool:
@@ -47,6 +50,7 @@ HUAWEI: Final = VendorProfile(
     # ^RSSI, ^MODE, ^BOOT, ^DSFLOWRPT... every few seconds (gammu #111/#126/#138 logs);
     # ModemManager turns them off with AT^CURC=0. Lines starting with ^ are URCs anyway.
     init_commands=("AT^CURC=0",),
+    ussd_packed=True,
     notes="E1750/E1752/E173/E3372 stick firmware; PCUI port for SMS when ttyUSB0 runs PPP",
 )
 ZTE: Final = VendorProfile(
