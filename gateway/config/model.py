@@ -9,6 +9,7 @@ from pathlib import Path
 from gateway.config.defaults import (
     ASSUMED_SEND_RATE,
     BACKLOG_HOURS,
+    DEFAULT_BALANCE_INTERVAL,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HEALTH_INTERVAL,
@@ -55,6 +56,11 @@ class ModemConfig:
     # Whether this SIM may text short codes (a carrier's balance or opt-out service): a 3 to
     # 8 digit To, sent as given. Off: such a To is refused (21211), as Twilio refuses it.
     allow_short_codes: bool = False
+    # The SIM's balance: a USSD code asked every balance_interval hours, and a regular
+    # expression whose one group reads the number out of the answer (gateway/modems/balance.py).
+    balance_ussd: str | None = None
+    balance_pattern: str | None = None
+    balance_interval: float = DEFAULT_BALANCE_INTERVAL
 
     @property
     def backlog_limit(self) -> int:
