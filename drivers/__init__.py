@@ -17,6 +17,7 @@ A host (the gateway) uses this module and :mod:`drivers.codec`, and nothing else
     modem.subscribe(MessageStored, on_stored)  # before initialize(): it hears everything
     info = await modem.initialize()
     reference = await modem.send_pdu(pdu, tpdu_length)
+    answer = await modem.ussd("*100#")  # UssdAnswer(state, text, dcs)
 
 The simulator is imported only where a modem is simulated: reading :data:`PERSONALITIES` (a
 configuration does) loads none of it.

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from drivers.at.replies import fields
 from drivers.simulated.state import CommandFailed, NoFinalResult
 from drivers.simulated.ussd import answer_line, request_text
 
@@ -182,7 +183,7 @@ def _cusd(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CUSD: {modem.cusd}"]
     if argument == "?":
         return ["+CUSD: (0-2)"]
-    parts = _quoted(original.partition("=")[2])
+    parts = fields(original.partition("=")[2])  # a reply may hold a comma, inside its quotes
     if not parts[0].isdigit() or int(parts[0]) not in (0, 1, 2) or len(parts) > 3:
         raise CommandFailed("CME", 4)
     modem.cusd = int(parts[0])

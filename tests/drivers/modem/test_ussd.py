@@ -144,3 +144,11 @@ async def test_a_lost_link_ends_the_wait() -> None:
         await sim.drop_line()
         with pytest.raises(ModemLost):
             await waiting
+
+
+async def test_a_reply_with_a_comma() -> None:
+    async with rig() as setup:
+        sim, modem = await setup.add(ALICE)
+        sim.ussd.set_rule("*9#", UssdRule("Sure?", m=1, menu={"Yes, please": UssdRule("Done.")}))
+        assert (await modem.ussd("*9#")).open
+        assert (await modem.ussd("Yes, please")).text == "Done."
