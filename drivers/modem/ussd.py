@@ -60,11 +60,14 @@ class UssdAnswer:
 
 def check_ussd_request(text: str) -> None:
     """Raise ``ValueError`` for a string no USSD request can carry: empty, longer than 182
-    characters (160 octets packed, TS 23.038 §6.1.2.3), out of the GSM 7-bit alphabet, or
-    with a quote or control character (it would end the command line)."""
+    characters (160 octets packed, TS 23.038 §6.1.2.3), or with a character that is not
+    printable ASCII in the GSM 7-bit alphabet (a backtick is not), or is a quote. The command
+    line is ASCII (V.250 §5.1), its string in the TE character set ("IRA" or "GSM" alike for
+    these) or packed GSM 7-bit, and a quote would end it."""
     if not text or len(text) > 182:
         raise ValueError("a USSD string has 1 to 182 characters")
-    if '"' in text or any(char < " " for char in text) or not gsm7.can_encode(text):
+    printable = all(" " <= char <= "~" for char in text)
+    if '"' in text or not printable or not gsm7.can_encode(text):
         raise ValueError(f"{text!r} has characters a USSD string cannot carry")
 
 
@@ -93,9 +96,9 @@ class UssdSessions:
             answer = self._answer = asyncio.get_running_loop().create_future()
             try:
                 reply = await self.channel.command(self._command(text), timeout)
-                early = [line for line in reply.lines if line.upper().startswith(_PREFIX)]
-                if early and not answer.done():
-                    answer.set_result(early[-1][len(_PREFIX) :].strip())
+                for line in reply.lines:
+                    if line.upper().startswith(_PREFIX):
+                        self._answered(line[len(_PREFIX) :].strip())
                 try:
                     async with asyncio.timeout(timeout):
                         value = await answer
@@ -131,16 +134,20 @@ class UssdSessions:
     def _on_urc(self, urc: Unsolicited) -> None:
         if urc.name.upper() != _PREFIX[:-1]:
             return
+        self._answered(urc.value)
+
+    def _answered(self, value: str) -> None:
+        """A ``+CUSD:`` line's value: the answer awaited, unless none is or it is malformed."""
         answer = self._answer
         if answer is None or answer.done():
-            log.info("%s: USSD answer nobody waits for: %r", self.channel.name, urc.line)
+            log.info("%s: USSD answer nobody waits for: +CUSD: %s", self.channel.name, value)
             return
         try:
-            replies.parse_cusd(urc.value)  # a malformed one is logged, not an answer
+            replies.parse_cusd(value)  # a malformed one is logged, not an answer
         except AtReplyError as exc:
             log.warning("%s: %s", self.channel.name, exc)
             return
-        answer.set_result(urc.value)
+        answer.set_result(value)
 
     def _on_lost(self, reason: ModemLost) -> None:
         answer = self._answer
