@@ -17,6 +17,7 @@ A host (the gateway) uses this module and :mod:`drivers.codec`, and nothing else
     modem.subscribe(MessageStored, on_stored)  # before initialize(): it hears everything
     info = await modem.initialize()
     reference = await modem.send_pdu(pdu, tpdu_length)
+    answer = await modem.ussd("*100#")  # UssdAnswer(state, text, dcs)
 
 The simulator is imported only where a modem is simulated: reading :data:`PERSONALITIES` (a
 configuration does) loads none of it.
@@ -69,6 +70,7 @@ from drivers.modem.events import (
 from drivers.modem.info import Identity, ModemInfo, ModemSettings
 from drivers.modem.protocol import Modem
 from drivers.modem.storage import StoredMessage
+from drivers.modem.ussd import UssdAnswer, UssdState, check_ussd_request
 
 if TYPE_CHECKING:
     from drivers.simulated.fleet import SimulatedFleet
@@ -186,7 +188,10 @@ __all__ = [
     "StoredMessage",
     "Timeouts",
     "TransportError",
+    "UssdAnswer",
+    "UssdState",
     "candidates",
+    "check_ussd_request",
     "detect",
     "open_modem",
     "parse_tcp_url",

@@ -217,6 +217,21 @@ def _printable(char: str) -> bool:
     return " " <= char <= "~" or char == "\t"
 
 
+# Lines whose quoted text may hold line breaks: a USSD answer is free text, and modems print
+# its breaks as they are (python-gsmmodem's recorded "+CUSD: 2,"You have the following
+# remaining balances:\n0 free minutes...",15"), so such a line ends after its closing quote.
+_TEXT_LINES: Final = ("+CUSD:",)
+# A USSD string is at most 160 octets (TS 23.038 §6.1.2.3), 320 hex digits: a quote still open
+# after this many characters is a broken line, read as one without waiting for more.
+_TEXT_MAX: Final = 1024
+_BREAKS: Final = re.compile(r"\r\n|\r|\n")
+
+
+def _open_quote(line: str) -> bool:
+    """Whether ``line`` is one of :data:`_TEXT_LINES` with its text not closed yet."""
+    return line.lstrip().upper().startswith(_TEXT_LINES) and line.count('"') % 2 == 1
+
+
 class AtParser:
     """Turns the bytes a modem sends into :data:`Event` objects; never raises on input."""
 
@@ -300,6 +315,14 @@ class AtParser:
                 self._buffer = buffer
                 return events
             end = min(ends)
+            if _open_quote(buffer[:end]):
+                end = self._quoted_end(buffer, end)
+                if end < 0:
+                    self._buffer = buffer  # the rest of the text is still to come
+                    return events
+                self._buffer = buffer[end:]
+                self._line(buffer[:end], events, keep_breaks=True)
+                continue
             self._buffer = buffer[end:]
             self._line(buffer[:end], events)
 
@@ -320,13 +343,33 @@ class AtParser:
         events.append(Prompt())
         return True
 
-    def _line(self, raw: str, events: list[Event]) -> None:
+    def _quoted_end(self, buffer: str, start: int) -> int:
+        """Where the line whose quoted text goes on at ``start`` ends: the first line end
+        after the closing quote; -1 while that has not come. A line is broken (it ends at
+        ``start``, as it is) when what follows it is a final result code or a known URC, or
+        no quote closes it within :data:`_TEXT_MAX` characters: what comes after it must not
+        be held back."""
+        closing = buffer.find('"', start, start + _TEXT_MAX)
+        pieces = _BREAKS.split(buffer[start : len(buffer) if closing < 0 else closing])[1:]
+        if closing < 0:
+            pieces = pieces[:-1]  # the last may be incomplete
+        if any(parse_final(piece.strip()) or self.known_urc(piece.strip()) for piece in pieces):
+            return start
+        if closing < 0:
+            return -1 if len(buffer) - start <= _TEXT_MAX else start
+        found = [i for i in (buffer.find("\r", closing), buffer.find("\n", closing)) if i >= 0]
+        return min(found) if found else -1
+
+    def _line(self, raw: str, events: list[Event], *, keep_breaks: bool = False) -> None:
         raw = raw.replace(_CTRL_Z, "")  # the echo of the PDU ends with the Ctrl-Z we sent
-        if all(_printable(char) for char in raw):
+        if keep_breaks:  # a line break inside a quoted text is the text's: one LF each
+            raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+        kept = (lambda char: _printable(char) or char == "\n") if keep_breaks else _printable
+        if all(kept(char) for char in raw):
             line = raw.strip()
         else:
-            events.append(Garbage("".join(c for c in raw if not _printable(c))))
-            line = "".join(c for c in raw if _printable(c)).strip()
+            events.append(Garbage("".join(c for c in raw if not kept(c))))
+            line = "".join(c for c in raw if kept(c)).strip()
         if not line:
             return
         if self._urc_header is not None:

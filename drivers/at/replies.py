@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from drivers.codec import Alphabet, ussd
 from drivers.errors import AtReplyError
 
 Lines = Sequence[str]
@@ -347,3 +348,48 @@ def parse_clip(value: str) -> tuple[str | None, bool]:
     number = _ucs2_hex_number(parts[0]) or None
     withheld = len(parts) > 5 and parts[5] == "1"
     return (None if withheld else number), withheld
+
+
+# --- USSD ------------------------------------------------------------------------------------
+
+_HEX: Final = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+
+
+@dataclass(frozen=True, slots=True)
+class Cusd:
+    """``+CUSD: <m>[,<str>[,<dcs>]]`` (TS 27.007 §7.15): ``m`` 0 no further action required,
+    1 further action required (a menu awaits a reply), 2 terminated by the network, 3 another
+    local client has responded, 4 operation not supported, 5 network time out. ``text`` is the
+    string decoded (``None`` when the code carries none), ``dcs`` its CBS data coding scheme
+    (TS 23.038 §5) and ``raw`` the string as the modem printed it."""
+
+    m: int
+    text: str | None = None
+    dcs: int | None = None
+    raw: str | None = None
+
+
+def parse_cusd(value: str, *, packed: bool = False) -> Cusd:
+    """The value of a ``+CUSD:`` line, its string decoded as its ``<dcs>`` says.
+
+    TS 27.007 §7.15: a GSM 7-bit string comes in the TE character set (``AT+CSCS``), as text;
+    8-bit and UCS-2 ones as hexadecimal octets (``+CUSD: 0,"0421043F...",72``). ``packed``
+    modems (Huawei E1550/E1752, :attr:`~drivers.modem.quirks.VendorProfile.ussd_packed`)
+    print a GSM 7-bit string as the hexadecimal of its packed septets instead
+    (``+CUSD: 0,"EBB79B1E0685E9ECF4BADE9E03",0``). A string that is not hexadecimal where hex
+    is due is taken as text: firmware that converted it to the TE character set already.
+    """
+    parts = fields(value)
+    if not parts[0].isdigit():
+        raise AtReplyError("+CUSD", f"cannot read <m> from {value!r}")
+    m = int(parts[0])
+    if len(parts) < 2:
+        return Cusd(m)
+    raw = parts[1]
+    dcs_text = parts[2] if len(parts) > 2 else ""
+    dcs = int(dcs_text) if dcs_text.isdigit() else None
+    coding = ussd.DEFAULT_DCS if dcs is None else dcs
+    gsm7 = ussd.alphabet(coding) is Alphabet.GSM7
+    if (packed or not gsm7) and _HEX.fullmatch(raw):
+        return Cusd(m, ussd.decode(bytes.fromhex(raw), coding), dcs, raw)
+    return Cusd(m, ussd.language_removed(raw, coding) if gsm7 else raw, dcs, raw)

@@ -10,12 +10,15 @@ What the gateway (or any reader and writer of SMS) uses of it is here::
     StatusReport.delivery                # what a report says of its part (Delivery)
     part_text(deliver) -> str            # the text a received part carries
     join_parts(texts) -> str             # consecutive parts' texts joined
+    ussd.decode(data, dcs) -> str        # a USSD string (CBS data coding, TS 23.038 §5)
 
 Its modules: ``gsm7`` and ``gsm7_tables`` (the GSM 7-bit alphabet and its national language
 tables, TS 23.038), ``smart_encoding`` (look-alike replacements that keep a text in GSM 7-bit),
-``pdu`` (TS 23.040's PDUs: decoding, encoding, segmentation, status reports) and ``text``.
+``pdu`` (TS 23.040's PDUs: decoding, encoding, segmentation, status reports), ``text`` and
+``ussd`` (USSD strings: the CBS data coding scheme, packing with CR padding).
 """
 
+from drivers.codec import ussd
 from drivers.codec.gsm7_tables import DEFAULT as DEFAULT_LANGUAGE
 from drivers.codec.gsm7_tables import LANGUAGE_NAMES
 from drivers.codec.pdu import (
@@ -98,5 +101,6 @@ __all__ = [
     "plan_data",
     "plan_text",
     "plan_ucs2",
+    "ussd",
     "with_validity",
 ]

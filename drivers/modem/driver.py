@@ -46,6 +46,7 @@ from drivers.modem.info import Identity, ModemInfo, ModemSettings
 from drivers.modem.quirks import GENERIC, VendorProfile, profile_for
 from drivers.modem.setup import attempt, read_text
 from drivers.modem.storage import Storages, StoredMessage
+from drivers.modem.ussd import DEFAULT_TIMEOUT, UssdAnswer, UssdSessions
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class GsmModem:
         self.profile: VendorProfile = GENERIC
         self.info: ModemInfo | None = None
         self.storages = Storages(channel)
+        self.ussd_sessions = UssdSessions(channel, lambda: self.profile.ussd_packed)
         self._acknowledge = False  # +CMT/+CDS need AT+CNMA (AT+CSMS=1 in effect)
         self._listeners = Listeners(channel.name)
         self._rings = Rings()
@@ -291,6 +293,17 @@ class GsmModem:
             if accepted is not None:
                 await accepted(index, reference)
         return references
+
+    # --- USSD (drivers.modem.ussd) --------------------------------------------------------------
+
+    async def ussd(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> UssdAnswer:
+        """Send a USSD string (``*100#``, or the reply to a menu) and return the network's
+        answer (:meth:`~drivers.modem.ussd.UssdSessions.request`)."""
+        return await self.ussd_sessions.request(text, timeout)
+
+    async def ussd_cancel(self) -> None:
+        """End the USSD session (``AT+CUSD=2``)."""
+        await self.ussd_sessions.cancel()
 
     # --- the storages (drivers.modem.storage) --------------------------------------------------
 

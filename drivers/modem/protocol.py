@@ -16,6 +16,7 @@ from drivers.errors import ModemLost
 from drivers.modem.events import E
 from drivers.modem.info import ModemInfo
 from drivers.modem.storage import StoredMessage
+from drivers.modem.ussd import UssdAnswer
 
 
 class Modem(Protocol):
@@ -66,6 +67,15 @@ class Modem(Protocol):
 
     async def registration(self) -> Registration:
         """The better of ``AT+CREG?`` and ``AT+CEREG?``."""
+
+    async def ussd(self, text: str, timeout: float = ...) -> UssdAnswer:
+        """Send a USSD string (``AT+CUSD=1``, TS 27.007 §7.15): a code like ``*100#``, or the
+        reply to a menu; returns the network's answer, or :attr:`UssdState.TIMED_OUT
+        <drivers.modem.ussd.UssdState.TIMED_OUT>` after ``timeout`` seconds without one.
+        ``ValueError`` for a string no request can carry."""
+
+    async def ussd_cancel(self) -> None:
+        """``AT+CUSD=2``: end the USSD session (a menu left open)."""
 
     async def list_messages(self, storage: str, stat: int = 4) -> list[StoredMessage]:
         """``AT+CMGL=<stat>`` on ``storage`` (4: all messages, read or not)."""

@@ -30,6 +30,9 @@ class VendorProfile:
     # What ends a ringing call: ATH (V.250 §6.3.6; SIM800, Quectel manuals) or AT+CHUP
     # (TS 27.007 §6.5).
     hang_up: str = "ATH"
+    # USSD strings as the hex of packed GSM 7-bit septets, both ways (AT+CUSD=1,"AA180C3602",15
+    # for *100#): Huawei E1550/E1752/E171 firmware (gammu's Huawei notes, huawei-ussd.pl).
+    ussd_packed: bool = False
     notes: str = ""
 
     def matches(self, manufacturer: str, model: str) -> bool:
@@ -53,6 +56,7 @@ HUAWEI: Final = VendorProfile(
     # An E1550 answers ATH with OK and the call rings on (smslib issue #5: only after
     # AT+CVHU=0 does ATH hang up); AT+CHUP ends it.
     hang_up="AT+CHUP",
+    ussd_packed=True,
     notes="E1750/E1752/E173/E3372 stick firmware; PCUI port for SMS when ttyUSB0 runs PPP",
 )
 ZTE: Final = VendorProfile(

@@ -12,7 +12,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from drivers.at.replies import fields
 from drivers.simulated.state import CommandFailed, NoFinalResult
+from drivers.simulated.ussd import answer_line, request_text
 
 if TYPE_CHECKING:
     from drivers.simulated.modem import SimulatedModem
@@ -175,9 +177,30 @@ def _cops(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
 
 @handles("+CUSD")
 def _cusd(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    # TS 27.007 §7.15: AT+CUSD=[<n>[,<str>[,<dcs>]]]; n=2 cancels the session. The answer
+    # comes as an unsolicited +CUSD after the OK (the peer holds it while the command runs).
     if name.endswith("?"):
-        return ["+CUSD: 0"]
-    return []  # no USSD service on the simulated network; the request is accepted
+        return [f"+CUSD: {modem.cusd}"]
+    if argument == "?":
+        return ["+CUSD: (0-2)"]
+    parts = fields(original.partition("=")[2])  # a reply may hold a comma, inside its quotes
+    if not parts[0].isdigit() or int(parts[0]) not in (0, 1, 2) or len(parts) > 3:
+        raise CommandFailed("CME", 4)
+    modem.cusd = int(parts[0])
+    if modem.cusd == 2:
+        modem.ussd.cancel()
+        return []
+    if len(parts) < 2 or not parts[1]:
+        return []
+    text = request_text(parts[1], modem.personality.ussd)
+    if text is None:
+        raise CommandFailed()  # Huawei: a string that is not packed hex is refused
+    if modem.registration not in (1, 5):
+        raise CommandFailed("CME", 30)  # no network service
+    rule = modem.ussd.request(text)
+    if not rule.silent:
+        modem.answer_ussd(answer_line(rule, modem.personality.ussd))
+    return []
 
 
 @handles("+CBC")

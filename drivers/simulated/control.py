@@ -20,6 +20,7 @@ from drivers.simulated.calls import RING_INTERVAL, Call
 from drivers.simulated.modem import SimulatedModem
 from drivers.simulated.network import Fate, HandsetRule, SimulatedNetwork, Submission
 from drivers.simulated.serve import PtyServer
+from drivers.simulated.ussd import UssdRule
 
 # The modem's states a GET /state?until= can await (see SimulatedModem.state_observers).
 AWAITABLE_STATES: Final = ("data_mode", "prompt_held", "submitting")
@@ -147,6 +148,10 @@ class Controls:
         no_carrier = _field(body, "no_carrier", bool, False)
         return {"ended": self.modem.calls.give_up(no_carrier=no_carrier)}
 
+    async def ussd(self, body: dict[str, Any]) -> Any:
+        """How the network answers a USSD code (:class:`UssdRule`, from the body)."""
+        self.modem.ussd.set_rule(_field(body, "code", str), UssdRule.from_json(body))
+
 
 ACTIONS: Final = (
     "inject",
@@ -166,6 +171,7 @@ ACTIONS: Final = (
     "call",
     "ring",
     "give_up",
+    "ussd",
 )
 
 
@@ -297,6 +303,7 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
         "submitting": modem.submitting,
         "call": _call(modem.calls.current),
         "calls_ended": [_call(call) for call in modem.calls.ended],
+        "ussd": {"requests": modem.ussd.requests, "menu_open": modem.ussd.open is not None},
         "faults": {
             "fail_next": modem.faults.fail_next,
             "latency": modem.faults.latency,

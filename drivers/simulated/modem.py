@@ -35,6 +35,7 @@ from drivers.simulated.state import (
     Storage,
     SubmitRejected,
 )
+from drivers.simulated.ussd import UssdService
 
 if TYPE_CHECKING:
     from drivers.simulated.network import SimulatedNetwork
@@ -97,6 +98,7 @@ class SimulatedModem(AtPeer):
         self.rssi = 20
         self.smsc = "+15550000000"
         self.calls = Calls(self)
+        self.ussd = UssdService()  # its network's USSD rules (drivers.simulated.ussd)
         self._reset_settings()
         self.prompt_held = False  # in data mode, the "> " not shown yet (Faults.hold_prompt)
         self.submitting = False  # a PDU was taken; its answer is not written yet
@@ -124,6 +126,7 @@ class SimulatedModem(AtPeer):
         self.crc = False  # AT+CRC=1: +CRING: <type> instead of RING (§6.11)
         self.charset = "GSM"
         self.cmms = 0
+        self.cusd = 0  # AT+CUSD <n>
         self.caret_reports = self.personality.caret_spam
         self.pin_entered = self.pin is None
         first = next(iter(self.storages))
@@ -244,6 +247,10 @@ class SimulatedModem(AtPeer):
         filler = "00040B915155555555F500001111111111110000"
         while storage.store(Slot(1, filler, 19)) is not None:
             pass
+
+    def answer_ussd(self, line: str) -> None:
+        """The network's answer to a USSD request: unsolicited, after the command's OK."""
+        self._urc(line)
 
     def set_registration(self, stat: int) -> None:
         self.registration = stat

@@ -39,6 +39,11 @@ class Personality:
     # ATH is answered OK and an incoming call rings on: Huawei E1550 hangs up on ATH only
     # after AT+CVHU=0 (smslib issue #5); AT+CHUP (TS 27.007 §6.5) ends it.
     ath_ignored: bool = False
+    # How USSD strings are printed (drivers/simulated/ussd.py): "text" in the TE character set
+    # (TS 27.007 §7.15), "packed" as the hex of packed septets both ways (Huawei E1550/E1752,
+    # gammu and huawei-ussd.pl), "ucs2" when its network answers in UCS-2, dcs 72 (a ZTE
+    # stick as Russian operators sell them: StackOverflow 23102775's "+CUSD: 0,"0421...",72").
+    ussd: str = "text"
 
 
 GENERIC: Final = Personality()
@@ -56,6 +61,7 @@ PERSONALITIES: Final = {
             revision="11.126.13.00.00",
             caret_spam=True,
             ath_ignored=True,
+            ussd="packed",
         ),
         replace(
             GENERIC,
@@ -65,6 +71,7 @@ PERSONALITIES: Final = {
             revision="BD_P673A2V1.0.0B09",
             urcs_in_submit=True,
             refuses_ds1=True,
+            ussd="ucs2",
         ),
         replace(
             GENERIC,

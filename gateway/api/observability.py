@@ -187,6 +187,12 @@ class Observability:
             "Times the modem was brought back into service.",
             {h.id: h.recoveries for h in handles},
         )
+        per_modem(
+            "smsgw_modem_balance",
+            "gauge",
+            "The SIM's balance as balance_ussd last read it.",
+            {h.id: h.balance.latest.value for h in handles if h.balance and h.balance.latest},
+        )
         try:
             queue = await self.store.queue_counts()
         except StoreError:

@@ -1,5 +1,5 @@
-"""``smsgw accounts``, ``modems``, ``send``, ``messages`` and ``webhooks``: the running
-gateway as a person looks at it, over its HTTP API.
+"""``smsgw accounts``, ``modems``, ``send``, ``messages``, ``webhooks`` and ``ussd``: the
+running gateway as a person looks at it, over its HTTP API.
 
 Each finds the configuration (:mod:`gateway.cli.locate`), the gateway's address in it (or
 ``--url``) and the credentials to use (:mod:`gateway.cli.credentials`: the configuration's
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +27,9 @@ from gateway.config import Account, Config
 MESSAGES: Final = "/2010-04-01/Accounts/{account}/Messages.json"
 MODEMS: Final = "/smsgw/modems.json"
 WEBHOOKS: Final = "/smsgw/webhooks.json"
+USSD: Final = "/smsgw/modems/{modem}/ussd.json"
+USSD_TIMEOUT: Final = 30  # seconds for each answer of the network (the API's default)
+_USSD_FAILED: Final = ("timed_out", "not_supported")  # answers that did not do the job: exit 1
 _ABOUT: Final = (
     "It talks to the running gateway at the configuration's listen address (or --url), with "
     "the configuration's [[accounts]] or the account the gateway made in its data directory."
@@ -45,6 +49,23 @@ def register(commands: Any) -> None:
     messages.add_argument("--limit", type=int, default=20, metavar="N", help="default 20")
     _command(
         commands, "webhooks", "show how webhooks stand: pending, delivered, given up", _webhooks
+    )
+    ussd = _command(commands, "ussd", "run a USSD code through a modem: a balance, a menu", _ussd)
+    ussd.add_argument("modem", metavar="MODEM", help="the modem's id, as `smsgw modems` shows")
+    ussd.add_argument("code", metavar="CODE", help="the USSD code, e.g. *100#")
+    ussd.add_argument(
+        "--reply",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="the answer to a menu; repeat it for each menu in turn",
+    )
+    ussd.add_argument(
+        "--timeout",
+        type=int,
+        default=USSD_TIMEOUT,
+        metavar="SECONDS",
+        help=f"for each answer of the network (default {USSD_TIMEOUT})",
     )
 
 
@@ -148,6 +169,8 @@ def _print_modem(modem: dict[str, Any]) -> None:
         print(f"  last error: {modem['error']}")
     if modem.get("trouble"):
         print(f"  refusing to send: {modem['trouble']} ({modem['troubles']} times so far)")
+    if modem.get("balance"):
+        print(f"  balance {modem['balance']['value']:g} (read {modem['balance']['at']})")
 
 
 def _webhooks(args: argparse.Namespace) -> int:
@@ -200,3 +223,24 @@ def _messages(args: argparse.Namespace) -> int:
             f"{message['from']} -> {message['to']}  {body}"
         )
     return 0
+
+
+def _ussd(args: argparse.Namespace) -> int:
+    _, remote = _connect(args)
+    form = [("Code", args.code), *(("Reply", reply) for reply in args.reply)]
+    form.append(("Timeout", str(args.timeout)))
+    # The network answers each string in seconds (up to --timeout): this request waits for it.
+    patient = Remote(remote.endpoint, remote.credentials, (len(args.reply) + 1) * args.timeout + 10)
+    path = USSD.replace("{modem}", urllib.parse.quote(args.modem, safe=""))
+    session = patient.post(path, form)
+    if args.json:
+        print(json.dumps(session, indent=2, ensure_ascii=False))
+    else:
+        for step in session["steps"]:
+            print(f"> {step['sent']}")
+            for line in (step["text"] or "").splitlines():
+                print(f"  {line}")
+            print(f"  ({step['status']})")
+        if session["menu_closed"]:
+            print("the menu was closed: give a --reply for it to go on")
+    return 1 if session["status"] in _USSD_FAILED else 0

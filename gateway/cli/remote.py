@@ -24,7 +24,7 @@ from gateway.cli.common import Failure, UsageError
 from gateway.cli.credentials import Credentials
 from gateway.cli.locate import Endpoint
 
-TIMEOUT: Final = 10.0  # seconds; the API answers at once, a modem is never waited for
+TIMEOUT: Final = 10.0  # seconds; the API answers at once (but USSD, which gives its own)
 _INVALID: Final = (400, 413)  # what the user typed was refused: a usage mistake
 
 
@@ -50,7 +50,8 @@ class Remote:
         """The JSON answer to GET ``path`` (``{account}`` in it is the Account SID)."""
         return self._request("GET", path, query, None)
 
-    def post(self, path: str, form: dict[str, str]) -> Any:
+    def post(self, path: str, form: dict[str, str] | list[tuple[str, str]]) -> Any:
+        """The JSON answer to POST ``path`` with ``form`` (pairs, for a repeated parameter)."""
         return self._request("POST", path, None, urllib.parse.urlencode(form).encode())
 
     def _request(

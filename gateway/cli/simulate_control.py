@@ -5,7 +5,8 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
 =========================  ==============================================================
 ``GET  /state``            numbers, personality, settings, storage use, faults, and whether
                            the modem waits for a PDU (``data_mode``), holds its prompt back
-                           (``prompt_held``) or is sending one it took (``submitting``);
+                           (``prompt_held``) or is sending one it took (``submitting``), the
+                           USSD strings it was sent and whether a USSD menu is open;
                            ``?until=prompt_held`` (or another of these three) answers once
                            that is true, with the state at that moment
 ``GET  /submissions``      every SUBMIT the network accepted (destination, text, TP-MR...);
@@ -38,6 +39,10 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
 ``POST /ring``             the ringing call rings once more now (``{"rang": false}``: none)
 ``POST /give-up``          ``{"no_carrier": true}``: the caller hangs up first (the rings
                            stop; with ``no_carrier`` the modem prints NO CARRIER)
+``POST /ussd``             ``{"code": "*100#", "answer": "Balance 5", "m": 0, "menu":
+                           {"1": {"answer": "..."}}, "ucs2": false, "silent": false}``: how
+                           the network answers a USSD code (``m`` 1 a menu, each reply its
+                           own rule; 2 the network ends it; ``silent``: no answer ever)
 =========================  ==============================================================
 
 A ``wait`` or ``until`` answers after ``?timeout=`` seconds (default 10) whether or not it

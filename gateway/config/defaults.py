@@ -33,6 +33,10 @@ DEFAULT_HEALTH_INTERVAL: Final = 60.0
 DEFAULT_SHUTDOWN_GRACE: Final = 30.0
 # The original Messages documentation: more than four hours of a sender's traffic is refused.
 BACKLOG_HOURS: Final = 4
+# A SIM's balance ([[modems]] balance_ussd) is asked once a day unless balance_interval says
+# otherwise; hours, from a minute to four weeks.
+DEFAULT_BALANCE_INTERVAL: Final = 24.0
+BALANCE_INTERVALS: Final = (1 / 60, 4 * 7 * 24.0)
 ASSUMED_SEND_RATE: Final = 1.0  # parts per second of a modem with no send_rate: a fast one
 DRIVERS: Final = ("serial", "tcp", "simulated")
 LOG_LEVELS: Final = ("debug", "info", "warning", "error")

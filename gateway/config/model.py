@@ -9,6 +9,7 @@ from pathlib import Path
 from gateway.config.defaults import (
     ASSUMED_SEND_RATE,
     BACKLOG_HOURS,
+    DEFAULT_BALANCE_INTERVAL,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HEALTH_INTERVAL,
@@ -58,6 +59,11 @@ class ModemConfig:
     # Whether a call to the modem is hung up at once (gammu-smsd's HangupCalls, SMSTools3's
     # hangup_incoming_call): a ringing modem is left alone otherwise, until the caller gives up.
     hangup_calls: bool = True
+    # The SIM's balance: a USSD code asked every balance_interval hours, and a regular
+    # expression whose one group reads the number out of the answer (gateway/modems/balance.py).
+    balance_ussd: str | None = None
+    balance_pattern: str | None = None
+    balance_interval: float = DEFAULT_BALANCE_INTERVAL
 
     @property
     def backlog_limit(self) -> int:

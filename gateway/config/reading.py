@@ -12,9 +12,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
-from drivers import PERSONALITIES, parse_tcp_url
+from drivers import PERSONALITIES, check_ussd_request, parse_tcp_url
 from gateway.config.checks import cross_check
 from gateway.config.defaults import (
+    BALANCE_INTERVALS,
+    DEFAULT_BALANCE_INTERVAL,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HEALTH_INTERVAL,
@@ -144,9 +146,45 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
         max_backlog=max_backlog,
         allow_short_codes=item.get("allow_short_codes", bool, False),
         hangup_calls=item.get("hangup_calls", bool, True),
+        **_balance(item),
     )
     item.finish()
     return modem
+
+
+def _balance(item: Table) -> dict[str, Any]:
+    """``balance_ussd``, ``balance_pattern`` (a regular expression with one group: the
+    number) and ``balance_interval`` (hours): the three, or none of the first two."""
+    code = item.get("balance_ussd", str)
+    pattern = item.get("balance_pattern", str)
+    interval = float(item.get("balance_interval", (int, float), DEFAULT_BALANCE_INTERVAL))
+    if code is not None:
+        try:
+            check_ussd_request(code)
+        except ValueError as exc:
+            raise ConfigError(item.key("balance_ussd"), str(exc)) from None
+        if pattern is None:
+            raise ConfigError(
+                item.key("balance_pattern"),
+                "required with balance_ussd: a regular expression with one group (the number)",
+            )
+    elif pattern is not None:
+        raise ConfigError(item.key("balance_ussd"), "required with balance_pattern")
+    if pattern is not None:
+        try:
+            groups = re.compile(pattern).groups
+        except re.error as exc:
+            message = f"not a regular expression: {exc}"
+            raise ConfigError(item.key("balance_pattern"), message) from None
+        if groups != 1:
+            raise ConfigError(item.key("balance_pattern"), f"expected one group, not {groups}")
+    low, high = BALANCE_INTERVALS
+    if not low <= interval <= high:
+        raise ConfigError(
+            item.key("balance_interval"),
+            f"expected hours from {low:g} to {high:g}, got {interval:g}",
+        )
+    return {"balance_ussd": code, "balance_pattern": pattern, "balance_interval": interval}
 
 
 def _seconds(table: Table, name: str, default: float, minimum: float, maximum: float) -> float:

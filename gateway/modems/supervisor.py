@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from drivers import (
 from gateway.config import ModemConfig
 from gateway.listeners import Listeners
 from gateway.modems import health
+from gateway.modems.balance import Balance, BalanceWatch
+from gateway.modems.exclusive import Exclusive
 from gateway.modems.health import ModemHealth, RegistrationTracker
 from gateway.tasks import Tasks
 from gateway.waiting import stop_tasks, woken_by
@@ -68,6 +71,7 @@ class ModemStatus:
     trouble: str | None = None  # the latest, until the modem sends again
     health: ModemHealth | None = None  # the latest health check
     recoveries: int = 0  # times it was brought back (initialised again, reopened, reset)
+    balance: Balance | None = None  # the SIM's, as balance_ussd last read it
 
 
 class ModemHandle:
@@ -102,6 +106,9 @@ class ModemHandle:
         self._connected_once = False
         self._checks: set[asyncio.Task[ModemHealth | None]] = set()
         self._reported_meanwhile = False  # a registration report came while it was set up
+        self.exclusive = Exclusive()  # a part on the air or a USSD session, one at a time
+        self.balance = BalanceWatch(config) if config.balance_ussd else None
+        self._balance_task: asyncio.Task[None] | None = None
 
     @property
     def id(self) -> str:
@@ -122,6 +129,7 @@ class ModemHandle:
             self.last_trouble,
             self.health,
             self.recoveries,
+            self.balance.latest if self.balance is not None else None,
         )
 
     def on_state(self, listener: Callable[[ModemState], None]) -> None:
@@ -137,6 +145,10 @@ class ModemHandle:
     def on_connected(self, listener: Callable[[Modem], None]) -> None:
         """Called with each newly initialised modem (to subscribe to its events)."""
         self._listeners.subscribe(listener)
+
+    def in_service(self) -> Modem | None:
+        """The modem if it is ready now, else ``None`` (no waiting)."""
+        return self.modem if self.state is ModemState.READY else None
 
     async def ready(self) -> Modem:
         """The modem, once it is connected and initialised."""
@@ -172,11 +184,16 @@ class ModemHandle:
     def start(self, tasks: Tasks | None = None) -> None:
         """Connect and keep the modem in service (``tasks`` restarts the supervisor itself,
         should a fault of ours ever end it)."""
-        self._task = (tasks or Tasks()).spawn(f"modem {self.id}", self._run)
+        tasks = tasks or Tasks()
+        self._task = tasks.spawn(f"modem {self.id}", self._run)
+        if self.balance is not None:
+            watch = functools.partial(self.balance.run, self)
+            self._balance_task = tasks.spawn(f"balance {self.id}", watch)
 
     async def stop(self) -> None:
         self._set_state(ModemState.STOPPED)
-        await stop_tasks([*self._checks, *([self._task] if self._task else [])])
+        running = [task for task in (self._task, self._balance_task) if task is not None]
+        await stop_tasks([*self._checks, *running])
         await self._disconnect()
         self._set_state(ModemState.STOPPED)
 

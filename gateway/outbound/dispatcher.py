@@ -331,7 +331,8 @@ class Dispatcher:
             return await self._claim(handle, message, segment)
 
         try:
-            reference: int | None = await modem.send_pdu(granted, segment.tpdu_length)
+            async with handle.exclusive.part():  # never in the middle of a USSD session
+                reference: int | None = await modem.send_pdu(granted, segment.tpdu_length)
         except CmsError as exc:
             self.metrics.refusals[handle.id, exc.code] += 1
             refusal = after_refusal(exc.code)

@@ -32,6 +32,7 @@ CLIENTS = {
     "send": ("--to", "+15550002002", "--body", "x"),
     "messages": (),
     "webhooks": (),
+    "ussd": ("alice", "*100#"),
 }
 PINNED = Account("AC" + "5" * 32, "pinned-token")
 # On a machine where the gateway is installed, /etc/smsgw/gateway.toml is found before the
@@ -170,6 +171,28 @@ async def test_a_first_start_and_the_commands_around_it(tmp_path: Path) -> None:
         assert webhooks.stdout == "0 pending, 0 delivered, 0 given up\n"  # no sms_url here
         readable = await asyncio.to_thread(smsgw, "modems", "--config", str(config))
         assert "alice: ready" in readable.stdout and "signal -73 dBm" in readable.stdout
+
+        # USSD through bob's Huawei (packed hex both ways), a menu walked with --reply.
+        menu = await asyncio.to_thread(
+            smsgw, "ussd", "--config", str(config), "bob", "*101#", "--reply", "1"
+        )
+        assert (menu.returncode, menu.stdout) == (
+            0,
+            "> *101#\n  1. Balance\n  2. Bundles\n  (action_required)\n"
+            "> 1\n  Your balance is 12.34 EUR.\n  (done)\n",
+        )
+        balance = await asyncio.to_thread(
+            smsgw, "ussd", "--config", str(config), "alice", "*100#", "--json"
+        )
+        assert json.loads(balance.stdout)["text"].startswith("Your balance is 12.34 EUR.")
+        bad = await asyncio.to_thread(smsgw, "ussd", "--config", str(config), "alice", "100")
+        assert (bad.returncode, bad.stderr) == (
+            2,
+            "smsgw ussd: 21790: Code '100' is not a USSD code (e.g. *100#)\n",
+        )
+        unknown = await asyncio.to_thread(smsgw, "ussd", "--config", str(config), "eve", "*1#")
+        assert unknown.returncode == 1
+        assert "answered 404 (20404)" in unknown.stderr
 
         refused = await asyncio.to_thread(
             smsgw, "send", "--config", str(config), "--to", "call me", "--body", "x"

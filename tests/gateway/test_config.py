@@ -650,3 +650,56 @@ def test_a_number_entry_takes_its_voice_urls() -> None:
         "https://example.com/fallback",
         "POST",
     )
+
+
+def _balance_modem(**keys: object) -> dict[str, object]:
+    return {"modems": [{"driver": "simulated", "numbers": ["+15550001111"], **keys}]}
+
+
+def test_a_balance_read_by_ussd() -> None:
+    (modem,) = parse(
+        _balance_modem(
+            balance_ussd="*100#", balance_pattern=r"balance ([0-9.]+)", balance_interval=6
+        )
+    ).modems
+    assert (modem.balance_ussd, modem.balance_pattern, modem.balance_interval) == (
+        "*100#",
+        r"balance ([0-9.]+)",
+        6.0,
+    )
+    (plain,) = parse(_balance_modem()).modems
+    assert (plain.balance_ussd, plain.balance_pattern, plain.balance_interval) == (None, None, 24.0)
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"balance_ussd": "*100#"}, "modems[0].balance_pattern: required with balance_ussd"),
+        ({"balance_pattern": "([0-9]+)"}, "modems[0].balance_ussd: required with balance_pattern"),
+        (
+            {"balance_ussd": "*100#", "balance_pattern": "[0-9]+"},
+            "modems[0].balance_pattern: expected one group, not 0",
+        ),
+        (
+            {"balance_ussd": "*100#", "balance_pattern": "(a)(b)"},
+            "modems[0].balance_pattern: expected one group, not 2",
+        ),
+        (
+            {"balance_ussd": "*100#", "balance_pattern": "([0-9]+"},
+            "modems[0].balance_pattern: not a regular expression: missing ),",
+        ),
+        (
+            {"balance_ussd": 'say "hi"', "balance_pattern": "(1)"},
+            "modems[0].balance_ussd: 'say \"hi\"' has characters a USSD string cannot carry",
+        ),
+        (
+            {"balance_ussd": "*100#", "balance_pattern": "(1)", "balance_interval": 0},
+            "modems[0].balance_interval: expected hours from 0.0166667 to 672, got 0",
+        ),
+        ({"balance_ussd": 100}, "modems[0].balance_ussd: expected a string"),
+    ],
+)
+def test_each_bad_balance_setting_names_its_key(keys: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(_balance_modem(**keys))
+    assert str(caught.value).startswith(message)

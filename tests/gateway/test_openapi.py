@@ -461,6 +461,7 @@ class Seeds:
     messages: tuple[str, ...]
     numbers: tuple[str, ...]
     applications: tuple[str, ...]
+    modems: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -490,6 +491,10 @@ def _case_strategy(
         return strategy
 
     made_up = with_path({})
+    if "modem" in names:  # mostly one of the gateway's modems (a made-up one is 404)
+        real_modem = st.sampled_from(seeds.modems).flatmap(lambda m: with_path({"modem": m}))
+        by_name = {"real": real_modem, "made-up": made_up}
+        return st.sampled_from(["real", "real", "real", "made-up"]).flatmap(by_name.__getitem__)
     if "AccountSid" not in names:
         return made_up
     own = {"AccountSid": ACCOUNT.sid}
@@ -634,7 +639,8 @@ async def _running_for_a_while(api: Api, monkeypatch: pytest.MonkeyPatch) -> tup
         async with http.get(OPENAPI_PATH) as reply:
             served = await reply.json()
     await _check_health(api)
-    seeds = Seeds(tuple(messages), tuple(numbers), tuple(applications))
+    modems = tuple(api.gateway.modems.handles)
+    seeds = Seeds(tuple(messages), tuple(numbers), tuple(applications), modems)
     return seeds, schemathesis.openapi.from_dict(served)
 
 

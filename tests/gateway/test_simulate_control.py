@@ -185,3 +185,34 @@ async def test_a_call_rings_until_hung_up_and_bad_calls_are_refused() -> None:
             }
         finally:
             await client.close()
+
+
+async def test_ussd_rules_over_http() -> None:
+    async with rig() as setup:
+        sim, modem = await setup.add(ME)
+        client = TestClient(TestServer(control_app(sim, setup.network)))
+        await client.start_server()
+        try:
+            rule = {
+                "code": "*5#",
+                "answer": "1. Yes\n2. No",
+                "m": 1,
+                "menu": {"1": {"answer": "Done."}, "2": {"answer": "Bye.", "m": 2}},
+            }
+            assert (await client.post("/ussd", json=rule)).status == 200
+            assert (await modem.ussd("*5#")).text == "1. Yes\n2. No"
+            state = await (await client.get("/state")).json()
+            assert state["ussd"] == {"requests": ["*5#"], "menu_open": True}
+            assert (await modem.ussd("2")).text == "Bye."
+            for body, error in [
+                ({"answer": "x"}, "'code' is required"),
+                ({"code": "*5#", "m": 3}, "'m' must be 0"),
+                ({"code": "*5#", "menu": {"1": "x"}}, "'menu' must map"),
+                ({"code": "*5#", "answer": 'a "quote"'}, "no quote"),
+                ({"code": "*5#", "delay": 1}, "unknown USSD rule field(s): delay"),
+            ]:
+                reply = await client.post("/ussd", json=body)
+                assert reply.status == 400
+                assert error in (await reply.json())["error"]
+        finally:
+            await client.close()

@@ -18,7 +18,8 @@ Routes (``../shared/docs/twilio-messages-api.md``):
   account's applications (:mod:`.applications`, :mod:`gateway.accounts.applications`)
 * ``GET  /smsgw/modems.json`` -> the modems that carry the account's numbers (``smsgw modems``)
 * ``GET  /smsgw/webhooks.json`` -> how the account's webhooks stand (``smsgw webhooks``)
-  (both: :mod:`.smsgw`)
+* ``POST /smsgw/modems/{modem}/ussd.json`` -> a USSD session through the modem (``smsgw ussd``)
+  (all three: :mod:`.smsgw`)
 * ``GET  /openapi.json`` -> the OpenAPI document (:mod:`gateway.api.openapi`)
 """
 
@@ -74,5 +75,6 @@ def routes() -> list[web.RouteDef]:
         web.delete(f"{PREFIX}/Applications/{{sid}}.json", applications.delete_application),
         web.get("/smsgw/modems.json", smsgw.list_modems, allow_head=False),
         web.get("/smsgw/webhooks.json", smsgw.fetch_webhook_states, allow_head=False),
+        web.post("/smsgw/modems/{modem}/ussd.json", smsgw.run_ussd),
         web.get("/openapi.json", openapi_document, allow_head=False),
     ]

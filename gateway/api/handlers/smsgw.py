@@ -1,15 +1,22 @@
 """The gateway's own resources, not Twilio's: under ``/smsgw/``, what ``smsgw modems`` and
-``smsgw webhooks`` show of the account's modems and webhooks."""
+``smsgw webhooks`` show of the account's modems and webhooks, and a modem's USSD
+(``smsgw ussd``)."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
-from gateway.api.handlers.requests import authorize, parts
+from drivers import check_ussd_request
+from gateway.api.forms import read_form
+from gateway.api.handlers.requests import authorize, not_found, parts
+from gateway.domain.errors import ApiError
+from gateway.modems import ussd
+from gateway.modems.exclusive import UssdBusy
 
 
 async def list_modems(request: web.Request) -> web.Response:
@@ -52,3 +59,78 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+# --- USSD: POST /smsgw/modems/{modem}/ussd.json ------------------------------------------------
+
+# A USSD code as a handset dials it (TS 22.030 §6.5.2): starts with * or #, ends with #.
+_CODE: Final = re.compile(r"[*#][0-9*#+]{0,180}#")
+MAX_REPLIES: Final = 10
+DEFAULT_USSD_TIMEOUT: Final = 30
+MAX_USSD_TIMEOUT: Final = 120
+# The errors of this resource (README: USSD), in Twilio's shape.
+INVALID_CODE: Final = 21790
+INVALID_REPLY: Final = 21791
+INVALID_TIMEOUT: Final = 21792
+SESSION_RUNNING: Final = 20409
+MODEM_UNAVAILABLE: Final = 20503
+
+
+async def run_ussd(request: web.Request) -> web.Response:
+    """A USSD session through one of the account's modems: ``Code``, then each ``Reply`` (the
+    parameter repeated, in order) while the network's menus ask for one; ``Timeout`` seconds
+    for each answer. 200 with the answers, however the session ended."""
+    account = authorize(request)
+    api = parts(request)
+    handle = api.modems.handles.get(request.match_info["modem"])
+    if handle is None or api.outbound.owner(handle.config.account) != account:
+        raise not_found(request)
+    form = await read_form(request)
+    code = form.get("Code", "").strip()
+    if not _CODE.fullmatch(code):
+        message = f"Code {code!r} is not a USSD code (e.g. *100#)" if code else "Code is required"
+        raise ApiError(INVALID_CODE, message)
+    replies = tuple(form.getall("Reply", ()))
+    if len(replies) > MAX_REPLIES:
+        raise ApiError(INVALID_REPLY, f"At most {MAX_REPLIES} Reply values")
+    for reply in replies:
+        try:
+            check_ussd_request(reply)
+        except ValueError as exc:
+            raise ApiError(INVALID_REPLY, f"Reply: {exc}") from None
+    timeout = _timeout(form.get("Timeout"))
+    try:
+        session = await ussd.run(handle, code, replies, timeout)
+    except UssdBusy:
+        message = f"A USSD session is running on modem {handle.id}; try again once it ends"
+        raise ApiError(SESSION_RUNNING, message, 409) from None
+    except ussd.UssdUnavailable as exc:
+        raise ApiError(MODEM_UNAVAILABLE, str(exc), 503) from None
+    answer = session.answer
+    return web.json_response(
+        {
+            "modem": session.modem,
+            "code": code,
+            "status": answer.state.value,
+            "text": answer.text,
+            "dcs": answer.dcs,
+            "menu_closed": session.closed,
+            "steps": [
+                {
+                    "sent": step.sent,
+                    "status": step.answer.state.value,
+                    "text": step.answer.text,
+                    "dcs": step.answer.dcs,
+                }
+                for step in session.steps
+            ],
+        }
+    )
+
+
+def _timeout(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_USSD_TIMEOUT
+    if not value.isdigit() or not 1 <= int(value) <= MAX_USSD_TIMEOUT:
+        raise ApiError(INVALID_TIMEOUT, f"Timeout must be seconds from 1 to {MAX_USSD_TIMEOUT}")
+    return int(value)

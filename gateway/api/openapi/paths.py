@@ -486,6 +486,56 @@ def paths() -> Schema:
                 tag="smsgw",
             ),
         },
+        "/smsgw/modems/{modem}/ussd.json": {
+            "parameters": [
+                {
+                    "name": "modem",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "The modem's id ([[modems]] id)",
+                }
+            ],
+            "post": operation(
+                "RunUssd",
+                "A USSD session through the modem: Code, then each Reply while the network's "
+                "menus ask for one (a gateway extension)",
+                responses(
+                    {200: json_content(ref("schemas", "smsgw.ussd"), "The answers")},
+                    400,
+                    401,
+                    404,
+                    409,
+                    429,
+                ),
+                tag="smsgw",
+                requestBody=form_body(
+                    {
+                        "Code": {
+                            "type": "string",
+                            "pattern": "^[*#][0-9*#+]{0,180}#$",
+                            "description": "The USSD code, e.g. *100# (else 21790)",
+                        },
+                        "Reply": {
+                            "type": "array",
+                            "items": {"type": "string", "minLength": 1, "maxLength": 182},
+                            "maxItems": 10,
+                            "description": "The answer to each menu in turn: the parameter "
+                            "repeated (else 21791)",
+                        },
+                        "Timeout": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 120,
+                            "default": 30,
+                            "description": "Seconds for each answer of the network (else 21792)",
+                        },
+                    },
+                    required=("Code",),
+                    title="RunUssdRequest",
+                ),
+            ),
+        },
         "/smsgw/webhooks.json": {
             "get": operation(
                 "FetchWebhookStates",

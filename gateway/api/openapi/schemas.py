@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from drivers import UssdState
 from gateway.api.openapi.builders import (
     Schema,
     closed_object,
@@ -53,11 +54,12 @@ ERROR_STATUSES: Final = {
     400: "A parameter is missing or wrong (Twilio's code says which: 21211, 21604, 20001...)",
     401: "No valid credentials, or the path's account is not theirs (20003)",
     404: "No such resource in this account (20404)",
-    409: "The message is not complete yet (20009)",
+    409: "The message is not complete yet (20009), or a USSD session runs on the modem (20409)",
     413: "The request body is larger than the gateway's max_request_bytes (20001)",
     429: "Too many requests at once (20429), or the sender's queue is full (21611)",
     408: "The request's head or body came too slowly (head_timeout, body_timeout; 20001)",
-    503: "The database cannot take a write now, or every connection is busy (20503)",
+    503: "The database cannot take a write now, every connection is busy, or the modem cannot "
+    "take a USSD session now (20503)",
 }
 
 
@@ -358,8 +360,49 @@ def modem() -> Schema:
             "trouble": nullable_text,
             "health": {**health_check, "nullable": True, "description": "The latest health check"},
             "recoveries": {"type": "integer", "minimum": 0},
+            "balance": {
+                **closed_object(
+                    {
+                        "value": {"type": "number"},
+                        "at": {"type": "string", "format": "date-time"},
+                        "text": text,
+                    }
+                ),
+                "nullable": True,
+                "description": "The SIM's balance as balance_ussd last read it, and when",
+            },
         },
         title="Modem",
+    )
+
+
+def ussd() -> Schema:
+    """A USSD session's answers (``POST /smsgw/modems/{modem}/ussd.json``)."""
+    status = {
+        "type": "string",
+        "enum": [state.value for state in UssdState],
+        "description": "How the answer left the session (TS 27.007 §7.15 <m>): done, "
+        "action_required (a menu), network_cancelled, other_client, not_supported, or "
+        "timed_out (no answer within Timeout)",
+    }
+    text = {"type": "string", "nullable": True, "description": "The answer, decoded"}
+    dcs = {"type": "integer", "nullable": True, "description": "Its CBS coding (TS 23.038 §5)"}
+    step = closed_object({"sent": {"type": "string"}, "status": status, "text": text, "dcs": dcs})
+    return closed_object(
+        {
+            "modem": {"type": "string"},
+            "code": {"type": "string"},
+            "status": status,
+            "text": text,
+            "dcs": dcs,
+            "menu_closed": {
+                "type": "boolean",
+                "description": "The last answer was a menu, closed by the gateway (AT+CUSD=2) "
+                "as no Reply was left for it",
+            },
+            "steps": {"type": "array", "items": step, "description": "Each string sent, in order"},
+        },
+        title="UssdSession",
     )
 
 
@@ -445,6 +488,7 @@ def schemas() -> Schema:
         ),
         "TwilioError": error(),
         "smsgw.modem": modem(),
+        "smsgw.ussd": ussd(),
         "smsgw.webhooks": webhooks(),
         "smsgw.health": health(),
     }

@@ -579,3 +579,39 @@ def test_any_bytes_any_chunking(data: bytes, points: list[int], command: Command
     parser.feed(b"\r\nX\r\n")
     parser.start("AT+CSQ")
     assert parser.feed(crlf("+CSQ: 15,99", "OK")) == [CSQ]
+
+
+# --- +CUSD: a quoted text with line breaks --------------------------------------------------
+
+# python-gsmmodem test_modem.py records a balance answer printed with its line breaks as they are.
+BALANCES: Final = (
+    '+CUSD: 2,"You have the following remaining balances:\n0 free minutes\n'
+    '20 MORE Weekend minutes ",15'
+)
+
+
+def test_a_ussd_text_with_line_breaks_is_one_urc() -> None:
+    for chunks in (whole, bytewise):
+        for breaks in ("\n", "\r\n", "\r"):
+            stream = b"\r\n" + BALANCES.replace("\n", breaks).encode() + b"\r\n" + crlf("OK")
+            assert fed(AtParser(), stream, chunks) == [Unsolicited(BALANCES), Stray("OK")]
+
+
+def test_a_ussd_text_with_line_breaks_inside_a_reply() -> None:
+    menu = '+CUSD: 1,"1. Balance\n2. Bundles",15'
+    parser = running(LISTING_COMMAND)
+    events = fed(parser, crlf(LISTING[0], menu, *LISTING[1:]))
+    assert events == [Unsolicited(menu), LISTING_RESPONSE]
+
+
+def test_a_ussd_line_whose_quote_never_closes_is_read_as_it_is() -> None:
+    # A broken line must not hold back what follows it for ever.
+    for chunks in (whole, bytewise):
+        events = fed(AtParser(), crlf('+CUSD: 0,"cut off', '+CMTI: "SM",1', "OK"), chunks)
+        assert events == [
+            Unsolicited('+CUSD: 0,"cut off'),
+            Unsolicited('+CMTI: "SM",1'),
+            Stray("OK"),
+        ]
+        events = fed(AtParser(), crlf('+CUSD: 0,"cut off') + b"x" * 1100 + b"\r\n", chunks)
+        assert events == [Unsolicited('+CUSD: 0,"cut off'), Unsolicited("x" * 1100)]

@@ -23,6 +23,7 @@ import pytest
 
 from drivers.at.parse import Prompt, ResultKind, Unsolicited
 from drivers.at.replies import (
+    Cusd,
     Registration,
     StoredPdu,
     fields,
@@ -37,6 +38,7 @@ from drivers.at.replies import (
     parse_csca,
     parse_csms,
     parse_csq,
+    parse_cusd,
     parse_pdu_urc_length,
     parse_registration,
     parse_registration_urc,
@@ -770,3 +772,48 @@ def test_every_vector_is_handled() -> None:
     assert {vector["kind"] for vector in VECTORS.values()} == {"at_transcript"}
     assert all(vector["device"] for vector in VECTORS.values())
     assert set(VECTORS) - HANDLED == set()
+
+
+# --- +CUSD (TS 27.007 §7.15), as real modems print it -----------------------------------------
+
+CUSD_LINES: Final = [
+    # python-gsmmodem test_modem.py test_sendUssd: plain text in the TE character set.
+    ('0,"Available Balance: R 96.45 .",15', False, Cusd(0, "Available Balance: R 96.45 .", 15)),
+    ('1,"Hallo daar",15', False, Cusd(1, "Hallo daar", 15)),
+    ('2,"Totsiens",15', False, Cusd(2, "Totsiens", 15)),
+    # A SIM900 balance answer with dcs 64 (0x40: general data coding, GSM 7-bit).
+    (
+        '0,"Your account balance is 49.10 USD and will expire on 04/03/16.",64',
+        False,
+        Cusd(0, "Your account balance is 49.10 USD and will expire on 04/03/16.", 64),
+    ),
+    # UCS-2 as hexadecimal, dcs 72 (StackOverflow 23102775, a Russian operator), on any modem.
+    ('0,"0421043F0430044104380431043E",72', False, Cusd(0, "Спасибо", 72)),
+    ('0,"0421043F0430044104380431043E",72', True, Cusd(0, "Спасибо", 72)),
+    # Huawei packed GSM 7-bit hex, with a space before <dcs> (MikroTik LTE manual).
+    ('0,"EBB79B1E0685E9ECF4BADE9E03", 0', True, Cusd(0, "konta atlikums", 0)),
+    # "+CUSD: 2" alone (a network that ended the session), "+CUSD: 4" (Airtel: not supported).
+    ("2", False, Cusd(2)),
+    ("4", False, Cusd(4)),
+    # A modem that converted UCS-2 to the TE character set already: the text as it is.
+    ('0,"Balance 5",72', False, Cusd(0, "Balance 5", 72)),
+    # No <dcs>: the default, 15.
+    ('0,"Hi"', False, Cusd(0, "Hi", None)),
+]
+
+
+@pytest.mark.parametrize(("value", "packed", "expected"), CUSD_LINES)
+def test_parse_cusd(value: str, packed: bool, expected: Cusd) -> None:
+    answer = parse_cusd(value, packed=packed)
+    assert (answer.m, answer.text, answer.dcs) == (expected.m, expected.text, expected.dcs)
+
+
+def test_parse_cusd_keeps_the_string_as_printed() -> None:
+    assert parse_cusd('0,"EBB79B1E0685E9ECF4BADE9E03", 0', packed=True).raw == (
+        "EBB79B1E0685E9ECF4BADE9E03"
+    )
+
+
+def test_parse_cusd_refuses_what_is_no_cusd() -> None:
+    with pytest.raises(AtReplyError):
+        parse_cusd("(0-2)")
