@@ -36,6 +36,9 @@ class Personality:
     # §9.8 "Abortion is acknowledged with OK") or, with a code here, +CMS ERROR (an EC25-E
     # answered ESC with +CMS ERROR: 350, Quectel forums "How to send and receive SMS").
     abort_error: int | None = None
+    # The command telling the PIN and PUK tries left (drivers/simulated/sim.py): TS 27.007
+    # §8.65 +CPINR, or the vendor's own (Quectel +QPINC, Huawei ^CPIN).
+    pin_counter: str = "+CPINR"
 
 
 GENERIC: Final = Personality()
@@ -52,6 +55,7 @@ PERSONALITIES: Final = {
             model="E1752",
             revision="11.126.13.00.00",
             caret_spam=True,
+            pin_counter="^CPIN",
         ),
         replace(
             GENERIC,
@@ -78,6 +82,7 @@ PERSONALITIES: Final = {
             revision="EC25EFAR06A06M4G",
             refuses_ds1=True,
             report_storage="SM",
+            pin_counter="+QPINC",
         ),
         replace(
             GENERIC,
