@@ -66,6 +66,7 @@ from drivers.modem.events import (
     SignalChanged,
 )
 from drivers.modem.info import Identity, ModemInfo, ModemSettings
+from drivers.modem.network import Network, SimState
 from drivers.modem.protocol import Modem
 from drivers.modem.storage import StoredMessage
 
@@ -172,6 +173,7 @@ __all__ = [
     "ModemParams",
     "ModemSettings",
     "ModemSetupError",
+    "Network",
     "OtherUnsolicited",
     "PduError",
     "Registration",
@@ -181,6 +183,7 @@ __all__ = [
     "SendError",
     "SignalChanged",
     "Silent",
+    "SimState",
     "StoredMessage",
     "Timeouts",
     "TransportError",

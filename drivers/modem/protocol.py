@@ -15,6 +15,7 @@ from drivers.at.replies import Registration
 from drivers.errors import ModemLost
 from drivers.modem.events import E
 from drivers.modem.info import ModemInfo
+from drivers.modem.network import Network, SimState
 from drivers.modem.storage import StoredMessage
 
 
@@ -33,6 +34,11 @@ class Modem(Protocol):
     @property
     def lost(self) -> ModemLost | None:
         """Why its link ended, once it has."""
+
+    @property
+    def sim(self) -> SimState | None:
+        """What its SIM's lock was last found to be, during :meth:`initialize`: set when the
+        initialisation fails for it too (a PIN needed, no SIM)."""
 
     @property
     def soft_reset_safe(self) -> bool:
@@ -62,6 +68,10 @@ class Modem(Protocol):
 
     async def registration(self) -> Registration:
         """The better of ``AT+CREG?`` and ``AT+CEREG?``."""
+
+    async def network(self) -> Network:
+        """The registration and the operator it is with (``AT+COPS``, long name and numeric
+        code): :class:`~drivers.modem.network.Network`."""
 
     async def list_messages(self, storage: str, stat: int = 4) -> list[StoredMessage]:
         """``AT+CMGL=<stat>`` on ``storage`` (4: all messages, read or not)."""
