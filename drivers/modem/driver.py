@@ -253,9 +253,10 @@ class GsmModem:
         lte = replies.parse_registration(reply.lines, "+CEREG:")
         return lte if registration is None or lte.registered else registration
 
-    async def network(self) -> Network:
-        """The registration (:meth:`registration`) and the operator it is with (``AT+COPS``)."""
-        return await read_network(self.channel, await self.registration())
+    async def network(self, registration: Registration | None = None) -> Network:
+        """The operator (``AT+COPS``) on top of ``registration``, or of :meth:`registration`
+        when it is not given."""
+        return await read_network(self.channel, registration or await self.registration())
 
     async def send_pdu(self, pdu: Data, tpdu_length: int) -> int:
         """Send one SMS-SUBMIT; returns its TP-MR from ``+CMGS: <mr>``. ``pdu`` may be a

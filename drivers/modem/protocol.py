@@ -69,9 +69,9 @@ class Modem(Protocol):
     async def registration(self) -> Registration:
         """The better of ``AT+CREG?`` and ``AT+CEREG?``."""
 
-    async def network(self) -> Network:
-        """The registration and the operator it is with (``AT+COPS``, long name and numeric
-        code): :class:`~drivers.modem.network.Network`."""
+    async def network(self, registration: Registration | None = None) -> Network:
+        """The operator (``AT+COPS``: long name, numeric code, AcT) on top of ``registration``
+        (:meth:`registration`'s when not given): :class:`~drivers.modem.network.Network`."""
 
     async def list_messages(self, storage: str, stat: int = 4) -> list[StoredMessage]:
         """``AT+CMGL=<stat>`` on ``storage`` (4: all messages, read or not)."""

@@ -55,6 +55,10 @@ class ModemConfig:
     # Whether this SIM may text short codes (a carrier's balance or opt-out service): a 3 to
     # 8 digit To, sent as given. Off: such a To is refused (21211), as Twilio refuses it.
     allow_short_codes: bool = False
+    # The SMSC to send through (AT+CSCA), set where the SIM's differs; None: the SIM's own.
+    smsc: str | None = None
+    # Roaming (+CREG <stat> 5), this modem sends nothing: its messages wait until it is home.
+    hold_when_roaming: bool = False
 
     @property
     def backlog_limit(self) -> int:
