@@ -40,6 +40,7 @@ from drivers.errors import (
     ModemLost,
     ModemSetupError,
     PduError,
+    PinRejected,
     SendError,
     TransportError,
 )
@@ -176,6 +177,7 @@ __all__ = [
     "Network",
     "OtherUnsolicited",
     "PduError",
+    "PinRejected",
     "Registration",
     "RegistrationChanged",
     "ReportRouted",

@@ -12,6 +12,9 @@ from drivers.modem.network import Network, SimState
 @dataclass(frozen=True, slots=True)
 class ModemSettings:
     pin: str | None = None
+    # The SIM refused ``pin`` before (PinRejected): it is not sent again, as each wrong try
+    # brings the SIM closer to wanting its PUK (TS 27.007 §8.3).
+    pin_rejected: bool = False
     storage: str | None = None  # override the storage chosen from AT+CPMS=?
     # The SMSC to send through (AT+CSCA, TS 27.005 §3.3.1), set when the SIM's differs;
     # None: the SIM's own.

@@ -26,6 +26,7 @@ from drivers.errors import (
     CmeError,
     CmsError,
     ModemSetupError,
+    PinRejected,
 )
 from drivers.modem import network
 from drivers.modem.info import ModemSettings
@@ -117,6 +118,11 @@ async def unlock_sim(
                 raise ModemSetupError(
                     f"{name}: the SIM needs a PIN (set pin in the config): {sim.describe()}"
                 )
+            if settings.pin_rejected:
+                raise PinRejected(
+                    f"{name}: the SIM refused the configured PIN before; it is not sent again "
+                    f"until the pin in the config changes: {sim.describe()}"
+                )
             if sim.pin_attempts == 1:
                 # The last try: a wrong PIN would lock the SIM until its PUK is entered.
                 raise ModemSetupError(
@@ -129,12 +135,12 @@ async def unlock_sim(
             except (CmeError, CmsError) as exc:
                 after = await network.sim_state(channel, sim.state, profile.pin_counter)
                 report(after)
-                raise ModemSetupError(
+                raise PinRejected(
                     f"{name}: the SIM did not accept the configured PIN ({exc}): {after.describe()}"
                 ) from exc
             continue
         if code == "SIM PIN":
-            raise ModemSetupError(
+            raise PinRejected(
                 f"{name}: the SIM did not accept the configured PIN: {sim.describe()}"
             )
         raise ModemSetupError(

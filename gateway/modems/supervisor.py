@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
@@ -27,6 +27,7 @@ from drivers import (
     ModemParams,
     ModemSettings,
     ModemSetupError,
+    PinRejected,
     RegistrationChanged,
     SimState,
     open_modem,
@@ -209,6 +210,10 @@ class ModemHandle:
             except (DriverError, OSError) as exc:
                 if self.modem is not None and self.modem.sim is not None:
                     self.sim = self.modem.sim  # a PIN needed, no SIM: shown with the error
+                if isinstance(exc, PinRejected):
+                    # Never that PIN again: a changed pin in the config is a new handle.
+                    settings = replace(self.params.settings, pin_rejected=True)
+                    self.params = replace(self.params, settings=settings)
                 self._failures += 1
                 self._ready.clear()
                 self.error = str(exc)
@@ -337,8 +342,8 @@ class ModemHandle:
             await self.check_health()
 
     async def check_health(self) -> ModemHealth | None:
-        """Read signal, registration and storage now; a modem that does not answer is lost
-        (and recovered)."""
+        """Read signal, registration, network and storage now; a modem that does not answer is
+        lost (and recovered)."""
         modem = self.modem
         if modem is None or self.state not in _CONNECTED:
             return None

@@ -151,6 +151,37 @@ async def test_a_sim_wanting_its_pin_shows_the_tries_left(tmp_path: Path) -> Non
         assert value(families, "smsgw_modem_sim_pin_attempts", modem="alice") == 2
 
 
+async def test_a_wrong_pin_is_sent_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gateway.modems.supervisor.BACKOFF_FIRST", 0.01)
+    monkeypatch.setattr("gateway.modems.supervisor.BACKOFF_MAX", 0.01)
+
+    def wants_4321(gateway: Gateway) -> None:
+        alice = gateway.modems.simulated["alice"]
+        alice.pin = "4321"
+        alice.reboot()  # wants it now: the configured one (1234) is wrong
+
+    configuration = config(
+        tmp_path / "data",
+        ModemConfig("alice", "simulated", (ALICE,), pin="1234"),
+        ModemConfig("bob", "simulated", (BOB,)),
+    )
+    gateway = Gateway(configuration)
+    wants_4321(gateway)
+    statuses = Statuses(gateway)
+    await gateway.start()
+    try:
+        await statuses.modem_reached("alice", ModemState.FAILED, 3)  # tried, and again twice
+        alice = gateway.modems.simulated["alice"]
+        assert [line for line in alice.received_commands if line.startswith("AT+CPIN=")] == [
+            'AT+CPIN="1234"'
+        ]
+        assert alice.pin_attempts == 2
+        error = gateway.modems.handles["alice"].error
+        assert error is not None and "not sent again until the pin in the config changes" in error
+    finally:
+        await gateway.stop()
+
+
 async def test_a_missing_sim(tmp_path: Path) -> None:
     async with running(config(tmp_path / "data")) as gateway:
         statuses = Statuses(gateway)

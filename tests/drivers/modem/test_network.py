@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from drivers import Network, SimState
-from drivers.errors import AtCommandError, CmeError, ModemSetupError
+from drivers.errors import AtCommandError, CmeError, ModemSetupError, PinRejected
 from drivers.modem.events import RegistrationChanged
 from drivers.modem.info import ModemSettings
 from tests.drivers.simulator_rig import SETTINGS, WAIT, Events, rig
@@ -110,10 +110,19 @@ async def test_a_wrong_pin_uses_a_try_and_says_so() -> None:
         sim, modem = await setup.add(
             ALICE, "huawei", initialize=False, pin="4321", settings=settings
         )
-        with pytest.raises(ModemSetupError, match=r"did not accept.*2 PIN attempts left"):
+        with pytest.raises(PinRejected, match=r"did not accept.*2 PIN attempts left"):
             await modem.initialize()
         assert sim.pin_attempts == 2
         assert modem.sim == SimState("pin_required", 2, 10)
+
+
+async def test_a_pin_rejected_before_is_not_sent_again() -> None:
+    async with rig() as setup:
+        settings = ModemSettings(pin="0000", pin_rejected=True, sim_busy_delay=0)
+        sim, modem = await setup.add(ALICE, initialize=False, pin="4321", settings=settings)
+        with pytest.raises(PinRejected, match=r"not sent again.*3 PIN attempts left"):
+            await modem.initialize()
+        assert not any(line.startswith("AT+CPIN=") for line in sim.received_commands)
 
 
 async def test_the_last_pin_try_is_never_used() -> None:
