@@ -166,6 +166,13 @@ class Observability:
                 if n.registered
             ),
         )
+        infos = {h.id: h.modem.info for h in handles if h.modem is not None and h.modem.info}
+        family(
+            "smsgw_modem_smsc_info",
+            "gauge",
+            "1, labelled with the SMSC the modem sends through (AT+CSCA).",
+            ((1, {"modem": m, "smsc": i.smsc}) for m, i in infos.items() if i.smsc),
+        )
         sims = {h.id: h.sim for h in handles if h.sim is not None}
         family(
             "smsgw_modem_sim_state",

@@ -64,7 +64,7 @@ def held_config(data: Path) -> Any:
     return config(
         data,
         ModemConfig("alice", "simulated", (ALICE,), hold_when_roaming=True),
-        ModemConfig("bob", "simulated", (BOB,), personality="quectel"),
+        ModemConfig("bob", "simulated", (BOB,), personality="quectel", smsc="+15559990000"),
         ModemConfig("carol", "simulated", (CAROL,), account=OTHER_ACCOUNT.sid),
     )
 
@@ -101,7 +101,9 @@ async def test_roaming_holds_sending_until_home_and_shows_the_network(tmp_path: 
         }
         assert modems["alice"]["sim"] == {"state": "ready", "pin_attempts": 3, "puk_attempts": 10}
         assert modems["bob"]["sim"] == modems["alice"]["sim"]  # Quectel's AT+QPINC?
-        assert modems["alice"]["info"]["smsc"] == "+15550000000"
+        assert modems["alice"]["info"]["smsc"] == "+15550000000"  # the SIM's own
+        assert modems["bob"]["info"]["smsc"] == "+15559990000"  # set from the config
+        assert bob.smsc == "+15559990000"
         families = await scrape(gateway.base_url)
         assert value(families, "smsgw_modem_state", modem="alice", state="roaming") == 1
         assert value(families, "smsgw_modem_up", modem="alice") == 0
@@ -112,6 +114,7 @@ async def test_roaming_holds_sending_until_home_and_shows_the_network(tmp_path: 
         assert value(families, "smsgw_modem_sim_state", modem="alice", state="ready") == 1
         assert value(families, "smsgw_modem_sim_pin_attempts", modem="alice") == 3
         assert value(families, "smsgw_modem_sim_puk_attempts", modem="bob") == 10
+        assert value(families, "smsgw_modem_smsc_info", modem="alice", smsc="+15550000000") == 1
 
         # Held: queued, never handed to the modem, nothing counted against it.
         fetched = await gateway.store.get_message(ACCOUNT.sid, sid)
