@@ -41,6 +41,7 @@ from drivers.errors import (
     ModemLost,
     ModemSetupError,
     PduError,
+    PinRejected,
     SendError,
     TransportError,
 )
@@ -68,6 +69,7 @@ from drivers.modem.events import (
     SignalChanged,
 )
 from drivers.modem.info import Identity, ModemInfo, ModemSettings
+from drivers.modem.network import Network, SimState
 from drivers.modem.protocol import Modem
 from drivers.modem.storage import StoredMessage
 from drivers.modem.ussd import UssdAnswer, UssdState, check_ussd_request
@@ -176,8 +178,10 @@ __all__ = [
     "ModemParams",
     "ModemSettings",
     "ModemSetupError",
+    "Network",
     "OtherUnsolicited",
     "PduError",
+    "PinRejected",
     "Registration",
     "RegistrationChanged",
     "ReportRouted",
@@ -185,6 +189,7 @@ __all__ = [
     "SendError",
     "SignalChanged",
     "Silent",
+    "SimState",
     "StoredMessage",
     "Timeouts",
     "TransportError",

@@ -116,6 +116,11 @@ class ModemSetupError(DriverError):
     """The modem cannot be made ready: a PIN is needed, the SIM is missing, no PDU mode..."""
 
 
+class PinRejected(ModemSetupError):
+    """The SIM refused the configured PIN. Each try uses one of the few the SIM allows before
+    it wants its PUK: the host should not send that PIN again (``ModemSettings.pin_rejected``)."""
+
+
 class SendError(DriverError):
     """Part ``part`` (0-based) of a message was not accepted; ``cause`` says why.
 

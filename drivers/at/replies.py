@@ -254,6 +254,11 @@ class Registration:
         # 1 home, 5 roaming, 6/7 "SMS only" home/roaming (E-UTRAN), 9/10 CSFB not preferred.
         return self.stat in (1, 5, 6, 7, 9, 10)
 
+    @property
+    def roaming(self) -> bool:
+        # 5 roaming, 7 "SMS only" roaming, 10 roaming with CSFB not preferred (TS 27.007 §7.2).
+        return self.stat in (5, 7, 10)
+
 
 def _registration(parts: list[str], command: str) -> Registration:
     stat = _int(parts[0], command, "stat")
@@ -274,6 +279,121 @@ def parse_registration(lines: Lines, prefix: str = "+CREG:") -> Registration:
 def parse_registration_urc(value: str) -> Registration:
     """The unsolicited form, without <n>: ``<stat>[,<lac>,<ci>[,<AcT>]]``."""
     return _registration(fields(value), "+CREG")
+
+
+# TS 27.007 §7.3 <AcT>: the access technology of +COPS (and of +CREG/+CEREG's <AcT>).
+TECHNOLOGIES: Final = (
+    "GSM",
+    "GSM Compact",
+    "UTRAN",
+    "EDGE",  # GSM w/EGPRS
+    "HSDPA",  # UTRAN w/HSDPA
+    "HSUPA",  # UTRAN w/HSUPA
+    "HSPA",  # UTRAN w/HSDPA and HSUPA
+    "LTE",  # E-UTRAN
+    "EC-GSM-IoT",
+    "NB-IoT",  # E-UTRAN (NB-S1 mode)
+    "LTE (5GC)",  # E-UTRA connected to a 5GCN
+    "NR (5GC)",  # NR connected to a 5GCN
+    "NG-RAN",
+    "EN-DC",  # E-UTRA-NR dual connectivity
+)
+
+
+def technology_name(act: int | None) -> str | None:
+    """``7`` -> ``"LTE"``: the name of a TS 27.007 §7.3 <AcT> (``None`` when unknown)."""
+    return TECHNOLOGIES[act] if act is not None and 0 <= act < len(TECHNOLOGIES) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """``+COPS: <mode>[,<format>,<oper>[,<AcT>]]`` (TS 27.007 §7.3): ``format`` says what
+    ``name`` is (0 long alphanumeric, 1 short alphanumeric, 2 numeric MCC and MNC); ``name``
+    is ``None`` when the modem is registered on no network."""
+
+    mode: int
+    format: int | None = None
+    name: str | None = None
+    act: int | None = None
+
+
+def parse_cops(lines: Lines) -> Operator:
+    """The reply to ``AT+COPS?``; its format is the one ``AT+COPS=3,<format>`` set.
+
+    Real replies (ModemManager test-modem-helpers.c cops_query_data): ``1,0,"CHINA MOBILE"``,
+    ``1,0,"CHINA MOBILE",7``, ``1,2,"46000"``, ``1,2,"46000",7``; ``0`` alone when not
+    registered. Huawei with ``AT+CSCS="UCS2"`` gives the name as UCS-2 hex (ModemManager
+    normalize_operator_tests: ``0056006500720069007A006F006E`` is Verizon).
+    """
+    parts = fields(_require(lines, "+COPS:", "AT+COPS?"))
+    mode = _int(parts[0], "AT+COPS?", "mode")
+    if len(parts) < 3 or not parts[2]:
+        return Operator(mode)
+    form = _int(parts[1], "AT+COPS?", "format")
+    act = _int(parts[3], "AT+COPS?", "AcT") if len(parts) > 3 and parts[3] else None
+    return Operator(mode, form, _ucs2_hex_text(parts[2]), act)
+
+
+def _ucs2_hex_text(text: str) -> str:
+    if len(text) >= 8 and len(text) % 4 == 0 and all(c in "0123456789ABCDEFabcdef" for c in text):
+        decoded = bytes.fromhex(text).decode("utf-16-be", "replace")
+        if decoded.isprintable():
+            return decoded
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class PinAttempts:
+    """How many more tries the SIM allows for its PIN and its PUK (``None``: not said)."""
+
+    pin: int | None
+    puk: int | None
+
+
+def _count(text: str) -> int | None:
+    return int(text) if text.strip().isdigit() else None
+
+
+def parse_pin_attempts(lines: Lines) -> PinAttempts | None:
+    """The PIN and PUK tries left, from whichever command the modem's vendor answers; ``None``
+    when no line of a known form is there.
+
+    - ``+CPINR: <code>,<retries>[,<default>]``, one line per code (TS 27.007 §8.65; recorded
+      on a Sequans modem: ``+CPINR: SIM PIN,3,3``, ``+CPINR: SIM PUK,10,10``);
+    - Quectel ``AT+QPINC?``: ``+QPINC: "SC",<pin>,<puk>`` (and ``"P2"`` for PIN2; BG95);
+    - Huawei ``AT^CPIN?``: ``^CPIN: <code>,[<times>],<puk>,<pin>,<puk2>,<pin2>``
+      (``^CPIN: SIM PIN,3,10,3,10,3``, ``^CPIN: READY,,10,3,10,3``);
+    - SIMCom ``AT+SPIC``: ``+SPIC: <pin>,<puk>,<pin2>,<puk2>`` (``+SPIC: 3,10,0,10``).
+    """
+    pin = puk = None
+    found = False
+    for line in lines:
+        upper = line.upper()
+        if upper.startswith("+CPINR:"):
+            parts = fields(_value(line, "+CPINR:"))
+            code = parts[0].upper()
+            if len(parts) > 1 and code in ("SIM PIN", "SIM PUK"):
+                found = True
+                if code == "SIM PIN":
+                    pin = _count(parts[1])
+                else:
+                    puk = _count(parts[1])
+        elif upper.startswith("+QPINC:"):
+            parts = fields(_value(line, "+QPINC:"))
+            if parts[0].upper() == "SC" and len(parts) >= 3:
+                found = True
+                pin, puk = _count(parts[1]), _count(parts[2])
+        elif upper.startswith("^CPIN:"):
+            parts = fields(_value(line, "^CPIN:"))
+            if len(parts) >= 4:
+                found = True
+                puk, pin = _count(parts[2]), _count(parts[3])
+        elif upper.startswith("+SPIC:"):
+            parts = fields(_value(line, "+SPIC:"))
+            found = True
+            pin = _count(parts[0])
+            puk = _count(parts[1]) if len(parts) > 1 else None
+    return PinAttempts(pin, puk) if found else None
 
 
 def _ucs2_hex_number(text: str) -> str:

@@ -43,6 +43,7 @@ from drivers.modem.events import (
     event_for,
 )
 from drivers.modem.info import Identity, ModemInfo, ModemSettings
+from drivers.modem.network import Network, SimState, read_network
 from drivers.modem.quirks import GENERIC, VendorProfile, profile_for
 from drivers.modem.setup import attempt, read_text
 from drivers.modem.storage import Storages, StoredMessage
@@ -68,6 +69,7 @@ class GsmModem:
         self.settings = settings or ModemSettings()
         self.profile: VendorProfile = GENERIC
         self.info: ModemInfo | None = None
+        self.sim: SimState | None = None  # as last found, locked or missing too
         self.storages = Storages(channel)
         self.ussd_sessions = UssdSessions(channel, lambda: self.profile.ussd_packed)
         self._acknowledge = False  # +CMT/+CDS need AT+CNMA (AT+CSMS=1 in effect)
@@ -154,7 +156,7 @@ class GsmModem:
             await attempt(channel, command)
         revision = await read_text(channel, "AT+CGMR", "+CGMR:")
         imei = await read_text(channel, "AT+CGSN", "+CGSN:")
-        await setup.unlock_sim(channel, self.settings, self.profile)
+        sim = await setup.unlock_sim(channel, self.settings, self.profile, self._sim_found)
         imsi = await read_text(channel, "AT+CIMI", "+CIMI:") or None
         numbers_reply = await attempt(channel, "AT+CNUM")
         numbers = tuple(replies.parse_cnum(numbers_reply.lines)) if numbers_reply else ()
@@ -170,8 +172,8 @@ class GsmModem:
         )
         cnmi = await setup.choose_notifications(channel, self.profile)
         self._rings.caller_id = await setup.call_reports(channel)
-        smsc_reply = await attempt(channel, "AT+CSCA?")
-        smsc = replies.parse_csca(smsc_reply.lines) if smsc_reply else None
+        smsc = await setup.service_centre(channel, self.settings.smsc)
+        registration = await setup.enable_registration_reports(channel)
         self.info = ModemInfo(
             identity=Identity(manufacturer, model, revision, imei, imsi, numbers),
             profile=self.profile.name,
@@ -179,11 +181,16 @@ class GsmModem:
             report_storage=report_storage,
             storages=storages,
             cnmi=cnmi,
-            smsc=smsc[0] if smsc else None,
-            registration=await setup.enable_registration_reports(channel),
+            smsc=smsc,
+            registration=registration,
             rssi=await self._rssi_or_none(),
+            sim=sim,
+            network=await read_network(channel, registration) if registration else None,
         )
         return self.info
+
+    def _sim_found(self, sim: SimState) -> None:
+        self.sim = sim
 
     async def command_state(self) -> None:
         """Bring the modem back to command state, whatever the host before left it in.
@@ -259,6 +266,11 @@ class GsmModem:
         reply = await self.channel.command("AT+CEREG?")
         lte = replies.parse_registration(reply.lines, "+CEREG:")
         return lte if registration is None or lte.registered else registration
+
+    async def network(self, registration: Registration | None = None) -> Network:
+        """The operator (``AT+COPS``) on top of ``registration``, or of :meth:`registration`
+        when it is not given."""
+        return await read_network(self.channel, registration or await self.registration())
 
     async def send_pdu(self, pdu: Data, tpdu_length: int) -> int:
         """Send one SMS-SUBMIT; returns its TP-MR from ``+CMGS: <mr>``. ``pdu`` may be a

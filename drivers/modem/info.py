@@ -6,12 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drivers.at.replies import Registration
+from drivers.modem.network import Network, SimState
 
 
 @dataclass(frozen=True, slots=True)
 class ModemSettings:
     pin: str | None = None
+    # The SIM refused ``pin`` before (PinRejected): it is not sent again, as each wrong try
+    # brings the SIM closer to wanting its PUK (TS 27.007 §8.3).
+    pin_rejected: bool = False
     storage: str | None = None  # override the storage chosen from AT+CPMS=?
+    # The SMSC to send through (AT+CSCA, TS 27.005 §3.3.1), set when the SIM's differs;
+    # None: the SIM's own.
+    smsc: str | None = None
     sim_busy_retries: int = 20
     sim_busy_delay: float = 1.0
     # Bringing the modem to command state (GsmModem.command_state): rounds of ESC, a pause in
@@ -48,3 +55,5 @@ class ModemInfo:
     smsc: str | None
     registration: Registration | None
     rssi: int | None
+    sim: SimState | None = None
+    network: Network | None = None  # at initialisation

@@ -15,6 +15,7 @@ from drivers.at.replies import Registration
 from drivers.errors import ModemLost
 from drivers.modem.events import E
 from drivers.modem.info import ModemInfo
+from drivers.modem.network import Network, SimState
 from drivers.modem.storage import StoredMessage
 from drivers.modem.ussd import UssdAnswer
 
@@ -34,6 +35,11 @@ class Modem(Protocol):
     @property
     def lost(self) -> ModemLost | None:
         """Why its link ended, once it has."""
+
+    @property
+    def sim(self) -> SimState | None:
+        """What its SIM's lock was last found to be, during :meth:`initialize`: set when the
+        initialisation fails for it too (a PIN needed, no SIM)."""
 
     @property
     def soft_reset_safe(self) -> bool:
@@ -76,6 +82,10 @@ class Modem(Protocol):
 
     async def ussd_cancel(self) -> None:
         """``AT+CUSD=2``: end the USSD session (a menu left open)."""
+
+    async def network(self, registration: Registration | None = None) -> Network:
+        """The operator (``AT+COPS``: long name, numeric code, AcT) on top of ``registration``
+        (:meth:`registration`'s when not given): :class:`~drivers.modem.network.Network`."""
 
     async def list_messages(self, storage: str, stat: int = 4) -> list[StoredMessage]:
         """``AT+CMGL=<stat>`` on ``storage`` (4: all messages, read or not)."""

@@ -33,6 +33,9 @@ class VendorProfile:
     # USSD strings as the hex of packed GSM 7-bit septets, both ways (AT+CUSD=1,"AA180C3602",15
     # for *100#): Huawei E1550/E1752/E171 firmware (gammu's Huawei notes, huawei-ussd.pl).
     ussd_packed: bool = False
+    # The command that tells the PIN and PUK tries left (drivers.at.replies.parse_pin_attempts
+    # reads each vendor's answer): TS 27.007 §8.65 AT+CPINR unless the vendor has its own.
+    pin_counter: str | None = "AT+CPINR"
     notes: str = ""
 
     def matches(self, manufacturer: str, model: str) -> bool:
@@ -57,6 +60,7 @@ HUAWEI: Final = VendorProfile(
     # AT+CVHU=0 does ATH hang up); AT+CHUP ends it.
     hang_up="AT+CHUP",
     ussd_packed=True,
+    pin_counter="AT^CPIN?",  # ^CPIN: SIM PIN,3,10,3,10,3 (E1750/EM770 logs, ModemManager)
     notes="E1750/E1752/E173/E3372 stick firmware; PCUI port for SMS when ttyUSB0 runs PPP",
 )
 ZTE: Final = VendorProfile(
@@ -79,6 +83,7 @@ QUECTEL: Final = VendorProfile(
     urc_prefixes=("+QIND:", "+QUSIM:", "+QSTK:"),
     refuses_ds1=True,  # Qualcomm-based EC25/EG25: status reports as +CDSI
     soft_reset_safe=True,
+    pin_counter="AT+QPINC?",  # +QPINC: "SC",3,10 (EC25/BG95 AT manuals)
 )
 SIMCOM_QUALCOMM: Final = VendorProfile(
     "simcom-qualcomm",
@@ -87,11 +92,13 @@ SIMCOM_QUALCOMM: Final = VendorProfile(
     urc_prefixes=("+CPSI:",),
     refuses_ds1=True,  # SIM7600 (Qualcomm MDM9x07)
     soft_reset_safe=True,
+    pin_counter="AT+SPIC",  # +SPIC: 3,10,0,10
 )
 SIMCOM: Final = VendorProfile(
     "simcom",
     _re(r"simcom"),
     # SIM800/SIM900 boot lines (RDY, Call Ready, SMS Ready) are URCs in drivers.at.parse already.
+    pin_counter="AT+SPIC",
     notes="SIM800/SIM900: 2G only; brown-outs reboot it (watch for RDY)",
 )
 GENERIC: Final = VendorProfile("generic")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Final
 
 from drivers.at import replies
@@ -25,8 +26,11 @@ from drivers.errors import (
     CmeError,
     CmsError,
     ModemSetupError,
+    PinRejected,
 )
+from drivers.modem import network
 from drivers.modem.info import ModemSettings
+from drivers.modem.network import SimState
 from drivers.modem.quirks import VendorProfile
 from drivers.modem.storage import Storages
 
@@ -82,35 +86,66 @@ async def _cpin(channel: AtChannel, settings: ModemSettings, profile: VendorProf
         raise
 
 
-async def unlock_sim(channel: AtChannel, settings: ModemSettings, profile: VendorProfile) -> None:
+async def unlock_sim(
+    channel: AtChannel,
+    settings: ModemSettings,
+    profile: VendorProfile,
+    report: Callable[[SimState], None],
+) -> SimState:
+    """Enter the configured PIN if the SIM asks for one; the SIM's state once it is ready.
+    ``report`` hears each state the SIM is found in, a locked or missing one too: a
+    :class:`~drivers.errors.ModemSetupError` follows, naming it and the tries left."""
     name = channel.name
     pin_sent = False
     for _ in range(settings.sim_busy_retries):
         try:
-            state = await _cpin(channel, settings, profile)
+            code = await _cpin(channel, settings, profile)
         except (CmeError, CmsError) as exc:
             if exc.code in (_CME_SIM_BUSY, _CMS_SIM_BUSY):
                 await asyncio.sleep(settings.sim_busy_delay)
                 continue
             if exc.code == _CME_SIM_NOT_INSERTED:
+                report(SimState(network.MISSING))
                 raise ModemSetupError(f"{name}: no SIM card inserted") from exc
             raise ModemSetupError(f"{name}: the SIM is not usable: {exc}") from exc
-        if state == "READY":
-            return
-        if state == "SIM PIN" and not pin_sent:
+        # The tries left are read at each state: a wrong PIN just used one.
+        sim = await network.sim_state(channel, network.state_name(code), profile.pin_counter)
+        report(sim)
+        if code == "READY":
+            return sim
+        if code == "SIM PIN" and not pin_sent:
             if not settings.pin:
-                raise ModemSetupError(f"{name}: the SIM needs a PIN (set pin in the config)")
+                raise ModemSetupError(
+                    f"{name}: the SIM needs a PIN (set pin in the config): {sim.describe()}"
+                )
+            if settings.pin_rejected:
+                raise PinRejected(
+                    f"{name}: the SIM refused the configured PIN before; it is not sent again "
+                    f"until the pin in the config changes: {sim.describe()}"
+                )
+            if sim.pin_attempts == 1:
+                # The last try: a wrong PIN would lock the SIM until its PUK is entered.
+                raise ModemSetupError(
+                    f"{name}: the SIM has one PIN attempt left; enter the PIN in a phone "
+                    f"to be sure of it: {sim.describe()}"
+                )
             pin_sent = True  # never again: three wrong PINs lock the SIM
             try:
                 await channel.command(f'AT+CPIN="{settings.pin}"')
             except (CmeError, CmsError) as exc:
-                raise ModemSetupError(
-                    f"{name}: the SIM did not accept the configured PIN ({exc})"
+                after = await network.sim_state(channel, sim.state, profile.pin_counter)
+                report(after)
+                raise PinRejected(
+                    f"{name}: the SIM did not accept the configured PIN ({exc}): {after.describe()}"
                 ) from exc
             continue
-        if state == "SIM PIN":
-            raise ModemSetupError(f"{name}: the SIM did not accept the configured PIN")
-        raise ModemSetupError(f"{name}: the SIM wants {state}; unlock it in a phone")
+        if code == "SIM PIN":
+            raise PinRejected(
+                f"{name}: the SIM did not accept the configured PIN: {sim.describe()}"
+            )
+        raise ModemSetupError(
+            f"{name}: the SIM wants {code}; unlock it in a phone: {sim.describe()}"
+        )
     raise ModemSetupError(f"{name}: the SIM stayed busy")
 
 
@@ -170,10 +205,28 @@ async def choose_notifications(
     raise ModemSetupError(f"{channel.name}: the modem accepts no new-message notification")
 
 
+async def service_centre(channel: AtChannel, wanted: str | None) -> str | None:
+    """The SMSC the modem sends through: ``wanted`` set with ``AT+CSCA`` where the SIM's
+    differs (TS 27.005 §3.3.1; <tosca> 145 international, 129 otherwise); the SIM's own
+    when ``wanted`` is ``None`` or the modem refuses it."""
+    reply = await attempt(channel, "AT+CSCA?")
+    found = replies.parse_csca(reply.lines) if reply else None
+    current = found[0] if found else None
+    if wanted is None or wanted == current:
+        return current
+    tosca = 145 if wanted.startswith("+") else 129
+    if await attempt(channel, f'AT+CSCA="{wanted}",{tosca}') is None:
+        log.warning("%s: the modem refused the SMSC %s; it keeps %s", channel.name, wanted, current)
+        return current
+    return wanted
+
+
 async def enable_registration_reports(channel: AtChannel) -> Registration | None:
     found: Registration | None = None
     for command in ("+CREG", "+CEREG"):
-        await attempt(channel, f"AT{command}=1")
+        # n=2 adds the location area and cell (TS 27.007 §7.2); n=1 where it is refused.
+        if await attempt(channel, f"AT{command}=2") is None:
+            await attempt(channel, f"AT{command}=1")
         reply = await attempt(channel, f"AT{command}?")
         if reply is None:
             continue

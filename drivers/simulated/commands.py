@@ -1,4 +1,6 @@
-"""The AT commands a simulated modem answers (all but AT+CMGS, which needs the prompt).
+"""The AT commands a simulated modem answers (all but AT+CMGS, which needs the prompt); the
+network registration (:mod:`drivers.simulated.registration`) and the SIM's lock
+(:mod:`drivers.simulated.sim`) are families of their own.
 
 Each handler takes the modem, the command name as written (``+CPMS`` for set/test, ``+CPMS?``
 for read), the argument after ``=`` (upper-cased; ``?`` for a test command) and the original
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from drivers.at.replies import fields
-from drivers.simulated.state import CommandFailed, NoFinalResult
+from drivers.simulated.state import CommandFailed
 from drivers.simulated.ussd import answer_line, request_text
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ def handles(*names: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def _ints(argument: str, family: str = "CME") -> list[int]:
+def integers(argument: str, family: str = "CME") -> list[int]:
     values = []
     for raw_part in argument.split(","):
         part = raw_part.strip()
@@ -54,8 +56,8 @@ def _quoted(argument: str) -> list[str]:
     return [value.strip().strip('"') for value in argument.split(",")]
 
 
-def _needs_sim(modem: SimulatedModem) -> None:
-    if not modem.pin_entered:
+def needs_sim(modem: SimulatedModem) -> None:
+    if not (modem.sim_inserted and modem.pin_entered):
         raise CommandFailed("CMS", 311)
 
 
@@ -84,6 +86,8 @@ def _imei(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
 
 @handles("+CIMI")
 def _imsi(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    if not modem.sim_inserted:
+        raise CommandFailed("CME", 10)
     if not modem.pin_entered:
         raise CommandFailed("CME", 11)
     return [modem.imsi]
@@ -102,7 +106,7 @@ def _cmee(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CMEE: {modem.cmee}"]
     if argument == "?":
         return ["+CMEE: (0-2)"]
-    (value,) = _ints(argument)
+    (value,) = integers(argument)
     if value not in (0, 1, 2):
         raise CommandFailed("CME", 4)
     modem.cmee = value
@@ -157,21 +161,10 @@ def _cmms(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CMMS: {modem.cmms}"]
     if argument == "?":
         return ["+CMMS: (0-2)"]
-    (value,) = _ints(argument, "CMS")
+    (value,) = integers(argument, "CMS")
     if value not in (0, 1, 2):
         raise CommandFailed("CMS", 303)
     modem.cmms = value
-    return []
-
-
-@handles("+COPS")
-def _cops(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    if name.endswith("?"):
-        if modem.registration not in (1, 5):
-            return ["+COPS: 0"]
-        return ['+COPS: 0,0,"smsgw sim network",7']
-    if argument == "?":
-        return ['+COPS: (2,"smsgw sim network","smsgw","00101",7),,(0-4),(0-2)']
     return []
 
 
@@ -213,7 +206,7 @@ def _cbc(modem: SimulatedModem, name: str, argument: str, original: str) -> list
 
 def _switch(argument: str) -> bool:
     """A 0/1 setting's new value (``AT+CLIP=1``); +CME ERROR: 4 for anything else."""
-    (value,) = _ints(argument)
+    (value,) = integers(argument)
     if value not in (0, 1):
         raise CommandFailed("CME", 4)
     return value == 1
@@ -254,28 +247,6 @@ def _clcc(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     return [] if argument == "?" else modem.calls.clcc()
 
 
-# --- SIM -----------------------------------------------------------------------------------------
-
-
-@handles("+CPIN")
-def _cpin(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    if modem.sim_busy_answers > 0:
-        modem.sim_busy_answers -= 1
-        raise CommandFailed("CME", 14)  # SIM busy: right after boot
-    if name.endswith("?"):
-        state = "READY" if modem.pin_entered else "SIM PIN"
-        if modem.personality.cpin_without_ok and modem.pin_entered:
-            raise NoFinalResult(f"+CPIN: {state}")
-        return [f"+CPIN: {state}"]
-    given = original.partition("=")[2].strip().strip('"')
-    if modem.pin_entered:
-        raise CommandFailed("CME", 3)
-    if given != modem.pin:
-        raise CommandFailed("CME", 16)  # incorrect password
-    modem.pin_entered = True
-    return []
-
-
 # --- message service settings --------------------------------------------------------------------
 
 
@@ -285,7 +256,7 @@ def _cmgf(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CMGF: {modem.cmgf}"]
     if argument == "?":
         return ["+CMGF: (0,1)"]
-    (value,) = _ints(argument, "CMS")
+    (value,) = integers(argument, "CMS")
     if value not in (0, 1):
         raise CommandFailed("CMS", 303)
     modem.cmgf = value
@@ -298,7 +269,7 @@ def _csms(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CSMS: {modem.csms},1,1,1"]
     if argument == "?":
         return ["+CSMS: (0,1)"]
-    (value,) = _ints(argument, "CMS")
+    (value,) = integers(argument, "CMS")
     if value not in (0, 1) or (value == 0 and modem.personality.phase2_plus_only):
         raise CommandFailed("CMS", 303)
     modem.csms = value
@@ -318,7 +289,7 @@ def _cpms(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
             for memory in modem.mem
         ]
         return ["+CPMS: " + ",".join(parts)]
-    _needs_sim(modem)
+    needs_sim(modem)
     wanted = [memory for memory in _quoted(argument) if memory]
     if not wanted or len(wanted) > 3 or any(memory not in modem.storages for memory in wanted):
         raise CommandFailed("CMS", 302)
@@ -336,7 +307,7 @@ def _cnmi(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CNMI: {modem.personality.cnmi_test}"]
     if name.endswith("?"):
         return ["+CNMI: " + ",".join(map(str, modem.cnmi))]
-    values = _ints(argument, "CMS")
+    values = integers(argument, "CMS")
     merged = [v if v >= 0 else old for v, old in zip(values + [-1] * 5, modem.cnmi, strict=False)]
     mode, mt, bm, ds, bfr = merged[:5]
     allowed = _ranges(modem.personality.cnmi_test)
@@ -380,24 +351,7 @@ def _csca(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     return []
 
 
-# --- network -------------------------------------------------------------------------------------
-
-
-@handles("+CREG", "+CEREG", "+CGREG")
-def _registration(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    command = name.rstrip("?")
-    if name.endswith("?"):
-        mode = modem.creg if command == "+CREG" else modem.cereg
-        location = ',"00C3","0000A1B2"' if mode == 2 and modem.registration in (1, 5) else ""
-        return [f"{command}: {mode},{modem.registration}{location}"]
-    if argument == "?":
-        return [f"{command}: (0-2)"]
-    (value,) = _ints(argument)
-    if command == "+CREG":
-        modem.creg = value
-    else:
-        modem.cereg = value
-    return []
+# --- signal ------------------------------------------------------------------------------------
 
 
 @handles("+CSQ")
@@ -428,7 +382,7 @@ def _cmgl(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
 
 @handles("+CMGR")
 def _cmgr(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    (index,) = _ints(argument, "CMS")
+    (index,) = integers(argument, "CMS")
     slot = modem.storages[modem.mem[0]].slots.get(index)
     if slot is None:
         raise CommandFailed("CMS", _CMS_INVALID_INDEX)
@@ -442,7 +396,7 @@ def _cmgr(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
 def _cmgd(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
     if argument == "?":
         return ["+CMGD: (0-255),(0-4)"]
-    values = [*_ints(argument, "CMS"), 0]
+    values = [*integers(argument, "CMS"), 0]
     index, flag = values[0], values[1]
     storage = modem.storages[modem.mem[0]]
     if flag == 0:

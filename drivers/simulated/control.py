@@ -30,6 +30,18 @@ class BadRequest(Exception):
     pass
 
 
+def _hex(body: dict[str, Any], name: str) -> str:
+    value: str = _field(body, name, str)
+    if not value or any(char not in "0123456789ABCDEFabcdef" for char in value):
+        raise BadRequest(f"{name!r} must be hexadecimal")
+    return value.upper()
+
+
+def _optional(body: dict[str, Any], name: str, kind: Any) -> Any:
+    """The field's value, or ``None`` when it is left out."""
+    return _field(body, name, kind) if name in body else None
+
+
 def _field(body: dict[str, Any], name: str, kind: Any, default: Any = ...) -> Any:
     value = body.get(name, default)
     if value is ...:
@@ -116,7 +128,31 @@ class Controls:
         self.modem.fill_storage(_field(body, "storage", str, self.modem.mem[2]))
 
     async def registration(self, body: dict[str, Any]) -> Any:
-        self.modem.set_registration(_field(body, "stat", int))
+        stat = _field(body, "stat", int)
+        if not 0 <= stat <= 10:
+            raise BadRequest("'stat' must be a TS 27.007 <stat>, 0 to 10 (1 home, 5 roaming)")
+        self.modem.set_registration(stat)
+
+    async def operator(self, body: dict[str, Any]) -> Any:
+        act = _optional(body, "technology", int)
+        if act is not None and not 0 <= act <= 13:
+            raise BadRequest("'technology' must be a TS 27.007 <AcT>, 0 to 13 (7 LTE)")
+        code = _optional(body, "code", str)
+        if code is not None and not (code.isdigit() and len(code) in (5, 6)):
+            raise BadRequest("'code' must be the MCC and MNC, 5 or 6 digits")
+        self.modem.set_operator(
+            _optional(body, "name", str), _optional(body, "short_name", str), code, act
+        )
+
+    async def cell(self, body: dict[str, Any]) -> Any:
+        self.modem.set_cell(_hex(body, "lac"), _hex(body, "ci"))
+
+    async def sim(self, body: dict[str, Any]) -> Any:
+        pin, puk = _optional(body, "pin_attempts", int), _optional(body, "puk_attempts", int)
+        if min(pin or 0, puk or 0) < 0:
+            raise BadRequest("the tries left must not be negative")
+        inserted = _optional(body, "inserted", bool)
+        self.modem.set_sim(inserted=inserted, pin_attempts=pin, puk_attempts=puk)
 
     async def rule(self, body: dict[str, Any]) -> Any:
         rule = HandsetRule(
@@ -166,6 +202,9 @@ ACTIONS: Final = (
     "plug",
     "fill",
     "registration",
+    "operator",
+    "cell",
+    "sim",
     "rule",
     "switch_on",
     "call",
@@ -294,6 +333,20 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
         "echo": modem.echo,
         "cnmi": list(modem.cnmi),
         "registration": modem.registration,
+        "operator": {
+            "name": modem.serving.long_name,
+            "short_name": modem.serving.short_name,
+            "code": modem.serving.code,
+            "technology": modem.serving.act,
+            "lac": modem.serving.lac,
+            "ci": modem.serving.ci,
+        },
+        "sim": {
+            "inserted": modem.sim_inserted,
+            "unlocked": modem.pin_entered,
+            "pin_attempts": modem.pin_attempts,
+            "puk_attempts": modem.puk_attempts,
+        },
         "storages": {
             name: {"used": len(storage.slots), "capacity": storage.capacity}
             for name, storage in modem.storages.items()

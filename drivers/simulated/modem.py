@@ -21,9 +21,11 @@ import logging
 import random
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from drivers.errors import ModemLost
+from drivers.simulated import registration, sim
 from drivers.simulated.calls import Calls
 from drivers.simulated.commands import HANDLERS
 from drivers.simulated.pdus import checked_submit
@@ -31,6 +33,7 @@ from drivers.simulated.peer import AtPeer, Typing, chained
 from drivers.simulated.personality import GENERIC, Personality
 from drivers.simulated.state import (
     CommandFailed,
+    ServingNetwork,
     Slot,
     Storage,
     SubmitRejected,
@@ -88,6 +91,10 @@ class SimulatedModem(AtPeer):
         self.imei = imei or _with_luhn("35693803" + tail[-6:].rjust(6, "0"))
         self.imsi = imsi or "31026" + tail[-10:].rjust(10, "0")
         self.pin = pin
+        self.puk = "12345678"
+        self.sim_inserted = True
+        self.pin_attempts = sim.PIN_TRIES
+        self.puk_attempts = sim.PUK_TRIES
         self.network: SimulatedNetwork | None = None
         sizes = {**DEFAULT_CAPACITY, **(capacity or {})}
         self.storages = {name: Storage(name, sizes.get(name, 20)) for name in personality.storages}
@@ -95,6 +102,7 @@ class SimulatedModem(AtPeer):
         self.sim_busy_answers = 0
         self.plugged = True  # see unplug()
         self.registration = 1
+        self.serving = ServingNetwork()
         self.rssi = 20
         self.smsc = "+15550000000"
         self.calls = Calls(self)
@@ -124,6 +132,7 @@ class SimulatedModem(AtPeer):
         self.cereg = 0
         self.clip = False  # AT+CLIP=1: +CLIP after each RING (TS 27.007 §7.6)
         self.crc = False  # AT+CRC=1: +CRING: <type> instead of RING (§6.11)
+        self.cops_format = 0  # TS 27.007 §7.3: long alphanumeric until AT+COPS=3,<format>
         self.charset = "GSM"
         self.cmms = 0
         self.cusd = 0  # AT+CUSD <n>
@@ -253,11 +262,57 @@ class SimulatedModem(AtPeer):
         self._urc(line)
 
     def set_registration(self, stat: int) -> None:
+        """Registered (1 home, 5 roaming) or not (0, 2 searching, 3 denied): TS 27.007 §7.2."""
         self.registration = stat
+        self._report_registration()
+
+    def _report_registration(self) -> None:
         if self.creg:
-            self._urc(f"+CREG: {stat}")
+            self._urc(f"+CREG: {registration.registration_value(self, self.creg)}")
         if self.cereg:
-            self._urc(f"+CEREG: {stat}")
+            self._urc(f"+CEREG: {registration.registration_value(self, self.cereg)}")
+
+    def set_operator(
+        self,
+        long_name: str | None = None,
+        short_name: str | None = None,
+        code: str | None = None,
+        act: int | None = None,
+    ) -> None:
+        """Another operator (the names and MCC/MNC ``AT+COPS?`` gives) or access technology."""
+        serving = self.serving
+        self.serving = replace(
+            serving,
+            long_name=serving.long_name if long_name is None else long_name,
+            short_name=serving.short_name if short_name is None else short_name,
+            code=serving.code if code is None else code,
+            act=serving.act if act is None else act,
+        )
+
+    def set_cell(self, lac: str, ci: str) -> None:
+        """Another location area and cell: reported where ``AT+CREG=2`` asks (§7.2)."""
+        self.serving = replace(self.serving, lac=lac, ci=ci)
+        if 2 in (self.creg, self.cereg):
+            self._report_registration()
+
+    def set_sim(
+        self,
+        *,
+        inserted: bool | None = None,
+        pin_attempts: int | None = None,
+        puk_attempts: int | None = None,
+    ) -> None:
+        """Take the SIM out or put it back, or set the PIN and PUK tries it has left (0 PIN
+        tries: it wants its PUK). A SIM put back, as a locked one, wants its PIN again."""
+        if inserted is not None:
+            self.sim_inserted = inserted
+            self.pin_entered = self.pin is None
+        if pin_attempts is not None:
+            self.pin_attempts = pin_attempts
+        if puk_attempts is not None:
+            self.puk_attempts = puk_attempts
+        if self.pin_attempts == 0:
+            self.pin_entered = False
 
     async def release_prompt(self) -> bool:
         """Show the ``> `` held back by :attr:`Faults.hold_prompt`; ``False`` if none was held

@@ -44,6 +44,9 @@ class Personality:
     # gammu and huawei-ussd.pl), "ucs2" when its network answers in UCS-2, dcs 72 (a ZTE
     # stick as Russian operators sell them: StackOverflow 23102775's "+CUSD: 0,"0421...",72").
     ussd: str = "text"
+    # The command telling the PIN and PUK tries left (drivers/simulated/sim.py): TS 27.007
+    # §8.65 +CPINR, or the vendor's own (Quectel +QPINC, Huawei ^CPIN).
+    pin_counter: str = "+CPINR"
 
 
 GENERIC: Final = Personality()
@@ -62,6 +65,7 @@ PERSONALITIES: Final = {
             caret_spam=True,
             ath_ignored=True,
             ussd="packed",
+            pin_counter="^CPIN",
         ),
         replace(
             GENERIC,
@@ -89,6 +93,7 @@ PERSONALITIES: Final = {
             revision="EC25EFAR06A06M4G",
             refuses_ds1=True,
             report_storage="SM",
+            pin_counter="+QPINC",
         ),
         replace(
             GENERIC,

@@ -71,3 +71,17 @@ class Faults:
     # The next AT+CMGS enters data mode but its "> " is held back until release_prompt(): a
     # host that dies meanwhile leaves the modem waiting for a PDU, as a real one would be.
     hold_prompt: bool = False
+
+
+@dataclass
+class ServingNetwork:
+    """The network a simulated modem is registered on: its operator as ``AT+COPS?`` names it
+    in each format (TS 27.007 §7.3: long, short, numeric MCC and MNC), its access technology
+    (<AcT>, 7 E-UTRAN), and the location area and cell that ``+CREG`` (n=2, §7.2) reports."""
+
+    long_name: str = "smsgw sim network"
+    short_name: str = "smsgw"
+    code: str = "00101"  # MCC 001, MNC 01: the test network (ITU-T E.212)
+    act: int = 7
+    lac: str = "00C3"
+    ci: str = "0000A1B2"

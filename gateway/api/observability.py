@@ -21,7 +21,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from drivers import rssi_dbm
+from drivers import Network, rssi_dbm
 from gateway.api.connections import ConnectionGuard
 from gateway.domain.errors import StoreError
 from gateway.metrics import Metrics
@@ -139,6 +139,58 @@ class Observability:
             "gauge",
             "+CREG/+CEREG <stat> at the last health check (1 home, 5 roaming).",
             {m: c.registration.stat for m, c in health.items() if c.registration is not None},
+        )
+        networks = {h.id: network for h in handles if (network := _network(h)) is not None}
+        per_modem(
+            "smsgw_modem_roaming",
+            "gauge",
+            "1 when the modem is registered on a visited network (+CREG <stat> 5).",
+            {m: int(n.roaming) for m, n in networks.items() if n.registered},
+        )
+        family(
+            "smsgw_modem_network_info",
+            "gauge",
+            "1, labelled with the network the modem is on: operator (AT+COPS long name), "
+            "mcc_mnc, technology (TS 27.007 <AcT>).",
+            (
+                (
+                    1,
+                    {
+                        "modem": m,
+                        "operator": n.operator or "",
+                        "mcc_mnc": n.code or "",
+                        "technology": n.technology or "",
+                    },
+                )
+                for m, n in networks.items()
+                if n.registered
+            ),
+        )
+        infos = {h.id: h.modem.info for h in handles if h.modem is not None and h.modem.info}
+        family(
+            "smsgw_modem_smsc_info",
+            "gauge",
+            "1, labelled with the SMSC the modem sends through (AT+CSCA).",
+            ((1, {"modem": m, "smsc": i.smsc}) for m, i in infos.items() if i.smsc),
+        )
+        sims = {h.id: h.sim for h in handles if h.sim is not None}
+        family(
+            "smsgw_modem_sim_state",
+            "gauge",
+            "1 for the state the SIM was last found in (ready, missing, pin_required, ...).",
+            ((1, {"modem": m, "state": sim.state}) for m, sim in sims.items()),
+        )
+        per_modem(
+            "smsgw_modem_sim_pin_attempts",
+            "gauge",
+            "PIN tries the SIM has left, where the modem says.",
+            {m: sim.pin_attempts for m, sim in sims.items() if sim.pin_attempts is not None},
+        )
+        per_modem(
+            "smsgw_modem_sim_puk_attempts",
+            "gauge",
+            "PUK tries the SIM has left, where the modem says.",
+            {m: sim.puk_attempts for m, sim in sims.items() if sim.puk_attempts is not None},
         )
         storages = [(m, c) for m, c in health.items() if c.storage and c.storage_used is not None]
         family(
@@ -323,6 +375,14 @@ def _rssi(handle: ModemHandle) -> int | None:
         return handle.health.rssi
     info = handle.modem.info if handle.modem is not None else None
     return info.rssi if info is not None else None
+
+
+def _network(handle: ModemHandle) -> Network | None:
+    """The latest network reading: the health check's, else the one taken at initialisation."""
+    if handle.health is not None and handle.health.network is not None:
+        return handle.health.network
+    info = handle.modem.info if handle.modem is not None else None
+    return info.network if info is not None else None
 
 
 def _labels(labels: Mapping[str, str]) -> str:

@@ -160,6 +160,14 @@ def _print_modem(modem: dict[str, Any]) -> None:
     if info:
         identity = info.get("identity", {})
         print(f"  {identity.get('manufacturer', '')} {identity.get('model', '')}, signal {signal}")
+    network = health.get("network") or info.get("network")
+    if network:
+        print(f"  network: {_network(network)}")
+    sim = modem.get("sim")
+    if sim:
+        print(f"  SIM: {_sim(sim)}")
+    if info.get("smsc"):
+        print(f"  SMSC {info['smsc']}")
     if health.get("storage_total"):
         used, total = health["storage_used"], health["storage_total"]
         print(f"  storage {health['storage']}: {used} of {total} used")
@@ -171,6 +179,32 @@ def _print_modem(modem: dict[str, Any]) -> None:
         print(f"  refusing to send: {modem['trouble']} ({modem['troubles']} times so far)")
     if modem.get("balance"):
         print(f"  balance {modem['balance']['value']:g} (read {modem['balance']['at']})")
+
+
+def _network(network: dict[str, Any]) -> str:
+    """``Vodafone.de (26202), UTRAN, roaming, LAC 0502 cell 0404736D``."""
+    if not network["registered"]:
+        return f"not registered (+CREG <stat> {network['stat']})"
+    operator = network["operator"] or network["code"] or "unknown operator"
+    if network["operator"] and network["code"]:
+        operator += f" ({network['code']})"
+    parts = [operator, network["technology"], "roaming" if network["roaming"] else "home"]
+    if network["lac"] or network["ci"]:
+        parts.append(f"LAC {network['lac'] or '?'} cell {network['ci'] or '?'}")
+    return ", ".join(part for part in parts if part)
+
+
+def _sim(sim: dict[str, Any]) -> str:
+    """``PIN required, 2 PIN attempts left, 10 PUK attempts left``."""
+    state = {"pin_required": "PIN required", "puk_required": "PUK required"}.get(
+        sim["state"], sim["state"]
+    )
+    left = [
+        f"{count} {code} attempt{'' if count == 1 else 's'} left"
+        for code, count in (("PIN", sim["pin_attempts"]), ("PUK", sim["puk_attempts"]))
+        if count is not None
+    ]
+    return ", ".join([state, *left])
 
 
 def _webhooks(args: argparse.Namespace) -> int:

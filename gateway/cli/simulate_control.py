@@ -3,10 +3,11 @@
 Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "..."}``.
 
 =========================  ==============================================================
-``GET  /state``            numbers, personality, settings, storage use, faults, and whether
-                           the modem waits for a PDU (``data_mode``), holds its prompt back
-                           (``prompt_held``) or is sending one it took (``submitting``), the
-                           USSD strings it was sent and whether a USSD menu is open;
+``GET  /state``            numbers, personality, settings, operator and SIM, storage use,
+                           faults, and whether the modem waits for a PDU (``data_mode``),
+                           holds its prompt back (``prompt_held``) or is sending one it
+                           took (``submitting``), the USSD strings it was sent and whether a
+                           USSD menu is open;
                            ``?until=prompt_held`` (or another of these three) answers once
                            that is true, with the state at that moment
 ``GET  /submissions``      every SUBMIT the network accepted (destination, text, TP-MR...);
@@ -28,7 +29,15 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
 ``POST /drop``             close the line, as if unplugged (a pty comes back on ``/plug``)
 ``POST /plug``             a dropped pty comes back at the same path
 ``POST /fill``             ``{"storage": "SM"}``: fill a message storage
-``POST /registration``     ``{"stat": 0}``: lose (0) or regain (1) the network
+``POST /registration``     ``{"stat": 0}``: lose (0) or regain the network, at home (1) or
+                           roaming (5) (TS 27.007 §7.2 <stat>)
+``POST /operator``         ``{"name": "Vodafone.de", "short_name": "voda DE", "code": "26202",
+                           "technology": 2}``: what AT+COPS? names (each key optional;
+                           ``technology`` the <AcT>: 0 GSM, 2 UTRAN, 7 LTE)
+``POST /cell``             ``{"lac": "0502", "ci": "0404736D"}``: another location area and cell
+``POST /sim``              ``{"inserted": false}``, ``{"pin_attempts": 2, "puk_attempts": 10}``:
+                           take the SIM out (or put it back), set the tries left (0 PIN tries:
+                           it wants its PUK)
 ``POST /rule``             ``{"number": "+1555...", "fate": "undelivered", "status": 65,
                            "cms_error": 21, "delay": 2.0}``; ``"number": "*"`` sets the default
 ``POST /switch-on``        ``{"number": "+1555..."}``: a switched-off handset comes back

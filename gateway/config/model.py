@@ -64,6 +64,10 @@ class ModemConfig:
     balance_ussd: str | None = None
     balance_pattern: str | None = None
     balance_interval: float = DEFAULT_BALANCE_INTERVAL
+    # The SMSC to send through (AT+CSCA), set where the SIM's differs; None: the SIM's own.
+    smsc: str | None = None
+    # Roaming (+CREG <stat> 5), this modem sends nothing: its messages wait until it is home.
+    hold_when_roaming: bool = False
 
     @property
     def backlog_limit(self) -> int:

@@ -129,6 +129,7 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
     max_backlog = item.get("max_backlog", int)
     if max_backlog is not None and max_backlog < 0:
         raise ConfigError(item.key("max_backlog"), "parts, 0 (no limit) or more")
+    smsc = item.get("smsc", str)
     modem = ModemConfig(
         id=item.get("id", str, f"modem{index + 1}"),
         driver=driver,
@@ -147,6 +148,9 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
         allow_short_codes=item.get("allow_short_codes", bool, False),
         hangup_calls=item.get("hangup_calls", bool, True),
         **_balance(item),
+        # The SMSC is a number in E.164 too (TS 27.005 §3.3.1 AT+CSCA, <tosca> 145).
+        smsc=_number(smsc, item.key("smsc"), region) if smsc is not None else None,
+        hold_when_roaming=item.get("hold_when_roaming", bool, False),
     )
     item.finish()
     return modem

@@ -1,7 +1,8 @@
 """What a modem's health check reads, and what registration means for sending.
 
-A check asks for the signal (``AT+CSQ``), the registration (``AT+CREG?``, then ``AT+CEREG?``)
-and how full the message storage is (``AT+CPMS?``). A modem that does not answer it is not
+A check asks for the signal (``AT+CSQ``), the registration (``AT+CREG?``, then ``AT+CEREG?``),
+the operator (``AT+COPS``, twice: its name and its code) and how full the message storage is
+(``AT+CPMS?``). A modem that does not answer it is not
 healthy, whatever it said before: the supervisor (:mod:`gateway.modems.supervisor`) recovers it.
 """
 
@@ -11,7 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from drivers import AtCommandError, AtReplyError, Modem, Registration
+from drivers import AtCommandError, AtReplyError, Modem, Network, Registration
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,25 +23,29 @@ class ModemHealth:
     storage: str | None
     storage_used: int | None
     storage_total: int | None
+    network: Network | None = None  # the operator, technology, roaming and cell
 
 
 async def check(modem: Modem, now: datetime) -> ModemHealth:
     """Read the modem's state. A command the modem refuses (``ERROR``, a reply it garbles)
     leaves that reading unknown; one it does not answer raises (AtTimeout, ModemLost)."""
-    rssi = registration = used = total = None
+    rssi = registration = network = used = total = None
     with contextlib.suppress(AtCommandError, AtReplyError):
         rssi = (await modem.signal())[0]
     with contextlib.suppress(AtCommandError, AtReplyError):
         registration = await modem.registration()
+    if registration is not None:
+        network = await modem.network(registration)  # the registration is not asked again
     storage = modem.info.storage if modem.info else None
     if storage is not None:
         with contextlib.suppress(AtCommandError, AtReplyError):
             used, total = await modem.storage_usage(storage)
-    return ModemHealth(now, rssi, registration, storage, used, total)
+    return ModemHealth(now, rssi, registration, storage, used, total, network)
 
 
 class RegistrationTracker:
-    """Whether the modem can send: registered on any network it reports on.
+    """Whether the modem can send: registered on any network it reports on; and whether it
+    roams (every network it is registered on is a visited one: TS 27.007 §7.2 <stat> 5).
 
     An LTE modem may report ``+CREG: 0`` (no circuit-switched network) while ``+CEREG: 1``:
     SMS still goes (over SGs or IMS), so the modem has service when any source says so. A poll
@@ -50,22 +55,29 @@ class RegistrationTracker:
     """
 
     def __init__(self) -> None:
-        self._reports: dict[str, bool] = {}
-        self._polled: bool | None = None
+        self._reports: dict[str, Registration] = {}
+        self._polled: Registration | None = None
 
     def update(self, source: str, registration: Registration) -> bool:
         """Record one report (``+CREG``, ``+CEREG``...); returns whether there is service."""
-        self._reports[source] = registration.registered
+        self._reports[source] = registration
         return self.registered
 
     def polled(self, registration: Registration) -> bool:
         """The answer to a poll replaces what reports said."""
         self._reports = {}
-        self._polled = registration.registered
+        self._polled = registration
         return self.registered
+
+    def _latest(self) -> list[Registration]:
+        return list(self._reports.values()) or ([self._polled] if self._polled else [])
 
     @property
     def registered(self) -> bool:
-        if self._reports:
-            return any(self._reports.values())
-        return True if self._polled is None else self._polled
+        latest = self._latest()
+        return any(item.registered for item in latest) if latest else True
+
+    @property
+    def roaming(self) -> bool:
+        registered = [item for item in self._latest() if item.registered]
+        return bool(registered) and all(item.roaming for item in registered)

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
@@ -28,7 +28,9 @@ from drivers import (
     ModemParams,
     ModemSettings,
     ModemSetupError,
+    PinRejected,
     RegistrationChanged,
+    SimState,
     open_modem,
 )
 from gateway.config import ModemConfig
@@ -53,9 +55,14 @@ class ModemState(StrEnum):
     STARTING = "starting"
     READY = "ready"
     NO_SERVICE = "no_service"  # connected, but registered on no network: nothing is sent
+    ROAMING = "roaming"  # on a visited network with hold_when_roaming: nothing is sent
     LOST = "lost"
     FAILED = "failed"  # cannot be set up (PIN, no SIM...): retried slowly, needs a person
     STOPPED = "stopped"
+
+
+# Connected and set up, whether or not it may send.
+_CONNECTED: Final = (ModemState.READY, ModemState.NO_SERVICE, ModemState.ROAMING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,7 @@ class ModemStatus:
     health: ModemHealth | None = None  # the latest health check
     recoveries: int = 0  # times it was brought back (initialised again, reopened, reset)
     balance: Balance | None = None  # the SIM's, as balance_ussd last read it
+    sim: SimState | None = None  # as last found: ready, or why it is not (tries left)
 
 
 class ModemHandle:
@@ -100,6 +108,7 @@ class ModemHandle:
         self.health_interval = health_interval
         self.health: ModemHealth | None = None
         self.recoveries = 0
+        self.sim: SimState | None = None
         self._registration = RegistrationTracker()
         self._soft_reset_safe = False  # from the vendor profile, once identified
         self._failures = 0
@@ -130,6 +139,7 @@ class ModemHandle:
             self.health,
             self.recoveries,
             self.balance.latest if self.balance is not None else None,
+            self.sim,
         )
 
     def on_state(self, listener: Callable[[ModemState], None]) -> None:
@@ -159,7 +169,7 @@ class ModemHandle:
 
     def lost(self, reason: str, *, logged: bool = False) -> None:
         """Someone using the modem found it unusable (e.g. it stopped answering)."""
-        if self.state in (ModemState.READY, ModemState.NO_SERVICE):  # not while reconnecting
+        if self.state in _CONNECTED:  # not while reconnecting
             if not logged:
                 log.warning("%s: %s; recovering it", self.id, reason)
             self.error = reason
@@ -215,6 +225,12 @@ class ModemHandle:
                     await self._disconnect()
                     await self._connect()
             except (DriverError, OSError) as exc:
+                if self.modem is not None and self.modem.sim is not None:
+                    self.sim = self.modem.sim  # a PIN needed, no SIM: shown with the error
+                if isinstance(exc, PinRejected):
+                    # Never that PIN again: a changed pin in the config is a new handle.
+                    settings = replace(self.params.settings, pin_rejected=True)
+                    self.params = replace(self.params, settings=settings)
                 self._failures += 1
                 self._ready.clear()
                 self.error = str(exc)
@@ -259,6 +275,7 @@ class ModemHandle:
 
     def _in_service(self, modem: Modem, info: ModemInfo) -> None:
         self._soft_reset_safe = modem.soft_reset_safe
+        self.sim = info.sim
         self._registration = RegistrationTracker()
         if info.registration is not None:
             self._registration.polled(info.registration)
@@ -271,14 +288,14 @@ class ModemHandle:
             info.storage,
             ",".join(map(str, info.cnmi)),
         )
-        self._service(self._registration.registered, announce=False)
+        self._service(announce=False)
         if self._reported_meanwhile:
             # A report that came during the set-up may be newer than the set-up's poll.
             self._reported_meanwhile = False
             self._poll_soon()
 
     def _registration_changed(self, event: RegistrationChanged) -> None:
-        if self.state not in (ModemState.READY, ModemState.NO_SERVICE) or self._lost.is_set():
+        if self.state not in _CONNECTED or self._lost.is_set():
             # Being set up (or about to be): a modem keeps AT+CREG=1 (TS 27.007 §7.2) from a
             # host before, so +CREG comes in the middle of the initialisation too. It must not
             # make the modem ready there: senders would write AT+CMGS before AT+CMGF=0, and
@@ -287,7 +304,7 @@ class ModemHandle:
             self._reported_meanwhile = True
             return
         if self._registration.update(event.source, event.registration):
-            self._service(True)
+            self._service()
         else:
             # One network gone may not be all of them (an LTE modem without circuit-switched
             # service still sends SMS): a poll of both decides.
@@ -298,16 +315,30 @@ class ModemHandle:
         self._checks.add(task)
         task.add_done_callback(self._checks.discard)
 
-    def _service(self, registered: bool, *, announce: bool = True) -> None:
-        """Registration decides whether the modem can send: a state, not a failure."""
-        if registered:
+    def _service(self, *, announce: bool = True) -> None:
+        """Registration decides whether the modem can send: a state, not a failure. Roaming,
+        a modem configured with ``hold_when_roaming`` sends nothing until it is home."""
+        tracker = self._registration
+        held = tracker.registered and tracker.roaming and self.config.hold_when_roaming
+        if tracker.registered and not held:
             was = self.state
             self._set_state(ModemState.READY)
             self._ready.set()
-            if announce and was is ModemState.NO_SERVICE:
-                log.info("%s: registered again", self.id)
+            if announce and was in (ModemState.NO_SERVICE, ModemState.ROAMING):
+                log.info(
+                    "%s: %s",
+                    self.id,
+                    "home again" if was is ModemState.ROAMING else "registered again",
+                )
                 self._recovered_listeners.announce()
-        elif self.state in (ModemState.READY, ModemState.STARTING):
+        elif held:
+            if self.state is not ModemState.ROAMING:
+                log.warning(
+                    "%s: roaming (hold_when_roaming); messages wait until it is home", self.id
+                )
+                self._ready.clear()
+                self._set_state(ModemState.ROAMING)
+        elif self.state in (ModemState.READY, ModemState.STARTING, ModemState.ROAMING):
             log.warning("%s: not registered on any network; messages wait", self.id)
             self._ready.clear()
             self._set_state(ModemState.NO_SERVICE)
@@ -328,10 +359,10 @@ class ModemHandle:
             await self.check_health()
 
     async def check_health(self) -> ModemHealth | None:
-        """Read signal, registration and storage now; a modem that does not answer is lost
-        (and recovered)."""
+        """Read signal, registration, network and storage now; a modem that does not answer is
+        lost (and recovered)."""
         modem = self.modem
-        if modem is None or self.state not in (ModemState.READY, ModemState.NO_SERVICE):
+        if modem is None or self.state not in _CONNECTED:
             return None
         try:
             self.health = await health.check(modem, datetime.now(UTC))
@@ -339,7 +370,8 @@ class ModemHandle:
             self.lost(f"no answer to the health check: {exc}")
             return None
         if self.health.registration is not None:
-            self._service(self._registration.polled(self.health.registration))
+            self._registration.polled(self.health.registration)
+            self._service()
         return self.health
 
     async def _disconnect(self, *, soft_reset: bool = False) -> None:
@@ -365,5 +397,5 @@ def modem_params(config: ModemConfig) -> ModemParams:
         config.rtscts,
         config.numbers,
         config.personality,
-        ModemSettings(pin=config.pin),
+        ModemSettings(pin=config.pin, smsc=config.smsc),
     )

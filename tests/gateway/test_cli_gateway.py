@@ -171,6 +171,10 @@ async def test_a_first_start_and_the_commands_around_it(tmp_path: Path) -> None:
         assert webhooks.stdout == "0 pending, 0 delivered, 0 given up\n"  # no sms_url here
         readable = await asyncio.to_thread(smsgw, "modems", "--config", str(config))
         assert "alice: ready" in readable.stdout and "signal -73 dBm" in readable.stdout
+        network = "  network: smsgw sim network (00101), LTE, home, LAC 00C3 cell 0000A1B2"
+        sim = "  SIM: ready, 3 PIN attempts left, 10 PUK attempts left"  # AT+CPINR, AT^CPIN?
+        assert readable.stdout.count(network) == 2 and readable.stdout.count(sim) == 2
+        assert "  SMSC +15550000000" in readable.stdout
 
         # USSD through bob's Huawei (packed hex both ways), a menu walked with --reply.
         menu = await asyncio.to_thread(

@@ -248,6 +248,22 @@ def test_a_full_configuration() -> None:
             },
             "modems[0].allow_short_codes: expected true or false",
         ),
+        (
+            {"modems": [{"driver": "simulated", "numbers": ["+15550001111"], "smsc": "+4477"}]},
+            "modems[0].smsc: '+4477' is not a phone number a network could route",
+        ),
+        (
+            {
+                "modems": [
+                    {
+                        "driver": "simulated",
+                        "numbers": ["+15550001111"],
+                        "hold_when_roaming": "yes",
+                    }
+                ]
+            },
+            "modems[0].hold_when_roaming: expected true or false",
+        ),
     ],
 )
 def test_every_mistake_names_its_key(data: dict[str, object], message: str) -> None:
@@ -703,3 +719,24 @@ def test_each_bad_balance_setting_names_its_key(keys: dict[str, object], message
     with pytest.raises(ConfigError) as caught:
         parse(_balance_modem(**keys))
     assert str(caught.value).startswith(message)
+
+
+def test_smsc_and_hold_when_roaming() -> None:
+    modems = parse(
+        {
+            "modems": [
+                {"id": "a", "driver": "simulated", "numbers": ["+15550001111"]},
+                {
+                    "id": "b",
+                    "driver": "simulated",
+                    "numbers": ["+15550002222"],
+                    "smsc": "+44 7785 016005",
+                    "hold_when_roaming": True,
+                },
+            ]
+        }
+    ).modems
+    assert [(modem.smsc, modem.hold_when_roaming) for modem in modems] == [
+        (None, False),
+        ("+447785016005", True),
+    ]

@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from drivers import Identity, ModemInfo, Registration
+from drivers import Identity, ModemInfo, Network, Registration, SimState
 from gateway.api import handlers
 from gateway.api.forms import MAX_PAGE_SIZE
 from gateway.api.observability import routes as observability_routes
@@ -418,6 +418,10 @@ def test_the_modems_extension_follows_the_gateway_s_status() -> None:
     assert set(info["identity"]["properties"]) == _fields(Identity)
     assert set(info["registration"]["properties"]) == _fields(Registration)
     assert set(health) == _fields(ModemHealth)
+    assert set(info["network"]["properties"]) == _fields(Network)
+    assert set(health["network"]["properties"]) == _fields(Network)
+    assert set(info["sim"]["properties"]) == _fields(SimState)
+    assert set(modem["sim"]["properties"]) == _fields(SimState)
     assert modem["state"]["enum"] == [state.value for state in ModemState]
 
 

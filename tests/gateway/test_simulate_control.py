@@ -115,7 +115,38 @@ async def test_control_interface() -> None:
                 await modem.send_parts(parts("x"))
             assert caught.value.cms_code == 8
 
+            # Roaming on another operator, in another cell: what the driver reads.
+            assert (await client.post("/registration", json={"stat": 5})).status == 200
+            operator = {"name": "Vodafone.de", "code": "26202", "technology": 2}
+            assert (await client.post("/operator", json=operator)).status == 200
+            assert (
+                await client.post("/cell", json={"lac": "0502", "ci": "0404736d"})
+            ).status == 200
+            network = await modem.network()
+            assert (network.operator, network.code, network.technology) == (
+                "Vodafone.de",
+                "26202",
+                "UTRAN",
+            )
+            assert (network.roaming, network.lac, network.ci) == (True, "0502", "0404736D")
+            assert (await client.post("/sim", json={"pin_attempts": 2})).status == 200
+            assert (await modem.channel.command("AT+CPINR")).lines[0] == "+CPINR: SIM PIN,2,3"
+
             state = await (await client.get("/state")).json()
+            assert state["operator"] == {
+                "name": "Vodafone.de",
+                "short_name": "smsgw",
+                "code": "26202",
+                "technology": 2,
+                "lac": "0502",
+                "ci": "0404736D",
+            }
+            assert state["sim"] == {
+                "inserted": True,
+                "unlocked": True,
+                "pin_attempts": 2,
+                "puk_attempts": 10,
+            }
             assert state["numbers"] == [ME]
             assert state["cnmi"] == [2, 1, 0, 2, 0]
             submissions = await (await client.get("/submissions")).json()
@@ -129,6 +160,12 @@ async def test_control_interface() -> None:
                 ("/rule", {"number": HANDSET, "fate": "lost"}, "'lost' is not a valid Fate"),
                 ("/latency", {"seconds": -1}, "'seconds' must not be negative"),
                 ("/plug", {}, "only a pty can be plugged back"),
+                ("/registration", {"stat": 11}, "0 to 10"),
+                ("/operator", {"code": "2620"}, "5 or 6 digits"),
+                ("/operator", {"technology": 14}, "0 to 13"),
+                ("/cell", {"lac": "XYZ", "ci": "1"}, "'lac' must be hexadecimal"),
+                ("/sim", {"pin_attempts": -1}, "must not be negative"),
+                ("/sim", {"inserted": "no"}, "'inserted' must be bool"),
             ]:
                 reply = await client.post(path, json=body)
                 assert reply.status == 400

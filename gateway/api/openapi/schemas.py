@@ -324,6 +324,30 @@ def modem() -> Schema:
             "act": nullable_int,
         }
     )
+    network = closed_object(
+        {
+            "operator": {**nullable_text, "description": "The long name (AT+COPS=3,0)"},
+            "code": {**nullable_text, "description": "MCC and MNC (AT+COPS=3,2)"},
+            "act": {**nullable_int, "description": "TS 27.007 <AcT> (7: E-UTRAN)"},
+            "technology": {**nullable_text, "description": "The <AcT>'s name: GSM, LTE..."},
+            "stat": {"type": "integer", "description": "+CREG/+CEREG <stat>: 1 home, 5 roaming"},
+            "registered": {"type": "boolean"},
+            "roaming": {"type": "boolean"},
+            "lac": nullable_text,
+            "ci": nullable_text,
+        }
+    )
+    sim = closed_object(
+        {
+            "state": {
+                "type": "string",
+                "description": "ready, missing, pin_required, puk_required, or another "
+                "AT+CPIN? code in lower case",
+            },
+            "pin_attempts": nullable_int,
+            "puk_attempts": nullable_int,
+        }
+    )
     info = closed_object(
         {
             "identity": identity,
@@ -335,6 +359,8 @@ def modem() -> Schema:
             "smsc": nullable_text,
             "registration": {**registration, "nullable": True},
             "rssi": nullable_int,
+            "sim": {**sim, "nullable": True},
+            "network": {**network, "nullable": True},
         }
     )
     health_check = closed_object(
@@ -345,6 +371,7 @@ def modem() -> Schema:
             "storage": nullable_text,
             "storage_used": nullable_int,
             "storage_total": nullable_int,
+            "network": {**network, "nullable": True},
         }
     )
     return closed_object(
@@ -371,6 +398,7 @@ def modem() -> Schema:
                 "nullable": True,
                 "description": "The SIM's balance as balance_ussd last read it, and when",
             },
+            "sim": {**sim, "nullable": True, "description": "The SIM's lock, as last found"},
         },
         title="Modem",
     )

@@ -24,6 +24,8 @@ import pytest
 from drivers.at.parse import Prompt, ResultKind, Unsolicited
 from drivers.at.replies import (
     Cusd,
+    Operator,
+    PinAttempts,
     Registration,
     StoredPdu,
     fields,
@@ -32,6 +34,7 @@ from drivers.at.replies import (
     parse_cmgs,
     parse_cnmi_test,
     parse_cnum,
+    parse_cops,
     parse_cpin,
     parse_cpms_test,
     parse_cpms_usage,
@@ -40,6 +43,7 @@ from drivers.at.replies import (
     parse_csq,
     parse_cusd,
     parse_pdu_urc_length,
+    parse_pin_attempts,
     parse_registration,
     parse_registration_urc,
     parse_storage_urc,
@@ -672,6 +676,84 @@ def test_registration() -> None:
     assert full == Registration(1, "1A2B", "00C3D4E5", 7)
     assert parse_registration_urc("1") == Registration(1)
     assert parse_registration_urc('5,"1A2B","00C3D4E5"') == Registration(5, "1A2B", "00C3D4E5")
+
+
+def test_registration_roaming() -> None:
+    # ModemManager test-modem-helpers.c: "+CREG: 2,5,\"0502\",\"0404736D\"" (roaming) and
+    # "+CREG: 2,6,\"8B37\",\"0A265185\",7" (SMS only, home).
+    roaming = parse_registration(['+CREG: 2,5,"0502","0404736D"'])
+    assert roaming == Registration(5, "0502", "0404736D")
+    assert roaming.registered and roaming.roaming
+    home = parse_registration(['+CREG: 2,6,"8B37","0A265185",7'])
+    assert home == Registration(6, "8B37", "0A265185", 7)
+    assert home.registered and not home.roaming
+    assert not parse_registration(["+CREG: 0,1"]).roaming
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # ModemManager test-modem-helpers.c cops_query_data, each format.
+        ('+COPS: 1,0,"CHINA MOBILE"', Operator(1, 0, "CHINA MOBILE")),
+        ('+COPS: 1,0,"CHINA MOBILE",7', Operator(1, 0, "CHINA MOBILE", 7)),
+        ('+COPS: 1,2,"46000"', Operator(1, 2, "46000")),
+        ('+COPS: 1,2,"46000",7', Operator(1, 2, "46000", 7)),
+        # A gsm-nodejs log: "+COPS: 0,0,\"VIETTEL\",2" (UTRAN); the short format (1).
+        ('+COPS: 0,0,"VIETTEL",2', Operator(0, 0, "VIETTEL", 2)),
+        ('+COPS: 0,1,"OP"', Operator(0, 1, "OP")),
+        # Not registered: the mode alone.
+        ("+COPS: 0", Operator(0)),
+        # ModemManager normalize_operator_tests: with AT+CSCS="UCS2" the name is UCS-2 hex.
+        ('+COPS: 0,0,"0056006500720069007A006F006E",7', Operator(0, 0, "Verizon", 7)),
+        ('+COPS: 0,2,"003300310031003400380030"', Operator(0, 2, "311480")),
+    ],
+)
+def test_cops_read(line: str, expected: Operator) -> None:
+    assert parse_cops([line]) == expected
+
+
+def test_cops_malformed() -> None:
+    with pytest.raises(AtReplyError):
+        parse_cops([])
+    with pytest.raises(AtReplyError):
+        parse_cops(['+COPS: x,0,"A"'])
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # TS 27.007 §8.65, recorded on a Pycom FiPy (Sequans): AT+CPINR.
+        (
+            [
+                "+CPINR: SIM PIN,3,3",
+                "+CPINR: SIM PUK,10,10",
+                "+CPINR: SIM PIN2,3,3",
+                "+CPINR: SIM PUK2,10,10",
+            ],
+            PinAttempts(3, 10),
+        ),
+        # The code quoted, and one code asked alone (AT+CPINR="SIM PIN").
+        (['+CPINR: "SIM PIN",2,3'], PinAttempts(2, None)),
+        # Quectel BG95 AT+QPINC?: "SC" is the SIM PIN and its PUK, "P2" PIN2.
+        (['+QPINC: "SC",3,10', '+QPINC: "P2",3,10'], PinAttempts(3, 10)),
+        # Huawei E1750/EM770 AT^CPIN?: <code>,[<times>],<puk>,<pin>,<puk2>,<pin2>.
+        (["^CPIN: SIM PIN,3,10,3,10,3"], PinAttempts(3, 10)),
+        (["^CPIN: READY,,10,3,10,3"], PinAttempts(3, 10)),
+        (["^CPIN: SIM PUK,9,9,0,10,3"], PinAttempts(0, 9)),
+        # SIMCom AT+SPIC: <pin>,<puk>,<pin2>,<puk2> (a SIM800 test fixture), and the short
+        # form of older firmware.
+        (["+SPIC: 3,10,0,10"], PinAttempts(3, 10)),
+        (["+SPIC: 1"], PinAttempts(1, None)),
+    ],
+)
+def test_pin_attempts(lines: list[str], expected: PinAttempts) -> None:
+    assert parse_pin_attempts(lines) == expected
+
+
+def test_pin_attempts_unknown() -> None:
+    assert parse_pin_attempts([]) is None
+    assert parse_pin_attempts(["+CPINR: SIM PIN2,3,3"]) is None  # not the SIM's own PIN
+    assert parse_pin_attempts(['+QPINC: "P2",3,10']) is None
 
 
 def test_cnum_and_text() -> None:

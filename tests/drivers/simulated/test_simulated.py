@@ -318,7 +318,8 @@ async def test_what_other_at_software_asks() -> None:
         await channel.command('AT+CSCS="UCS2"')
         assert (await channel.command("AT+CSCS?")).lines == ('+CSCS: "UCS2"',)
         assert (await channel.command("AT+CMEE=1;+CREG=2")).lines == ()
-        assert (await channel.command("AT+CREG?")).lines == ('+CREG: 2,1,"00C3","0000A1B2"',)
+        # TS 27.007 §7.2, n=2: <lac>, <ci> and <AcT> (7, E-UTRAN).
+        assert (await channel.command("AT+CREG?")).lines == ('+CREG: 2,1,"00C3","0000A1B2",7',)
         assert (await channel.command("AT+CGATT?")).lines == ("+CGATT: 1",)
         await channel.command("AT+CMMS=2")
         assert (await channel.command("AT+CMMS?")).lines == ("+CMMS: 2",)
