@@ -21,6 +21,7 @@ from gateway.config.defaults import (
     DEFAULT_WEBHOOK_TIMEOUT,
 )
 from gateway.domain.pricing import PriceTable
+from gateway.domain.quota import Quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,9 @@ class ModemConfig:
     # Whether this SIM may text short codes (a carrier's balance or opt-out service): a 3 to
     # 8 digit To, sent as given. Off: such a To is refused (21211), as Twilio refuses it.
     allow_short_codes: bool = False
+    # The SIM plan's caps and pacing (daily_limit, monthly_limit, monthly_recipients,
+    # min_interval, jitter, in quota_time_zone): gateway.domain.quota.
+    quota: Quota = field(default_factory=Quota)
 
     @property
     def backlog_limit(self) -> int:

@@ -11,10 +11,12 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from drivers import PERSONALITIES, parse_tcp_url
 from gateway.config.checks import cross_check
 from gateway.config.defaults import (
+    DAY,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HEALTH_INTERVAL,
@@ -42,6 +44,7 @@ from gateway.domain.numbering import NumberError
 from gateway.domain.numbering import parse as parse_number
 from gateway.domain.numbering import region as known_region
 from gateway.domain.pricing import PriceTable
+from gateway.domain.quota import Quota
 from gateway.domain.urls import url_problem
 
 
@@ -143,9 +146,35 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
         account=account,
         max_backlog=max_backlog,
         allow_short_codes=item.get("allow_short_codes", bool, False),
+        quota=_quota(item),
     )
     item.finish()
     return modem
+
+
+def _quota(item: Table) -> Quota:
+    """A modem's plan caps (positive integers) and pacing (seconds), in its time zone."""
+    name = item.get("quota_time_zone", str, "UTC")
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem = f"{name!r} is not a time zone zoneinfo knows (IANA such as Europe/Berlin)"
+        raise ConfigError(item.key("quota_time_zone"), problem) from None
+    return Quota(
+        daily_limit=_cap(item, "daily_limit"),
+        monthly_limit=_cap(item, "monthly_limit"),
+        monthly_recipients=_cap(item, "monthly_recipients"),
+        min_interval=_seconds(item, "min_interval", 0.0, 0.0, DAY),
+        jitter=_seconds(item, "jitter", 0.0, 0.0, DAY),
+        zone=zone,
+    )
+
+
+def _cap(item: Table, name: str) -> int | None:
+    value: int | None = item.get(name, int)
+    if value is not None and value < 1:
+        raise ConfigError(item.key(name), f"expected a positive integer, got {value}")
+    return value
 
 
 def _seconds(table: Table, name: str, default: float, minimum: float, maximum: float) -> float:

@@ -335,4 +335,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
             WHERE id = NEW.id;
     END;
     """,
+    # 16: the parts sent since a moment, through their sent_at (gateway.domain.quota: what a
+    # modem's plan caps have used this day and month, read once when its worker starts).
+    """
+    CREATE INDEX segments_by_sent_at ON segments (sent_at) WHERE sent_at IS NOT NULL;
+    """,
 )
