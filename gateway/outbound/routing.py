@@ -13,6 +13,10 @@ When a modem stops (unplugged, no SIM, no network registration...), its service 
 no part sent yet (and no pinned sender) move to another ready modem of their service
 ``FAILOVER_AFTER`` seconds after it left service; a message waits as long as no modem of its
 service is ready (its validity period still applies).
+
+A modem's plan caps (:mod:`gateway.domain.quota`) count too: a message goes to a modem of its
+service whose caps let it go now, if one is ready (else it waits where it would have gone), and
+a message its modem's caps hold back moves to another modem of its service with quota left.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
+from drivers.codec import plan_text
 from gateway.config import Config, ServiceConfig
 from gateway.domain.errors import ApiError, StoreError
 from gateway.domain.models import Message, Status
@@ -69,6 +74,8 @@ class ServiceRouter:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._failovers: dict[str, asyncio.TimerHandle] = {}
+        self._capped: set[str] = set()  # modems whose caps hold messages back: move them
+        self._unsubscribe: Callable[[], None] | None = None
 
     def wake(self) -> None:
         """A service message was committed, or a modem came back: look now."""
@@ -77,6 +84,7 @@ class ServiceRouter:
     def start(self) -> None:
         for handle in self.modems.handles.values():
             self.attach(handle)
+        self._unsubscribe = self.dispatcher.on_held(self._held)
         self._tasks.append(self.tasks.spawn("services", self._run))
 
     def reconfigure(self, config: Config) -> None:
@@ -95,6 +103,9 @@ class ServiceRouter:
             timer.cancel()
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         for timer in self._failovers.values():
             timer.cancel()
         self._failovers.clear()
@@ -108,6 +119,8 @@ class ServiceRouter:
             self._wake.clear()
             try:
                 await self.route_due()
+                while self._capped:
+                    await self.relieve(self._capped.pop())
                 due = await self.store.next_scheduled_at()
             except StoreError as exc:
                 log.warning("routing service messages failed: %s", exc)
@@ -179,6 +192,12 @@ class ServiceRouter:
         candidates = [
             handle for handle in self._pool(service) if self._ready(handle) and handle.id != avoid
         ]
+        parts = message.num_segments or plan_text(message.body).num_segments
+        quotas = self.dispatcher.quotas
+        left = [h for h in candidates if quotas.held_until(h.config, parts, message.to) is None]
+        # A move goes only where the caps let the message go; a first choice prefers such a
+        # modem, and else waits on one of the others for its next period.
+        candidates = left if avoid is not None else left or candidates
         if not candidates:
             return None
         if service.sticky_sender:
@@ -249,11 +268,39 @@ class ServiceRouter:
             log.info("%s was removed: %d of its messages moved to other modems", modem_id, moved)
         return moved
 
+    def _held(self, sid: str, modem_id: str) -> None:
+        """``modem_id``'s caps held ``sid`` back: its service may have a modem with quota."""
+        self._capped.add(modem_id)
+        self.wake()
+
+    async def relieve(self, modem_id: str) -> int:
+        """Move the service messages ``modem_id``'s caps hold back to other ready modems of
+        their services whose caps let them go; returns how many moved."""
+        handle = self.modems.handles.get(modem_id)
+        if handle is None:
+            return 0
+        services = [s.sid for s in self.config.services if handle in self._pool(s)]
+        if not services:
+            return 0
+        quotas = self.dispatcher.quotas
+        held = [
+            message
+            for message in await self.store.unsent_of(modem_id, services)
+            if quotas.held_until(handle.config, message.num_segments, message.to) is not None
+        ]
+        moved = await self._move_these(modem_id, held)
+        if moved:
+            log.info("%s's quota is used up: %d of its messages moved elsewhere", modem_id, moved)
+        return moved
+
     async def _move(self, modem_id: str, services: list[str]) -> int:
         if not services:
             return 0
+        return await self._move_these(modem_id, await self.store.unsent_of(modem_id, services))
+
+    async def _move_these(self, modem_id: str, messages: list[Message]) -> int:
         moved = 0
-        for message in await self.store.unsent_of(modem_id, services):
+        for message in messages:
             self.dispatcher.moved(message.sid, modem_id)  # its old worker must drop it
             if await self._route(replace(message, from_=None), avoid=modem_id):
                 moved += 1
