@@ -154,20 +154,21 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
 
 def _quota(item: Table) -> Quota:
     """A modem's plan caps (positive integers) and pacing (seconds), in its time zone."""
-    name = item.get("quota_time_zone", str, "UTC")
-    try:
-        zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        problem = f"{name!r} is not a time zone zoneinfo knows (IANA such as Europe/Berlin)"
-        raise ConfigError(item.key("quota_time_zone"), problem) from None
-    return Quota(
+    quota = Quota(
         daily_limit=_cap(item, "daily_limit"),
         monthly_limit=_cap(item, "monthly_limit"),
         monthly_recipients=_cap(item, "monthly_recipients"),
         min_interval=_seconds(item, "min_interval", 0.0, 0.0, DAY),
         jitter=_seconds(item, "jitter", 0.0, 0.0, DAY),
-        zone=zone,
     )
+    name = item.get("quota_time_zone", str)
+    if name is None:
+        return quota  # UTC
+    try:
+        return replace(quota, zone=ZoneInfo(name))
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, malformed, unreadable
+        problem = f"{name!r} is not a time zone zoneinfo knows (IANA such as Europe/Berlin)"
+        raise ConfigError(item.key("quota_time_zone"), problem) from None
 
 
 def _cap(item: Table, name: str) -> int | None:
