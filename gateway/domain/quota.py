@@ -118,6 +118,12 @@ def held_until(
     return None
 
 
+def too_late(until: datetime, expires_at: datetime | None) -> bool:
+    """Whether a message held until ``until`` cannot go before its validity period ends at
+    ``expires_at`` (or no period would ever let it go)."""
+    return until >= NEVER or (expires_at is not None and expires_at < until)
+
+
 def room(quota: Quota, usage: Usage, now: datetime, horizon: timedelta) -> int | None:
     """How many parts the caps let go from ``now`` to ``now + horizon`` (``None``: no cap),
     counting the next day's and month's allowance when it starts within the horizon."""

@@ -36,7 +36,7 @@ from drivers.codec import with_validity
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Message, Segment, Status
 from gateway.domain.pricing import PriceTable
-from gateway.domain.quota import NEVER, Quota
+from gateway.domain.quota import Quota, too_late
 from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.modems.pool import ModemPool
@@ -335,16 +335,21 @@ class Dispatcher:
 
     async def _hold(self, handle: ModemHandle, message: Message, until: datetime) -> None:
         """``handle``'s plan caps hold ``message`` back until ``until``: it waits for then, or
-        fails now if its validity period ends first (or no period would let it go)."""
-        if until >= NEVER or (message.expires_at is not None and message.expires_at < until):
-            log.warning(
-                "%s: %s's quota cannot take it before its validity period ends; failed (%d)",
-                message.sid,
-                handle.id,
-                QUOTA_EXCEEDED,
-            )
-            await self.outcomes.fail(message.sid, QUOTA_EXCEEDED)
-            return
+        fails now if its validity period ends first (or no period would let it go). A message
+        of a Messaging Service that may move waits all the same, at most until its validity
+        ends: routing moves it to a modem with quota left, or fails it."""
+        expires = message.expires_at
+        if too_late(until, expires):
+            if message.messaging_service_sid is None or message.sender_pinned:
+                log.warning(
+                    "%s: %s's quota cannot take it before its validity period ends; failed (%d)",
+                    message.sid,
+                    handle.id,
+                    QUOTA_EXCEEDED,
+                )
+                await self.outcomes.fail(message.sid, QUOTA_EXCEEDED)
+                return
+            until = min(until, expires) if expires is not None else until
         await self.outcomes.held(message.sid, handle.id, until)
 
     def _ending(self, handle: ModemHandle) -> bool:

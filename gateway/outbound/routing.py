@@ -33,11 +33,13 @@ from drivers.codec import plan_text
 from gateway.config import Config, ServiceConfig
 from gateway.domain.errors import ApiError, StoreError
 from gateway.domain.models import Message, Status
+from gateway.domain.quota import too_late
 from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.modems.pool import ModemPool
 from gateway.modems.supervisor import ModemHandle, ModemState
 from gateway.outbound.accept import Outbound
+from gateway.outbound.attempts import QUOTA_EXCEEDED
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.store import RoutingQueue
 from gateway.tasks import Tasks
@@ -172,6 +174,11 @@ class ServiceRouter:
         self.outbound.wake_for(replace(new, message=replace(new.message, status=Status.QUEUED)))
         return True
 
+    async def _fail(self, sid: str, code: int) -> None:
+        if await self.store.update_status(sid, Status.FAILED, self.clock(), error_code=code):
+            log.warning("%s: no modem's quota can take it in time; failed (%d)", sid, code)
+            self.dispatcher.announce(sid, Status.FAILED)
+
     def _service(self, message: Message) -> ServiceConfig | None:
         return self.config.service(message.messaging_service_sid or "")
 
@@ -275,7 +282,8 @@ class ServiceRouter:
 
     async def relieve(self, modem_id: str) -> int:
         """Move the service messages ``modem_id``'s caps hold back to other ready modems of
-        their services whose caps let them go; returns how many moved."""
+        their services whose caps let them go; one that cannot move, and that the caps hold
+        past its validity period, fails with 30001. Returns how many moved."""
         handle = self.modems.handles.get(modem_id)
         if handle is None:
             return 0
@@ -283,12 +291,18 @@ class ServiceRouter:
         if not services:
             return 0
         quotas = self.dispatcher.quotas
-        held = [
-            message
+        held = {
+            message.sid: (message, until)
             for message in await self.store.unsent_of(modem_id, services)
-            if quotas.held_until(handle.config, message.num_segments, message.to) is not None
-        ]
-        moved = await self._move_these(modem_id, held)
+            if (until := quotas.held_until(handle.config, message.num_segments, message.to))
+            is not None
+        }
+        moved = 0
+        for message, until in held.values():
+            if await self._move_these(modem_id, [message]):
+                moved += 1
+            elif too_late(until, message.expires_at):
+                await self._fail(message.sid, QUOTA_EXCEEDED)
         if moved:
             log.info("%s's quota is used up: %d of its messages moved elsewhere", modem_id, moved)
         return moved

@@ -29,8 +29,8 @@ BERLIN = ZoneInfo("Europe/Berlin")  # CET (+1); CEST (+2) from 2026-03-29 01:00 
 ALICE, BOB, CAROL = "+447700900001", "+447700900002", "+447700900003"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_a_day_starts_at_local_midnight_and_lasts_23_or_25_hours_across_dst() -> None:
