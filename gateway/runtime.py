@@ -138,6 +138,7 @@ class Gateway:
             self.metrics,
             self.tasks,
             connections=self.connections,
+            quotas=self.dispatcher.quotas,
         )
         api_parts = ApiParts(
             self.authenticator,

@@ -27,6 +27,7 @@ from gateway.domain.errors import StoreError
 from gateway.metrics import Metrics
 from gateway.modems.pool import ModemPool
 from gateway.modems.supervisor import ModemHandle, ModemState
+from gateway.outbound.quotas import Quotas
 from gateway.store import QueueHealth
 from gateway.tasks import Tasks
 from gateway.webhooks.sender import WebhookSender
@@ -66,6 +67,7 @@ class Observability:
     counters: Metrics
     tasks: Tasks = field(default_factory=Tasks)
     connections: ConnectionGuard | None = None
+    quotas: Quotas | None = None  # what each modem's plan caps have used
 
     async def health(self) -> tuple[bool, dict[str, object]]:
         reasons: list[str] = []
@@ -187,6 +189,22 @@ class Observability:
             "Times the modem was brought back into service.",
             {h.id: h.recoveries for h in handles},
         )
+        if self.quotas is not None:
+            caps = [(h.id, cap) for h in handles for cap in self.quotas.standing(h.config)]
+            family(
+                "smsgw_modem_quota_used",
+                "gauge",
+                "What the modem's plan cap counts in its current period: parts (day, month) "
+                "or distinct recipients (recipients, per month).",
+                ((cap.used, {"modem": m, "period": cap.period}) for m, cap in caps),
+            )
+            family(
+                "smsgw_modem_quota_limit",
+                "gauge",
+                "The modem's plan cap for the period (daily_limit, monthly_limit, "
+                "monthly_recipients).",
+                ((cap.limit, {"modem": m, "period": cap.period}) for m, cap in caps),
+            )
         try:
             queue = await self.store.queue_counts()
         except StoreError:

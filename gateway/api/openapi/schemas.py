@@ -345,6 +345,25 @@ def modem() -> Schema:
             "storage_total": nullable_int,
         }
     )
+    cap = closed_object(
+        {
+            "limit": {"type": "integer", "minimum": 1},
+            "used": {"type": "integer", "minimum": 0},
+            "left": {"type": "integer", "minimum": 0},
+            "resets_at": {"type": "string", "format": "date-time"},
+        }
+    )
+    quota = closed_object(
+        {
+            "day": {**cap, "nullable": True, "description": "Parts today (daily_limit)"},
+            "month": {**cap, "nullable": True, "description": "Parts this month"},
+            "recipients": {
+                **cap,
+                "nullable": True,
+                "description": "Distinct recipients this month (monthly_recipients)",
+            },
+        }
+    )
     return closed_object(
         {
             "id": text,
@@ -358,6 +377,11 @@ def modem() -> Schema:
             "trouble": nullable_text,
             "health": {**health_check, "nullable": True, "description": "The latest health check"},
             "recoveries": {"type": "integer", "minimum": 0},
+            "quota": {
+                **quota,
+                "nullable": True,
+                "description": "The SIM plan's caps in their current periods; null: none",
+            },
         },
         title="Modem",
     )
