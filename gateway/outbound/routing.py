@@ -143,8 +143,10 @@ class ServiceRouter:
             if queued == 0 or len(waiting) < 64:
                 return count
 
-    async def _route(self, message: Message, avoid: str | None = None) -> bool:
-        handle = await self._sender(message, avoid)
+    async def _route(
+        self, message: Message, avoid: str | None = None, *, with_quota: bool = False
+    ) -> bool:
+        handle = await self._sender(message, avoid, with_quota)
         if handle is None:
             return False  # no modem of its service is ready: it waits for one
         number = message.from_ if message.from_ in handle.config.numbers else None
@@ -187,9 +189,12 @@ class ServiceRouter:
         pool = service.numbers if service else handle.config.numbers
         return next(n for n in pool if n in handle.config.numbers)
 
-    async def _sender(self, message: Message, avoid: str | None) -> ModemHandle | None:
+    async def _sender(
+        self, message: Message, avoid: str | None, with_quota: bool = False
+    ) -> ModemHandle | None:
         """The modem to send ``message``: its own ``From`` if it has one, else the service's
-        sticky number for the recipient, else the least-loaded ready modem of the pool."""
+        sticky number for the recipient, else the least-loaded ready modem of the pool; one
+        whose plan caps let it go now if there is one (``with_quota``: only such a one)."""
         if message.from_ is not None and avoid is None:
             fixed = self.modems.for_number(message.from_)
             return fixed if fixed is not None and self._ready(fixed) else None
@@ -202,9 +207,9 @@ class ServiceRouter:
         parts = message.num_segments or plan_text(message.body).num_segments
         quotas = self.dispatcher.quotas
         left = [h for h in candidates if quotas.held_until(h.config, parts, message.to) is None]
-        # A move goes only where the caps let the message go; a first choice prefers such a
-        # modem, and else waits on one of the others for its next period.
-        candidates = left if avoid is not None else left or candidates
+        # Else it waits on one of the others for its next period (a move away from a modem
+        # whose caps hold it would gain nothing).
+        candidates = left if with_quota else left or candidates
         if not candidates:
             return None
         if service.sticky_sender:
@@ -299,7 +304,7 @@ class ServiceRouter:
         }
         moved = 0
         for message, until in held.values():
-            if await self._move_these(modem_id, [message]):
+            if await self._move_these(modem_id, [message], with_quota=True):
                 moved += 1
             elif too_late(until, message.expires_at):
                 await self._fail(message.sid, QUOTA_EXCEEDED)
@@ -312,11 +317,13 @@ class ServiceRouter:
             return 0
         return await self._move_these(modem_id, await self.store.unsent_of(modem_id, services))
 
-    async def _move_these(self, modem_id: str, messages: list[Message]) -> int:
+    async def _move_these(
+        self, modem_id: str, messages: list[Message], *, with_quota: bool = False
+    ) -> int:
         moved = 0
         for message in messages:
             self.dispatcher.moved(message.sid, modem_id)  # its old worker must drop it
-            if await self._route(replace(message, from_=None), avoid=modem_id):
+            if await self._route(replace(message, from_=None), modem_id, with_quota=with_quota):
                 moved += 1
             else:
                 self.dispatcher.kept(message.sid)

@@ -160,3 +160,17 @@ async def test_parts_are_spaced_by_the_interval_and_a_drawn_jitter() -> None:
 def _sent_at(unit: Sending, sid: str) -> list[datetime | None]:
     row = unit.store.row(sid)
     return [] if row is None else [part.sent_at for part in row.parts]
+
+
+async def test_a_service_routes_past_a_modem_whose_caps_hold_the_message() -> None:
+    """Sticky to alice for the recipient, but her day is used up: bob sends it."""
+    service = ServiceConfig(SERVICE, "pool", (ALICE, BOB), sticky_sender=True)
+    configuration = replace(capped(Quota(daily_limit=1, zone=TOKYO)), services=(service,))
+    async with sending(configuration, routing=True) as unit:
+        form = {"MessagingServiceSid": SERVICE}
+        first = await unit.outbound.create(ACCOUNT.sid, {"To": HANDSET, "Body": "1", **form})
+        await unit.statuses.until(first.sid, Status.SENT)
+        second = await unit.outbound.create(ACCOUNT.sid, {"To": HANDSET, "Body": "2", **form})
+        await unit.statuses.until(second.sid, Status.SENT)
+        assert [_modem(unit.store, sid) for sid in (first.sid, second.sid)] == ["alice", "bob"]
+        assert unit.router is not None and unit.router.metrics.moved == 0
