@@ -82,13 +82,14 @@ class Usage:
         return cls(day_start(now, zone), month_start(now, zone))
 
     def roll(self, now: datetime, zone: tzinfo) -> None:
-        """Start the periods ``now`` is in, if they are new ones."""
+        """Start the periods ``now`` is in, if they are new ones (only forwards: a clock set
+        back keeps the counts it has)."""
         month = month_start(now, zone)
-        if month != self.month:
+        if month > self.month:
             self.month, self.month_parts = month, 0
             self.recipients = set()
         day = day_start(now, zone)
-        if day != self.day:
+        if day > self.day:
             self.day, self.day_parts = day, 0
 
     def record(self, now: datetime, zone: tzinfo, recipient: str, parts: int = 1) -> None:

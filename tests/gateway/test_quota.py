@@ -121,3 +121,12 @@ def test_the_pause_between_parts_is_the_interval_and_a_drawn_jitter() -> None:
     plan = Quota(min_interval=5.0, jitter=2.0)
     assert (plan.pause(0.0), plan.pause(0.5)) == (5.0, 6.0)
     assert not plan.capped and Quota(monthly_recipients=99).capped
+
+
+def test_a_clock_set_back_keeps_the_counts() -> None:
+    clock = Clock(utc(2026, 3, 2, 0, 5))
+    usage = Usage.empty(clock(), UTC)
+    usage.record(clock(), UTC, ALICE, 2)
+    clock.advance(-600)  # back into the 1st (NTP): nothing of the 2nd is forgotten
+    assert held_until(Quota(daily_limit=2), usage, clock(), 1, ALICE) == utc(2026, 3, 2)
+    assert (usage.day_parts, usage.month_parts) == (2, 2)
