@@ -27,6 +27,7 @@ from gateway.outbound.quotas import Quotas
 from gateway.store import QueueCounts
 
 REFRESH_SECONDS: Final = 1.0
+HORIZON: Final = timedelta(hours=BACKLOG_HOURS)  # what the limit is worth of a modem's traffic
 QUEUE_FULL: Final = 21611  # "This 'From' number has exceeded the maximum number of queued messages"
 
 
@@ -58,22 +59,23 @@ class Backlog:
         limit = handle.config.backlog_limit
         if not limit:
             return
-        room = self.quotas.room(handle.config, timedelta(hours=BACKLOG_HOURS))
         waiting = await self.parts(handle.id)
-        numbers = ", ".join(handle.config.numbers)
         if waiting + parts > limit:
-            raise ApiError(
-                QUEUE_FULL,
-                f"This 'From' number has exceeded the maximum number of queued messages: "
-                f"{numbers} has {limit} parts waiting already (four hours at its send rate); "
-                "try again later",
-                429,
-            )
+            raise _full(handle, f"has {limit} parts waiting already (four hours at its send rate)")
+        room = self.quotas.room(handle.config, HORIZON)
         if room is not None and waiting + parts > room:
-            raise ApiError(
-                QUEUE_FULL,
-                f"This 'From' number has exceeded the maximum number of queued messages: "
-                f"{numbers} has {waiting} parts waiting and its plan's caps let {room} go in "
-                "the next four hours; try again later",
-                429,
+            raise _full(
+                handle,
+                f"has {waiting} parts waiting and its plan's caps let {room} go in the next "
+                "four hours",
             )
+
+
+def _full(handle: ModemHandle, why: str) -> ApiError:
+    numbers = ", ".join(handle.config.numbers)
+    return ApiError(
+        QUEUE_FULL,
+        "This 'From' number has exceeded the maximum number of queued messages: "
+        f"{numbers} {why}; try again later",
+        429,
+    )
