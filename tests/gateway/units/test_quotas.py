@@ -157,6 +157,21 @@ async def test_parts_are_spaced_by_the_interval_and_a_drawn_jitter() -> None:
         assert _sent_at(unit, message.sid) == [T0, second, second + timedelta(seconds=14)]
 
 
+async def test_each_pause_is_its_own_draw_of_the_jitter() -> None:
+    """A jitter with no interval: each pause is drawn anew, in order (the parts go only once
+    the clock reaches it)."""
+    draws = iter([0.25, 0.75, 0.5])  # of 8 s: 2 s, then 6 s
+    async with sending(capped(Quota(jitter=8.0)), draw=lambda: next(draws)) as unit:
+        message = await unit.send(body=LONG)
+        await unit.store.until(lambda: _sent_at(unit, message.sid) == [T0, None, None])
+        unit.advance(2)
+        second = T0 + timedelta(seconds=2)
+        await unit.store.until(lambda: _sent_at(unit, message.sid) == [T0, second, None])
+        unit.advance(6)
+        await unit.statuses.until(message.sid, Status.SENT)
+        assert _sent_at(unit, message.sid) == [T0, second, second + timedelta(seconds=6)]
+
+
 def _sent_at(unit: Sending, sid: str) -> list[datetime | None]:
     row = unit.store.row(sid)
     return [] if row is None else [part.sent_at for part in row.parts]
