@@ -141,6 +141,7 @@ class Gateway:
             self.metrics,
             self.tasks,
             connections=self.connections,
+            quotas=self.dispatcher.quotas,
         )
         api_parts = ApiParts(
             self.authenticator,

@@ -14,7 +14,7 @@ as Prometheus expects (it sees the restart as a reset).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -27,6 +27,7 @@ from gateway.domain.errors import StoreError
 from gateway.metrics import Metrics
 from gateway.modems.pool import ModemPool
 from gateway.modems.supervisor import ModemHandle, ModemState
+from gateway.outbound.quotas import Quotas
 from gateway.store import QueueHealth
 from gateway.tasks import Tasks
 from gateway.webhooks.sender import WebhookSender
@@ -66,6 +67,7 @@ class Observability:
     counters: Metrics
     tasks: Tasks = field(default_factory=Tasks)
     connections: ConnectionGuard | None = None
+    quotas: Quotas | None = None  # what each modem's plan caps have used
 
     async def health(self) -> tuple[bool, dict[str, object]]:
         reasons: list[str] = []
@@ -140,58 +142,6 @@ class Observability:
             "+CREG/+CEREG <stat> at the last health check (1 home, 5 roaming).",
             {m: c.registration.stat for m, c in health.items() if c.registration is not None},
         )
-        networks = {h.id: network for h in handles if (network := _network(h)) is not None}
-        per_modem(
-            "smsgw_modem_roaming",
-            "gauge",
-            "1 when the modem is registered on a visited network (+CREG <stat> 5).",
-            {m: int(n.roaming) for m, n in networks.items() if n.registered},
-        )
-        family(
-            "smsgw_modem_network_info",
-            "gauge",
-            "1, labelled with the network the modem is on: operator (AT+COPS long name), "
-            "mcc_mnc, technology (TS 27.007 <AcT>).",
-            (
-                (
-                    1,
-                    {
-                        "modem": m,
-                        "operator": n.operator or "",
-                        "mcc_mnc": n.code or "",
-                        "technology": n.technology or "",
-                    },
-                )
-                for m, n in networks.items()
-                if n.registered
-            ),
-        )
-        infos = {h.id: h.modem.info for h in handles if h.modem is not None and h.modem.info}
-        family(
-            "smsgw_modem_smsc_info",
-            "gauge",
-            "1, labelled with the SMSC the modem sends through (AT+CSCA).",
-            ((1, {"modem": m, "smsc": i.smsc}) for m, i in infos.items() if i.smsc),
-        )
-        sims = {h.id: h.sim for h in handles if h.sim is not None}
-        family(
-            "smsgw_modem_sim_state",
-            "gauge",
-            "1 for the state the SIM was last found in (ready, missing, pin_required, ...).",
-            ((1, {"modem": m, "state": sim.state}) for m, sim in sims.items()),
-        )
-        per_modem(
-            "smsgw_modem_sim_pin_attempts",
-            "gauge",
-            "PIN tries the SIM has left, where the modem says.",
-            {m: sim.pin_attempts for m, sim in sims.items() if sim.pin_attempts is not None},
-        )
-        per_modem(
-            "smsgw_modem_sim_puk_attempts",
-            "gauge",
-            "PUK tries the SIM has left, where the modem says.",
-            {m: sim.puk_attempts for m, sim in sims.items() if sim.puk_attempts is not None},
-        )
         storages = [(m, c) for m, c in health.items() if c.storage and c.storage_used is not None]
         family(
             "smsgw_modem_storage_used",
@@ -239,12 +189,7 @@ class Observability:
             "Times the modem was brought back into service.",
             {h.id: h.recoveries for h in handles},
         )
-        per_modem(
-            "smsgw_modem_balance",
-            "gauge",
-            "The SIM's balance as balance_ussd last read it.",
-            {h.id: h.balance.latest.value for h in handles if h.balance and h.balance.latest},
-        )
+        self._sim_families(handles, family, per_modem)
         try:
             queue = await self.store.queue_counts()
         except StoreError:
@@ -304,6 +249,85 @@ class Observability:
         if self.connections is not None:
             self._connection_families(self.connections, family)
         return "\n".join(lines) + "\n"
+
+    def _sim_families(
+        self, handles: Sequence[ModemHandle], family: Family, per_modem: PerModem
+    ) -> None:
+        """What each SIM is on and has: its network, SMSC, lock, balance and plan caps."""
+        networks = {h.id: network for h in handles if (network := _network(h)) is not None}
+        per_modem(
+            "smsgw_modem_roaming",
+            "gauge",
+            "1 when the modem is registered on a visited network (+CREG <stat> 5).",
+            {m: int(n.roaming) for m, n in networks.items() if n.registered},
+        )
+        family(
+            "smsgw_modem_network_info",
+            "gauge",
+            "1, labelled with the network the modem is on: operator (AT+COPS long name), "
+            "mcc_mnc, technology (TS 27.007 <AcT>).",
+            (
+                (
+                    1,
+                    {
+                        "modem": m,
+                        "operator": n.operator or "",
+                        "mcc_mnc": n.code or "",
+                        "technology": n.technology or "",
+                    },
+                )
+                for m, n in networks.items()
+                if n.registered
+            ),
+        )
+        infos = {h.id: h.modem.info for h in handles if h.modem is not None and h.modem.info}
+        family(
+            "smsgw_modem_smsc_info",
+            "gauge",
+            "1, labelled with the SMSC the modem sends through (AT+CSCA).",
+            ((1, {"modem": m, "smsc": i.smsc}) for m, i in infos.items() if i.smsc),
+        )
+        sims = {h.id: h.sim for h in handles if h.sim is not None}
+        family(
+            "smsgw_modem_sim_state",
+            "gauge",
+            "1 for the state the SIM was last found in (ready, missing, pin_required, ...).",
+            ((1, {"modem": m, "state": sim.state}) for m, sim in sims.items()),
+        )
+        per_modem(
+            "smsgw_modem_sim_pin_attempts",
+            "gauge",
+            "PIN tries the SIM has left, where the modem says.",
+            {m: sim.pin_attempts for m, sim in sims.items() if sim.pin_attempts is not None},
+        )
+        per_modem(
+            "smsgw_modem_sim_puk_attempts",
+            "gauge",
+            "PUK tries the SIM has left, where the modem says.",
+            {m: sim.puk_attempts for m, sim in sims.items() if sim.puk_attempts is not None},
+        )
+        per_modem(
+            "smsgw_modem_balance",
+            "gauge",
+            "The SIM's balance as balance_ussd last read it.",
+            {h.id: h.balance.latest.value for h in handles if h.balance and h.balance.latest},
+        )
+        if self.quotas is not None:
+            caps = [(h.id, cap) for h in handles for cap in self.quotas.standing(h.config)]
+            family(
+                "smsgw_modem_quota_used",
+                "gauge",
+                "What the modem's plan cap counts in its current period: parts (day, month) "
+                "or distinct recipients (recipients, per month).",
+                ((cap.used, {"modem": m, "period": cap.period}) for m, cap in caps),
+            )
+            family(
+                "smsgw_modem_quota_limit",
+                "gauge",
+                "The modem's plan cap for the period (daily_limit, monthly_limit, "
+                "monthly_recipients).",
+                ((cap.limit, {"modem": m, "period": cap.period}) for m, cap in caps),
+            )
 
     @staticmethod
     def _connection_families(guard: ConnectionGuard, family: Family) -> None:
@@ -367,6 +391,8 @@ class Observability:
 
 Sample = tuple[object, Mapping[str, str]]  # a value and its labels
 Family = Callable[[str, str, str, Iterable[Sample]], None]  # name, type, help, samples
+# name, type, help, values by modem id
+PerModem = Callable[[str, str, str, Mapping[str, object]], None]
 
 
 def _rssi(handle: ModemHandle) -> int | None:

@@ -149,6 +149,14 @@ def _modems(args: argparse.Namespace) -> int:
     return 0
 
 
+# The plan's caps as `smsgw modems` names them (gateway.domain.quota).
+_QUOTA_LINES: Final = (
+    ("parts today", "day"),
+    ("parts this month", "month"),
+    ("recipients this month", "recipients"),
+)
+
+
 def _print_modem(modem: dict[str, Any]) -> None:
     info = modem.get("info") or {}
     health = modem.get("health") or {}
@@ -179,6 +187,11 @@ def _print_modem(modem: dict[str, Any]) -> None:
         print(f"  refusing to send: {modem['trouble']} ({modem['troubles']} times so far)")
     if modem.get("balance"):
         print(f"  balance {modem['balance']['value']:g} (read {modem['balance']['at']})")
+    quota = modem.get("quota") or {}
+    for name, period in _QUOTA_LINES:
+        if cap := quota.get(period):
+            used, limit, left = cap["used"], cap["limit"], cap["left"]
+            print(f"  quota: {used} of {limit} {name}, {left} left until {cap['resets_at']}")
 
 
 def _network(network: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ DEFAULT_REASSEMBLY_TIMEOUT: Final = 600.0
 DEFAULT_SWEEP_INTERVAL: Final = 600.0
 DEFAULT_WEBHOOK_TIMEOUT: Final = 15.0  # Twilio's own webhook timeout
 DEFAULT_WEBHOOK_ATTEMPTS: Final = 10
+DAY: Final = 24 * 3600.0  # the longest pause between two parts (min_interval, jitter)
 WEEK: Final = 7 * 24 * 3600.0  # the longest wait any timing key takes
 MAX_WEBHOOK_TIMEOUT: Final = 600.0
 DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 256

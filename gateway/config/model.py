@@ -22,6 +22,7 @@ from gateway.config.defaults import (
     DEFAULT_WEBHOOK_TIMEOUT,
 )
 from gateway.domain.pricing import PriceTable
+from gateway.domain.quota import Quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,9 @@ class ModemConfig:
     smsc: str | None = None
     # Roaming (+CREG <stat> 5), this modem sends nothing: its messages wait until it is home.
     hold_when_roaming: bool = False
+    # The SIM plan's caps and pacing (daily_limit, monthly_limit, monthly_recipients,
+    # min_interval, jitter, in quota_time_zone): gateway.domain.quota.
+    quota: Quota = field(default_factory=Quota)
 
     @property
     def backlog_limit(self) -> int:

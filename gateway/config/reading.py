@@ -11,11 +11,13 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from drivers import PERSONALITIES, check_ussd_request, parse_tcp_url
 from gateway.config.checks import cross_check
 from gateway.config.defaults import (
     BALANCE_INTERVALS,
+    DAY,
     DEFAULT_BALANCE_INTERVAL,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEAD_TIMEOUT,
@@ -44,6 +46,7 @@ from gateway.domain.numbering import NumberError
 from gateway.domain.numbering import parse as parse_number
 from gateway.domain.numbering import region as known_region
 from gateway.domain.pricing import PriceTable
+from gateway.domain.quota import Quota
 from gateway.domain.urls import url_problem
 
 
@@ -151,6 +154,7 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
         # The SMSC is a number in E.164 too (TS 27.005 §3.3.1 AT+CSCA, <tosca> 145).
         smsc=_number(smsc, item.key("smsc"), region) if smsc is not None else None,
         hold_when_roaming=item.get("hold_when_roaming", bool, False),
+        quota=_quota(item),
     )
     item.finish()
     return modem
@@ -189,6 +193,32 @@ def _balance(item: Table) -> dict[str, Any]:
             f"expected hours from {low:g} to {high:g}, got {interval:g}",
         )
     return {"balance_ussd": code, "balance_pattern": pattern, "balance_interval": interval}
+
+
+def _quota(item: Table) -> Quota:
+    """A modem's plan caps (positive integers) and pacing (seconds), in its time zone."""
+    quota = Quota(
+        daily_limit=_cap(item, "daily_limit"),
+        monthly_limit=_cap(item, "monthly_limit"),
+        monthly_recipients=_cap(item, "monthly_recipients"),
+        min_interval=_seconds(item, "min_interval", 0.0, 0.0, DAY),
+        jitter=_seconds(item, "jitter", 0.0, 0.0, DAY),
+    )
+    name = item.get("quota_time_zone", str)
+    if name is None:
+        return quota  # UTC
+    try:
+        return replace(quota, zone=ZoneInfo(name))
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, malformed, unreadable
+        problem = f"{name!r} is not a time zone zoneinfo knows (IANA such as Europe/Berlin)"
+        raise ConfigError(item.key("quota_time_zone"), problem) from None
+
+
+def _cap(item: Table, name: str) -> int | None:
+    value: int | None = item.get(name, int)
+    if value is not None and value < 1:
+        raise ConfigError(item.key(name), f"expected a positive integer, got {value}")
+    return value
 
 
 def _seconds(table: Table, name: str, default: float, minimum: float, maximum: float) -> float:

@@ -94,7 +94,7 @@ class Outbound:
         # messages wait for a sender (the Messaging Service router).
         self.callbacks_committed: Listeners[[]] = Listeners("status callbacks committed")
         self.senders_wanted: Listeners[[]] = Listeners("messages waiting for a sender")
-        self.backlog = Backlog(store)
+        self.backlog = Backlog(store, dispatcher.quotas)
         self.applications = applications  # for ApplicationSid
         self._default_account = config.accounts[0].sid if config.accounts else None
 

@@ -24,6 +24,10 @@ RETRY_DELAYS: Final = (30.0, 120.0, 600.0, 1800.0)  # seconds, by attempt
 # Pauses after the modem itself refused a part (SIM busy, no network...), by failures in a row.
 LOCAL_DELAYS: Final = (1.0, 5.0, 30.0, 120.0, 300.0)
 PRICE_EXCEEDS_MAX: Final = 30010
+# A message its modem's plan caps (gateway.domain.quota) hold back past its validity period, or
+# that no whole period lets go: Twilio's 30001 "Queue overflow" (the Messages error codes:
+# sent too much too quickly for the sender's queue), the sender's capacity, not the message.
+QUOTA_EXCEEDED: Final = 30001
 
 
 class Next(Enum):

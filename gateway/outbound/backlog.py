@@ -7,7 +7,9 @@ letting the queue grow past its limit).
 
 The limit (the original Messages documentation): when a sender's backlog exceeds four hours of
 its modem's send rate, new messages for it are refused with HTTP 429 and nothing already
-accepted is touched (``ModemConfig.backlog_limit``).
+accepted is touched (``ModemConfig.backlog_limit``). A modem's plan caps
+(:mod:`gateway.domain.quota`) count too: the parts its caps would hold back past those four
+hours are as good as refused, so the limit is never more than the caps let go in them.
 """
 
 from __future__ import annotations
@@ -15,19 +17,26 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Final
 
+from gateway.config.defaults import BACKLOG_HOURS
 from gateway.domain.errors import ApiError
 from gateway.modems.supervisor import ModemHandle
+from gateway.outbound.quotas import Quotas
 from gateway.store import QueueCounts
 
 REFRESH_SECONDS: Final = 1.0
+HORIZON: Final = timedelta(hours=BACKLOG_HOURS)  # what the limit is worth of a modem's traffic
 QUEUE_FULL: Final = 21611  # "This 'From' number has exceeded the maximum number of queued messages"
 
 
 class Backlog:
-    def __init__(self, store: QueueCounts, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, store: QueueCounts, quotas: Quotas, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.store = store
+        self.quotas = quotas
         self.monotonic = monotonic
         self._counts: dict[str, int] = {}
         self._added: defaultdict[str, int] = defaultdict(int)
@@ -45,14 +54,28 @@ class Backlog:
         self._added[modem_id] += parts
 
     async def check(self, handle: ModemHandle, parts: int) -> None:
-        """Raise HTTP 429 if ``parts`` more would take ``handle`` past its limit."""
+        """Raise HTTP 429 if ``parts`` more would take ``handle`` past its limit, or past what
+        its plan caps let go within the same four hours."""
         limit = handle.config.backlog_limit
-        if limit and await self.parts(handle.id) + parts > limit:
-            numbers = ", ".join(handle.config.numbers)
-            raise ApiError(
-                QUEUE_FULL,
-                f"This 'From' number has exceeded the maximum number of queued messages: "
-                f"{numbers} has {limit} parts waiting already (four hours at its send rate); "
-                "try again later",
-                429,
+        if not limit:
+            return
+        waiting = await self.parts(handle.id)
+        if waiting + parts > limit:
+            raise _full(handle, f"has {limit} parts waiting already (four hours at its send rate)")
+        room = self.quotas.room(handle.config, HORIZON)
+        if room is not None and waiting + parts > room:
+            raise _full(
+                handle,
+                f"has {waiting} parts waiting and its plan's caps let {room} go in the next "
+                "four hours",
             )
+
+
+def _full(handle: ModemHandle, why: str) -> ApiError:
+    numbers = ", ".join(handle.config.numbers)
+    return ApiError(
+        QUEUE_FULL,
+        "This 'From' number has exceeded the maximum number of queued messages: "
+        f"{numbers} {why}; try again later",
+        429,
+    )

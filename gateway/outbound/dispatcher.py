@@ -11,6 +11,9 @@ defers only that message (backoff, up to an attempt limit) while the worker goes
 others; one of the modem's own (SIM busy, no network) keeps the message queued, uncounted,
 while the modem is initialised again. A message not sent within its validity period fails
 with 30036, and one whose price would exceed its ``MaxPrice`` with 30010, before any part goes.
+A message its modem's plan caps would pass (:mod:`gateway.domain.quota`) waits, uncounted, for
+the period that lets it go, or fails with 30001 if its validity period ends first; parts are
+spaced by the plan's ``min_interval`` plus a random ``jitter``.
 Each part is granted at the modem's ``>`` prompt, in the transaction that checks the validity
 (:meth:`SendQueue.claim_part`): a message reported failed is never sent. What follows an attempt
 is decided in :mod:`gateway.outbound.attempts`, and committed and announced by
@@ -24,14 +27,16 @@ import contextlib
 import functools
 import logging
 import math
+import random
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from drivers import AtCommandError, AtReplyError, AtTimeout, CmsError, Modem, ModemLost
 from drivers.codec import with_validity
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Message, Segment, Status
 from gateway.domain.pricing import PriceTable
+from gateway.domain.quota import Quota, too_late
 from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.modems.pool import ModemPool
@@ -40,6 +45,7 @@ from gateway.outbound.attempts import (
     LOCAL_DELAYS,
     MAX_ATTEMPTS,
     PRICE_EXCEEDS_MAX,
+    QUOTA_EXCEEDED,
     RETRY_DELAYS,
     Charge,
     Next,
@@ -49,6 +55,7 @@ from gateway.outbound.attempts import (
     over_max_price,
 )
 from gateway.outbound.outcomes import Outcomes, StatusListener
+from gateway.outbound.quotas import Quotas
 from gateway.store import Claim, OutboundWork, SendQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
@@ -61,20 +68,41 @@ def utcnow() -> datetime:
 
 
 class _Pacer:
-    """Keeps a modem under its configured rate (parts per second; 0 for no limit)."""
+    """Keeps a modem under its configured rate (parts per second; 0 for no limit), and spaces
+    its parts by its plan's ``min_interval`` plus a random ``jitter`` (carriers flag traffic
+    that is perfectly regular), awaited on the gateway's clock."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(
+        self,
+        rate: float,
+        plan: Quota,
+        clock: Callable[[], datetime],
+        draw: Callable[[], float],
+        wake: asyncio.Event,
+    ) -> None:
         self._interval = 1.0 / rate if rate > 0 else 0.0
         self._last = float("-inf")
+        self._plan = plan
+        self._clock = clock
+        self._draw = draw
+        self._wake = wake  # set when the worker is woken: the clock may have moved
+        self._next: datetime | None = None  # the plan's pause: no part before then
 
     async def wait(self) -> None:
-        if not self._interval:
-            return
-        loop = asyncio.get_running_loop()
-        delay = self._last + self._interval - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._last = loop.time()
+        if self._interval:
+            loop = asyncio.get_running_loop()
+            delay = self._last + self._interval - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._last = loop.time()
+        if self._next is not None:
+            while (left := seconds_until(self._next, self._clock)) is not None and left > 0:
+                # The worker reads its queue again after this message: a wake may be cleared.
+                self._wake.clear()
+                await woken(self._wake, left)
+        if self._plan.min_interval or self._plan.jitter:
+            pause = self._plan.pause(self._draw())
+            self._next = self._clock() + timedelta(seconds=pause)
 
 
 class Dispatcher:
@@ -90,11 +118,14 @@ class Dispatcher:
         local_delays: tuple[float, ...] = LOCAL_DELAYS,
         tasks: Tasks | None = None,
         metrics: Metrics | None = None,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
         self.metrics = metrics or Metrics()
         self.modems = modems
         self.clock = clock
+        self.draw = draw  # the pacing's jitter, in [0, 1)
+        self.quotas = Quotas(store, clock)  # what each modem's plan caps have used
         self.prices = prices or PriceTable()
         # What came of each attempt: committed, and announced to who listens.
         self.outcomes = Outcomes(
@@ -120,6 +151,10 @@ class Dispatcher:
     def on_deferred(self, listener: Callable[[str, int], None]) -> Callable[[], None]:
         """See :meth:`Outcomes.on_deferred`."""
         return self.outcomes.on_deferred(listener)
+
+    def on_held(self, listener: Callable[[str, str], None]) -> Callable[[], None]:
+        """See :meth:`Outcomes.on_held`."""
+        return self.outcomes.on_held(listener)
 
     def announce(self, sid: str, status: Status) -> None:
         """A status change committed elsewhere (see :meth:`Outcomes.on_status`)."""
@@ -218,7 +253,8 @@ class Dispatcher:
 
     async def _worker(self, handle: ModemHandle) -> None:
         wake = self._wake[handle.id]
-        pacer = _Pacer(handle.config.send_rate)
+        pacer = _Pacer(handle.config.send_rate, handle.config.quota, self.clock, self.draw, wake)
+        await self.quotas.load(handle.config)
         local_failures = 0
         while True:
             wake.clear()  # before looking, so a message committed meanwhile is not missed
@@ -269,6 +305,11 @@ class Dispatcher:
             log.info("%s: price %s over MaxPrice %s", message.sid, price, message.max_price)
             await self.outcomes.fail(message.sid, PRICE_EXCEEDS_MAX)
             return
+        unsent = [segment for segment in work.segments if segment.sent_at is None]
+        until = self.quotas.held_until(handle.config, len(unsent), message.to)
+        if until is not None:
+            await self._hold(handle, message, until)
+            return
         modem = await handle.ready()
         if self._moved.pop(message.sid, None) is not None:
             return  # moved to another modem while this one was away
@@ -276,7 +317,6 @@ class Dispatcher:
             await self.outcomes.set_status(message.sid, Status.SENDING)
         charge = charged(price, self.prices.unit)
         # A part acknowledged before a restart never goes again.
-        unsent = [segment for segment in work.segments if segment.sent_at is None]
         for segment in unsent:
             await pacer.wait()
             if self._ending(handle):
@@ -292,6 +332,25 @@ class Dispatcher:
                 idle.set()
         if not unsent:
             await self.outcomes.sent(message.sid, charge)
+
+    async def _hold(self, handle: ModemHandle, message: Message, until: datetime) -> None:
+        """``handle``'s plan caps hold ``message`` back until ``until``: it waits for then, or
+        fails now if its validity period ends first (or no period would let it go). A message
+        of a Messaging Service that may move waits all the same, at most until its validity
+        ends: routing moves it to a modem with quota left, or fails it."""
+        expires = message.expires_at
+        if too_late(until, expires):
+            if message.messaging_service_sid is None or message.sender_pinned:
+                log.warning(
+                    "%s: %s's quota cannot take it before its validity period ends; failed (%d)",
+                    message.sid,
+                    handle.id,
+                    QUOTA_EXCEEDED,
+                )
+                await self.outcomes.fail(message.sid, QUOTA_EXCEEDED)
+                return
+            until = min(until, expires) if expires is not None else until
+        await self.outcomes.held(message.sid, handle.id, until)
 
     def _ending(self, handle: ModemHandle) -> bool:
         return self._stopping or handle.id in self._leaving
@@ -357,6 +416,7 @@ class Dispatcher:
         else:
             await self.outcomes.sent(message.sid, last, (segment.sequence, reference))
         self.metrics.parts_sent[handle.id] += 1
+        self.quotas.sent(handle.config, message.to)
         log.info(
             "%s: part %d/%d sent by %s, TP-MR %s",
             message.sid,

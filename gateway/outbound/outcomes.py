@@ -43,6 +43,7 @@ class Outcomes:
         self.retry_delays = retry_delays
         self._status_listeners: Listeners[[str, Status]] = Listeners("a status change")
         self._deferral_listeners: Listeners[[str, int]] = Listeners("a deferral")
+        self._held_listeners: Listeners[[str, str]] = Listeners("a message held by a cap")
 
     def on_status(self, listener: StatusListener) -> Callable[[], None]:
         """Call ``listener(sid, status)`` after each status change of an outbound message is
@@ -54,6 +55,11 @@ class Outcomes:
         """Call ``listener(sid, attempts)`` after a failed attempt is committed and the
         message deferred to a later one."""
         return self._deferral_listeners.subscribe(listener)
+
+    def on_held(self, listener: Callable[[str, str], None]) -> Callable[[], None]:
+        """Call ``listener(sid, modem_id)`` after ``sid`` is deferred because ``modem_id``'s
+        plan caps hold it back (:meth:`held`)."""
+        return self._held_listeners.subscribe(listener)
 
     def announce(self, sid: str, status: Status) -> None:
         self._status_listeners.announce(sid, status)
@@ -144,3 +150,16 @@ class Outcomes:
         )
         await self.store.defer(sid, now + timedelta(seconds=delay))
         self._deferral_listeners.announce(sid, attempts)
+
+    async def held(self, sid: str, modem_id: str, until: datetime) -> None:
+        """``modem_id``'s plan caps hold ``sid`` back: it waits, no attempt counted, for the
+        period that lets it go (:mod:`gateway.domain.quota`)."""
+        log.info(
+            "%s: %s's quota is used up; waiting until %s",
+            sid,
+            modem_id,
+            until.isoformat(),
+            extra=fields(sid=sid, modem=modem_id),
+        )
+        await self.store.defer(sid, until)
+        self._held_listeners.announce(sid, modem_id)

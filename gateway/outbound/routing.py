@@ -13,6 +13,10 @@ When a modem stops (unplugged, no SIM, no network registration...), its service 
 no part sent yet (and no pinned sender) move to another ready modem of their service
 ``FAILOVER_AFTER`` seconds after it left service; a message waits as long as no modem of its
 service is ready (its validity period still applies).
+
+A modem's plan caps (:mod:`gateway.domain.quota`) count too: a message goes to a modem of its
+service whose caps let it go now, if one is ready (else it waits where it would have gone), and
+a message its modem's caps hold back moves to another modem of its service with quota left.
 """
 
 from __future__ import annotations
@@ -25,14 +29,17 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
+from drivers.codec import plan_text
 from gateway.config import Config, ServiceConfig
 from gateway.domain.errors import ApiError, StoreError
 from gateway.domain.models import Message, Status
+from gateway.domain.quota import too_late
 from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.modems.pool import ModemPool
 from gateway.modems.supervisor import ModemHandle, ModemState
 from gateway.outbound.accept import Outbound
+from gateway.outbound.attempts import QUOTA_EXCEEDED
 from gateway.outbound.dispatcher import Dispatcher
 from gateway.store import RoutingQueue
 from gateway.tasks import Tasks
@@ -69,6 +76,8 @@ class ServiceRouter:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._failovers: dict[str, asyncio.TimerHandle] = {}
+        self._capped: set[str] = set()  # modems whose caps hold messages back: move them
+        self._unsubscribe: Callable[[], None] | None = None
 
     def wake(self) -> None:
         """A service message was committed, or a modem came back: look now."""
@@ -77,6 +86,7 @@ class ServiceRouter:
     def start(self) -> None:
         for handle in self.modems.handles.values():
             self.attach(handle)
+        self._unsubscribe = self.dispatcher.on_held(self._held)
         self._tasks.append(self.tasks.spawn("services", self._run))
 
     def reconfigure(self, config: Config) -> None:
@@ -95,6 +105,9 @@ class ServiceRouter:
             timer.cancel()
 
     async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         for timer in self._failovers.values():
             timer.cancel()
         self._failovers.clear()
@@ -108,6 +121,8 @@ class ServiceRouter:
             self._wake.clear()
             try:
                 await self.route_due()
+                while self._capped:
+                    await self.relieve(self._capped.pop())
                 due = await self.store.next_scheduled_at()
             except StoreError as exc:
                 log.warning("routing service messages failed: %s", exc)
@@ -128,8 +143,10 @@ class ServiceRouter:
             if queued == 0 or len(waiting) < 64:
                 return count
 
-    async def _route(self, message: Message, avoid: str | None = None) -> bool:
-        handle = await self._sender(message, avoid)
+    async def _route(
+        self, message: Message, avoid: str | None = None, *, with_quota: bool = False
+    ) -> bool:
+        handle = await self._sender(message, avoid, with_quota)
         if handle is None:
             return False  # no modem of its service is ready: it waits for one
         number = message.from_ if message.from_ in handle.config.numbers else None
@@ -159,6 +176,11 @@ class ServiceRouter:
         self.outbound.wake_for(replace(new, message=replace(new.message, status=Status.QUEUED)))
         return True
 
+    async def _fail(self, sid: str, code: int) -> None:
+        if await self.store.update_status(sid, Status.FAILED, self.clock(), error_code=code):
+            log.warning("%s: no modem's quota can take it in time; failed (%d)", sid, code)
+            self.dispatcher.announce(sid, Status.FAILED)
+
     def _service(self, message: Message) -> ServiceConfig | None:
         return self.config.service(message.messaging_service_sid or "")
 
@@ -167,9 +189,12 @@ class ServiceRouter:
         pool = service.numbers if service else handle.config.numbers
         return next(n for n in pool if n in handle.config.numbers)
 
-    async def _sender(self, message: Message, avoid: str | None) -> ModemHandle | None:
+    async def _sender(
+        self, message: Message, avoid: str | None, with_quota: bool = False
+    ) -> ModemHandle | None:
         """The modem to send ``message``: its own ``From`` if it has one, else the service's
-        sticky number for the recipient, else the least-loaded ready modem of the pool."""
+        sticky number for the recipient, else the least-loaded ready modem of the pool; one
+        whose plan caps let it go now if there is one (``with_quota``: only such a one)."""
         if message.from_ is not None and avoid is None:
             fixed = self.modems.for_number(message.from_)
             return fixed if fixed is not None and self._ready(fixed) else None
@@ -179,6 +204,12 @@ class ServiceRouter:
         candidates = [
             handle for handle in self._pool(service) if self._ready(handle) and handle.id != avoid
         ]
+        parts = message.num_segments or plan_text(message.body).num_segments
+        quotas = self.dispatcher.quotas
+        left = [h for h in candidates if quotas.held_until(h.config, parts, message.to) is None]
+        # Else it waits on one of the others for its next period (a move away from a modem
+        # whose caps hold it would gain nothing).
+        candidates = left if with_quota else left or candidates
         if not candidates:
             return None
         if service.sticky_sender:
@@ -249,13 +280,50 @@ class ServiceRouter:
             log.info("%s was removed: %d of its messages moved to other modems", modem_id, moved)
         return moved
 
+    def _held(self, sid: str, modem_id: str) -> None:
+        """``modem_id``'s caps held ``sid`` back: its service may have a modem with quota."""
+        self._capped.add(modem_id)
+        self.wake()
+
+    async def relieve(self, modem_id: str) -> int:
+        """Move the service messages ``modem_id``'s caps hold back to other ready modems of
+        their services whose caps let them go; one that cannot move, and that the caps hold
+        past its validity period, fails with 30001. Returns how many moved."""
+        handle = self.modems.handles.get(modem_id)
+        if handle is None:
+            return 0
+        services = [s.sid for s in self.config.services if handle in self._pool(s)]
+        if not services:
+            return 0
+        quotas = self.dispatcher.quotas
+        held = {
+            message.sid: (message, until)
+            for message in await self.store.unsent_of(modem_id, services)
+            if (until := quotas.held_until(handle.config, message.num_segments, message.to))
+            is not None
+        }
+        moved = 0
+        for message, until in held.values():
+            if await self._move_these(modem_id, [message], with_quota=True):
+                moved += 1
+            elif too_late(until, message.expires_at):
+                await self._fail(message.sid, QUOTA_EXCEEDED)
+        if moved:
+            log.info("%s's quota is used up: %d of its messages moved elsewhere", modem_id, moved)
+        return moved
+
     async def _move(self, modem_id: str, services: list[str]) -> int:
         if not services:
             return 0
+        return await self._move_these(modem_id, await self.store.unsent_of(modem_id, services))
+
+    async def _move_these(
+        self, modem_id: str, messages: list[Message], *, with_quota: bool = False
+    ) -> int:
         moved = 0
-        for message in await self.store.unsent_of(modem_id, services):
+        for message in messages:
             self.dispatcher.moved(message.sid, modem_id)  # its old worker must drop it
-            if await self._route(replace(message, from_=None), avoid=modem_id):
+            if await self._route(replace(message, from_=None), modem_id, with_quota=with_quota):
                 moved += 1
             else:
                 self.dispatcher.kept(message.sid)

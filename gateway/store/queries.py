@@ -82,6 +82,15 @@ class OutboundWork:
 
 
 @dataclass(frozen=True, slots=True)
+class PartsSent:
+    """What a modem sent since a moment: its parts, and the recipients they went to (as the
+    messages keep them: an obfuscated one masked, a deleted message's gone)."""
+
+    parts: int
+    recipients: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class InFlight:
     """What the webhook sender has under way, for the queue to leave out: the webhooks being
     delivered (by id), and the requests in flight to each destination, which takes no more

@@ -34,6 +34,7 @@ from gateway.store.queries import (
     MessageQuery,
     MessageTrail,
     OutboundWork,
+    PartsSent,
     WebhookStates,
 )
 
@@ -100,6 +101,10 @@ class SendQueue(Protocol):
 
     async def next_expiry(self) -> datetime | None:
         """When the next unsent message's validity period ends."""
+
+    async def parts_sent(self, modem: str, since: datetime) -> PartsSent:
+        """The parts ``modem`` sent from ``since`` on, and their recipients: what its plan's
+        caps (:mod:`gateway.domain.quota`) have used, read once when its worker starts."""
 
 
 class RoutingQueue(Protocol):

@@ -315,6 +315,24 @@ async def test_a_gateway_run_with_another_data_dir(tmp_path: Path) -> None:
         )
 
 
+async def test_modems_shows_each_cap_of_the_plan_used_and_left(tmp_path: Path) -> None:
+    """What the caps used is counted in tests/e2e/test_quota.py; here, how it is shown."""
+    # `more` goes into the last [[modems]] table: bob's plan.
+    plan = 'daily_limit = 50\nmonthly_recipients = 99\nquota_time_zone = "Europe/Berlin"\n'
+    config = write_config(tmp_path, free_port(), plan)
+    async with serving("--config", str(config)):
+        readable = await asyncio.to_thread(smsgw, "modems", "--config", str(config))
+    lines = readable.stdout.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("bob: ")))
+    quota = [line for line in lines[start:] if line.startswith("  quota: ")]
+    assert [line.rsplit(" until ", 1)[0] for line in quota] == [
+        "  quota: 0 of 50 parts today, 50 left",
+        "  quota: 0 of 99 recipients this month, 99 left",
+    ]
+    assert all(line.endswith(":00:00+00:00") for line in quota)  # midnight in Berlin, in UTC
+    assert not any(line.startswith("  quota: ") for line in lines[:start])  # alice: no caps
+
+
 @no_system_config
 async def test_the_configuration_in_the_working_directory(tmp_path: Path) -> None:
     # A checkout: `smsgw serve` and the commands beside it find config/gateway.toml.

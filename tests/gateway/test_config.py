@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +20,7 @@ from gateway.config import (
     parse,
 )
 from gateway.domain.errors import ConfigError
+from gateway.domain.quota import Quota
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SMSGW = Path(sys.executable).parent / "smsgw"
@@ -740,3 +743,46 @@ def test_smsc_and_hold_when_roaming() -> None:
         (None, False),
         ("+447785016005", True),
     ]
+
+
+# --- a SIM plan's quotas and pacing ([[modems]]) ----------------------------------------------
+
+
+def test_a_modem_has_no_caps_and_no_pacing_unless_set() -> None:
+    (modem,) = parse({"modems": [{"driver": "simulated", "numbers": ["+15550001111"]}]}).modems
+    assert modem.quota == Quota()
+    assert not modem.quota.capped and modem.quota.zone is UTC
+
+
+def test_a_modems_quota_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text(
+        '[[modems]]\ndriver = "simulated"\nnumbers = ["+15550001111"]\n'
+        "daily_limit = 100\nmonthly_limit = 3000\nmonthly_recipients = 250\n"
+        'min_interval = 8\njitter = 4.5\nquota_time_zone = "Europe/Berlin"\n'
+    )
+    (modem,) = load(path).modems
+    assert modem.quota == Quota(100, 3000, 250, 8.0, 4.5, ZoneInfo("Europe/Berlin"))
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"daily_limit": 0}, "modems[0].daily_limit: expected a positive integer, got 0"),
+        ({"monthly_limit": -5}, "modems[0].monthly_limit: expected a positive integer, got -5"),
+        ({"monthly_recipients": 9.5}, "modems[0].monthly_recipients: expected an integer"),
+        ({"min_interval": -1}, "modems[0].min_interval: expected seconds from 0 to 86400"),
+        ({"jitter": "2s"}, "modems[0].jitter: expected an integer or a number, got '2s'"),
+        (
+            {"quota_time_zone": "Mars/Olympus"},
+            "modems[0].quota_time_zone: 'Mars/Olympus' is not a time zone zoneinfo knows "
+            "(IANA such as Europe/Berlin)",
+        ),
+        ({"quota_time_zone": "../etc/passwd"}, "modems[0].quota_time_zone: '../etc/passwd' is"),
+    ],
+)
+def test_each_bad_quota_setting_names_its_key(entry: dict[str, object], message: str) -> None:
+    modem = {"driver": "simulated", "numbers": ["+15550001111"], **entry}
+    with pytest.raises(ConfigError) as caught:
+        parse({"modems": [modem]})
+    assert str(caught.value).startswith(message)

@@ -49,6 +49,7 @@ from gateway.api.openapi.schemas import (
 )
 from gateway.domain.errors import ApiError
 from gateway.domain.models import Direction, Status
+from gateway.domain.quota import DAY, MONTH, RECIPIENTS, Standing
 from gateway.domain.records import Webhook
 from gateway.modems.health import ModemHealth
 from gateway.modems.supervisor import ModemState, ModemStatus
@@ -409,11 +410,15 @@ def _fields(cls: Any) -> set[str]:
 
 
 def test_the_modems_extension_follows_the_gateway_s_status() -> None:
-    """``/smsgw/modems.json`` is ``ModemStatus`` as JSON: a field added there is documented."""
+    """``/smsgw/modems.json`` is ``ModemStatus`` as JSON, with its plan's caps as they stand
+    (``gateway.domain.quota.Standing`` by period): a field added there is documented."""
     modem = _schema("smsgw.modem")["properties"]
     info = modem["info"]["properties"]
     health = modem["health"]["properties"]
-    assert set(modem) == _fields(ModemStatus)
+    assert set(modem) == _fields(ModemStatus) | {"quota"}
+    periods = modem["quota"]["properties"]
+    assert set(periods) == {DAY, MONTH, RECIPIENTS}
+    assert all(set(cap["properties"]) == _fields(Standing) - {"period"} for cap in periods.values())
     assert set(info) == _fields(ModemInfo)
     assert set(info["identity"]["properties"]) == _fields(Identity)
     assert set(info["registration"]["properties"]) == _fields(Registration)
@@ -679,7 +684,7 @@ async def test_the_modems_list_after_a_health_check(api: Api) -> None:
     async with raw_client(api) as http, http.get("/smsgw/modems.json") as reply:
         assert reply.status == 200, await reply.text()
         modems = await reply.json()
-    assert all(set(modem) == _fields(ModemStatus) for modem in modems)
+    assert all(set(modem) == _fields(ModemStatus) | {"quota"} for modem in modems)
     assert all(modem["health"] is not None for modem in modems)
 
 

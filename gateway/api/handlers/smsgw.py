@@ -15,6 +15,7 @@ from drivers import check_ussd_request
 from gateway.api.forms import read_form
 from gateway.api.handlers.requests import authorize, not_found, parts
 from gateway.domain.errors import ApiError
+from gateway.domain.quota import DAY, MONTH, RECIPIENTS, Standing
 from gateway.modems import ussd
 from gateway.modems.exclusive import UssdBusy
 
@@ -24,12 +25,28 @@ async def list_modems(request: web.Request) -> web.Response:
     identities and errors, are none of its business."""
     account = authorize(request)
     api = parts(request)
-    statuses = [
-        handle.status()
+    quotas = api.outbound.dispatcher.quotas
+    modems = [
+        {**dataclasses.asdict(handle.status()), "quota": _quota(quotas.standing(handle.config))}
         for handle in api.modems.handles.values()
         if api.outbound.owner(handle.config.account) == account
     ]
-    return web.json_response([_jsonable(dataclasses.asdict(status)) for status in statuses])
+    return web.json_response([_jsonable(modem) for modem in modems])
+
+
+def _quota(standing: list[Standing]) -> dict[str, Any] | None:
+    """The modem's plan caps, used and left in their current periods (``None``: no caps)."""
+    if not standing:
+        return None
+    periods: dict[str, Any] = dict.fromkeys((DAY, MONTH, RECIPIENTS))
+    for cap in standing:
+        periods[cap.period] = {
+            "limit": cap.limit,
+            "used": cap.used,
+            "left": cap.left,
+            "resets_at": cap.resets_at,
+        }
+    return periods
 
 
 async def fetch_webhook_states(request: web.Request) -> web.Response:

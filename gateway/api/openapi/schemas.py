@@ -374,6 +374,25 @@ def modem() -> Schema:
             "network": {**network, "nullable": True},
         }
     )
+    cap = closed_object(
+        {
+            "limit": {"type": "integer", "minimum": 1},
+            "used": {"type": "integer", "minimum": 0},
+            "left": {"type": "integer", "minimum": 0},
+            "resets_at": {"type": "string", "format": "date-time"},
+        }
+    )
+    quota = closed_object(
+        {
+            "day": {**cap, "nullable": True, "description": "Parts today (daily_limit)"},
+            "month": {**cap, "nullable": True, "description": "Parts this month"},
+            "recipients": {
+                **cap,
+                "nullable": True,
+                "description": "Distinct recipients this month (monthly_recipients)",
+            },
+        }
+    )
     return closed_object(
         {
             "id": text,
@@ -399,6 +418,11 @@ def modem() -> Schema:
                 "description": "The SIM's balance as balance_ussd last read it, and when",
             },
             "sim": {**sim, "nullable": True, "description": "The SIM's lock, as last found"},
+            "quota": {
+                **quota,
+                "nullable": True,
+                "description": "The SIM plan's caps in their current periods; null: none",
+            },
         },
         title="Modem",
     )

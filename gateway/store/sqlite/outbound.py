@@ -14,7 +14,7 @@ from typing import Final
 from gateway.domain import lifecycle
 from gateway.domain.lifecycle import Claim
 from gateway.domain.models import Message, Segment, Status
-from gateway.store.queries import OutboundWork
+from gateway.store.queries import OutboundWork, PartsSent
 from gateway.store.sqlite.engine import Engine
 from gateway.store.sqlite.rows import (
     MESSAGE_COLUMNS,
@@ -245,6 +245,20 @@ class SqliteSendQueue(Engine):
             return from_micros(min((row[0] for row in found if row is not None), default=None))
 
         return await self._write(job)
+
+    async def parts_sent(self, modem: str, since: datetime) -> PartsSent:
+        def job(db: sqlite3.Connection) -> PartsSent:
+            # Through segments_by_sent_at: only the parts of the period are read.
+            rows = db.execute(
+                "SELECT m.to_number, count(*) FROM segments s "
+                "JOIN messages m ON m.id = s.message_id "
+                "WHERE s.sent_at IS NOT NULL AND s.sent_at >= ? AND m.modem = ? "
+                "GROUP BY m.to_number",
+                (to_micros(since), modem),
+            ).fetchall()
+            return PartsSent(sum(count for _, count in rows), frozenset(to for to, _ in rows))
+
+        return await self._read(job)
 
     async def last_concat_reference(self, modem: str) -> int | None:
         def job(db: sqlite3.Connection) -> int | None:

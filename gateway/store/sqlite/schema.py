@@ -343,4 +343,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE phone_numbers ADD COLUMN voice_fallback_url TEXT;
     ALTER TABLE phone_numbers ADD COLUMN voice_fallback_method TEXT NOT NULL DEFAULT 'POST';
     """,
+    # 16: the parts sent since a moment, through their sent_at (gateway.domain.quota: what a
+    # modem's plan caps have used this day and month, read once when its worker starts).
+    """
+    CREATE INDEX segments_by_sent_at ON segments (sent_at) WHERE sent_at IS NOT NULL;
+    """,
 )

@@ -13,7 +13,7 @@ from gateway.domain import lifecycle
 from gateway.domain.lifecycle import UNSENT
 from gateway.domain.models import Message, Segment, Status
 from gateway.domain.records import NewMessage
-from gateway.store import Claim, OutboundWork
+from gateway.store import Claim, OutboundWork, PartsSent
 from tests.fakes.store.tables import EPOCH, MessageRow, Tables, part_rows
 
 
@@ -156,6 +156,17 @@ class OutboundSide(Tables):
             (r.message.expires_at for r in self._may_expire() if r.message.expires_at is not None),
             default=None,
         )
+
+    async def parts_sent(self, modem: str, since: datetime) -> PartsSent:
+        await self._turn()
+        sent = [
+            (row.message.to, part)
+            for row in self.by_id()
+            if row.message.modem == modem
+            for part in row.parts
+            if part.sent_at is not None and part.sent_at >= since
+        ]
+        return PartsSent(len(sent), frozenset(to for to, _ in sent))
 
     async def last_concat_reference(self, modem: str) -> int | None:
         await self._turn()

@@ -1,0 +1,69 @@
+"""A SIM plan's caps through the HTTP API of a running gateway (real sockets, a real SQLite
+file): what the caps would hold back past the queue limit's four hours is refused with 429
+(21611), and ``/smsgw/modems.json`` and ``/metrics`` show each cap used and left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from gateway.config import ModemConfig
+from gateway.domain.models import Status
+from gateway.domain.quota import Quota
+from tests.e2e.rig import scrape, value
+from tests.fakes.clock import Clock
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Statuses, basic_auth, config, running
+
+HANDSET = "+447700900123"
+TWO_PARTS = "Long " * 40
+
+
+async def create(http: aiohttp.ClientSession, **form: str) -> tuple[int, dict[str, Any]]:
+    reply = await http.post(f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json", data=form)
+    body: dict[str, Any] = await reply.json()
+    return reply.status, body
+
+
+async def test_the_caps_refuse_what_they_would_hold_and_show_what_is_left(tmp_path: Path) -> None:
+    # The test clock: 12:34 UTC, the next day more than the queue limit's four hours away.
+    plan = Quota(daily_limit=3, monthly_recipients=10)
+    alice = ModemConfig("alice", "simulated", (ALICE,), quota=plan)
+    configuration = config(tmp_path / "data", alice, ModemConfig("bob", "simulated", (BOB,)))
+    async with (
+        running(configuration, clock=Clock()) as gateway,
+        aiohttp.ClientSession(gateway.base_url, headers=basic_auth()) as http,
+    ):
+        statuses = Statuses(gateway)
+        status, sent = await create(http, To=HANDSET, From=ALICE, Body=TWO_PARTS)
+        assert status == 201
+        await statuses.reached(sent["sid"], Status.SENT)
+
+        status, refused = await create(http, To=HANDSET, From=ALICE, Body=TWO_PARTS)
+        assert (status, refused["code"], refused["status"]) == (429, 21611, 429)
+        assert "its plan's caps let 1 go in the next four hours" in refused["message"]
+        status, _ = await create(http, To=HANDSET, From=BOB, Body=TWO_PARTS)  # bob: no caps
+        assert status == 201
+
+        async with http.get("/smsgw/modems.json") as reply:
+            assert reply.status == 200
+            modems = {modem["id"]: modem for modem in await reply.json()}
+        assert modems["bob"]["quota"] is None
+        assert modems["alice"]["quota"] == {
+            "day": {"limit": 3, "used": 2, "left": 1, "resets_at": "2026-03-02T00:00:00+00:00"},
+            "month": None,
+            "recipients": {
+                "limit": 10,
+                "used": 1,
+                "left": 9,
+                "resets_at": "2026-04-01T00:00:00+00:00",
+            },
+        }
+        families = await scrape(gateway.base_url)
+    used, limit = "smsgw_modem_quota_used", "smsgw_modem_quota_limit"
+    assert value(families, used, modem="alice", period="day") == 2
+    assert value(families, limit, modem="alice", period="day") == 3
+    assert value(families, used, modem="alice", period="recipients") == 1
+    assert value(families, limit, modem="alice", period="recipients") == 10
+    assert all(sample.labels["modem"] == "alice" for sample in families[used].samples)
