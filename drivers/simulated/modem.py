@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from drivers.errors import ModemLost
 from drivers.simulated.commands import HANDLERS
+from drivers.simulated.network import DEFAULT_REPORT_DELAY
 from drivers.simulated.pdus import checked_submit
 from drivers.simulated.peer import AtPeer, Typing, chained
 from drivers.simulated.personality import GENERIC, Personality
@@ -76,6 +77,7 @@ class SimulatedModem(AtPeer):
         capacity: dict[str, int] | None = None,
         first_reference: int = 0,
         history: int | None = None,
+        report_delay: float = DEFAULT_REPORT_DELAY,
     ) -> None:
         super().__init__()
         self.numbers = list(numbers)
@@ -87,6 +89,8 @@ class SimulatedModem(AtPeer):
         self.imsi = imsi or "31026" + tail[-10:].rjust(10, "0")
         self.pin = pin
         self.network: SimulatedNetwork | None = None
+        # Seconds before the network reports on a part this modem sent (see the default's note).
+        self.report_delay = report_delay
         sizes = {**DEFAULT_CAPACITY, **(capacity or {})}
         self.storages = {name: Storage(name, sizes.get(name, 20)) for name in personality.storages}
         self.reference = first_reference % 256

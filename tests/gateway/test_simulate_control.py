@@ -115,7 +115,10 @@ async def test_control_interface() -> None:
                 await modem.send_parts(parts("x"))
             assert caught.value.cms_code == 8
 
+            assert (await client.post("/report-delay", json={"seconds": 4})).status == 200
+            assert sim.report_delay == 4.0
             state = await (await client.get("/state")).json()
+            assert state["report_delay"] == 4.0
             assert state["numbers"] == [ME]
             assert state["cnmi"] == [2, 1, 0, 2, 0]
             submissions = await (await client.get("/submissions")).json()
@@ -128,6 +131,9 @@ async def test_control_interface() -> None:
                 ("/fail", {"code": "38"}, "'code' must be int"),
                 ("/rule", {"number": HANDSET, "fate": "lost"}, "'lost' is not a valid Fate"),
                 ("/latency", {"seconds": -1}, "'seconds' must not be negative"),
+                ("/report-delay", {"seconds": -1}, "'seconds' must not be negative"),
+                ("/report-delay", {}, "'seconds' is required"),
+                ("/rule", {"number": HANDSET, "fate": "delivered", "delay": -2}, "'delay' must"),
                 ("/plug", {}, "only a pty can be plugged back"),
             ]:
                 reply = await client.post(path, json=body)
