@@ -86,6 +86,7 @@ PERSONALITIES: Final = (
     "wavecom",
     "quectel",
     "cds",
+    "inband",
     "routed",
 )
 

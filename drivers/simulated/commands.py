@@ -372,7 +372,8 @@ def _cmgr(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
 @handles("+CMGD")
 def _cmgd(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
     if argument == "?":
-        return ["+CMGD: (0-255),(0-4)"]
+        storage = modem.storages[modem.mem[0]]
+        return [f"+CMGD: ({storage.first}-{storage.indexes[-1]}),(0-4)"]
     values = [*_ints(argument, "CMS"), 0]
     index, flag = values[0], values[1]
     storage = modem.storages[modem.mem[0]]

@@ -92,7 +92,10 @@ class SimulatedModem(AtPeer):
         # Seconds before the network reports on a part this modem sent (see the default's note).
         self.report_delay = report_delay
         sizes = {**DEFAULT_CAPACITY, **(capacity or {})}
-        self.storages = {name: Storage(name, sizes.get(name, 20)) for name in personality.storages}
+        self.storages = {
+            name: Storage(name, sizes.get(name, 20), first=personality.first_index)
+            for name in personality.storages
+        }
         self.reference = first_reference % 256
         self.sim_busy_answers = 0
         self.plugged = True  # see unplug()
@@ -129,6 +132,10 @@ class SimulatedModem(AtPeer):
         first = next(iter(self.storages))
         self.mem = [first, first, first]
         self.s_registers = dict(_S_REGISTERS)
+
+    def _urcs_inband(self) -> bool:
+        # TS 27.005 §3.4.1: only mode 3 forwards codes while the link is reserved.
+        return self.personality.urcs_inband and self.cnmi[0] == 3
 
     def _state_changed(self) -> None:
         for observer in list(self.state_observers):
@@ -278,26 +285,21 @@ class SimulatedModem(AtPeer):
             del self.received_commands[: -self.history]  # now and then, not every time
         for observer in list(self.command_observers):
             observer(command)
-        self._busy = True
+        upper = command.upper()
+        if not upper.startswith("AT"):
+            await self._respond([], "ERROR")
+            return
+        if upper.startswith("AT+CMGS"):
+            await self._begin_submit(command[7:].strip())
+            return
         try:
-            upper = command.upper()
-            if not upper.startswith("AT"):
-                await self._respond([], "ERROR")
-                return
-            if upper.startswith("AT+CMGS"):
-                await self._begin_submit(command[7:].strip())
-                return
-            try:
-                lines: list[str] = []
-                # V.250 §5.2.1: several commands on one line, extended ones after ';'.
-                for part in chained(command[2:]):
-                    lines += self._run(part.upper(), part)
-                await self._respond(lines)
-            except CommandFailed as error:
-                await self._error(error)
-        finally:
-            self._busy = False
-            await self._release_urcs()
+            lines: list[str] = []
+            # V.250 §5.2.1: several commands on one line, extended ones after ';'.
+            for part in chained(command[2:]):
+                lines += self._run(part.upper(), part)
+            await self._respond(lines)
+        except CommandFailed as error:
+            await self._error(error)
 
     def _run(self, upper: str, original: str) -> list[str]:
         if not upper:
@@ -368,7 +370,6 @@ class SimulatedModem(AtPeer):
             await self._error(CommandFailed("CMS", code))
 
     async def _submit(self, data: str) -> None:
-        self._busy = True
         self.submitting = True
         self._state_changed()
         try:
@@ -401,9 +402,7 @@ class SimulatedModem(AtPeer):
         except CommandFailed as error:
             await self._error(error)
         finally:
-            self._busy = False
             self.submitting = False
             self._state_changed()
-            await self._release_urcs()
 
     _expected_length = 0

@@ -5,7 +5,7 @@ An :class:`AtPeer` reads its link byte by byte, as a modem's UART does: it echoe
 prompt takes the PDU up to Ctrl-Z, or ESC, which aborts (TS 27.005 §3.5.1); each line, PDU or
 abort goes to :meth:`AtPeer._entered`, which the modem implements. It writes information lines
 and final result codes (``+CMS ERROR``/``+CME ERROR`` numeric or verbose, as ``AT+CMEE`` says),
-and unsolicited result codes, held back while a command runs (``AT+CNMI`` mode 2).
+and unsolicited result codes, held back while the host holds the link (``AT+CNMI`` mode 2).
 """
 
 from __future__ import annotations
@@ -139,8 +139,14 @@ class AtPeer:
             entered = self._typed.feed(byte)
             if entered is None:
                 continue
-            await self._flush(echo)
-            await self._entered(*entered)
+            # The link is the command's from its echo to its final result code.
+            self._busy = True
+            try:
+                await self._flush(echo)
+                await self._entered(*entered)
+            finally:
+                self._busy = False
+            await self._release_urcs()
         await self._flush(echo)
 
     def start(self, link: Link) -> asyncio.Task[None]:
@@ -179,12 +185,24 @@ class AtPeer:
 
     # --- unsolicited result codes ------------------------------------------------------------
 
+    @property
+    def link_reserved(self) -> bool:
+        """Whether the host holds the link: a command line being typed, a command running
+        until its final result code, or the data mode after ``AT+CMGS``'s prompt."""
+        return self._busy or self._typed.data_mode or bool(self._typed.line)
+
+    def _urcs_inband(self) -> bool:
+        """Whether unsolicited result codes go out even while the link is reserved."""
+        return False
+
     def _urc(self, *lines: str) -> None:
         text = "".join(f"\r\n{line}\r\n" for line in lines)
         if self.caret_reports:
             text = "\r\n^MODE:5,4\r\n" + text
-        if self._busy:
-            self._pending_urcs.append(text)  # CNMI mode 2: buffered while a command runs
+        if self.link_reserved and not self._urcs_inband():
+            # TS 27.005 §3.4.1 AT+CNMI mode 2: buffered while the link is reserved, flushed
+            # after. (Mode 1 would discard them; kept too, as the SC would send them again.)
+            self._pending_urcs.append(text)
         else:
             self._spawn(self._write(text))
 
@@ -197,7 +215,9 @@ class AtPeer:
         task.add_done_callback(self._tasks.discard)
 
     async def _release_urcs(self) -> None:
-        """Write what came while a command ran, once its answer is written."""
+        """Write what came while the link was reserved, once it no longer is."""
+        if self.link_reserved:
+            return
         pending, self._pending_urcs = self._pending_urcs, []
         if pending:
             await self._write("".join(pending))
