@@ -21,8 +21,6 @@ Handler = Callable[["SimulatedModem", str, str, str], list[str]]
 HANDLERS: dict[str, Handler] = {}
 
 _NOT_ALLOWED: Final = CommandFailed("CME", 3)
-_CMS_NOT_ALLOWED: Final = 302
-_CMS_INVALID_INDEX: Final = 321
 _CMS_NO_ACK_EXPECTED: Final = 340
 
 
@@ -35,7 +33,7 @@ def handles(*names: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def _ints(argument: str, family: str = "CME") -> list[int]:
+def integers(argument: str, family: str = "CME") -> list[int]:
     values = []
     for raw_part in argument.split(","):
         part = raw_part.strip()
@@ -100,7 +98,7 @@ def _cmee(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CMEE: {modem.cmee}"]
     if argument == "?":
         return ["+CMEE: (0-2)"]
-    (value,) = _ints(argument)
+    (value,) = integers(argument)
     if value not in (0, 1, 2):
         raise CommandFailed("CME", 4)
     modem.cmee = value
@@ -155,7 +153,7 @@ def _cmms(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CMMS: {modem.cmms}"]
     if argument == "?":
         return ["+CMMS: (0-2)"]
-    (value,) = _ints(argument, "CMS")
+    (value,) = integers(argument, "CMS")
     if value not in (0, 1, 2):
         raise CommandFailed("CMS", 303)
     modem.cmms = value
@@ -216,7 +214,7 @@ def _cmgf(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CMGF: {modem.cmgf}"]
     if argument == "?":
         return ["+CMGF: (0,1)"]
-    (value,) = _ints(argument, "CMS")
+    (value,) = integers(argument, "CMS")
     if value not in (0, 1):
         raise CommandFailed("CMS", 303)
     modem.cmgf = value
@@ -229,7 +227,7 @@ def _csms(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CSMS: {modem.csms},1,1,1"]
     if argument == "?":
         return ["+CSMS: (0,1)"]
-    (value,) = _ints(argument, "CMS")
+    (value,) = integers(argument, "CMS")
     if value not in (0, 1) or (value == 0 and modem.personality.phase2_plus_only):
         raise CommandFailed("CMS", 303)
     modem.csms = value
@@ -267,7 +265,7 @@ def _cnmi(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return [f"+CNMI: {modem.personality.cnmi_test}"]
     if name.endswith("?"):
         return ["+CNMI: " + ",".join(map(str, modem.cnmi))]
-    values = _ints(argument, "CMS")
+    values = integers(argument, "CMS")
     merged = [v if v >= 0 else old for v, old in zip(values + [-1] * 5, modem.cnmi, strict=False)]
     mode, mt, bm, ds, bfr = merged[:5]
     allowed = _ranges(modem.personality.cnmi_test)
@@ -323,7 +321,7 @@ def _registration(modem: SimulatedModem, name: str, argument: str, original: str
         return [f"{command}: {mode},{modem.registration}{location}"]
     if argument == "?":
         return [f"{command}: (0-2)"]
-    (value,) = _ints(argument)
+    (value,) = integers(argument)
     if command == "+CREG":
         modem.creg = value
     else:
@@ -334,59 +332,3 @@ def _registration(modem: SimulatedModem, name: str, argument: str, original: str
 @handles("+CSQ")
 def _csq(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
     return [f"+CSQ: {modem.rssi},99"]
-
-
-# --- stored messages -----------------------------------------------------------------------------
-
-
-@handles("+CMGL")
-def _cmgl(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    if argument == "?":
-        return ["+CMGL: (0-4)"]
-    if not argument.strip().isdigit():
-        raise CommandFailed("CMS", 302)  # text-mode "ALL" in PDU mode
-    wanted = int(argument)
-    storage = modem.storages[modem.mem[0]]
-    lines = []
-    for index in sorted(storage.slots):
-        slot = storage.slots[index]
-        if wanted in (4, slot.stat):
-            lines += [f"+CMGL: {index},{slot.stat},,{slot.length}", slot.pdu]
-            if slot.stat == 0:
-                slot.stat = 1  # listing unread messages marks them read
-    return lines
-
-
-@handles("+CMGR")
-def _cmgr(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    (index,) = _ints(argument, "CMS")
-    slot = modem.storages[modem.mem[0]].slots.get(index)
-    if slot is None:
-        raise CommandFailed("CMS", _CMS_INVALID_INDEX)
-    line = [f"+CMGR: {slot.stat},,{slot.length}", slot.pdu]
-    if slot.stat == 0:
-        slot.stat = 1
-    return line
-
-
-@handles("+CMGD")
-def _cmgd(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    if argument == "?":
-        storage = modem.storages[modem.mem[0]]
-        return [f"+CMGD: ({storage.first}-{storage.indexes[-1]}),(0-4)"]
-    values = [*_ints(argument, "CMS"), 0]
-    index, flag = values[0], values[1]
-    storage = modem.storages[modem.mem[0]]
-    if flag == 0:
-        if index not in storage.slots:
-            raise CommandFailed("CMS", _CMS_INVALID_INDEX)
-        del storage.slots[index]
-    else:
-        # TS 27.005 §3.5.4: 1 read, 2 read and sent, 3 and unsent, 4 all.
-        doomed = {1: {1}, 2: {1, 3}, 3: {1, 2, 3}, 4: {0, 1, 2, 3}}.get(flag)
-        if doomed is None:
-            raise CommandFailed("CMS", _CMS_NOT_ALLOWED)
-        for key in [k for k, slot in storage.slots.items() if slot.stat in doomed]:
-            del storage.slots[key]
-    modem.release_held()
-    return []
