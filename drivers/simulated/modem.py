@@ -107,6 +107,7 @@ class SimulatedModem(AtPeer):
         self.smsc = "+15550000000"
         self._reset_settings()
         self.prompt_held = False  # in data mode, the "> " not shown yet (Faults.hold_prompt)
+        self._awaited = stored.Awaited("+CMGS")  # what the data after the prompt is for
         self.submitting = False  # a PDU was taken; its answer is not written yet
         # Called whenever data_mode, prompt_held or submitting changes (the control interface
         # answers "wait until" requests with it).
@@ -446,5 +447,3 @@ class SimulatedModem(AtPeer):
             await self._unplug_now()  # the part is on the air; its answer never comes
             return None
         return accepted
-
-    _awaited = stored.Awaited("+CMGS")

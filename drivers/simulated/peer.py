@@ -66,7 +66,8 @@ class Typing:
         """A completed ("command", line), ("data", pdu) or ("escape", ""), or ``None``."""
         if self.data_mode and byte in (CTRL_Z, ESC):
             self.data_mode = False
-            text = self._take()
+            # A text (text mode) is kept as typed, spaces included; a PDU is read as hex.
+            text = self._take(strip=False)
             return ("data", text) if byte == CTRL_Z else ("escape", "")
         if self.data_mode or byte >= 0x20:
             self.line.append(byte)
@@ -77,10 +78,10 @@ class Typing:
             return ("command", text) if text else None
         return None
 
-    def _take(self) -> str:
-        text = self.line.decode("latin-1").strip()
+    def _take(self, strip: bool = True) -> str:
+        text = self.line.decode("latin-1")
         self.line.clear()
-        return text
+        return text.strip() if strip else text
 
 
 class AtPeer:

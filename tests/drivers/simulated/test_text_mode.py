@@ -40,12 +40,12 @@ async def test_a_text_is_sent_and_its_report_routed_in_text_mode() -> None:
     assert await ask(host, b"AT+CMGF?") == b"\r\n+CMGF: 1\r\n\r\nOK\r\n"
     assert await ask(host, b"AT+CSMP?") == b"\r\n+CSMP: 49,167,0,0\r\n\r\nOK\r\n"
     assert await ask(host, f'AT+CMGS="{HANDSET}"'.encode(), b"> ") == b"\r\n> "
-    await host.write(b"Hello in text mode" + CTRL_Z)
+    await host.write(b" Hello in text mode " + CTRL_Z)  # spaces are part of a text
     # TS 27.005 §3.4.1 +CDS: <fo>,<mr>,<ra>,<tora>,<scts>,<dt>,<st>, after the send's OK.
     report = f'\r\n+CDS: 6,0,"{HANDSET}",145,{SCTS},{SCTS},0\r\n'.encode()
     assert await read_until(host, report) == b"\r\n+CMGS: 0\r\n\r\nOK\r\n" + report
     (submission,) = network.submissions
-    assert (submission.destination, submission.submit.text) == (HANDSET, "Hello in text mode")
+    assert (submission.destination, submission.submit.text) == (HANDSET, " Hello in text mode ")
     assert submission.submit.status_report_request  # AT+CSMP's first octet 49 asks for one
     assert submission.submit.validity is not None
 
