@@ -66,7 +66,10 @@ def _banner(process: subprocess.Popen[str]) -> tuple[str, str]:
 def simulator(tmp_path: Path) -> Iterator[Simulator]:
     device = tmp_path / "ttySIM0"
     process = subprocess.Popen(
-        [str(SMSGW), "simulate", "--pty", str(device), "--number", ME],
+        [
+            *(str(SMSGW), "simulate", "--pty", str(device), "--number", ME),
+            *("--report-delay", str(REPORT_DELAY)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -78,7 +81,7 @@ def simulator(tmp_path: Path) -> Iterator[Simulator]:
         assert where.startswith(f"simulated modem {ME} on {device}"), where
         url = control.removeprefix("control: ").strip().removesuffix("/state")
         running = Simulator(device, url, process)
-        running.post("/report-delay", {"seconds": REPORT_DELAY})
+        assert running.get("/state")["report_delay"] == REPORT_DELAY
         yield running
     finally:
         process.terminate()

@@ -59,6 +59,22 @@ async def test_a_ucs2_text_is_typed_in_hexadecimal() -> None:
     assert network.submissions[0].submit.text == "Привет €"
 
 
+async def test_in_the_ucs2_character_set_addresses_and_texts_are_hexadecimal() -> None:
+    # TS 27.007 §5.5: AT+CSCS="UCS2" writes each character as four hex digits, both ways.
+    _, network, host = await host_of(b"AT+CMGF=1", b'AT+CSCS="UCS2"', b"AT+CNMI=2,2,0,0,0")
+    hex_number = HANDSET.encode("utf-16-be").hex().upper()
+    await ask(host, f'AT+CMGS="{hex_number}"'.encode(), b"> ")
+    await host.write("Hi £".encode("utf-16-be").hex().encode() + CTRL_Z)
+    assert await read_until(host, b"OK\r\n") == b"\r\n+CMGS: 0\r\n\r\nOK\r\n"
+    (submission,) = network.submissions
+    assert (submission.destination, submission.submit.text) == (HANDSET, "Hi £")
+    assert submission.submit.dcs.raw == 0  # GSM 7-bit on the air: AT+CSMP's <dcs>
+    network.inject(ME, HANDSET, "Zurück")
+    text = "Zurück".encode("utf-16-be").hex().upper()
+    cmt = f'\r\n+CMT: "{hex_number}",,{SCTS}\r\n\r\n{text}\r\n'.encode()
+    assert await read_until(host, cmt) == cmt
+
+
 async def test_messages_arrive_routed_and_stored_in_text_mode() -> None:
     _, network, host = await host_of(b"AT+CMGF=1", b"AT+CNMI=2,2,0,0,0")
     network.inject(ME, HANDSET, "Routed to you")
