@@ -91,6 +91,7 @@ PERSONALITIES: Final = (
     "wavecom",
     "quectel",
     "cds",
+    "inband",
     "routed",
 )
 

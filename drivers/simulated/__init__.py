@@ -8,10 +8,17 @@ face (:func:`drivers.open_modem`) does, and only to open a simulated modem.
 
 from drivers.simulated.fleet import SimulatedFleet
 from drivers.simulated.modem import SimulatedModem
-from drivers.simulated.network import Fate, HandsetRule, SimulatedNetwork, Submission
+from drivers.simulated.network import (
+    DEFAULT_REPORT_DELAY,
+    Fate,
+    HandsetRule,
+    SimulatedNetwork,
+    Submission,
+)
 from drivers.simulated.personality import PERSONALITIES, Personality, personality
 
 __all__ = [
+    "DEFAULT_REPORT_DELAY",
     "PERSONALITIES",
     "Fate",
     "HandsetRule",

@@ -25,8 +25,6 @@ Handler = Callable[["SimulatedModem", str, str, str], list[str]]
 HANDLERS: dict[str, Handler] = {}
 
 _NOT_ALLOWED: Final = CommandFailed("CME", 3)
-_CMS_NOT_ALLOWED: Final = 302
-_CMS_INVALID_INDEX: Final = 321
 _CMS_NO_ACK_EXPECTED: Final = 340
 
 
@@ -357,58 +355,3 @@ def _csca(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
 @handles("+CSQ")
 def _csq(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
     return [f"+CSQ: {modem.rssi},99"]
-
-
-# --- stored messages -----------------------------------------------------------------------------
-
-
-@handles("+CMGL")
-def _cmgl(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    if argument == "?":
-        return ["+CMGL: (0-4)"]
-    if not argument.strip().isdigit():
-        raise CommandFailed("CMS", 302)  # text-mode "ALL" in PDU mode
-    wanted = int(argument)
-    storage = modem.storages[modem.mem[0]]
-    lines = []
-    for index in sorted(storage.slots):
-        slot = storage.slots[index]
-        if wanted in (4, slot.stat):
-            lines += [f"+CMGL: {index},{slot.stat},,{slot.length}", slot.pdu]
-            if slot.stat == 0:
-                slot.stat = 1  # listing unread messages marks them read
-    return lines
-
-
-@handles("+CMGR")
-def _cmgr(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    (index,) = integers(argument, "CMS")
-    slot = modem.storages[modem.mem[0]].slots.get(index)
-    if slot is None:
-        raise CommandFailed("CMS", _CMS_INVALID_INDEX)
-    line = [f"+CMGR: {slot.stat},,{slot.length}", slot.pdu]
-    if slot.stat == 0:
-        slot.stat = 1
-    return line
-
-
-@handles("+CMGD")
-def _cmgd(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    if argument == "?":
-        return ["+CMGD: (0-255),(0-4)"]
-    values = [*integers(argument, "CMS"), 0]
-    index, flag = values[0], values[1]
-    storage = modem.storages[modem.mem[0]]
-    if flag == 0:
-        if index not in storage.slots:
-            raise CommandFailed("CMS", _CMS_INVALID_INDEX)
-        del storage.slots[index]
-    else:
-        # TS 27.005 §3.5.4: 1 read, 2 read and sent, 3 and unsent, 4 all.
-        doomed = {1: {1}, 2: {1, 3}, 3: {1, 2, 3}, 4: {0, 1, 2, 3}}.get(flag)
-        if doomed is None:
-            raise CommandFailed("CMS", _CMS_NOT_ALLOWED)
-        for key in [k for k, slot in storage.slots.items() if slot.stat in doomed]:
-            del storage.slots[key]
-    modem.release_held()
-    return []

@@ -98,6 +98,12 @@ class Controls:
             raise BadRequest("'seconds' must not be negative")
         self.modem.faults.latency = float(seconds)
 
+    async def report_delay(self, body: dict[str, Any]) -> Any:
+        seconds = _field(body, "seconds", float | int)
+        if seconds < 0:
+            raise BadRequest("'seconds' must not be negative")
+        self.modem.report_delay = float(seconds)
+
     async def hang(self, _: dict[str, Any]) -> Any:
         self.modem.hang()
 
@@ -159,9 +165,19 @@ class Controls:
             Fate(_field(body, "fate", str)),
             status=_field(body, "status", int, 0x41),
             cms_error=_field(body, "cms_error", int, 21),
-            delay=float(_field(body, "delay", float | int, 0.0)),
+            delay=self._delay(body),
         )
         self.network.set_rule(_field(body, "number", str), rule)
+
+    @staticmethod
+    def _delay(body: dict[str, Any]) -> float | None:
+        # No delay given: the modem's report delay (POST /report-delay).
+        if body.get("delay") is None:
+            return None
+        seconds = _field(body, "delay", float | int)
+        if seconds < 0:
+            raise BadRequest("'delay' must not be negative")
+        return float(seconds)
 
     async def switch_on(self, body: dict[str, Any]) -> Any:
         self.network.switch_on(_field(body, "number", str))
@@ -193,6 +209,7 @@ ACTIONS: Final = (
     "inject",
     "fail",
     "latency",
+    "report_delay",
     "hang",
     "resume",
     "hold_prompt",
@@ -347,6 +364,7 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
             "pin_attempts": modem.pin_attempts,
             "puk_attempts": modem.puk_attempts,
         },
+        "report_delay": modem.report_delay,
         "storages": {
             name: {"used": len(storage.slots), "capacity": storage.capacity}
             for name, storage in modem.storages.items()

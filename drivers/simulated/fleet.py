@@ -30,10 +30,12 @@ class SimulatedFleet:
         numbers: Sequence[str],
         personality: str = "generic",
         pin: str | None = None,
+        report_delay: float | None = None,
     ) -> SimulatedModem:
         """The modem called ``name``: the one there is if its numbers, personality and PIN are
         these (its SIM keeps what is stored on it), or else a new one in its place, attached
-        to the network for each of ``numbers``."""
+        to the network for each of ``numbers``. A ``report_delay`` is set on it either way
+        (``None`` keeps the one it has, the default for a new one)."""
         sim = self.modems.get(name)
         if sim is not None:
             if (tuple(sim.numbers), sim.personality.name, sim.pin) == (
@@ -41,11 +43,15 @@ class SimulatedFleet:
                 personality,
                 pin,
             ):
+                if report_delay is not None:
+                    sim.report_delay = report_delay
                 return sim
             self.remove(name)
         sim = SimulatedModem(
             tuple(numbers), personality_named(personality), pin=pin, history=self.history
         )
+        if report_delay is not None:
+            sim.report_delay = report_delay
         for number in numbers:
             self.network.attach(sim, number)
         self.modems[name] = sim

@@ -1,12 +1,15 @@
 """A simulated GSM modem: an AT command server speaking the bytes a real modem does.
 
-It implements, in PDU mode, the commands the driver uses (TS 27.007 identity, SIM, registration
-and signal; TS 27.005 message service, storages, notifications, sending, listing, reading,
-deleting), echo on and off, numeric and verbose errors, storages with capacities, ``AT+CNMI``
-modes, ``AT+CNMA``, and checks every PDU it is given (a wrong length is ``+CMS ERROR: 304``, as
-on real hardware). Faults and vendor personalities are switched on through its controls. Its
-link side (echo, the command line and the prompt, result codes, URCs held back while a command
-runs) is :class:`~drivers.simulated.peer.AtPeer`, its base class.
+It implements the commands the driver uses (TS 27.007 identity, SIM, registration and signal;
+TS 27.005 message service, storages, notifications, sending, listing, reading, deleting), and
+those other AT software uses: text mode (:mod:`~drivers.simulated.text_mode`), writing to and
+sending from storage (:mod:`~drivers.simulated.stored`), capabilities, phonebooks and SIM files
+(:mod:`~drivers.simulated.probes`). Echo on and off, numeric and verbose errors, storages with
+capacities, ``AT+CNMI`` modes, ``AT+CNMA``; it checks every PDU it is given (a wrong length is
+``+CMS ERROR: 304``, as on real hardware). Faults and vendor personalities are switched on
+through its controls. Its link side (echo, the command line and the prompt, result codes, URCs
+held back while the host holds the link) is :class:`~drivers.simulated.peer.AtPeer`, its base
+class.
 
 What the host has typed, and whether the modem waits for a PDU after its ``> `` prompt, belong
 to the modem, not to one link: a host that dies in the prompt and opens the port again (or
@@ -25,10 +28,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from drivers.errors import ModemLost
-from drivers.simulated import registration, sim
+from drivers.simulated import probes, registration, sim, stored, text_mode  # noqa: F401 (probes: its handlers)
 from drivers.simulated.calls import Calls
 from drivers.simulated.commands import HANDLERS
-from drivers.simulated.pdus import checked_submit
+from drivers.simulated.network import DEFAULT_REPORT_DELAY
 from drivers.simulated.peer import AtPeer, Typing, chained
 from drivers.simulated.personality import GENERIC, Personality
 from drivers.simulated.state import (
@@ -81,6 +84,7 @@ class SimulatedModem(AtPeer):
         capacity: dict[str, int] | None = None,
         first_reference: int = 0,
         history: int | None = None,
+        report_delay: float = DEFAULT_REPORT_DELAY,
     ) -> None:
         super().__init__()
         self.numbers = list(numbers)
@@ -96,8 +100,13 @@ class SimulatedModem(AtPeer):
         self.pin_attempts = sim.PIN_TRIES
         self.puk_attempts = sim.PUK_TRIES
         self.network: SimulatedNetwork | None = None
+        # Seconds before the network reports on a part this modem sent (see the default's note).
+        self.report_delay = report_delay
         sizes = {**DEFAULT_CAPACITY, **(capacity or {})}
-        self.storages = {name: Storage(name, sizes.get(name, 20)) for name in personality.storages}
+        self.storages = {
+            name: Storage(name, sizes.get(name, 20), first=personality.first_index)
+            for name in personality.storages
+        }
         self.reference = first_reference % 256
         self.sim_busy_answers = 0
         self.plugged = True  # see unplug()
@@ -109,6 +118,7 @@ class SimulatedModem(AtPeer):
         self.ussd = UssdService()  # its network's USSD rules (drivers.simulated.ussd)
         self._reset_settings()
         self.prompt_held = False  # in data mode, the "> " not shown yet (Faults.hold_prompt)
+        self._awaited = stored.Awaited("+CMGS")  # what the data after the prompt is for
         self.submitting = False  # a PDU was taken; its answer is not written yet
         # Called whenever data_mode, prompt_held or submitting changes (the control interface
         # answers "wait until" requests with it).
@@ -136,11 +146,19 @@ class SimulatedModem(AtPeer):
         self.charset = "GSM"
         self.cmms = 0
         self.cusd = 0  # AT+CUSD <n>
+        self.csmp = text_mode.SubmitParameters()
+        self.csdh = 0
+        self.phonebook = "SM"
+        self.cscb: tuple[int, str, str] = (0, "", "")
         self.caret_reports = self.personality.caret_spam
         self.pin_entered = self.pin is None
         first = next(iter(self.storages))
         self.mem = [first, first, first]
         self.s_registers = dict(_S_REGISTERS)
+
+    def _urcs_inband(self) -> bool:
+        # TS 27.005 §3.4.1: only mode 3 forwards codes while the link is reserved.
+        return self.personality.urcs_inband and self.cnmi[0] == 3
 
     def _state_changed(self) -> None:
         for observer in list(self.state_observers):
@@ -169,7 +187,10 @@ class SimulatedModem(AtPeer):
                 self.routed_queue.append((pdu, length))
                 return
             self.routed_unacked = self.csms == 1
-            self._urc(f"+CMT: ,{length}", pdu)
+            if self.cmgf == 1:
+                self._urc(*text_mode.message_lines(self, pdu, length, "+CMT: ", None))
+            else:
+                self._urc(f"+CMT: ,{length}", pdu)
             return
         storage = self.storages[self.mem[2]]
         index = storage.store(Slot(0, pdu, length))
@@ -184,7 +205,9 @@ class SimulatedModem(AtPeer):
         """An SMS-STATUS-REPORT arrives: routed (+CDS), stored (+CDSI), or dropped (when
         AT+CNMI asks for no reports)."""
         ds = self.cnmi[3]
-        if ds == 1:
+        if ds == 1 and self.cmgf == 1:
+            self._urc(*text_mode.message_lines(self, pdu, length, "+CDS: ", None))
+        elif ds == 1:
             self._urc(f"+CDS: {length}", pdu)
         elif ds == 2:
             storage = self._report_storage()
@@ -341,26 +364,24 @@ class SimulatedModem(AtPeer):
             del self.received_commands[: -self.history]  # now and then, not every time
         for observer in list(self.command_observers):
             observer(command)
-        self._busy = True
+        upper = command.upper()
+        if not upper.startswith("AT"):
+            await self._respond([], "ERROR")
+            return
+        if upper.startswith(("AT+CMGS", "AT+CMGW")):
+            await self._begin_data(upper[2:7], command[7:])
+            return
+        if upper.startswith("AT+CMSS"):
+            await self._send_stored(command[7:])
+            return
         try:
-            upper = command.upper()
-            if not upper.startswith("AT"):
-                await self._respond([], "ERROR")
-                return
-            if upper.startswith("AT+CMGS"):
-                await self._begin_submit(command[7:].strip())
-                return
-            try:
-                lines: list[str] = []
-                # V.250 §5.2.1: several commands on one line, extended ones after ';'.
-                for part in chained(command[2:]):
-                    lines += self._run(part.upper(), part)
-                await self._respond(lines)
-            except CommandFailed as error:
-                await self._error(error)
-        finally:
-            self._busy = False
-            await self._release_urcs()
+            lines: list[str] = []
+            # V.250 §5.2.1: several commands on one line, extended ones after ';'.
+            for part in chained(command[2:]):
+                lines += self._run(part.upper(), part)
+            await self._respond(lines)
+        except CommandFailed as error:
+            await self._error(error)
 
     def _run(self, upper: str, original: str) -> list[str]:
         if not upper:
@@ -410,15 +431,19 @@ class SimulatedModem(AtPeer):
         self.s_registers[register] = wanted
         return []
 
-    async def _begin_submit(self, argument: str) -> None:
-        length_text = argument.lstrip("=").strip()
-        if self.cmgf != 0 or not length_text.isdigit():
-            # Text-mode syntax (AT+CMGS="+1555...") in PDU mode, or text mode itself.
-            await self._error(CommandFailed("CMS", 305 if self.cmgf == 0 else 302))
+    async def _begin_data(self, command: str, argument: str) -> None:
+        """``AT+CMGS``/``AT+CMGW``: the prompt, after which the modem takes a PDU (PDU mode)
+        or a text (text mode) up to Ctrl-Z (TS 27.005 §3.5.1, §3.5.3)."""
+        if argument.startswith("=?"):
+            await self._respond([])  # the test command: supported
             return
-        if self.personality.urcs_in_submit:
+        try:
+            self._awaited = stored.awaited(self, command, argument)
+        except CommandFailed as error:
+            await self._error(error)
+            return
+        if self.personality.urcs_in_submit and command == "+CMGS":
             await self._write(f"\r\n{_ZDONR}\r\n\r\n{_ZPASR}\r\n")
-        self._expected_length = int(length_text)
         self._typed.data_mode = True
         if self.faults.hold_prompt:
             self.faults.hold_prompt = False
@@ -436,32 +461,16 @@ class SimulatedModem(AtPeer):
             await self._error(CommandFailed("CMS", code))
 
     async def _submit(self, data: str) -> None:
-        self._busy = True
+        """What followed the prompt: sent (``AT+CMGS``) or stored (``AT+CMGW``)."""
+        entry = self._awaited
         self.submitting = True
         self._state_changed()
         try:
-            tpdu, _ = checked_submit(data, self._expected_length)
-            if self.faults.latency:
-                await asyncio.sleep(self.faults.latency)
-            if self.faults.fail_next:
-                raise CommandFailed("CMS", self.faults.fail_next.pop(0))
-            if self.faults.hang_in_submit:
-                self.faults.hang_in_submit = False
-                self.faults.hung = True  # reads and answers nothing from now on
+            if entry.command == "+CMGW":
+                await self._respond([f"+CMGW: {stored.write(self, entry, data)}"])
                 return
-            if self.faults.unplug_in_submit == "before":
-                await self._unplug_now()
-                return
-            if self.network is None or self.registration not in (1, 5):
-                raise CommandFailed("CMS", 331)
-            try:
-                self.network.submit(self, tpdu, self.reference)
-            except SubmitRejected as rejected:
-                raise CommandFailed("CMS", rejected.code) from None
-            accepted = self.reference
-            self.reference = (self.reference + 1) % 256
-            if self.faults.unplug_in_submit == "after":
-                await self._unplug_now()  # the part is on the air; its answer never comes
+            accepted = await self._on_air(stored.typed_submit(self, entry, data))
+            if accepted is None:
                 return
             if self.personality.urcs_in_submit:
                 await self._write(f"\r\n{_ZPASR}\r\n")
@@ -469,9 +478,43 @@ class SimulatedModem(AtPeer):
         except CommandFailed as error:
             await self._error(error)
         finally:
-            self._busy = False
             self.submitting = False
             self._state_changed()
-            await self._release_urcs()
 
-    _expected_length = 0
+    async def _send_stored(self, argument: str) -> None:
+        """``AT+CMSS``: a stored SUBMIT sent, as ``AT+CMGS`` sends one (TS 27.005 §3.5.2)."""
+        try:
+            slot, tpdu = stored.stored_submit(self, argument)
+            accepted = await self._on_air(tpdu)
+            if accepted is None:
+                return
+            stored.sent(slot)
+            await self._respond([f"+CMSS: {accepted}"])
+        except CommandFailed as error:
+            await self._error(error)
+
+    async def _on_air(self, tpdu: bytes) -> int | None:
+        """Send a SUBMIT: its TP-MR, or ``None`` when a fault leaves it unanswered."""
+        if self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        if self.faults.fail_next:
+            raise CommandFailed("CMS", self.faults.fail_next.pop(0))
+        if self.faults.hang_in_submit:
+            self.faults.hang_in_submit = False
+            self.faults.hung = True  # reads and answers nothing from now on
+            return None
+        if self.faults.unplug_in_submit == "before":
+            await self._unplug_now()
+            return None
+        if self.network is None or self.registration not in (1, 5):
+            raise CommandFailed("CMS", 331)
+        try:
+            self.network.submit(self, tpdu, self.reference)
+        except SubmitRejected as rejected:
+            raise CommandFailed("CMS", rejected.code) from None
+        accepted = self.reference
+        self.reference = (self.reference + 1) % 256
+        if self.faults.unplug_in_submit == "after":
+            await self._unplug_now()  # the part is on the air; its answer never comes
+            return None
+        return accepted

@@ -34,6 +34,13 @@ log = logging.getLogger(__name__)
 DEFAULT_SMSC: Final = "+15550000000"
 _DELIVERED: Final = 0x00
 _STILL_TRYING: Final = 0x30  # TS 23.040 §9.2.3.15: temporary error, SC still trying (SC specific)
+# Seconds from a part's acceptance (+CMGS) to its status report. A network takes seconds, never
+# the millisecond a report scheduled at once takes: the SC pages the handset, waits for its
+# acknowledgement, then reports (TS 23.040 §3.2.9; the Multi-Tech C1 reference's +CDS example
+# has the discharge 1 s after the SC timestamp, and the report travels back after that).
+# python-gsmmodem waits up to 15 s for one (GsmModem.sendSms deliveryTimeout): 3 s is a handset
+# in coverage. Each modem has its own (SimulatedModem.report_delay), 0 for tests that await it.
+DEFAULT_REPORT_DELAY: Final = 3.0
 
 
 class Fate(Enum):
@@ -49,13 +56,14 @@ class HandsetRule:
     """What happens to messages for a virtual handset.
 
     ``status`` is the TP-ST of the final report for ``UNDELIVERED``; ``cms_error`` the code of
-    the ``+CMS ERROR`` for ``REJECTED``; ``delay`` the seconds before the report.
+    the ``+CMS ERROR`` for ``REJECTED``; ``delay`` the seconds before the report (``None``: the
+    sending modem's :attr:`~drivers.simulated.modem.SimulatedModem.report_delay`).
     """
 
     fate: Fate = Fate.DELIVERED
     status: int = 0x41
     cms_error: int = 21
-    delay: float = 0.0
+    delay: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +174,7 @@ class SimulatedNetwork:
         if recipient_modem is not None:
             pdu, length = deliver_for_submit(self.smsc, origin, now, message, tpdu)
             recipient_modem.receive(pdu, length)
-            self._report_later(sender, submission, recipient, _DELIVERED, 0.0)
+            self._report_later(sender, submission, recipient, _DELIVERED)
         else:
             self._to_handset(sender, submission, recipient, rule)
         return submission
@@ -192,7 +200,7 @@ class SimulatedNetwork:
             self._inbox(held.submission)
             sender = self.modem_for(held.submission.sender)
             if sender is not None:
-                self._report_later(sender, held.submission, held.recipient, _DELIVERED, 0.0)
+                self._report_later(sender, held.submission, held.recipient, _DELIVERED)
 
     def _inbox(self, submission: Submission) -> None:
         message = HandsetMessage(
@@ -212,10 +220,12 @@ class SimulatedNetwork:
         submission: Submission,
         recipient: bytes,
         status: int,
-        delay: float,
+        delay: float | None = None,
     ) -> None:
         if not submission.submit.status_report_request:
             return
+        if delay is None:
+            delay = sender.report_delay
 
         def report() -> None:
             pdu, length = status_report_pdu(

@@ -129,3 +129,14 @@ def checked_submit(data: str, expected_length: int) -> tuple[bytes, Submit]:
     if not isinstance(message, Submit):
         raise CommandFailed("CMS", 304)
     return tpdu, message
+
+
+def readdressed(tpdu: bytes, destination: str, toa: int | None = None) -> bytes:
+    """An SMS-SUBMIT's TPDU with another TP-DA (``AT+CMSS=<index>,<da>``, TS 27.005 §3.5.2);
+    +CMS ERROR: 304 when ``destination`` is no number."""
+    end = 4 + (tpdu[2] + 1) // 2  # TP-DA follows the first octet and TP-MR
+    try:
+        address = fields.encode_address(destination, "TP-DA", toa)
+    except PduError:
+        raise CommandFailed("CMS", 304) from None
+    return tpdu[:2] + address + tpdu[end:]

@@ -5,7 +5,7 @@ An :class:`AtPeer` reads its link byte by byte, as a modem's UART does: it echoe
 prompt takes the PDU up to Ctrl-Z, or ESC, which aborts (TS 27.005 §3.5.1); each line, PDU or
 abort goes to :meth:`AtPeer._entered`, which the modem implements. It writes information lines
 and final result codes (``+CMS ERROR``/``+CME ERROR`` numeric or verbose, as ``AT+CMEE`` says),
-and unsolicited result codes, held back while a command runs (``AT+CNMI`` mode 2).
+and unsolicited result codes, held back while the host holds the link (``AT+CNMI`` mode 2).
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ class Typing:
         """A completed ("command", line), ("data", pdu) or ("escape", ""), or ``None``."""
         if self.data_mode and byte in (CTRL_Z, ESC):
             self.data_mode = False
-            text = self._take()
+            # A text (text mode) is kept as typed, spaces included; a PDU is read as hex.
+            text = self._take(strip=False)
             return ("data", text) if byte == CTRL_Z else ("escape", "")
         if self.data_mode or byte >= 0x20:
             self.line.append(byte)
@@ -77,10 +78,10 @@ class Typing:
             return ("command", text) if text else None
         return None
 
-    def _take(self) -> str:
-        text = self.line.decode("latin-1").strip()
+    def _take(self, strip: bool = True) -> str:
+        text = self.line.decode("latin-1")
         self.line.clear()
-        return text
+        return text.strip() if strip else text
 
 
 class AtPeer:
@@ -139,8 +140,14 @@ class AtPeer:
             entered = self._typed.feed(byte)
             if entered is None:
                 continue
-            await self._flush(echo)
-            await self._entered(*entered)
+            # The link is the command's from its echo to its final result code.
+            self._busy = True
+            try:
+                await self._flush(echo)
+                await self._entered(*entered)
+            finally:
+                self._busy = False
+            await self._release_urcs()
         await self._flush(echo)
 
     def start(self, link: Link) -> asyncio.Task[None]:
@@ -179,22 +186,33 @@ class AtPeer:
 
     # --- unsolicited result codes ------------------------------------------------------------
 
+    @property
+    def link_reserved(self) -> bool:
+        """Whether the host holds the link: a command line being typed, a command running
+        until its final result code, or the data mode after ``AT+CMGS``'s prompt."""
+        return self._busy or self._typed.data_mode or bool(self._typed.line)
+
+    def _urcs_inband(self) -> bool:
+        """Whether unsolicited result codes go out even while the link is reserved."""
+        return False
+
     def _urc(self, *lines: str) -> None:
         text = "".join(f"\r\n{line}\r\n" for line in lines)
         if self.caret_reports:
             text = "\r\n^MODE:5,4\r\n" + text
-        if self._reserved():
+        if self._held():
             self._pending_urcs.append(text)
         else:
             self._spawn(self._write_urc(text))
 
-    def _reserved(self) -> bool:
-        """TS 27.005 §3.4.1 (AT+CNMI mode 2): URCs are buffered while the link is reserved, a
-        command running or the ``> `` prompt waiting for a PDU, and written after it."""
-        return self._busy or self.data_mode
+    def _held(self) -> bool:
+        """TS 27.005 §3.4.1 AT+CNMI mode 2: URCs are buffered while the link is reserved and
+        flushed after (mode 1 would discard them; kept too, as the SC would send them again);
+        mode 3 writes them at once."""
+        return self.link_reserved and not self._urcs_inband()
 
     async def _write_urc(self, text: str) -> None:
-        if self._reserved():  # a command came in before this write's turn
+        if self._held():  # a command came in before this write's turn
             self._pending_urcs.append(text)
         else:
             await self._write(text)
@@ -208,9 +226,9 @@ class AtPeer:
         task.add_done_callback(self._tasks.discard)
 
     async def _release_urcs(self) -> None:
-        """Write what came while a command ran, once its answer is written (after the
+        """Write what came while the link was reserved, once it no longer is (after the
         ``> `` prompt only once its PDU, or its abort, is answered)."""
-        if self.data_mode:
+        if self.link_reserved:
             return
         pending, self._pending_urcs = self._pending_urcs, []
         if pending:

@@ -47,6 +47,15 @@ class Personality:
     # The command telling the PIN and PUK tries left (drivers/simulated/sim.py): TS 27.007
     # §8.65 +CPINR, or the vendor's own (Quectel +QPINC, Huawei ^CPIN).
     pin_counter: str = "+CPINR"
+    # The first message index of each storage. TS 27.005 leaves the range to the ME (AT+CMGD=?
+    # lists it); SIM records are numbered from 1 (TS 31.102 EF_SMS record numbers), which most
+    # modems show as they are; others count from 0 (+CMTI: "SM",0 for the first message, as
+    # users of SIMCom SIM7600 and Huawei E-series modems report).
+    first_index: int = 1
+    # TS 27.005 §3.4.1 AT+CNMI mode 3 ("link specific inband technique"): unsolicited result
+    # codes are written at once, even inside another command's response. Off, they wait until
+    # the response is over, as in mode 2 (the one the gateway selects).
+    urcs_inband: bool = False
 
 
 GENERIC: Final = Personality()
@@ -66,6 +75,7 @@ PERSONALITIES: Final = {
             ath_ignored=True,
             ussd="packed",
             pin_counter="^CPIN",
+            first_index=0,
         ),
         replace(
             GENERIC,
@@ -99,6 +109,12 @@ PERSONALITIES: Final = {
             GENERIC,
             name="cds",  # reports only routed (+CDS): ds=2 not offered
             cnmi_test="(0-2),(0-3),(0,2),(0,1),(0,1)",
+        ),
+        replace(
+            GENERIC,
+            name="inband",  # AT+CNMI mode 3 offered: URCs then come inside responses
+            cnmi_test="(0-3),(0-3),(0,2),(0-2),(0,1)",
+            urcs_inband=True,
         ),
         replace(
             GENERIC,

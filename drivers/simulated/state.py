@@ -42,14 +42,20 @@ class Storage:
     name: str
     capacity: int
     slots: dict[int, Slot] = field(default_factory=dict)
+    first: int = 1  # the first index (SIM records are numbered from 1; see Personality)
 
     def store(self, slot: Slot) -> int | None:
-        """The index the slot went to, or ``None`` when the storage is full."""
-        for index in range(self.capacity):
+        """The index the slot went to (the lowest free one), or ``None`` when the storage is
+        full."""
+        for index in self.indexes:
             if index not in self.slots:
                 self.slots[index] = slot
                 return index
         return None
+
+    @property
+    def indexes(self) -> range:
+        return range(self.first, self.first + self.capacity)
 
     @property
     def full(self) -> bool:

@@ -11,7 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from drivers import TransportError, parse_tcp_url
-from drivers.simulated import PERSONALITIES, SimulatedModem, SimulatedNetwork, personality
+from drivers.simulated import (
+    DEFAULT_REPORT_DELAY,
+    PERSONALITIES,
+    SimulatedModem,
+    SimulatedNetwork,
+    personality,
+)
 from drivers.simulated.serve import PtyServer, TcpServer
 from gateway.cli.common import Parser, UsageError
 from gateway.cli.simulate_control import control_app
@@ -57,6 +63,17 @@ def register(commands: Any) -> None:
         ),
     )
     parser.add_argument(
+        "--report-delay",
+        type=float,
+        default=DEFAULT_REPORT_DELAY,
+        metavar="SECONDS",
+        help=(
+            "how long the network takes to report on a message sent, as a real one takes "
+            f"seconds (default {DEFAULT_REPORT_DELAY:g}; 0: at once; POST /report-delay "
+            "changes it)"
+        ),
+    )
+    parser.add_argument(
         "--control",
         default="127.0.0.1:0",
         metavar="HOST:PORT",
@@ -78,8 +95,12 @@ def _simulate(args: argparse.Namespace) -> int:
     tcp = _host_port(args.tcp, "--tcp") if args.tcp else None
     if args.baud is not None and not args.pty:
         raise UsageError("--baud goes with --pty (a TCP link has no line speed)")
+    if not 0 <= args.report_delay < float("inf"):  # NaN fails both
+        raise UsageError("--report-delay must be a number of seconds, 0 or more")
     numbers = args.number or [DEFAULT_NUMBER]
-    modem = SimulatedModem(numbers, personality(args.personality), pin=args.pin)
+    modem = SimulatedModem(
+        numbers, personality(args.personality), pin=args.pin, report_delay=args.report_delay
+    )
     try:
         pty = PtyServer(modem, args.pty, args.baud) if args.pty else None
         asyncio.run(_run(modem, numbers, pty, tcp, control))

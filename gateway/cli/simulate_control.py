@@ -20,6 +20,8 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
                            (``reference`` is optional: give it to send more parts later)
 ``POST /fail``             ``{"code": 38, "count": 1}``: the next sends get +CMS ERROR
 ``POST /latency``          ``{"seconds": 0.5}``: how long each AT+CMGS takes
+``POST /report-delay``     ``{"seconds": 0}``: how long the network takes to report on a
+                           part sent (default 3; also ``smsgw simulate --report-delay``)
 ``POST /hang``             stop answering; ``POST /resume`` answer again
 ``POST /hold-prompt``      the next AT+CMGS enters data mode but its ``> `` is held back
                            (a host killed then leaves the modem waiting for a PDU);
@@ -40,6 +42,7 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
                            it wants its PUK)
 ``POST /rule``             ``{"number": "+1555...", "fate": "undelivered", "status": 65,
                            "cms_error": 21, "delay": 2.0}``; ``"number": "*"`` sets the default
+                           (no ``delay``: the modem's report delay)
 ``POST /switch-on``        ``{"number": "+1555..."}``: a switched-off handset comes back
 ``POST /call``             ``{"from": "+1555...", "withheld": false, "interval": 5}``: a
                            voice call rings the modem (RING or +CRING, +CLIP) now and

@@ -50,6 +50,9 @@ class ModemConfig:
     send_rate: float = 0.0  # parts per second; 0: as fast as the modem takes them
     status_reports: bool = True
     personality: str = "generic"  # simulated modems only
+    # Simulated modems only: seconds before the simulated network reports on a part sent
+    # (None: the simulator's default, a few seconds as on a real network; 0 for tests).
+    report_delay: float | None = None
     account: str | None = None  # the account that owns the numbers; None: the first one
     # Parts that may wait for this modem before new messages from it are refused (HTTP 429):
     # None is four hours at send_rate (at one part a second without one); 0 is no limit.

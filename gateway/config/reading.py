@@ -120,6 +120,11 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
     personality = item.get("personality", str, "generic")
     if personality not in PERSONALITIES:
         raise ConfigError(item.key("personality"), f"expected one of {', '.join(PERSONALITIES)}")
+    report_delay = item.get("report_delay", (int, float))
+    if report_delay is not None and driver != "simulated":
+        raise ConfigError(item.key("report_delay"), 'only for driver = "simulated"')
+    if report_delay is not None and report_delay < 0:
+        raise ConfigError(item.key("report_delay"), "seconds cannot be negative")
     send_rate = item.get("send_rate", (int, float), 0.0)
     if send_rate < 0:
         raise ConfigError(item.key("send_rate"), "parts per second cannot be negative")
@@ -146,6 +151,7 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
         send_rate=float(send_rate),
         status_reports=item.get("status_reports", bool, True),
         personality=personality,
+        report_delay=None if report_delay is None else float(report_delay),
         account=account,
         max_backlog=max_backlog,
         allow_short_codes=item.get("allow_short_codes", bool, False),

@@ -102,7 +102,9 @@ class ModemPool:
         params = modem_params(config)
         if config.driver != "simulated":
             return params
-        sim = self.fleet.modem(config.id, config.numbers, config.personality, config.pin)
+        sim = self.fleet.modem(
+            config.id, config.numbers, config.personality, config.pin, config.report_delay
+        )
         return replace(params, simulator=sim)
 
     def for_number(self, number: str) -> ModemHandle | None:

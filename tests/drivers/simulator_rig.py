@@ -75,6 +75,8 @@ class Rig:
         initialize: bool = True,
         **sim_options: Any,
     ) -> tuple[SimulatedModem, GsmModem]:
+        # Reports at once unless a test asks otherwise: the tests await them (see Events).
+        sim_options.setdefault("report_delay", 0.0)
         sim = SimulatedModem([number], personality(personality_name), **sim_options)
         self.network.attach(sim, number)
         host, device = pipe()

@@ -52,7 +52,10 @@ class GatewayToml:
     numbers: list[Table] = field(default_factory=list)
 
     def modem(self, id: str, driver: str, numbers: Sequence[str], **keys: TomlValue) -> Table:
-        """Adds a ``[[modems]]`` table; returns it, for the test to change."""
+        """Adds a ``[[modems]]`` table; returns it, for the test to change. A simulated modem
+        reports deliveries at once unless ``report_delay`` is given: the tests await them."""
+        if driver == "simulated":
+            keys.setdefault("report_delay", 0)
         table: Table = {"id": id, "driver": driver, "numbers": list(numbers), **keys}
         self.modems.append(table)
         return table

@@ -10,6 +10,7 @@ import contextlib
 import functools
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -54,13 +55,27 @@ def config(
         port=0,
         data_dir=data_dir,
         accounts=accounts or (ACCOUNT, OTHER_ACCOUNT),
-        modems=modems
-        or (
-            ModemConfig("alice", "simulated", (ALICE,)),
-            ModemConfig("bob", "simulated", (BOB,)),
-            ModemConfig("carol", "simulated", (CAROL,), account=OTHER_ACCOUNT.sid),
+        modems=reports_at_once(
+            modems
+            or (
+                ModemConfig("alice", "simulated", (ALICE,)),
+                ModemConfig("bob", "simulated", (BOB,)),
+                ModemConfig("carol", "simulated", (CAROL,), account=OTHER_ACCOUNT.sid),
+            )
         ),
         **changes,
+    )
+
+
+def reports_at_once(modems: tuple[ModemConfig, ...]) -> tuple[ModemConfig, ...]:
+    """``modems``, the simulated ones with ``report_delay = 0`` unless a test chose one: the
+    tests await the delivery reports, and the simulator's default takes seconds as a network
+    does."""
+    return tuple(
+        replace(modem, report_delay=0.0)
+        if modem.driver == "simulated" and modem.report_delay is None
+        else modem
+        for modem in modems
     )
 
 

@@ -77,6 +77,8 @@ async def test_standalone_simulator_on_a_pty(tmp_path: Path) -> None:
         (["simulate", "--pty", "/nonexistent/dir/tty"], "cannot create /nonexistent/dir/tty"),
         (["simulate", "--tcp", "127.0.0.1:1", "--personality", "nokia"], "invalid choice: 'nokia'"),
         (["simulate", "--tcp", "127.0.0.1:1", "--baud", "9600"], "--baud goes with --pty"),
+        (["simulate", "--tcp", "127.0.0.1:1", "--report-delay", "-1"], "--report-delay must"),
+        (["simulate", "--tcp", "127.0.0.1:1", "--report-delay", "nan"], "--report-delay must"),
         (["simulate", "--pty", "/tmp/x", "--baud", "12345"], "12345 is not a line speed"),
     ],
 )

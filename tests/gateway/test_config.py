@@ -191,6 +191,18 @@ def test_a_full_configuration() -> None:
         (
             {
                 "modems": [
+                    {"driver": "tcp", "port": "tcp://h:1", "numbers": ["+1555"], "report_delay": 0}
+                ]
+            },
+            'modems[0].report_delay: only for driver = "simulated"',
+        ),
+        (
+            {"modems": [{"driver": "simulated", "numbers": ["+1555"], "report_delay": -1}]},
+            "modems[0].report_delay: seconds cannot be negative",
+        ),
+        (
+            {
+                "modems": [
                     {"driver": "simulated", "numbers": ["+15550001111"]},
                     {"driver": "simulated", "numbers": ["+15550001111"]},
                 ]
@@ -306,6 +318,21 @@ def test_a_bad_config_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
 
 
 # --- inbound and webhook timing ([gateway]) ---------------------------------------------------
+
+
+def test_a_simulated_modems_report_delay() -> None:
+    """Seconds before the simulated network reports (simulated modems only); unset, the
+    simulator's own default."""
+    config = parse(
+        {
+            "modems": [
+                {"driver": "simulated", "numbers": ["+15550001111"], "report_delay": 0},
+                {"driver": "simulated", "numbers": ["+15550002222"], "report_delay": 2.5},
+                {"driver": "simulated", "numbers": ["+15550003333"]},
+            ]
+        }
+    )
+    assert [modem.report_delay for modem in config.modems] == [0.0, 2.5, None]
 
 
 def test_inbound_and_webhook_defaults() -> None:

@@ -30,8 +30,9 @@ SERVICE = "MG" + "d4" * 16
 LONG = "Three parts, the reload in the middle, each sent exactly once in the end. " * 6
 WAIT = 10.0
 
-ALICE_MODEM = ModemConfig("alice", "simulated", (ALICE,))
-BOB_MODEM = ModemConfig("bob", "simulated", (BOB,))
+# Reports at once, as the rig would make them: a reload to these changes nothing else.
+ALICE_MODEM = ModemConfig("alice", "simulated", (ALICE,), report_delay=0.0)
+BOB_MODEM = ModemConfig("bob", "simulated", (BOB,), report_delay=0.0)
 
 
 class Logged(logging.Handler):
@@ -82,7 +83,7 @@ async def test_a_modem_added_sends_at_once_and_the_others_are_left_alone(
     async with running(config(tmp_path, ALICE_MODEM, BOB_MODEM)) as gateway:
         untouched = [Untouched(handle) for handle in gateway.modems.handles.values()]
         statuses = Statuses(gateway)
-        dave = ModemConfig("dave", "simulated", (DAVE,))
+        dave = ModemConfig("dave", "simulated", (DAVE,), report_delay=0.0)
         changes = await gateway.reload(
             replace(gateway.config, modems=(*gateway.config.modems, dave))
         )

@@ -147,6 +147,10 @@ async def test_control_interface() -> None:
                 "pin_attempts": 2,
                 "puk_attempts": 10,
             }
+            assert (await client.post("/report-delay", json={"seconds": 4})).status == 200
+            assert sim.report_delay == 4.0
+            state = await (await client.get("/state")).json()
+            assert state["report_delay"] == 4.0
             assert state["numbers"] == [ME]
             assert state["cnmi"] == [2, 1, 0, 2, 0]
             submissions = await (await client.get("/submissions")).json()
@@ -159,6 +163,9 @@ async def test_control_interface() -> None:
                 ("/fail", {"code": "38"}, "'code' must be int"),
                 ("/rule", {"number": HANDSET, "fate": "lost"}, "'lost' is not a valid Fate"),
                 ("/latency", {"seconds": -1}, "'seconds' must not be negative"),
+                ("/report-delay", {"seconds": -1}, "'seconds' must not be negative"),
+                ("/report-delay", {}, "'seconds' is required"),
+                ("/rule", {"number": HANDSET, "fate": "delivered", "delay": -2}, "'delay' must"),
                 ("/plug", {}, "only a pty can be plugged back"),
                 ("/registration", {"stat": 11}, "0 to 10"),
                 ("/operator", {"code": "2620"}, "5 or 6 digits"),

@@ -25,7 +25,13 @@ from drivers.errors import (
 )
 from drivers.modem.driver import GsmModem
 from drivers.modem.events import LinkLost, MessageStored, ReportStored
-from drivers.simulated import Fate, HandsetRule, SimulatedModem, SimulatedNetwork
+from drivers.simulated import (
+    DEFAULT_REPORT_DELAY,
+    Fate,
+    HandsetRule,
+    SimulatedModem,
+    SimulatedNetwork,
+)
 from drivers.simulated.personality import GENERIC
 from drivers.simulated.serve import PtyServer, TcpServer
 from tests.drivers.simulator_rig import (
@@ -74,6 +80,26 @@ async def test_handset_fates(rule: HandsetRule, statuses: list[tuple[Delivery, i
             assert (report.delivery, report.status) == (delivery, status)
         delivered = rule.fate is Fate.DELIVERED
         assert len(setup.network.handset_inbox.get(HANDSET[1:], [])) == int(delivered)
+
+
+async def test_a_report_comes_the_modems_report_delay_after_the_send() -> None:
+    """A network reports seconds after +CMGS, never in the same millisecond (python-gsmmodem's
+    waitForDeliveryReport lost that race): a realistic default, each modem its own, and a
+    handset's rule may still set its own."""
+    assert SimulatedModem([ME]).report_delay == DEFAULT_REPORT_DELAY >= 1.0
+    async with rig() as setup:
+        _, modem = await setup.add(ME, report_delay=0.2)
+        events = Events(modem, ReportStored)
+        loop = asyncio.get_running_loop()
+        before = loop.time()
+        (reference,) = await modem.send_parts(parts("hello"))
+        assert events.pending(ReportStored) == 0
+        report = await next_report(modem, events)
+        assert report.message_reference == reference
+        assert loop.time() - before >= 0.2
+        setup.network.set_rule(HANDSET, HandsetRule(Fate.DELIVERED, delay=0.0))
+        (reference,) = await modem.send_parts(parts("again"))
+        assert (await next_report(modem, events)).message_reference == reference
 
 
 async def test_phone_off_then_on() -> None:

@@ -30,6 +30,7 @@ from gateway.webhooks.replies import TwimlReplies
 from gateway.webhooks.sender import WebhookSender
 from tests.fakes.clock import Clock
 from tests.fakes.store import MemoryStore
+from tests.gateway.gateway_rig import reports_at_once
 
 WAIT: Final = 5.0  # seconds: the bound on any wait (a hang becomes a failure, not a stuck run)
 ACCOUNT: Final = Account("AC" + "a1" * 16, "test-auth-token-alice")
@@ -44,8 +45,13 @@ def config(*modems: ModemConfig, **changes: Any) -> Config:
     """Two simulated modems, alice's and bob's, unless ``modems`` are given."""
     return Config(
         accounts=(ACCOUNT,),
-        modems=modems
-        or (ModemConfig("alice", "simulated", (ALICE,)), ModemConfig("bob", "simulated", (BOB,))),
+        modems=reports_at_once(
+            modems
+            or (
+                ModemConfig("alice", "simulated", (ALICE,)),
+                ModemConfig("bob", "simulated", (BOB,)),
+            )
+        ),
         health_interval=0.0,  # no health checks: nothing runs that the test did not start
         shutdown_grace=0.0,
         **changes,
