@@ -114,7 +114,7 @@ async def measure_pipe() -> Run:
     """Driver and simulator in one process over the in-memory pipe (CPU shared)."""
     (part,) = encode_text(DESTINATION, TEXT)
     network = SimulatedNetwork()
-    sim = SimulatedModem(["+15550001001"])
+    sim = SimulatedModem(["+15550001001"], report_delay=0.0)
     network.attach(sim, "+15550001001")
     host, device = pipe()
     sim.start(device)

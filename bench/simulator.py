@@ -80,6 +80,9 @@ async def simulator_on_pty(number: str | None = None) -> AsyncIterator[Simulator
             sys.executable,
             *("-m", "gateway", "simulate", "--pty", device),
             *("--control", f"127.0.0.1:{port}"),
+            # Reports at once: the benchmarks time the gateway, not a network's seconds before a
+            # handset's report (the simulator's realistic default, 3 s).
+            *("--report-delay", "0"),
             *(("--number", number) if number else ()),
             stdout=asyncio.subprocess.PIPE,
         )
