@@ -13,6 +13,13 @@ from typing import Final
 from gateway.domain.models import API_VERSION, Message, Status
 from gateway.domain.records import Application, Webhook
 
+# Where the sender and the recipient are: Twilio sends them "if available", often present but
+# empty, in the inbound message webhook and the voice request alike; a SIM says nothing of it.
+UNKNOWN_GEOGRAPHY: Final = tuple(
+    (f"{side}{field}", "")
+    for side in ("From", "To")
+    for field in ("City", "State", "Zip", "Country")
+)
 # The changes Twilio reports (the seed documentation: "queued, failed, sent, delivered, or
 # undelivered", and canceled); never sending, accepted or scheduled.
 REPORTED: Final = frozenset(

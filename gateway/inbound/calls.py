@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from drivers import AtTimeout, DriverError, IncomingCall, Modem, ModemLost
 from gateway.accounts.numbers import PhoneNumbers
+from gateway.domain.callbacks import UNKNOWN_GEOGRAPHY
 from gateway.domain.errors import StoreError
 from gateway.domain.models import API_VERSION, new_sid
 from gateway.domain.records import Webhook
@@ -44,18 +45,6 @@ log = logging.getLogger(__name__)
 # (V.250 §6.3.1 RING, repeated while the network alerts), so three rings missed is a caller
 # who gave up.
 CALL_GAP: Final = timedelta(seconds=15)
-# Twilio's voice request parameters that a SIM can say nothing about: present and empty, as in
-# the inbound message webhook (gateway.inbound.reassembly).
-_GEOGRAPHIC: Final = (
-    "FromCity",
-    "FromState",
-    "FromZip",
-    "FromCountry",
-    "ToCity",
-    "ToState",
-    "ToZip",
-    "ToCountry",
-)
 # A caller whose number the network withheld, or the modem did not give: Twilio's From for a
 # caller without caller ID.
 ANONYMOUS: Final = "anonymous"
@@ -184,7 +173,7 @@ class CallReceiver:
             ("CallStatus", "no-answer"),
             ("Direction", "inbound"),
             ("ApiVersion", API_VERSION),
-            *((name, "") for name in _GEOGRAPHIC),
+            *UNKNOWN_GEOGRAPHY,
         ]
         webhook = Webhook(
             account_sid=destination.account_sid,

@@ -28,6 +28,7 @@ from typing import Final
 from gateway.accounts.numbers import PhoneNumbers
 from gateway.config import Config
 from gateway.domain.assembly import assemble, generation_of
+from gateway.domain.callbacks import UNKNOWN_GEOGRAPHY
 from gateway.domain.models import API_VERSION, ERROR_MESSAGES, Direction, Message, Status, new_sid
 from gateway.domain.records import InboundPart, Webhook
 from gateway.listeners import Listeners
@@ -43,16 +44,6 @@ from gateway.webhooks.sender import WebhookSender
 log = logging.getLogger("gateway.inbound.receiver")
 
 MISSING_SEGMENT: Final = 30009
-_GEOGRAPHIC: Final = (
-    "FromCity",
-    "FromState",
-    "FromZip",
-    "FromCountry",
-    "ToCity",
-    "ToState",
-    "ToZip",
-    "ToCountry",
-)
 
 
 class Reassembly:
@@ -283,9 +274,7 @@ class Reassembly:
         ]
         if message.messaging_service_sid:
             params.append(("MessagingServiceSid", message.messaging_service_sid))
-        # Twilio sends them "if available" and often present but empty: a SIM says nothing of
-        # where a sender is.
-        params += [(name, "") for name in _GEOGRAPHIC]
+        params += UNKNOWN_GEOGRAPHY
         return Webhook(
             account_sid=message.account_sid,
             message_sid=message.sid,
