@@ -26,19 +26,11 @@ from tests.gateway.gateway_rig import (
     Statuses,
     basic_auth,
     config,
+    modems_json,
     running,
 )
 
 HANDSET = "+447700900123"
-
-
-async def modems_json(gateway: Gateway) -> dict[str, dict[str, Any]]:
-    async with (
-        aiohttp.ClientSession(gateway.base_url, headers=basic_auth()) as http,
-        http.get("/smsgw/modems.json") as response,
-    ):
-        assert response.status == 200
-        return {modem["id"]: modem for modem in await response.json()}
 
 
 async def create(gateway: Gateway, body: str, sender: str = ALICE) -> str:

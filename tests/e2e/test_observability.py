@@ -15,7 +15,16 @@ from gateway.domain.models import Status
 from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
 from tests.e2e.rig import scrape, value
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Statuses, basic_auth, config, running
+from tests.gateway.gateway_rig import (
+    ACCOUNT,
+    ALICE,
+    BOB,
+    Statuses,
+    basic_auth,
+    config,
+    modems_json,
+    running,
+)
 
 HANDSET = "+447700900123"
 
@@ -126,12 +135,7 @@ async def test_healthz_says_ready_and_why_not(tmp_path: Path) -> None:
 async def test_the_modems_list_shows_each_health_check(tmp_path: Path) -> None:
     async with running(config(tmp_path / "data")) as gateway:
         await gateway.modems.handles["alice"].check_health()
-        async with (
-            aiohttp.ClientSession(gateway.base_url, headers=basic_auth()) as http,
-            http.get("/smsgw/modems.json") as response,
-        ):
-            assert response.status == 200
-            modems = {modem["id"]: modem for modem in await response.json()}
+        modems = await modems_json(gateway)
     health = modems["alice"]["health"]
     assert health["registration"]["stat"] == 1
     assert health["storage_total"] > 0

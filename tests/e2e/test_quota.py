@@ -14,7 +14,16 @@ from gateway.domain.models import Status
 from gateway.domain.quota import Quota
 from tests.e2e.rig import scrape, value
 from tests.fakes.clock import Clock
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, Statuses, basic_auth, config, running
+from tests.gateway.gateway_rig import (
+    ACCOUNT,
+    ALICE,
+    BOB,
+    Statuses,
+    basic_auth,
+    config,
+    modems_json,
+    running,
+)
 
 HANDSET = "+447700900123"
 TWO_PARTS = "Long " * 40
@@ -46,9 +55,7 @@ async def test_the_caps_refuse_what_they_would_hold_and_show_what_is_left(tmp_pa
         status, _ = await create(http, To=HANDSET, From=BOB, Body=TWO_PARTS)  # bob: no caps
         assert status == 201
 
-        async with http.get("/smsgw/modems.json") as reply:
-            assert reply.status == 200
-            modems = {modem["id"]: modem for modem in await reply.json()}
+        modems = await modems_json(gateway)
         assert modems["bob"]["quota"] is None
         assert modems["alice"]["quota"] == {
             "day": {"limit": 3, "used": 2, "left": 1, "resets_at": "2026-03-02T00:00:00+00:00"},

@@ -25,6 +25,7 @@ from tests.gateway.gateway_rig import (
     Statuses,
     basic_auth,
     config,
+    modems_json,
     running,
 )
 
@@ -206,11 +207,7 @@ async def test_the_balance_every_few_hours(tmp_path: Path) -> None:
     async with running(config(tmp_path / "data", modem), prepare=prepare) as gateway:
         balance = await asyncio.wait_for(checked.get(), WAIT)
         assert balance is not None and balance.value == 12.34
-        async with (
-            aiohttp.ClientSession(gateway.base_url, headers=basic_auth()) as http,
-            http.get("/smsgw/modems.json") as reply,
-        ):
-            (listed,) = await reply.json()
+        (listed,) = (await modems_json(gateway)).values()
         assert listed["balance"] == {
             "value": 12.34,
             "at": balance.at.isoformat(),

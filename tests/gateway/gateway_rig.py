@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+import aiohttp
+
 from drivers.simulated import SimulatedModem
 from drivers.simulated.state import Slot
 from gateway.config import Account, ApiKey, Config, ModemConfig
@@ -39,6 +41,16 @@ def basic_auth(account: Account = ACCOUNT) -> dict[str, str]:
     """The Authorization header a Twilio client sends for ``account``."""
     token = base64.b64encode(f"{account.sid}:{account.auth_token}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
+
+
+async def modems_json(gateway: Gateway, account: Account = ACCOUNT) -> dict[str, dict[str, Any]]:
+    """``GET /smsgw/modems.json`` as ``account``: its modems by id."""
+    async with (
+        aiohttp.ClientSession(gateway.base_url, headers=basic_auth(account)) as http,
+        http.get("/smsgw/modems.json") as response,
+    ):
+        assert response.status == 200
+        return {modem["id"]: modem for modem in await response.json()}
 
 
 def config(
