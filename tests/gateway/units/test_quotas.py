@@ -7,6 +7,8 @@ simulated modems."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,7 @@ from tests.gateway.units.rig import (
     ALICE,
     BOB,
     HANDSET,
+    WAIT,
     Statuses,
     config,
     make_dispatcher,
@@ -37,6 +40,8 @@ TOKYO: Final = ZoneInfo("Asia/Tokyo")  # T0 is 21:34 there: the next day starts 
 TOKYO_MIDNIGHT: Final = datetime(2026, 3, 1, 15, tzinfo=UTC)
 SERVICE: Final = "MG" + "7" * 32
 LONG: Final = "Long " * 80  # three parts
+LONGER: Final = "Long " * 100  # four parts
+MS: Final = timedelta(milliseconds=1)
 
 
 def capped(plan: Quota, **changes: Any) -> Config:
@@ -170,6 +175,89 @@ async def test_each_pause_is_its_own_draw_of_the_jitter() -> None:
         unit.advance(6)
         await unit.statuses.until(message.sid, Status.SENT)
         assert _sent_at(unit, message.sid) == [T0, second, second + timedelta(seconds=6)]
+
+
+class Watched(Clock):
+    """The test clock, telling which tasks looked at the time it shows now: a worker woken
+    after :meth:`advance` has decided what to do at that time once it looked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lookers: set[str] = set()
+        self._looked = asyncio.Event()
+
+    def __call__(self) -> datetime:
+        with contextlib.suppress(RuntimeError):  # read outside the event loop
+            if (task := asyncio.current_task()) is not None:
+                self._lookers.add(task.get_name())
+                self._looked.set()
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        super().advance(seconds)
+        self._lookers.clear()
+
+    async def looked(self, task: str) -> None:
+        async with asyncio.timeout(WAIT):
+            while task not in self._lookers:
+                self._looked.clear()
+                await self._looked.wait()
+
+
+class Paced:
+    """alice's worker, driven one instant at a time; when the network took each part (by the
+    test clock: where the carrier sees the spacing)."""
+
+    def __init__(self, unit: Sending, clock: Watched) -> None:
+        self.unit, self.clock = unit, clock
+        self.went: list[datetime] = []
+        unit.modems.network.on_submission(lambda _submission: self.went.append(clock.now))
+
+    async def look(self, when: datetime) -> None:
+        """The clock shows ``when``; returns once alice's worker has decided what to do then."""
+        self.clock.advance((when - self.clock.now).total_seconds())
+        self.unit.dispatcher.wake("alice")
+        await self.clock.looked("send alice")
+
+    async def at(self, when: datetime) -> None:
+        """:meth:`look`, then until a part it let go (if any) went and was recorded: the next
+        USSD session waits for the part on the air."""
+        await self.look(when)
+        async with self.unit.modems.handles["alice"].exclusive.ussd():
+            pass
+        await self.recorded()
+
+    async def recorded(self) -> None:
+        """Until every part the network took is recorded (the worker is at rest)."""
+        rows = self.unit.store.messages.values()
+        await self.unit.store.until(
+            lambda: sum(p.sent_at is not None for r in rows for p in r.parts) == len(self.went)
+        )
+
+
+async def test_no_part_goes_a_moment_before_its_pause_ends() -> None:
+    """Each pause is probed a millisecond before it ends (nothing goes) and as it ends (the
+    next part goes): a pause too short, too long or drawn out of order fails, across the
+    message's end too."""
+    draws = itertools.chain([0.5, 0.25, 1.0, 0.0], itertools.repeat(0.0))  # 12, 11, 14, 10 s
+    clock = Watched()
+    plan = capped(Quota(min_interval=10.0, jitter=4.0))
+    async with sending(plan, clock=clock, draw=lambda: next(draws)) as unit:
+        paced = Paced(unit, clock)
+        message = await unit.send(body=LONGER)
+        await unit.store.until(lambda: _sent_at(unit, message.sid)[0] is not None)
+        await paced.recorded()
+        assert paced.went == [T0]
+        after = await unit.send(body="the next message is paced as well")
+        for pause in (12, 11, 14, 10):
+            went = len(paced.went)
+            end = paced.went[-1] + timedelta(seconds=pause)
+            await paced.at(end - MS)
+            assert len(paced.went) == went  # nothing went
+            await paced.at(end)
+            assert paced.went[-1] == end
+        assert await unit.statuses.until(after.sid, Status.SENT)
+        assert len(paced.went) == 5
 
 
 def _sent_at(unit: Sending, sid: str) -> list[datetime | None]:
