@@ -89,6 +89,7 @@ class _Pacer:
         self._next: datetime | None = None  # the plan's pause: no part before then
 
     async def wait(self) -> None:
+        """Until the next part may go."""
         if self._interval:
             loop = asyncio.get_running_loop()
             delay = self._last + self._interval - loop.time()
@@ -100,6 +101,12 @@ class _Pacer:
                 # The worker reads its queue again after this message: a wake may be cleared.
                 self._wake.clear()
                 await woken(self._wake, left)
+
+    def went(self) -> None:
+        """A part's attempt ended: the plan's pause counts from now, when the network has it,
+        not from when the part was let go. A part let go may still wait for the modem (a
+        USSD session holds it for seconds): counted from then, that wait would be taken off
+        the pause, and the carrier would see two parts closer than ``min_interval``."""
         if self._plan.min_interval or self._plan.jitter:
             pause = self._plan.pause(self._draw())
             self._next = self._clock() + timedelta(seconds=pause)
@@ -330,6 +337,7 @@ class Dispatcher:
                 return
             finally:
                 idle.set()
+                pacer.went()
         if not unsent:
             await self.outcomes.sent(message.sid, charge)
 

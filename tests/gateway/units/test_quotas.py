@@ -260,6 +260,28 @@ async def test_no_part_goes_a_moment_before_its_pause_ends() -> None:
         assert len(paced.went) == 5
 
 
+async def test_a_pause_counts_from_when_the_part_went_not_from_when_it_was_let_go() -> None:
+    """A USSD session (the SIM's balance) holds the modem as a pause ends: the part goes
+    when it is over, 8 s later, and the next one waits a whole pause from then."""
+    clock = Watched()
+    async with sending(capped(Quota(min_interval=10.0)), clock=clock) as unit:
+        paced = Paced(unit, clock)
+        message = await unit.send(body=LONG)
+        await unit.store.until(lambda: _sent_at(unit, message.sid)[0] is not None)
+        await paced.recorded()
+        async with unit.modems.handles["alice"].exclusive.ussd():
+            await paced.look(T0 + timedelta(seconds=10))  # let go: waits for the session
+            clock.advance(8)
+        await unit.store.until(lambda: _sent_at(unit, message.sid)[1] is not None)
+        await paced.recorded()
+        second = T0 + timedelta(seconds=18)
+        assert paced.went == [T0, second]
+        await paced.at(second + timedelta(seconds=10) - MS)
+        assert paced.went == [T0, second]
+        await paced.at(second + timedelta(seconds=10))
+        assert paced.went == [T0, second, second + timedelta(seconds=10)]
+
+
 def _sent_at(unit: Sending, sid: str) -> list[datetime | None]:
     row = unit.store.row(sid)
     return [] if row is None else [part.sent_at for part in row.parts]
