@@ -792,6 +792,11 @@ def test_a_modems_quota_from_a_file(tmp_path: Path) -> None:
     assert modem.quota == Quota(100, 3000, 250, 8.0, 4.5, ZoneInfo("Europe/Berlin"))
 
 
+def test_utc_needs_no_time_zone_database() -> None:
+    modem = {"driver": "simulated", "numbers": ["+15550001111"], "quota_time_zone": "UTC"}
+    assert parse({"modems": [modem]}).modems[0].quota.zone is UTC
+
+
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
