@@ -41,6 +41,7 @@ TOKYO_MIDNIGHT: Final = datetime(2026, 3, 1, 15, tzinfo=UTC)
 SERVICE: Final = "MG" + "7" * 32
 LONG: Final = "Long " * 80  # three parts
 LONGER: Final = "Long " * 100  # four parts
+SIX_PARTS: Final = "Long " * 180
 MS: Final = timedelta(milliseconds=1)
 
 
@@ -93,6 +94,19 @@ async def test_a_message_the_caps_hold_past_its_validity_fails_with_30001() -> N
         never = await unit.send(body=LONG)
         await unit.statuses.until(never.sid, Status.FAILED)
         assert [s.sender for s in unit.modems.network.submissions] == [ALICE]
+
+
+async def test_a_message_no_whole_day_lets_go_is_taken_and_fails_not_refused_with_429() -> None:
+    """Six parts for a day of five, with the queue limit on: a 429 would be retried for ever
+    (and was, at 12:34, while at 21:00 the next day's allowance let it in); it fails (30001)."""
+    async with sending(capped(Quota(daily_limit=5))) as unit:
+        first = await unit.send()
+        await unit.statuses.until(first.sid, Status.SENT)  # the worker read the counts
+        never = await unit.send(body=SIX_PARTS)
+        assert never.num_segments == 6
+        assert await unit.statuses.until(never.sid, Status.FAILED) == [Status.FAILED]
+        assert (await unit.stored(never.sid)).error_code == 30001
+        assert len(unit.modems.network.submissions) == 1
 
 
 async def test_what_was_sent_before_a_restart_still_counts() -> None:
