@@ -71,14 +71,13 @@ async def sending(
     *,
     routing: bool = False,
     store: MemoryStore | None = None,
-    clock: Clock | None = None,
     **dispatcher_options: Any,
 ) -> AsyncIterator[Sending]:
     """Started as ``gateway/runtime.py`` starts them: the modems (ready), the dispatcher,
     then the router; stopped in the reverse order."""
     configuration = configuration or config()
     store = store or MemoryStore()
-    clock = clock or Clock()
+    clock = Clock()
     modems = ModemPool(configuration.modems, health_interval=0.0)
     dispatcher = make_dispatcher(configuration, store, modems, clock, **dispatcher_options)
     outbound = make_outbound(configuration, store, modems, dispatcher, clock)

@@ -8,18 +8,22 @@ simulated modems."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from gateway.config import Config, ModemConfig, ServiceConfig
 from gateway.domain.models import Status
 from gateway.domain.quota import Quota
 from gateway.modems.pool import ModemPool
+from gateway.outbound import dispatcher
 from gateway.tasks import Tasks
+from gateway.waiting import seconds_until
 from tests.fakes.clock import T0, Clock
 from tests.fakes.store import MemoryStore
 from tests.gateway.units.rig import (
@@ -191,47 +195,34 @@ async def test_each_pause_is_its_own_draw_of_the_jitter() -> None:
         assert _sent_at(unit, message.sid) == [T0, second, second + timedelta(seconds=6)]
 
 
-class Watched(Clock):
-    """The test clock, telling which tasks looked at the time it shows now: a worker woken
-    after :meth:`advance` has decided what to do at that time once it looked."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lookers: set[str] = set()
-        self._looked = asyncio.Event()
-
-    def __call__(self) -> datetime:
-        with contextlib.suppress(RuntimeError):  # read outside the event loop
-            if (task := asyncio.current_task()) is not None:
-                self._lookers.add(task.get_name())
-                self._looked.set()
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        super().advance(seconds)
-        self._lookers.clear()
-
-    async def looked(self, task: str) -> None:
-        async with asyncio.timeout(WAIT):
-            while task not in self._lookers:
-                self._looked.clear()
-                await self._looked.wait()
-
-
 class Paced:
     """alice's worker, driven one instant at a time; when the network took each part (by the
     test clock: where the carrier sees the spacing)."""
 
-    def __init__(self, unit: Sending, clock: Watched) -> None:
-        self.unit, self.clock = unit, clock
+    def __init__(self, unit: Sending, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.unit = unit
         self.went: list[datetime] = []
-        unit.modems.network.on_submission(lambda _submission: self.went.append(clock.now))
+        unit.modems.network.on_submission(lambda _submission: self.went.append(unit.clock.now))
+        self._decided: set[datetime] = set()  # when alice's worker worked out what is left
+        self._deciding = asyncio.Event()
+        monkeypatch.setattr(dispatcher, "seconds_until", self._seconds_until)
+
+    def _seconds_until(self, due: datetime | None, clock: Callable[[], datetime]) -> float | None:
+        # How the worker tells whether a pause (or its queue's next due message) is over: a
+        # part is let go, or a wait begins, at once after this, with no await between.
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == "send alice":
+            self._decided.add(clock())
+            self._deciding.set()
+        return seconds_until(due, clock)
 
     async def look(self, when: datetime) -> None:
         """The clock shows ``when``; returns once alice's worker has decided what to do then."""
-        self.clock.advance((when - self.clock.now).total_seconds())
-        self.unit.dispatcher.wake("alice")
-        await self.clock.looked("send alice")
+        self.unit.advance((when - self.unit.clock.now).total_seconds())
+        async with asyncio.timeout(WAIT):
+            while when not in self._decided:
+                self._deciding.clear()
+                await self._deciding.wait()
 
     async def at(self, when: datetime) -> None:
         """:meth:`look`, then until a part it let go (if any) went and was recorded: the next
@@ -249,15 +240,14 @@ class Paced:
         )
 
 
-async def test_no_part_goes_a_moment_before_its_pause_ends() -> None:
+async def test_no_part_goes_a_moment_before_its_pause_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each pause is probed a millisecond before it ends (nothing goes) and as it ends (the
     next part goes): a pause too short, too long or drawn out of order fails, across the
     message's end too."""
     draws = itertools.chain([0.5, 0.25, 1.0, 0.0], itertools.repeat(0.0))  # 12, 11, 14, 10 s
-    clock = Watched()
     plan = capped(Quota(min_interval=10.0, jitter=4.0))
-    async with sending(plan, clock=clock, draw=lambda: next(draws)) as unit:
-        paced = Paced(unit, clock)
+    async with sending(plan, draw=lambda: next(draws)) as unit:
+        paced = Paced(unit, monkeypatch)
         message = await unit.send(body=LONGER)
         await unit.store.until(lambda: _sent_at(unit, message.sid)[0] is not None)
         await paced.recorded()
@@ -274,18 +264,19 @@ async def test_no_part_goes_a_moment_before_its_pause_ends() -> None:
         assert len(paced.went) == 5
 
 
-async def test_a_pause_counts_from_when_the_part_went_not_from_when_it_was_let_go() -> None:
+async def test_a_pause_counts_from_when_the_part_went_not_from_when_it_was_let_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A USSD session (the SIM's balance) holds the modem as a pause ends: the part goes
     when it is over, 8 s later, and the next one waits a whole pause from then."""
-    clock = Watched()
-    async with sending(capped(Quota(min_interval=10.0)), clock=clock) as unit:
-        paced = Paced(unit, clock)
+    async with sending(capped(Quota(min_interval=10.0))) as unit:
+        paced = Paced(unit, monkeypatch)
         message = await unit.send(body=LONG)
         await unit.store.until(lambda: _sent_at(unit, message.sid)[0] is not None)
         await paced.recorded()
         async with unit.modems.handles["alice"].exclusive.ussd():
             await paced.look(T0 + timedelta(seconds=10))  # let go: waits for the session
-            clock.advance(8)
+            unit.clock.advance(8)
         await unit.store.until(lambda: _sent_at(unit, message.sid)[1] is not None)
         await paced.recorded()
         second = T0 + timedelta(seconds=18)
