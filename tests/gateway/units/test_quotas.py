@@ -287,6 +287,24 @@ async def test_a_pause_counts_from_when_the_part_went_not_from_when_it_was_let_g
         assert paced.went == [T0, second, second + timedelta(seconds=10)]
 
 
+async def test_a_pause_under_way_holds_when_the_worker_starts_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reload that changes the modem (or a worker restarted after a store error) starts its
+    worker again: the part after the one just sent still waits its whole pause."""
+    async with sending(capped(Quota(min_interval=10.0))) as unit:
+        paced = Paced(unit, monkeypatch)
+        message = await unit.send(body=LONG)
+        await unit.store.until(lambda: _sent_at(unit, message.sid)[0] is not None)
+        await paced.recorded()
+        await unit.dispatcher.detach("alice", 0.0)  # as a reload does
+        unit.dispatcher.attach(unit.modems.handles["alice"])
+        await paced.at(T0 + timedelta(seconds=10) - MS)
+        assert paced.went == [T0]
+        await paced.at(T0 + timedelta(seconds=10))
+        assert paced.went == [T0, T0 + timedelta(seconds=10)]
+
+
 def _sent_at(unit: Sending, sid: str) -> list[datetime | None]:
     row = unit.store.row(sid)
     return [] if row is None else [part.sent_at for part in row.parts]
