@@ -61,7 +61,7 @@ class Backlog:
             return
         waiting = await self.parts(handle.id)
         if waiting + parts > limit:
-            raise _full(handle, f"has {limit} parts waiting already (four hours at its send rate)")
+            raise _full(handle, f"has {limit} parts waiting already (four hours at its pace)")
         room = self.quotas.room(handle.config, HORIZON)
         # A message no whole day or month lets go is no question of waiting: a 429 would say
         # "try again later" (and Twilio's clients retry a 429 on their own, for ever); it is
