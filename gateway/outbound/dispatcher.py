@@ -276,6 +276,10 @@ class Dispatcher:
     async def _worker(self, handle: ModemHandle) -> None:
         wake, pacer = self._wake[handle.id], self._pacers[handle.id]
         await self.quotas.load(handle.config)
+        # What caps held back is weighed again under the caps this worker starts with: a
+        # reload (or a restart) that raised or removed them lets it go now, not at the period's
+        # start; what the caps still hold is held again.
+        await self.store.release_held(handle.id, self.clock())
         local_failures = 0
         while True:
             wake.clear()  # before looking, so a message committed meanwhile is not missed
