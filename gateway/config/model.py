@@ -55,7 +55,8 @@ class ModemConfig:
     report_delay: float | None = None
     account: str | None = None  # the account that owns the numbers; None: the first one
     # Parts that may wait for this modem before new messages from it are refused (HTTP 429):
-    # None is four hours at send_rate (at one part a second without one); 0 is no limit.
+    # None is four hours at send_rate (at one part a second without one), or at the plan's
+    # pacing where that is slower; 0 is no limit.
     max_backlog: int | None = None
     # Whether this SIM may text short codes (a carrier's balance or opt-out service): a 3 to
     # 8 digit To, sent as given. Off: such a To is refused (21211), as Twilio refuses it.
@@ -81,7 +82,12 @@ class ModemConfig:
         """The largest backlog of parts accepted (0: no limit)."""
         if self.max_backlog is not None:
             return self.max_backlog
-        return int(BACKLOG_HOURS * 3600 * (self.send_rate or ASSUMED_SEND_RATE))
+        rate = self.send_rate or ASSUMED_SEND_RATE
+        # The plan's pacing is the slower pace where it is set: a part each min_interval plus
+        # half the jitter, on average. Never 0, which would mean no limit.
+        if pause := self.quota.min_interval + self.quota.jitter / 2:
+            rate = min(rate, 1 / pause)
+        return max(1, int(BACKLOG_HOURS * 3600 * rate))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from drivers import PERSONALITIES, check_ussd_request, parse_tcp_url
 from gateway.config.checks import cross_check
@@ -211,12 +211,18 @@ def _quota(item: Table) -> Quota:
         jitter=_seconds(item, "jitter", 0.0, 0.0, DAY),
     )
     name = item.get("quota_time_zone", str)
-    if name is None:
-        return quota  # UTC
+    if name is None or name == "UTC":
+        return quota  # UTC needs no time zone database
     try:
         return replace(quota, zone=ZoneInfo(name))
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, malformed, unreadable
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # unknown, malformed, unreadable
         problem = f"{name!r} is not a time zone zoneinfo knows (IANA such as Europe/Berlin)"
+        if isinstance(exc, ZoneInfoNotFoundError) and not available_timezones():
+            # A minimal system (a Pi's lite image, a slim container) may have no database.
+            problem = (
+                f"{name!r} cannot be read: this system has no time zone database "
+                "(install its tzdata package, or tzdata from PyPI)"
+            )
         raise ConfigError(item.key("quota_time_zone"), problem) from None
 
 

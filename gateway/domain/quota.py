@@ -38,6 +38,11 @@ class Quota:
     def capped(self) -> bool:
         return (self.daily_limit, self.monthly_limit, self.monthly_recipients) != (None,) * 3
 
+    def takes(self, parts: int) -> bool:
+        """Whether a whole day and month let ``parts`` parts go (a message of more never
+        goes through this modem)."""
+        return all(cap is None or parts <= cap for cap in (self.daily_limit, self.monthly_limit))
+
     def pause(self, draw: float) -> float:
         """Seconds between two parts, for a random ``draw`` in [0, 1)."""
         return self.min_interval + self.jitter * draw
@@ -107,7 +112,7 @@ def held_until(
     period that lets them, or :data:`NEVER` when no whole period would."""
     usage.roll(now, quota.zone)
     daily, monthly, cap = quota.daily_limit, quota.monthly_limit, quota.monthly_recipients
-    if (daily is not None and parts > daily) or (monthly is not None and parts > monthly):
+    if not quota.takes(parts):
         return NEVER
     month_full = monthly is not None and usage.month_parts + parts > monthly
     new_recipient = recipient not in usage.recipients

@@ -61,9 +61,12 @@ class Backlog:
             return
         waiting = await self.parts(handle.id)
         if waiting + parts > limit:
-            raise _full(handle, f"has {limit} parts waiting already (four hours at its send rate)")
+            raise _full(handle, f"has {limit} parts waiting already (four hours at its pace)")
         room = self.quotas.room(handle.config, HORIZON)
-        if room is not None and waiting + parts > room:
+        # A message no whole day or month lets go is no question of waiting: a 429 would say
+        # "try again later" (and Twilio's clients retry a 429 on their own, for ever); it is
+        # taken and fails with 30001, whatever the time of day.
+        if room is not None and waiting + parts > room and handle.config.quota.takes(parts):
             raise _full(
                 handle,
                 f"has {waiting} parts waiting and its plan's caps let {room} go in the next "

@@ -72,6 +72,9 @@ class _Pacer:
     its parts by its plan's ``min_interval`` plus a random ``jitter`` (carriers flag traffic
     that is perfectly regular), awaited on the gateway's clock."""
 
+    _interval: float  # seconds between two parts at the rate
+    _plan: Quota
+
     def __init__(
         self,
         rate: float,
@@ -80,15 +83,20 @@ class _Pacer:
         draw: Callable[[], float],
         wake: asyncio.Event,
     ) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self.replan(rate, plan)
         self._last = float("-inf")
-        self._plan = plan
         self._clock = clock
         self._draw = draw
         self._wake = wake  # set when the worker is woken: the clock may have moved
         self._next: datetime | None = None  # the plan's pause: no part before then
 
+    def replan(self, rate: float, plan: Quota) -> None:
+        """A reload's rate and plan, from the next part on: the pause under way holds."""
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._plan = plan
+
     async def wait(self) -> None:
+        """Until the next part may go."""
         if self._interval:
             loop = asyncio.get_running_loop()
             delay = self._last + self._interval - loop.time()
@@ -100,6 +108,12 @@ class _Pacer:
                 # The worker reads its queue again after this message: a wake may be cleared.
                 self._wake.clear()
                 await woken(self._wake, left)
+
+    def went(self) -> None:
+        """A part's attempt ended: the plan's pause counts from now, when the network has it,
+        not from when the part was let go. A part let go may still wait for the modem (a
+        USSD session holds it for seconds): counted from then, that wait would be taken off
+        the pause, and the carrier would see two parts closer than ``min_interval``."""
         if self._plan.min_interval or self._plan.jitter:
             pause = self._plan.pause(self._draw())
             self._next = self._clock() + timedelta(seconds=pause)
@@ -141,6 +155,9 @@ class Dispatcher:
         self._idle: dict[str, asyncio.Event] = {}
         self._next_expiry: datetime | None = None  # what the expiry timer waits for
         self._workers: dict[str, asyncio.Task[None]] = {}  # by modem
+        # By modem, kept when its worker starts again (a reload, a restart after a store
+        # error): the part after the last one waits its whole pause all the same.
+        self._pacers: dict[str, _Pacer] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._moved: dict[str, str] = {}  # sid -> the modem it was taken from
 
@@ -195,8 +212,13 @@ class Dispatcher:
     def attach(self, handle: ModemHandle) -> None:
         """Send ``handle``'s queue through its modem (at start, and for a modem a reload added
         or opened again)."""
-        self._wake.setdefault(handle.id, asyncio.Event())
+        wake = self._wake.setdefault(handle.id, asyncio.Event())
         self._idle.setdefault(handle.id, asyncio.Event()).set()
+        rate, plan = handle.config.send_rate, handle.config.quota
+        if (pacer := self._pacers.get(handle.id)) is not None:
+            pacer.replan(rate, plan)
+        else:
+            self._pacers[handle.id] = _Pacer(rate, plan, self.clock, self.draw, wake)
         worker = functools.partial(self._worker, handle)
         self._workers[handle.id] = self.tasks.spawn(f"send {handle.id}", worker)
 
@@ -252,9 +274,12 @@ class Dispatcher:
     # --- sending -----------------------------------------------------------------------------
 
     async def _worker(self, handle: ModemHandle) -> None:
-        wake = self._wake[handle.id]
-        pacer = _Pacer(handle.config.send_rate, handle.config.quota, self.clock, self.draw, wake)
+        wake, pacer = self._wake[handle.id], self._pacers[handle.id]
         await self.quotas.load(handle.config)
+        # What caps held back is weighed again under the caps this worker starts with: a
+        # reload (or a restart) that raised or removed them lets it go now, not at the period's
+        # start; what the caps still hold is held again.
+        await self.store.release_held(handle.id, self.clock())
         local_failures = 0
         while True:
             wake.clear()  # before looking, so a message committed meanwhile is not missed
@@ -330,6 +355,7 @@ class Dispatcher:
                 return
             finally:
                 idle.set()
+                pacer.went()
         if not unsent:
             await self.outcomes.sent(message.sid, charge)
 

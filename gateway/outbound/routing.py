@@ -204,12 +204,15 @@ class ServiceRouter:
         candidates = [
             handle for handle in self._pool(service) if self._ready(handle) and handle.id != avoid
         ]
-        parts = message.num_segments or plan_text(message.body).num_segments
-        quotas = self.dispatcher.quotas
-        left = [h for h in candidates if quotas.held_until(h.config, parts, message.to) is None]
-        # Else it waits on one of the others for its next period (a move away from a modem
-        # whose caps hold it would gain nothing).
-        candidates = left if with_quota else left or candidates
+        if any(handle.config.quota.capped for handle in candidates):
+            # The body is planned into parts here only for a plan's caps (most modems have
+            # none): a service's message is encoded once it has its sender.
+            parts = message.num_segments or plan_text(message.body).num_segments
+            quotas = self.dispatcher.quotas
+            left = [h for h in candidates if quotas.held_until(h.config, parts, message.to) is None]
+            # Else it waits on one of the others for its next period (a move away from a
+            # modem whose caps hold it would gain nothing).
+            candidates = left if with_quota else left or candidates
         if not candidates:
             return None
         if service.sticky_sender:

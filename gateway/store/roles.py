@@ -56,6 +56,11 @@ class SendQueue(Protocol):
     async def defer(self, sid: str, until: datetime) -> None:
         """Try ``sid`` again no sooner than ``until``."""
 
+    async def release_held(self, modem: str, now: datetime) -> int:
+        """Make due by ``now`` the unsent messages of ``modem`` deferred with no attempt
+        counted: those its plan's caps held back (a retry counts its attempt first), for its
+        worker to weigh again under the caps it starts with. How many."""
+
     async def update_status(
         self, sid: str, status: Status, at: datetime, *, error_code: int | None = None
     ) -> bool:

@@ -447,6 +447,21 @@ def test_serve_refuses_a_malformed_webhook_url_in_one_line(tmp_path: Path) -> No
     ]
 
 
+def test_a_time_zone_on_a_system_without_a_time_zone_database_in_one_line(
+    tmp_path: Path,
+) -> None:
+    # A Pi's lite image may have no tzdata: zoneinfo then knows no zone at all (no tzdata
+    # from PyPI either: not a dependency), and "'Europe/Berlin' is not a time zone" misled.
+    config = write_config(tmp_path, free_port(), 'quota_time_zone = "Europe/Berlin"\n')
+    result = smsgw("serve", "--config", str(config), env={**environment(), "PYTHONTZPATH": ""})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "smsgw serve: configuration: modems[1].quota_time_zone: 'Europe/Berlin' cannot be "
+        "read: this system has no time zone database (install its tzdata package, or tzdata "
+        "from PyPI)"
+    ]
+
+
 async def test_the_data_is_private_whatever_the_umask(tmp_path: Path) -> None:
     # The database holds every auth token and every text: 0700 and 0600 even under umask 000.
     config = write_config(tmp_path, free_port())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from gateway.config import (
     DEFAULT_SWEEP_INTERVAL,
     DEFAULT_WEBHOOK_ATTEMPTS,
     DEFAULT_WEBHOOK_TIMEOUT,
+    ModemConfig,
     NumberConfig,
     load,
     parse,
@@ -790,6 +792,22 @@ def test_a_modems_quota_from_a_file(tmp_path: Path) -> None:
     )
     (modem,) = load(path).modems
     assert modem.quota == Quota(100, 3000, 250, 8.0, 4.5, ZoneInfo("Europe/Berlin"))
+
+
+def test_the_queue_limit_is_four_hours_at_the_plans_pace_where_it_is_slower() -> None:
+    numbers = ("+15550001111",)
+    paced = ModemConfig("a", "simulated", numbers, quota=Quota(min_interval=8.0, jitter=4.0))
+    assert paced.backlog_limit == 1440  # a part each 10 s on average, not one a second
+    fast = ModemConfig("a", "simulated", numbers, send_rate=0.05, quota=Quota(min_interval=1.0))
+    assert fast.backlog_limit == 720  # its send_rate is slower
+    daily = ModemConfig("a", "simulated", numbers, quota=Quota(min_interval=86400.0))
+    assert daily.backlog_limit == 1  # never 0: that would be no limit
+    assert replace(paced, max_backlog=0).backlog_limit == 0
+
+
+def test_utc_needs_no_time_zone_database() -> None:
+    modem = {"driver": "simulated", "numbers": ["+15550001111"], "quota_time_zone": "UTC"}
+    assert parse({"modems": [modem]}).modems[0].quota.zone is UTC
 
 
 @pytest.mark.parametrize(

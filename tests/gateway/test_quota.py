@@ -44,6 +44,20 @@ def test_a_day_starts_at_local_midnight_and_lasts_23_or_25_hours_across_dst() ->
     assert day_start(spring, UTC) == utc(2026, 3, 29)
 
 
+def test_a_day_whose_midnight_the_clocks_skip_or_repeat_starts_at_its_first_instant() -> None:
+    # Chile moves its clocks at midnight: on 6 September 2026 00:00 never happens (-4 -> -3).
+    santiago = ZoneInfo("America/Santiago")
+    skipped = utc(2026, 9, 6, 12)
+    assert day_start(skipped, santiago) == utc(2026, 9, 6, 4)  # 01:00 -03, its first instant
+    assert next_day(skipped, santiago) - day_start(skipped, santiago) == timedelta(hours=23)
+    # Cuba goes back from 01:00 to 00:00 on 1 November 2026: midnight comes twice.
+    havana = ZoneInfo("America/Havana")
+    repeated = utc(2026, 11, 1, 12)
+    assert day_start(repeated, havana) == utc(2026, 11, 1, 4)  # the first, 00:00 -04
+    assert next_day(repeated, havana) - day_start(repeated, havana) == timedelta(hours=25)
+    assert next_day(utc(2026, 11, 1, 4, 30), havana) == utc(2026, 11, 2, 5)  # in the first hour
+
+
 def test_a_month_starts_on_the_first_at_local_midnight() -> None:
     late = utc(2026, 3, 31, 22, 30)  # already 1 April, 00:30 CEST, in Berlin
     assert month_start(late, BERLIN) == utc(2026, 3, 31, 22)

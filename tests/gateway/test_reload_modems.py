@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from drivers.simulated.network import Fate, HandsetRule, Submission
 from gateway.config import ModemConfig, ServiceConfig
 from gateway.domain.models import Status
+from gateway.domain.quota import Quota
 from gateway.modems.supervisor import ModemHandle
 from gateway.runtime import Gateway
+from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,
@@ -253,3 +256,54 @@ def _sequence(submission: Submission) -> int:
     concatenation = submission.submit.concatenation
     assert concatenation is not None
     return concatenation.sequence
+
+
+async def test_a_reload_that_lowers_a_modems_caps_counts_what_it_sent_today(
+    tmp_path: Path,
+) -> None:
+    """alice sent two parts today under a cap of five; a reload makes it two: the next message
+    waits for tomorrow, past its validity (the test clock: 12:34 UTC), so it fails (30001)."""
+    plan = Quota(daily_limit=5)
+    alice = replace(ALICE_MODEM, quota=plan, max_backlog=0)  # no 429: what the dispatcher does
+    async with running(config(tmp_path, alice, BOB_MODEM), clock=Clock()) as gateway:
+        statuses = Statuses(gateway)
+        for body in ("one", "two"):
+            sent = await gateway.outbound.create(
+                ACCOUNT.sid, {"To": HANDSET, "From": ALICE, "Body": body}
+            )
+            await statuses.reached(sent.sid, Status.SENT)
+        lowered = replace(alice, quota=replace(plan, daily_limit=2))
+        changes = await gateway.reload(replace(gateway.config, modems=(lowered, BOB_MODEM)))
+        assert changes.describe() == "modems: changed alice (quota)"
+        late = await gateway.outbound.create(
+            ACCOUNT.sid, {"To": HANDSET, "From": ALICE, "Body": "three"}
+        )
+        await statuses.reached(late.sid, Status.FAILED)
+        failed = await gateway.store.get_message(ACCOUNT.sid, late.sid)
+        assert failed is not None and failed.error_code == 30001
+        (day,) = gateway.dispatcher.quotas.standing(lowered)
+        assert (day.limit, day.used, day.left) == (2, 2, 0)
+
+
+async def test_a_reload_that_raises_a_modems_caps_lets_what_they_held_go_at_once(
+    tmp_path: Path,
+) -> None:
+    """22:00 UTC: the day's one part is used, the second message waits for midnight; a reload
+    to two parts a day sends it now."""
+    plan = Quota(daily_limit=1)
+    alice = replace(ALICE_MODEM, quota=plan, max_backlog=0)
+    clock = Clock(datetime(2026, 3, 1, 22, tzinfo=UTC))
+    async with running(config(tmp_path, alice, BOB_MODEM), clock=clock) as gateway:
+        statuses = Statuses(gateway)
+        held = asyncio.Event()
+        gateway.dispatcher.on_held(lambda _sid, _modem: held.set())
+        form = {"To": HANDSET, "From": ALICE}
+        first = await gateway.outbound.create(ACCOUNT.sid, {**form, "Body": "one"})
+        await statuses.reached(first.sid, Status.SENT)
+        second = await gateway.outbound.create(ACCOUNT.sid, {**form, "Body": "two"})
+        await asyncio.wait_for(held.wait(), WAIT)
+        raised = replace(alice, quota=replace(plan, daily_limit=2))
+        await gateway.reload(replace(gateway.config, modems=(raised, BOB_MODEM)))
+        await statuses.reached(second.sid, Status.SENT)
+        sent = await gateway.store.get_message(ACCOUNT.sid, second.sid)
+        assert sent is not None and sent.date_sent == clock.now

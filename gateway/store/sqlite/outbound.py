@@ -105,6 +105,20 @@ class SqliteSendQueue(Engine):
 
         await self._write(job)
 
+    async def release_held(self, modem: str, now: datetime) -> int:
+        due = to_micros(now)
+
+        def job(db: sqlite3.Connection) -> int:
+            # Through messages_to_send (modem, next_attempt_at, id).
+            cursor = db.execute(
+                "UPDATE messages SET next_attempt_at = ? WHERE modem = ? AND next_attempt_at > ? "
+                "AND status IN ('queued', 'sending') AND attempts = 0",
+                (due, modem, due),
+            )
+            return cursor.rowcount
+
+        return await self._write(job)
+
     async def update_status(
         self,
         sid: str,

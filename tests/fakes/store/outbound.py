@@ -57,6 +57,18 @@ class OutboundSide(Tables):
             row.next_attempt_at = until
             self._commit()
 
+    async def release_held(self, modem: str, now: datetime) -> int:
+        await self._turn()
+        held = [
+            row
+            for row in self._unsent()
+            if row.message.modem == modem and row.next_attempt_at > now and row.attempts == 0
+        ]
+        for row in held:
+            row.next_attempt_at = now
+        self._commit()
+        return len(held)
+
     async def update_status(
         self, sid: str, status: Status, at: datetime, *, error_code: int | None = None
     ) -> bool:

@@ -61,6 +61,24 @@ async def test_a_deferred_message_waits_and_the_others_go_on(store: Store) -> No
     assert [w.message.sid for w in await store.outbound_work("alice", later)] == [second.sid]
 
 
+async def test_what_the_caps_held_back_is_released_but_not_a_retry(store: Store) -> None:
+    held, retried, bobs = await queued(store), await queued(store), await queued(store, modem="bob")
+    partly = await queued(store, 2)
+    await store.update_status(partly.sid, Status.SENDING, T0)
+    await store.record_part_sent(partly.sid, 1, 17, T0)
+    done = await queued(store)
+    await store.update_status(done.sid, Status.FAILED, T0, error_code=30001)
+    await store.count_attempt(retried.sid)
+    tomorrow = T0 + timedelta(days=1)
+    for sid in (held.sid, retried.sid, bobs.sid, partly.sid, done.sid):
+        await store.defer(sid, tomorrow)
+    assert await store.release_held("alice", T0) == 2
+    due = await store.outbound_work("alice", T0)
+    assert [w.message.sid for w in due] == [held.sid, partly.sid]
+    assert await store.next_attempt_at("bob") == tomorrow
+    assert await store.release_held("alice", T0) == 0  # nothing held any more
+
+
 async def test_a_status_change_moves_only_an_unsent_message_with_its_callback(
     store: Store,
 ) -> None:

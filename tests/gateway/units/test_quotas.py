@@ -7,17 +7,23 @@ simulated modems."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from gateway.config import Config, ModemConfig, ServiceConfig
 from gateway.domain.models import Status
 from gateway.domain.quota import Quota
 from gateway.modems.pool import ModemPool
+from gateway.outbound import dispatcher
 from gateway.tasks import Tasks
+from gateway.waiting import seconds_until
 from tests.fakes.clock import T0, Clock
 from tests.fakes.store import MemoryStore
 from tests.gateway.units.rig import (
@@ -25,6 +31,7 @@ from tests.gateway.units.rig import (
     ALICE,
     BOB,
     HANDSET,
+    WAIT,
     Statuses,
     config,
     make_dispatcher,
@@ -37,6 +44,9 @@ TOKYO: Final = ZoneInfo("Asia/Tokyo")  # T0 is 21:34 there: the next day starts 
 TOKYO_MIDNIGHT: Final = datetime(2026, 3, 1, 15, tzinfo=UTC)
 SERVICE: Final = "MG" + "7" * 32
 LONG: Final = "Long " * 80  # three parts
+LONGER: Final = "Long " * 100  # four parts
+SIX_PARTS: Final = "Long " * 180
+MS: Final = timedelta(milliseconds=1)
 
 
 def capped(plan: Quota, **changes: Any) -> Config:
@@ -88,6 +98,19 @@ async def test_a_message_the_caps_hold_past_its_validity_fails_with_30001() -> N
         never = await unit.send(body=LONG)
         await unit.statuses.until(never.sid, Status.FAILED)
         assert [s.sender for s in unit.modems.network.submissions] == [ALICE]
+
+
+async def test_a_message_no_whole_day_lets_go_is_taken_and_fails_not_refused_with_429() -> None:
+    """Six parts for a day of five, with the queue limit on: a 429 would be retried for ever
+    (and was, at 12:34, while at 21:00 the next day's allowance let it in); it fails (30001)."""
+    async with sending(capped(Quota(daily_limit=5))) as unit:
+        first = await unit.send()
+        await unit.statuses.until(first.sid, Status.SENT)  # the worker read the counts
+        never = await unit.send(body=SIX_PARTS)
+        assert never.num_segments == 6
+        assert await unit.statuses.until(never.sid, Status.FAILED) == [Status.FAILED]
+        assert (await unit.stored(never.sid)).error_code == 30001
+        assert len(unit.modems.network.submissions) == 1
 
 
 async def test_what_was_sent_before_a_restart_still_counts() -> None:
@@ -170,6 +193,116 @@ async def test_each_pause_is_its_own_draw_of_the_jitter() -> None:
         unit.advance(6)
         await unit.statuses.until(message.sid, Status.SENT)
         assert _sent_at(unit, message.sid) == [T0, second, second + timedelta(seconds=6)]
+
+
+class Paced:
+    """alice's worker, driven one instant at a time; when the network took each part (by the
+    test clock: where the carrier sees the spacing)."""
+
+    def __init__(self, unit: Sending, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.unit = unit
+        self.went: list[datetime] = []
+        unit.modems.network.on_submission(lambda _submission: self.went.append(unit.clock.now))
+        self._decided: set[datetime] = set()  # when alice's worker worked out what is left
+        self._deciding = asyncio.Event()
+        monkeypatch.setattr(dispatcher, "seconds_until", self._seconds_until)
+
+    def _seconds_until(self, due: datetime | None, clock: Callable[[], datetime]) -> float | None:
+        # How the worker tells whether a pause (or its queue's next due message) is over: a
+        # part is let go, or a wait begins, at once after this, with no await between.
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == "send alice":
+            self._decided.add(clock())
+            self._deciding.set()
+        return seconds_until(due, clock)
+
+    async def look(self, when: datetime) -> None:
+        """The clock shows ``when``; returns once alice's worker has decided what to do then."""
+        self.unit.advance((when - self.unit.clock.now).total_seconds())
+        async with asyncio.timeout(WAIT):
+            while when not in self._decided:
+                self._deciding.clear()
+                await self._deciding.wait()
+
+    async def at(self, when: datetime) -> None:
+        """:meth:`look`, then until a part it let go (if any) went and was recorded: the next
+        USSD session waits for the part on the air."""
+        await self.look(when)
+        async with self.unit.modems.handles["alice"].exclusive.ussd():
+            pass
+        await self.recorded()
+
+    async def recorded(self) -> None:
+        """Until every part the network took is recorded (the worker is at rest)."""
+        rows = self.unit.store.messages.values()
+        await self.unit.store.until(
+            lambda: sum(p.sent_at is not None for r in rows for p in r.parts) == len(self.went)
+        )
+
+
+async def test_no_part_goes_a_moment_before_its_pause_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each pause is probed a millisecond before it ends (nothing goes) and as it ends (the
+    next part goes): a pause too short, too long or drawn out of order fails, across the
+    message's end too."""
+    draws = itertools.chain([0.5, 0.25, 1.0, 0.0], itertools.repeat(0.0))  # 12, 11, 14, 10 s
+    plan = capped(Quota(min_interval=10.0, jitter=4.0))
+    async with sending(plan, draw=lambda: next(draws)) as unit:
+        paced = Paced(unit, monkeypatch)
+        message = await unit.send(body=LONGER)
+        await unit.store.until(lambda: _sent_at(unit, message.sid)[0] is not None)
+        await paced.recorded()
+        assert paced.went == [T0]
+        after = await unit.send(body="the next message is paced as well")
+        for pause in (12, 11, 14, 10):
+            went = len(paced.went)
+            end = paced.went[-1] + timedelta(seconds=pause)
+            await paced.at(end - MS)
+            assert len(paced.went) == went  # nothing went
+            await paced.at(end)
+            assert paced.went[-1] == end
+        assert await unit.statuses.until(after.sid, Status.SENT)
+        assert len(paced.went) == 5
+
+
+async def test_a_pause_counts_from_when_the_part_went_not_from_when_it_was_let_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A USSD session (the SIM's balance) holds the modem as a pause ends: the part goes
+    when it is over, 8 s later, and the next one waits a whole pause from then."""
+    async with sending(capped(Quota(min_interval=10.0))) as unit:
+        paced = Paced(unit, monkeypatch)
+        message = await unit.send(body=LONG)
+        await unit.store.until(lambda: _sent_at(unit, message.sid)[0] is not None)
+        await paced.recorded()
+        async with unit.modems.handles["alice"].exclusive.ussd():
+            await paced.look(T0 + timedelta(seconds=10))  # let go: waits for the session
+            unit.clock.advance(8)
+        await unit.store.until(lambda: _sent_at(unit, message.sid)[1] is not None)
+        await paced.recorded()
+        second = T0 + timedelta(seconds=18)
+        assert paced.went == [T0, second]
+        await paced.at(second + timedelta(seconds=10) - MS)
+        assert paced.went == [T0, second]
+        await paced.at(second + timedelta(seconds=10))
+        assert paced.went == [T0, second, second + timedelta(seconds=10)]
+
+
+async def test_a_pause_under_way_holds_when_the_worker_starts_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reload that changes the modem (or a worker restarted after a store error) starts its
+    worker again: the part after the one just sent still waits its whole pause."""
+    async with sending(capped(Quota(min_interval=10.0))) as unit:
+        paced = Paced(unit, monkeypatch)
+        message = await unit.send(body=LONG)
+        await unit.store.until(lambda: _sent_at(unit, message.sid)[0] is not None)
+        await paced.recorded()
+        await unit.dispatcher.detach("alice", 0.0)  # as a reload does
+        unit.dispatcher.attach(unit.modems.handles["alice"])
+        await paced.at(T0 + timedelta(seconds=10) - MS)
+        assert paced.went == [T0]
+        await paced.at(T0 + timedelta(seconds=10))
+        assert paced.went == [T0, T0 + timedelta(seconds=10)]
 
 
 def _sent_at(unit: Sending, sid: str) -> list[datetime | None]:

@@ -8,9 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
+import pytest
+
+from drivers.codec import MessagePlan, plan_text
 from gateway.config import ServiceConfig
 from gateway.domain.models import Status
 from gateway.modems.supervisor import ModemState
+from gateway.outbound import routing
 from tests.fakes.clock import T0
 from tests.gateway.units.rig import ALICE, BOB, HANDSET, config, entering
 from tests.gateway.units.sending_rig import Sending, sending
@@ -42,6 +46,24 @@ async def away(unit: Sending, modem: str) -> None:
     """``modem``'s SIM loses the network: connected, and unable to send."""
     unit.modems.simulated[modem].set_registration(0)
     await entering(unit.modems.handles[modem], ModemState.NO_SERVICE)
+
+
+async def test_no_body_is_planned_into_parts_for_a_pool_without_caps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parts a service's message will be matter to a plan's caps only: without any, the
+    router does not encode the body to count them (the dispatcher's encoder does, once)."""
+    planned: list[str] = []
+
+    def counted(body: str) -> MessagePlan:
+        planned.append(body)
+        return plan_text(body)
+
+    monkeypatch.setattr(routing, "plan_text", counted)
+    async with sending(config(services=(pool(),)), routing=True) as unit:
+        sid = await via_service(unit)
+        await unit.statuses.until(sid, Status.SENT)
+    assert planned == []
 
 
 async def test_the_least_loaded_ready_number_sends() -> None:
