@@ -27,6 +27,7 @@ class Metrics:
     duplicates: int = 0  # parts and reports read again (not committed twice)
     reports: Counter[str] = field(default_factory=Counter)  # status reports committed, by modem
     unmatched_reports: int = 0  # of them, matching no part
+    calls: Counter[str] = field(default_factory=Counter)  # voice calls that rang, by modem
 
     # --- webhooks (the sender) -----------------------------------------------------------------
     webhooks_delivered: int = 0  # the receiver took it (2xx)

@@ -108,7 +108,9 @@ class Gateway:
             metrics=self.metrics,
         )
         # Calls to the modems: hung up, and reported to their number's VoiceUrl.
-        self.calls = CallReceiver(self.store, self.webhooks, self.numbers, clock=clock)
+        self.calls = CallReceiver(
+            self.store, self.webhooks, self.numbers, clock=clock, metrics=self.metrics
+        )
         self.services = ServiceRouter(
             config,
             self.store,

@@ -184,6 +184,12 @@ class Observability:
             every | self.counters.parts_received,
         )
         per_modem(
+            "smsgw_modem_calls_total",
+            "counter",
+            "Voice calls that rang the modem (each hung up, or left to ring: hangup_calls).",
+            every | self.counters.calls,
+        )
+        per_modem(
             "smsgw_modem_recoveries_total",
             "counter",
             "Times the modem was brought back into service.",

@@ -34,6 +34,7 @@ from gateway.domain.errors import StoreError
 from gateway.domain.models import API_VERSION, new_sid
 from gateway.domain.records import Webhook
 from gateway.logs import fields
+from gateway.metrics import Metrics
 from gateway.modems.supervisor import ModemHandle
 from gateway.store import WebhookQueue
 from gateway.waiting import stop_tasks
@@ -69,7 +70,9 @@ class CallReceiver:
         numbers: PhoneNumbers,
         *,
         clock: Callable[[], datetime],
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self.store = store
         self.webhooks = webhooks
         self.numbers = numbers
@@ -115,6 +118,7 @@ class CallReceiver:
         if ringing is None or not _continues(ringing, call, now):
             ringing = _Ringing(new_sid("CA"), call.number, now)
             self._ringing[handle.id] = ringing
+            self.metrics.calls[handle.id] += 1
             self._spawn(handle.id, self._report(handle, ringing, call))
         ringing.last_ring = now
         ringing.caller = ringing.caller or call.number

@@ -15,13 +15,22 @@ import pytest
 from drivers.simulated import SimulatedModem
 from gateway.config import ModemConfig, NumberConfig
 from gateway.domain.models import API_VERSION, Status, is_sid
-from tests.e2e.rig import HANDSET, Rig, started_rig
+from tests.e2e.rig import HANDSET, Rig, scrape, started_rig, value
 from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT
 from tests.gateway.webhook_receiver import Received, Receiver
 
 WAIT = 10.0
-GEOGRAPHIC = ("FromCity", "FromState", "FromZip", "FromCountry", "ToCity", "ToState", "ToZip")
+GEOGRAPHIC = (
+    "FromCity",
+    "FromState",
+    "FromZip",
+    "FromCountry",
+    "ToCity",
+    "ToState",
+    "ToZip",
+    "ToCountry",
+)
 
 
 def modems(personality: str = "generic", *, hangup_calls: bool = True) -> tuple[ModemConfig, ...]:
@@ -137,6 +146,10 @@ async def test_a_call_left_ringing_is_reported_once_and_never_hung_up(tmp_path: 
         _, again = await rig.receiver.wait(2)
         expect_missed_call(again)
         assert again.params["CallSid"] != request.params["CallSid"]
+        # Two calls, however many rings: what /metrics counts.
+        families = await scrape(rig.gateway.base_url)
+        assert value(families, "smsgw_modem_calls", modem="bob") == 2
+        assert value(families, "smsgw_modem_calls", modem="alice") == 0
 
 
 async def test_a_number_without_a_voice_url_has_its_calls_hung_up_and_nothing_sent(
