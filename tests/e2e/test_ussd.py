@@ -123,6 +123,9 @@ async def test_what_the_network_says_besides_an_answer(tmp_path: Path) -> None:
         ([("Code", "*100#"), *[("Reply", "1")] * 11], 21791, "At most 10"),
         ([("Code", "*100#"), ("Timeout", "0")], 21792, "from 1 to 120"),
         ([("Code", "*100#"), ("Timeout", "soon")], 21792, "from 1 to 120"),
+        # str.isdigit() takes these, int() refuses the first and chokes on the second.
+        ([("Code", "*100#"), ("Timeout", "²")], 21792, "from 1 to 120"),
+        ([("Code", "*100#"), ("Timeout", "9" * 5000)], 21792, "from 1 to 120"),
     ],
 )
 async def test_bad_input(

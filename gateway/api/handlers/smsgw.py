@@ -15,6 +15,7 @@ from drivers import check_ussd_request
 from gateway.api.forms import read_form
 from gateway.api.handlers.requests import authorize, not_found, parts
 from gateway.domain.errors import ApiError
+from gateway.domain.integers import small_integer
 from gateway.domain.quota import DAY, MONTH, RECIPIENTS, Standing
 from gateway.modems import ussd
 from gateway.modems.exclusive import UssdBusy
@@ -148,6 +149,7 @@ async def run_ussd(request: web.Request) -> web.Response:
 def _timeout(value: str | None) -> int:
     if value is None:
         return DEFAULT_USSD_TIMEOUT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_USSD_TIMEOUT:
+    seconds = small_integer(value)  # ASCII digits: str.isdigit() takes "²", int() does not
+    if seconds is None or not 1 <= seconds <= MAX_USSD_TIMEOUT:
         raise ApiError(INVALID_TIMEOUT, f"Timeout must be seconds from 1 to {MAX_USSD_TIMEOUT}")
-    return int(value)
+    return seconds
