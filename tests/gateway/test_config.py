@@ -335,6 +335,20 @@ def test_a_simulated_modems_report_delay() -> None:
     assert [modem.report_delay for modem in config.modems] == [0.0, 2.5, None]
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "+inf"])
+def test_a_report_delay_no_clock_can_wait_is_refused(tmp_path: Path, value: str) -> None:
+    """TOML has nan and inf; the simulated network would schedule its reports at them."""
+    path = tmp_path / "gw.toml"
+    path.write_text(
+        f'[[modems]]\ndriver = "simulated"\nnumbers = ["+15550001111"]\nreport_delay = {value}\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == (
+        f"modems[0].report_delay: expected a finite number of seconds, got {float(value)}"
+    )
+
+
 def test_inbound_and_webhook_defaults() -> None:
     config = parse({})
     assert config.reassembly_timeout == DEFAULT_REASSEMBLY_TIMEOUT == 600.0
