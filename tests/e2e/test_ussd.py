@@ -5,6 +5,7 @@ every few hours into the modem JSON and ``/metrics``."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +230,39 @@ async def test_the_balance_every_few_hours(tmp_path: Path) -> None:
         gateway.modems.simulated["alice"].ussd.set_rule("*100#", UssdRule("Try again later."))
         assert await watch.check(handle) is None
         assert handle.status().balance == balance
+
+
+async def test_a_modem_removed_by_a_reload_mid_session_ends_it(tmp_path: Path) -> None:
+    async with running(config(tmp_path / "data")) as gateway:
+        gateway.modems.simulated["alice"].ussd.set_rule("*7#", UssdRule(silent=True))
+        request = asked(gateway, "alice")
+        session = asyncio.create_task(ussd(gateway, "alice", [("Code", "*7#")]))
+        await asyncio.wait_for(request.wait(), WAIT)
+        others = tuple(modem for modem in gateway.config.modems if modem.id != "alice")
+        await gateway.reload(replace(gateway.config, modems=others))
+        # Answered at once, not after the 30 s the network had to answer.
+        status, body = await asyncio.wait_for(session, WAIT)
+        assert (status, body["code"]) == (503, 20503), body
+
+
+async def test_a_client_gone_mid_session_leaves_no_menu_open_and_the_modem_free(
+    tmp_path: Path,
+) -> None:
+    async with running(config(tmp_path / "data")) as gateway:
+        sim = gateway.modems.simulated["alice"]
+        sim.ussd.set_rule("*7#", UssdRule(silent=True))
+        request = asked(gateway, "alice")
+        http = aiohttp.ClientSession(gateway.base_url, headers=basic_auth())
+        session = asyncio.create_task(
+            http.post("/smsgw/modems/alice/ussd.json", data=[("Code", "*7#")])
+        )
+        await asyncio.wait_for(request.wait(), WAIT)
+        session.cancel()
+        await http.close()  # the client is gone, its connection closed
+        closed = asyncio.Event()
+        sim.command_observers.append(lambda line: closed.set() if line == "AT+CUSD=2" else None)
+        # The network opens a menu for the client that left: the gateway closes it.
+        sim.answer_ussd('+CUSD: 1,"1. Yes\n2. No",15')
+        await asyncio.wait_for(closed.wait(), WAIT)
+        status, body = await ussd(gateway, "alice", [("Code", "*100#")])
+        assert (status, body["status"]) == (200, "done")
