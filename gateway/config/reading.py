@@ -49,6 +49,7 @@ from gateway.domain.numbering import region as known_region
 from gateway.domain.pricing import PriceTable
 from gateway.domain.quota import Quota
 from gateway.domain.urls import url_problem
+from gateway.domain.ussd import code_problem as ussd_code_problem
 
 
 def _listen(value: str, key: str) -> tuple[str, int]:
@@ -189,6 +190,8 @@ def _balance(item: Table) -> dict[str, Any]:
             check_ussd_request(code)
         except ValueError as exc:
             raise ConfigError(item.key("balance_ussd"), str(exc)) from None
+        if problem := ussd_code_problem(code):
+            raise ConfigError(item.key("balance_ussd"), problem)
         if pattern is None:
             raise ConfigError(
                 item.key("balance_pattern"),

@@ -757,6 +757,16 @@ def test_a_balance_read_by_ussd() -> None:
             "modems[0].balance_interval: expected hours from 0.0166667 to 672, got 0",
         ),
         ({"balance_ussd": 100}, "modems[0].balance_ussd: expected a string"),
+        # What POST /smsgw/modems/{id}/ussd.json refuses (21790) is no balance code either:
+        # the watch would ask it every few minutes and log each refusal.
+        (
+            {"balance_ussd": "*100", "balance_pattern": "(1)"},
+            "modems[0].balance_ussd: '*100' is not a USSD code (e.g. *100#)",
+        ),
+        (
+            {"balance_ussd": "balance", "balance_pattern": "(1)"},
+            "modems[0].balance_ussd: 'balance' is not a USSD code (e.g. *100#)",
+        ),
     ],
 )
 def test_each_bad_balance_setting_names_its_key(keys: dict[str, object], message: str) -> None:
