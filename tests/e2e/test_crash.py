@@ -64,6 +64,11 @@ async def inbound_messages(http: aiohttp.ClientSession) -> list[tuple[str, str, 
     ]
 
 
+async def modem_states(http: aiohttp.ClientSession) -> list[str]:
+    async with http.get("/smsgw/modems.json") as reply:
+        return [modem["state"] for modem in await reply.json()]
+
+
 async def api_state(http: aiohttp.ClientSession) -> tuple[dict[str, str], list[str]]:
     """Outbound statuses by SID, and the bodies of the inbound messages received (not those
     still ``receiving`` their parts), as the API lists them."""
@@ -319,3 +324,44 @@ async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
     bodies = [request.params["Body"] for request in receiver.requests]
     assert set(bodies) == set(injected), context
     assert len(bodies) - len(injected) <= len(plan), context  # again only if not known delivered
+
+
+async def test_kill_9_while_a_missed_calls_webhook_is_on_its_way_sends_it_after(
+    tmp_path: Path,
+) -> None:
+    """A call hung up and its webhook (to the number's voice_url) killed in flight: the next
+    start sends it again, the same call, as nothing else keeps a call once it is hung up."""
+    device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
+    receiver = Receiver(ACCOUNT.auth_token, hold={"/voice"})
+    await receiver.start()
+    toml = GatewayToml(f"127.0.0.1:{api}", tmp_path / "data")
+    toml.modem("sim", "serial", [SIM_NUMBER], port=str(device))
+    toml.number(SIM_NUMBER, voice_url=receiver.url("/voice"))
+    serve = ("serve", "--config", str(toml.write(tmp_path / "gateway.toml")))
+    simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
+    try:
+        async with (
+            process(*simulator, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
+            aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
+        ):
+            async with (
+                process(*serve, ready="smsgw is listening") as gateway,
+                aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+            ):
+                await until(lambda: modem_states(http), lambda states: states == ["ready"])
+                reply = await sim.post("/call", json={"from": "+447700900123", "interval": 0})
+                assert reply.status == 200, await reply.text()
+                (first,) = await receiver.wait(1, timeout=WAIT)  # held: no answer yet
+                gateway.send_signal(signal.SIGKILL)
+                await gateway.wait()
+            receiver.release_all()
+            async with process(*serve, ready="smsgw is listening"):
+                _, again = await receiver.wait(2, timeout=WAIT)
+            state = await (await sim.get("/state")).json()
+    finally:
+        await receiver.stop()
+    assert again.signed
+    assert again.params == first.params
+    assert again.params["CallSid"].startswith("CA")
+    assert (again.params["From"], again.params["CallStatus"]) == ("+447700900123", "no-answer")
+    assert [call["ended_by"] for call in state["calls_ended"]] == ["ATH"]
