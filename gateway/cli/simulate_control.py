@@ -65,6 +65,7 @@ without polling. The actions and views themselves are the simulator's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -111,9 +112,12 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 def _query(request: web.Request, name: str, kind: type[int] | type[float], default: str) -> Any:
     try:
-        return kind(request.query.get(name, default))
+        value = kind(request.query.get(name, default))
     except ValueError:
         raise BadRequest(f"{name!r} must be a number") from None
+    if not math.isfinite(value):  # float() takes "nan" and "inf": a wait that never ends
+        raise BadRequest(f"{name!r} must be a finite number")
+    return value
 
 
 def control_app(

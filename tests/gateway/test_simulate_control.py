@@ -300,6 +300,15 @@ async def test_json_no_control_can_take_is_a_400_that_changes_nothing() -> None:
                 )
                 assert reply.status == 400, (path, body[:40])
                 assert error in (await reply.json())["error"], (path, body[:40])
+            # float() reads "nan" and "inf" from a query too: a wait that never ended.
+            for path, query in [
+                ("/state", {"until": "data_mode", "timeout": "nan"}),
+                ("/submissions", {"wait": "1", "timeout": "inf"}),
+                ("/commands", {"wait": "AT+X", "timeout": "nan"}),
+            ]:
+                reply = await client.get(path, params=query)
+                assert reply.status == 400, (path, query)
+                assert (await reply.json())["error"] == "'timeout' must be a finite number"
             state = await (await client.get("/state")).json()
             assert (state["call"], state["ussd"]["requests"]) == (None, [])
             assert (sim.report_delay, sim.faults.latency) == (delay, latency)
