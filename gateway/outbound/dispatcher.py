@@ -255,6 +255,9 @@ class Dispatcher:
         wake = self._wake[handle.id]
         pacer = _Pacer(handle.config.send_rate, handle.config.quota, self.clock, self.draw, wake)
         await self.quotas.load(handle.config)
+        # What the caps held back waits for the period that lets it go, as the caps stood
+        # then: with caps raised or removed since, it may go now (else it is held again).
+        await self.store.release_held(handle.id, self.clock())
         local_failures = 0
         while True:
             wake.clear()  # before looking, so a message committed meanwhile is not missed

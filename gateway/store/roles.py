@@ -56,6 +56,12 @@ class SendQueue(Protocol):
     async def defer(self, sid: str, until: datetime) -> None:
         """Try ``sid`` again no sooner than ``until``."""
 
+    async def release_held(self, modem: str, now: datetime) -> None:
+        """Unsent messages of ``modem`` deferred past ``now`` with no failed attempt (what its
+        plan's caps held back) are due at ``now``; one waiting after a failed attempt keeps its
+        backoff. A worker starting with the caps as they are now (raised or removed by a reload
+        or a restart) looks at them again."""
+
     async def update_status(
         self, sid: str, status: Status, at: datetime, *, error_code: int | None = None
     ) -> bool:

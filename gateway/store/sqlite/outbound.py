@@ -105,6 +105,17 @@ class SqliteSendQueue(Engine):
 
         await self._write(job)
 
+    async def release_held(self, modem: str, now: datetime) -> None:
+        def job(db: sqlite3.Connection) -> None:
+            # Through messages_to_send: only the modem's unsent messages are read.
+            db.execute(
+                "UPDATE messages SET next_attempt_at = ? WHERE modem = ? "
+                "AND status IN ('queued', 'sending') AND next_attempt_at > ? AND attempts = 0",
+                (to_micros(now), modem, to_micros(now)),
+            )
+
+        await self._write(job)
+
     async def update_status(
         self,
         sid: str,

@@ -57,6 +57,13 @@ class OutboundSide(Tables):
             row.next_attempt_at = until
             self._commit()
 
+    async def release_held(self, modem: str, now: datetime) -> None:
+        await self._turn()
+        for row in self._unsent():
+            if row.message.modem == modem and row.next_attempt_at > now and row.attempts == 0:
+                row.next_attempt_at = now
+        self._commit()
+
     async def update_status(
         self, sid: str, status: Status, at: datetime, *, error_code: int | None = None
     ) -> bool:

@@ -182,3 +182,20 @@ async def test_parts_sent_since_count_a_modems_parts_and_recipients(store: Store
     later = await store.parts_sent("alice", T0 + timedelta(minutes=90))
     assert (later.parts, later.recipients) == (1, frozenset({other}))
     assert (await store.parts_sent("carol", T0)).parts == 0
+
+
+async def test_what_the_caps_held_is_released_not_what_waits_after_a_failure(
+    store: Store,
+) -> None:
+    tomorrow = T0 + timedelta(days=1)
+    held, failed, bobs = await queued(store), await queued(store), await queued(store, modem="bob")
+    await store.count_attempt(failed.sid)
+    for sid in (held.sid, failed.sid, bobs.sid):
+        await store.defer(sid, tomorrow)
+    await store.release_held("alice", T0)
+    assert [w.message.sid for w in await store.outbound_work("alice", T0)] == [held.sid]
+    assert await store.outbound_work("bob", T0) == []  # another modem's wait is its own
+    assert [w.message.sid for w in await store.outbound_work("alice", tomorrow)] == [
+        held.sid,
+        failed.sid,
+    ]
