@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +245,25 @@ async def test_the_voice_url_is_set_and_shown_over_the_api(tmp_path: Path) -> No
         expect_missed_call(request, path="/missed")
         cleared = await rig.call(rig.numbers(bob.sid), "update", voice_url="")
         assert cleared.voice_url is None
+
+
+async def test_a_reload_sets_the_voice_url_and_leaves_calls_ringing(tmp_path: Path) -> None:
+    """voice_url ([[numbers]]) and hangup_calls ([[modems]]) changed by a reload: the next
+    call is reported to the new URL and left ringing."""
+    async with calling(tmp_path, voice={"voice_url": None}) as rig:
+        gateway = rig.gateway
+        config = gateway.config
+        numbers = (NumberConfig(BOB, voice_url=rig.receiver.url("/voice")),)
+        bob = [replace(m, hangup_calls=False) if m.id == "bob" else m for m in config.modems]
+        changes = await gateway.reload(replace(config, numbers=numbers, modems=tuple(bob)))
+        assert changes.describe() == (
+            f"numbers: {BOB} voice_url set; modems: changed bob (hangup_calls)"
+        )
+        await asyncio.wait_for(gateway.modems.handles["bob"].ready(), WAIT)
+        sim = gateway.modems.simulated["bob"]
+        sim.calls.incoming(HANDSET, interval=None)
+        (request,) = await calls_reported(rig.receiver)
+        expect_missed_call(request)
+        await gateway.calls.settled()
+        assert sim.calls.current is not None  # still ringing
+        assert not {"ATH", "AT+CHUP"} & set(sim.received_commands)
