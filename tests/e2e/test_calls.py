@@ -11,14 +11,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from drivers.simulated import SimulatedModem
+from gateway.api.openapi import document
 from gateway.config import ModemConfig, NumberConfig
 from gateway.domain.models import API_VERSION, Status, is_sid
 from tests.e2e.rig import HANDSET, Rig, started_rig
 from tests.fakes.clock import Clock
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT, basic_auth
 from tests.gateway.webhook_receiver import Received, Receiver
 
 WAIT = 10.0
@@ -267,3 +269,22 @@ async def test_a_reload_sets_the_voice_url_and_leaves_calls_ringing(tmp_path: Pa
         await gateway.calls.settled()
         assert sim.calls.current is not None  # still ringing
         assert not {"ATH", "AT+CHUP"} & set(sim.received_commands)
+
+
+async def test_a_missed_calls_webhook_in_trouble_is_shown_as_documented(tmp_path: Path) -> None:
+    """``GET /smsgw/webhooks.json`` lists it with kind "call", which its OpenAPI schema did
+    not know ("inbound" and "status" only): an answer off the document."""
+    async with calling(tmp_path) as rig:
+        await rig.receiver.stop()
+        rig.bob.calls.incoming(HANDSET, interval=None)
+        (error,) = await rig.statuses.webhook_outcomes(1)
+        assert error is not None
+        async with (
+            aiohttp.ClientSession(headers=basic_auth()) as http,
+            http.get(f"{rig.gateway.base_url}/smsgw/webhooks.json") as reply,
+        ):
+            (trouble,) = (await reply.json())["troubled"]
+    schema = document()["components"]["schemas"]["smsgw.webhooks"]
+    kinds = schema["properties"]["troubled"]["items"]["properties"]["kind"]["enum"]
+    assert (trouble["kind"], trouble["state"]) == ("call", "pending")
+    assert trouble["kind"] in kinds
