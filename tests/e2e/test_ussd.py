@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from drivers import AtCommandError
 from drivers.simulated.ussd import UssdRule
 from gateway.config import ModemConfig
 from gateway.domain.models import Status
@@ -266,3 +267,24 @@ async def test_a_client_gone_mid_session_leaves_no_menu_open_and_the_modem_free(
         await asyncio.wait_for(closed.wait(), WAIT)
         status, body = await ussd(gateway, "alice", [("Code", "*100#")])
         assert (status, body["status"]) == (200, "done")
+
+
+async def test_a_menu_the_modem_will_not_close_still_gives_its_answer(tmp_path: Path) -> None:
+    """AT+CUSD=2 refused (ERROR: some firmware, once the network ended the session itself):
+    the answer the network gave is the user's all the same, not a 503 that loses it."""
+    async with running(config(tmp_path / "data")) as gateway:
+        modem = gateway.modems.handles["alice"].modem
+        assert modem is not None
+
+        async def refused() -> None:
+            raise AtCommandError("AT+CUSD=2", "ERROR")
+
+        modem.ussd_cancel = refused  # type: ignore[method-assign]
+        status, body = await ussd(gateway, "alice", [("Code", "*101#")])
+        assert (status, body["status"], body["text"]) == (
+            200,
+            "action_required",
+            "1. Balance\n2. Bundles",
+        )
+        assert body["menu_closed"] is False  # not closed: the gateway says so
+        assert gateway.modems.handles["alice"].state is ModemState.READY
