@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from drivers.at.replies import fields
-from drivers.simulated.state import CommandFailed
+from drivers.simulated.state import CommandFailed, digits
 from drivers.simulated.ussd import answer_line, request_text
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def integers(argument: str, family: str = "CME") -> list[int]:
         part = raw_part.strip()
         if not part:
             values.append(-1)
-        elif part.isdigit():
+        elif digits(part):
             values.append(int(part))
         else:
             raise CommandFailed(family, 4 if family == "CME" else 303)
@@ -175,7 +175,7 @@ def _cusd(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     if argument == "?":
         return ["+CUSD: (0-2)"]
     parts = fields(original.partition("=")[2])  # a reply may hold a comma, inside its quotes
-    if not parts[0].isdigit() or int(parts[0]) not in (0, 1, 2) or len(parts) > 3:
+    if not digits(parts[0]) or int(parts[0]) not in (0, 1, 2) or len(parts) > 3:
         raise CommandFailed("CME", 4)
     modem.cusd = int(parts[0])
     if modem.cusd == 2:

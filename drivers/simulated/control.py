@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -24,6 +26,9 @@ from drivers.simulated.ussd import UssdRule
 
 # The modem's states a GET /state?until= can await (see SimulatedModem.state_observers).
 AWAITABLE_STATES: Final = ("data_mode", "prompt_held", "submitting")
+# An operator's numeric code (TS 27.007 §7.3 <oper> format 2): ASCII digits, as str.isdigit()
+# would also take "²".
+_MCC_MNC: Final = re.compile(r"[0-9]{5,6}")
 
 
 class BadRequest(Exception):
@@ -48,6 +53,9 @@ def _field(body: dict[str, Any], name: str, kind: Any, default: Any = ...) -> An
         raise BadRequest(f"{name!r} is required")
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise BadRequest(f"{name!r} must be {getattr(kind, '__name__', 'a number')}")
+    if isinstance(value, float) and not math.isfinite(value):
+        # Python's JSON reader takes NaN and Infinity, and reads 1e400 as infinite.
+        raise BadRequest(f"{name!r} must be a finite number")
     return value
 
 
@@ -144,7 +152,7 @@ class Controls:
         if act is not None and not 0 <= act <= 13:
             raise BadRequest("'technology' must be a TS 27.007 <AcT>, 0 to 13 (7 LTE)")
         code = _optional(body, "code", str)
-        if code is not None and not (code.isdigit() and len(code) in (5, 6)):
+        if code is not None and not _MCC_MNC.fullmatch(code):
             raise BadRequest("'code' must be the MCC and MNC, 5 or 6 digits")
         self.modem.set_operator(
             _optional(body, "name", str), _optional(body, "short_name", str), code, act

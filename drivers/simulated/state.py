@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def digits(text: str) -> bool:
+    """Whether ``text`` is ASCII digits, as a number on the command line is (V.250 §5.1: the
+    line is IA5). str.isdigit() alone takes "²", byte 0xB2 on the 8-bit line, which int()
+    refuses with a ValueError no command expects."""
+    return text.isascii() and text.isdigit()
+
+
 class CommandFailed(Exception):
     """Ends a command with ERROR, or +CME ERROR / +CMS ERROR as AT+CMEE asks."""
 

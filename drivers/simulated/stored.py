@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 from drivers.simulated import text_mode
 from drivers.simulated.commands import handles, integers
 from drivers.simulated.pdus import checked_submit, readdressed
-from drivers.simulated.state import CommandFailed, Slot
+from drivers.simulated.state import CommandFailed, Slot, digits
 
 if TYPE_CHECKING:
     from drivers.simulated.modem import SimulatedModem
@@ -52,7 +52,7 @@ def awaited(modem: SimulatedModem, command: str, original: str) -> Awaited:
         stat = text_mode.stat_argument(rest[0]) if rest and rest[0] else _UNSENT
         return Awaited(command, address=number, toa=toa, stat=_writable(stat))
     length, _, stat_text = argument.partition(",")
-    if not length.strip().isdigit():
+    if not digits(length.strip()):
         # Text-mode syntax (AT+CMGS="+1555...") in PDU mode.
         raise CommandFailed("CMS", 305)
     stat = integers(stat_text, "CMS")[0] if stat_text.strip() else _UNSENT
@@ -88,7 +88,7 @@ def stored_submit(modem: SimulatedModem, original: str) -> tuple[Slot, bytes]:
     ``<da>`` instead of its own destination when given, TS 27.005 §3.5.2)."""
     argument = original.strip().removeprefix("=").strip()
     index_text, _, rest = argument.partition(",")
-    if not index_text.strip().isdigit():
+    if not digits(index_text.strip()):
         raise CommandFailed("CMS", 304 if modem.cmgf == 0 else 305)
     slot = modem.storages[modem.mem[1]].slots.get(int(index_text))
     if slot is None:
@@ -118,7 +118,7 @@ def _cmgl(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return ["+CMGL: (0-4)"]
     if text:
         wanted = text_mode.stat_argument(argument or '"REC UNREAD"')
-    elif argument.strip().isdigit():
+    elif digits(argument.strip()):
         wanted = int(argument)
     elif not argument.strip():
         wanted = _UNREAD  # TS 27.005 §3.4.2: the default is "received unread"

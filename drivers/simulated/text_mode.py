@@ -20,7 +20,7 @@ from drivers.codec.pdu import Address, Alphabet, Deliver, StatusReport, Submit, 
 from drivers.errors import PduError
 from drivers.simulated.commands import handles
 from drivers.simulated.pdus import MAX_TPDU
-from drivers.simulated.state import CommandFailed
+from drivers.simulated.state import CommandFailed, digits
 
 if TYPE_CHECKING:
     from drivers.simulated.modem import SimulatedModem
@@ -198,7 +198,7 @@ def address_arguments(original: str, charset: str) -> tuple[str, int | None, lis
     number = from_te(raw[1:-1], charset)
     toa = None
     if len(values) > 1 and values[1]:
-        if not values[1].isdigit() or int(values[1]) > 255:
+        if not digits(values[1]) or int(values[1]) > 255:
             raise CommandFailed("CMS", _INVALID_TEXT)
         toa = int(values[1])
     return number, toa, values[2:]
@@ -279,7 +279,7 @@ def _csmp(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     old = (current.fo, current.vp, current.pid, current.dcs)
     merged = []
     for value, default in zip(values + [""] * 4, old, strict=False):
-        if value and (not value.isdigit() or int(value) > 255):
+        if value and (not digits(value) or int(value) > 255):
             raise CommandFailed("CMS", _INVALID_TEXT)  # an absolute <vp> string too
         merged.append(int(value) if value else default)
     if len(values) > 4:

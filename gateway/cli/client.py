@@ -273,6 +273,10 @@ def _messages(args: argparse.Namespace) -> int:
 
 
 def _ussd(args: argparse.Namespace) -> int:
+    if args.timeout < 1:
+        # The gateway refuses it too, but the wait for its answer is computed from it first:
+        # a negative one is no socket timeout at all (ValueError).
+        raise UsageError(f"--timeout must be 1 second or more, not {args.timeout}")
     _, remote = _connect(args)
     form = [("Code", args.code), *(("Reply", reply) for reply in args.reply)]
     form.append(("Timeout", str(args.timeout)))

@@ -65,8 +65,9 @@ without polling. The actions and views themselves are the simulator's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -79,30 +80,44 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 def _post(action: Callable[[dict[str, Any]], Awaitable[Any]]) -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        body: Any = {}
-        if request.can_read_body:
-            try:
-                body = await request.json()
-            except ValueError:
-                return web.json_response({"error": "the body is not JSON"}, status=400)
-        if not isinstance(body, dict):
-            return web.json_response({"error": "send a JSON object"}, status=400)
         try:
-            result = await action(body)
+            result = await action(await _body(request))
         except KeyError as exc:  # str() of a KeyError is the repr of its argument
             return web.json_response({"error": str(exc.args[0])}, status=400)
         except (BadRequest, ValueError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
+        except RecursionError:  # a USSD rule's menus in menus, read one level at a time
+            return web.json_response({"error": _TOO_DEEP}, status=400)
         return web.json_response(result if result is not None else {"ok": True})
 
     return handler
 
 
+_TOO_DEEP: Final = "the body is nested too deeply"
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest("the body is not JSON") from None
+    except RecursionError:  # the JSON reader's, for arrays in arrays thousands deep
+        raise BadRequest(_TOO_DEEP) from None
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object")
+    return body
+
+
 def _query(request: web.Request, name: str, kind: type[int] | type[float], default: str) -> Any:
     try:
-        return kind(request.query.get(name, default))
+        value = kind(request.query.get(name, default))
     except ValueError:
         raise BadRequest(f"{name!r} must be a number") from None
+    if not math.isfinite(value):  # float() takes "nan" and "inf": a wait that never ends
+        raise BadRequest(f"{name!r} must be a finite number")
+    return value
 
 
 def control_app(

@@ -5,6 +5,7 @@ each section's keys checked into the model (:func:`parse`), then the whole
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import replace
@@ -48,6 +49,7 @@ from gateway.domain.numbering import region as known_region
 from gateway.domain.pricing import PriceTable
 from gateway.domain.quota import Quota
 from gateway.domain.urls import url_problem
+from gateway.domain.ussd import code_problem as ussd_code_problem
 
 
 def _listen(value: str, key: str) -> tuple[str, int]:
@@ -120,11 +122,7 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
     personality = item.get("personality", str, "generic")
     if personality not in PERSONALITIES:
         raise ConfigError(item.key("personality"), f"expected one of {', '.join(PERSONALITIES)}")
-    report_delay = item.get("report_delay", (int, float))
-    if report_delay is not None and driver != "simulated":
-        raise ConfigError(item.key("report_delay"), 'only for driver = "simulated"')
-    if report_delay is not None and report_delay < 0:
-        raise ConfigError(item.key("report_delay"), "seconds cannot be negative")
+    report_delay = _report_delay(item, driver)
     send_rate = item.get("send_rate", (int, float), 0.0)
     if send_rate < 0:
         raise ConfigError(item.key("send_rate"), "parts per second cannot be negative")
@@ -151,7 +149,7 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
         send_rate=float(send_rate),
         status_reports=item.get("status_reports", bool, True),
         personality=personality,
-        report_delay=None if report_delay is None else float(report_delay),
+        report_delay=report_delay,
         account=account,
         max_backlog=max_backlog,
         allow_short_codes=item.get("allow_short_codes", bool, False),
@@ -166,6 +164,21 @@ def _modem(item: Table, index: int, region: str | None) -> ModemConfig:
     return modem
 
 
+def _report_delay(item: Table, driver: str) -> float | None:
+    """A simulated modem's ``report_delay``: seconds, 0 or more (``None``: unset)."""
+    report_delay = item.get("report_delay", (int, float))
+    if report_delay is None:
+        return None
+    if driver != "simulated":
+        raise ConfigError(item.key("report_delay"), 'only for driver = "simulated"')
+    if report_delay < 0:
+        raise ConfigError(item.key("report_delay"), "seconds cannot be negative")
+    if not math.isfinite(report_delay):  # TOML's nan and inf
+        problem = f"expected a finite number of seconds, got {report_delay}"
+        raise ConfigError(item.key("report_delay"), problem)
+    return float(report_delay)
+
+
 def _balance(item: Table) -> dict[str, Any]:
     """``balance_ussd``, ``balance_pattern`` (a regular expression with one group: the
     number) and ``balance_interval`` (hours): the three, or none of the first two."""
@@ -177,6 +190,8 @@ def _balance(item: Table) -> dict[str, Any]:
             check_ussd_request(code)
         except ValueError as exc:
             raise ConfigError(item.key("balance_ussd"), str(exc)) from None
+        if problem := ussd_code_problem(code):
+            raise ConfigError(item.key("balance_ussd"), problem)
         if pattern is None:
             raise ConfigError(
                 item.key("balance_pattern"),

@@ -13,7 +13,15 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from drivers import AtCommandError, AtReplyError, AtTimeout, ModemLost, UssdAnswer, UssdState
+from drivers import (
+    AtCommandError,
+    AtReplyError,
+    AtTimeout,
+    Modem,
+    ModemLost,
+    UssdAnswer,
+    UssdState,
+)
 
 if TYPE_CHECKING:
     from gateway.modems.supervisor import ModemHandle
@@ -63,9 +71,7 @@ async def run(
                 if steps and not steps[-1].answer.open:
                     break  # the network asks nothing more: the other replies go unsent
                 steps.append(UssdStep(text, await modem.ussd(text, timeout)))
-            closed = steps[-1].answer.open
-            if closed:
-                await modem.ussd_cancel()
+            closed = steps[-1].answer.open and await _close(handle, modem)
         except AtCommandError as exc:
             raise UssdUnavailable(f"{handle.id} refused the USSD request: {exc}") from exc
         except (AtTimeout, AtReplyError) as exc:
@@ -76,3 +82,14 @@ async def run(
     if steps[-1].answer.state is UssdState.TIMED_OUT:
         log.info("%s: USSD %s: no answer from the network", handle.id, code)
     return UssdSession(handle.id, tuple(steps), closed)
+
+
+async def _close(handle: ModemHandle, modem: Modem) -> bool:
+    """``AT+CUSD=2`` for a menu left open; ``False`` if the modem refused it (some firmware
+    does once the network ended the session itself): the answers stand all the same."""
+    try:
+        await modem.ussd_cancel()
+    except AtCommandError as exc:
+        log.warning("%s: the USSD menu left open was not closed: %s", handle.id, exc)
+        return False
+    return True

@@ -7,17 +7,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from drivers.simulated import SimulatedModem
+from gateway.api.openapi import document
 from gateway.config import ModemConfig, NumberConfig
 from gateway.domain.models import API_VERSION, Status, is_sid
 from tests.e2e.rig import HANDSET, Rig, scrape, started_rig, value
 from tests.fakes.clock import Clock
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, CAROL, OTHER_ACCOUNT, basic_auth
 from tests.gateway.webhook_receiver import Received, Receiver
 
 WAIT = 10.0
@@ -257,3 +260,44 @@ async def test_the_voice_url_is_set_and_shown_over_the_api(tmp_path: Path) -> No
         expect_missed_call(request, path="/missed")
         cleared = await rig.call(rig.numbers(bob.sid), "update", voice_url="")
         assert cleared.voice_url is None
+
+
+async def test_a_reload_sets_the_voice_url_and_leaves_calls_ringing(tmp_path: Path) -> None:
+    """voice_url ([[numbers]]) and hangup_calls ([[modems]]) changed by a reload: the next
+    call is reported to the new URL and left ringing."""
+    async with calling(tmp_path, voice={"voice_url": None}) as rig:
+        gateway = rig.gateway
+        config = gateway.config
+        numbers = (NumberConfig(BOB, voice_url=rig.receiver.url("/voice")),)
+        bob = [replace(m, hangup_calls=False) if m.id == "bob" else m for m in config.modems]
+        changes = await gateway.reload(replace(config, numbers=numbers, modems=tuple(bob)))
+        assert changes.describe() == (
+            f"numbers: {BOB} voice_url set; modems: changed bob (hangup_calls)"
+        )
+        await asyncio.wait_for(gateway.modems.handles["bob"].ready(), WAIT)
+        sim = gateway.modems.simulated["bob"]
+        sim.calls.incoming(HANDSET, interval=None)
+        (request,) = await calls_reported(rig.receiver)
+        expect_missed_call(request)
+        await gateway.calls.settled()
+        assert sim.calls.current is not None  # still ringing
+        assert not {"ATH", "AT+CHUP"} & set(sim.received_commands)
+
+
+async def test_a_missed_calls_webhook_in_trouble_is_shown_as_documented(tmp_path: Path) -> None:
+    """``GET /smsgw/webhooks.json`` lists it with kind "call", which its OpenAPI schema did
+    not know ("inbound" and "status" only): an answer off the document."""
+    async with calling(tmp_path) as rig:
+        await rig.receiver.stop()
+        rig.bob.calls.incoming(HANDSET, interval=None)
+        (error,) = await rig.statuses.webhook_outcomes(1)
+        assert error is not None
+        async with (
+            aiohttp.ClientSession(headers=basic_auth()) as http,
+            http.get(f"{rig.gateway.base_url}/smsgw/webhooks.json") as reply,
+        ):
+            (trouble,) = (await reply.json())["troubled"]
+    schema = document()["components"]["schemas"]["smsgw.webhooks"]
+    kinds = schema["properties"]["troubled"]["items"]["properties"]["kind"]["enum"]
+    assert (trouble["kind"], trouble["state"]) == ("call", "pending")
+    assert trouble["kind"] in kinds

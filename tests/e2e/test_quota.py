@@ -4,8 +4,11 @@ file): what the caps would hold back past the queue limit's four hours is refuse
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -26,6 +29,7 @@ from tests.gateway.gateway_rig import (
 )
 
 HANDSET = "+447700900123"
+WAIT = 10.0
 TWO_PARTS = "Long " * 40
 
 
@@ -74,3 +78,29 @@ async def test_the_caps_refuse_what_they_would_hold_and_show_what_is_left(tmp_pa
     assert value(families, used, modem="alice", period="recipients") == 1
     assert value(families, limit, modem="alice", period="recipients") == 10
     assert all(sample.labels["modem"] == "alice" for sample in families[used].samples)
+
+
+async def test_a_cap_raised_by_a_reload_lets_what_it_held_go_at_once(tmp_path: Path) -> None:
+    # 21:34 in the modem's zone (UTC+9): the next day is within the queue limit's four hours,
+    # so the second message is taken and held for it, not refused.
+    zone = ZoneInfo("Etc/GMT-9")
+    alice = ModemConfig("alice", "simulated", (ALICE,), quota=Quota(daily_limit=1, zone=zone))
+    async with (
+        running(config(tmp_path / "data", alice), clock=Clock()) as gateway,
+        aiohttp.ClientSession(gateway.base_url, headers=basic_auth()) as http,
+    ):
+        statuses = Statuses(gateway)
+        held = asyncio.Event()
+        gateway.outbound.dispatcher.on_held(lambda sid, modem: held.set())
+        status, first = await create(http, To=HANDSET, From=ALICE, Body="today")
+        status, second = await create(http, To=HANDSET, From=ALICE, Body="tonight, after all")
+        assert status == 201, second
+        await statuses.reached(first["sid"], Status.SENT)
+        await asyncio.wait_for(held.wait(), WAIT)
+
+        (running_alice,) = gateway.config.modems
+        raised = replace(running_alice, quota=replace(alice.quota, daily_limit=2))
+        changes = await gateway.reload(replace(gateway.config, modems=(raised,)))
+        assert changes.describe() == "modems: changed alice (quota)"
+        # The user raised the cap for this message: it goes now, not tomorrow.
+        await statuses.reached(second["sid"], Status.SENT)

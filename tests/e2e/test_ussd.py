@@ -5,12 +5,14 @@ every few hours into the modem JSON and ``/metrics``."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from drivers import AtCommandError
 from drivers.simulated.ussd import UssdRule
 from gateway.config import ModemConfig
 from gateway.domain.models import Status
@@ -124,6 +126,9 @@ async def test_what_the_network_says_besides_an_answer(tmp_path: Path) -> None:
         ([("Code", "*100#"), *[("Reply", "1")] * 11], 21791, "At most 10"),
         ([("Code", "*100#"), ("Timeout", "0")], 21792, "from 1 to 120"),
         ([("Code", "*100#"), ("Timeout", "soon")], 21792, "from 1 to 120"),
+        # str.isdigit() takes these, int() refuses the first and chokes on the second.
+        ([("Code", "*100#"), ("Timeout", "²")], 21792, "from 1 to 120"),
+        ([("Code", "*100#"), ("Timeout", "9" * 5000)], 21792, "from 1 to 120"),
     ],
 )
 async def test_bad_input(
@@ -223,3 +228,60 @@ async def test_the_balance_every_few_hours(tmp_path: Path) -> None:
         gateway.modems.simulated["alice"].ussd.set_rule("*100#", UssdRule("Try again later."))
         assert await watch.check(handle) is None
         assert handle.status().balance == balance
+
+
+async def test_a_modem_removed_by_a_reload_mid_session_ends_it(tmp_path: Path) -> None:
+    async with running(config(tmp_path / "data")) as gateway:
+        gateway.modems.simulated["alice"].ussd.set_rule("*7#", UssdRule(silent=True))
+        request = asked(gateway, "alice")
+        session = asyncio.create_task(ussd(gateway, "alice", [("Code", "*7#")]))
+        await asyncio.wait_for(request.wait(), WAIT)
+        others = tuple(modem for modem in gateway.config.modems if modem.id != "alice")
+        await gateway.reload(replace(gateway.config, modems=others))
+        # Answered at once, not after the 30 s the network had to answer.
+        status, body = await asyncio.wait_for(session, WAIT)
+        assert (status, body["code"]) == (503, 20503), body
+
+
+async def test_a_client_gone_mid_session_leaves_no_menu_open_and_the_modem_free(
+    tmp_path: Path,
+) -> None:
+    async with running(config(tmp_path / "data")) as gateway:
+        sim = gateway.modems.simulated["alice"]
+        sim.ussd.set_rule("*7#", UssdRule(silent=True))
+        request = asked(gateway, "alice")
+        http = aiohttp.ClientSession(gateway.base_url, headers=basic_auth())
+        session = asyncio.create_task(
+            http.post("/smsgw/modems/alice/ussd.json", data=[("Code", "*7#")])
+        )
+        await asyncio.wait_for(request.wait(), WAIT)
+        session.cancel()
+        await http.close()  # the client is gone, its connection closed
+        closed = asyncio.Event()
+        sim.command_observers.append(lambda line: closed.set() if line == "AT+CUSD=2" else None)
+        # The network opens a menu for the client that left: the gateway closes it.
+        sim.answer_ussd('+CUSD: 1,"1. Yes\n2. No",15')
+        await asyncio.wait_for(closed.wait(), WAIT)
+        status, body = await ussd(gateway, "alice", [("Code", "*100#")])
+        assert (status, body["status"]) == (200, "done")
+
+
+async def test_a_menu_the_modem_will_not_close_still_gives_its_answer(tmp_path: Path) -> None:
+    """AT+CUSD=2 refused (ERROR: some firmware, once the network ended the session itself):
+    the answer the network gave is the user's all the same, not a 503 that loses it."""
+    async with running(config(tmp_path / "data")) as gateway:
+        modem = gateway.modems.handles["alice"].modem
+        assert modem is not None
+
+        async def refused() -> None:
+            raise AtCommandError("AT+CUSD=2", "ERROR")
+
+        modem.ussd_cancel = refused  # type: ignore[method-assign]
+        status, body = await ussd(gateway, "alice", [("Code", "*101#")])
+        assert (status, body["status"], body["text"]) == (
+            200,
+            "action_required",
+            "1. Balance\n2. Bundles",
+        )
+        assert body["menu_closed"] is False  # not closed: the gateway says so
+        assert gateway.modems.handles["alice"].state is ModemState.READY

@@ -248,13 +248,19 @@ def test_without_a_running_gateway_every_command_says_what_it_tried(tmp_path: Pa
     port = free_port()
     config = write_config(tmp_path, port, pinned(PINNED))
     tried = f"cannot reach the gateway at http://127.0.0.1:{port} (listen in {config})"
-    for command in ("modems", "send", "messages", "webhooks"):
+    for command in ("modems", "send", "messages", "webhooks", "ussd"):
         result = smsgw(command, *CLIENTS[command], "--config", str(config))
         # `modems` once listed the configured modems as "gateway not running", exit status 0.
         assert (result.returncode, result.stdout) == (1, ""), command
         assert result.stderr == (
             f"smsgw {command}: {tried}: connection refused (is it running, and listening there?)\n"
         )
+    # A --timeout no answer can be waited for is the user's mistake, said before connecting
+    # (a negative one made the client's own socket timeout a ValueError: a traceback).
+    for timeout in ("0", "-100"):
+        result = smsgw("ussd", "alice", "*100#", "--timeout", timeout, "--config", str(config))
+        assert (result.returncode, result.stdout) == (2, ""), timeout
+        assert result.stderr == f"smsgw ussd: --timeout must be 1 second or more, not {timeout}\n"
     # The credentials are in the files: shown, and said not to be checked.
     accounts = smsgw("accounts", "--config", str(config))
     assert accounts.returncode == 0

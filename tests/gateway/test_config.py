@@ -337,6 +337,20 @@ def test_a_simulated_modems_report_delay() -> None:
     assert [modem.report_delay for modem in config.modems] == [0.0, 2.5, None]
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "+inf"])
+def test_a_report_delay_no_clock_can_wait_is_refused(tmp_path: Path, value: str) -> None:
+    """TOML has nan and inf; the simulated network would schedule its reports at them."""
+    path = tmp_path / "gw.toml"
+    path.write_text(
+        f'[[modems]]\ndriver = "simulated"\nnumbers = ["+15550001111"]\nreport_delay = {value}\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == (
+        f"modems[0].report_delay: expected a finite number of seconds, got {float(value)}"
+    )
+
+
 def test_inbound_and_webhook_defaults() -> None:
     config = parse({})
     assert config.reassembly_timeout == DEFAULT_REASSEMBLY_TIMEOUT == 600.0
@@ -745,6 +759,16 @@ def test_a_balance_read_by_ussd() -> None:
             "modems[0].balance_interval: expected hours from 0.0166667 to 672, got 0",
         ),
         ({"balance_ussd": 100}, "modems[0].balance_ussd: expected a string"),
+        # What POST /smsgw/modems/{id}/ussd.json refuses (21790) is no balance code either:
+        # the watch would ask it every few minutes and log each refusal.
+        (
+            {"balance_ussd": "*100", "balance_pattern": "(1)"},
+            "modems[0].balance_ussd: '*100' is not a USSD code (e.g. *100#)",
+        ),
+        (
+            {"balance_ussd": "balance", "balance_pattern": "(1)"},
+            "modems[0].balance_ussd: 'balance' is not a USSD code (e.g. *100#)",
+        ),
     ],
 )
 def test_each_bad_balance_setting_names_its_key(keys: dict[str, object], message: str) -> None:

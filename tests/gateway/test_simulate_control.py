@@ -260,3 +260,58 @@ async def test_ussd_rules_over_http() -> None:
                 assert error in (await reply.json())["error"]
         finally:
             await client.close()
+
+
+def _nested_menus(depth: int) -> str:
+    """A USSD rule whose menu holds a menu, ``depth`` deep: JSON that parses, a rule that
+    cannot be read without running out of stack."""
+    rule = '{"answer": "x"}'
+    for _ in range(depth):
+        rule = '{"answer": "x", "m": 1, "menu": {"1": ' + rule + "}}"
+    return rule[:-1] + ', "code": "*1#"}'
+
+
+async def test_json_no_control_can_take_is_a_400_that_changes_nothing() -> None:
+    """Python's JSON reader takes NaN, Infinity and 1e400 (infinite), which no delay can be,
+    and fails with RecursionError, not ValueError, on a body nested deeper than its stack."""
+    async with rig() as setup:
+        sim, _ = await setup.add(ME)
+        delay, latency = sim.report_delay, sim.faults.latency
+        client = TestClient(TestServer(control_app(sim, setup.network)))
+        await client.start_server()
+        try:
+            for path, body, error in [
+                ("/report-delay", '{"seconds": NaN}', "'seconds' must be a finite number"),
+                ("/report-delay", '{"seconds": Infinity}', "'seconds' must be a finite number"),
+                ("/report-delay", '{"seconds": 1e400}', "'seconds' must be a finite number"),
+                ("/latency", '{"seconds": NaN}', "'seconds' must be a finite number"),
+                ("/call", f'{{"from": "{HANDSET}", "interval": NaN}}', "'interval' must be a"),
+                (
+                    "/rule",
+                    f'{{"number": "{HANDSET}", "fate": "delivered", "delay": -Infinity}}',
+                    "'delay' must be a",
+                ),
+                ("/ussd", "[" * 100_000, "the body is nested too deeply"),
+                ("/ussd", _nested_menus(600), "the body is nested too deeply"),
+                ("/operator", '{"code": "²²²²²"}', "5 or 6 digits"),
+            ]:
+                reply = await client.post(
+                    path, data=body.encode(), headers={"Content-Type": "application/json"}
+                )
+                assert reply.status == 400, (path, body[:40])
+                assert error in (await reply.json())["error"], (path, body[:40])
+            # float() reads "nan" and "inf" from a query too: a wait that never ended.
+            for path, query in [
+                ("/state", {"until": "data_mode", "timeout": "nan"}),
+                ("/submissions", {"wait": "1", "timeout": "inf"}),
+                ("/commands", {"wait": "AT+X", "timeout": "nan"}),
+            ]:
+                reply = await client.get(path, params=query)
+                assert reply.status == 400, (path, query)
+                assert (await reply.json())["error"] == "'timeout' must be a finite number"
+            state = await (await client.get("/state")).json()
+            assert (state["call"], state["ussd"]["requests"]) == (None, [])
+            assert (sim.report_delay, sim.faults.latency) == (delay, latency)
+            assert state["operator"]["code"] != "²²²²²"
+        finally:
+            await client.close()

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from datetime import datetime
 from typing import Any, Final
 
@@ -15,7 +14,9 @@ from drivers import check_ussd_request
 from gateway.api.forms import read_form
 from gateway.api.handlers.requests import authorize, not_found, parts
 from gateway.domain.errors import ApiError
+from gateway.domain.integers import small_integer
 from gateway.domain.quota import DAY, MONTH, RECIPIENTS, Standing
+from gateway.domain.ussd import code_problem as ussd_code_problem
 from gateway.modems import ussd
 from gateway.modems.exclusive import UssdBusy
 
@@ -80,8 +81,6 @@ def _jsonable(value: Any) -> Any:
 
 # --- USSD: POST /smsgw/modems/{modem}/ussd.json ------------------------------------------------
 
-# A USSD code as a handset dials it (TS 22.030 §6.5.2): starts with * or #, ends with #.
-_CODE: Final = re.compile(r"[*#][0-9*#+]{0,180}#")
 MAX_REPLIES: Final = 10
 DEFAULT_USSD_TIMEOUT: Final = 30
 MAX_USSD_TIMEOUT: Final = 120
@@ -104,9 +103,8 @@ async def run_ussd(request: web.Request) -> web.Response:
         raise not_found(request)
     form = await read_form(request)
     code = form.get("Code", "").strip()
-    if not _CODE.fullmatch(code):
-        message = f"Code {code!r} is not a USSD code (e.g. *100#)" if code else "Code is required"
-        raise ApiError(INVALID_CODE, message)
+    if problem := ussd_code_problem(code):
+        raise ApiError(INVALID_CODE, problem if not code else f"Code {problem}")
     replies = tuple(form.getall("Reply", ()))
     if len(replies) > MAX_REPLIES:
         raise ApiError(INVALID_REPLY, f"At most {MAX_REPLIES} Reply values")
@@ -148,6 +146,7 @@ async def run_ussd(request: web.Request) -> web.Response:
 def _timeout(value: str | None) -> int:
     if value is None:
         return DEFAULT_USSD_TIMEOUT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_USSD_TIMEOUT:
+    seconds = small_integer(value)  # ASCII digits: str.isdigit() takes "²", int() does not
+    if seconds is None or not 1 <= seconds <= MAX_USSD_TIMEOUT:
         raise ApiError(INVALID_TIMEOUT, f"Timeout must be seconds from 1 to {MAX_USSD_TIMEOUT}")
-    return int(value)
+    return seconds

@@ -465,7 +465,8 @@ def webhooks() -> Schema:
     trouble = closed_object(
         {
             "message_sid": {"type": "string", "nullable": True},
-            "kind": {"type": "string", "enum": ["inbound", "status"]},
+            # A message's webhook or status callback, or a missed call's (VoiceUrl).
+            "kind": {"type": "string", "enum": ["inbound", "status", "call"]},
             "url": {"type": "string"},
             "state": {"type": "string", "enum": ["pending", "failed"]},
             "attempts": {"type": "integer", "minimum": 1},

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from drivers.at.transport import Link, pipe
 from drivers.simulated import SimulatedModem, SimulatedNetwork
 from tests.drivers.simulated.test_simulated import read_until
@@ -151,3 +153,27 @@ async def test_what_other_software_asks_before_it_trusts_a_modem() -> None:
     assert record.startswith(b"03") and record.endswith(b"FF") and len(record) == 352
     assert await ask(host, b"AT+CRSM=176,28539,0,0,12") == b"\r\n+CRSM: 106,130\r\n\r\nOK\r\n"
     assert sim.phonebook == "ON"
+
+
+@pytest.mark.parametrize(
+    ("setup", "command"),
+    [
+        ((), b"AT+CMGR=\xb2"),
+        ((), b"AT+CMGD=\xb2"),
+        ((), b"AT+CMGL=\xb2"),
+        ((), b"AT+CMGS=\xb2"),
+        ((), b"AT+CMSS=\xb2"),
+        ((), b"AT+CUSD=\xb2"),
+        ((b"AT+CMGF=1",), b'AT+CMGS="+15550002002",\xb2'),
+        ((b"AT+CMGF=1",), b"AT+CSMP=17,\xb2,0,0"),
+    ],
+)
+async def test_a_digit_that_is_not_ascii_is_an_error_not_the_end_of_the_modem(
+    setup: tuple[bytes, ...], command: bytes
+) -> None:
+    """Byte 0xB2 is "²" on the 8-bit line, a digit to str.isdigit() that int() refuses: the
+    ValueError ended the simulated modem, which answered nothing more."""
+    _, _, host = await host_of(*setup)
+    await host.write(command + b"\r")
+    assert b"ERROR" in await read_until(host, b"ERROR\r\n")
+    assert await ask(host, b"AT") == b"\r\nOK\r\n"
