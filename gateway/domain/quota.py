@@ -7,11 +7,16 @@ month are the plan's, in its time zone: a period starts at local midnight (the f
 month), whatever the offset is that day, so a day is 23 or 25 hours long across a DST change.
 
 Pure: the counts (:class:`Usage`) are the caller's, read from the store once and kept up as
-parts go; what may go, and when, is decided here.
+parts go; what may go, and when, is decided here. The store keeps them apart from the messages
+(a message deleted, or its recipient masked, still counts): parts per modem per quarter hour of
+UTC (:func:`slot`), which every zone's midnight falls on, so the plan's zone may change and its
+day still be counted whole; recipients as a keyed hash (:func:`recipient_key`), never the
+number; nothing older than :data:`KEPT`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Final
@@ -21,6 +26,13 @@ NEVER: Final = datetime.max.replace(tzinfo=UTC)
 DAY: Final = "day"
 MONTH: Final = "month"
 RECIPIENTS: Final = "recipients"  # distinct recipients, per month
+# What the store counts parts in: every time zone's offset is a whole number of quarter hours
+# today (Asia/Kathmandu +05:45, Pacific/Chatham +12:45), so a local midnight starts a slot.
+SLOT: Final = timedelta(minutes=15)
+# How long the store keeps what a modem sent: the longest period, a month of 31 days and a
+# DST change's hour, with room to spare.
+KEPT: Final = timedelta(days=32)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +58,18 @@ class Quota:
     def pause(self, draw: float) -> float:
         """Seconds between two parts, for a random ``draw`` in [0, 1)."""
         return self.min_interval + self.jitter * draw
+
+
+def slot(at: datetime) -> datetime:
+    """The start of the quarter hour of UTC ``at`` is in (what the store counts parts by)."""
+    return at - (at - _EPOCH) % SLOT
+
+
+def recipient_key(secret: bytes, number: str) -> str:
+    """How a recipient is counted: a keyed hash of its number (BLAKE2b keyed with the store's
+    ``secret``), so that what is kept for a month holds no number an obfuscated message has
+    masked. Whoever holds the secret can test a guessed number, as the cap itself must."""
+    return hashlib.blake2b(number.encode(), key=secret, digest_size=16).hexdigest()
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:
@@ -74,17 +98,23 @@ def next_month(now: datetime, zone: tzinfo) -> datetime:
 
 @dataclass(slots=True)
 class Usage:
-    """What a modem sent in its current day and month (their starts in UTC)."""
+    """What a modem sent in its current day and month (their starts in UTC); its recipients
+    as :func:`recipient_key` keeps them, with the store's ``secret``."""
 
     day: datetime
     month: datetime
+    secret: bytes
     day_parts: int = 0
     month_parts: int = 0
-    recipients: set[str] = field(default_factory=set)  # this month's
+    recipients: set[str] = field(default_factory=set)  # this month's, keyed
 
     @classmethod
-    def empty(cls, now: datetime, zone: tzinfo) -> Usage:
-        return cls(day_start(now, zone), month_start(now, zone))
+    def empty(cls, now: datetime, zone: tzinfo, secret: bytes) -> Usage:
+        return cls(day_start(now, zone), month_start(now, zone), secret)
+
+    def knows(self, recipient: str) -> bool:
+        """Whether a part went to ``recipient`` (a number) this month."""
+        return recipient_key(self.secret, recipient) in self.recipients
 
     def roll(self, now: datetime, zone: tzinfo) -> None:
         """Start the periods ``now`` is in, if they are new ones (only forwards: a clock set
@@ -102,7 +132,7 @@ class Usage:
         self.roll(now, zone)
         self.day_parts += parts
         self.month_parts += parts
-        self.recipients.add(recipient)
+        self.recipients.add(recipient_key(self.secret, recipient))
 
 
 def held_until(
@@ -115,7 +145,7 @@ def held_until(
     if not quota.takes(parts):
         return NEVER
     month_full = monthly is not None and usage.month_parts + parts > monthly
-    new_recipient = recipient not in usage.recipients
+    new_recipient = not usage.knows(recipient)
     recipients_full = cap is not None and new_recipient and len(usage.recipients) >= cap
     if month_full or recipients_full:
         return next_month(now, quota.zone)

@@ -1,7 +1,9 @@
 """What each modem's plan caps have used (:mod:`gateway.domain.quota`), kept in memory.
 
 The counts are read from the store once, when a modem's worker starts (so they survive a
-restart), then kept up as each part goes: the send path asks nothing more of the database.
+restart), then kept up as each part goes: the send path asks nothing more of the database. The
+store counts each part apart from its message (a message deleted, or its recipient masked,
+still counts), each recipient keyed with its secret, which the counts kept here key theirs with.
 The dispatcher holds back a message its modem's caps would pass, routing picks a modem of the
 service with quota left, the queue limit (:mod:`gateway.outbound.backlog`) counts what the caps
 hold back, and ``/smsgw/modems.json`` and ``/metrics`` show how each cap stands.
@@ -23,6 +25,7 @@ class Quotas:
         self.store = store
         self.clock = clock
         self._usage: dict[str, Usage] = {}  # by modem, for the modems with caps
+        self._secret: bytes | None = None  # the store's, read with the first counts
 
     async def load(self, modem: ModemConfig) -> None:
         """Read what ``modem`` sent in its current day and month (its worker starts)."""
@@ -30,8 +33,10 @@ class Quotas:
         if not plan.capped:
             self._usage.pop(modem.id, None)
             return
+        if self._secret is None:
+            self._secret = await self.store.recipient_secret()
         now = self.clock()
-        usage = Usage.empty(now, plan.zone)
+        usage = Usage.empty(now, plan.zone, self._secret)
         month = await self.store.parts_sent(modem.id, usage.month)
         day = await self.store.parts_sent(modem.id, usage.day)
         usage.month_parts, usage.day_parts = month.parts, day.parts

@@ -83,11 +83,12 @@ class OutboundWork:
 
 @dataclass(frozen=True, slots=True)
 class PartsSent:
-    """What a modem sent since a moment: its parts, and the recipients they went to (as the
-    messages keep them: an obfuscated one masked, a deleted message's gone)."""
+    """What a modem sent since a moment: its parts, and the recipients they went to, each as
+    its keyed hash (:func:`gateway.domain.quota.recipient_key`), whatever became of the
+    messages since (deleted, their recipient masked)."""
 
     parts: int
-    recipients: frozenset[str]
+    recipients: frozenset[str]  # keyed
 
 
 @dataclass(frozen=True, slots=True)

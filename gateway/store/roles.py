@@ -108,8 +108,18 @@ class SendQueue(Protocol):
         """When the next unsent message's validity period ends."""
 
     async def parts_sent(self, modem: str, since: datetime) -> PartsSent:
-        """The parts ``modem`` sent from ``since`` on, and their recipients: what its plan's
-        caps (:mod:`gateway.domain.quota`) have used, read once when its worker starts."""
+        """The parts ``modem`` sent from ``since`` on (a local midnight: counted by quarter
+        hour, :func:`gateway.domain.quota.slot`), and their recipients keyed with
+        :meth:`recipient_secret`: what its plan's caps (:mod:`gateway.domain.quota`) have
+        used, read once when its worker starts. Kept apart from the messages, each part
+        counted in the transaction that records it sent: a message deleted, or its recipient
+        masked, still counts; what is older than :data:`~gateway.domain.quota.KEPT` is
+        forgotten."""
+
+    async def recipient_secret(self) -> bytes:
+        """The secret this store keys recipients with
+        (:func:`~gateway.domain.quota.recipient_key`), its own and the same for its life: the
+        caps key the recipients of the parts they count from then on alike."""
 
 
 class RoutingQueue(Protocol):

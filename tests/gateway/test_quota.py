@@ -20,13 +20,16 @@ from gateway.domain.quota import (
     month_start,
     next_day,
     next_month,
+    recipient_key,
     room,
+    slot,
     standing,
 )
 from tests.fakes.clock import Clock
 
 BERLIN = ZoneInfo("Europe/Berlin")  # CET (+1); CEST (+2) from 2026-03-29 01:00 UTC to 10-25
 ALICE, BOB, CAROL = "+447700900001", "+447700900002", "+447700900003"
+SECRET = b"k" * 32
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -70,7 +73,7 @@ def test_a_month_starts_on_the_first_at_local_midnight() -> None:
 def test_a_daily_cap_holds_a_message_until_local_midnight_across_the_dst_change() -> None:
     clock = Clock(utc(2026, 3, 28, 20))  # 21:00 CET, the evening before the change
     plan = Quota(daily_limit=3, zone=BERLIN)
-    usage = Usage.empty(clock(), BERLIN)
+    usage = Usage.empty(clock(), BERLIN, SECRET)
     usage.record(clock(), BERLIN, ALICE, 2)
     assert held_until(plan, usage, clock(), 1, ALICE) is None
     assert held_until(plan, usage, clock(), 2, ALICE) == utc(2026, 3, 28, 23)
@@ -89,7 +92,7 @@ def test_a_daily_cap_holds_a_message_until_local_midnight_across_the_dst_change(
 def test_monthly_caps_of_parts_and_recipients_hold_until_the_next_month() -> None:
     clock = Clock(utc(2026, 3, 31, 21))  # 23:00 CEST on the 31st
     plan = Quota(monthly_limit=10, monthly_recipients=2, zone=BERLIN)
-    usage = Usage.empty(clock(), BERLIN)
+    usage = Usage.empty(clock(), BERLIN, SECRET)
     usage.record(clock(), BERLIN, ALICE, 4)
     usage.record(clock(), BERLIN, BOB, 4)
     assert held_until(plan, usage, clock(), 2, ALICE) is None  # a recipient already counted
@@ -101,7 +104,7 @@ def test_monthly_caps_of_parts_and_recipients_hold_until_the_next_month() -> Non
 
 
 def test_a_message_no_whole_period_takes_is_never_sent() -> None:
-    usage = Usage.empty(utc(2026, 3, 1), UTC)
+    usage = Usage.empty(utc(2026, 3, 1), UTC, SECRET)
     assert held_until(Quota(daily_limit=2), usage, utc(2026, 3, 1), 3, ALICE) == NEVER
     assert held_until(Quota(monthly_limit=2), usage, utc(2026, 3, 1), 3, ALICE) == NEVER
 
@@ -109,7 +112,7 @@ def test_a_message_no_whole_period_takes_is_never_sent() -> None:
 def test_room_is_what_the_caps_let_go_within_the_horizon() -> None:
     now = utc(2026, 3, 10, 12)
     plan = Quota(daily_limit=100, monthly_limit=1000, zone=UTC)
-    usage = Usage.empty(now, UTC)
+    usage = Usage.empty(now, UTC, SECRET)
     usage.record(now, UTC, ALICE, 90)
     assert room(plan, usage, now, timedelta(hours=4)) == 10
     # Within four hours of midnight, the next day's 100 count too.
@@ -122,13 +125,31 @@ def test_room_is_what_the_caps_let_go_within_the_horizon() -> None:
 def test_standing_shows_each_configured_cap_used_and_left() -> None:
     now = utc(2026, 3, 10, 12)
     plan = Quota(daily_limit=100, monthly_recipients=2, zone=UTC)
-    usage = Usage.empty(now, UTC)
+    usage = Usage.empty(now, UTC, SECRET)
     usage.record(now, UTC, ALICE, 3)
     assert standing(plan, usage, now) == [
         Standing(DAY, 100, 3, 97, utc(2026, 3, 11)),
         Standing(RECIPIENTS, 2, 1, 1, utc(2026, 4, 1)),
     ]
     assert MONTH not in [item.period for item in standing(plan, usage, now)]
+
+
+def test_a_slot_is_a_quarter_hour_of_utc_every_zones_midnight_starts() -> None:
+    assert slot(utc(2026, 3, 10, 12, 44) + timedelta(seconds=59)) == utc(2026, 3, 10, 12, 30)
+    assert slot(utc(2026, 3, 10, 12, 45)) == utc(2026, 3, 10, 12, 45)
+    for name in ("Asia/Kathmandu", "Pacific/Chatham", "Asia/Kolkata", "America/St_Johns"):
+        midnight = day_start(utc(2026, 3, 10, 12), ZoneInfo(name))
+        assert slot(midnight) == midnight, name
+
+
+def test_a_recipient_is_counted_by_a_keyed_hash_not_its_number() -> None:
+    key = recipient_key(SECRET, ALICE)
+    assert key == recipient_key(SECRET, ALICE) != recipient_key(SECRET, BOB)
+    assert key != recipient_key(b"x" * 32, ALICE)  # another database's secret: another key
+    assert ALICE not in key and ALICE[-6:] not in key
+    usage = Usage.empty(utc(2026, 3, 10), UTC, SECRET)
+    usage.record(utc(2026, 3, 10), UTC, ALICE)
+    assert usage.recipients == {key} and usage.knows(ALICE) and not usage.knows(BOB)
 
 
 def test_the_pause_between_parts_is_the_interval_and_a_drawn_jitter() -> None:
@@ -139,7 +160,7 @@ def test_the_pause_between_parts_is_the_interval_and_a_drawn_jitter() -> None:
 
 def test_a_clock_set_back_keeps_the_counts() -> None:
     clock = Clock(utc(2026, 3, 2, 0, 5))
-    usage = Usage.empty(clock(), UTC)
+    usage = Usage.empty(clock(), UTC, SECRET)
     usage.record(clock(), UTC, ALICE, 2)
     clock.advance(-600)  # back into the 1st (NTP): nothing of the 2nd is forgotten
     assert held_until(Quota(daily_limit=2), usage, clock(), 1, ALICE) == utc(2026, 3, 2)

@@ -17,9 +17,13 @@ import pytest
 from gateway.config import Account
 from gateway.domain.errors import StoreError
 from gateway.domain.models import Message, Status, new_sid
+from gateway.domain.quota import recipient_key
 from gateway.store import Claim, MessagePage, MessageQuery, PageCursor
 from gateway.store.sqlite import DATABASE_NAME, SqliteStore, read_accounts
+from gateway.store.sqlite.engine import register_functions
+from gateway.store.sqlite.rows import to_micros
 from gateway.store.sqlite.schema import MIGRATIONS
+from gateway.store.sqlite.transitions import insert_outbound
 from tests.fakes import records
 from tests.fakes.records import ACCOUNT, parts
 from tests.gateway.store_rig import opened
@@ -373,3 +377,29 @@ async def test_numbers_kept_before_voice_urls_have_none_after_the_migration(
     )
     assert (kept.voice_url, kept.voice_method) == (None, "POST")
     assert (kept.voice_fallback_url, kept.voice_fallback_method) == (None, "POST")
+
+
+async def test_the_plan_counts_carry_over_the_last_month_of_sent_parts_when_migrated(
+    tmp_path: Path,
+) -> None:
+    """Migration 17 counts what the messages show was sent in the last 32 days (real time: a
+    migration runs once, when the gateway is upgraded), so an upgrade mid-month forgets none."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        register_functions(db)
+        for number, script in enumerate(MIGRATIONS[:16], 1):
+            db.executescript(script)
+            db.execute(f"PRAGMA user_version = {number}")
+        for sent_at, count in ((now - timedelta(days=1), 2), (now - timedelta(days=40), 1)):
+            going = message(modem="alice")
+            insert_outbound(db, going, parts(count))
+            db.execute(
+                "UPDATE segments SET sent_at = ? WHERE message_id = "
+                "(SELECT id FROM messages WHERE sid = ?)",
+                (to_micros(sent_at), going.sid),
+            )
+    async with opened(tmp_path) as store:
+        counted = await store.parts_sent("alice", now - timedelta(days=60))
+        secret = await store.recipient_secret()
+    assert counted.parts == 2
+    assert counted.recipients == {recipient_key(secret, records.HANDSET)}

@@ -17,6 +17,7 @@ from typing import Final, TypeVar
 
 from gateway.domain.destinations import destination
 from gateway.domain.errors import StoreError
+from gateway.domain.quota import recipient_key
 from gateway.domain.records import new_webhook_token
 from gateway.store.sqlite.rows import to_micros
 from gateway.store.sqlite.schema import MIGRATIONS
@@ -126,10 +127,12 @@ def _private_files(path: Path) -> None:
 
 
 def register_functions(db: sqlite3.Connection) -> None:
-    """What the writer's SQL may call besides SQLite's own: a webhook's destination and a new
-    idempotency token, as Python makes them (the migrations fill existing rows with them)."""
+    """What the writer's SQL may call besides SQLite's own: a webhook's destination, a new
+    idempotency token and a recipient's keyed hash, as Python makes them (the migrations fill
+    existing rows with them)."""
     db.create_function("smsgw_destination", 1, destination, deterministic=True)
     db.create_function("smsgw_token", 0, new_webhook_token)
+    db.create_function("smsgw_recipient_key", 2, recipient_key, deterministic=True)
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -1,7 +1,8 @@
 """The queue of messages out as the dispatcher works it (:class:`gateway.store.SendQueue`), and
 a new message committed to it: one modem's due work, each part claimed at the modem's prompt and
-recorded sent with its TP-MR, the message sent (then settled at once by reports that came
-first), deferred, failed or expired. Whether a message may move, and what its move brings, is
+recorded sent with its TP-MR (and counted against its modem's plan, apart from the message),
+the message sent (then settled at once by reports that came first), deferred, failed or
+expired. Whether a message may move, and what its move brings, is
 :mod:`gateway.domain.lifecycle`'s to say; here it is read and applied."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from gateway.domain import lifecycle
+from gateway.domain import lifecycle, quota
 from gateway.domain.lifecycle import Claim
 from gateway.domain.models import Message, Segment, Status
 from gateway.store.queries import OutboundWork, PartsSent
@@ -43,6 +44,13 @@ _UNSENT_WHERE: Final = (
 )
 # One query each, so that each uses its partial index (an OR of the two would scan the table).
 _WAITING_WHERES: Final = ("status = 'accepted'", "status = 'scheduled'")
+# A part sent, counted in its quarter hour (schema 17): one statement on the send path, the
+# recipient keyed with the database's secret by the function the engine gives the writer.
+_COUNT_PART: Final = (
+    "INSERT INTO parts_sent (slot, modem, recipient, parts) VALUES "
+    "(?, ?, smsgw_recipient_key((SELECT secret FROM recipient_secret), ?), 1) "
+    "ON CONFLICT (slot, modem, recipient) DO UPDATE SET parts = parts + 1 RETURNING parts"
+)
 
 
 class SqliteSendQueue(Engine):
@@ -261,16 +269,24 @@ class SqliteSendQueue(Engine):
         return await self._write(job)
 
     async def parts_sent(self, modem: str, since: datetime) -> PartsSent:
+        # Every slot that ends after ``since`` (the slot it starts, when it is a local
+        # midnight), through the primary key's slot order.
+        after = to_micros(since - quota.SLOT)
+
         def job(db: sqlite3.Connection) -> PartsSent:
-            # Through segments_by_sent_at: only the parts of the period are read.
             rows = db.execute(
-                "SELECT m.to_number, count(*) FROM segments s "
-                "JOIN messages m ON m.id = s.message_id "
-                "WHERE s.sent_at IS NOT NULL AND s.sent_at >= ? AND m.modem = ? "
-                "GROUP BY m.to_number",
-                (to_micros(since), modem),
+                "SELECT recipient, sum(parts) FROM parts_sent WHERE slot > ? AND modem = ? "
+                "GROUP BY recipient",
+                (after, modem),
             ).fetchall()
-            return PartsSent(sum(count for _, count in rows), frozenset(to for to, _ in rows))
+            return PartsSent(sum(count for _, count in rows), frozenset(key for key, _ in rows))
+
+        return await self._read(job)
+
+    async def recipient_secret(self) -> bytes:
+        def job(db: sqlite3.Connection) -> bytes:
+            (secret,) = db.execute("SELECT secret FROM recipient_secret WHERE id = 1").fetchone()
+            return bytes(secret)
 
         return await self._read(job)
 
@@ -294,11 +310,23 @@ def _record_part(
     if loaded is None:
         return
     message_id, message = loaded
-    db.execute(
+    cursor = db.execute(
         "UPDATE segments SET reference = ?, sent_at = ? WHERE message_id = ? AND sequence = ?",
         (reference, to_micros(at), message_id, sequence),
     )
+    if cursor.rowcount == 1 and message.modem is not None:
+        _count_part(db, message.modem, message.to, at)
     if reference is not None and message.modem is not None:
         match_early_report(
             db, message_id, message=message, sequence=sequence, reference=reference, sent_at=at
         )
+
+
+def _count_part(db: sqlite3.Connection, modem: str, to: str, at: datetime) -> None:
+    """One part to ``to`` went through ``modem`` at ``at``, counted for its plan's caps. A
+    row's first part (a new quarter hour, or recipient in it) deletes the rows older than a
+    month: a seek to the start of the key, which finds nothing most of the time."""
+    slot = quota.slot(at)
+    (parts,) = db.execute(_COUNT_PART, (to_micros(slot), modem, to)).fetchone()
+    if parts == 1:
+        db.execute("DELETE FROM parts_sent WHERE slot < ?", (to_micros(slot - quota.KEPT),))

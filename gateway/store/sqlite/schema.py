@@ -348,4 +348,35 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     CREATE INDEX segments_by_sent_at ON segments (sent_at) WHERE sent_at IS NOT NULL;
     """,
+    # 17: what each modem sent, kept apart from the messages, so that a message deleted or its
+    # recipient masked (AddressRetention=obfuscate) still counts against its plan's caps
+    # (gateway.domain.quota). Parts per modem per quarter hour of UTC (quota.slot: every zone's
+    # midnight starts one) and recipient, the recipient as a keyed hash (quota.recipient_key)
+    # with this database's own random secret, never the number; a row older than quota.KEPT
+    # (a month and a day) is deleted when a newer one is written
+    # (gateway.store.sqlite.outbound). Ordered by slot first: a gateway has a few modems, and
+    # the old rows of all of them, a removed one's too, are one range to delete. What the
+    # messages still show of the last 32 days is carried over (a recipient masked before this
+    # migration counts as its mask, a message deleted before it not at all: they are gone).
+    """
+    CREATE TABLE recipient_secret (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        secret BLOB NOT NULL
+    );
+    INSERT INTO recipient_secret (id, secret) VALUES (1, randomblob(32));
+    CREATE TABLE parts_sent (
+        slot INTEGER NOT NULL,
+        modem TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        parts INTEGER NOT NULL,
+        PRIMARY KEY (slot, modem, recipient)
+    ) WITHOUT ROWID;
+    INSERT INTO parts_sent (slot, modem, recipient, parts)
+        SELECT s.sent_at - s.sent_at % 900000000, m.modem,
+            smsgw_recipient_key((SELECT secret FROM recipient_secret), m.to_number), count(*)
+        FROM segments s JOIN messages m ON m.id = s.message_id
+        WHERE s.sent_at >= (CAST(strftime('%s', 'now') AS INTEGER) - 32 * 86400) * 1000000
+            AND m.modem IS NOT NULL
+        GROUP BY 1, 2, 3;
+    """,
 )

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from gateway.domain import lifecycle
+from gateway.domain import lifecycle, quota
 from gateway.domain.lifecycle import UNSENT
 from gateway.domain.models import Message, Segment, Status
 from gateway.domain.records import NewMessage
@@ -171,14 +171,15 @@ class OutboundSide(Tables):
 
     async def parts_sent(self, modem: str, since: datetime) -> PartsSent:
         await self._turn()
-        sent = [
-            (row.message.to, part)
-            for row in self.by_id()
-            if row.message.modem == modem
-            for part in row.parts
-            if part.sent_at is not None and part.sent_at >= since
-        ]
-        return PartsSent(len(sent), frozenset(to for to, _ in sent))
+        counted: Counter[str] = Counter()
+        for (slot, of, recipient), parts in self.parts_sent_rows.items():
+            if of == modem and slot > since - quota.SLOT:
+                counted[recipient] += parts
+        return PartsSent(counted.total(), frozenset(counted))
+
+    async def recipient_secret(self) -> bytes:
+        await self._turn()
+        return self.secret
 
     async def last_concat_reference(self, modem: str) -> int | None:
         await self._turn()

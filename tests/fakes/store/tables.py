@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from gateway.config import Account
-from gateway.domain import lifecycle
+from gateway.domain import lifecycle, quota
 from gateway.domain.delivery import (
     EARLY_REPORT_SLACK,
     Delivery,
@@ -167,6 +168,10 @@ class Tables:
         self.application_rows: dict[str, Application] = {}  # by SID, oldest first
         self.account_rows: list[Account] = []
         self.feedback: dict[str, tuple[str, datetime, datetime]] = {}  # SID: outcome, dates
+        # What each modem sent, apart from the messages (schema 17): (slot, modem, keyed
+        # recipient): parts; the secret the recipients are keyed with.
+        self.parts_sent_rows: dict[tuple[datetime, str, str], int] = {}
+        self.secret = secrets.token_bytes(32)
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
 
@@ -278,8 +283,19 @@ class Tables:
         part = row.part(sequence)
         if part is not None:
             part.reference, part.sent_at = reference, at
+            if row.message.modem is not None:
+                self._count_part(row.message.modem, row.message.to, at)
         if reference is not None and row.message.modem is not None and part is not None:
             self._match_early_report(row, part, reference, at)
+
+    def _count_part(self, modem: str, to: str, at: datetime) -> None:
+        """A part counted for its modem's caps; a new row deletes those older than a month."""
+        slot = quota.slot(at)
+        key = (slot, modem, quota.recipient_key(self.secret, to))
+        self.parts_sent_rows[key] = self.parts_sent_rows.get(key, 0) + 1
+        if self.parts_sent_rows[key] == 1:
+            for old in [k for k in self.parts_sent_rows if k[0] < slot - quota.KEPT]:
+                del self.parts_sent_rows[old]
 
     def _match_early_report(
         self, row: MessageRow, part: PartRow, reference: int, sent_at: datetime

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from gateway.domain.models import Status
 from gateway.store import Claim, Store
 from tests.fakes.clock import T0
-from tests.fakes.records import HANDSET, parts
+from tests.fakes.records import parts
 from tests.gateway.store_contract.records import message, queued, reported, stored
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -178,25 +178,3 @@ async def test_next_expiry_is_the_earliest_of_what_may_still_expire(store: Store
     expired = await store.expire_unsent(T0 + timedelta(days=1))
     assert sorted(expired) == sorted([waiting.sid, scheduled.sid])
     assert await reported(store, waiting.sid) == ["failed"]  # "accepted" is never reported
-
-
-async def test_parts_sent_since_count_a_modems_parts_and_recipients(store: Store) -> None:
-    """What a modem's plan caps have used (gateway.domain.quota), read back after a restart:
-    its parts sent from a moment on, by any message, and the recipients they went to."""
-    other = "+447700900999"
-    early = await queued(store, 2)
-    await store.record_part_sent(early.sid, 1, 1, T0)
-    await store.record_part_sent(early.sid, 2, 2, T0 + timedelta(hours=1))
-    late = await queued(store, 1, to=other)
-    await store.message_sent(late.sid, T0 + timedelta(hours=2), last_part=(1, 3))
-    unsent = await queued(store, 4, to="+447700900555")  # nothing went: no recipient
-    elsewhere = await queued(store, 1, modem="bob")
-    await store.record_part_sent(elsewhere.sid, 1, 4, T0 + timedelta(hours=2))
-    assert unsent.modem == "alice"
-    everything = await store.parts_sent("alice", T0)
-    assert (everything.parts, everything.recipients) == (3, frozenset({HANDSET, other}))
-    since = await store.parts_sent("alice", T0 + timedelta(hours=1))
-    assert (since.parts, since.recipients) == (2, frozenset({HANDSET, other}))
-    later = await store.parts_sent("alice", T0 + timedelta(minutes=90))
-    assert (later.parts, later.recipients) == (1, frozenset({other}))
-    assert (await store.parts_sent("carol", T0)).parts == 0

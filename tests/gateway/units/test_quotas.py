@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.config import Config, ModemConfig, ServiceConfig
-from gateway.domain.models import Status
+from gateway.domain.models import Status, obfuscate
 from gateway.domain.quota import Quota
 from gateway.modems.pool import ModemPool
 from gateway.outbound import dispatcher
@@ -126,6 +126,31 @@ async def test_what_was_sent_before_a_restart_still_counts() -> None:
         assert await held(unit, third.sid) == TOKYO_MIDNIGHT
         quota = unit.dispatcher.quotas.standing(unit.config.modems[0])
         assert [(q.period, q.used, q.left) for q in quota] == [("day", 2, 0), ("recipients", 1, 4)]
+
+
+async def test_a_deleted_or_masked_message_still_counts_after_a_restart() -> None:
+    """The counts are the store's own, not the messages': a message deleted, and one whose
+    recipient AddressRetention=obfuscate masked, still count; the masked recipient is known
+    again when it is sent to again (one recipient, not two)."""
+    store = MemoryStore()
+    plan = capped(Quota(daily_limit=3, monthly_recipients=5, zone=TOKYO))
+    async with sending(plan, store=store) as unit:
+        gone = await unit.send(to="+447700900456")
+        await unit.statuses.until(gone.sid, Status.SENT)
+        assert await store.delete_message(ACCOUNT.sid, gone.sid) is not None
+        masked = await unit.send(AddressRetention="obfuscate")
+        await unit.statuses.until(masked.sid, Status.SENT)
+        row = store.row(masked.sid)
+        assert row is not None
+        # As delivered would leave it: the number masked (gateway.domain.lifecycle).
+        row.message = replace(row.message, to=obfuscate(HANDSET))
+    async with sending(plan, store=store) as unit:
+        again = await unit.send(body="the day's third part")
+        await unit.statuses.until(again.sid, Status.SENT)
+        quota = unit.dispatcher.quotas.standing(unit.config.modems[0])
+        assert [(q.period, q.used, q.left) for q in quota] == [("day", 3, 0), ("recipients", 2, 3)]
+        fourth = await unit.send(body="a fourth part today")
+        assert await held(unit, fourth.sid) == TOKYO_MIDNIGHT
 
 
 async def test_a_service_message_its_modems_caps_hold_moves_to_a_modem_with_quota() -> None:
