@@ -316,7 +316,7 @@ class Observability:
             "smsgw_modem_balance",
             "gauge",
             "The SIM's balance as balance_ussd last read it.",
-            {h.id: h.balance.latest.value for h in handles if h.balance and h.balance.latest},
+            {m: w.latest.value for m, w in self.modems.balances.items() if w.latest is not None},
         )
         if self.quotas is not None:
             caps = [(h.id, cap) for h in handles for cap in self.quotas.standing(h.config)]

@@ -8,11 +8,13 @@ left, which were replaced and which are new; its caller stops and starts them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Final
 
 from drivers import ModemParams, simulated_fleet
 from gateway.config import ModemConfig
+from gateway.modems.balance import BalanceWatch
 from gateway.modems.supervisor import HEALTH_INTERVAL, ModemHandle, modem_params
 from gateway.tasks import Tasks
 
@@ -42,6 +44,8 @@ class ModemPool:
         self.network = self.fleet.network  # where tests and the demo inject, and look
         self.simulated = self.fleet.modems  # by modem id
         self.handles: dict[str, ModemHandle] = {}
+        # The SIMs' balances, watched by USSD where a modem has a balance_ussd (by modem id).
+        self.balances: dict[str, BalanceWatch] = {}
         self.health_interval = health_interval
         self._removed: dict[str, ModemConfig] = {}  # by a reload: each one's last config
         for config in configs:
@@ -66,12 +70,17 @@ class ModemPool:
         """A handle for a new modem, in the pool; not started."""
         handle = ModemHandle(config, self._params(config), health_interval=self.health_interval)
         self.handles[config.id] = handle
+        self.balances.pop(config.id, None)
+        if config.balance_ussd:
+            watch = self.balances[config.id] = BalanceWatch(config)
+            handle.keep("balance", functools.partial(watch.run, handle))
         self._removed.pop(config.id, None)
         return handle
 
     def remove(self, modem_id: str) -> ModemHandle:
         """Take a modem out of the pool (its messages wait in the database for its return)."""
         handle = self.handles.pop(modem_id)
+        self.balances.pop(modem_id, None)
         self._removed[modem_id] = handle.config
         self.fleet.remove(modem_id)
         return handle

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -36,7 +35,6 @@ from drivers import (
 from gateway.config import ModemConfig
 from gateway.listeners import Listeners
 from gateway.modems import health
-from gateway.modems.balance import Balance, BalanceWatch
 from gateway.modems.exclusive import Exclusive
 from gateway.modems.health import ModemHealth, RegistrationTracker
 from gateway.tasks import Tasks
@@ -78,7 +76,6 @@ class ModemStatus:
     trouble: str | None = None  # the latest, until the modem sends again
     health: ModemHealth | None = None  # the latest health check
     recoveries: int = 0  # times it was brought back (initialised again, reopened, reset)
-    balance: Balance | None = None  # the SIM's, as balance_ussd last read it
     sim: SimState | None = None  # as last found: ready, or why it is not (tries left)
 
 
@@ -116,8 +113,8 @@ class ModemHandle:
         self._checks: set[asyncio.Task[ModemHealth | None]] = set()
         self._reported_meanwhile = False  # a registration report came while it was set up
         self.exclusive = Exclusive()  # a part on the air or a USSD session, one at a time
-        self.balance = BalanceWatch(config) if config.balance_ussd else None
-        self._balance_task: asyncio.Task[None] | None = None
+        self._jobs: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self._job_tasks: list[asyncio.Task[None]] = []
 
     @property
     def id(self) -> str:
@@ -138,7 +135,6 @@ class ModemHandle:
             self.last_trouble,
             self.health,
             self.recoveries,
-            self.balance.latest if self.balance is not None else None,
             self.sim,
         )
 
@@ -196,13 +192,16 @@ class ModemHandle:
         should a fault of ours ever end it)."""
         tasks = tasks or Tasks()
         self._task = tasks.spawn(f"modem {self.id}", self._run)
-        if self.balance is not None:
-            watch = functools.partial(self.balance.run, self)
-            self._balance_task = tasks.spawn(f"balance {self.id}", watch)
+        self._job_tasks = [tasks.spawn(f"{name} {self.id}", job) for name, job in self._jobs]
+
+    def keep(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """Run ``job`` for as long as the handle runs: spawned by :meth:`start` (restarted
+        should it fail), ended by :meth:`stop` (the SIM's balance watch, say)."""
+        self._jobs.append((name, job))
 
     async def stop(self) -> None:
         self._set_state(ModemState.STOPPED)
-        running = [task for task in (self._task, self._balance_task) if task is not None]
+        running = [*([self._task] if self._task else []), *self._job_tasks]
         await stop_tasks([*self._checks, *running])
         await self._disconnect()
         self._set_state(ModemState.STOPPED)

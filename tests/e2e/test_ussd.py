@@ -205,8 +205,7 @@ async def test_the_balance_every_few_hours(tmp_path: Path) -> None:
     checked: asyncio.Queue[Balance | None] = asyncio.Queue()
 
     def prepare(gateway: Gateway) -> None:
-        watch = gateway.modems.handles["alice"].balance
-        assert watch is not None
+        watch = gateway.modems.balances["alice"]
         watch.checked.subscribe(checked.put_nowait)
 
     async with running(config(tmp_path / "data", modem), prepare=prepare) as gateway:
@@ -222,12 +221,11 @@ async def test_the_balance_every_few_hours(tmp_path: Path) -> None:
         assert value(families, "smsgw_modem_balance", modem="alice") == 12.34
 
         # A later answer the pattern cannot read keeps the last balance.
-        handle = gateway.modems.handles["alice"]
-        watch = handle.balance
-        assert watch is not None
+        watch = gateway.modems.balances["alice"]
         gateway.modems.simulated["alice"].ussd.set_rule("*100#", UssdRule("Try again later."))
-        assert await watch.check(handle) is None
-        assert handle.status().balance == balance
+        assert await watch.check(gateway.modems.handles["alice"]) is None
+        (listed,) = (await modems_json(gateway)).values()
+        assert listed["balance"]["value"] == 12.34
 
 
 async def test_a_modem_removed_by_a_reload_mid_session_ends_it(tmp_path: Path) -> None:

@@ -415,7 +415,7 @@ def test_the_modems_extension_follows_the_gateway_s_status() -> None:
     modem = _schema("smsgw.modem")["properties"]
     info = modem["info"]["properties"]
     health = modem["health"]["properties"]
-    assert set(modem) == _fields(ModemStatus) | {"quota"}
+    assert set(modem) == _fields(ModemStatus) | {"balance", "quota"}
     periods = modem["quota"]["properties"]
     assert set(periods) == {DAY, MONTH, RECIPIENTS}
     assert all(set(cap["properties"]) == _fields(Standing) - {"period"} for cap in periods.values())
@@ -684,7 +684,7 @@ async def test_the_modems_list_after_a_health_check(api: Api) -> None:
     async with raw_client(api) as http, http.get("/smsgw/modems.json") as reply:
         assert reply.status == 200, await reply.text()
         modems = await reply.json()
-    assert all(set(modem) == _fields(ModemStatus) | {"quota"} for modem in modems)
+    assert all(set(modem) == _fields(ModemStatus) | {"balance", "quota"} for modem in modems)
     assert all(modem["health"] is not None for modem in modems)
 
 

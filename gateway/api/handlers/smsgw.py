@@ -18,6 +18,7 @@ from gateway.domain.integers import small_integer
 from gateway.domain.quota import DAY, MONTH, RECIPIENTS, Standing
 from gateway.domain.ussd import code_problem as ussd_code_problem
 from gateway.modems import ussd
+from gateway.modems.balance import BalanceWatch
 from gateway.modems.exclusive import UssdBusy
 
 
@@ -28,11 +29,21 @@ async def list_modems(request: web.Request) -> web.Response:
     api = parts(request)
     quotas = api.outbound.dispatcher.quotas
     modems = [
-        {**dataclasses.asdict(handle.status()), "quota": _quota(quotas.standing(handle.config))}
+        {
+            **dataclasses.asdict(handle.status()),
+            "balance": _balance(api.modems.balances.get(handle.id)),
+            "quota": _quota(quotas.standing(handle.config)),
+        }
         for handle in api.modems.handles.values()
         if api.outbound.owner(handle.config.account) == account
     ]
     return web.json_response([_jsonable(modem) for modem in modems])
+
+
+def _balance(watch: BalanceWatch | None) -> dict[str, Any] | None:
+    """The SIM's balance as balance_ussd last read it (``None``: not watched, or not read yet)."""
+    latest = watch.latest if watch is not None else None
+    return dataclasses.asdict(latest) if latest is not None else None
 
 
 def _quota(standing: list[Standing]) -> dict[str, Any] | None:
