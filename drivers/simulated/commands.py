@@ -184,14 +184,14 @@ def _cusd(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return []
     if len(parts) < 2 or not parts[1]:
         return []
-    text = request_text(parts[1], modem.personality.ussd)
+    text = request_text(parts[1], modem.personality.ussd, modem.charset)
     if text is None:
-        raise CommandFailed()  # Huawei: a string that is not packed hex is refused
+        raise CommandFailed()  # not in the TE character set (a Huawei: not packed hex)
     if modem.registration not in (1, 5):
         raise CommandFailed("CME", 30)  # no network service
     rule = modem.ussd.request(text)
     if not rule.silent:
-        modem.answer_ussd(answer_line(rule, modem.personality.ussd))
+        modem.answer_ussd(answer_line(rule, modem.personality.ussd, modem.charset))
     return []
 
 
