@@ -16,6 +16,7 @@ import json
 import queue
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +57,14 @@ class Simulator:
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.control + path, timeout=WAIT + 5) as reply:
             return json.load(reply)
+
+    def commands(self, prefix: str, count: int) -> list[str]:
+        """Every command line the modem received, once ``count`` of them start with
+        ``prefix`` (the modem is then running the last of them: a URC waits for its answer)."""
+        query = urllib.parse.urlencode({"wait": prefix, "count": count, "timeout": WAIT})
+        received: list[str] = self.get("/commands?" + query)
+        assert sum(line.startswith(prefix) for line in received) >= count, received
+        return received
 
 
 def _banner(process: subprocess.Popen[str]) -> tuple[str, str]:
