@@ -5,8 +5,10 @@ asked for extended format with ``AT+CRC=1`` (TS 27.007 §6.11), again every few 
 followed by ``+CLIP: <number>,<type>,...`` when the host asked for the caller's number with
 ``AT+CLIP=1`` (§7.6). ``ATH`` (V.250 §6.3.6) or ``AT+CHUP`` (TS 27.007 §6.5) ends it; so does
 the caller, who gives up (the rings stop; some modems then print ``NO CARRIER``). ``AT+CLCC``
-lists it (§7.18). These codes are unsolicited: the modem's link side holds them while a
-command runs or the ``> `` prompt waits for a PDU (:class:`~drivers.simulated.peer.AtPeer`).
+lists it (§7.18). Whether ``ATH`` hangs up is ``AT+CVHU`` (§6.20): <mode> 1 ignores it (OK is
+still given), 0 and 2 let it hang up. These codes are unsolicited: the modem's link side holds
+them while a command runs or the ``> `` prompt waits for a PDU
+(:class:`~drivers.simulated.peer.AtPeer`).
 
 The rings repeat on a timer (``interval`` seconds) or only when :meth:`Calls.ring` is called:
 tests ring when they choose, and never sleep for a cadence.
@@ -28,6 +30,10 @@ RING_INTERVAL: Final = 5.0
 _INTERNATIONAL: Final = 145  # TS 24.008 §10.5.4.7 type of number: international, ISDN plan
 _UNKNOWN: Final = 129
 _RESTRICTED_TYPE: Final = 128  # no number given (TS 27.007 §7.6 with CLI validity 1 or 2)
+# TS 27.007 §6.20 AT+CVHU <mode>: 0 "ATH disconnects" (DTR drop ignored), 1 "ATH ignored but
+# OK response given" (DTR drop too), 2 ATH disconnects and DTR drop follows AT&D.
+VHU_MODES: Final = (0, 1, 2)
+VHU_ATH_IGNORED: Final = 1
 
 
 @dataclass
@@ -90,7 +96,10 @@ class Calls:
         return True
 
     def hang_up(self, command: str) -> bool:
-        """``ATH`` or ``AT+CHUP`` from the host; ``False`` if no call was ringing."""
+        """``ATH`` or ``AT+CHUP`` from the host; ``False`` if no call was ringing (or ``ATH``
+        is ignored: ``AT+CVHU`` <mode> 1)."""
+        if command == "ATH" and self.modem.cvhu == VHU_ATH_IGNORED:
+            return False
         return self._end(command)
 
     def give_up(self, *, no_carrier: bool = False) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from drivers.at.replies import fields
+from drivers.simulated.calls import VHU_MODES
 from drivers.simulated.state import CommandFailed, digits
 from drivers.simulated.ussd import answer_line, request_text
 
@@ -183,14 +184,14 @@ def _cusd(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
         return []
     if len(parts) < 2 or not parts[1]:
         return []
-    text = request_text(parts[1], modem.personality.ussd)
+    text = request_text(parts[1], modem.personality.ussd, modem.charset)
     if text is None:
-        raise CommandFailed()  # Huawei: a string that is not packed hex is refused
+        raise CommandFailed()  # not in the TE character set (a Huawei: not packed hex)
     if modem.registration not in (1, 5):
         raise CommandFailed("CME", 30)  # no network service
     rule = modem.ussd.request(text)
     if not rule.silent:
-        modem.answer_ussd(answer_line(rule, modem.personality.ussd))
+        modem.answer_ussd(answer_line(rule, modem.personality.ussd, modem.charset))
     return []
 
 
@@ -237,6 +238,20 @@ def _chup(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     # TS 27.007 §6.5: hang up the call; OK with no call too, as modems answer.
     if argument != "?":
         modem.calls.hang_up("AT+CHUP")
+    return []
+
+
+@handles("+CVHU")
+def _cvhu(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    # TS 27.007 §6.20 voice hang-up control: whether ATH ends a call (Calls.hang_up).
+    if name.endswith("?"):
+        return [f"+CVHU: {modem.cvhu}"]
+    if argument == "?":
+        return ["+CVHU: (0-2)"]
+    modes = integers(argument)
+    if len(modes) != 1 or modes[0] not in VHU_MODES:
+        raise CommandFailed("CME", 4)
+    modem.cvhu = modes[0]
     return []
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Final
 
 from drivers.errors import ModemLost
 from drivers.simulated import probes, registration, sim, stored, text_mode  # noqa: F401 (probes: its handlers)
-from drivers.simulated.calls import Calls
+from drivers.simulated.calls import VHU_ATH_IGNORED, Calls
 from drivers.simulated.commands import HANDLERS
 from drivers.simulated.network import DEFAULT_REPORT_DELAY
 from drivers.simulated.peer import AtPeer, Typing, chained
@@ -142,6 +142,8 @@ class SimulatedModem(AtPeer):
         self.cereg = 0
         self.clip = False  # AT+CLIP=1: +CLIP after each RING (TS 27.007 §7.6)
         self.crc = False  # AT+CRC=1: +CRING: <type> instead of RING (§6.11)
+        # AT+CVHU <mode> (§6.20): whether ATH hangs up (drivers.simulated.calls).
+        self.cvhu = VHU_ATH_IGNORED if self.personality.ath_ignored else 0
         self.cops_format = 0  # TS 27.007 §7.3: long alphanumeric until AT+COPS=3,<format>
         self.charset = "GSM"
         self.cmms = 0
@@ -404,10 +406,9 @@ class SimulatedModem(AtPeer):
             elif letter in ("Z", "&F"):
                 self._reset_settings()
             elif letter == "H" and value in ("", "0"):
-                # V.250 §6.3.6: on hook, which ends a ringing call; Huawei sticks ignore it
-                # (OK, and the call rings on) unless AT+CVHU=0 (Personality.ath_ignored).
-                if not self.personality.ath_ignored:
-                    self.calls.hang_up("ATH")
+                # V.250 §6.3.6: on hook, which ends a ringing call unless AT+CVHU <mode> 1
+                # says to ignore it (OK, and the call rings on: Huawei sticks until AT+CVHU=0).
+                self.calls.hang_up("ATH")
             elif letter == "I":
                 lines += [self.personality.manufacturer, self.personality.model]
             elif letter.startswith("S") and len(letter) > 1:

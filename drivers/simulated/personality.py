@@ -37,7 +37,8 @@ class Personality:
     # answered ESC with +CMS ERROR: 350, Quectel forums "How to send and receive SMS").
     abort_error: int | None = None
     # ATH is answered OK and an incoming call rings on: Huawei E1550 hangs up on ATH only
-    # after AT+CVHU=0 (smslib issue #5); AT+CHUP (TS 27.007 §6.5) ends it.
+    # after AT+CVHU=0 (smslib issue #5), so its AT+CVHU <mode> (TS 27.007 §6.20) starts at 1
+    # ("ATH ignored but OK response given"), others' at 0; AT+CHUP (§6.5) ends a call anyway.
     ath_ignored: bool = False
     # How USSD strings are printed (drivers/simulated/ussd.py): "text" in the TE character set
     # (TS 27.007 §7.15), "packed" as the hex of packed septets both ways (Huawei E1550/E1752,

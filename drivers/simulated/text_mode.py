@@ -5,8 +5,9 @@ In text mode the host sees header fields (``<oa>``, ``<scts>``, ``<stat>`` as "R
 instead of a PDU, and types the text of a message instead of its PDU; the modem builds the
 SMS-SUBMIT from the parameters ``AT+CSMP`` set (first octet, validity, PID, DCS). ``AT+CSDH=1``
 shows the optional header fields, ``AT+CSCS`` is the character set of addresses and text
-between host and modem (TS 27.007 §5.5). Its commands (+CSMP, +CSDH) are here; +CMGS, +CMGW,
-+CMGR, +CMGL and the routed +CMT/+CDS use the formats and conversions below.
+between host and modem (TS 27.007 §5.5; :mod:`~drivers.simulated.charsets`). Its commands
+(+CSMP, +CSDH) are here; +CMGS, +CMGW, +CMGR, +CMGL and the routed +CMT/+CDS use the formats
+below.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 from drivers.codec import gsm7
 from drivers.codec.pdu import Address, Alphabet, Deliver, StatusReport, Submit, decode, fields
 from drivers.errors import PduError
+from drivers.simulated.charsets import INVALID_TEXT, from_hex, from_te, to_te
 from drivers.simulated.commands import handles
 from drivers.simulated.pdus import MAX_TPDU
 from drivers.simulated.state import CommandFailed, digits
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
 
 # TS 27.005 §3.1 <stat> in text mode, by its PDU-mode number.
 STATS: Final = ("REC UNREAD", "REC READ", "STO UNSENT", "STO SENT", "ALL")
-_INVALID_TEXT: Final = 305  # TS 27.005 §3.2.5: invalid text mode parameter
 _TP_VPF_RELATIVE: Final = 0x10
 _TP_VPF: Final = 0x18
 _TP_UDHI: Final = 0x40
@@ -45,45 +46,6 @@ class SubmitParameters:
     vp: int = 167  # TS 23.040 §9.2.3.12.1: 167 is 24 hours
     pid: int = 0
     dcs: int = 0
-
-
-# --- character sets (TS 27.007 §5.5) ----------------------------------------------------------
-
-
-def to_te(text: str, charset: str) -> str:
-    """``text`` in the TE character set ``charset``, as the modem writes it on the line."""
-    if charset == "UCS2":
-        return text.encode("utf-16-be").hex().upper()
-    if charset == "GSM":
-        # The GSM default alphabet's septet values, one byte each (the line is 8-bit).
-        septets = gsm7.try_encode(text) or gsm7.encode("".join(_gsm_or_query(text)))
-        return septets.decode("latin-1")
-    if charset == "IRA":
-        return text.encode("ascii", "replace").decode("ascii")
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
-def _gsm_or_query(text: str) -> list[str]:
-    return [char if gsm7.can_encode(char) else "?" for char in text]
-
-
-def from_te(text: str, charset: str) -> str:
-    """What the host typed in ``charset`` as text; +CMS ERROR: 305 if it is not that."""
-    if charset == "UCS2":
-        return from_hex(text).decode("utf-16-be", "replace")
-    if charset == "GSM":
-        raw = text.encode("latin-1")
-        if any(byte > 0x7F for byte in raw):
-            raise CommandFailed("CMS", _INVALID_TEXT)
-        return gsm7.decode(raw)
-    return text
-
-
-def from_hex(text: str) -> bytes:
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise CommandFailed("CMS", _INVALID_TEXT) from None
 
 
 # --- what the modem prints ----------------------------------------------------------------------
@@ -194,12 +156,12 @@ def address_arguments(original: str, charset: str) -> tuple[str, int | None, lis
         return "", None, values[1:]
     raw = values[0]
     if not (len(raw) >= 2 and raw[0] == raw[-1] == '"'):
-        raise CommandFailed("CMS", _INVALID_TEXT)
+        raise CommandFailed("CMS", INVALID_TEXT)
     number = from_te(raw[1:-1], charset)
     toa = None
     if len(values) > 1 and values[1]:
         if not digits(values[1]) or int(values[1]) > 255:
-            raise CommandFailed("CMS", _INVALID_TEXT)
+            raise CommandFailed("CMS", INVALID_TEXT)
         toa = int(values[1])
     return number, toa, values[2:]
 
@@ -231,7 +193,7 @@ def submit_tpdu(
         address = fields.encode_address(destination, "TP-DA", toa) if destination else b"\x00\x81"
         coding = fields.decode_dcs(parameters.dcs)
     except (PduError, KeyError):
-        raise CommandFailed("CMS", _INVALID_TEXT) from None
+        raise CommandFailed("CMS", INVALID_TEXT) from None
     tpdu = bytearray((first, reference)) + address + bytes((parameters.pid, parameters.dcs))
     if first & _TP_VPF == _TP_VPF_RELATIVE:
         tpdu.append(parameters.vp)
@@ -240,18 +202,18 @@ def submit_tpdu(
     if coding.alphabet is Alphabet.GSM7:
         septets = gsm7.try_encode(from_te(text, modem.charset))
         if septets is None or len(septets) > _MAX_SEPTETS:
-            raise CommandFailed("CMS", _INVALID_TEXT)
+            raise CommandFailed("CMS", INVALID_TEXT)
         tpdu.append(len(septets))
         tpdu += gsm7.pack(septets)
     else:
         # TS 27.005 §3.1 <data>: with an 8-bit or UCS-2 <dcs>, the text is typed in hexadecimal.
         octets = from_hex(text)
         if len(octets) > _MAX_OCTETS:
-            raise CommandFailed("CMS", _INVALID_TEXT)
+            raise CommandFailed("CMS", INVALID_TEXT)
         tpdu.append(len(octets))
         tpdu += octets
     if len(tpdu) > MAX_TPDU:
-        raise CommandFailed("CMS", _INVALID_TEXT)
+        raise CommandFailed("CMS", INVALID_TEXT)
     return bytes(tpdu)
 
 
@@ -280,10 +242,10 @@ def _csmp(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     merged = []
     for value, default in zip(values + [""] * 4, old, strict=False):
         if value and (not digits(value) or int(value) > 255):
-            raise CommandFailed("CMS", _INVALID_TEXT)  # an absolute <vp> string too
+            raise CommandFailed("CMS", INVALID_TEXT)  # an absolute <vp> string too
         merged.append(int(value) if value else default)
     if len(values) > 4:
-        raise CommandFailed("CMS", _INVALID_TEXT)
+        raise CommandFailed("CMS", INVALID_TEXT)
     modem.csmp = SubmitParameters(*merged)
     return []
 

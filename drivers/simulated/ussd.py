@@ -4,8 +4,10 @@ Each request string has a :class:`UssdRule`: the answer, whether it is a menu wa
 reply (``<m>`` 1, each reply with its own rule), ends the session from the network's side
 (``<m>`` 2), comes in UCS-2, or never comes. ``AT+CUSD=1,"<str>",<dcs>`` is answered OK,
 then the answer follows as the unsolicited ``+CUSD: <m>,"<str>",<dcs>`` (the peer holds it
-until the OK is written: never inside another command's response). How the modem prints the
-string is its personality's ``ussd`` quirk (:func:`answer_line`).
+until the OK is written: never inside another command's response). A GSM 7-bit ``<str>`` is
+in the TE character set of ``AT+CSCS`` both ways (§7.15: gammu sets "UCS2" and sends
+``*100#`` as ``002A0031003000300023``), a UCS-2 one is the hex of its octets; unless the
+personality's ``ussd`` quirk says otherwise (:func:`request_text`, :func:`answer_line`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from drivers.codec import gsm7, ussd
+from drivers.simulated.charsets import from_te, to_te
+from drivers.simulated.state import CommandFailed
 
 # The "ussd" quirk of a personality: how the modem prints a GSM 7-bit USSD string.
-TEXT: Final = "text"  # in the TE character set, as TS 27.007 §7.15 says (most modems)
+TEXT: Final = "text"  # in the TE character set (AT+CSCS), as TS 27.007 §7.15 says (most modems)
 PACKED: Final = "packed"  # hex of the packed septets, and wants requests so (Huawei E1752)
 UCS2: Final = "ucs2"  # its network answers in UCS-2, dcs 72 (as Cyrillic operators do)
 CODINGS: Final = (TEXT, PACKED, UCS2)
@@ -100,25 +104,40 @@ class UssdService:
         self.open = None
 
 
-def request_text(string: str, coding: str) -> str | None:
-    """The text of the ``<str>`` of ``AT+CUSD=1``; ``None`` when this modem cannot read it
-    (a ``packed`` one given anything but packed hex)."""
+def request_text(string: str, coding: str, charset: str) -> str | None:
+    """The text of the ``<str>`` of ``AT+CUSD=1``, typed in the TE character set
+    ``charset``; ``None`` when this modem cannot read it (not in that set, or a ``packed`` one
+    given anything but packed hex)."""
     if coding != PACKED:
-        return string
+        try:
+            return from_te(string, charset)
+        except CommandFailed:
+            return None
     try:
         return ussd.unpack(bytes.fromhex(string))
     except ValueError:
         return None
 
 
-def answer_line(rule: UssdRule, coding: str) -> str:
-    """The ``+CUSD`` line that carries ``rule``'s answer."""
-    # A modem prints text in the TE character set; this one's is IRA (T.50), ASCII.
-    plain = rule.answer.isascii() if coding == TEXT else gsm7.can_encode(rule.answer)
+def answer_line(rule: UssdRule, coding: str, charset: str) -> str:
+    """The ``+CUSD`` line that carries ``rule``'s answer, its text in the TE character set
+    ``charset`` when it is GSM 7-bit."""
+    # GSM 7-bit (dcs 15) when the alphabet has the answer and, printed as text, the TE
+    # character set too (IRA is ASCII, T.50; 8859-1 Latin-1); UCS-2 (dcs 72) otherwise.
+    plain = gsm7.can_encode(rule.answer) and (coding != TEXT or _shown(rule.answer, charset))
     if rule.ucs2 or coding == UCS2 or not plain:
         text, dcs = gsm7.encode_ucs2(rule.answer).hex().upper(), ussd.UCS2_DCS
     elif coding == PACKED:
         text, dcs = ussd.pack(rule.answer).hex().upper(), ussd.DEFAULT_DCS
     else:
-        text, dcs = rule.answer, ussd.DEFAULT_DCS
+        text, dcs = to_te(rule.answer, charset), ussd.DEFAULT_DCS
     return f'+CUSD: {rule.m},"{text}",{dcs}'
+
+
+def _shown(text: str, charset: str) -> bool:
+    """Whether the TE character set ``charset`` has every character of ``text``."""
+    if charset == "IRA":
+        return text.isascii()
+    if charset == "8859-1":
+        return all(ord(char) < 0x100 for char in text)
+    return True  # GSM has what gsm7 encodes; UCS2 has everything

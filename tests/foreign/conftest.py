@@ -3,8 +3,9 @@ would point it at the simulator: python-gsmmodem-new (``gsmmodem``) through its 
 through its command line.
 
 :func:`simulator` starts the simulator (a pty, its control port) and stops it; :func:`gsm_modem`
-adds a connected :class:`gsmmodem.modem.GsmModem` with what its callbacks heard. Both are meant
-to be reused by later suites (USSD, calls). python-gsmmodem is synchronous and threaded: its
+adds a connected :class:`gsmmodem.modem.GsmModem` with what its callbacks heard (messages,
+calls). The simulator plays the ``personality`` fixture's vendor: ``generic`` unless a test
+parametrizes ``personality``. python-gsmmodem is synchronous and threaded: its
 calls run in the test's thread, each bounded by its own timeout, and its callbacks fill queues
 the tests read with a timeout. Nothing sleeps.
 """
@@ -15,6 +16,7 @@ import json
 import queue
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from gsmmodem.modem import GsmModem, ReceivedSms
+from gsmmodem.modem import GsmModem, IncomingCall, ReceivedSms
 
 SMSGW: Final = Path(sys.executable).parent / "smsgw"
 ME: Final = "+15550001001"  # the simulated modem's number
@@ -56,6 +58,14 @@ class Simulator:
         with urllib.request.urlopen(self.control + path, timeout=WAIT + 5) as reply:
             return json.load(reply)
 
+    def commands(self, prefix: str, count: int) -> list[str]:
+        """Every command line the modem received, once ``count`` of them start with
+        ``prefix`` (the modem is then running the last of them: a URC waits for its answer)."""
+        query = urllib.parse.urlencode({"wait": prefix, "count": count, "timeout": WAIT})
+        received: list[str] = self.get("/commands?" + query)
+        assert sum(line.startswith(prefix) for line in received) >= count, received
+        return received
+
 
 def _banner(process: subprocess.Popen[str]) -> tuple[str, str]:
     assert process.stdout is not None
@@ -63,11 +73,18 @@ def _banner(process: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 @pytest.fixture
-def simulator(tmp_path: Path) -> Iterator[Simulator]:
+def personality() -> str:
+    """The simulator's vendor behaviour (``smsgw simulate --personality``)."""
+    return "generic"
+
+
+@pytest.fixture
+def simulator(tmp_path: Path, personality: str) -> Iterator[Simulator]:
     device = tmp_path / "ttySIM0"
     process = subprocess.Popen(
         [
             *(str(SMSGW), "simulate", "--pty", str(device), "--number", ME),
+            *("--personality", personality),
             *("--report-delay", str(REPORT_DELAY)),
         ],
         stdout=subprocess.PIPE,
@@ -103,17 +120,27 @@ class Connected:
     modem: GsmModem
     simulator: Simulator
     received: queue.Queue[ReceivedSms] = field(default_factory=queue.Queue)
+    calls: queue.Queue[IncomingCall] = field(default_factory=queue.Queue)  # one for each ring
 
     def next_received(self) -> ReceivedSms:
         return self.received.get(timeout=WAIT)
+
+    def next_ring(self) -> IncomingCall:
+        return self.calls.get(timeout=WAIT)
 
 
 @pytest.fixture
 def gsm_modem(simulator: Simulator) -> Iterator[Connected]:
     received: queue.Queue[ReceivedSms] = queue.Queue()
-    modem = GsmModem(str(simulator.device), 115200, smsReceivedCallbackFunc=received.put)
+    calls: queue.Queue[IncomingCall] = queue.Queue()
+    modem = GsmModem(
+        str(simulator.device),
+        115200,
+        smsReceivedCallbackFunc=received.put,
+        incomingCallCallbackFunc=calls.put,
+    )
     modem.connect()
     try:
-        yield Connected(modem, simulator, received)
+        yield Connected(modem, simulator, received, calls)
     finally:
         modem.close()

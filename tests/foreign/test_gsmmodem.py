@@ -58,9 +58,12 @@ def test_a_ucs2_text_is_sent_and_its_report_awaited(gsm_modem: Connected) -> Non
 
 
 def test_a_long_message_arrives_in_parts(gsm_modem: Connected) -> None:
-    """Each part is injected once the one before was taken: a network delivers them one at a
-    time (TS 24.011, each RP-DATA acknowledged before the next), and python-gsmmodem handles
-    only the first of several +CMTI lines it reads together."""
+    """Each part is injected once the one before was taken and deleted: a network delivers
+    them one at a time (TS 24.011, each RP-DATA acknowledged before the next), and
+    python-gsmmodem handles only the first of several +CMTI lines it reads together. It deletes
+    a message after its callback (AT+CMGD), and takes a +CMTI read while it waits for that
+    answer for part of the answer: the next part comes once the modem has the AT+CMGD (its
+    +CMTI then follows the OK), and the test ends once the last deletion is answered."""
     parts = []
     for sequence in (1, 2):
         answer = gsm_modem.simulator.post(
@@ -68,6 +71,9 @@ def test_a_long_message_arrives_in_parts(gsm_modem: Connected) -> None:
         )
         assert answer["parts"] == 2
         parts.append(gsm_modem.next_received())
+        gsm_modem.simulator.commands("AT+CMGD", sequence)
+    # python-gsmmodem runs one command at a time: this one is answered after its AT+CMGD.
+    assert gsm_modem.modem.write("AT") == ["OK"]
     assert {sms.number for sms in parts} == {HANDSET}
     headers = [sms.udh[0] for sms in parts]
     assert len({header.reference for header in headers}) == 1
