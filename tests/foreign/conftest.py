@@ -12,6 +12,7 @@ the tests read with a timeout. Nothing sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import subprocess
@@ -78,9 +79,10 @@ def personality() -> str:
     return "generic"
 
 
-@pytest.fixture
-def simulator(tmp_path: Path, personality: str) -> Iterator[Simulator]:
-    device = tmp_path / "ttySIM0"
+@contextlib.contextmanager
+def simulated(directory: Path, personality: str = "generic") -> Iterator[Simulator]:
+    """``smsgw simulate --pty`` in its own process, its pty in ``directory``, until the end."""
+    device = directory / "ttySIM0"
     process = subprocess.Popen(
         [
             *(str(SMSGW), "simulate", "--pty", str(device), "--number", ME),
@@ -113,6 +115,12 @@ def simulator(tmp_path: Path, personality: str) -> Iterator[Simulator]:
             process.stderr.close()
 
 
+@pytest.fixture
+def simulator(tmp_path: Path, personality: str) -> Iterator[Simulator]:
+    with simulated(tmp_path, personality) as running:
+        yield running
+
+
 @dataclass
 class Connected:
     """A python-gsmmodem ``GsmModem`` connected to the simulator, and what it heard."""
@@ -139,6 +147,9 @@ def gsm_modem(simulator: Simulator) -> Iterator[Connected]:
         smsReceivedCallbackFunc=received.put,
         incomingCallCallbackFunc=calls.put,
     )
+    # Its reader thread wakes at each serial read timeout (1 s by default) to see whether it
+    # should stop, so close() waits up to that long; a short one ends each test at once.
+    modem.timeout = 0.05
     modem.connect()
     try:
         yield Connected(modem, simulator, received, calls)

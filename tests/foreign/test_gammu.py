@@ -4,13 +4,15 @@ where gammu is not installed (``apt-get install gammu``)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.foreign.conftest import HANDSET, WAIT, Simulator
+from tests.foreign.conftest import HANDSET, WAIT, Simulator, simulated
 
 BALANCE = "Your balance is 12.34 EUR. Valid until 31.12.2026."  # the default rule for *100#
 
@@ -61,29 +63,37 @@ def test_getallsms(simulator: Simulator, tmp_path: Path) -> None:
     assert "2 SMS parts in 2 SMS sequences" in printed
 
 
-@pytest.mark.parametrize(
-    ("personality", "sent"),
-    [
+def test_getussd(tmp_path: Path) -> None:
+    """``getussd`` on three simulators side by side: each takes some 14 s, as gammu listens
+    for more answers for 10 s after one."""
+    cases = [
         # gammu selects AT+CSCS="UCS2" and sends the string in it (TS 27.007 §7.15)...
-        ("generic", "002A0031003000300023"),
-        # ...but packs it for a Huawei E1752, whose strings are packed hex both ways.
-        ("huawei", "AA180C3602"),
-    ],
-)
-def test_getussd(simulator: Simulator, tmp_path: Path, sent: str) -> None:
-    """Each getussd takes some 14 s: gammu listens for more answers for 10 s after one."""
-    printed = gammu(simulator, tmp_path, "getussd", "*100#")
-    assert "Status               : No action needed" in printed
-    assert f'Service reply        : "{BALANCE}"' in printed
-    assert f'AT+CUSD=1,"{sent}",15' in simulator.get("/commands")
-    assert simulator.get("/state")["ussd"]["requests"] == ["*100#"]
-
-
-def test_getussd_in_ucs2(simulator: Simulator, tmp_path: Path) -> None:
-    text = "Баланс: 100 руб."
-    simulator.post("/ussd", {"code": "*102#", "answer": text, "ucs2": True})
-    printed = gammu(simulator, tmp_path, "getussd", "*102#")
-    assert f'Service reply        : "{text}"' in printed
+        ("generic", "*100#", '"002A0031003000300023"', BALANCE),
+        # ...but packs it for a Huawei E1752, whose strings are packed hex both ways...
+        ("huawei", "*100#", '"AA180C3602"', BALANCE),
+        # ...and decodes an answer in UCS-2 (dcs 72).
+        ("generic", "*102#", '"002A0031003000320023"', "Баланс: 100 руб."),
+    ]
+    with contextlib.ExitStack() as stack:
+        simulators = []
+        for index, (personality, *_) in enumerate(cases):
+            directory = tmp_path / str(index)
+            directory.mkdir()
+            simulators.append((stack.enter_context(simulated(directory, personality)), directory))
+        simulators[2][0].post("/ussd", {"code": "*102#", "answer": cases[2][3], "ucs2": True})
+        with ThreadPoolExecutor(len(cases)) as pool:
+            printed = list(
+                pool.map(
+                    lambda running, case: gammu(*running, "getussd", case[1]), simulators, cases
+                )
+            )
+        for (simulator, _), (_, code, sent, answer), output in zip(
+            simulators, cases, printed, strict=True
+        ):
+            assert "Status               : No action needed" in output
+            assert f'Service reply        : "{answer}"' in output
+            assert f"AT+CUSD=1,{sent},15" in simulator.get("/commands")
+            assert simulator.get("/state")["ussd"]["requests"] == [code]
 
 
 def test_networkinfo(simulator: Simulator, tmp_path: Path) -> None:
