@@ -12,7 +12,6 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from drivers import PERSONALITIES, check_ussd_request, parse_tcp_url
 from gateway.config.checks import cross_check
@@ -228,6 +227,10 @@ def _quota(item: Table) -> Quota:
     name = item.get("quota_time_zone", str)
     if name is None or name == "UTC":
         return quota  # UTC needs no time zone database
+    # Imported only for a zone to read: zoneinfo loads sysconfig's data to find the database,
+    # about 1 MiB that `smsgw serve` would keep resident for months on a Pi with no plan zone.
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones  # noqa: PLC0415
+
     try:
         return replace(quota, zone=ZoneInfo(name))
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # unknown, malformed, unreadable

@@ -344,7 +344,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE phone_numbers ADD COLUMN voice_fallback_method TEXT NOT NULL DEFAULT 'POST';
     """,
     # 16: the parts sent since a moment, through their sent_at (gateway.domain.quota: what a
-    # modem's plan caps have used this day and month, read once when its worker starts).
+    # modem's plan caps have used this day and month, read once when its worker starts);
+    # dropped by 17, once its copy into parts_sent is made.
     """
     CREATE INDEX segments_by_sent_at ON segments (sent_at) WHERE sent_at IS NOT NULL;
     """,
@@ -378,5 +379,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         WHERE s.sent_at >= (CAST(strftime('%s', 'now') AS INTEGER) - 32 * 86400) * 1000000
             AND m.modem IS NOT NULL
         GROUP BY 1, 2, 3;
+    -- Migration 16's index served only the copy above: the counts are read from parts_sent
+    -- now, and every part recorded would keep updating it for nothing.
+    DROP INDEX segments_by_sent_at;
     """,
 )
