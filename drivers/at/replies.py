@@ -9,7 +9,7 @@ raise :class:`~drivers.errors.AtReplyError` for anything else.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -331,13 +331,15 @@ def parse_cops(lines: Lines) -> Operator:
         return Operator(mode)
     form = _int(parts[1], "AT+COPS?", "format")
     act = _int(parts[3], "AT+COPS?", "AcT") if len(parts) > 3 and parts[3] else None
-    return Operator(mode, form, _ucs2_hex_text(parts[2]), act)
+    return Operator(mode, form, _ucs2_hex(parts[2], str.isprintable), act)
 
 
-def _ucs2_hex_text(text: str) -> str:
+def _ucs2_hex(text: str, accept: Callable[[str], bool]) -> str:
+    """``text`` decoded when it is UCS-2 hex (Huawei with ``AT+CSCS="UCS2"``) whose text
+    ``accept`` takes; as it is otherwise."""
     if len(text) >= 8 and len(text) % 4 == 0 and all(c in "0123456789ABCDEFabcdef" for c in text):
         decoded = bytes.fromhex(text).decode("utf-16-be", "replace")
-        if decoded.isprintable():
+        if accept(decoded):
             return decoded
     return text
 
@@ -398,11 +400,7 @@ def parse_pin_attempts(lines: Lines) -> PinAttempts | None:
 
 def _ucs2_hex_number(text: str) -> str:
     # Some modems (Huawei with AT+CSCS="UCS2") report addresses as UCS-2 hex.
-    if len(text) >= 8 and len(text) % 4 == 0 and all(c in "0123456789ABCDEFabcdef" for c in text):
-        decoded = bytes.fromhex(text).decode("utf-16-be", "replace")
-        if decoded.lstrip("+").isdigit():
-            return decoded
-    return text
+    return _ucs2_hex(text, lambda decoded: decoded.lstrip("+").isdigit())
 
 
 def parse_csca(lines: Lines) -> tuple[str, int] | None:
