@@ -177,9 +177,8 @@ class ServiceRouter:
         return True
 
     async def _fail(self, sid: str, code: int) -> None:
-        if await self.store.update_status(sid, Status.FAILED, self.clock(), error_code=code):
+        if await self.dispatcher.outcomes.set_status(sid, Status.FAILED, error_code=code):
             log.warning("%s: no modem's quota can take it in time; failed (%d)", sid, code)
-            self.dispatcher.announce(sid, Status.FAILED)
 
     def _service(self, message: Message) -> ServiceConfig | None:
         return self.config.service(message.messaging_service_sid or "")
