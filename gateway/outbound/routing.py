@@ -298,14 +298,14 @@ class ServiceRouter:
         if not services:
             return 0
         quotas = self.dispatcher.quotas
-        held = {
-            message.sid: (message, until)
+        held = [
+            (message, until)
             for message in await self.store.unsent_of(modem_id, services)
             if (until := quotas.held_until(handle.config, message.num_segments, message.to))
             is not None
-        }
+        ]
         moved = 0
-        for message, until in held.values():
+        for message, until in held:
             if await self._move_these(modem_id, [message], with_quota=True):
                 moved += 1
             elif too_late(until, message.expires_at):
