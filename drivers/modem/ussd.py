@@ -82,11 +82,6 @@ class UssdSessions:
         channel.subscribe(self._on_urc)
         channel.on_lost(self._on_lost)
 
-    @property
-    def busy(self) -> bool:
-        """Whether a request waits for its answer."""
-        return self._lock.locked()
-
     async def request(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> UssdAnswer:
         """Send ``text`` (a code like ``*100#``, or the reply to a menu) and return the answer.
         No answer within ``timeout`` seconds is :attr:`UssdState.TIMED_OUT`, and the session
