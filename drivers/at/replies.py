@@ -21,6 +21,7 @@ Lines = Sequence[str]
 _PDU_ON_HEADER: Final = re.compile(r"^(.*\d)\s+([0-9A-Fa-f]{2,})$")
 _GROUP: Final = re.compile(r"\(([^)]*)\)")
 _MEMORY: Final = re.compile(r"[A-Z][A-Z0-9_]*")
+_HEX: Final = re.compile(r"(?:[0-9A-Fa-f]{2})+")  # octets as hexadecimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +338,7 @@ def parse_cops(lines: Lines) -> Operator:
 def _ucs2_hex(text: str, accept: Callable[[str], bool]) -> str:
     """``text`` decoded when it is UCS-2 hex (Huawei with ``AT+CSCS="UCS2"``) whose text
     ``accept`` takes; as it is otherwise."""
-    if len(text) >= 8 and len(text) % 4 == 0 and all(c in "0123456789ABCDEFabcdef" for c in text):
+    if len(text) >= 8 and len(text) % 4 == 0 and _HEX.fullmatch(text):
         decoded = bytes.fromhex(text).decode("utf-16-be", "replace")
         if accept(decoded):
             return decoded
@@ -469,8 +470,6 @@ def parse_clip(value: str) -> tuple[str | None, bool]:
 
 
 # --- USSD ------------------------------------------------------------------------------------
-
-_HEX: Final = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 
 
 @dataclass(frozen=True, slots=True)
