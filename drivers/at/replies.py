@@ -9,7 +9,7 @@ raise :class:`~drivers.errors.AtReplyError` for anything else.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,6 +21,7 @@ Lines = Sequence[str]
 _PDU_ON_HEADER: Final = re.compile(r"^(.*\d)\s+([0-9A-Fa-f]{2,})$")
 _GROUP: Final = re.compile(r"\(([^)]*)\)")
 _MEMORY: Final = re.compile(r"[A-Z][A-Z0-9_]*")
+_HEX: Final = re.compile(r"(?:[0-9A-Fa-f]{2})+")  # octets as hexadecimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,13 +332,15 @@ def parse_cops(lines: Lines) -> Operator:
         return Operator(mode)
     form = _int(parts[1], "AT+COPS?", "format")
     act = _int(parts[3], "AT+COPS?", "AcT") if len(parts) > 3 and parts[3] else None
-    return Operator(mode, form, _ucs2_hex_text(parts[2]), act)
+    return Operator(mode, form, _ucs2_hex(parts[2], str.isprintable), act)
 
 
-def _ucs2_hex_text(text: str) -> str:
-    if len(text) >= 8 and len(text) % 4 == 0 and all(c in "0123456789ABCDEFabcdef" for c in text):
+def _ucs2_hex(text: str, accept: Callable[[str], bool]) -> str:
+    """``text`` decoded when it is UCS-2 hex (Huawei with ``AT+CSCS="UCS2"``) whose text
+    ``accept`` takes; as it is otherwise."""
+    if len(text) >= 8 and len(text) % 4 == 0 and _HEX.fullmatch(text):
         decoded = bytes.fromhex(text).decode("utf-16-be", "replace")
-        if decoded.isprintable():
+        if accept(decoded):
             return decoded
     return text
 
@@ -398,11 +401,7 @@ def parse_pin_attempts(lines: Lines) -> PinAttempts | None:
 
 def _ucs2_hex_number(text: str) -> str:
     # Some modems (Huawei with AT+CSCS="UCS2") report addresses as UCS-2 hex.
-    if len(text) >= 8 and len(text) % 4 == 0 and all(c in "0123456789ABCDEFabcdef" for c in text):
-        decoded = bytes.fromhex(text).decode("utf-16-be", "replace")
-        if decoded.lstrip("+").isdigit():
-            return decoded
-    return text
+    return _ucs2_hex(text, lambda decoded: decoded.lstrip("+").isdigit())
 
 
 def parse_csca(lines: Lines) -> tuple[str, int] | None:
@@ -471,8 +470,6 @@ def parse_clip(value: str) -> tuple[str | None, bool]:
 
 
 # --- USSD ------------------------------------------------------------------------------------
-
-_HEX: Final = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from drivers.at import replies
 from drivers.at.channel import AtChannel
 from drivers.at.parse import Response
 from drivers.at.replies import Registration
+from drivers.codec.pdu.fields import toa_of
 from drivers.errors import (
     AtCommandError,
     AtReplyError,
@@ -214,8 +215,7 @@ async def service_centre(channel: AtChannel, wanted: str | None) -> str | None:
     current = found[0] if found else None
     if wanted is None or wanted == current:
         return current
-    tosca = 145 if wanted.startswith("+") else 129
-    if await attempt(channel, f'AT+CSCA="{wanted}",{tosca}') is None:
+    if await attempt(channel, f'AT+CSCA="{wanted}",{toa_of(wanted)}') is None:
         log.warning("%s: the modem refused the SMSC %s; it keeps %s", channel.name, wanted, current)
         return current
     return wanted

@@ -78,14 +78,9 @@ class UssdSessions:
         self.channel = channel
         self._packed = packed  # the vendor profile's ussd_packed, known once identified
         self._lock = asyncio.Lock()
-        self._answer: asyncio.Future[str] | None = None
+        self._answer: asyncio.Future[replies.Cusd] | None = None
         channel.subscribe(self._on_urc)
         channel.on_lost(self._on_lost)
-
-    @property
-    def busy(self) -> bool:
-        """Whether a request waits for its answer."""
-        return self._lock.locked()
 
     async def request(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> UssdAnswer:
         """Send ``text`` (a code like ``*100#``, or the reply to a menu) and return the answer.
@@ -101,14 +96,15 @@ class UssdSessions:
                         self._answered(line[len(_PREFIX) :].strip())
                 try:
                     async with asyncio.timeout(timeout):
-                        value = await answer
+                        cusd = await answer
                 except TimeoutError:
                     log.info("%s: no USSD answer to %r in %g s", self.channel.name, text, timeout)
                     await self._end()
                     return UssdAnswer(UssdState.TIMED_OUT)
             finally:
                 self._answer = None
-        return self._read(value)
+        state = _STATES[cusd.m] if 0 <= cusd.m < len(_STATES) else UssdState.NOT_SUPPORTED
+        return UssdAnswer(state, cusd.text, cusd.dcs)
 
     async def cancel(self) -> None:
         """``AT+CUSD=2``: end the session (a menu left open)."""
@@ -126,11 +122,6 @@ class UssdSessions:
         with contextlib.suppress(DriverError):
             await self.channel.command("AT+CUSD=2")
 
-    def _read(self, value: str) -> UssdAnswer:
-        cusd = replies.parse_cusd(value, packed=self._packed())
-        state = _STATES[cusd.m] if 0 <= cusd.m < len(_STATES) else UssdState.NOT_SUPPORTED
-        return UssdAnswer(state, cusd.text, cusd.dcs)
-
     def _on_urc(self, urc: Unsolicited) -> None:
         if urc.name.upper() != _PREFIX[:-1]:
             return
@@ -143,11 +134,11 @@ class UssdSessions:
             log.info("%s: USSD answer nobody waits for: +CUSD: %s", self.channel.name, value)
             return
         try:
-            replies.parse_cusd(value)  # a malformed one is logged, not an answer
-        except AtReplyError as exc:
+            cusd = replies.parse_cusd(value, packed=self._packed())
+        except AtReplyError as exc:  # a malformed one is logged, not an answer
             log.warning("%s: %s", self.channel.name, exc)
             return
-        answer.set_result(value)
+        answer.set_result(cusd)
 
     def _on_lost(self, reason: ModemLost) -> None:
         answer = self._answer

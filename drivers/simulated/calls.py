@@ -21,14 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from drivers.codec.pdu.fields import toa_of
+
 if TYPE_CHECKING:
     from drivers.simulated.modem import SimulatedModem
 
 # Seconds between two RINGs: real modems repeat the alert about every five seconds (the
 # network's ringing cadence; e.g. SIM800 and Quectel UC20 logs).
 RING_INTERVAL: Final = 5.0
-_INTERNATIONAL: Final = 145  # TS 24.008 §10.5.4.7 type of number: international, ISDN plan
-_UNKNOWN: Final = 129
 _RESTRICTED_TYPE: Final = 128  # no number given (TS 27.007 §7.6 with CLI validity 1 or 2)
 # TS 27.007 §6.20 AT+CVHU <mode>: 0 "ATH disconnects" (DTR drop ignored), 1 "ATH ignored but
 # OK response given" (DTR drop too), 2 ATH disconnects and DTR drop follows AT&D.
@@ -49,7 +49,7 @@ class Call:
     def number_type(self) -> int:
         if self.withheld or not self.number:
             return _RESTRICTED_TYPE
-        return _INTERNATIONAL if self.number.startswith("+") else _UNKNOWN
+        return toa_of(self.number)
 
 
 class Calls:

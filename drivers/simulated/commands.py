@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from drivers.at.replies import fields
+from drivers.codec.pdu.fields import toa_of
 from drivers.simulated.calls import VHU_MODES
 from drivers.simulated.state import CommandFailed, digits
 from drivers.simulated.ussd import answer_line, request_text
@@ -94,9 +95,7 @@ def _imsi(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
 
 @handles("+CNUM")
 def _own_numbers(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    return [
-        f'+CNUM: "","{number}",{145 if number.startswith("+") else 129}' for number in modem.numbers
-    ]
+    return [f'+CNUM: "","{number}",{toa_of(number)}' for number in modem.numbers]
 
 
 @handles("+CMEE")
@@ -359,7 +358,7 @@ def _csca(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     if name.endswith("?"):
         if not modem.smsc:
             raise CommandFailed("CMS", 330)
-        return [f'+CSCA: "{modem.smsc}",{145 if modem.smsc.startswith("+") else 129}']
+        return [f'+CSCA: "{modem.smsc}",{toa_of(modem.smsc)}']
     modem.smsc = _quoted(original.partition("=")[2])[0]
     return []
 

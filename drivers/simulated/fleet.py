@@ -37,24 +37,20 @@ class SimulatedFleet:
         to the network for each of ``numbers``. A ``report_delay`` is set on it either way
         (``None`` keeps the one it has, the default for a new one)."""
         sim = self.modems.get(name)
-        if sim is not None:
-            if (tuple(sim.numbers), sim.personality.name, sim.pin) == (
-                tuple(numbers),
-                personality,
-                pin,
-            ):
-                if report_delay is not None:
-                    sim.report_delay = report_delay
-                return sim
+        if sim is None or (tuple(sim.numbers), sim.personality.name, sim.pin) != (
+            tuple(numbers),
+            personality,
+            pin,
+        ):
             self.remove(name)
-        sim = SimulatedModem(
-            tuple(numbers), personality_named(personality), pin=pin, history=self.history
-        )
+            sim = SimulatedModem(
+                tuple(numbers), personality_named(personality), pin=pin, history=self.history
+            )
+            for number in numbers:
+                self.network.attach(sim, number)
+            self.modems[name] = sim
         if report_delay is not None:
             sim.report_delay = report_delay
-        for number in numbers:
-            self.network.attach(sim, number)
-        self.modems[name] = sim
         return sim
 
     def remove(self, name: str) -> None:

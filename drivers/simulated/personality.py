@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Final
 
+from drivers.simulated.ussd import PACKED, TEXT
+
 
 @dataclass(frozen=True, slots=True)
 class Personality:
@@ -44,7 +46,7 @@ class Personality:
     # (TS 27.007 §7.15), "packed" as the hex of packed septets both ways (Huawei E1550/E1752,
     # gammu and huawei-ussd.pl), "ucs2" when its network answers in UCS-2, dcs 72 (a ZTE
     # stick as Russian operators sell them: StackOverflow 23102775's "+CUSD: 0,"0421...",72").
-    ussd: str = "text"
+    ussd: str = TEXT
     # The command telling the PIN and PUK tries left (drivers/simulated/sim.py): TS 27.007
     # §8.65 +CPINR, or the vendor's own (Quectel +QPINC, Huawei ^CPIN).
     pin_counter: str = "+CPINR"
@@ -74,7 +76,7 @@ PERSONALITIES: Final = {
             revision="11.126.13.00.00",
             caret_spam=True,
             ath_ignored=True,
-            ussd="packed",
+            ussd=PACKED,
             pin_counter="^CPIN",
             first_index=0,
         ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from drivers.codec.pdu.fields import toa_of
 from drivers.simulated.commands import HANDLERS, handles, integers
 from drivers.simulated.state import CommandFailed
 
@@ -85,7 +86,7 @@ def _cpbr(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     lines = []
     for index, number in sorted(_entries(modem).items()):
         if first <= index <= last:
-            lines.append(f'+CPBR: {index},"{number}",{145 if number.startswith("+") else 129},""')
+            lines.append(f'+CPBR: {index},"{number}",{toa_of(number)},""')
     return lines
 
 

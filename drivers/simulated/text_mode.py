@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 
 from drivers.codec import gsm7
 from drivers.codec.pdu import Address, Alphabet, Deliver, StatusReport, Submit, decode, fields
+from drivers.codec.pdu.segmentation import MAX_SEPTETS, MAX_USER_DATA_OCTETS
 from drivers.errors import PduError
 from drivers.simulated.charsets import INVALID_TEXT, from_hex, from_te, to_te
 from drivers.simulated.commands import handles
@@ -33,8 +34,6 @@ _TP_VPF_RELATIVE: Final = 0x10
 _TP_VPF: Final = 0x18
 _TP_UDHI: Final = 0x40
 _MTI_SUBMIT: Final = 0x01
-_MAX_SEPTETS: Final = 160
-_MAX_OCTETS: Final = 140
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,14 +200,14 @@ def submit_tpdu(
         tpdu += bytes(7)  # an absolute or enhanced period: none that AT+CSMP's <vp> gave
     if coding.alphabet is Alphabet.GSM7:
         septets = gsm7.try_encode(from_te(text, modem.charset))
-        if septets is None or len(septets) > _MAX_SEPTETS:
+        if septets is None or len(septets) > MAX_SEPTETS:
             raise CommandFailed("CMS", INVALID_TEXT)
         tpdu.append(len(septets))
         tpdu += gsm7.pack(septets)
     else:
         # TS 27.005 §3.1 <data>: with an 8-bit or UCS-2 <dcs>, the text is typed in hexadecimal.
         octets = from_hex(text)
-        if len(octets) > _MAX_OCTETS:
+        if len(octets) > MAX_USER_DATA_OCTETS:
             raise CommandFailed("CMS", INVALID_TEXT)
         tpdu.append(len(octets))
         tpdu += octets

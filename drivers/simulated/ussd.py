@@ -24,7 +24,6 @@ from drivers.simulated.state import CommandFailed
 TEXT: Final = "text"  # in the TE character set (AT+CSCS), as TS 27.007 §7.15 says (most modems)
 PACKED: Final = "packed"  # hex of the packed septets, and wants requests so (Huawei E1752)
 UCS2: Final = "ucs2"  # its network answers in UCS-2, dcs 72 (as Cyrillic operators do)
-CODINGS: Final = (TEXT, PACKED, UCS2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
@@ -55,12 +54,11 @@ def read_balance(text: str, pattern: re.Pattern[str]) -> float | None:
 
 
 class BalanceWatch:
-    def __init__(self, config: ModemConfig, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, config: ModemConfig) -> None:
         assert config.balance_ussd is not None and config.balance_pattern is not None
         self.code = config.balance_ussd
         self.pattern = re.compile(config.balance_pattern)
         self.interval = config.balance_interval * 3600.0
-        self.clock = clock or (lambda: datetime.now(UTC))
         self.latest: Balance | None = None
         self.checked: Listeners[[Balance | None]] = Listeners(f"{config.id}'s balance")
 
@@ -91,7 +89,7 @@ class BalanceWatch:
                     text,
                 )
             else:
-                balance = self.latest = Balance(value, self.clock(), text)
+                balance = self.latest = Balance(value, datetime.now(UTC), text)
                 log.info("%s: balance %g", handle.id, value)
         self.checked.announce(balance)
         return balance

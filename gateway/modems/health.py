@@ -63,11 +63,10 @@ class RegistrationTracker:
         self._reports[source] = registration
         return self.registered
 
-    def polled(self, registration: Registration) -> bool:
+    def polled(self, registration: Registration) -> None:
         """The answer to a poll replaces what reports said."""
         self._reports = {}
         self._polled = registration
-        return self.registered
 
     def _latest(self) -> list[Registration]:
         return list(self._reports.values()) or ([self._polled] if self._polled else [])

@@ -177,9 +177,8 @@ class ServiceRouter:
         return True
 
     async def _fail(self, sid: str, code: int) -> None:
-        if await self.store.update_status(sid, Status.FAILED, self.clock(), error_code=code):
+        if await self.dispatcher.outcomes.set_status(sid, Status.FAILED, error_code=code):
             log.warning("%s: no modem's quota can take it in time; failed (%d)", sid, code)
-            self.dispatcher.announce(sid, Status.FAILED)
 
     def _service(self, message: Message) -> ServiceConfig | None:
         return self.config.service(message.messaging_service_sid or "")
@@ -299,14 +298,14 @@ class ServiceRouter:
         if not services:
             return 0
         quotas = self.dispatcher.quotas
-        held = {
-            message.sid: (message, until)
+        held = [
+            (message, until)
             for message in await self.store.unsent_of(modem_id, services)
             if (until := quotas.held_until(handle.config, message.num_segments, message.to))
             is not None
-        }
+        ]
         moved = 0
-        for message, until in held.values():
+        for message, until in held:
             if await self._move_these(modem_id, [message], with_quota=True):
                 moved += 1
             elif too_late(until, message.expires_at):

@@ -80,10 +80,16 @@ def encode_digits(number: str, field: str) -> bytes:
     return bytes.fromhex(hex_digits).translate(_SWAP_NIBBLES)
 
 
+def toa_of(number: str) -> int:
+    """The type of address of ``number`` (TS 24.008 §10.5.4.7, as ``<toa>``, ``<tosca>`` and
+    ``+CLIP``'s ``<type>`` of TS 27.007 give it): international with a ``+``, else unknown."""
+    return TOA_INTERNATIONAL if number.startswith("+") else TOA_UNKNOWN
+
+
 def _split_number(number: str, toa: int | None, field: str) -> tuple[int, str]:
     digits = number[1:] if number.startswith("+") else number
     if toa is None:
-        toa = TOA_INTERNATIONAL if number.startswith("+") else TOA_UNKNOWN
+        toa = toa_of(number)
     if not digits:
         raise PduError(field, "the number is empty")
     if len(digits) > MAX_ADDRESS_DIGITS:
