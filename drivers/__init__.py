@@ -72,6 +72,7 @@ from drivers.modem.info import Identity, ModemInfo, ModemSettings
 from drivers.modem.network import Network, SimState
 from drivers.modem.protocol import Modem
 from drivers.modem.storage import StoredMessage
+from drivers.modem.ussd import DEFAULT_TIMEOUT as USSD_TIMEOUT
 from drivers.modem.ussd import UssdAnswer, UssdState, check_ussd_request
 
 if TYPE_CHECKING:
@@ -159,6 +160,7 @@ __all__ = [
     "DRIVERS",
     "PERSONALITIES",
     "PROBE_TIMEOUT",
+    "USSD_TIMEOUT",
     "AtCommandError",
     "AtReplyError",
     "AtTimeout",

@@ -28,7 +28,9 @@ MESSAGES: Final = "/2010-04-01/Accounts/{account}/Messages.json"
 MODEMS: Final = "/smsgw/modems.json"
 WEBHOOKS: Final = "/smsgw/webhooks.json"
 USSD: Final = "/smsgw/modems/{modem}/ussd.json"
-USSD_TIMEOUT: Final = 30  # seconds for each answer of the network (the API's default)
+# Seconds for each answer of the network: the API's default (drivers.USSD_TIMEOUT), written
+# here because the command line talks HTTP and loads nothing of the modem side.
+USSD_TIMEOUT: Final = 30
 _USSD_FAILED: Final = ("timed_out", "not_supported")  # answers that did not do the job: exit 1
 _ABOUT: Final = (
     "It talks to the running gateway at the configuration's listen address (or --url), with "

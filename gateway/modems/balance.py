@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
+from drivers import USSD_TIMEOUT
 from gateway.listeners import Listeners
 from gateway.modems import ussd
 from gateway.modems.exclusive import UssdBusy
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY: Final = 300.0  # seconds before a failed check is tried again (or the interval, if shorter)
-TIMEOUT: Final = 30.0  # seconds the network has to answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ class BalanceWatch:
         could not be read."""
         balance = None
         try:
-            session = await ussd.run(handle, self.code, (), TIMEOUT)
+            session = await ussd.run(handle, self.code, (), USSD_TIMEOUT)
         except (UssdBusy, ussd.UssdUnavailable) as exc:
             log.warning("%s: balance %s not asked: %s", handle.id, self.code, exc or "busy")
         else:

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from drivers import check_ussd_request
+from drivers import USSD_TIMEOUT, check_ussd_request
 from gateway.api.forms import read_form
 from gateway.api.handlers.requests import authorize, not_found, parts
 from gateway.domain.errors import ApiError
@@ -93,7 +93,6 @@ def _jsonable(value: Any) -> Any:
 # --- USSD: POST /smsgw/modems/{modem}/ussd.json ------------------------------------------------
 
 MAX_REPLIES: Final = 10
-DEFAULT_USSD_TIMEOUT: Final = 30
 MAX_USSD_TIMEOUT: Final = 120
 # The errors of this resource (README: USSD), in Twilio's shape.
 INVALID_CODE: Final = 21790
@@ -154,9 +153,9 @@ async def run_ussd(request: web.Request) -> web.Response:
     )
 
 
-def _timeout(value: str | None) -> int:
+def _timeout(value: str | None) -> float:
     if value is None:
-        return DEFAULT_USSD_TIMEOUT
+        return USSD_TIMEOUT
     seconds = small_integer(value)  # ASCII digits: str.isdigit() takes "²", int() does not
     if seconds is None or not 1 <= seconds <= MAX_USSD_TIMEOUT:
         raise ApiError(INVALID_TIMEOUT, f"Timeout must be seconds from 1 to {MAX_USSD_TIMEOUT}")
