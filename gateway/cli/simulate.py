@@ -1,28 +1,30 @@
-"""``smsgw simulate``: a simulated modem other AT software can open, on a pty or TCP."""
+"""``smsgw simulate``: a simulated modem other AT software can open, on a pty or TCP; or a
+fleet of them, each on its own pty, in one process on one simulated network."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import re
 import signal
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
 
 from aiohttp import web
 
 from drivers import TransportError, parse_tcp_url
-from drivers.simulated import (
-    DEFAULT_REPORT_DELAY,
-    PERSONALITIES,
-    SimulatedModem,
-    SimulatedNetwork,
-    personality,
-)
+from drivers.simulated import DEFAULT_REPORT_DELAY, PERSONALITIES, SimulatedFleet
 from drivers.simulated.serve import PtyServer, TcpServer
 from gateway.cli.common import Parser, UsageError
-from gateway.cli.simulate_control import control_app
+from gateway.cli.simulate_control import control_app, fleet_control_app
 
 DEFAULT_NUMBER = "+15550001001"
+# A pool big enough to emulate any real one; beyond it a typo (an extra zero) more likely
+# than a wish, and each modem holds a pty (the kernel's are limited: /proc/sys/kernel/pty/max).
+MAX_COUNT: Final = 64
+_NUMBER: Final = re.compile(r"(\+?)([0-9]+)")
 
 
 def register(commands: Any) -> None:
@@ -39,11 +41,25 @@ def register(commands: Any) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", metavar="PATH", help="create a pty and link it at PATH")
     where.add_argument("--tcp", metavar="HOST:PORT", help="listen for one TCP client")
+    where.add_argument(
+        "--pty-dir",
+        metavar="DIR",
+        help="run a fleet of --count modems, on ptys DIR/ttySIM0, DIR/ttySIM1...",
+    )
+    parser.add_argument(
+        "--count",
+        type=int,
+        metavar="N",
+        help=f"with --pty-dir: how many modems (1 to {MAX_COUNT}; default 1)",
+    )
     parser.add_argument(
         "--number",
         action="append",
         metavar="NUMBER",
-        help=f"phone number the modem owns (repeatable; default {DEFAULT_NUMBER})",
+        help=(
+            f"phone number the modem owns (repeatable; default {DEFAULT_NUMBER}); with "
+            "--pty-dir, once: the first modem's, the next ones' counting up from it"
+        ),
     )
     parser.add_argument(
         "--personality",
@@ -93,65 +109,104 @@ def _host_port(value: str, option: str) -> tuple[str, int]:
 def _simulate(args: argparse.Namespace) -> int:
     control = _host_port(args.control, "--control")
     tcp = _host_port(args.tcp, "--tcp") if args.tcp else None
-    if args.baud is not None and not args.pty:
+    if args.baud is not None and tcp is not None:
         raise UsageError("--baud goes with --pty (a TCP link has no line speed)")
+    if args.count is not None and not args.pty_dir:
+        raise UsageError("--count goes with --pty-dir")
     if not 0 <= args.report_delay < float("inf"):  # NaN fails both
         raise UsageError("--report-delay must be a number of seconds, 0 or more")
-    numbers = args.number or [DEFAULT_NUMBER]
-    modem = SimulatedModem(
-        numbers, personality(args.personality), pin=args.pin, report_delay=args.report_delay
-    )
+    if args.pty_dir and not Path(args.pty_dir).is_dir():
+        raise UsageError(f"--pty-dir {args.pty_dir} is not a directory")
+    fleet = SimulatedFleet()
+    # Modem i owns numbers[i] (all of them with --pty / --tcp, which serve one modem).
+    numbers = _fleet_numbers(args) if args.pty_dir else [args.number or [DEFAULT_NUMBER]]
+    modems = [
+        fleet.modem(str(i), owned, args.personality, args.pin, args.report_delay)
+        for i, owned in enumerate(numbers)
+    ]
     try:
-        pty = PtyServer(modem, args.pty, args.baud) if args.pty else None
-        asyncio.run(_run(modem, numbers, pty, tcp, control))
+        if args.pty_dir:
+            ptys = [
+                PtyServer(modem, Path(args.pty_dir) / f"ttySIM{i}", args.baud)
+                for i, modem in enumerate(modems)
+            ]
+            app = fleet_control_app(fleet.network, ptys)
+            asyncio.run(_run(ptys, app, control, "/modems"))
+        else:
+            (modem,) = modems
+            pty = PtyServer(modem, args.pty, args.baud) if args.pty else None
+            server: PtyServer | TcpServer
+            if pty is not None:
+                server = pty
+            else:
+                assert tcp is not None
+                server = TcpServer(modem, *tcp)
+            app = control_app(modem, fleet.network, pty)
+            asyncio.run(_run([server], app, control, "/state"))
     except TransportError as exc:
         raise UsageError(str(exc)) from None
     return 0
 
 
+def _fleet_numbers(args: argparse.Namespace) -> list[list[str]]:
+    """Each modem's number for ``--pty-dir``: ``--number`` and the ones after it."""
+    count = 1 if args.count is None else args.count
+    if not 1 <= count <= MAX_COUNT:
+        raise UsageError(f"--count must be from 1 to {MAX_COUNT}, not {count}")
+    if args.number is not None and len(args.number) > 1:
+        raise UsageError("--pty-dir takes one --number: the first modem's")
+    first = args.number[0] if args.number else DEFAULT_NUMBER
+    match = _NUMBER.fullmatch(first)
+    if match is None:
+        raise UsageError(f"--number must be digits (after a +) to count up from, not {first!r}")
+    plus, digits = match.groups()
+    last = int(digits) + count - 1
+    if len(str(last)) > len(digits):
+        raise UsageError(f"{count} numbers from {first} do not fit in {len(digits)} digits")
+    return [[f"{plus}{int(digits) + i:0{len(digits)}d}"] for i in range(count)]
+
+
 async def _run(
-    modem: SimulatedModem,
-    numbers: list[str],
-    pty: PtyServer | None,
-    tcp: tuple[str, int] | None,
+    servers: Sequence[PtyServer | TcpServer],
+    app: web.Application,
     control: tuple[str, int],
+    landing: str,
 ) -> None:
+    """Serve the modems and the control ``app`` until SIGINT or SIGTERM; the banner names
+    each modem's pty (or port), then the control's ``landing`` page."""
     # Handlers first: once the simulator says where it is, SIGTERM means a clean stop.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    network = SimulatedNetwork()
-    for number in numbers:
-        network.attach(modem, number)
-    server: PtyServer | TcpServer
-    if pty is not None:
-        server = pty
-    else:
-        assert tcp is not None
-        server = TcpServer(modem, *tcp)
-    await server.start()
-    runner = web.AppRunner(control_app(modem, network, pty))
-    await runner.setup()
+    runner = web.AppRunner(app)
+    started: list[PtyServer | TcpServer] = []
     try:
-        await web.TCPSite(runner, *control).start()
-    except OSError as exc:
-        await server.close()
-        await runner.cleanup()
-        raise TransportError(f"cannot listen on {control[0]}:{control[1]}: {exc}") from exc
-    if isinstance(server, PtyServer):
-        where = f"{server.path} ({server.device})"
-        if server.baud is not None:
-            where += f" at {server.baud} baud only"
-    else:
-        where = f"tcp://{server.host}:{server.port}"
-    print(f"simulated modem {', '.join(numbers)} on {where}", flush=True)
-    # Port 0 asks for a free one, so that two simulators started alike do not collide.
-    port = runner.addresses[0][1]
-    print(f"control: http://{control[0]}:{port}/state", flush=True)
-    try:
+        for server in servers:
+            await server.start()
+            started.append(server)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, *control).start()
+        except OSError as exc:
+            raise TransportError(f"cannot listen on {control[0]}:{control[1]}: {exc}") from exc
+        for server in servers:
+            print(f"simulated modem {', '.join(server.modem.numbers)} on {_where(server)}")
+        # Port 0 asks for a free one, so that two simulators started alike do not collide.
+        port = runner.addresses[0][1]
+        print(f"control: http://{control[0]}:{port}{landing}", flush=True)
         await stop.wait()
     finally:
         with contextlib.suppress(Exception):
             await runner.cleanup()
-        await server.close()
+        for server in started:
+            await server.close()
+
+
+def _where(server: PtyServer | TcpServer) -> str:
+    if isinstance(server, TcpServer):
+        return f"tcp://{server.host}:{server.port}"
+    where = f"{server.path} ({server.device})"
+    if server.baud is not None:
+        where += f" at {server.baud} baud only"
+    return where

@@ -57,6 +57,16 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
                            own rule; 2 the network ends it; ``silent``: no answer ever)
 =========================  ==============================================================
 
+A fleet (``smsgw simulate --pty-dir DIR --count N``) serves the same endpoints once per modem,
+under ``/modems/{i}`` for the modem on ``DIR/ttySIM{i}`` (``GET /modems/2/state``, ``POST
+/modems/0/inject``...; ``/inject`` texts that modem); ``/submissions`` and ``/handsets`` are
+the one network's, the same under every modem:
+
+=========================  ==============================================================
+``GET  /modems``           each modem's ``index``, ``numbers``, ``path`` and ``device``
+``…    /modems/{i}/…``     every endpoint above, for modem ``i`` (0 to N-1)
+=========================  ==============================================================
+
 A ``wait`` or ``until`` answers after ``?timeout=`` seconds (default 10) whether or not it
 came: the caller checks the answer. They let a test in another process act at an exact moment
 without polling. The actions and views themselves are the simulator's
@@ -66,7 +76,7 @@ without polling. The actions and views themselves are the simulator's
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from aiohttp import web
@@ -153,6 +163,29 @@ def control_app(
     app.router.add_get("/handsets", handsets)
     for name in ACTIONS:
         app.router.add_post("/" + name.replace("_", "-"), _post(getattr(controls, name)))
+    return app
+
+
+def fleet_control_app(network: SimulatedNetwork, ptys: Sequence[PtyServer]) -> web.Application:
+    """The control of a fleet: :func:`control_app` for modem ``i`` under ``/modems/{i}``."""
+
+    async def modems(_: web.Request) -> web.Response:
+        return web.json_response(
+            [
+                {
+                    "index": i,
+                    "numbers": list(pty.modem.numbers),
+                    "path": str(pty.path),
+                    "device": pty.device,  # a new one after each /plug
+                }
+                for i, pty in enumerate(ptys)
+            ]
+        )
+
+    app = web.Application()
+    app.router.add_get("/modems", modems)
+    for i, pty in enumerate(ptys):
+        app.add_subapp(f"/modems/{i}", control_app(pty.modem, network, pty))
     return app
 
 

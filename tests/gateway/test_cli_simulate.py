@@ -72,7 +72,7 @@ async def test_standalone_simulator_on_a_pty(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["simulate"], "one of the arguments --pty --tcp is required"),
+        (["simulate"], "one of the arguments --pty --tcp --pty-dir is required"),
         (["simulate", "--tcp", "nonsense"], "--tcp must be HOST:PORT, not 'nonsense'"),
         (["simulate", "--pty", "/nonexistent/dir/tty"], "cannot create /nonexistent/dir/tty"),
         (["simulate", "--tcp", "127.0.0.1:1", "--personality", "nokia"], "invalid choice: 'nokia'"),
@@ -80,6 +80,13 @@ async def test_standalone_simulator_on_a_pty(tmp_path: Path) -> None:
         (["simulate", "--tcp", "127.0.0.1:1", "--report-delay", "-1"], "--report-delay must"),
         (["simulate", "--tcp", "127.0.0.1:1", "--report-delay", "nan"], "--report-delay must"),
         (["simulate", "--pty", "/tmp/x", "--baud", "12345"], "12345 is not a line speed"),
+        (["simulate", "--pty-dir", "/tmp", "--count", "0"], "--count must be from 1 to 64"),
+        (["simulate", "--pty-dir", "/tmp", "--count", "100000"], "--count must be from 1 to"),
+        (["simulate", "--pty-dir", "/nonexistent/dir"], "--pty-dir /nonexistent/dir is not a"),
+        (["simulate", "--pty-dir", "/etc/hostname"], "--pty-dir /etc/hostname is not a dir"),
+        (["simulate", "--pty", "/tmp/x", "--count", "3"], "--count goes with --pty-dir"),
+        (["simulate", "--pty-dir", "/tmp", "--number", "alice"], "--number must be digits"),
+        (["simulate", "--pty-dir", "/tmp", "--count", "3", "--number", "+98"], "do not fit"),
     ],
 )
 def test_bad_arguments_are_one_line(argv: list[str], message: str) -> None:
@@ -126,3 +133,64 @@ async def test_two_simulators_started_alike_each_get_a_control_port(tmp_path: Pa
                 process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.communicate(), WAIT)
     assert [process.returncode for process in started] == [0, 0]
+
+
+async def test_a_fleet_of_modems_on_ptys_texts_itself(tmp_path: Path) -> None:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(SMSGW),
+        *("simulate", "--pty-dir", str(tmp_path), "--count", "3"),
+        *("--number", "+15550001001", "--control", f"127.0.0.1:{port}"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        banner = [
+            (await asyncio.wait_for(process.stdout.readline(), WAIT)).decode() for _ in "1234"
+        ]
+        for i, line in enumerate(banner[:3]):
+            assert line.startswith(f"simulated modem +1555000100{i + 1} on {tmp_path}/ttySIM{i}")
+        assert banner[3].strip() == f"control: http://127.0.0.1:{port}/modems"
+        first, third = [
+            GsmModem(AtChannel(await open_link(str(tmp_path / f"ttySIM{i}"))), SETTINGS)
+            for i in (0, 2)
+        ]
+        for modem in (first, third):
+            await asyncio.wait_for(modem.initialize(), WAIT)
+        events = Events(third, MessageStored)
+        (part,) = encode_text("+15550001003", "Hello, neighbour")
+        assert await first.send_parts([(part.pdu, part.tpdu_length)]) == [0]
+        assert await _received(third, events) == ("+15550001001", "Hello, neighbour")
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+            listing = await (await http.get("/modems")).json()
+            assert [(m["index"], m["numbers"], m["path"]) for m in listing] == [
+                (i, [f"+1555000100{i + 1}"], str(tmp_path / f"ttySIM{i}")) for i in range(3)
+            ]
+            for i in range(3):
+                state = await (await http.get(f"/modems/{i}/state")).json()
+                assert state["numbers"] == [f"+1555000100{i + 1}"]
+            reply = await http.post(
+                "/modems/2/inject", json={"from": "+447700900123", "text": "Hi"}
+            )
+            assert reply.status == 200
+            assert await _received(third, events) == ("+447700900123", "Hi")
+            commands = await (await http.get("/modems/1/commands")).json()
+            assert commands == []  # nobody opened the middle one
+            assert (await http.get("/modems/3/state")).status == 404
+        for modem in (first, third):
+            await modem.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), WAIT)
+    assert process.returncode == 0, err.decode()
+    assert list(tmp_path.iterdir()) == []  # every "device" goes away with the simulator
+
+
+async def _received(modem: GsmModem, events: Events) -> tuple[str, str | None]:
+    stored = await events.next(MessageStored)
+    entry = await modem.read_message(stored.storage, stored.index)
+    assert entry is not None
+    message = decode(entry.pdu, entry.length)
+    assert isinstance(message, Deliver)
+    return message.originator.number, message.text
