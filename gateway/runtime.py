@@ -134,7 +134,7 @@ class Gateway:
         self.dispatcher.on_status(lambda _sid, _status: self.webhooks.wake())
         if (reports := self.reports) is not None:
             self.dispatcher.on_status(
-                lambda _sid, status: reports.wake() if status is Status.SENT else None
+                lambda _sid, status: reports.sent() if status is Status.SENT else None
             )
         self.outbound.callbacks_committed.subscribe(self.webhooks.wake)
         self.outbound.senders_wanted.subscribe(self.services.wake)

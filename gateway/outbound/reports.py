@@ -6,8 +6,9 @@ A network keeps trying to deliver for the message's validity period at most (TS 
 ``sent`` (nothing says it was not delivered) and is only marked as no longer waiting, counted
 in ``smsgw_reports_given_up_total``; a report that comes later is matched and applied as any
 other (:meth:`gateway.store.InboundLog.add_status_report` does not look at the mark). No
-polling: the timer sleeps until the oldest waiting message's deadline, and is woken when a
-message is sent (one indexed query: the oldest waiting message, through schema 18's index).
+polling: the timer sleeps until the oldest waiting message's deadline, and is woken by a
+message sent only when it has none (one indexed query: the oldest waiting message, through
+schema 18's index).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class ReportTimer:
         self.tasks = tasks
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._waiting = False  # it sleeps with no message waiting for a report
 
     def start(self) -> None:
         self._task = self.tasks.spawn("report timeout", self._run)
@@ -52,9 +54,15 @@ class ReportTimer:
             self._task = None
 
     def wake(self) -> None:
-        """Look again: a message was committed ``sent`` (it may be the only one waiting), or
-        the clock moved."""
+        """Look again: the clock moved."""
         self._wake.set()
+
+    def sent(self) -> None:
+        """A message was committed ``sent``. Its deadline comes after the one the timer sleeps
+        for, if any (sent later, by the same timeout): only a timer with nothing to wait for
+        looks again, so the send path pays no query for it."""
+        if not self._waiting:
+            self._wake.set()
 
     async def give_up_due(self) -> int:
         """Stop waiting for the reports of the messages sent ``timeout`` ago or earlier."""
@@ -70,6 +78,7 @@ class ReportTimer:
             self._wake.clear()  # before looking, so a message sent meanwhile is not missed
             oldest = await self.store.next_report_wait()
             due = None if oldest is None else oldest + self.timeout
+            self._waiting = due is not None
             if await woken(self._wake, seconds_until(due, self.clock)):
                 continue
             try:
