@@ -28,6 +28,7 @@ class Metrics:
     reports: Counter[str] = field(default_factory=Counter)  # status reports committed, by modem
     unmatched_reports: int = 0  # of them, matching no part
     calls: Counter[str] = field(default_factory=Counter)  # voice calls that rang, by modem
+    reports_given_up: int = 0  # sent messages no longer waiting for a report (report_timeout)
 
     # --- webhooks (the sender) -----------------------------------------------------------------
     webhooks_delivered: int = 0  # the receiver took it (2xx)

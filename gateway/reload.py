@@ -43,7 +43,15 @@ LIVE_KEYS: Final = (
 )
 # [gateway] keys read once, when the gateway starts (Config field names: listen is host and
 # port).
-RESTART_KEYS: Final = ("host", "port", "data_dir", "tls_cert", "tls_key", "max_request_bytes")
+RESTART_KEYS: Final = (
+    "host",
+    "port",
+    "data_dir",
+    "tls_cert",
+    "tls_key",
+    "max_request_bytes",
+    "report_timeout",
+)
 # Values never written to the log: a change is named only.
 _SECRET: Final = (
     "pin",

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -31,7 +31,7 @@ from gateway.api.keys import ApiParts, RequestLimits
 from gateway.api.observability import Observability
 from gateway.config import Account, Config
 from gateway.domain.errors import GatewayError, StoreError
-from gateway.domain.models import new_sid
+from gateway.domain.models import Status, new_sid
 from gateway.domain.records import PhoneNumber
 from gateway.inbound.calls import CallReceiver
 from gateway.inbound.receiver import InboundReceiver
@@ -41,6 +41,7 @@ from gateway.modems.pool import ModemPool, PoolChanges
 from gateway.modems.supervisor import ModemHandle
 from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher, utcnow
+from gateway.outbound.reports import ReportTimer
 from gateway.outbound.routing import ServiceRouter
 from gateway.store import Store
 from gateway.store.sqlite import SqliteStore
@@ -81,6 +82,14 @@ class Gateway:
             prices=config.prices,
             tasks=self.tasks,
             metrics=self.metrics,
+        )
+        # report_timeout 0: a sent message waits for its delivery report for ever.
+        self.reports = (
+            ReportTimer(
+                self.store, timedelta(hours=config.report_timeout), clock, self.metrics, self.tasks
+            )
+            if config.report_timeout > 0
+            else None
         )
         self.applications = Applications(self.store, clock)
         self.numbers = PhoneNumbers(config, self.store, clock, self.applications)
@@ -123,6 +132,10 @@ class Gateway:
         )
         # Status changes are committed with their callbacks: the sender takes them at once.
         self.dispatcher.on_status(lambda _sid, _status: self.webhooks.wake())
+        if (reports := self.reports) is not None:
+            self.dispatcher.on_status(
+                lambda _sid, status: reports.sent() if status is Status.SENT else None
+            )
         self.outbound.callbacks_committed.subscribe(self.webhooks.wake)
         self.outbound.senders_wanted.subscribe(self.services.wake)
         # One place to hear of every outbound status change, whoever committed it.
@@ -205,7 +218,11 @@ class Gateway:
 
         async def dispatcher(_app: web.Application) -> AsyncIterator[None]:
             self.dispatcher.start()
+            if self.reports is not None:
+                self.reports.start()
             yield
+            if self.reports is not None:
+                await self.reports.stop()
             # No new part started; the part on the air given its grace to be committed.
             await self.dispatcher.stop(self.config.shutdown_grace)
 

@@ -213,6 +213,11 @@ class Observability:
                 self.counters.expired,
             ),
             (
+                "smsgw_reports_given_up_total",
+                "Sent messages whose delivery report did not come within report_timeout.",
+                self.counters.reports_given_up,
+            ),
+            (
                 "smsgw_webhook_deliveries_total",
                 "Webhooks the receiver took (2xx).",
                 self.counters.webhooks_delivered,

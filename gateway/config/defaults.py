@@ -32,6 +32,10 @@ DEFAULT_HEALTH_INTERVAL: Final = 60.0
 # On SIGTERM, how long the part on the air may take to be answered: AT+CMGS usually answers in
 # seconds; past this, the part may be sent again after the restart.
 DEFAULT_SHUTDOWN_GRACE: Final = 30.0
+# Hours a sent message waits for its delivery reports before it is given up (it stays `sent`;
+# a later report still settles it): 48 h, about the longest validity networks keep trying to
+# deliver for. At most the REPORT_WINDOW_DAYS a report can still be matched in; 0: for ever.
+DEFAULT_REPORT_TIMEOUT: Final = 48.0
 # The original Messages documentation: more than four hours of a sender's traffic is refused.
 BACKLOG_HOURS: Final = 4
 # A SIM's balance ([[modems]] balance_ussd) is asked once a day unless balance_interval says

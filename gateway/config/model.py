@@ -16,6 +16,7 @@ from gateway.config.defaults import (
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_REASSEMBLY_TIMEOUT,
+    DEFAULT_REPORT_TIMEOUT,
     DEFAULT_SHUTDOWN_GRACE,
     DEFAULT_SWEEP_INTERVAL,
     DEFAULT_WEBHOOK_ATTEMPTS,
@@ -138,6 +139,7 @@ class Config:
     webhook_attempts: int = DEFAULT_WEBHOOK_ATTEMPTS
     health_interval: float = DEFAULT_HEALTH_INTERVAL  # seconds; 0: no health checks
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds a part on the air may finish
+    report_timeout: float = DEFAULT_REPORT_TIMEOUT  # hours; 0: wait for reports for ever
     # Where a national number (digits without "+", "07700 900123") is read, to make it E.164
     # (gateway.domain.numbering); None: national numbers are refused.
     default_region: str | None = None

@@ -26,6 +26,7 @@ from gateway.config.defaults import (
     DEFAULT_LISTEN,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_REASSEMBLY_TIMEOUT,
+    DEFAULT_REPORT_TIMEOUT,
     DEFAULT_SHUTDOWN_GRACE,
     DEFAULT_SWEEP_INTERVAL,
     DEFAULT_WEBHOOK_ATTEMPTS,
@@ -40,6 +41,7 @@ from gateway.config.defaults import (
 )
 from gateway.config.model import Account, ApiKey, Config, ModemConfig, NumberConfig, ServiceConfig
 from gateway.config.tables import Table
+from gateway.domain.delivery import REPORT_WINDOW_DAYS
 from gateway.domain.errors import ConfigError
 from gateway.domain.models import is_sid
 from gateway.domain.numbering import NumberError
@@ -260,6 +262,18 @@ def _seconds(table: Table, name: str, default: float, minimum: float, maximum: f
     return value
 
 
+def _report_timeout(gateway: Table) -> float:
+    """Hours, from 0 (wait for ever) to the days a report is still matched in: a part sent
+    longer ago than that can no longer be reported on anyway."""
+    hours = float(gateway.get("report_timeout", (int, float), DEFAULT_REPORT_TIMEOUT))
+    most = REPORT_WINDOW_DAYS * 24.0
+    if not 0 <= hours <= most:
+        raise ConfigError(
+            gateway.key("report_timeout"), f"expected hours from 0 to {most:g}, got {hours:g}"
+        )
+    return hours
+
+
 def _url(item: Table, name: str) -> str | None:
     url: str | None = item.get(name, str)
     if not url:
@@ -407,6 +421,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         raise ConfigError(gateway.key("webhook_attempts"), "at least 1")
     health_interval = _seconds(gateway, "health_interval", DEFAULT_HEALTH_INTERVAL, 0.0, WEEK)
     grace = _seconds(gateway, "shutdown_grace", DEFAULT_SHUTDOWN_GRACE, 0.0, 600.0)
+    report_timeout = _report_timeout(gateway)
     concurrent = gateway.get("max_concurrent_requests", int, DEFAULT_MAX_CONCURRENT_REQUESTS)
     if concurrent < 1:
         raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
@@ -429,6 +444,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         webhook_attempts=attempts,
         health_interval=health_interval,
         shutdown_grace=grace,
+        report_timeout=report_timeout,
         default_region=region,
         accounts=_accounts(root),
         modems=modems,

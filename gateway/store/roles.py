@@ -39,7 +39,22 @@ from gateway.store.queries import (
 )
 
 
-class SendQueue(Protocol):
+class ReportWaits(Protocol):
+    """The sent messages still waiting for a delivery report, as the report timer
+    (:mod:`gateway.outbound.reports`) gives them up after ``report_timeout``. A message waits
+    while it is ``sent`` and a part of it has no final report (none, or only "still trying",
+    TS 23.040 §9.2.3.15 0x20-0x3F). Giving up only marks it: it stays ``sent``, and a report
+    that comes later is matched and applied as before."""
+
+    async def next_report_wait(self) -> datetime | None:
+        """When the oldest message still waiting for a report was sent (``date_sent``)."""
+
+    async def give_up_reports(self, sent_before: datetime, at: datetime) -> list[str]:
+        """Mark as no longer waiting, at ``at``, the waiting messages sent at or before
+        ``sent_before``; returns their SIDs."""
+
+
+class SendQueue(ReportWaits, Protocol):
     """The queue of messages out as the dispatcher (:mod:`gateway.outbound.dispatcher`) works
     it, one modem at a time: take the due work, claim each part at the modem's prompt, record
     it sent, defer or fail a message, expire the ones whose validity period ended."""

@@ -85,8 +85,10 @@ async def test_metrics_count_what_happened(tmp_path: Path) -> None:
         "smsgw_webhook_deliveries",
         "smsgw_webhook_retries",
         "smsgw_webhook_give_ups",
+        "smsgw_reports_given_up",
         "smsgw_http_requests",
     } <= names(families.values())
+    assert value(families, "smsgw_reports_given_up") == 0  # its report came
     assert families["smsgw_modem_parts_sent"].type == "counter"
     assert families["smsgw_modem_up"].type == "gauge"
     assert value(families, "smsgw_modem_up", modem="alice") == 1

@@ -357,6 +357,7 @@ def test_inbound_and_webhook_defaults() -> None:
     assert config.sweep_interval == DEFAULT_SWEEP_INTERVAL == 600.0
     assert config.webhook_timeout == DEFAULT_WEBHOOK_TIMEOUT == 15.0
     assert config.webhook_attempts == DEFAULT_WEBHOOK_ATTEMPTS == 10
+    assert config.report_timeout == 48.0  # hours
     assert load(None).reassembly_timeout == DEFAULT_REASSEMBLY_TIMEOUT
 
 
@@ -386,6 +387,9 @@ def test_inbound_and_webhook_timing_from_a_file(tmp_path: Path) -> None:
         ("webhook_timeout", 60),
         ("webhook_attempts", 1),
         ("webhook_attempts", 50),
+        ("report_timeout", 0),  # 0: wait for reports for ever
+        ("report_timeout", 0.5),
+        ("report_timeout", 168),  # the 7 days a report is still matched in
     ],
 )
 def test_valid_timing_values(key: str, value: float) -> None:
@@ -416,6 +420,10 @@ def test_valid_timing_values(key: str, value: float) -> None:
         ("webhook_attempts", 2.5, "expected an integer, got 2.5"),
         ("webhook_attempts", True, "expected an integer, got True"),
         ("webhook_attempts", "10", "expected an integer, got '10'"),
+        ("report_timeout", -1, "expected hours from 0 to 168, got -1"),
+        ("report_timeout", 169, "expected hours from 0 to 168, got 169"),
+        ("report_timeout", float("nan"), "expected hours from 0 to 168"),
+        ("report_timeout", "48h", "expected an integer or a number"),
     ],
 )
 def test_each_bad_timing_value_names_its_key(key: str, value: object, message: str) -> None:

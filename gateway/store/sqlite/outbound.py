@@ -44,6 +44,13 @@ _UNSENT_WHERE: Final = (
 )
 # One query each, so that each uses its partial index (an OR of the two would scan the table).
 _WAITING_WHERES: Final = ("status = 'accepted'", "status = 'scheduled'")
+# A sent message still waiting for a delivery report (schema 18, through its partial index):
+# a part of it has none yet, or only "still trying" (TS 23.040 §9.2.3.15 0x20-0x3F).
+_AWAITING_REPORT: Final = (
+    "status = 'sent' AND report_given_up_at IS NULL AND date_sent IS NOT NULL "
+    "AND EXISTS (SELECT 1 FROM segments WHERE message_id = messages.id "
+    "AND (delivery IS NULL OR delivery = 'pending'))"
+)
 # A part sent, counted in its quarter hour (schema 17): one statement on the send path, the
 # recipient keyed with the database's secret by the function the engine gives the writer.
 _COUNT_PART: Final = (
@@ -265,6 +272,27 @@ class SqliteSendQueue(Engine):
                 for where in (_UNSENT_WHERE, *_WAITING_WHERES)
             ]
             return from_micros(min((row[0] for row in found if row is not None), default=None))
+
+        return await self._write(job)
+
+    async def next_report_wait(self) -> datetime | None:
+        def job(db: sqlite3.Connection) -> datetime | None:
+            row = db.execute(
+                f"SELECT date_sent FROM messages WHERE {_AWAITING_REPORT} "
+                "ORDER BY date_sent LIMIT 1"
+            ).fetchone()
+            return None if row is None else from_micros(row[0])
+
+        return await self._write(job)
+
+    async def give_up_reports(self, sent_before: datetime, at: datetime) -> list[str]:
+        def job(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute(
+                f"UPDATE messages SET report_given_up_at = ? WHERE {_AWAITING_REPORT} "
+                "AND date_sent <= ? RETURNING id, sid",
+                (to_micros(at), to_micros(sent_before)),
+            ).fetchall()
+            return [sid for _, sid in sorted(rows)]
 
         return await self._write(job)
 

@@ -383,4 +383,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     -- now, and every part recorded would keep updating it for nothing.
     DROP INDEX segments_by_sent_at;
     """,
+    # 18: when the gateway stopped waiting for a sent message's delivery reports
+    # (report_timeout, gateway.outbound.reports): the message stays `sent`, and a report that
+    # comes later is still matched and applied (segments_awaiting_report does not look here).
+    # The index holds the messages still waiting, oldest sent first: what the timer sleeps on.
+    """
+    ALTER TABLE messages ADD COLUMN report_given_up_at INTEGER;
+    CREATE INDEX messages_awaiting_report ON messages (date_sent)
+        WHERE status = 'sent' AND report_given_up_at IS NULL;
+    """,
 )

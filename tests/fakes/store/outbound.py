@@ -169,6 +169,28 @@ class OutboundSide(Tables):
             default=None,
         )
 
+    async def next_report_wait(self) -> datetime | None:
+        await self._turn()
+        return min(
+            (
+                r.message.date_sent
+                for r in self.by_id()
+                if r.awaiting_report and r.message.date_sent
+            ),
+            default=None,
+        )
+
+    async def give_up_reports(self, sent_before: datetime, at: datetime) -> list[str]:
+        await self._turn()
+        given_up = []
+        for row in self.by_id():
+            sent = row.message.date_sent
+            if row.awaiting_report and sent is not None and sent <= sent_before:
+                row.report_given_up_at = at
+                given_up.append(row.message.sid)
+        self._commit()
+        return given_up
+
     async def parts_sent(self, modem: str, since: datetime) -> PartsSent:
         await self._turn()
         counted: Counter[str] = Counter()

@@ -87,6 +87,7 @@ class MessageRow:
     parts: list[PartRow] = field(default_factory=list)  # in sequence order
     attempts: int = 0
     next_attempt_at: datetime = EPOCH
+    report_given_up_at: datetime | None = None  # report_timeout passed (schema 18)
 
     @property
     def status(self) -> Status:
@@ -95,6 +96,17 @@ class MessageRow:
     @property
     def underway(self) -> bool:
         return any(part.touched for part in self.parts)
+
+    @property
+    def awaiting_report(self) -> bool:
+        """Sent, not given up, and a part with no final report (no report, or only "still
+        trying")."""
+        return (
+            self.status is Status.SENT
+            and self.report_given_up_at is None
+            and self.message.date_sent is not None
+            and any(part.delivery in (None, Delivery.PENDING) for part in self.parts)
+        )
 
     def part(self, sequence: int) -> PartRow | None:
         return next((part for part in self.parts if part.sequence == sequence), None)
