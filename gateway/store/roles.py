@@ -54,7 +54,7 @@ class ReportWaits(Protocol):
         ``sent_before``; returns their SIDs."""
 
 
-class SendQueue(ReportWaits, Protocol):
+class SendQueue(Protocol):
     """The queue of messages out as the dispatcher (:mod:`gateway.outbound.dispatcher`) works
     it, one modem at a time: take the due work, claim each part at the modem's prompt, record
     it sent, defer or fail a message, expire the ones whose validity period ended."""
@@ -174,10 +174,10 @@ class QueueCounts(Protocol):
         """Messages not sent yet, by status (accepted, scheduled, queued, sending)."""
 
 
-class OutboundQueue(SendQueue, RoutingQueue, QueueCounts, Protocol):
+class OutboundQueue(SendQueue, RoutingQueue, QueueCounts, ReportWaits, Protocol):
     """The whole queue of messages out: a new message committed to it
-    (:mod:`gateway.outbound.accept`), and the parts the dispatcher, routing and the backlog
-    use."""
+    (:mod:`gateway.outbound.accept`), and the parts the dispatcher, routing, the backlog and
+    the report timer use."""
 
     async def create_message(self, message: Message, segments: Sequence[Segment]) -> None:
         """Commit a new message and its segments."""
