@@ -45,16 +45,6 @@ from drivers.errors import (
     SendError,
     TransportError,
 )
-from drivers.modem.detect import (
-    DEFAULT_BAUD,
-    DEVICES,
-    PROBE_TIMEOUT,
-    DetectedModem,
-    Found,
-    Silent,
-    candidates,
-    detect,
-)
 from drivers.modem.driver import GsmModem
 from drivers.modem.events import (
     IncomingCall,
@@ -76,6 +66,16 @@ from drivers.modem.ussd import DEFAULT_TIMEOUT as USSD_TIMEOUT
 from drivers.modem.ussd import UssdAnswer, UssdState, check_ussd_request
 
 if TYPE_CHECKING:
+    from drivers.modem.detect import (
+        DEFAULT_BAUD,
+        DEVICES,
+        PROBE_TIMEOUT,
+        DetectedModem,
+        Found,
+        Silent,
+        candidates,
+        detect,
+    )
     from drivers.simulated.fleet import SimulatedFleet
     from drivers.simulated.modem import SimulatedModem
 
@@ -152,6 +152,31 @@ def simulated_fleet(history: int | None = None) -> SimulatedFleet:
     from drivers.simulated.fleet import SimulatedFleet  # noqa: PLC0415 (as in _open_link)
 
     return SimulatedFleet(history)
+
+
+# Port detection (``smsgw detect``, ``smsgw init``) is loaded on first use of one of its names
+# (PEP 562): a running gateway never probes ports, and ``smsgw serve`` keeps none of it resident
+# (start-up and memory, issue 17).
+_DETECTION: Final = frozenset(
+    {
+        "DEFAULT_BAUD",
+        "DEVICES",
+        "PROBE_TIMEOUT",
+        "DetectedModem",
+        "Found",
+        "Silent",
+        "candidates",
+        "detect",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _DETECTION:
+        from drivers.modem import detect as detection  # noqa: PLC0415
+
+        return getattr(detection, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
