@@ -36,6 +36,50 @@ def test_serve_imports_no_other_command() -> None:
     assert not any(imported_after(["serve", "--help"]).values())
 
 
+# What the serve path loads only when it is used (start-up and memory, issue 17): a reload
+# (SIGHUP), port detection (`smsgw detect`), pyserial (a serial modem), the simulator (a
+# simulated modem), the OpenAPI document (its first GET) and TwiML's XML parser (the first
+# answer to a webhook).
+LAZY = (
+    "gateway.reload",
+    "drivers.modem.detect",
+    "serial",
+    "serial_asyncio",
+    "drivers.simulated",
+    "gateway.api.openapi",
+    "xml.etree.ElementTree",
+)
+
+
+def loaded(script: str, names: tuple[str, ...]) -> set[str]:
+    """Which of ``names`` a fresh interpreter holds once it ran ``script``."""
+    script += (
+        f"\nimport json, sys\nprint(json.dumps([n for n in {list(names)!r} if n in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_serve_imports_only_what_an_idle_gateway_needs() -> None:
+    script = "from gateway import cli\ncli.build_parser(('serve',))\nimport gateway.runtime"
+    assert loaded(script, LAZY) == set()
+
+
+def test_lazy_parts_still_load_where_they_are_used() -> None:
+    script = (
+        "import drivers\n"
+        "drivers.detect\n"  # smsgw detect's names, through drivers' module __getattr__
+        "import asyncio\n"
+        "from drivers.at.transport import open_serial\n"
+        "from drivers.errors import TransportError\n"
+        "try:\n    asyncio.run(open_serial('/nonexistent/tty'))\n"
+        "except TransportError:\n    pass\n"
+    )
+    assert loaded(script, LAZY) == {"drivers.modem.detect", "serial", "serial_asyncio"}
+
+
 def test_the_whole_command_line_still_knows_every_command() -> None:
     assert all(imported_after(["--help"]).values())
 
