@@ -62,11 +62,28 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True, slots=True)
 class Checkout:
-    """An interpreter and the directory it runs in (whose ``gateway`` package it imports)."""
+    """An interpreter and the directory it runs in (whose ``gateway`` package it imports), and
+    the environment its processes get (where their bytecode caches go)."""
 
     label: str
     python: Path
     cwd: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def bytecode_env(cache: Path | None) -> dict[str, str]:
+    """The environment of the measured processes. With ``cache``, bytecode is cached there
+    (``PYTHONPYCACHEPREFIX``, so no checkout is written to), as a release pip-installed in a
+    virtual environment has it compiled: the first, unmeasured pass writes it. Without, every
+    module is compiled from source at every start (``PYTHONDONTWRITEBYTECODE``, as in some
+    development shells): a start-up figure that says more about the compiler than the code."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    if cache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +132,7 @@ async def measure_imports(checkout: Checkout) -> Imports:
         str(checkout.python),
         *("-X", "importtime", "-m", "gateway", "serve", "--help"),
         cwd=checkout.cwd,
+        env=checkout.env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
@@ -179,6 +197,7 @@ async def measure_start(checkout: Checkout) -> Start:
             str(checkout.python),
             *("-m", "gateway", "serve", "--config", str(config)),
             cwd=checkout.cwd,
+            env=checkout.env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -268,12 +287,17 @@ def _top(result: Results) -> str:
     return markdown_table(("module", "cumulative ms (median)"), rows)
 
 
-def report(results: Sequence[Results], runs: int) -> str:
+def report(results: Sequence[Results], runs: int, *, cached: bool) -> str:
     method = (
         f"{runs} runs per checkout, alternated; per run one `python -X importtime -m gateway "
         f"serve --help` and one `smsgw serve` with {len(MODEMS)} in-process simulated modems "
         f"and a fresh data directory, its memory read {SETTLE_S:g} s after both were ready; "
-        "median (min-max)"
+        "median (min-max); "
+        + (
+            "bytecode cached (as a pip-installed release has it)"
+            if cached
+            else "no bytecode cache: every module compiled from source at every start"
+        )
     )
     lines = [
         "## Start-up and idle footprint (`smsgw serve`, two simulated modems)",
@@ -297,12 +321,14 @@ def report(results: Sequence[Results], runs: int) -> str:
     return "\n".join(lines)
 
 
-def _checkout(label: str, python: str | None, cwd: str | None) -> Checkout:
+def _checkout(label: str, python: str | None, cwd: str | None, caches: Path | None) -> Checkout:
     directory = Path(cwd).resolve() if cwd else ROOT
     interpreter = Path(python) if python else directory / ".venv" / "bin" / "python"
     if not python and not interpreter.exists():
         interpreter = Path(sys.executable)
-    return Checkout(label, interpreter, directory)
+    # One bytecode cache per checkout: the same paths are never shared between two trees.
+    cache = caches / directory.as_posix().strip("/").replace("/", "_") if caches else None
+    return Checkout(label, interpreter, directory, bytecode_env(cache))
 
 
 def main(argv: Sequence[str] = ()) -> None:
@@ -311,11 +337,20 @@ def main(argv: Sequence[str] = ()) -> None:
     parser.add_argument("--python", help="the interpreter (default: CWD/.venv/bin/python)")
     parser.add_argument("--cwd", help="the checkout to measure (default: this one)")
     parser.add_argument("--compare", metavar="OTHER", help="also measure the checkout OTHER")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="compile every module from source at every start (PYTHONDONTWRITEBYTECODE=1)",
+    )
     args = parser.parse_args(argv)  # none when `python -m bench` runs every benchmark
-    checkouts = [_checkout("this" if not args.cwd else Path(args.cwd).name, args.python, args.cwd)]
-    if args.compare:
-        checkouts.insert(0, _checkout(f"base ({args.compare})", None, args.compare))
-    print(report(asyncio.run(measure(checkouts, args.runs)), args.runs))
+    with tempfile.TemporaryDirectory(prefix="smsgw-pycache-") as name:
+        caches = None if args.no_bytecode_cache else Path(name)
+        label = "this" if not args.cwd else Path(args.cwd).name
+        checkouts = [_checkout(label, args.python, args.cwd, caches)]
+        if args.compare:
+            checkouts.insert(0, _checkout(f"base ({args.compare})", None, args.compare, caches))
+        results = asyncio.run(measure(checkouts, args.runs))
+    print(report(results, args.runs, cached=caches is not None))
 
 
 if __name__ == "__main__":
