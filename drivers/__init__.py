@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     )
     from drivers.simulated.fleet import SimulatedFleet
     from drivers.simulated.modem import SimulatedModem
+    from drivers.simulated.network import SimulatedNetwork
 
 # How a modem is reached: a serial device, a TCP connection (e.g. ser2net), or a simulated
 # modem in this process.
@@ -171,11 +172,20 @@ _DETECTION: Final = frozenset(
 )
 
 
+# The simulator's types, for a host to name what :func:`simulated_fleet` gives it; loaded, like
+# the simulator itself, only where one is used.
+_SIMULATOR: Final = frozenset({"SimulatedFleet", "SimulatedModem", "SimulatedNetwork"})
+
+
 def __getattr__(name: str) -> object:
     if name in _DETECTION:
         from drivers.modem import detect as detection  # noqa: PLC0415
 
         return getattr(detection, name)
+    if name in _SIMULATOR:
+        from drivers import simulated  # noqa: PLC0415
+
+        return getattr(simulated, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -218,6 +228,9 @@ __all__ = [
     "SignalChanged",
     "Silent",
     "SimState",
+    "SimulatedFleet",
+    "SimulatedModem",
+    "SimulatedNetwork",
     "StoredMessage",
     "Timeouts",
     "TransportError",
