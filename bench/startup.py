@@ -97,6 +97,7 @@ class Imports:
 class Start:
     first_ready_s: float
     all_ready_s: float
+    cpu_to_ready_s: float  # CPU time of all its threads until both were ready
     memory_kib: dict[str, int]  # the smaps_rollup keys of _ROLLUP_KEYS
     threads: int
 
@@ -157,6 +158,17 @@ def smaps_rollup(pid: int) -> dict[str, int]:
     return figures
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process's threads have run, from ``/proc/<pid>/task/*/schedstat`` (its
+    first field, in ns): a start-up figure that a busy machine inflates far less than the
+    wall-clock one (a thread that ended is left out: the gateway's live as long as it does)."""
+    total_ns = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            total_ns += int((task / "schedstat").read_text().split()[0])
+    return total_ns / 1e9
+
+
 def thread_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
@@ -208,9 +220,10 @@ async def measure_start(checkout: Checkout, settle_s: float = SETTLE_S) -> Start
             first, last = await asyncio.wait_for(
                 _until_ready(process.stdout, started), READY_TIMEOUT_S
             )
+            cpu = cpu_seconds(process.pid)
             drain = asyncio.create_task(_drain(process.stdout))
             await asyncio.sleep(settle_s)  # the idle gateway is what is measured
-            return Start(first, last, smaps_rollup(process.pid), thread_count(process.pid))
+            return Start(first, last, cpu, smaps_rollup(process.pid), thread_count(process.pid))
         finally:
             await stop_process(process)
             if drain is not None:
@@ -259,6 +272,7 @@ def _row(result: Results) -> list[str]:
         str(result.imports[-1].modules),
         _spread([start.first_ready_s for start in result.starts], "s"),
         _spread([start.all_ready_s for start in result.starts], "s"),
+        _spread([start.cpu_to_ready_s for start in result.starts], "s"),
         _spread(kib("Rss"), "MiB", 1),
         _spread(kib("Pss"), "MiB", 1),
         f"{statistics.median(kib('Pss_Anon')):.1f} / {statistics.median(kib('Pss_File')):.1f}",
@@ -272,6 +286,7 @@ _HEADER: Final = (
     "modules",
     "exec to first modem ready",
     "to both ready",
+    "CPU to both ready",
     "idle RSS",
     "idle PSS",
     "PSS anon / file (MiB)",
@@ -312,7 +327,9 @@ def report(results: Sequence[Results], runs: int, *, cached: bool) -> str:
         "",
         "- imports: the sum of the top-level cumulative times of `-X importtime` (the "
         "interpreter's own start-up not included); modules: how many it listed.",
-        "- ready: from just before the exec to the modem's `ready` log line on stdout.",
+        "- ready: from just before the exec to the modem's `ready` log line on stdout; CPU: "
+        "what the gateway's threads ran until then (`/proc/<pid>/task/*/schedstat`), less "
+        "inflated by a busy machine than the wall clock.",
         "- RSS/PSS: `/proc/<pid>/smaps_rollup`, MiB (2^20 bytes); PSS divides shared pages "
         "among the processes sharing them.",
         "",
