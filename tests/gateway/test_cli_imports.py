@@ -38,8 +38,8 @@ def test_serve_imports_no_other_command() -> None:
 
 # What the serve path loads only when it is used (start-up and memory, issue 17): a reload
 # (SIGHUP), port detection (`smsgw detect`), pyserial (a serial modem), the simulator (a
-# simulated modem), the OpenAPI document (its first GET) and TwiML's XML parser (the first
-# answer to a webhook).
+# simulated modem), the OpenAPI document (its first GET) and TwiML's reader and XML parser (the
+# first answer to a webhook).
 LAZY = (
     "gateway.reload",
     "drivers.modem.detect",
@@ -47,6 +47,7 @@ LAZY = (
     "serial_asyncio",
     "drivers.simulated",
     "gateway.api.openapi",
+    "gateway.webhooks.twiml",
     "xml.etree.ElementTree",
 )
 
