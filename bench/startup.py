@@ -32,6 +32,7 @@ import contextlib
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -321,7 +322,11 @@ def report(results: Sequence[Results], runs: int, *, cached: bool) -> str:
         "## Start-up and idle footprint (`smsgw serve`, two simulated modems)",
         "",
         run_header(method=method),
-        *(f"- {r.checkout.label}: `{r.checkout.python}` in `{r.checkout.cwd}`" for r in results),
+        *(
+            f"- {r.checkout.label}: `{r.checkout.python}` in `{r.checkout.cwd}` "
+            f"({_commit(r.checkout.cwd)})"
+            for r in results
+        ),
         "",
         markdown_table(_HEADER, [_row(result) for result in results]),
         "",
@@ -339,6 +344,21 @@ def report(results: Sequence[Results], runs: int, *, cached: bool) -> str:
     for result in results:
         lines += ["", f"Biggest imports, {result.checkout.label}:", "", _top(result)]
     return "\n".join(lines)
+
+
+def _commit(directory: Path) -> str:
+    """The commit a checkout is at, ``-dirty`` when its tracked files differ from it."""
+    try:
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "not a git checkout"
 
 
 def _checkout(label: str, python: str | None, cwd: str | None, caches: Path | None) -> Checkout:
