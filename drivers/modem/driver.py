@@ -136,8 +136,34 @@ class GsmModem:
         # delivering them and the network resends later.
         try:
             await self.channel.command("AT+CNMA")
+        except AtCommandError as exc:
+            # +CMS ERROR: 340, no acknowledgement expected: ours came after the network's
+            # timeout, and the ME then "shall automatically disable routing to TE by setting
+            # both <mt> and <ds> of +CNMI to zero" (§3.4.1). The network keeps what was not
+            # acknowledged and delivers it again once routing is back on.
+            log.warning("%s: AT+CNMA refused (%s): notifications set again", self.name, exc)
+            await self.renotify()
         except DriverError as exc:
             log.warning("%s: AT+CNMA failed: %s", self.name, exc)
+
+    async def renotify(self) -> bool:
+        """Set the chosen ``AT+CNMI`` again where the modem turned it off (after a missed
+        ``AT+CNMA``, TS 27.005 §3.4.1); whether it had to be. Cheap: one ``AT+CNMI?``, and
+        the set only when it differs."""
+        if self.info is None:
+            return False
+        wanted = self.info.cnmi
+        with contextlib.suppress(AtCommandError, AtReplyError):
+            reply = await self.channel.command("AT+CNMI?")
+            if replies.parse_cnmi(reply.lines)[:5] == wanted:
+                return False
+        try:
+            await self.channel.command(setup.cnmi_command(wanted))
+        except AtCommandError as exc:
+            log.warning("%s: %s refused: %s", self.name, setup.cnmi_command(wanted), exc)
+            return False
+        log.warning("%s: notifications were off; set again (AT+CNMI %s)", self.name, wanted)
+        return True
 
     # --- initialisation ----------------------------------------------------------------------
 
@@ -164,13 +190,13 @@ class GsmModem:
             await channel.command("AT+CMGF=0")
         except (AtCommandError, AtTimeout) as exc:
             raise ModemSetupError(f"{self.name}: the modem refuses PDU mode: {exc}") from exc
-        acknowledge = await setup.message_service(channel)
-        if acknowledge is not None:
-            self._acknowledge = acknowledge
         storage, report_storage, storages = await setup.choose_storage(
             channel, self.storages, self.settings.storage
         )
-        cnmi = await setup.choose_notifications(channel, self.profile)
+        notifications = await setup.choose_notifications(channel, self.profile)
+        if notifications.acknowledge is not None:
+            self._acknowledge = notifications.acknowledge
+        cnmi = notifications.cnmi
         self._rings.caller_id = await setup.call_reports(channel)
         smsc = await setup.service_centre(channel, self.settings.smsc)
         registration = await setup.enable_registration_reports(channel)
@@ -181,6 +207,7 @@ class GsmModem:
             report_storage=report_storage,
             storages=storages,
             cnmi=cnmi,
+            acknowledged=self._acknowledge,
             smsc=smsc,
             registration=registration,
             rssi=await self._rssi_or_none(),

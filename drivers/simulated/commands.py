@@ -328,6 +328,7 @@ def _cnmi(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     if ds == 1 and modem.personality.refuses_ds1:
         raise CommandFailed("CMS", 303)  # listed by AT+CNMI=?, refused all the same
     modem.cnmi = (mode, mt, bm, ds, bfr)
+    modem.notifications_set()
     return []
 
 
@@ -345,11 +346,8 @@ def _ranges(test: str) -> list[set[int]]:
 
 @handles("+CNMA")
 def _cnma(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    if not modem.routed_unacked:
+    if not modem.acknowledged():
         raise CommandFailed("CMS", _CMS_NO_ACK_EXPECTED)
-    modem.routed_unacked = False
-    if modem.routed_queue:
-        modem.receive(*modem.routed_queue.pop(0))
     return []
 
 

@@ -115,6 +115,11 @@ PERSONALITIES: Final = {
         ),
         replace(
             GENERIC,
+            name="stored",  # reports only stored (+CDSI): ds=1 not offered
+            cnmi_test="(0-2),(0-3),(0,2),(0,2),(0,1)",
+        ),
+        replace(
+            GENERIC,
             name="inband",  # AT+CNMI mode 3 offered: URCs then come inside responses
             cnmi_test="(0-3),(0-3),(0,2),(0-2),(0,1)",
             urcs_inband=True,
