@@ -282,7 +282,12 @@ def _csms(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     if argument == "?":
         return ["+CSMS: (0,1)"]
     (value,) = integers(argument, "CMS")
-    if value not in (0, 1) or (value == 0 and modem.personality.phase2_plus_only):
+    personality = modem.personality
+    if (
+        value not in (0, 1)
+        or (value == 0 and personality.phase2_plus_only)
+        or (value == 1 and personality.phase2_only)
+    ):
         raise CommandFailed("CMS", 303)
     modem.csms = value
     return ["+CSMS: 1,1,1"]
