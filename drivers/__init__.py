@@ -92,6 +92,7 @@ PERSONALITIES: Final = (
     "wavecom",
     "quectel",
     "cds",
+    "stored",
     "inband",
     "routed",
 )

@@ -73,6 +73,11 @@ class GsmModem:
         self.storages = Storages(channel)
         self.ussd_sessions = UssdSessions(channel, lambda: self.profile.ussd_packed)
         self._acknowledge = False  # +CMT/+CDS need AT+CNMA (AT+CSMS=1 in effect)
+        # Routed codes that came while initialising (AT+CNMI routing again brings what the
+        # network kept): unacknowledged until their subscriber, who subscribes once the modem
+        # is initialised, has them (see _release_held).
+        self._initializing = False
+        self._held: list[MessageRouted | ReportRouted] = []
         self._listeners = Listeners(channel.name)
         self._rings = Rings()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -92,8 +97,12 @@ class GsmModem:
     # --- events ------------------------------------------------------------------------------
 
     def subscribe(self, kind: type[E], callback: Callable[[E], None]) -> Callable[[], None]:
-        """Call ``callback`` for each event of type ``kind``; returns the unsubscribe."""
-        return self._listeners.subscribe(kind, callback)
+        """Call ``callback`` for each event of type ``kind``; returns the unsubscribe. A routed
+        ``+CMT``/``+CDS`` that came while the modem was initialised is given to the first."""
+        unsubscribe = self._listeners.subscribe(kind, callback)
+        if not self._initializing:
+            self._release_held()
+        return unsubscribe
 
     def _emit(self, event: ModemEvent) -> None:
         self._listeners.emit(event)
@@ -113,7 +122,16 @@ class GsmModem:
         except AtReplyError as exc:
             log.warning("%s: cannot read %r: %s", self.name, urc.line, exc)
             event = OtherUnsolicited(urc.line)
-        if isinstance(event, MessageRouted | ReportRouted) and self._acknowledge:
+        if isinstance(event, MessageRouted | ReportRouted):
+            if self._initializing:
+                self._held.append(event)  # AT+CSMS may not be known yet, nor its subscriber
+            else:
+                self._route(event)
+            return
+        self._emit(event)
+
+    def _route(self, event: MessageRouted | ReportRouted) -> None:
+        if self._acknowledge:
             if self._listeners.heard(type(event)):
                 # Acknowledged by the subscriber once committed: a crash before that leaves
                 # the message with the network, which delivers it again (TS 27.005 §3.4.4).
@@ -121,6 +139,17 @@ class GsmModem:
             else:
                 self._spawn(self.acknowledge())
         self._emit(event)
+
+    def _release_held(self) -> None:
+        """Route what came while initialising to its subscriber; what has none yet waits
+        (unacknowledged: the modem holds later routed codes back, and without a host the
+        network's timeout turns routing off and keeps them, TS 27.005 §3.4.1)."""
+        held, self._held = self._held, []
+        for event in held:
+            if self._listeners.heard(type(event)):
+                self._route(event)
+            else:
+                self._held.append(event)
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         async def run() -> None:
@@ -170,6 +199,15 @@ class GsmModem:
     async def initialize(self) -> ModemInfo:
         """Bring the modem to a known state: command state, PDU mode, storage, notifications,
         identity."""
+        self._initializing = True
+        try:
+            info = await self._initialize()
+        finally:
+            self._initializing = False
+        self._release_held()  # to subscribers already there (initialised again on one link)
+        return info
+
+    async def _initialize(self) -> ModemInfo:
         channel = self.channel
         await self.command_state()
         await attempt(channel, "ATE0")
