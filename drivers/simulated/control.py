@@ -384,6 +384,10 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
             "puk_attempts": modem.puk_attempts,
         },
         "report_delay": modem.report_delay,
+        # A routed +CMT/+CDS waits for AT+CNMA; routing turned off for want of one.
+        "ack_timeout": modem.ack_timeout,
+        "awaiting_ack": modem.routed_unacked,
+        "routing_disabled": modem.routing_disabled,
         "storages": {
             name: {"used": len(storage.slots), "capacity": storage.capacity}
             for name, storage in modem.storages.items()
