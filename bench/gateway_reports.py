@@ -427,7 +427,9 @@ async def measure() -> Run:
 
 
 async def _measure(receiver: CallbackReceiver, commands: Commands) -> Run:
-    async with receiver.listening(), modem_on_pty(NUMBER) as modem:
+    # The stored path (+CDSI, AT+CMGR, AT+CMGD) is what this measures: a modem that offers no
+    # routed reports (ds=1), as the Qualcomm-based ones take them.
+    async with receiver.listening(), modem_on_pty(NUMBER, "stored") as modem:
         modem.network.set_rule("*", HandsetRule(Fate.PHONE_OFF))
         undo = modem.observe(commands)
         spec = ModemSpec("gsm", "serial", NUMBER, port=modem.device)

@@ -233,6 +233,11 @@ class SimulatedModem(AtPeer):
             # TS 27.005 §3.4.1: no further +CMT/+CDS until the previous one is acknowledged.
             self.routed_queue.append((kind, pdu, length))
             return
+        if self.csms == 1 and (self._link is None or not self.plugged):
+            # No host to acknowledge it (unplugged, the modem is off; or no one on the line):
+            # the network keeps it, as after a missed AT+CNMA, until AT+CNMI routes again.
+            self._network_kept.append((kind, pdu, length))
+            return
         if self.csms == 1:
             self.routed_unacked = True
             self._awaiting = (kind, pdu, length)
