@@ -249,6 +249,12 @@ class SimulatedModem(AtPeer):
         else:
             self._urc(f"+CDS: {length}", pdu)
 
+    @property
+    def routed_waiting(self) -> int:
+        """Routed codes not acknowledged yet: the one awaiting AT+CNMA, those queued behind
+        it, and those the network keeps."""
+        return int(self.routed_unacked) + len(self.routed_queue) + len(self._network_kept)
+
     def _deliver(self, kind: str, pdu: str, length: int) -> None:
         """Deliver again what waited, as AT+CNMI now says."""
         if kind == _CMT:
