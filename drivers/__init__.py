@@ -93,6 +93,7 @@ PERSONALITIES: Final = (
     "wavecom",
     "quectel",
     "cds",
+    "stored",
     "inband",
     "routed",
 )

@@ -94,13 +94,19 @@ class Receiving:
 
 @contextlib.asynccontextmanager
 async def receiving(
-    *, store: MemoryStore | None = None, clock: Clock | None = None, **changes: Any
+    *,
+    store: MemoryStore | None = None,
+    clock: Clock | None = None,
+    personality: str = "generic",
+    **changes: Any,
 ) -> AsyncIterator[Receiving]:
     """Started as ``gateway/runtime.py`` starts them: the receiver before the modem (it hears
     the first connection), which is ready when this yields; stopped in the reverse order.
-    Alice's number sends its messages to :data:`SMS_URL`."""
+    Alice's number sends its messages to :data:`SMS_URL`; her modem is a simulated
+    ``personality``."""
     changes.setdefault("numbers", (NumberConfig(ALICE, sms_url=SMS_URL),))
-    configuration = config(ModemConfig("alice", "simulated", (ALICE,)), **changes)
+    alice = ModemConfig("alice", "simulated", (ALICE,), personality=personality)
+    configuration = config(alice, **changes)
     store, clock = store or MemoryStore(), clock or Clock()
     modems = ModemPool(configuration.modems, health_interval=0.0)
     webhooks = make_webhook_sender(store, clock)  # not started: woken, it does nothing here
