@@ -123,13 +123,6 @@ def percentile(values: Sequence[float], percent: float) -> float:
     return ordered[index]
 
 
-def numbers_from(first: str, count: int) -> list[str]:
-    """``count`` numbers counting up from ``first``, as ``smsgw simulate --pty-dir`` gives."""
-    digits = first.lstrip("+")
-    plus = first[: len(first) - len(digits)]
-    return [f"{plus}{int(digits) + i:0{len(digits)}d}" for i in range(count)]
-
-
 def proportional_set_kib(pid: int) -> int | None:
     """PSS from ``/proc/PID/smaps_rollup`` (Linux 4.14+), ``None`` where there is none."""
     try:
