@@ -18,9 +18,9 @@ whose ``sms_url`` is a receiver in this process.
 - The gateway's CPU (utime + stime of all its threads, ``/proc/PID/task/*/stat``) over the
   window: % of one core, and ms per part sent. VmRSS, VmHWM and PSS (``smaps_rollup``) at its
   end.
-- Inbound while every modem sends: a handset texts a random modem every 200 ms through the
-  control (``POST /modems/{i}/inject``); the latency runs from the injection to the webhook
-  reaching the receiver.
+- Inbound while every modem sends: a handset texts a random modem through the control (``POST
+  /modems/{i}/inject``), one every 12.8 s / N (every 200 ms at 64 modems); the latency runs
+  from the injection to the webhook reaching the receiver.
 
 Run alone with ``.venv/bin/python -m bench.pool`` (about 5 minutes); ``--counts 1,64``,
 ``--seconds 20``; ``--cwd ../other-checkout`` runs that checkout's ``.venv/bin/smsgw`` (both
@@ -68,7 +68,10 @@ STEADY_S: Final = 40.0
 WARM_UP_S: Final = 6.0  # the first sends, the first reports, the queue at its level
 BACKLOG_PER_MODEM: Final = 2  # created at once, before the stream
 OVERSUPPLY: Final = 1.05  # the stream's rate over the pool's capacity
-INBOUND_INTERVAL_S: Final = 0.2
+# One inbound SMS per modem every 12.8 s on average: every 200 ms in all at 64 modems, the
+# same share of each modem's time at every count (at 5 a second, one modem alone would spend
+# more time reading than sending).
+INBOUND_PER_MODEM_S: Final = 12.8
 SERVICE_SID: Final = "MG" + "0b" * 16
 FIRST_NUMBER: Final = "+15550001000"
 TEXT: Final = "Pool benchmark: one part of plain GSM 7-bit text."
@@ -145,15 +148,26 @@ class Program:
 
     argv: tuple[str, ...]
     cwd: Path | None = None
+    profiles: Path | None = None  # where the gateway's cProfile output goes, if anywhere
 
     @classmethod
-    def of(cls, checkout: Path | None) -> Program:
+    def of(cls, checkout: Path | None, profiles: Path | None = None) -> Program:
         if checkout is None:
-            return cls((sys.executable, "-m", "gateway"))
+            return cls((sys.executable, "-m", "gateway"), profiles=profiles)
         smsgw = checkout.resolve() / ".venv" / "bin" / "smsgw"
         if not smsgw.exists():
             raise SystemExit(f"{smsgw} does not exist (make .venv/.installed-tools there)")
+        if profiles is not None:
+            raise SystemExit("--profile goes with this checkout only (not --cwd)")
         return cls((str(smsgw),), checkout.resolve())
+
+    def gateway(self, count: int) -> tuple[str, ...]:
+        """The gateway's command: under cProfile (its event loop's thread) with a profile
+        directory, written when it stops."""
+        if self.profiles is None:
+            return self.argv
+        output = self.profiles.resolve() / f"gateway-{count}.prof"
+        return (sys.executable, "-m", "cProfile", "-o", str(output), "-m", "gateway")
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,12 +332,14 @@ async def stream(gateway: RunningGateway, count: int, creates: Creates) -> None:
 
 
 async def inbound(fleet: Fleet, injected: dict[str, float]) -> None:
-    """A handset texts a random modem every :data:`INBOUND_INTERVAL_S`, until cancelled."""
+    """A handset texts a random modem, one every :data:`INBOUND_PER_MODEM_S` / N, until
+    cancelled."""
     chooser = random.Random(17)  # the same modems in every run
+    interval = INBOUND_PER_MODEM_S / len(fleet.numbers)
     async with aiohttp.ClientSession() as session:
         start = time.perf_counter()
         for index in itertools.count():
-            due = start + index * INBOUND_INTERVAL_S
+            due = start + index * interval
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             text = f"pool inbound #{index:06d}"
             modem = chooser.randrange(len(fleet.numbers))
@@ -346,6 +362,7 @@ class PoolResult:
     parts: int  # SUBMITs accepted in the window, all modems
     cpu_s: float
     main_thread_cpu_s: float
+    simulator_cpu_s: float  # the other end's, all N modems: it shares the machine
     rss_mib: float
     hwm_mib: float
     pss_mib: float | None
@@ -414,7 +431,7 @@ async def run_pool(count: int, seconds: float, program: Program) -> PoolResult:
                 modems,
                 directory=directory,
                 tables=[service_table(fleet.numbers, receiver.url)],
-                program=program.argv,
+                program=program.gateway(count),
                 cwd=program.cwd,
             ) as gateway:
                 await gateway.wait_modems_ready(_READY_TIMEOUT_S)
@@ -431,9 +448,11 @@ async def _measure(
     try:
         await asyncio.sleep(WARM_UP_S)
         start, cpu_before = time.time(), cpu_times(gateway.pid)
+        simulator_before = cpu_times(fleet.pid)
         texts = asyncio.create_task(inbound(fleet, injected))
         await asyncio.sleep(seconds)
         end, cpu_after = time.time(), cpu_times(gateway.pid)
+        simulator_after = cpu_times(fleet.pid)
         used = memory(gateway.pid)
         pss = proportional_set_kib(gateway.pid)
     finally:
@@ -459,6 +478,7 @@ async def _measure(
         parts=len(window),
         cpu_s=cpu.total_s,
         main_thread_cpu_s=cpu.main_s,
+        simulator_cpu_s=(simulator_after - simulator_before).total_s,
         rss_mib=used.rss_mib,
         hwm_mib=used.hwm_mib,
         pss_mib=pss / 1024 if pss is not None else None,
@@ -488,6 +508,7 @@ def report(results: Sequence[PoolResult], command: str) -> str:
             str(r.parts),
             f"{r.cpu_percent:.1f} % ({r.main_thread_cpu_s / r.window_s * 100:.1f} % loop)",
             f"{r.cpu_ms_per_part:.2f}",
+            f"{r.simulator_cpu_s / r.window_s * 100:.1f} %",
             f"{r.rss_mib:.1f} / {r.hwm_mib:.1f}"
             + (f" / {r.pss_mib:.1f}" if r.pss_mib is not None else ""),
             f"{r.create_ms(50):.1f} / {r.create_ms(99):.1f}",
@@ -504,6 +525,7 @@ def report(results: Sequence[PoolResult], command: str) -> str:
         "parts",
         "gateway CPU (of one core)",
         "CPU ms/part",
+        "simulator CPU",
         "RSS / HWM / PSS MiB",
         "create p50 / p99 ms",
         "inbound webhook p50 / p99 ms",
@@ -515,7 +537,7 @@ def report(results: Sequence[PoolResult], command: str) -> str:
             command,
             f"{LATENCY_S:g} s per send, reports after {REPORT_DELAY_S:g} s, one Messaging "
             f"Service over all modems, creates at capacity + {OVERSUPPLY * 100 - 100:.0f} %, "
-            f"an inbound SMS every {INBOUND_INTERVAL_S * 1000:.0f} ms; {WARM_UP_S:g} s warm-up "
+            f"an inbound SMS per modem every {INBOUND_PER_MODEM_S:g} s; {WARM_UP_S:g} s warm-up "
             f"then a {results[0].window_s if results else STEADY_S:.0f} s steady window",
         ),
         "",
@@ -557,6 +579,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--cwd", type=Path, help="another checkout: run its .venv/bin/smsgw (an A/B comparison)"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="run the gateway under cProfile, one DIR/gateway-N.prof per count (its figures "
+        "are then the profiler's too)",
+    )
     args = parser.parse_args(argv)
     try:
         args.counts = [int(count) for count in args.counts.split(",")]
@@ -578,7 +607,7 @@ async def _run_all(counts: Sequence[int], seconds: float, program: Program) -> l
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
-    program = Program.of(args.cwd)
+    program = Program.of(args.cwd, args.profile)
     results = asyncio.run(_run_all(args.counts, args.seconds, program))
     command = "python -m bench.pool " + " ".join(sys.argv[1:] if argv is None else argv)
     print(report(results, command.strip()))
