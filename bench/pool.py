@@ -100,21 +100,31 @@ def pace(stamps: Iterable[float], latency_s: float) -> float | None:
     return latency_s / mean_interval if mean_interval > 0 else None
 
 
-def paces(
-    submissions: Iterable[Mapping[str, Any]],
-    numbers: Sequence[str],
-    start: float,
-    end: float,
-    latency_s: float,
-) -> dict[str, float | None]:
-    """Each number's :func:`pace` from the SUBMITs it sent between ``start`` and ``end``
+def sends(
+    submissions: Iterable[Mapping[str, Any]], numbers: Sequence[str], start: float, end: float
+) -> dict[str, list[float]]:
+    """Each number's SUBMITs between ``start`` and ``end``, as time stamps in order
     (``GET /submissions`` items: ``from`` and ``at``, an ISO 8601 time)."""
     stamps: dict[str, list[float]] = {number: [] for number in numbers}
     for item in submissions:
         at = datetime.fromisoformat(item["at"]).timestamp()
         if start <= at <= end and item["from"] in stamps:
             stamps[item["from"]].append(at)
+    return {number: sorted(times) for number, times in stamps.items()}
+
+
+def paces(stamps: Mapping[str, Sequence[float]], latency_s: float) -> dict[str, float | None]:
+    """Each number's :func:`pace`."""
     return {number: pace(times, latency_s) for number, times in stamps.items()}
+
+
+def intervals(stamps: Mapping[str, Sequence[float]]) -> list[float]:
+    """The intervals between each number's consecutive sends, all numbers together: their
+    spread tells a steady loss on every send (all a little over the latency) from a modem
+    left without work (a few long ones)."""
+    return [
+        later - earlier for times in stamps.values() for earlier, later in itertools.pairwise(times)
+    ]
 
 
 def percentile(values: Sequence[float], percent: float) -> float:
@@ -359,6 +369,7 @@ class PoolResult:
     count: int
     window_s: float
     paces: dict[str, float | None]
+    intervals_s: list[float]  # between consecutive sends of a modem, all modems
     parts: int  # SUBMITs accepted in the window, all modems
     cpu_s: float
     main_thread_cpu_s: float
@@ -465,17 +476,14 @@ async def _measure(
     while set(injected) - set(receiver.arrived) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     submissions = await _submissions(fleet.control)
-    window = [
-        item
-        for item in submissions
-        if start <= datetime.fromisoformat(item["at"]).timestamp() <= end
-    ]
+    stamps = sends(submissions, fleet.numbers, start, end)
     cpu = cpu_after - cpu_before
     return PoolResult(
         count=count,
         window_s=end - start,
-        paces=paces(window, fleet.numbers, start, end, LATENCY_S),
-        parts=len(window),
+        paces=paces(stamps, LATENCY_S),
+        intervals_s=intervals(stamps),
+        parts=sum(len(times) for times in stamps.values()),
         cpu_s=cpu.total_s,
         main_thread_cpu_s=cpu.main_s,
         simulator_cpu_s=(simulator_after - simulator_before).total_s,
@@ -505,6 +513,7 @@ def report(results: Sequence[PoolResult], command: str) -> str:
             f"{r.min_pace:.4f}",
             f"{r.median_pace:.4f}",
             str(r.slow_modems),
+            " / ".join(f"{percentile(r.intervals_s, p) * 1000:.0f}" for p in (50, 90, 99, 100)),
             str(r.parts),
             f"{r.cpu_percent:.1f} % ({r.main_thread_cpu_s / r.window_s * 100:.1f} % loop)",
             f"{r.cpu_ms_per_part:.2f}",
@@ -522,6 +531,7 @@ def report(results: Sequence[PoolResult], command: str) -> str:
         "min pace",
         "median pace",
         "< 99.5 %",
+        "send interval p50 / p90 / p99 / max ms",
         "parts",
         "gateway CPU (of one core)",
         "CPU ms/part",

@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from bench.pool import (
+    intervals,
     pace,
     paces,
     percentile,
     proportional_set_kib,
+    sends,
     service_table,
 )
 
@@ -39,23 +41,29 @@ def _at(seconds: float) -> str:
     return datetime.fromtimestamp(1_800_000_000 + seconds, UTC).isoformat()
 
 
-def test_paces_per_number_from_the_submissions_in_the_window_only() -> None:
+def test_sends_per_number_from_the_submissions_in_the_window_only() -> None:
     submissions = [
         {"from": "+1", "at": _at(0.0)},  # before the window
+        {"from": "+1", "at": _at(13.0)},
         {"from": "+1", "at": _at(10.0)},
         {"from": "+1", "at": _at(11.5)},
-        {"from": "+1", "at": _at(13.0)},
         {"from": "+2", "at": _at(10.2)},
         {"from": "+2", "at": _at(13.2)},
         {"from": "+9", "at": _at(11.0)},  # not one of the pool's
         {"from": "+2", "at": _at(40.0)},  # after it
     ]
-    start, end = 1_800_000_005.0, 1_800_000_020.0
-    result = paces(submissions, ["+1", "+2", "+3"], start, end, 1.5)
+    start = 1_800_000_005.0
+    stamps = sends(submissions, ["+1", "+2", "+3"], start, start + 15)
+    assert stamps == {
+        "+1": [start + 5, start + 6.5, start + 8],
+        "+2": [start + 5.2, start + 8.2],
+        "+3": [],
+    }
+    result = paces(stamps, 1.5)
     assert result["+1"] == pytest.approx(1.0)
     assert result["+2"] == pytest.approx(0.5)
     assert result["+3"] is None
-    assert set(result) == {"+1", "+2", "+3"}
+    assert sorted(intervals(stamps)) == pytest.approx([1.5, 1.5, 3.0])
 
 
 def test_nearest_rank_percentile() -> None:
