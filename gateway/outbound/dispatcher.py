@@ -338,32 +338,9 @@ class Dispatcher:
         modem = await handle.ready()
         if self._moved.pop(message.sid, None) is not None:
             return  # moved to another modem while this one was away
-        sending = None
         if message.status is Status.QUEUED:
-            # Committed while AT+CMGS goes out and its prompt comes back, rather than before:
-            # the grant at the prompt waits for it (_send_part), so no part goes before it,
-            # and a send costs one commit less between two parts on a busy gateway.
-            sending = asyncio.ensure_future(self.outcomes.set_status(message.sid, Status.SENDING))
-        try:
-            charge = charged(price, self.prices.unit)
-            await self._send_parts(
-                handle, modem, message, unsent, charge=charge, pacer=pacer, sending=sending
-            )
-        finally:
-            if sending is not None:
-                await sending  # done by now unless no part went; a StoreError is raised
-
-    async def _send_parts(
-        self,
-        handle: ModemHandle,
-        modem: Modem,
-        message: Message,
-        unsent: list[Segment],
-        *,
-        charge: Charge,
-        pacer: _Pacer,
-        sending: asyncio.Future[bool] | None,
-    ) -> None:
+            await self.outcomes.set_status(message.sid, Status.SENDING)
+        charge = charged(price, self.prices.unit)
         # A part acknowledged before a restart never goes again.
         for segment in unsent:
             await pacer.wait()
@@ -372,8 +349,8 @@ class Dispatcher:
             idle = self._idle[handle.id]
             idle.clear()
             try:
-                last = charge if segment is unsent[-1] else None
-                await self._send_part(handle, modem, message, segment, last, sending=sending)
+                last = segment is unsent[-1]
+                await self._send_part(handle, modem, message, segment, charge if last else None)
             except _PartDone:
                 return
             finally:
@@ -430,16 +407,12 @@ class Dispatcher:
         message: Message,
         segment: Segment,
         last: Charge | None = None,
-        *,
-        sending: asyncio.Future[bool] | None = None,
     ) -> None:
         """One part: AT+CMGS, granted at the prompt, and its TP-MR committed (with the
         message's ``sent`` when it is the ``last``, priced so); :class:`_PartDone` ends the
         message's turn (failed, deferred, expired)."""
 
         async def granted() -> str:
-            if sending is not None:
-                await sending  # the status 'sending' is committed before the part is granted
             return await self._claim(handle, message, segment)
 
         try:

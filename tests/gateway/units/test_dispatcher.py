@@ -6,7 +6,7 @@ the in-memory store, the test clock and a simulated modem."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,6 @@ import pytest
 from gateway.domain.models import Status
 from gateway.domain.pricing import PriceTable
 from gateway.modems.supervisor import ModemState
-from gateway.store import Claim
 from tests.fakes.clock import T0
 from tests.fakes.store import MemoryStore
 from tests.gateway.units.rig import ALICE, BOB, config, prepared
@@ -58,46 +57,6 @@ async def test_a_message_goes_part_by_part_and_is_sent() -> None:
         assert "".join(submissions(unit)) == LONG
         assert unit.store.callbacks(message.sid) == ["queued", "sent"]
         assert unit.dispatcher.metrics.parts_sent["alice"] == 3
-
-
-async def test_the_sending_commit_overlaps_the_prompt_and_comes_before_the_grant(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # 'sending' is committed while AT+CMGS goes out and its prompt comes back (one commit less
-    # between two sends), and the part is granted at the prompt only once it is: the network
-    # never has a part of a message still stored 'queued'.
-    async with sending() as unit:
-        committed = asyncio.Event()
-        update_status = unit.store.update_status
-
-        async def slow_sending(
-            sid: str, status: Status, at: datetime, *, error_code: int | None = None
-        ) -> bool:
-            if status is Status.SENDING:
-                await committed.wait()
-            return await update_status(sid, status, at, error_code=error_code)
-
-        monkeypatch.setattr(unit.store, "update_status", slow_sending)
-        claim_part = unit.store.claim_part
-        at_claim: list[Status] = []
-
-        async def claim(sid: str, sequence: int, modem_id: str, now: datetime) -> Claim:
-            at_claim.append(unit.store.messages[sid].status)
-            return await claim_part(sid, sequence, modem_id, now)
-
-        monkeypatch.setattr(unit.store, "claim_part", claim)
-        alice = unit.modems.simulated["alice"]
-        prompted = asyncio.Event()
-        alice.state_observers.append(lambda: prompted.set() if alice.data_mode else None)
-        message = await unit.send(body="Hello")
-        async with asyncio.timeout(10):
-            await prompted.wait()  # at the prompt while 'sending' is not committed yet
-        assert unit.modems.network.submissions == []
-        assert unit.store.messages[message.sid].status is Status.QUEUED
-        committed.set()
-        assert await unit.statuses.until(message.sid, Status.SENT) == [Status.SENDING, Status.SENT]
-        assert submissions(unit) == ["Hello"]
-        assert at_claim == [Status.SENDING]
 
 
 async def test_each_modem_sends_its_own_queue_in_order() -> None:
