@@ -23,6 +23,7 @@ BENCHMARKS: Final = (
     "bench.gateway_inbound",
     "bench.gateway_reports",
     "bench.webhook_isolation",
+    "bench.pool",  # five minutes: 1 to 64 modems
     "bench.gateway_list",
     "bench.http_hostile",
     "bench.soak",  # ten minutes of it

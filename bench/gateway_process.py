@@ -144,8 +144,10 @@ def config_text(
     settings: Sequence[str] = (),
     *,
     log_level: str = "warning",
+    tables: Sequence[str] = (),
 ) -> str:
-    """The configuration; ``settings`` are more ``key = value`` lines of ``[gateway]``."""
+    """The configuration; ``settings`` are more ``key = value`` lines of ``[gateway]``,
+    ``tables`` more tables after the modems' (e.g. a ``[[services]]``)."""
     return "\n\n".join(
         [
             "[gateway]",
@@ -153,6 +155,7 @@ def config_text(
             *settings,
             f'[[accounts]]\nsid = "{ACCOUNT_SID}"\nauth_token = "{AUTH_TOKEN}"',
             *(modem.toml() for modem in modems),
+            *tables,
         ]
     )
 
@@ -163,12 +166,17 @@ async def gateway_process(
     *,
     directory: Path | None = None,
     settings: Sequence[str] = (),
+    tables: Sequence[str] = (),
+    program: Sequence[str] = (sys.executable, "-m", "gateway"),
+    cwd: Path | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """Start ``smsgw serve`` with ``modems`` and a fresh data directory; stop it on the way out.
 
     ``directory`` (default: a new temporary one, removed afterwards) holds the configuration,
     the data directory and the gateway's log; ``settings`` are more lines of ``[gateway]``
-    (e.g. ``health_interval = 10``).
+    (e.g. ``health_interval = 10``), ``tables`` more tables (:func:`config_text`).
+    ``program`` and ``cwd``: how to run ``smsgw`` (another checkout's ``.venv/bin/smsgw``, for
+    an A/B comparison).
     """
     with contextlib.ExitStack() as stack:
         # SIGTERM to the benchmark then stops this gateway too, as SIGINT already does.
@@ -178,12 +186,13 @@ async def gateway_process(
         data_dir = directory / "data"
         config = directory / "gateway.toml"
         port = free_port()
-        config.write_text(config_text(port, data_dir, modems, settings))
+        config.write_text(config_text(port, data_dir, modems, settings, tables=tables))
         log = directory / "gateway.log"
         with log.open("wb") as sink:  # a file, not a pipe that could fill up unread
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                *("-m", "gateway", "serve", "--config", str(config)),
+                *program,
+                *("serve", "--config", str(config)),
+                cwd=cwd,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=sink,
                 stderr=asyncio.subprocess.STDOUT,

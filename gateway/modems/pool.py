@@ -45,6 +45,10 @@ class ModemPool:
     ) -> None:
         self._fleet: SimulatedFleet | None = None  # made with the first simulated modem
         self.handles: dict[str, ModemHandle] = {}
+        # By number, for for_number(): asked for every message a Messaging Service routes, for
+        # each number of its pool, so a scan of the handles would be O(modems²) per message.
+        # Rebuilt on first use after any change to the handles (the methods below).
+        self._by_number: dict[str, ModemHandle] | None = None
         # The SIMs' balances, watched by USSD where a modem has a balance_ussd (by modem id).
         self.balances: dict[str, BalanceWatch] = {}
         self.health_interval = health_interval
@@ -83,12 +87,14 @@ class ModemPool:
         )
         added = tuple(self.add(config) for config in configs if config.id not in self.handles)
         self.handles = {id_: self.handles[id_] for id_ in wanted}
+        self._by_number = None
         return PoolChanges(removed, replaced, added)
 
     def add(self, config: ModemConfig) -> ModemHandle:
         """A handle for a new modem, in the pool; not started."""
         handle = ModemHandle(config, self._params(config), health_interval=self.health_interval)
         self.handles[config.id] = handle
+        self._by_number = None
         self.balances.pop(config.id, None)
         if config.balance_ussd:
             watch = self.balances[config.id] = BalanceWatch(config)
@@ -99,6 +105,7 @@ class ModemPool:
     def remove(self, modem_id: str) -> ModemHandle:
         """Take a modem out of the pool (its messages wait in the database for its return)."""
         handle = self.handles.pop(modem_id)
+        self._by_number = None
         self.balances.pop(modem_id, None)
         self._removed[modem_id] = handle.config
         if self._fleet is not None:
@@ -111,6 +118,7 @@ class ModemPool:
         simulated modem keeps its SIM, and what is stored on it, unless what makes it (its
         numbers, personality or PIN) changed."""
         old = self.handles.pop(config.id)
+        self._by_number = None
         if config.driver != "simulated" and self._fleet is not None:
             self._fleet.remove(config.id)
         # A simulated one: the fleet keeps its SIM or makes a new one (SimulatedFleet.modem).
@@ -137,10 +145,13 @@ class ModemPool:
         return replace(params, simulator=sim)
 
     def for_number(self, number: str) -> ModemHandle | None:
-        for handle in self.handles.values():
-            if number in handle.config.numbers:
-                return handle
-        return None
+        if self._by_number is None:
+            by_number: dict[str, ModemHandle] = {}
+            for handle in self.handles.values():
+                for owned in handle.config.numbers:
+                    by_number.setdefault(owned, handle)  # the first modem's, as a scan finds
+            self._by_number = by_number
+        return self._by_number.get(number)
 
     def start(self, tasks: Tasks | None = None) -> None:
         for handle in self.handles.values():
