@@ -67,6 +67,7 @@ from drivers.modem.events import (
     ReportRouted,
     ReportStored,
     SignalChanged,
+    StorageFull,
 )
 from drivers.modem.info import Identity, ModemInfo, ModemSettings
 from drivers.modem.network import Network, SimState
@@ -193,6 +194,7 @@ __all__ = [
     "SignalChanged",
     "Silent",
     "SimState",
+    "StorageFull",
     "StoredMessage",
     "Timeouts",
     "TransportError",
