@@ -1,9 +1,14 @@
 """Receiving: every PDU a modem holds or announces becomes an inbound message, exactly once.
 
-``+CMTI`` is read (``AT+CMGR``) at once and ``+CMT`` taken as it comes; on every connection and
-on a slow safety sweep, every storage is listed (``AT+CMGL=4``) so that nothing left on the SIM
-is missed. A PDU is committed first and deleted from the modem only then; the same PDU read
-again (a re-read, a restart, a network resend) is recognised by its key and adds nothing.
+A ``+CMTI``/``+CDSI`` has the storage it names listed (``AT+CMGL=4``): one command takes every
+message and report there, however many arrived meanwhile, and the announcements queued before
+that listing began are then skipped (by when they were queued, not by index: a slot deleted is
+reused at once). ``+CMT`` is taken as it comes. On every connection, on a slow safety sweep,
+when a storage is found past half full (:mod:`gateway.inbound.storage_watch`) and when the
+modem says one is full (:class:`~drivers.StorageFull`), every storage is listed so that nothing
+left on the SIM is missed. A PDU is committed first and deleted from the modem (``AT+CMGD``,
+one per index committed) only then; the same PDU read again (a re-read, a restart, a network
+resend) is recognised by its key and adds nothing.
 
 A status report is applied to the part it is for; a part of a message goes to
 :mod:`gateway.inbound.reassembly`, which makes its message (at once, or once its group is
@@ -30,6 +35,7 @@ from drivers import (
     ModemLost,
     ReportRouted,
     ReportStored,
+    StorageFull,
 )
 from drivers.codec import Deliver, PduError, StatusReport, decode
 from gateway.accounts.numbers import PhoneNumbers
@@ -40,6 +46,7 @@ from gateway.domain.errors import StoreError
 from gateway.domain.models import Message
 from gateway.domain.records import ReceivedReport, ReportMatch
 from gateway.inbound.reassembly import Reassembly
+from gateway.inbound.storage_watch import StorageWatch
 from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.metrics import Metrics
@@ -57,10 +64,15 @@ RETRY: Final = 30.0  # seconds before the SIM is read again after the database r
 
 @dataclass(frozen=True, slots=True)
 class Sweep:
-    """List every storage."""
+    """List ``storage`` (``None``: every one), unless a listing of it began after this was
+    ``queued`` (the modem's count of jobs queued then); ``urgent``: the storage watch's."""
+
+    storage: str | None = None
+    queued: int = 0
+    urgent: bool = False
 
 
-Event = MessageStored | ReportStored | MessageRouted | ReportRouted | Sweep
+Event = MessageRouted | ReportRouted | Sweep
 Job = tuple[Modem, Event]  # the modem that said so: a routed code is acknowledged to it
 
 
@@ -100,6 +112,12 @@ class InboundReceiver:
         self._workers: dict[str, list[asyncio.Task[None]]] = {}  # per modem: receive, sweep
         self._retries: dict[str, asyncio.TimerHandle] = {}  # a sweep after a failed commit
         self._retimed = asyncio.Event()  # set, and replaced, when sweep_interval changes
+        # Per modem: jobs queued so far; for each storage, that count when its last listing
+        # began (what was queued by then is in that listing); what its storages hold.
+        self._queued: dict[str, int] = {}
+        self._listed: dict[str, dict[str, int]] = {}
+        self.watches: dict[str, StorageWatch] = {}
+        self._urgent: set[str] = set()  # modems with an urgent sweep queued
         self._report_listeners: Listeners[[ReportMatch]] = Listeners("a status report")
 
     # --- wiring ------------------------------------------------------------------------------
@@ -122,6 +140,7 @@ class InboundReceiver:
         """Receive from ``handle``'s modem (at start, and for a modem a reload added or opened
         again), before it starts: it hears the first connection."""
         self._queues[handle.id] = asyncio.Queue()
+        self._queued[handle.id] = 0
         handle.on_connected(functools.partial(self._connected, handle))
         # Back in service on the same connection: what came meanwhile is on the SIM.
         handle.on_recovered(functools.partial(self.sweep_now, handle))
@@ -146,6 +165,9 @@ class InboundReceiver:
             timer.cancel()
         await stop_tasks(self._workers.pop(modem_id, []))
         self._queues.pop(modem_id, None)
+        self._listed.pop(modem_id, None)
+        self.watches.pop(modem_id, None)
+        self._urgent.discard(modem_id)
 
     def reconfigure(self, config: Config) -> None:
         """Take a reloaded configuration: its services, reassembly timeout and sweep interval
@@ -168,16 +190,46 @@ class InboundReceiver:
         queue = self._queues.get(handle.id)
         if queue is None:
             return  # a modem being taken away by a reload: the next connection sweeps
+        self._listed[handle.id] = {}  # a new connection: nothing listed on it yet
+        self.watches[handle.id] = watch = StorageWatch()
+        self._urgent.discard(handle.id)
 
         def take(event: Event) -> None:
             queue.put_nowait((modem, event))
 
-        modem.subscribe(MessageStored, take)
+        def stored(event: MessageStored | ReportStored) -> None:
+            if watch.stored(event.storage, event.index):
+                self._sweep_urgently(handle, modem, f"{event.storage} is past half full")
+            self._enqueue(handle, modem, event.storage)
+
+        def full(event: StorageFull) -> None:
+            self.metrics.storage_full[handle.id] += 1
+            log.warning("%s: storage full (%s); emptying it now", handle.id, event.source)
+            self._enqueue(handle, modem, event.storage)
+
+        modem.subscribe(MessageStored, stored)
         modem.subscribe(MessageRouted, take)
-        modem.subscribe(ReportStored, take)
+        modem.subscribe(ReportStored, stored)
         modem.subscribe(ReportRouted, take)
-        # Whatever arrived while nobody was listening is still in the modem's storage.
-        take(Sweep())
+        modem.subscribe(StorageFull, full)
+        # Whatever arrived while nobody was listening is still in the modem's storage; the
+        # first sweep also learns how much each storage holds.
+        self._enqueue(handle, modem, None, urgent=True)
+
+    def _enqueue(
+        self, handle: ModemHandle, modem: Modem, storage: str | None, *, urgent: bool = False
+    ) -> None:
+        queue = self._queues.get(handle.id)
+        if queue is None:
+            return
+        queued = self._queued[handle.id] = self._queued[handle.id] + 1
+        queue.put_nowait((modem, Sweep(storage, queued, urgent)))
+
+    def _sweep_urgently(self, handle: ModemHandle, modem: Modem, why: str) -> None:
+        if handle.id not in self._urgent:
+            self._urgent.add(handle.id)
+            log.info("%s: %s; sweeping every storage now", handle.id, why)
+            self._enqueue(handle, modem, None, urgent=True)
 
     async def _sweeps(self, handle: ModemHandle) -> None:
         while True:
@@ -197,9 +249,8 @@ class InboundReceiver:
 
     def sweep_now(self, handle: ModemHandle) -> None:
         """List ``handle``'s storages soon (after what is already queued)."""
-        queue = self._queues.get(handle.id)
-        if handle.modem is not None and queue is not None:
-            queue.put_nowait((handle.modem, Sweep()))
+        if handle.modem is not None:
+            self._enqueue(handle, handle.modem, None)
 
     async def settled(self) -> None:
         """Returns once every notification and sweep queued so far has been dealt with."""
@@ -221,14 +272,12 @@ class InboundReceiver:
         if modem is not handle.modem:
             return  # from a connection since lost: the new one's sweep reads the SIM
         try:
-            if isinstance(event, MessageStored | ReportStored):
-                await self._read_stored(handle, modem, event.storage, event.index)
+            if isinstance(event, Sweep):
+                await self._sweep(handle, modem, event)
             elif isinstance(event, MessageRouted | ReportRouted):
                 await self.accept(handle, event.pdu, event.length)
                 if event.needs_ack:
                     await modem.acknowledge()  # only once committed
-            else:
-                await self.sweep(handle, modem)
         except ModemLost:
             pass  # the next connection's sweep reads whatever is still stored
         except AtTimeout as exc:
@@ -247,30 +296,60 @@ class InboundReceiver:
             # still on the SIM for the next sweep.
             log.exception("%s: receiving failed", handle.id)
 
-    async def _read_stored(
-        self, handle: ModemHandle, modem: Modem, storage: str, index: int
-    ) -> None:
-        entry = await modem.read_message(storage, index)
-        if entry is None:
-            return  # already read and deleted (a sweep got there first)
-        await self.accept(handle, entry.pdu, entry.length)
-        await modem.delete_message(storage, index)  # only once committed
-
-    async def sweep(self, handle: ModemHandle, modem: Modem) -> None:
-        """List every storage and take what is there (on connect, and now and then)."""
+    async def _sweep(self, handle: ModemHandle, modem: Modem, sweep: Sweep) -> None:
+        if sweep.urgent:
+            self._urgent.discard(handle.id)
+        listed = self._listed.setdefault(handle.id, {})
+        if sweep.storage is not None:
+            if sweep.queued > listed.get(sweep.storage, 0):
+                await self._take(handle, modem, sweep.storage)
+            return  # else: listed since it was announced, with whatever it announced
         info = modem.info
-        storages = info.storages if info is not None else ()
-        for storage in storages:
+        for storage in info.storages if info is not None else ():
+            if sweep.queued <= listed.get(storage, 0):
+                continue
             try:
-                entries = await modem.list_messages(storage)
+                await self._take(handle, modem, storage)
             except DriverError as exc:
+                if isinstance(exc, ModemLost | AtTimeout):
+                    raise
                 log.info("%s: cannot list %s: %s", handle.id, storage, exc)
                 continue
-            for entry in entries:
-                if entry.stat in (2, 3):
-                    continue  # a message stored for sending, not one received
-                await self.accept(handle, entry.pdu, entry.length)
-                await modem.delete_message(storage, entry.index)
+            watch = self.watches.get(handle.id)
+            if watch is not None and storage not in watch.usage:
+                await self._learn(watch, handle, modem, storage)
+
+    async def _take(self, handle: ModemHandle, modem: Modem, storage: str) -> None:
+        """One ``AT+CMGL=4`` of ``storage``; each message and report in it committed, then
+        deleted by its index. Not ``AT+CMGD=<index>,1`` ("all read", TS 27.005 §3.5.4): the
+        listing marks what it lists read, so that would also delete what failed to commit,
+        and a modem that stores reports as read would lose one that arrived meanwhile."""
+        began = self._queued[handle.id]
+        entries = await modem.list_messages(storage)
+        self._listed.setdefault(handle.id, {})[storage] = began
+        left = 0
+        for entry in entries:
+            if entry.stat in (2, 3):
+                left += 1
+                continue  # a message stored for sending, not one received
+            await self.accept(handle, entry.pdu, entry.length)
+            await modem.delete_message(storage, entry.index)  # only once committed
+        watch = self.watches.get(handle.id)
+        if watch is not None:
+            watch.listed(storage, left)
+
+    async def _learn(
+        self, watch: StorageWatch, handle: ModemHandle, modem: Modem, storage: str
+    ) -> None:
+        """(used, total) of ``storage`` for the watch (``AT+CPMS?``: once per connection)."""
+        try:
+            used, total = await modem.storage_usage(storage)
+        except DriverError as exc:
+            if isinstance(exc, ModemLost | AtTimeout):
+                raise
+            log.info("%s: cannot read how full %s is: %s", handle.id, storage, exc)
+            used, total = 0, 0  # unknown: not asked again on this connection
+        watch.learned(storage, used, total)
 
     # --- accepting a PDU ---------------------------------------------------------------------
 
