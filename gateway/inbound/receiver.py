@@ -65,11 +65,10 @@ RETRY: Final = 30.0  # seconds before the SIM is read again after the database r
 @dataclass(frozen=True, slots=True)
 class Sweep:
     """List ``storage`` (``None``: every one), unless a listing of it began after this was
-    ``queued`` (the modem's count of jobs queued then); ``urgent``: the storage watch's."""
+    ``queued`` (the modem's count of jobs queued then)."""
 
     storage: str | None = None
     queued: int = 0
-    urgent: bool = False
 
 
 Event = MessageRouted | ReportRouted | Sweep
@@ -117,7 +116,9 @@ class InboundReceiver:
         self._queued: dict[str, int] = {}
         self._listed: dict[str, dict[str, int]] = {}
         self.watches: dict[str, StorageWatch] = {}
-        self._urgent: set[str] = set()  # modems with an urgent sweep queued
+        # Per modem: storages to list before the next job, the job count then (None: every
+        # one): a storage past half full, or full.
+        self._pressing: dict[str, dict[str | None, int]] = {}
         self._report_listeners: Listeners[[ReportMatch]] = Listeners("a status report")
 
     # --- wiring ------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class InboundReceiver:
         self._queues.pop(modem_id, None)
         self._listed.pop(modem_id, None)
         self.watches.pop(modem_id, None)
-        self._urgent.discard(modem_id)
+        self._pressing.pop(modem_id, None)
 
     def reconfigure(self, config: Config) -> None:
         """Take a reloaded configuration: its services, reassembly timeout and sweep interval
@@ -192,20 +193,23 @@ class InboundReceiver:
             return  # a modem being taken away by a reload: the next connection sweeps
         self._listed[handle.id] = {}  # a new connection: nothing listed on it yet
         self.watches[handle.id] = watch = StorageWatch()
-        self._urgent.discard(handle.id)
+        pressing: dict[str | None, int] = {}
+        self._pressing[handle.id] = pressing
 
         def take(event: Event) -> None:
             queue.put_nowait((modem, event))
 
         def stored(event: MessageStored | ReportStored) -> None:
-            if watch.stored(event.storage, event.index):
-                self._sweep_urgently(handle, modem, f"{event.storage} is past half full")
             self._enqueue(handle, modem, event.storage)
+            if watch.stored(event.storage, event.index):
+                # Its listing is queued; it goes before whatever else is queued first.
+                pressing.setdefault(event.storage, self._queued[handle.id])
 
         def full(event: StorageFull) -> None:
             self.metrics.storage_full[handle.id] += 1
             log.warning("%s: storage full (%s); emptying it now", handle.id, event.source)
-            self._enqueue(handle, modem, event.storage)
+            self._enqueue(handle, modem, event.storage)  # wakes the worker if it waits
+            pressing.setdefault(event.storage, self._queued[handle.id])
 
         modem.subscribe(MessageStored, stored)
         modem.subscribe(MessageRouted, take)
@@ -214,22 +218,14 @@ class InboundReceiver:
         modem.subscribe(StorageFull, full)
         # Whatever arrived while nobody was listening is still in the modem's storage; the
         # first sweep also learns how much each storage holds.
-        self._enqueue(handle, modem, None, urgent=True)
+        self._enqueue(handle, modem, None)
 
-    def _enqueue(
-        self, handle: ModemHandle, modem: Modem, storage: str | None, *, urgent: bool = False
-    ) -> None:
+    def _enqueue(self, handle: ModemHandle, modem: Modem, storage: str | None) -> None:
         queue = self._queues.get(handle.id)
         if queue is None:
             return
         queued = self._queued[handle.id] = self._queued[handle.id] + 1
-        queue.put_nowait((modem, Sweep(storage, queued, urgent)))
-
-    def _sweep_urgently(self, handle: ModemHandle, modem: Modem, why: str) -> None:
-        if handle.id not in self._urgent:
-            self._urgent.add(handle.id)
-            log.info("%s: %s; sweeping every storage now", handle.id, why)
-            self._enqueue(handle, modem, None, urgent=True)
+        queue.put_nowait((modem, Sweep(storage, queued)))
 
     async def _sweeps(self, handle: ModemHandle) -> None:
         while True:
@@ -264,6 +260,10 @@ class InboundReceiver:
         while True:
             modem, event = await queue.get()
             try:
+                pressing = self._pressing.get(handle.id)
+                while pressing:  # a storage filling (or full) first: it loses what comes next
+                    storage, queued = pressing.popitem()
+                    await self._handle(handle, modem, Sweep(storage, queued))
                 await self._handle(handle, modem, event)
             finally:
                 queue.task_done()
@@ -297,8 +297,6 @@ class InboundReceiver:
             log.exception("%s: receiving failed", handle.id)
 
     async def _sweep(self, handle: ModemHandle, modem: Modem, sweep: Sweep) -> None:
-        if sweep.urgent:
-            self._urgent.discard(handle.id)
         listed = self._listed.setdefault(handle.id, {})
         if sweep.storage is not None:
             if sweep.queued > listed.get(sweep.storage, 0):
