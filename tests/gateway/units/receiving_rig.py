@@ -57,6 +57,14 @@ class Inbox:
                 await self._changed.wait()
         return self.messages[:count]
 
+    async def reported(self, count: int) -> list[ReportMatch]:
+        """The first ``count`` reports applied, once they have been."""
+        async with asyncio.timeout(WAIT):
+            while len(self.reports) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.reports[:count]
+
     async def report(self) -> ReportMatch:
         """The first report applied, once it has been."""
         async with asyncio.timeout(WAIT):
@@ -94,13 +102,19 @@ class Receiving:
 
 @contextlib.asynccontextmanager
 async def receiving(
-    *, store: MemoryStore | None = None, clock: Clock | None = None, **changes: Any
+    *,
+    store: MemoryStore | None = None,
+    clock: Clock | None = None,
+    personality: str = "generic",
+    **changes: Any,
 ) -> AsyncIterator[Receiving]:
     """Started as ``gateway/runtime.py`` starts them: the receiver before the modem (it hears
     the first connection), which is ready when this yields; stopped in the reverse order.
-    Alice's number sends its messages to :data:`SMS_URL`."""
+    Alice's number sends its messages to :data:`SMS_URL`; her modem behaves as
+    ``personality``."""
     changes.setdefault("numbers", (NumberConfig(ALICE, sms_url=SMS_URL),))
-    configuration = config(ModemConfig("alice", "simulated", (ALICE,)), **changes)
+    alice = ModemConfig("alice", "simulated", (ALICE,), personality=personality)
+    configuration = config(alice, **changes)
     store, clock = store or MemoryStore(), clock or Clock()
     modems = ModemPool(configuration.modems, health_interval=0.0)
     webhooks = make_webhook_sender(store, clock)  # not started: woken, it does nothing here
