@@ -119,6 +119,7 @@ class InboundReceiver:
         # Per modem: storages to list before the next job, the job count then (None: every
         # one): a storage past half full, or full.
         self._pressing: dict[str, dict[str | None, int]] = {}
+        self._sweeping: dict[str, Sweep] = {}  # per modem: the listing under way
         self._report_listeners: Listeners[[ReportMatch]] = Listeners("a status report")
 
     # --- wiring ------------------------------------------------------------------------------
@@ -207,6 +208,12 @@ class InboundReceiver:
 
         def full(event: StorageFull) -> None:
             self.metrics.storage_full[handle.id] += 1
+            under_way = self._sweeping.get(handle.id)
+            if under_way is not None and under_way.storage in (None, event.storage):
+                # Being emptied: what it did not list is announced and queued. (And a +CMS
+                # ERROR: 322 answered to its own commands must not start it again and again.)
+                log.warning("%s: storage full (%s) while emptied", handle.id, event.source)
+                return
             log.warning("%s: storage full (%s); emptying it now", handle.id, event.source)
             self._enqueue(handle, modem, event.storage)  # wakes the worker if it waits
             pressing.setdefault(event.storage, self._queued[handle.id])
@@ -261,9 +268,10 @@ class InboundReceiver:
             modem, event = await queue.get()
             try:
                 pressing = self._pressing.get(handle.id)
-                while pressing:  # a storage filling (or full) first: it loses what comes next
+                while pressing and handle.modem is not None:
+                    # A storage filling (or full) first: it loses what comes next.
                     storage, queued = pressing.popitem()
-                    await self._handle(handle, modem, Sweep(storage, queued))
+                    await self._handle(handle, handle.modem, Sweep(storage, queued))
                 await self._handle(handle, modem, event)
             finally:
                 queue.task_done()
@@ -297,6 +305,13 @@ class InboundReceiver:
             log.exception("%s: receiving failed", handle.id)
 
     async def _sweep(self, handle: ModemHandle, modem: Modem, sweep: Sweep) -> None:
+        self._sweeping[handle.id] = sweep
+        try:
+            await self._sweep_storages(handle, modem, sweep)
+        finally:
+            del self._sweeping[handle.id]
+
+    async def _sweep_storages(self, handle: ModemHandle, modem: Modem, sweep: Sweep) -> None:
         listed = self._listed.setdefault(handle.id, {})
         if sweep.storage is not None:
             if sweep.queued > listed.get(sweep.storage, 0):

@@ -15,7 +15,9 @@ from typing import Final
 import pytest
 
 from drivers.codec.pdu import fields
+from drivers.simulated.commands import HANDLERS
 from drivers.simulated.pdus import status_report_pdu
+from drivers.simulated.state import CommandFailed
 from gateway.domain.models import Status
 from gateway.inbound.storage_watch import StorageWatch
 from tests.fakes.clock import T0
@@ -141,3 +143,22 @@ def test_the_watch_takes_an_index_as_a_hint_and_a_listing_as_the_truth() -> None
     watch.listed("SR", 0)
     assert not watch.stored("SR", 0)
     assert watch.usage["SR"] == (1, 20)
+
+
+async def test_a_modem_answering_its_listing_with_322_is_not_listed_again_and_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Firmware that answers AT+CMGL itself with +CMS ERROR: 322: the sweep gives up on that
+    storage as on any error (the next sweep tries again), without a loop of listings."""
+
+    def full(*_: object) -> list[str]:
+        raise CommandFailed("CMS", 322)
+
+    async with receiving(personality="quectel") as unit:
+        monkeypatch.setitem(HANDLERS, "+CMGL", full)
+        unit.commands.seen.clear()
+        unit.receiver.sweep_now(unit.modems.handles["alice"])
+        await unit.receiver.settled()
+        storages = unit.sim.storages
+        assert counted(unit, "AT+CMGL") == len(storages)  # each storage once
+        assert unit.receiver.metrics.storage_full["alice"] == len(storages)
