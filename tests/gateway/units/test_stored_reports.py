@@ -9,6 +9,7 @@ The modems here store their reports whatever the default personality does: "zte"
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Final
 
@@ -22,7 +23,7 @@ from gateway.domain.models import Status
 from gateway.inbound.storage_watch import StorageWatch
 from tests.fakes.clock import T0
 from tests.gateway.units.receiving_rig import Receiving, receiving
-from tests.gateway.units.rig import HANDSET, prepared
+from tests.gateway.units.rig import HANDSET, WAIT, prepared
 
 # A SUBMIT to +15555555555 of "a" (7-bit), no SMSC address: 15 octets after it.
 SUBMIT: Final = "0011000B915155555555F50000AA0161"
@@ -158,7 +159,8 @@ async def test_a_modem_answering_its_listing_with_322_is_not_listed_again_and_ag
         monkeypatch.setitem(HANDLERS, "+CMGL", full)
         unit.commands.seen.clear()
         unit.receiver.sweep_now(unit.modems.handles["alice"])
-        await unit.receiver.settled()
+        async with asyncio.timeout(WAIT):  # a loop of listings would never settle
+            await unit.receiver.settled()
         storages = unit.sim.storages
         assert counted(unit, "AT+CMGL") == len(storages)  # each storage once
         assert unit.receiver.metrics.storage_full["alice"] == len(storages)
