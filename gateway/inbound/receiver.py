@@ -3,10 +3,11 @@
 A ``+CMTI``/``+CDSI`` has the storage it names listed (``AT+CMGL=4``): one command takes every
 message and report there, however many arrived meanwhile, and the announcements queued before
 that listing began are then skipped (by when they were queued, not by index: a slot deleted is
-reused at once). ``+CMT`` is taken as it comes. On every connection, on a slow safety sweep,
-when a storage is found past half full (:mod:`gateway.inbound.storage_watch`) and when the
-modem says one is full (:class:`~drivers.StorageFull`), every storage is listed so that nothing
-left on the SIM is missed. A PDU is committed first and deleted from the modem (``AT+CMGD``,
+reused at once). ``+CMT`` is taken as it comes. A storage found past half full
+(:mod:`gateway.inbound.storage_watch`), or that the modem says is full
+(:class:`~drivers.StorageFull`), is listed before anything else queued. On every connection
+and on a slow safety sweep, every storage is listed so that nothing left on the SIM is missed.
+A PDU is committed first and deleted from the modem (``AT+CMGD``,
 one per index committed) only then; the same PDU read again (a re-read, a restart, a network
 resend) is recognised by its key and adds nothing.
 
