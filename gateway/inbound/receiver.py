@@ -7,9 +7,9 @@ reused at once). ``+CMT`` is taken as it comes. A storage found past half full
 (:mod:`gateway.inbound.storage_watch`), or that the modem says is full
 (:class:`~drivers.StorageFull`), is listed before anything else queued. On every connection
 and on a slow safety sweep, every storage is listed so that nothing left on the SIM is missed.
-A PDU is committed first and deleted from the modem (``AT+CMGD``,
-one per index committed) only then; the same PDU read again (a re-read, a restart, a network
-resend) is recognised by its key and adds nothing.
+A PDU is committed first and deleted from the modem (``AT+CMGD``, one per index committed)
+only then; the same PDU read again (a re-read, a restart, a network resend) is recognised by
+its key and adds nothing.
 
 A status report is applied to the part it is for; a part of a message goes to
 :mod:`gateway.inbound.reassembly`, which makes its message (at once, or once its group is
