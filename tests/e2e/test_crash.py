@@ -237,7 +237,7 @@ def kill_plan(seed: int) -> list[tuple[str, int]]:
     rng = random.Random(seed)
     moments = list(MOMENTS)
     rng.shuffle(moments)
-    steps = {"accepted": 6, "cmgs": 6, "cmgr": 3}
+    steps = {"accepted": 6, "cmgs": 6, "cmgl": 3}
     return [(moment, rng.randint(1, steps.get(moment, 1))) for moment in moments]
 
 
