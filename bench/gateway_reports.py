@@ -17,13 +17,13 @@ records the part as pending, the message stays ``sent``, no callback).
 (TP-ST 0x00), which the modem stores in ``SR`` and announces with ``+CDSI`` in the next turns
 of this process's event loop. t0 is just before ``switch_on``; t1 when the receiver's handler
 starts on the message's ``delivered`` callback. Between them: the pty, the driver's
-``AT+CMGR`` on ``SR``, one commit (the report, its part, the message ``delivered`` and its
+``AT+CMGL`` of ``SR``, one commit (the report, its part, the message ``delivered`` and its
 callback), the webhook sender reading its queue, and an HTTP request.
 
 - Latency: 30 warm-up messages, then 1000 one-part messages one at a time, each to a handset of
   its own: created, its ``sent`` callback awaited, its 0x30 report read and deleted from ``SR``,
   20 ms, then released; 20 ms after its ``delivered`` callback, the next. The moment
-  ``AT+CMGR`` reached the modem splits the latency into the notification's way to the gateway
+  ``AT+CMGL`` reached the modem splits the latency into the notification's way to the gateway
   and the rest.
 - Burst: 1000 messages to 1000 other handsets, created through the API (16 connections) and
   sent, their 0x30 reports taken, every webhook delivered; then every handset switched on in one
@@ -192,7 +192,7 @@ class CallbackReceiver:
 @dataclass(frozen=True, slots=True)
 class Latency:
     total_ms: tuple[float, ...]  # release to the delivered callback
-    to_read_ms: tuple[float, ...]  # release to AT+CMGR reaching the modem
+    to_read_ms: tuple[float, ...]  # release to AT+CMGL reaching the modem
     gateway_cpu_ms: float  # per report, the gateway's process (all threads)
     timeouts: int  # messages whose sent or delivered callback did not come in time
 
@@ -205,7 +205,7 @@ class Burst:
     first_s: float  # release of the burst to the first delivered callback
     median_s: float  # to the median one
     last_s: float  # to the last
-    reads_s: tuple[float, float]  # release to the first and the last AT+CMGR reaching the modem
+    reads_s: tuple[float, float]  # release to the first and the last AT+CMGL reaching the modem
     gateway_cpu_ms: float  # per report
     setup_s: float  # creating and sending the burst's messages, before the release
 
@@ -321,7 +321,7 @@ async def _one_by_one(
                 timeouts += 1
                 continue
             totals.append((arrived - released) * 1000)
-            read = commands.first_from(mark, "AT+CMGR")
+            read = commands.first_from(mark, "AT+CMGL")
             reads.append(math.nan if read is None else (read - released) * 1000)
             await asyncio.sleep(PAUSE_S)  # the gateway deletes the report, marks the callback
             cpu_s += (cpu_times(gateway.pid) - before).total_s
@@ -368,7 +368,7 @@ async def _burst(
     cpu = (cpu_times(gateway.pid) - before).total_s
     firsts = (receiver.first(sid, "delivered") for sid in sids)
     stamps = sorted(at for at in firsts if at is not None)
-    reads = [at for at, command in commands.log[mark:] if command.upper().startswith("AT+CMGR")]
+    reads = [at for at, command in commands.log[mark:] if command.upper().startswith("AT+CMGL")]
     if not stamps or not reads:
         raise RuntimeError(f"no report of the burst reached the gateway ({len(reads)} read)")
     return Burst(
@@ -531,7 +531,7 @@ def report(run: Run) -> str:
         "modem stores the TP-ST 0x00 report in `SR` and writes `+CDSI` to the pty in the next "
         "turns of the benchmark's event loop) to the moment the receiver's handler starts on "
         "the `delivered` callback (the signature is checked after).",
-        f"- Split at `AT+CMGR` reaching the modem: notification to read p50 "
+        f"- Split at `AT+CMGL` reaching the modem: notification to read p50 "
         f"{format_ms(percentile(reads, 0.5))} ms (p99 {format_ms(percentile(reads, 0.99))}); "
         f"read to callback p50 {format_ms(percentile(rest, 0.5))} ms (p99 "
         f"{format_ms(percentile(rest, 0.99))}).",
@@ -564,7 +564,7 @@ def report(run: Run) -> str:
         f"- Burst: {BURST:,} messages created through the API and sent (their `sent` "
         f"callbacks, their 0x30 reports and every webhook done: {burst.setup_s:,.1f} s), then "
         "every handset switched on in one go; from just before the first `switch_on` to each "
-        f"message's `delivered` callback. `AT+CMGR` of the first report reached the modem "
+        f"message's `delivered` callback. The first `AT+CMGL` reached the modem "
         f"{burst.reads_s[0] * 1000:,.1f} ms after the release, of the last one "
         f"{burst.reads_s[1]:,.2f} s after.",
         f"- Callbacks, per message ({callbacks.messages:,} messages, {run.created:,} created): "
