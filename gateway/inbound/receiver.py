@@ -306,6 +306,10 @@ class InboundReceiver:
             log.exception("%s: receiving failed", handle.id)
 
     async def _sweep(self, handle: ModemHandle, modem: Modem, sweep: Sweep) -> None:
+        if not handle.usable:
+            # Being recovered (initialised again on the same link, its commands interleaved
+            # with ours): its recovery, or the next connection, lists every storage.
+            return
         self._sweeping[handle.id] = sweep
         try:
             await self._sweep_storages(handle, modem, sweep)
