@@ -19,6 +19,7 @@ BENCHMARKS: Final = (
     "bench.gateway_create",
     "bench.gateway_send",
     "bench.gateway_memory",
+    "bench.startup",
     "bench.gateway_inbound",
     "bench.gateway_reports",
     "bench.webhook_isolation",

@@ -138,13 +138,18 @@ def unreachable_modem(modem_id: str, number: str, directory: Path) -> ModemSpec:
 
 
 def config_text(
-    port: int, data_dir: Path, modems: Sequence[ModemSpec], settings: Sequence[str] = ()
+    port: int,
+    data_dir: Path,
+    modems: Sequence[ModemSpec],
+    settings: Sequence[str] = (),
+    *,
+    log_level: str = "warning",
 ) -> str:
     """The configuration; ``settings`` are more ``key = value`` lines of ``[gateway]``."""
     return "\n\n".join(
         [
             "[gateway]",
-            f'listen = "127.0.0.1:{port}"\ndata_dir = "{data_dir}"\nlog_level = "warning"',
+            f'listen = "127.0.0.1:{port}"\ndata_dir = "{data_dir}"\nlog_level = "{log_level}"',
             *settings,
             f'[[accounts]]\nsid = "{ACCOUNT_SID}"\nauth_token = "{AUTH_TOKEN}"',
             *(modem.toml() for modem in modems),

@@ -44,6 +44,7 @@ import asyncio
 import contextlib
 import math
 import statistics
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -86,6 +87,10 @@ MESSAGES: Final = 1000
 PAUSE_S: Final = 0.02  # before each release, and after each delivered callback
 BURST: Final = 1000
 REPORT_STORAGE: Final = "SR"  # where the simulated modem stores reports (AT+CNMI ds=2)
+# How the modem hands reports over (python -m bench.gateway_reports [stored|routed]): stored
+# (+CDSI; AT+CMGL, the commits, an AT+CMGD each) on a modem that offers no ds=1, or routed
+# (+CDS, the commit, AT+CNMA) on a generic one; the command that splits the latency in each.
+PATHS: Final = {"stored": ("stored", "AT+CMGL"), "routed": ("generic", "AT+CNMA")}
 QUIET_S: Final = 2.0  # after the last callback, for late duplicates
 MESSAGE_TIMEOUT_S: Final = 10.0
 BURST_TIMEOUT_S: Final = 300.0  # to create and send the burst's messages
@@ -248,6 +253,7 @@ class Run:
     log_lines: tuple[str, ...]  # warnings and errors in the gateway's log
     created: int
     left_in_storage: int  # reports still in the modem's report storage at the end
+    path: str = "stored"  # PATHS
 
 
 async def _create(
@@ -263,8 +269,9 @@ async def _create(
 
 
 def _in_storage(modem: PtyModem) -> int:
-    """How many reports the modem's report storage holds now."""
-    return len(modem.modem.storages[REPORT_STORAGE].slots)
+    """How many reports the modem holds now: in its report storage, or routed and not yet
+    acknowledged (the one awaiting AT+CNMA, those queued behind it, those the network kept)."""
+    return len(modem.modem.storages[REPORT_STORAGE].slots) + modem.modem.routed_waiting
 
 
 async def _reports_taken(modem: PtyModem, timeout_s: float, left: int = 0) -> bool:
@@ -293,6 +300,8 @@ async def _one_by_one(
     modem: PtyModem,
     commands: Commands,
     indices: range,
+    *,
+    marker: str,
 ) -> Latency:
     totals: list[float] = []
     reads: list[float] = []
@@ -321,7 +330,7 @@ async def _one_by_one(
                 timeouts += 1
                 continue
             totals.append((arrived - released) * 1000)
-            read = commands.first_from(mark, "AT+CMGL")
+            read = commands.first_from(mark, marker)
             reads.append(math.nan if read is None else (read - released) * 1000)
             await asyncio.sleep(PAUSE_S)  # the gateway deletes the report, marks the callback
             cpu_s += (cpu_times(gateway.pid) - before).total_s
@@ -339,7 +348,11 @@ def _burst_body(callback: str) -> Body:
 
 
 async def _burst(
-    gateway: RunningGateway, receiver: CallbackReceiver, modem: PtyModem, commands: Commands
+    gateway: RunningGateway,
+    receiver: CallbackReceiver,
+    modem: PtyModem,
+    commands: Commands,
+    marker: str,
 ) -> Burst:
     sent_before = receiver.count("sent")
     delivered_before = receiver.count("delivered")
@@ -368,7 +381,7 @@ async def _burst(
     cpu = (cpu_times(gateway.pid) - before).total_s
     firsts = (receiver.first(sid, "delivered") for sid in sids)
     stamps = sorted(at for at in firsts if at is not None)
-    reads = [at for at, command in commands.log[mark:] if command.upper().startswith("AT+CMGL")]
+    reads = [at for at, command in commands.log[mark:] if command.upper().startswith(marker)]
     if not stamps or not reads:
         raise RuntimeError(f"no report of the burst reached the gateway ({len(reads)} read)")
     return Burst(
@@ -419,15 +432,16 @@ def _committed_reports(gateway: RunningGateway) -> Reports:
     )
 
 
-async def measure() -> Run:
+async def measure(path: str = "stored") -> Run:
     receiver = CallbackReceiver()
     commands = Commands()
     with cancelled_by_sigterm():  # SIGTERM stops the gateway and closes the pty too
-        return await _measure(receiver, commands)
+        return await _measure(receiver, commands, path)
 
 
-async def _measure(receiver: CallbackReceiver, commands: Commands) -> Run:
-    async with receiver.listening(), modem_on_pty(NUMBER) as modem:
+async def _measure(receiver: CallbackReceiver, commands: Commands, path: str) -> Run:
+    personality, marker = PATHS[path]
+    async with receiver.listening(), modem_on_pty(NUMBER, personality) as modem:
         modem.network.set_rule("*", HandsetRule(Fate.PHONE_OFF))
         undo = modem.observe(commands)
         spec = ModemSpec("gsm", "serial", NUMBER, port=modem.device)
@@ -435,11 +449,16 @@ async def _measure(receiver: CallbackReceiver, commands: Commands) -> Run:
             async with gateway_process([spec]) as gateway:
                 await gateway.wait_modems_ready()
                 await asyncio.sleep(1.0)  # the sweep on connecting is over
-                await _one_by_one(gateway, receiver, modem, commands, range(WARM_UP))
+                await _one_by_one(gateway, receiver, modem, commands, range(WARM_UP), marker=marker)
                 latency = await _one_by_one(
-                    gateway, receiver, modem, commands, range(WARM_UP, WARM_UP + MESSAGES)
+                    gateway,
+                    receiver,
+                    modem,
+                    commands,
+                    range(WARM_UP, WARM_UP + MESSAGES),
+                    marker=marker,
                 )
-                burst = await _burst(gateway, receiver, modem, commands)
+                burst = await _burst(gateway, receiver, modem, commands, marker)
                 await asyncio.sleep(QUIET_S)
                 await _webhooks_idle(gateway, BURST_TIMEOUT_S)
                 webhooks = await webhook_states(gateway)
@@ -462,6 +481,7 @@ async def _measure(receiver: CallbackReceiver, commands: Commands) -> Run:
         log_lines=log_lines,
         created=WARM_UP + MESSAGES + BURST,
         left_in_storage=left_in_storage,
+        path=path,
     )
 
 
@@ -487,6 +507,17 @@ def _latency_row(values_ms: Sequence[float], cpu_ms: float, timeouts: int) -> li
 
 def report(run: Run) -> str:
     latency, burst, callbacks, reports = run.latency, run.burst, run.callbacks, run.reports
+    marker = PATHS[run.path][1]
+    routed = run.path == "routed"
+    handed = (
+        "routes the TP-ST 0x00 report as `+CDS` to the pty (`AT+CSMS=1`: it waits for `AT+CNMA`)"
+        if routed
+        else "stores the TP-ST 0x00 report in `SR` and writes `+CDSI` to the pty"
+    )
+    split = (
+        "notification to acknowledgement (after the commit)" if routed else "notification to read"
+    )
+    after = "acknowledgement" if routed else "read"
     reads = [value for value in latency.to_read_ms if not math.isnan(value)]
     rest = [
         total - read
@@ -503,7 +534,7 @@ def report(run: Run) -> str:
         (f"0x{status:02X}", count) for status, count in sorted(reports.by_status.items())
     )
     lines = [
-        "## Delivery reports: notification to status callback",
+        f"## Delivery reports ({run.path}): notification to status callback",
         "",
         run_header(method=method),
         "",
@@ -528,12 +559,12 @@ def report(run: Run) -> str:
         ),
         "",
         "- Latency: from just before `SimulatedNetwork.switch_on` releases the held part (the "
-        "modem stores the TP-ST 0x00 report in `SR` and writes `+CDSI` to the pty in the next "
-        "turns of the benchmark's event loop) to the moment the receiver's handler starts on "
-        "the `delivered` callback (the signature is checked after).",
-        f"- Split at `AT+CMGL` reaching the modem: notification to read p50 "
+        f"modem {handed} in the next turns of the benchmark's event loop) to the moment the "
+        "receiver's handler starts on the `delivered` callback (the signature is checked "
+        "after).",
+        f"- Split at `{marker}` reaching the modem: {split} p50 "
         f"{format_ms(percentile(reads, 0.5))} ms (p99 {format_ms(percentile(reads, 0.99))}); "
-        f"read to callback p50 {format_ms(percentile(rest, 0.5))} ms (p99 "
+        f"{after} to callback p50 {format_ms(percentile(rest, 0.5))} ms (p99 "
         f"{format_ms(percentile(rest, 0.99))}).",
         "",
         markdown_table(
@@ -550,7 +581,9 @@ def report(run: Run) -> str:
             [
                 [
                     f"{burst.reports:,} reports",
-                    f"{REPORT_STORAGE}, {burst.capacity:,} slots",
+                    "routed: one awaits AT+CNMA at a time"
+                    if routed
+                    else f"{REPORT_STORAGE}, {burst.capacity:,} slots",
                     f"{burst.delivered:,} of {burst.reports:,}",
                     f"{burst.first_s * 1000:,.1f} ms",
                     f"{burst.median_s:,.2f} s",
@@ -564,7 +597,7 @@ def report(run: Run) -> str:
         f"- Burst: {BURST:,} messages created through the API and sent (their `sent` "
         f"callbacks, their 0x30 reports and every webhook done: {burst.setup_s:,.1f} s), then "
         "every handset switched on in one go; from just before the first `switch_on` to each "
-        f"message's `delivered` callback. The first `AT+CMGL` reached the modem "
+        f"message's `delivered` callback. `{marker}` of the first report reached the modem "
         f"{burst.reads_s[0] * 1000:,.1f} ms after the release, of the last one "
         f"{burst.reads_s[1]:,.2f} s after.",
         f"- Callbacks, per message ({callbacks.messages:,} messages, {run.created:,} created): "
@@ -586,7 +619,10 @@ def report(run: Run) -> str:
 
 
 def main() -> None:
-    print(report(asyncio.run(measure())))
+    path = sys.argv[1] if len(sys.argv) > 1 else "stored"
+    if path not in PATHS:
+        raise SystemExit(f"usage: python -m bench.gateway_reports [{'|'.join(PATHS)}]")
+    print(report(asyncio.run(measure(path))))
 
 
 if __name__ == "__main__":

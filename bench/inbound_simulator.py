@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drivers.simulated import SimulatedModem, SimulatedNetwork
+from drivers.simulated import personality as personality_named
 from drivers.simulated.serve import PtyServer
 
 
@@ -51,16 +52,17 @@ class PtyModem:
 
 
 @contextlib.asynccontextmanager
-async def modem_on_pty(number: str) -> AsyncIterator[PtyModem]:
-    """A fresh simulated modem owning ``number``, served on a new pty in a temporary directory;
-    the pty is closed and the directory removed on the way out.
+async def modem_on_pty(number: str, personality: str = "generic") -> AsyncIterator[PtyModem]:
+    """A fresh simulated modem owning ``number`` (of ``personality``), served on a new pty in a
+    temporary directory; the pty is closed and the directory removed on the way out.
 
     SIGTERM is left to the caller (``bench.simulator.cancelled_by_sigterm`` around the whole
     measurement): that guard removes the handler when it exits, so one taken here would leave
     the rest of a caller's run unguarded after the first modem."""
     with tempfile.TemporaryDirectory(prefix="smsgw-bench-pty-") as directory:
         network = SimulatedNetwork()
-        modem = SimulatedModem([number], report_delay=0.0)  # the gateway timed, not a network
+        # The gateway timed, not a network: reports at once.
+        modem = SimulatedModem([number], personality_named(personality), report_delay=0.0)
         network.attach(modem, number)
         server = PtyServer(modem, Path(directory) / "ttySIM0")
         await server.start()

@@ -45,16 +45,6 @@ from drivers.errors import (
     SendError,
     TransportError,
 )
-from drivers.modem.detect import (
-    DEFAULT_BAUD,
-    DEVICES,
-    PROBE_TIMEOUT,
-    DetectedModem,
-    Found,
-    Silent,
-    candidates,
-    detect,
-)
 from drivers.modem.driver import GsmModem
 from drivers.modem.events import (
     IncomingCall,
@@ -77,8 +67,19 @@ from drivers.modem.ussd import DEFAULT_TIMEOUT as USSD_TIMEOUT
 from drivers.modem.ussd import UssdAnswer, UssdState, check_ussd_request
 
 if TYPE_CHECKING:
+    from drivers.modem.detect import (
+        DEFAULT_BAUD,
+        DEVICES,
+        PROBE_TIMEOUT,
+        DetectedModem,
+        Found,
+        Silent,
+        candidates,
+        detect,
+    )
     from drivers.simulated.fleet import SimulatedFleet
     from drivers.simulated.modem import SimulatedModem
+    from drivers.simulated.network import SimulatedNetwork
 
 # How a modem is reached: a serial device, a TCP connection (e.g. ser2net), or a simulated
 # modem in this process.
@@ -93,6 +94,7 @@ PERSONALITIES: Final = (
     "wavecom",
     "quectel",
     "cds",
+    "stored",
     "inband",
     "routed",
 )
@@ -155,6 +157,40 @@ def simulated_fleet(history: int | None = None) -> SimulatedFleet:
     return SimulatedFleet(history)
 
 
+# Port detection (``smsgw detect``, ``smsgw init``) is loaded on first use of one of its names
+# (PEP 562): a running gateway never probes ports, and ``smsgw serve`` keeps none of it resident
+# (start-up and memory, issue 17).
+_DETECTION: Final = frozenset(
+    {
+        "DEFAULT_BAUD",
+        "DEVICES",
+        "PROBE_TIMEOUT",
+        "DetectedModem",
+        "Found",
+        "Silent",
+        "candidates",
+        "detect",
+    }
+)
+
+
+# The simulator's types, for a host to name what :func:`simulated_fleet` gives it; loaded, like
+# the simulator itself, only where one is used.
+_SIMULATOR: Final = frozenset({"SimulatedFleet", "SimulatedModem", "SimulatedNetwork"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _DETECTION:
+        from drivers.modem import detect as detection  # noqa: PLC0415
+
+        return getattr(detection, name)
+    if name in _SIMULATOR:
+        from drivers import simulated  # noqa: PLC0415
+
+        return getattr(simulated, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_BAUD",
     "DEVICES",
@@ -194,6 +230,9 @@ __all__ = [
     "SignalChanged",
     "Silent",
     "SimState",
+    "SimulatedFleet",
+    "SimulatedModem",
+    "SimulatedNetwork",
     "StorageFull",
     "StoredMessage",
     "Timeouts",

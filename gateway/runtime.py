@@ -10,10 +10,10 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from gateway import reload as reloading
 from gateway.accounts.applications import Applications
 from gateway.accounts.numbers import PhoneNumbers
 from gateway.api import tls
@@ -48,6 +48,9 @@ from gateway.store.sqlite import SqliteStore
 from gateway.tasks import Tasks
 from gateway.webhooks.replies import TwimlReplies
 from gateway.webhooks.sender import WebhookSender
+
+if TYPE_CHECKING:
+    from gateway import reload as reloading
 
 log = logging.getLogger(__name__)
 
@@ -337,6 +340,10 @@ class Gateway:
                 self._reload = None
 
     async def _apply(self, new: Config) -> reloading.Changes:
+        # Only on SIGHUP: a gateway that is never reloaded does not keep the comparison of two
+        # configurations resident (start-up and memory, issue 17).
+        from gateway import reload as reloading  # noqa: PLC0415
+
         changes = reloading.diff(self.config, new)
         for change in changes.restart:
             log.warning("configuration: %s takes effect at the next start", change)

@@ -211,6 +211,15 @@ def parse_cnmi_test(lines: Lines) -> tuple[frozenset[int], ...]:
     return tuple(_ranges(group) for group in groups)
 
 
+def parse_cnmi(lines: Lines) -> tuple[int, ...]:
+    """``+CNMI: <mode>,<mt>,<bm>,<ds>,<bfr>``: the notifications in effect (TS 27.005
+    §3.4.1, the read command)."""
+    parts = fields(_require(lines, "+CNMI:", "AT+CNMI?"))
+    if len(parts) < 5:
+        raise AtReplyError("AT+CNMI?", f"expected 5 fields, got {parts!r}")
+    return tuple(_int(part, "AT+CNMI?", "setting") for part in parts)
+
+
 def parse_csms(lines: Lines) -> tuple[int, int, int]:
     """``+CSMS: <mt>,<mo>,<bm>``: which message services the modem supports."""
     parts = fields(_require(lines, "+CSMS:", "AT+CSMS"))

@@ -1,7 +1,8 @@
 """Byte links to a modem: a serial port (or pty), a TCP connection, or an in-memory pipe.
 
 Everything above this module talks to a :class:`Link` and does not know which one it has.
-This is the only module that imports pyserial.
+This is the only module that imports pyserial, and only when a serial port is opened: a gateway
+whose modems are reached over TCP or simulated never loads it (start-up and memory, issue 17).
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import contextlib
 from collections.abc import Callable, Iterable
 from typing import Final, Protocol
 from urllib.parse import urlsplit
-
-import serial
-import serial_asyncio
 
 from drivers.errors import ModemLost, TransportError
 
@@ -36,7 +34,11 @@ class Link(Protocol):
 
 
 class StreamLink:
-    """A :class:`Link` over asyncio streams (serial ports through pyserial-asyncio, TCP)."""
+    """A :class:`Link` over asyncio streams (serial ports through pyserial-asyncio, TCP).
+
+    pyserial's ``SerialException`` is an ``OSError`` (``IOError``), so ``OSError`` is what a
+    lost link raises whichever it is.
+    """
 
     def __init__(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.name = name
@@ -46,7 +48,7 @@ class StreamLink:
     async def read(self) -> bytes:
         try:
             return await self._reader.read(READ_SIZE)
-        except (OSError, serial.SerialException) as exc:
+        except OSError as exc:
             raise ModemLost(f"{self.name}: {exc}") from exc
 
     async def write(self, data: bytes) -> None:
@@ -55,18 +57,21 @@ class StreamLink:
         try:
             self._writer.write(data)
             await self._writer.drain()
-        except (OSError, serial.SerialException) as exc:
+        except OSError as exc:
             raise ModemLost(f"{self.name}: {exc}") from exc
 
     async def close(self) -> None:
         if not self._writer.is_closing():
             self._writer.close()
-        with contextlib.suppress(OSError, serial.SerialException):
+        with contextlib.suppress(OSError):
             await self._writer.wait_closed()
 
 
 async def open_serial(path: str, baudrate: int = 115200, rtscts: bool = False) -> StreamLink:
     """Open a serial device (``/dev/ttyUSB2``, ``/dev/serial/by-id/...``, or a pty)."""
+    import serial  # noqa: PLC0415 (pyserial only where a serial port is opened: see above)
+    import serial_asyncio  # noqa: PLC0415
+
     try:
         reader, writer = await serial_asyncio.open_serial_connection(
             url=path, baudrate=baudrate, rtscts=rtscts

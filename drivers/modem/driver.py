@@ -78,6 +78,11 @@ class GsmModem:
         self.storages = Storages(channel)
         self.ussd_sessions = UssdSessions(channel, lambda: self.profile.ussd_packed)
         self._acknowledge = False  # +CMT/+CDS need AT+CNMA (AT+CSMS=1 in effect)
+        # Routed codes that came while initialising (AT+CNMI routing again brings what the
+        # network kept): unacknowledged until their subscriber, who subscribes once the modem
+        # is initialised, has them (see _release_held).
+        self._initializing = False
+        self._held: list[MessageRouted | ReportRouted] = []
         self._listeners = Listeners(channel.name)
         self._rings = Rings()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -98,8 +103,12 @@ class GsmModem:
     # --- events ------------------------------------------------------------------------------
 
     def subscribe(self, kind: type[E], callback: Callable[[E], None]) -> Callable[[], None]:
-        """Call ``callback`` for each event of type ``kind``; returns the unsubscribe."""
-        return self._listeners.subscribe(kind, callback)
+        """Call ``callback`` for each event of type ``kind``; returns the unsubscribe. A routed
+        ``+CMT``/``+CDS`` that came while the modem was initialised is given to the first."""
+        unsubscribe = self._listeners.subscribe(kind, callback)
+        if not self._initializing:
+            self._release_held()
+        return unsubscribe
 
     def _emit(self, event: ModemEvent) -> None:
         self._listeners.emit(event)
@@ -119,7 +128,16 @@ class GsmModem:
         except AtReplyError as exc:
             log.warning("%s: cannot read %r: %s", self.name, urc.line, exc)
             event = OtherUnsolicited(urc.line)
-        if isinstance(event, MessageRouted | ReportRouted) and self._acknowledge:
+        if isinstance(event, MessageRouted | ReportRouted):
+            if self._initializing:
+                self._held.append(event)  # AT+CSMS may not be known yet, nor its subscriber
+            else:
+                self._route(event)
+            return
+        self._emit(event)
+
+    def _route(self, event: MessageRouted | ReportRouted) -> None:
+        if self._acknowledge:
             if self._listeners.heard(type(event)):
                 # Acknowledged by the subscriber once committed: a crash before that leaves
                 # the message with the network, which delivers it again (TS 27.005 §3.4.4).
@@ -132,6 +150,17 @@ class GsmModem:
         result = response.result
         if result.kind is ResultKind.CMS_ERROR and result.code == _CMS_MEMORY_FULL:
             self._emit(StorageFull(None, f"{response.command}: {result.line}"))
+
+    def _release_held(self) -> None:
+        """Route what came while initialising to its subscriber; what has none yet waits
+        (unacknowledged: the modem holds later routed codes back, and without a host the
+        network's timeout turns routing off and keeps them, TS 27.005 §3.4.1)."""
+        held, self._held = self._held, []
+        for event in held:
+            if self._listeners.heard(type(event)):
+                self._route(event)
+            else:
+                self._held.append(event)
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         async def run() -> None:
@@ -147,14 +176,49 @@ class GsmModem:
         # delivering them and the network resends later.
         try:
             await self.channel.command("AT+CNMA")
+        except AtCommandError as exc:
+            # +CMS ERROR: 340, no acknowledgement expected: ours came after the network's
+            # timeout, and the ME then "shall automatically disable routing to TE by setting
+            # both <mt> and <ds> of +CNMI to zero" (§3.4.1). The network keeps what was not
+            # acknowledged and delivers it again once routing is back on.
+            log.warning("%s: AT+CNMA refused (%s): notifications set again", self.name, exc)
+            await self.renotify()
         except DriverError as exc:
             log.warning("%s: AT+CNMA failed: %s", self.name, exc)
+
+    async def renotify(self) -> bool:
+        """Set the chosen ``AT+CNMI`` again where the modem turned it off (after a missed
+        ``AT+CNMA``, TS 27.005 §3.4.1); whether it had to be. Cheap: one ``AT+CNMI?``, and
+        the set only when it differs."""
+        if self.info is None:
+            return False
+        wanted = self.info.cnmi
+        with contextlib.suppress(AtCommandError, AtReplyError):
+            reply = await self.channel.command("AT+CNMI?")
+            if replies.parse_cnmi(reply.lines)[:5] == wanted:
+                return False
+        try:
+            await self.channel.command(setup.cnmi_command(wanted))
+        except AtCommandError as exc:
+            log.warning("%s: %s refused: %s", self.name, setup.cnmi_command(wanted), exc)
+            return False
+        log.warning("%s: notifications were off; set again (AT+CNMI %s)", self.name, wanted)
+        return True
 
     # --- initialisation ----------------------------------------------------------------------
 
     async def initialize(self) -> ModemInfo:
         """Bring the modem to a known state: command state, PDU mode, storage, notifications,
         identity."""
+        self._initializing = True
+        try:
+            info = await self._initialize()
+        finally:
+            self._initializing = False
+        self._release_held()  # to subscribers already there (initialised again on one link)
+        return info
+
+    async def _initialize(self) -> ModemInfo:
         channel = self.channel
         await self.command_state()
         await attempt(channel, "ATE0")
@@ -175,13 +239,13 @@ class GsmModem:
             await channel.command("AT+CMGF=0")
         except (AtCommandError, AtTimeout) as exc:
             raise ModemSetupError(f"{self.name}: the modem refuses PDU mode: {exc}") from exc
-        acknowledge = await setup.message_service(channel)
-        if acknowledge is not None:
-            self._acknowledge = acknowledge
         storage, report_storage, storages = await setup.choose_storage(
             channel, self.storages, self.settings.storage
         )
-        cnmi = await setup.choose_notifications(channel, self.profile)
+        notifications = await setup.choose_notifications(channel, self.profile)
+        if notifications.acknowledge is not None:
+            self._acknowledge = notifications.acknowledge
+        cnmi = notifications.cnmi
         self._rings.caller_id = await setup.call_reports(channel)
         smsc = await setup.service_centre(channel, self.settings.smsc)
         registration = await setup.enable_registration_reports(channel)
@@ -192,6 +256,7 @@ class GsmModem:
             report_storage=report_storage,
             storages=storages,
             cnmi=cnmi,
+            acknowledged=self._acknowledge,
             smsc=smsc,
             registration=registration,
             rssi=await self._rssi_or_none(),

@@ -57,3 +57,6 @@ class ModemInfo:
     rssi: int | None
     sim: SimState | None = None
     network: Network | None = None  # at initialisation
+    # AT+CSMS=1 in effect: each +CMT/+CDS waits for AT+CNMA (with cnmi's ds=1, status reports
+    # come routed and are acknowledged once committed).
+    acknowledged: bool = False

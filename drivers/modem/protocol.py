@@ -59,6 +59,9 @@ class Modem(Protocol):
     async def acknowledge(self) -> None:
         """``AT+CNMA`` for the routed message or report that ``needs_ack`` (TS 27.005 §3.4.4)."""
 
+    async def renotify(self) -> bool:
+        """Set the chosen ``AT+CNMI`` again if the modem turned it off; whether it had to."""
+
     async def send_pdu(self, pdu: Data, tpdu_length: int) -> int:
         """Send one SMS-SUBMIT (``AT+CMGS``); returns its TP-MR. ``pdu`` may be a coroutine
         function deciding the PDU at the ``>`` prompt, or (raising) that nothing is sent: the

@@ -25,6 +25,11 @@ class VendorProfile:
     cpin_without_ok: bool = False
     # Lists ds=1 in AT+CNMI=? but refuses it (Qualcomm-based: SIM7600, EC25, ZTE).
     refuses_ds1: bool = False
+    # Status reports taken routed (AT+CNMI ds=1: +CDS) with AT+CSMS=1, so that each waits for
+    # our AT+CNMA after the commit (TS 27.005 §3.4.4): two round trips (AT+CMGR, AT+CMGD) less
+    # per part than stored ones (+CDSI), and nothing lost in a crash, as the network delivers
+    # an unacknowledged report again. Off where the vendor refuses or mishandles ds=1.
+    routes_reports: bool = True
     # Whether a soft reset (AT+CFUN=1,1) brings the modem back on the same port.
     soft_reset_safe: bool = False
     # What ends a ringing call: ATH (V.250 §6.3.6; SIM800, Quectel manuals) or AT+CHUP
@@ -70,6 +75,7 @@ ZTE: Final = VendorProfile(
     # test_sendSmsResponseMixedWithUnsolictedMessages); +ZUSIMR floods until AT+CPMS? (MM).
     urc_prefixes=("+ZDONR:", "+ZPASR:", "+ZUSIMR:", "+ZEND", "+ZSTR:"),
     refuses_ds1=True,
+    routes_reports=False,
 )
 WAVECOM: Final = VendorProfile(
     "wavecom",
@@ -85,6 +91,7 @@ QUECTEL: Final = VendorProfile(
     init_commands=('AT+QINDCFG="smsfull",1',),
     urc_prefixes=("+QIND:", "+QUSIM:", "+QSTK:"),
     refuses_ds1=True,  # Qualcomm-based EC25/EG25: status reports as +CDSI
+    routes_reports=False,
     soft_reset_safe=True,
     pin_counter="AT+QPINC?",  # +QPINC: "SC",3,10 (EC25/BG95 AT manuals)
 )
@@ -94,6 +101,7 @@ SIMCOM_QUALCOMM: Final = VendorProfile(
     _re(r"sim7[0-9]{3}|sim8[0-9]{3}[a-z]"),
     urc_prefixes=("+CPSI:",),
     refuses_ds1=True,  # SIM7600 (Qualcomm MDM9x07)
+    routes_reports=False,
     soft_reset_safe=True,
     pin_counter="AT+SPIC",  # +SPIC: 3,10,0,10
 )

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from drivers.at import replies
@@ -57,6 +58,13 @@ CNMI_CANDIDATES: Final[tuple[tuple[int, int, int, int, int], ...]] = (
     (2, 2, 0, 2, 0),
     (2, 2, 0, 1, 0),
     (2, 2, 0, 0, 0),
+)
+# Where the profile routes reports (VendorProfile.routes_reports) and AT+CSMS=1 is taken: +CDS
+# for reports, each acknowledged after our commit (no AT+CMGR/AT+CMGD per part); messages
+# still stored and announced (+CMTI), as above.
+ROUTED_REPORTS: Final[tuple[tuple[int, int, int, int, int], ...]] = (
+    (2, 1, 0, 1, 0),
+    (1, 1, 0, 1, 0),
 )
 
 
@@ -186,24 +194,96 @@ async def choose_storage(
     return storage, "SR" if "SR" in mem1 else None, listed
 
 
-async def choose_notifications(
-    channel: AtChannel, profile: VendorProfile
-) -> tuple[int, int, int, int, int]:
+@dataclass(frozen=True, slots=True)
+class Notifications:
+    """What :func:`choose_notifications` set: the ``AT+CNMI`` tuple, and whether each
+    ``+CMT``/``+CDS`` needs ``AT+CNMA`` (``AT+CSMS=1`` in effect; ``None``: phase 2 was set,
+    or the modem does not say)."""
+
+    cnmi: tuple[int, int, int, int, int]
+    acknowledge: bool | None
+
+    @property
+    def routes_reports(self) -> bool:
+        """Status reports come as ``+CDS``, each acknowledged after its commit."""
+        return self.cnmi[3] == 1 and self.acknowledge is True
+
+
+async def choose_notifications(channel: AtChannel, profile: VendorProfile) -> Notifications:
+    """The message service (``AT+CSMS``) and the notifications (``AT+CNMI``), chosen together:
+    routed status reports only where each waits for our ``AT+CNMA`` (:func:`routed_reports`),
+    else today's stored ones (:data:`CNMI_CANDIDATES` after :func:`message_service`)."""
     reply = await attempt(channel, "AT+CNMI=?")
     allowed: tuple[frozenset[int], ...] = ()
     if reply is not None:
         with contextlib.suppress(AtReplyError):
             allowed = replies.parse_cnmi_test(reply.lines)
+    if profile.routes_reports:
+        routed = await routed_reports(channel, allowed)
+        if routed is not None:
+            log.info(
+                "%s: status reports routed (+CDS), each acknowledged (AT+CNMA) once committed",
+                channel.name,
+            )
+            return Notifications(routed, True)
+    acknowledge = await message_service(channel)
     for candidate in CNMI_CANDIDATES:
         if profile.refuses_ds1 and candidate[3] == 1:
             continue
-        if allowed and not all(
-            value in values for value, values in zip(candidate, allowed, strict=False)
-        ):
-            continue
-        if await attempt(channel, "AT+CNMI=" + ",".join(map(str, candidate))) is not None:
-            return candidate
+        if await _set_cnmi(channel, candidate, allowed):
+            chosen = Notifications(candidate, acknowledge)
+            log.info(
+                "%s: status reports %s",
+                channel.name,
+                "routed (+CDS)" if candidate[3] == 1 else "stored (+CDSI)",
+            )
+            return chosen
     raise ModemSetupError(f"{channel.name}: the modem accepts no new-message notification")
+
+
+async def routed_reports(
+    channel: AtChannel, allowed: tuple[frozenset[int], ...]
+) -> tuple[int, int, int, int, int] | None:
+    """``AT+CSMS=1`` and a :data:`ROUTED_REPORTS` tuple; ``None`` when the modem offers or
+    takes neither (the caller then sets the message service again)."""
+    candidates = [c for c in ROUTED_REPORTS if _offered(c, allowed)]
+    if not candidates:
+        return None
+    # TS 27.005 §3.2.1: <service> 1 (phase 2+) makes every +CMT/+CDS wait for AT+CNMA
+    # (§3.4.4). With phase 2 the modem would acknowledge a +CDS itself, and a crash before our
+    # commit would lose it: routed reports are never taken without it when stored ones exist.
+    reply = await attempt(channel, "AT+CSMS=1")
+    if reply is None:
+        return None
+    with contextlib.suppress(AtReplyError):
+        if replies.parse_csms(reply.lines)[0] != 1:
+            return None  # +CSMS: <mt> 0: the service is not supported after all
+    for candidate in candidates:
+        if await _set_cnmi(channel, candidate, allowed):
+            return candidate
+    return None
+
+
+def _offered(
+    candidate: tuple[int, int, int, int, int], allowed: tuple[frozenset[int], ...]
+) -> bool:
+    return not allowed or all(
+        value in values for value, values in zip(candidate, allowed, strict=False)
+    )
+
+
+async def _set_cnmi(
+    channel: AtChannel,
+    candidate: tuple[int, int, int, int, int],
+    allowed: tuple[frozenset[int], ...],
+) -> bool:
+    if not _offered(candidate, allowed):
+        return False
+    return await attempt(channel, cnmi_command(candidate)) is not None
+
+
+def cnmi_command(cnmi: tuple[int, int, int, int, int]) -> str:
+    return "AT+CNMI=" + ",".join(map(str, cnmi))
 
 
 async def service_centre(channel: AtChannel, wanted: str | None) -> str | None:

@@ -9,6 +9,7 @@ face (:func:`drivers.open_modem`) does, and only to open a simulated modem.
 from drivers.simulated.fleet import SimulatedFleet
 from drivers.simulated.modem import SimulatedModem
 from drivers.simulated.network import (
+    DEFAULT_ACK_TIMEOUT,
     DEFAULT_REPORT_DELAY,
     Fate,
     HandsetRule,
@@ -18,6 +19,7 @@ from drivers.simulated.network import (
 from drivers.simulated.personality import PERSONALITIES, Personality, personality
 
 __all__ = [
+    "DEFAULT_ACK_TIMEOUT",
     "DEFAULT_REPORT_DELAY",
     "PERSONALITIES",
     "Fate",

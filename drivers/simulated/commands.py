@@ -300,7 +300,12 @@ def _csms(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     if argument == "?":
         return ["+CSMS: (0,1)"]
     (value,) = integers(argument, "CMS")
-    if value not in (0, 1) or (value == 0 and modem.personality.phase2_plus_only):
+    personality = modem.personality
+    if (
+        value not in (0, 1)
+        or (value == 0 and personality.phase2_plus_only)
+        or (value == 1 and personality.phase2_only)
+    ):
         raise CommandFailed("CMS", 303)
     modem.csms = value
     return ["+CSMS: 1,1,1"]
@@ -346,6 +351,7 @@ def _cnmi(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     if ds == 1 and modem.personality.refuses_ds1:
         raise CommandFailed("CMS", 303)  # listed by AT+CNMI=?, refused all the same
     modem.cnmi = (mode, mt, bm, ds, bfr)
+    modem.notifications_set()
     return []
 
 
@@ -363,11 +369,8 @@ def _ranges(test: str) -> list[set[int]]:
 
 @handles("+CNMA")
 def _cnma(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
-    if not modem.routed_unacked:
+    if not modem.acknowledged():
         raise CommandFailed("CMS", _CMS_NO_ACK_EXPECTED)
-    modem.routed_unacked = False
-    if modem.routed_queue:
-        modem.receive(*modem.routed_queue.pop(0))
     return []
 
 

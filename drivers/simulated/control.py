@@ -114,6 +114,15 @@ class Controls:
             raise BadRequest("'seconds' must not be negative")
         self.modem.report_delay = float(seconds)
 
+    async def ack_timeout(self, body: dict[str, Any]) -> Any:
+        seconds = _field(body, "seconds", float | int | None, None)
+        if seconds is not None and seconds < 0:
+            raise BadRequest("'seconds' must not be negative (null: no timeout)")
+        self.modem.ack_timeout = None if seconds is None else float(seconds)
+
+    async def miss_ack(self, _: dict[str, Any]) -> Any:
+        return {"missed": self.modem.miss_ack()}
+
     async def hang(self, _: dict[str, Any]) -> Any:
         self.modem.hang()
 
@@ -249,6 +258,8 @@ ACTIONS: Final = (
     "fail",
     "latency",
     "report_delay",
+    "ack_timeout",
+    "miss_ack",
     "hang",
     "resume",
     "hold_prompt",
@@ -406,6 +417,10 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
             "puk_attempts": modem.puk_attempts,
         },
         "report_delay": modem.report_delay,
+        # A routed +CMT/+CDS waits for AT+CNMA; routing turned off for want of one.
+        "ack_timeout": modem.ack_timeout,
+        "awaiting_ack": modem.routed_unacked,
+        "routing_disabled": modem.routing_disabled,
         "storages": {
             name: {"used": len(storage.slots), "capacity": storage.capacity}
             for name, storage in modem.storages.items()

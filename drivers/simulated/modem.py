@@ -52,6 +52,8 @@ DEFAULT_CAPACITY: Final = {"SM": 30, "ME": 100, "SR": 20}
 # ZTE lines recorded inside an AT+CMGS exchange (python-gsmmodem test_modem.py).
 _ZDONR: Final = '+ZDONR: "METEOR",272,3,"CS_ONLY","ROAM_OFF"'
 _ZPASR: Final = '+ZPASR: "UMTS"'
+_CMT: Final = "+CMT"
+_CDS: Final = "+CDS"
 
 
 # V.250 basic commands: a letter (or &letter) and an optional number; S-registers take a value.
@@ -86,6 +88,7 @@ class SimulatedModem(AtPeer):
         history: int | None = None,
         report_delay: float = DEFAULT_REPORT_DELAY,
         drop_when_full: bool = False,
+        ack_timeout: float | None = None,
     ) -> None:
         super().__init__()
         self.numbers = list(numbers)
@@ -134,8 +137,17 @@ class SimulatedModem(AtPeer):
         # Reports still to arrive (flood_reports): so many with each command line the host sends.
         self._arriving: list[tuple[str, int]] = []
         self._per_command = 0
+        # AT+CSMS=1: a +CMT/+CDS waits for AT+CNMA (_awaiting), what came after it waits in
+        # the queue; after a missed acknowledgement the network keeps them (miss_ack).
         self.routed_unacked = False
-        self.routed_queue: list[tuple[str, int]] = []
+        self._awaiting: tuple[str, str, int] | None = None
+        self.routed_queue: list[tuple[str, str, int]] = []
+        self.routing_disabled = False
+        self._network_kept: list[tuple[str, str, int]] = []
+        # Seconds the network waits for AT+CNMA before routing is turned off (None: for ever;
+        # miss_ack() ends the wait at once).
+        self.ack_timeout = ack_timeout
+        self._ack_timer: asyncio.TimerHandle | None = None
         self.received_commands: list[str] = []
         self.history = history  # how many received commands to remember (None: all)
         # Called with each command line as it arrives: lets a test act at an exact moment.
@@ -196,15 +208,7 @@ class SimulatedModem(AtPeer):
         """An SMS-DELIVER arrives: stored and announced, or routed, as AT+CNMI says."""
         mt = self.cnmi[1]
         if mt == 2:
-            if self.csms == 1 and self.routed_unacked:
-                # TS 27.005 §3.4.1: no further +CMT until the previous one is acknowledged.
-                self.routed_queue.append((pdu, length))
-                return
-            self.routed_unacked = self.csms == 1
-            if self.cmgf == 1:
-                self._urc(*text_mode.message_lines(self, pdu, length, "+CMT: ", None))
-            else:
-                self._urc(f"+CMT: ,{length}", pdu)
+            self._route(_CMT, pdu, length)
             return
         storage = self.storages[self.mem[2]]
         index = self._store(storage, pdu, length)
@@ -220,10 +224,8 @@ class SimulatedModem(AtPeer):
         """An SMS-STATUS-REPORT arrives: routed (+CDS), stored (+CDSI), or dropped (when
         AT+CNMI asks for no reports)."""
         ds = self.cnmi[3]
-        if ds == 1 and self.cmgf == 1:
-            self._urc(*text_mode.message_lines(self, pdu, length, "+CDS: ", None))
-        elif ds == 1:
-            self._urc(f"+CDS: {length}", pdu)
+        if ds == 1:
+            self._route(_CDS, pdu, length)
         elif ds == 2:
             storage = self._report_storage()
             index = self._store(storage, pdu, length)
@@ -234,6 +236,92 @@ class SimulatedModem(AtPeer):
                     self._held_reports.append((pdu, length))
                 return
             self._urc(f'+CDSI: "{storage.name}",{index}')
+        elif self.routing_disabled:
+            # Routing was turned off for want of AT+CNMA: the network still holds the report
+            # (its delivery failed) and delivers it again once routing is back on.
+            self._network_kept.append((_CDS, pdu, length))
+
+    def _route(self, kind: str, pdu: str, length: int) -> None:
+        """``+CMT``/``+CDS`` to the host; with AT+CSMS=1 it waits for AT+CNMA."""
+        if self.csms == 1 and self.routed_unacked:
+            # TS 27.005 §3.4.1: no further +CMT/+CDS until the previous one is acknowledged.
+            self.routed_queue.append((kind, pdu, length))
+            return
+        if self.csms == 1 and (self._link is None or not self.plugged):
+            # No host to acknowledge it (unplugged, the modem is off; or no one on the line):
+            # the network keeps it, as after a missed AT+CNMA, until AT+CNMI routes again.
+            self._network_kept.append((kind, pdu, length))
+            return
+        if self.csms == 1:
+            self.routed_unacked = True
+            self._awaiting = (kind, pdu, length)
+            self._start_ack_timer()
+        if self.cmgf == 1:
+            self._urc(*text_mode.message_lines(self, pdu, length, f"{kind}: ", None))
+        elif kind == _CMT:
+            self._urc(f"+CMT: ,{length}", pdu)
+        else:
+            self._urc(f"+CDS: {length}", pdu)
+
+    @property
+    def routed_waiting(self) -> int:
+        """Routed codes not acknowledged yet: the one awaiting AT+CNMA, those queued behind
+        it, and those the network keeps."""
+        return int(self.routed_unacked) + len(self.routed_queue) + len(self._network_kept)
+
+    def _deliver(self, kind: str, pdu: str, length: int) -> None:
+        """Deliver again what waited, as AT+CNMI now says."""
+        if kind == _CMT:
+            self.receive(pdu, length)
+        else:
+            self.receive_report(pdu, length)
+
+    def acknowledged(self) -> bool:
+        """``AT+CNMA``: the routed code is acknowledged, the next one may come; ``False`` when
+        none was expected (+CMS ERROR: 340)."""
+        if not self.routed_unacked:
+            return False
+        self.routed_unacked = False
+        self._awaiting = None
+        self._stop_ack_timer()
+        while self.routed_queue and not self.routed_unacked:
+            self._deliver(*self.routed_queue.pop(0))
+        return True
+
+    def miss_ack(self) -> bool:
+        """The network's wait for AT+CNMA ends (now, or ``ack_timeout`` seconds after the
+        code): TS 27.005 §3.4.1, the ME "shall automatically disable routing to TE by setting
+        both <mt> and <ds> of +CNMI to zero". The network keeps what was not acknowledged, and
+        what waited behind it, and delivers it again once AT+CNMI routes again. ``False``
+        when nothing waited for an acknowledgement."""
+        if not self.routed_unacked or self._awaiting is None:
+            return False
+        self._stop_ack_timer()
+        mode, _, bm, _, bfr = self.cnmi
+        self.cnmi = (mode, 0, bm, 0, bfr)
+        self.routed_unacked = False
+        self.routing_disabled = True
+        self._network_kept += [self._awaiting, *self.routed_queue]
+        self._awaiting = None
+        self.routed_queue.clear()
+        return True
+
+    def notifications_set(self) -> None:
+        """AT+CNMI was set: what the network kept after a missed AT+CNMA comes again."""
+        self.routing_disabled = False
+        kept, self._network_kept = self._network_kept, []
+        for entry in kept:
+            self._deliver(*entry)
+
+    def _start_ack_timer(self) -> None:
+        if self.ack_timeout is not None:
+            loop = asyncio.get_running_loop()
+            self._ack_timer = loop.call_later(self.ack_timeout, self.miss_ack)
+
+    def _stop_ack_timer(self) -> None:
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
 
     def _store(self, storage: Storage, pdu: str, length: int) -> int | None:
         """Where a message or report that arrives goes in ``storage``; ``None`` when it is

@@ -41,6 +41,12 @@ _STILL_TRYING: Final = 0x30  # TS 23.040 §9.2.3.15: temporary error, SC still t
 # python-gsmmodem waits up to 15 s for one (GsmModem.sendSms deliveryTimeout): 3 s is a handset
 # in coverage. Each modem has its own (SimulatedModem.report_delay), 0 for tests that await it.
 DEFAULT_REPORT_DELAY: Final = 3.0
+# Seconds the network waits for the RP-ACK of a routed +CMT/+CDS, which the ME sends once the
+# host's AT+CNMA comes (AT+CSMS=1): TS 24.011 §10 TR2M, 12 to 20 s; then the ME turns routing
+# off (TS 27.005 §3.4.1) and the network delivers again later. `smsgw simulate` uses it, as a
+# host killed between a +CDS and its AT+CNMA would otherwise stop every later one; tests
+# drive it with SimulatedModem.miss_ack().
+DEFAULT_ACK_TIMEOUT: Final = 15.0
 
 
 class Fate(Enum):

@@ -34,6 +34,9 @@ class Personality:
     storages: tuple[str, ...] = ("SM", "ME", "SR")
     # Phase 2+ only (AT+CSMS=0 refused): every +CMT/+CDS must be acknowledged with AT+CNMA.
     phase2_plus_only: bool = False
+    # Phase 2 only (AT+CSMS=1 refused, +CMS ERROR: 303): the modem acknowledges every
+    # +CMT/+CDS itself, so routed codes are lost if the host is not there to take them.
+    phase2_only: bool = False
     # How ESC in the AT+CMGS prompt is acknowledged: OK (TS 27.005 §3.5.1; Quectel UGxx manual
     # §9.8 "Abortion is acknowledged with OK") or, with a code here, +CMS ERROR (an EC25-E
     # answered ESC with +CMS ERROR: 350, Quectel forums "How to send and receive SMS").
@@ -120,6 +123,11 @@ PERSONALITIES: Final = {
             GENERIC,
             name="cds",  # reports only routed (+CDS): ds=2 not offered
             cnmi_test="(0-2),(0-3),(0,2),(0,1),(0,1)",
+        ),
+        replace(
+            GENERIC,
+            name="stored",  # reports only stored (+CDSI): ds=1 not offered
+            cnmi_test="(0-2),(0-3),(0,2),(0,2),(0,1)",
         ),
         replace(
             GENERIC,

@@ -15,7 +15,12 @@ from typing import Any, Final
 from aiohttp import web
 
 from drivers import TransportError, parse_tcp_url
-from drivers.simulated import DEFAULT_REPORT_DELAY, PERSONALITIES, SimulatedFleet
+from drivers.simulated import (
+    DEFAULT_ACK_TIMEOUT,
+    DEFAULT_REPORT_DELAY,
+    PERSONALITIES,
+    SimulatedFleet,
+)
 from drivers.simulated.serve import PtyServer, TcpServer
 from gateway.cli.common import Parser, UsageError
 from gateway.cli.simulate_control import control_app, fleet_control_app
@@ -90,6 +95,17 @@ def register(commands: Any) -> None:
         ),
     )
     parser.add_argument(
+        "--ack-timeout",
+        type=float,
+        default=DEFAULT_ACK_TIMEOUT,
+        metavar="SECONDS",
+        help=(
+            "how long a routed +CMT/+CDS waits for AT+CNMA (with AT+CSMS=1) before the modem "
+            "turns routing off and the network keeps it for later, TS 27.005 3.4.1 (default "
+            f"{DEFAULT_ACK_TIMEOUT:g}; 0: for ever; POST /ack-timeout changes it)"
+        ),
+    )
+    parser.add_argument(
         "--control",
         default="127.0.0.1:0",
         metavar="HOST:PORT",
@@ -115,6 +131,8 @@ def _simulate(args: argparse.Namespace) -> int:
         raise UsageError("--count goes with --pty-dir")
     if not 0 <= args.report_delay < float("inf"):  # NaN fails both
         raise UsageError("--report-delay must be a number of seconds, 0 or more")
+    if not 0 <= args.ack_timeout < float("inf"):
+        raise UsageError("--ack-timeout must be a number of seconds, 0 or more")
     if args.pty_dir and not Path(args.pty_dir).is_dir():
         raise UsageError(f"--pty-dir {args.pty_dir} is not a directory")
     fleet = SimulatedFleet()
@@ -124,6 +142,8 @@ def _simulate(args: argparse.Namespace) -> int:
         fleet.modem(str(i), owned, args.personality, args.pin, args.report_delay)
         for i, owned in enumerate(numbers)
     ]
+    for modem in modems:
+        modem.ack_timeout = args.ack_timeout or None
     try:
         if args.pty_dir:
             ptys = [

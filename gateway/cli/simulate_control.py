@@ -22,6 +22,11 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
 ``POST /latency``          ``{"seconds": 0.5}``: how long each AT+CMGS takes
 ``POST /report-delay``     ``{"seconds": 0}``: how long the network takes to report on a
                            part sent (default 3; also ``smsgw simulate --report-delay``)
+``POST /ack-timeout``      ``{"seconds": 30}``: how long a routed +CMT/+CDS waits for
+                           AT+CNMA (with AT+CSMS=1) before the modem turns routing off
+                           (AT+CNMI <mt> and <ds> 0, TS 27.005 §3.4.1); ``null``: for ever
+``POST /miss-ack``         that wait ends now (``{"missed": false}``: none was waiting);
+                           AT+CNMI set again brings what the network kept
 ``POST /hang``             stop answering; ``POST /resume`` answer again
 ``POST /hold-prompt``      the next AT+CMGS enters data mode but its ``> `` is held back
                            (a host killed then leaves the modem waiting for a PDU);

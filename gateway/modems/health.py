@@ -36,6 +36,9 @@ async def check(modem: Modem, now: datetime) -> ModemHealth:
         registration = await modem.registration()
     if registration is not None:
         network = await modem.network(registration)  # the registration is not asked again
+    # A missed AT+CNMA turns +CMTI/+CDS off (TS 27.005 §3.4.1: <mt> and <ds> set to 0):
+    # otherwise nothing would say so until the slow storage sweep.
+    await modem.renotify()
     storage = modem.info.storage if modem.info else None
     if storage is not None:
         with contextlib.suppress(AtCommandError, AtReplyError):

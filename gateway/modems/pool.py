@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from drivers import ModemParams, simulated_fleet
 from gateway.config import ModemConfig
 from gateway.modems.balance import BalanceWatch
 from gateway.modems.supervisor import HEALTH_INTERVAL, ModemHandle, modem_params
 from gateway.tasks import Tasks
+
+if TYPE_CHECKING:
+    from drivers import SimulatedFleet, SimulatedModem, SimulatedNetwork
 
 SIMULATED_HISTORY: Final = 100  # messages and commands the in-process simulator remembers
 
@@ -40,9 +43,7 @@ class ModemPool:
     def __init__(
         self, configs: tuple[ModemConfig, ...], *, health_interval: float = HEALTH_INTERVAL
     ) -> None:
-        self.fleet = simulated_fleet(history=SIMULATED_HISTORY)
-        self.network = self.fleet.network  # where tests and the demo inject, and look
-        self.simulated = self.fleet.modems  # by modem id
+        self._fleet: SimulatedFleet | None = None  # made with the first simulated modem
         self.handles: dict[str, ModemHandle] = {}
         # The SIMs' balances, watched by USSD where a modem has a balance_ussd (by modem id).
         self.balances: dict[str, BalanceWatch] = {}
@@ -50,6 +51,24 @@ class ModemPool:
         self._removed: dict[str, ModemConfig] = {}  # by a reload: each one's last config
         for config in configs:
             self.add(config)
+
+    @property
+    def fleet(self) -> SimulatedFleet:
+        """The simulated modems and their network, made on first use: a gateway whose modems
+        are all serial or TCP never imports the simulator (start-up and memory, issue 17)."""
+        if self._fleet is None:
+            self._fleet = simulated_fleet(history=SIMULATED_HISTORY)
+        return self._fleet
+
+    @property
+    def network(self) -> SimulatedNetwork:
+        """The simulated network, where tests and the demo inject, and look."""
+        return self.fleet.network
+
+    @property
+    def simulated(self) -> dict[str, SimulatedModem]:
+        """The simulated modems, by modem id."""
+        return self.fleet.modems
 
     def reconfigure(self, configs: tuple[ModemConfig, ...]) -> PoolChanges:
         """Make the pool ``configs``' modems (a reload), in their order; a modem whose config
@@ -82,7 +101,8 @@ class ModemPool:
         handle = self.handles.pop(modem_id)
         self.balances.pop(modem_id, None)
         self._removed[modem_id] = handle.config
-        self.fleet.remove(modem_id)
+        if self._fleet is not None:
+            self._fleet.remove(modem_id)
         return handle
 
     def replace(self, config: ModemConfig) -> tuple[ModemHandle, ModemHandle]:
@@ -91,8 +111,8 @@ class ModemPool:
         simulated modem keeps its SIM, and what is stored on it, unless what makes it (its
         numbers, personality or PIN) changed."""
         old = self.handles.pop(config.id)
-        if config.driver != "simulated":
-            self.fleet.remove(config.id)
+        if config.driver != "simulated" and self._fleet is not None:
+            self._fleet.remove(config.id)
         # A simulated one: the fleet keeps its SIM or makes a new one (SimulatedFleet.modem).
         return old, self.add(config)
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
 from gateway.domain.records import Webhook
-from gateway.webhooks import twiml
 from gateway.webhooks.signing import redirect_token
+
+if TYPE_CHECKING:
+    from gateway.webhooks import twiml
 
 # The webhook path logs under one name, as it did before the answer had a module of its own:
 # a journal filtered on it (README, "Logs") still shows what a TwiML answer did.
@@ -51,6 +53,10 @@ async def twiml_replies(
 ) -> tuple[twiml.ReplyMessage, ...]:
     """The messages of the TwiML the receiver answered with (Redirects followed, at most
     ``MAX_REDIRECTS``); a faulty document is logged with Twilio's code and sends nothing."""
+    # TwiML's reader on the first answer to read: a gateway whose numbers have no webhook
+    # never loads it (start-up and memory, issue 17).
+    from gateway.webhooks import twiml  # noqa: PLC0415
+
     messages: list[twiml.ReplyMessage] = []
     try:
         document = twiml.parse(_twiml_text(answer), url)

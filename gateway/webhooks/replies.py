@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from gateway.domain.errors import ApiError
 from gateway.domain.models import Direction
 from gateway.domain.records import NewMessage, Webhook
 from gateway.outbound.accept import Outbound
-from gateway.webhooks.twiml import ReplyMessage
+
+if TYPE_CHECKING:
+    from gateway.webhooks.twiml import ReplyMessage
 
 log = logging.getLogger(__name__)
 

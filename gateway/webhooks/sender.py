@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 import aiohttp
 
@@ -41,9 +41,11 @@ from gateway.metrics import Metrics
 from gateway.store import InFlight, WebhookQueue
 from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
-from gateway.webhooks import twiml
 from gateway.webhooks.answers import Answer, answer_of, twiml_replies
 from gateway.webhooks.signing import USER_AGENT, signed_request
+
+if TYPE_CHECKING:
+    from gateway.webhooks import twiml
 
 log = logging.getLogger(__name__)
 

@@ -254,7 +254,17 @@ async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
     receiver = Receiver(ACCOUNT.auth_token)
     await receiver.start()
     configuration = write_config(tmp_path, api, str(device), sms_url=receiver.url())
-    simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
+    # Reports stored (+CDSI) and listed with AT+CMGL, as the "cmgl" moment counts on (a routed
+    # +CDS, acknowledged after its commit, has no read to be killed at).
+    simulator = (
+        "simulate",
+        "--pty",
+        str(device),
+        "--number",
+        SIM_NUMBER,
+        "--personality",
+        "stored",
+    )
     serve = ("serve", "--config", str(configuration))
     created: dict[str, tuple[str, int]] = {}  # SID -> (recipient, parts): one recipient each
     injected: list[str] = []

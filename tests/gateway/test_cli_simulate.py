@@ -79,6 +79,8 @@ async def test_standalone_simulator_on_a_pty(tmp_path: Path) -> None:
         (["simulate", "--tcp", "127.0.0.1:1", "--baud", "9600"], "--baud goes with --pty"),
         (["simulate", "--tcp", "127.0.0.1:1", "--report-delay", "-1"], "--report-delay must"),
         (["simulate", "--tcp", "127.0.0.1:1", "--report-delay", "nan"], "--report-delay must"),
+        (["simulate", "--tcp", "127.0.0.1:1", "--ack-timeout", "-1"], "--ack-timeout must"),
+        (["simulate", "--tcp", "127.0.0.1:1", "--ack-timeout", "inf"], "--ack-timeout must"),
         (["simulate", "--pty", "/tmp/x", "--baud", "12345"], "12345 is not a line speed"),
         (["simulate", "--pty-dir", "/tmp", "--count", "0"], "--count must be from 1 to 64"),
         (["simulate", "--pty-dir", "/tmp", "--count", "100000"], "--count must be from 1 to"),

@@ -14,7 +14,7 @@ from gateway.modems.supervisor import ModemHandle, ModemState
 
 ALICE = "+15550001001"
 WAIT = 10.0  # bounds a hang; nothing here waits for it
-SET_UP = "AT+CNMI=2,1,0,2,0"  # among the last commands of the initialisation
+SET_UP = "AT+CNMI=2,1,0,1,0"  # among the last commands of the initialisation (reports routed)
 
 
 @asynccontextmanager

@@ -152,7 +152,14 @@ async def test_control_interface() -> None:
             state = await (await client.get("/state")).json()
             assert state["report_delay"] == 4.0
             assert state["numbers"] == [ME]
-            assert state["cnmi"] == [2, 1, 0, 2, 0]
+            assert state["cnmi"] == [2, 1, 0, 1, 0]  # reports routed (+CDS)
+            assert (state["ack_timeout"], state["awaiting_ack"]) == (None, False)
+            assert (await client.post("/ack-timeout", json={"seconds": 20})).status == 200
+            assert sim.ack_timeout == 20.0
+            assert (await client.post("/ack-timeout", json={"seconds": None})).status == 200
+            assert sim.ack_timeout is None
+            reply = await client.post("/miss-ack")
+            assert (reply.status, await reply.json()) == (200, {"missed": False})
             submissions = await (await client.get("/submissions")).json()
             assert submissions == []  # both attempts were refused before the network took them
 
@@ -165,6 +172,8 @@ async def test_control_interface() -> None:
                 ("/latency", {"seconds": -1}, "'seconds' must not be negative"),
                 ("/report-delay", {"seconds": -1}, "'seconds' must not be negative"),
                 ("/report-delay", {}, "'seconds' is required"),
+                ("/ack-timeout", {"seconds": -1}, "'seconds' must not be negative"),
+                ("/ack-timeout", {"seconds": "1"}, "'seconds' must be"),
                 ("/rule", {"number": HANDSET, "fate": "delivered", "delay": -2}, "'delay' must"),
                 ("/plug", {}, "only a pty can be plugged back"),
                 ("/registration", {"stat": 11}, "0 to 10"),

@@ -361,6 +361,11 @@ def modem() -> Schema:
             "rssi": nullable_int,
             "sim": {**sim, "nullable": True},
             "network": {**network, "nullable": True},
+            "acknowledged": {
+                "type": "boolean",
+                "description": "AT+CSMS=1 in effect: each routed +CMT/+CDS is acknowledged "
+                "(AT+CNMA) once committed; with cnmi's ds 1, status reports come routed",
+            },
         }
     )
     health_check = closed_object(

@@ -32,6 +32,7 @@ from drivers.at.replies import (
     parse_cmgl,
     parse_cmgr,
     parse_cmgs,
+    parse_cnmi,
     parse_cnmi_test,
     parse_cnum,
     parse_cops,
@@ -645,6 +646,12 @@ def test_cpms_usage() -> None:
     assert parse_cpms_usage(['+CPMS: "SR",1,20']) == [(1, 20)]
 
 
+def test_cnmi_read() -> None:
+    # TS 27.005 §3.4.1 read command; after a missed AT+CNMA the ME sets <mt> and <ds> to 0.
+    assert parse_cnmi(["+CNMI: 2,1,0,1,0"]) == (2, 1, 0, 1, 0)
+    assert parse_cnmi(["+CNMI: 2,0,0,0,0"]) == (2, 0, 0, 0, 0)
+
+
 def test_csms() -> None:
     assert parse_csms(["+CSMS: 1,1,1"]) == (1, 1, 1)
     assert parse_csms(["+CSMS: 0,1,1,1"]) == (1, 1, 1)  # AT+CSMS?: <service> first
@@ -805,6 +812,9 @@ ERRORS: Final[list[tuple[Callable[..., object], tuple[Any, ...], str]]] = [
     (parse_cnmi_test, ([],), "AT+CNMI=?"),
     (parse_cnmi_test, (["+CNMI: (a-b)"],), "AT+CNMI=?"),
     (parse_cnmi_test, (["+CNMI: (1-x),(0)"],), "AT+CNMI=?"),
+    (parse_cnmi, ([],), "AT+CNMI?"),
+    (parse_cnmi, (["+CNMI: 2,1,0"],), "AT+CNMI?"),
+    (parse_cnmi, (["+CNMI: 2,x,0,1,0"],), "AT+CNMI?"),
     (parse_csms, ([],), "AT+CSMS"),
     (parse_csms, (["+CSMS: 1,1"],), "AT+CSMS"),
     (parse_csms, (["+CSMS: 1,x,1"],), "AT+CSMS"),

@@ -59,10 +59,16 @@ async def test_initialise_every_personality(name: str) -> None:
         assert not sim.echo or sim.personality.echo_locked
         assert sim.cnmi == info.cnmi
         expected_cnmi = {
-            "cds": (2, 1, 0, 1, 0),  # no ds=2 offered: reports routed as +CDS
+            "quectel": (2, 1, 0, 2, 0),  # refuses ds=1: reports stored (+CDSI)
+            "zte": (2, 1, 0, 2, 0),
+            "stored": (2, 1, 0, 2, 0),  # ds=1 not offered
             "routed": (2, 2, 0, 1, 0),  # only routed notifications offered
-        }.get(name, (2, 1, 0, 2, 0))
+        }.get(name, (2, 1, 0, 1, 0))  # reports routed (+CDS), messages stored (+CMTI)
         assert info.cnmi == expected_cnmi
+        # Routed codes wait for AT+CNMA (AT+CSMS=1) wherever they are taken: nothing is
+        # acknowledged before it is committed (TS 27.005 §3.4.4).
+        routes_any = info.cnmi[1] == 2 or info.cnmi[3] == 1
+        assert info.acknowledged == (sim.csms == 1) == routes_any
 
 
 @pytest.mark.parametrize("name", sorted(PERSONALITIES))
@@ -84,12 +90,15 @@ async def test_send_receive_and_report_through_every_personality(name: str) -> N
             else:
                 route = await events.next(ReportRouted)
                 report = decoded(route.pdu, route.length)
+                assert route.needs_ack
+                await modem.acknowledge()  # or the modem holds the next +CDS back
             assert isinstance(report, StatusReport)
             assert (report.message_reference, report.delivery) == (reference, Delivery.DELIVERED)
         await bob.send_parts(parts_of("pong", ALICE))
         if routed:
             message = await events.next(MessageRouted)
             deliver = decoded(message.pdu, message.length)
+            await modem.acknowledge()
         else:
             (deliver,) = await receive_all(modem, events, 1)
         assert isinstance(deliver, Deliver) and deliver.text == "pong"
@@ -183,7 +192,7 @@ async def test_two_modems_text_each_other(text: str, ref16: bool) -> None:
 
 async def test_status_reports_stored_in_sr() -> None:
     async with rig() as setup:
-        _, alice = await setup.add(ALICE)
+        _, alice = await setup.add(ALICE, "stored")
         await setup.add(BOB)
         events = Events(alice, ReportStored)
         references = await alice.send_parts(parts_of("x" * 200, report=True))
@@ -411,7 +420,7 @@ async def test_storages_of_concurrent_commands_never_mix() -> None:
     """A health check reading ME's usage while a status report is read and deleted in SR: each
     command on the storage it asked for (once, AT+CMGD=0 went to ME and deleted an unread SMS)."""
     async with rig() as setup:
-        sim, alice = await setup.add(ALICE)
+        sim, alice = await setup.add(ALICE, "stored")
         message, report = await unread_sms_and_a_report(setup, alice)
         assert (report.storage, message.storage) == ("SR", "ME")
         assert await alice.read_message(report.storage, report.index) is not None
@@ -431,7 +440,7 @@ async def test_initialising_again_never_moves_a_delete_to_another_storage() -> N
     status report is deleted in SR: the set-up's own AT+CPMS (ME) must not come between the
     delete's AT+CPMS="SR" and its AT+CMGD, which would delete the unread SMS in ME instead."""
     async with rig() as setup:
-        sim, alice = await setup.add(ALICE)
+        sim, alice = await setup.add(ALICE, "stored")
         message, report = await unread_sms_and_a_report(setup, alice)
         assert (report.storage, message.storage) == ("SR", "ME")
         assert report.index == message.index  # a delete in the wrong one hits the message

@@ -24,7 +24,7 @@ from drivers.errors import (
     TransportError,
 )
 from drivers.modem.driver import GsmModem
-from drivers.modem.events import LinkLost, MessageStored, ReportStored
+from drivers.modem.events import LinkLost, MessageStored, ReportRouted, ReportStored
 from drivers.simulated import (
     DEFAULT_REPORT_DELAY,
     Fate,
@@ -50,13 +50,24 @@ T = TypeVar("T")
 
 
 async def next_report(modem: GsmModem, events: Events) -> StatusReport:
-    stored = await events.next(ReportStored)
-    entry = await modem.read_message(stored.storage, stored.index)
-    assert entry is not None
-    await modem.delete_message(stored.storage, stored.index)
-    report = decoded(entry.pdu, entry.length)
+    """The next status report, routed (+CDS, the generic modem's) or stored (+CDSI)."""
+    if routes(modem):
+        routed = await events.next(ReportRouted)
+        assert routed.needs_ack  # AT+CSMS=1: the next +CDS waits for it
+        await modem.acknowledge()
+        report = decoded(routed.pdu, routed.length)
+    else:
+        stored = await events.next(ReportStored)
+        entry = await modem.read_message(stored.storage, stored.index)
+        assert entry is not None
+        await modem.delete_message(stored.storage, stored.index)
+        report = decoded(entry.pdu, entry.length)
     assert isinstance(report, StatusReport)
     return report
+
+
+def routes(modem: GsmModem) -> bool:
+    return modem.info is not None and modem.info.cnmi[3] == 1
 
 
 @pytest.mark.parametrize(
@@ -71,7 +82,7 @@ async def test_handset_fates(rule: HandsetRule, statuses: list[tuple[Delivery, i
     async with rig() as setup:
         _, modem = await setup.add(ME)
         setup.network.set_rule(HANDSET, rule)
-        events = Events(modem, ReportStored)
+        events = Events(modem, ReportStored, ReportRouted)
         (reference,) = await modem.send_parts(parts("hello"))
         for delivery, status in statuses:
             report = await next_report(modem, events)
@@ -89,11 +100,11 @@ async def test_a_report_comes_the_modems_report_delay_after_the_send() -> None:
     assert SimulatedModem([ME]).report_delay == DEFAULT_REPORT_DELAY >= 1.0
     async with rig() as setup:
         _, modem = await setup.add(ME, report_delay=0.2)
-        events = Events(modem, ReportStored)
+        events = Events(modem, ReportStored, ReportRouted)
         loop = asyncio.get_running_loop()
         before = loop.time()
         (reference,) = await modem.send_parts(parts("hello"))
-        assert events.pending(ReportStored) == 0
+        assert events.pending(ReportStored) == events.pending(ReportRouted) == 0
         report = await next_report(modem, events)
         assert report.message_reference == reference
         assert loop.time() - before >= 0.2
@@ -106,7 +117,7 @@ async def test_phone_off_then_on() -> None:
     async with rig() as setup:
         _, modem = await setup.add(ME)
         setup.network.set_rule(HANDSET, HandsetRule(Fate.PHONE_OFF))
-        events = Events(modem, ReportStored)
+        events = Events(modem, ReportStored, ReportRouted)
         (reference,) = await modem.send_parts(parts("are you there?"))
         trying = await next_report(modem, events)
         assert (trying.message_reference, trying.delivery, trying.status) == (
@@ -126,7 +137,7 @@ async def test_no_report_and_no_request() -> None:
     async with rig() as setup:
         _, modem = await setup.add(ME)
         setup.network.set_rule("*", HandsetRule(Fate.NO_REPORT))
-        events = Events(modem, ReportStored)
+        events = Events(modem, ReportStored, ReportRouted)
         await modem.send_parts(parts("one"))
         setup.network.set_rule("*", HandsetRule(Fate.DELIVERED))
         await modem.send_parts(parts("two", report=False))
@@ -138,8 +149,8 @@ async def test_no_report_and_no_request() -> None:
 
 async def test_a_full_report_storage_holds_reports_back_until_there_is_room() -> None:
     async with rig() as setup:
-        sim, modem = await setup.add(ME)
-        events = Events(modem, ReportStored)
+        sim, modem = await setup.add(ME, "stored")
+        events = Events(modem, ReportStored, ReportRouted)
         sim.fill_storage("SR")
         (reference,) = await modem.send_parts(parts("report me later"))
         assert events.pending(ReportStored) == 0  # memory capacity exceeded: the SC keeps it

@@ -110,7 +110,7 @@ async def receiving(
 ) -> AsyncIterator[Receiving]:
     """Started as ``gateway/runtime.py`` starts them: the receiver before the modem (it hears
     the first connection), which is ready when this yields; stopped in the reverse order.
-    Alice's number sends its messages to :data:`SMS_URL`; her modem behaves as
+    Alice's number sends its messages to :data:`SMS_URL`; her modem is a simulated
     ``personality``."""
     changes.setdefault("numbers", (NumberConfig(ALICE, sms_url=SMS_URL),))
     alice = ModemConfig("alice", "simulated", (ALICE,), personality=personality)

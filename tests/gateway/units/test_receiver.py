@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
+import pytest
+
 from drivers.codec.pdu import Deliver, decode, fields
 from drivers.simulated import SimulatedNetwork
 from drivers.simulated.pdus import status_report_pdu
@@ -150,8 +152,12 @@ def prepared_deliver(text: str) -> list[tuple[str, int]]:
     return SimulatedNetwork().inbound_pdus(SENDER, text)
 
 
-async def test_a_status_report_settles_the_message_it_is_for() -> None:
-    async with receiving() as unit:
+@pytest.mark.parametrize(
+    ("personality", "done"),
+    [("generic", "AT+CNMA"), ("stored", "AT+CMGD")],  # routed (+CDS) or stored (+CDSI)
+)
+async def test_a_status_report_settles_the_message_it_is_for(personality: str, done: str) -> None:
+    async with receiving(personality=personality) as unit:
         new = prepared(Body="report me")
         await unit.store.create_message(new.message, new.segments)
         await unit.store.message_sent(new.message.sid, T0, last_part=(1, 77))
@@ -167,9 +173,9 @@ async def test_a_status_report_settles_the_message_it_is_for() -> None:
         assert await unit.inbox.report() == ReportMatch(new.message.sid, 1, Status.DELIVERED)
         delivered = await unit.stored(new.message.sid)
         assert delivered.status is Status.DELIVERED
-        await unit.commands.until("AT+CMGD", 1)  # deleted from the SIM once committed
+        await unit.commands.until(done, 1)  # acknowledged, or deleted, once committed
         unit.sim.receive_report(*report)  # the same report again: kept once
-        await unit.commands.until("AT+CMGD", 2)
+        await unit.commands.until(done, 2)
         assert (sum(unit.receiver.metrics.reports.values()), unit.receiver.metrics.duplicates) == (
             1,
             1,
