@@ -367,15 +367,14 @@ class Bench:
             if plan.disk:
                 plan.refused_creates = await self.disk_fault(http, sim, number)
             # The moment is the modem's next of its kind, whatever the backlog is doing: one
-            # more message (or, for AT+CMGR, one more text to read) makes sure it comes, once
-            # the modem is back in service from the round's faults (a text announced while
-            # the line was down is read by the sweep of the next connection, AT+CMGL; and
-            # "ready" may still be from before a drop the gateway has not yet noticed, so for
-            # AT+CMGR a message is sent too: its delivery report is read with AT+CMGR).
+            # more message (and, for AT+CMGL, one more text to read, besides that message's
+            # delivery report) makes sure it comes once the modem is back in service from the
+            # round's faults ("ready" may still be from before a drop the gateway has not yet
+            # noticed; a sweep of the next connection lists with AT+CMGL too).
             await until_ready(http, plan.modem)
             target = (await counts(control)).get(plan.moment, 0) + 1
             await prepare_moment(control, plan.moment)
-            if plan.moment == "cmgr":  # a text to read; the message's report is one too
+            if plan.moment == "cmgl":  # a text to read; the message's report is one too
                 text = f"inbound {number} at the kill"
                 inject = {"from": f"+4478{number % 1000:03d}9{number:04d}", "text": text}
                 async with control.post("/inject", json=inject) as reply:

@@ -10,12 +10,12 @@ application would. The simulated modem runs in this process too, served on the p
 (:mod:`bench.inbound_simulator`), so both ends are timed on one clock: t0 just before
 ``SimulatedNetwork.inject`` (the modem stores the SMS and writes ``+CMTI`` to the pty at once),
 t1 when the receiver's handler starts on the POST carrying that text. Between them: the pty, the
-driver's ``AT+CMGR``, two commits (the part, then the message with its queued webhook), the
+driver's ``AT+CMGL``, two commits (the part, then the message with its queued webhook), the
 webhook sender reading its queue, and an HTTP request.
 
 - Latency: 30 warm-up messages, then 300 one at a time, each after the previous one's webhook
   and a 20 ms pause (the gateway deletes the message from the modem and commits the webhook's
-  delivery meanwhile). Also timed: when ``AT+CMGR`` reached the modem, which splits the latency
+  delivery meanwhile). Also timed: when ``AT+CMGL`` reached the modem, which splits the latency
   into the notification's way to the gateway and the rest.
 - Burst: 1000 messages with unique texts injected in one go, timed until the last webhook. The
   modem's storage holds 100 (``ME``, the one the gateway chooses); the simulated network holds
@@ -165,7 +165,7 @@ class Receiver:
 @dataclass(frozen=True, slots=True)
 class Latency:
     total_ms: tuple[float, ...]  # injection to webhook
-    to_read_ms: tuple[float, ...]  # injection to AT+CMGR reaching the modem
+    to_read_ms: tuple[float, ...]  # injection to AT+CMGL reaching the modem
     gateway_cpu_ms: float  # per message, the gateway's process (all threads)
 
 
@@ -245,7 +245,7 @@ async def _one_by_one(
         async with asyncio.timeout(MESSAGE_TIMEOUT_S):
             arrived = await arrival
         totals.append((arrived - injected) * 1000)
-        read = commands.first_from(mark, "AT+CMGR")
+        read = commands.first_from(mark, "AT+CMGL")
         reads.append(math.nan if read is None else (read - injected) * 1000)
         await asyncio.sleep(PAUSE_S)
     return totals, reads
@@ -448,7 +448,7 @@ def report(ours: Ours, peers: list[InboundPeerResult]) -> str:
         "the moment the receiver gets it: for smsgw, its webhook handler starting (the "
         "signature is checked after); for the peers, their received-message hook's "
         "`date +%s.%N` (gammu-smsd `RunOnReceive`, SMSTools3 `eventhandler`).",
-        f"- smsgw's latency, split at `AT+CMGR` reaching the modem: notification to read p50 "
+        f"- smsgw's latency, split at `AT+CMGL` reaching the modem: notification to read p50 "
         f"{format_ms(percentile(reads, 0.5))} ms (p99 {format_ms(percentile(reads, 0.99))}); "
         f"read to webhook p50 {format_ms(percentile(rest, 0.5))} ms (p99 "
         f"{format_ms(percentile(rest, 0.99))}). "

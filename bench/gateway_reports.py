@@ -17,13 +17,13 @@ records the part as pending, the message stays ``sent``, no callback).
 (TP-ST 0x00), which the modem stores in ``SR`` and announces with ``+CDSI`` in the next turns
 of this process's event loop. t0 is just before ``switch_on``; t1 when the receiver's handler
 starts on the message's ``delivered`` callback. Between them: the pty, the driver's
-``AT+CMGR`` on ``SR``, one commit (the report, its part, the message ``delivered`` and its
+``AT+CMGL`` of ``SR``, one commit (the report, its part, the message ``delivered`` and its
 callback), the webhook sender reading its queue, and an HTTP request.
 
 - Latency: 30 warm-up messages, then 1000 one-part messages one at a time, each to a handset of
   its own: created, its ``sent`` callback awaited, its 0x30 report read and deleted from ``SR``,
   20 ms, then released; 20 ms after its ``delivered`` callback, the next. The moment
-  ``AT+CMGR`` reached the modem splits the latency into the notification's way to the gateway
+  ``AT+CMGL`` reached the modem splits the latency into the notification's way to the gateway
   and the rest.
 - Burst: 1000 messages to 1000 other handsets, created through the API (16 connections) and
   sent, their 0x30 reports taken, every webhook delivered; then every handset switched on in one
@@ -88,9 +88,9 @@ PAUSE_S: Final = 0.02  # before each release, and after each delivered callback
 BURST: Final = 1000
 REPORT_STORAGE: Final = "SR"  # where the simulated modem stores reports (AT+CNMI ds=2)
 # How the modem hands reports over (python -m bench.gateway_reports [stored|routed]): stored
-# (+CDSI; AT+CMGR, the commit, AT+CMGD) on a modem that offers no ds=1, or routed (+CDS, the
-# commit, AT+CNMA) on a generic one; the command that splits the latency in each.
-PATHS: Final = {"stored": ("stored", "AT+CMGR"), "routed": ("generic", "AT+CNMA")}
+# (+CDSI; AT+CMGL, the commits, an AT+CMGD each) on a modem that offers no ds=1, or routed
+# (+CDS, the commit, AT+CNMA) on a generic one; the command that splits the latency in each.
+PATHS: Final = {"stored": ("stored", "AT+CMGL"), "routed": ("generic", "AT+CNMA")}
 QUIET_S: Final = 2.0  # after the last callback, for late duplicates
 MESSAGE_TIMEOUT_S: Final = 10.0
 BURST_TIMEOUT_S: Final = 300.0  # to create and send the burst's messages
@@ -197,7 +197,7 @@ class CallbackReceiver:
 @dataclass(frozen=True, slots=True)
 class Latency:
     total_ms: tuple[float, ...]  # release to the delivered callback
-    to_read_ms: tuple[float, ...]  # release to AT+CMGR reaching the modem
+    to_read_ms: tuple[float, ...]  # release to AT+CMGL reaching the modem
     gateway_cpu_ms: float  # per report, the gateway's process (all threads)
     timeouts: int  # messages whose sent or delivered callback did not come in time
 
@@ -210,7 +210,7 @@ class Burst:
     first_s: float  # release of the burst to the first delivered callback
     median_s: float  # to the median one
     last_s: float  # to the last
-    reads_s: tuple[float, float]  # release to the first and the last AT+CMGR reaching the modem
+    reads_s: tuple[float, float]  # release to the first and the last AT+CMGL reaching the modem
     gateway_cpu_ms: float  # per report
     setup_s: float  # creating and sending the burst's messages, before the release
 

@@ -7,7 +7,8 @@ A moment is where a kill -9 of the gateway can land, reached with the simulator'
 - ``cmgs``: after the k-th ``AT+CMGS`` the modem received, wherever that exchange then is;
 - ``prompt``: with the ``> `` held back, the modem waiting for a PDU (``POST /hold-prompt``);
 - ``submitting``: with a PDU taken and its answer a second away (``POST /latency``);
-- ``cmgr``: after the k-th ``AT+CMGR``: an inbound part or a report being read.
+- ``cmgl``: after the k-th ``AT+CMGL``: inbound parts or reports being read (a listing of
+  the storage a ``+CMTI``/``+CDSI`` named, or a sweep).
 
 Shared by the crash tests (tests/e2e/test_crash.py) and the chaos run (:mod:`bench.chaos`).
 """
@@ -18,14 +19,14 @@ from typing import Final
 
 import aiohttp
 
-MOMENTS: Final = ("accepted", "cmgs", "prompt", "submitting", "cmgr")
-_COUNTED: Final = {"cmgs": "AT+CMGS", "cmgr": "AT+CMGR"}
+MOMENTS: Final = ("accepted", "cmgs", "prompt", "submitting", "cmgl")
+_COUNTED: Final = {"cmgs": "AT+CMGS", "cmgl": "AT+CMGL"}
 _FLAGS: Final = {"prompt": "prompt_held", "submitting": "submitting"}
 SUBMITTING_LATENCY: Final = 1.0  # seconds the answer to a PDU waits, for "submitting"
 
 
 async def counts(sim: aiohttp.ClientSession) -> dict[str, int]:
-    """What the modem has done so far: SUBMITs accepted, AT+CMGS and AT+CMGR received."""
+    """What the modem has done so far: SUBMITs accepted, AT+CMGS and AT+CMGL received."""
     async with sim.get("/commands") as reply:
         commands: list[str] = await reply.json()
     async with sim.get("/submissions") as reply:

@@ -57,6 +57,7 @@ from drivers.modem.events import (
     ReportRouted,
     ReportStored,
     SignalChanged,
+    StorageFull,
 )
 from drivers.modem.info import Identity, ModemInfo, ModemSettings
 from drivers.modem.network import Network, SimState
@@ -232,6 +233,7 @@ __all__ = [
     "SimulatedFleet",
     "SimulatedModem",
     "SimulatedNetwork",
+    "StorageFull",
     "StoredMessage",
     "Timeouts",
     "TransportError",

@@ -27,6 +27,8 @@ class Metrics:
     duplicates: int = 0  # parts and reports read again (not committed twice)
     reports: Counter[str] = field(default_factory=Counter)  # status reports committed, by modem
     unmatched_reports: int = 0  # of them, matching no part
+    # A modem said a storage is full (+CMS ERROR: 322, ^SMMEMFULL...), by modem.
+    storage_full: Counter[str] = field(default_factory=Counter)
     calls: Counter[str] = field(default_factory=Counter)  # voice calls that rang, by modem
     reports_given_up: int = 0  # sent messages no longer waiting for a report (report_timeout)
 

@@ -59,6 +59,7 @@ class Timeouts:
 UrcCallback = Callable[[Unsolicited], None]
 Data = str | Callable[[], Awaitable[str]]  # what follows a prompt, or who decides it then
 LostCallback = Callable[[ModemLost], None]
+ResponseCallback = Callable[[Response], None]
 
 
 def raise_for_result(response: Response) -> Response:
@@ -86,6 +87,7 @@ class AtChannel:
         self._prompt: asyncio.Future[None] | None = None
         self._subscribers: list[UrcCallback] = []
         self._lost_callbacks: list[LostCallback] = []
+        self._response_callbacks: list[ResponseCallback] = []
         self._lost: ModemLost | None = None
         self._reader: asyncio.Task[None] | None = None
         self._unsynchronised = False
@@ -130,8 +132,18 @@ class AtChannel:
         self._lost_callbacks.append(callback)
         return lambda: self._remove(self._lost_callbacks, callback)
 
+    def on_response(self, callback: ResponseCallback) -> Callable[[], None]:
+        """Call ``callback`` with every complete response, whatever its final result, before
+        the command that asked is answered (what an error says of the modem, e.g. ``+CMS
+        ERROR: 322`` memory full, matters whoever asked)."""
+        self._response_callbacks.append(callback)
+        return lambda: self._remove(self._response_callbacks, callback)
+
     @staticmethod
-    def _remove(callbacks: list[UrcCallback] | list[LostCallback], callback: object) -> None:
+    def _remove(
+        callbacks: list[UrcCallback] | list[LostCallback] | list[ResponseCallback],
+        callback: object,
+    ) -> None:
         with contextlib.suppress(ValueError):
             callbacks.remove(callback)  # type: ignore[arg-type]
 
@@ -329,6 +341,11 @@ class AtChannel:
         if self._discarded is not None and not self._passes_drain(event):
             return
         if isinstance(event, Response):
+            for observer in list(self._response_callbacks):
+                try:
+                    observer(event)
+                except Exception:  # as for a URC subscriber: the reader goes on
+                    log.exception("%s: response observer failed on %r", self.name, event)
             if self._response is not None and not self._response.done():
                 self._response.set_result(event)
         elif isinstance(event, Prompt):

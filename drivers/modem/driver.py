@@ -19,7 +19,7 @@ from typing import Final
 
 from drivers.at import replies
 from drivers.at.channel import AtChannel, Data, raise_for_result
-from drivers.at.parse import ResultKind, Unsolicited
+from drivers.at.parse import Response, ResultKind, Unsolicited
 from drivers.at.replies import Registration
 from drivers.errors import (
     AtCommandError,
@@ -40,6 +40,7 @@ from drivers.modem.events import (
     OtherUnsolicited,
     ReportRouted,
     Rings,
+    StorageFull,
     event_for,
 )
 from drivers.modem.info import Identity, ModemInfo, ModemSettings
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 # before (OK, +CMGS: <mr>, +CMS ERROR) carries that line.
 _PROBE: Final = "ATS3?"
 _CR: Final = 13
+# TS 27.005 §3.2.5: "memory full", whatever command it answers (a write, a send on modems that
+# keep a copy): the storage must be emptied at once (../shared/docs/gsm-at-pdu.md §2: "322
+# delete msgs").
+_CMS_MEMORY_FULL: Final = 322
 
 
 def _reads_cr(lines: Sequence[str]) -> bool:
@@ -83,6 +88,7 @@ class GsmModem:
         self._tasks: set[asyncio.Task[None]] = set()
         channel.subscribe(self._on_urc)
         channel.on_lost(lambda reason: self._emit(LinkLost(str(reason))))
+        channel.on_response(self._on_response)
 
     @property
     def name(self) -> str:
@@ -139,6 +145,11 @@ class GsmModem:
             else:
                 self._spawn(self.acknowledge())
         self._emit(event)
+
+    def _on_response(self, response: Response) -> None:
+        result = response.result
+        if result.kind is ResultKind.CMS_ERROR and result.code == _CMS_MEMORY_FULL:
+            self._emit(StorageFull(None, f"{response.command}: {result.line}"))
 
     def _release_held(self) -> None:
         """Route what came while initialising to its subscriber; what has none yet waits

@@ -62,6 +62,16 @@ class ReportRouted:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageFull:
+    """The modem says a message storage is full (``storage``; ``None`` when it does not say
+    which): what arrives now is refused, or lost on modems that drop it. ``source`` is the
+    line that said so. Empty the storage at once."""
+
+    storage: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class LinkLost:
     reason: str
 
@@ -101,6 +111,7 @@ ModemEvent = (
     | MessageRouted
     | ReportStored
     | ReportRouted
+    | StorageFull
     | LinkLost
     | SignalChanged
     | RegistrationChanged
@@ -120,11 +131,36 @@ def event_for(urc: Unsolicited) -> ModemEvent:
     if name in ("+CMT", "+CDS") and urc.pdu is not None:
         length = replies.parse_pdu_urc_length(urc.value)
         return MessageRouted(urc.pdu, length) if name == "+CMT" else ReportRouted(urc.pdu, length)
+    if name in ("^SMMEMFULL", "+QIND", "+CIEV"):
+        return _storage_full(name, urc) or OtherUnsolicited(urc.line)
     if name in ("+CREG", "+CGREG", "+CEREG"):
         return RegistrationChanged(name, replies.parse_registration_urc(urc.value))
     if name == "^RSSI" and urc.value.isdigit():
         return SignalChanged(int(urc.value))
     return OtherUnsolicited(urc.line)
+
+
+def _storage_full(name: str, urc: Unsolicited) -> StorageFull | None:
+    """The memory-full codes vendors send of their own (none is in TS 27.005):
+
+    - Huawei ``^SMMEMFULL: "SM"`` (Balong firmware's own list of reports; asterisk
+      chan_dongle's at_response_smmemfull);
+    - Quectel ``+QIND: "smsfull","SM"``, off until ``AT+QINDCFG="smsfull",1`` (EC2x/EG9x AT
+      commands manual, AT+QINDCFG);
+    - ``+CIEV: "SMSFULL",<n>`` (Ai-Thinker A6/A9G, which SIMCom-style libraries read) and
+      ``+CIEV: smsfull,<n>`` (Cinterion ``AT^SIND``, openmoko gsmd): the TS 27.007 §8.9
+      indicator by name, 0 when the storage has room again.
+    """
+    parts = replies.fields(urc.value)
+    if name == "^SMMEMFULL":
+        return StorageFull(parts[0].upper() if parts and parts[0] else None, urc.line)
+    if not parts or parts[0].lower() != "smsfull":
+        return None
+    if name == "+QIND":
+        return StorageFull(parts[1].upper() if len(parts) > 1 and parts[1] else None, urc.line)
+    if len(parts) > 1 and parts[1].strip() in ("", "0"):
+        return None  # the indicator back at 0: room again
+    return StorageFull(None, urc.line)
 
 
 class Rings:

@@ -86,6 +86,9 @@ WAVECOM: Final = VendorProfile(
 QUECTEL: Final = VendorProfile(
     "quectel",
     _re(r"quectel"),
+    # +QIND: "smsfull",<storage> when a storage fills is off by default (EC2x/EG9x AT
+    # commands manual, AT+QINDCFG): the receiver empties a full storage at once on it.
+    init_commands=('AT+QINDCFG="smsfull",1',),
     urc_prefixes=("+QIND:", "+QUSIM:", "+QSTK:"),
     refuses_ds1=True,  # Qualcomm-based EC25/EG25: status reports as +CDSI
     routes_reports=False,

@@ -120,6 +120,24 @@ def _curc(modem: SimulatedModem, name: str, argument: str, original: str) -> lis
     return []
 
 
+@handles("+QINDCFG")
+def _qindcfg(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+    # Quectel EC2x manual, AT+QINDCFG=<urctype>[,<enable>[,<savetonvram>]]: only "smsfull"
+    # matters here (whether +QIND: "smsfull",<storage> is sent).
+    if not modem.personality.memory_full_off:
+        raise CommandFailed()
+    values = _quoted(argument)
+    if values[0].lower() != "smsfull":
+        return []
+    if len(values) == 1:
+        return [f'+QINDCFG: "smsfull",{int(modem.memory_full_on)}']
+    enable = values[1]
+    if enable not in ("0", "1"):
+        raise CommandFailed("CME", 3)
+    modem.memory_full_on = enable == "1"
+    return []
+
+
 @handles("+CSCS")
 def _cscs(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
     # TS 27.007 §5.5; gammu refuses a modem that does not list its character sets.

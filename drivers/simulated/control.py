@@ -18,9 +18,11 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
+from drivers.codec.pdu.fields import encode_address
 from drivers.simulated.calls import RING_INTERVAL, Call
 from drivers.simulated.modem import SimulatedModem
 from drivers.simulated.network import Fate, HandsetRule, SimulatedNetwork, Submission
+from drivers.simulated.pdus import status_report_pdu
 from drivers.simulated.serve import PtyServer
 from drivers.simulated.ussd import UssdRule
 
@@ -150,6 +152,35 @@ class Controls:
     async def fill(self, body: dict[str, Any]) -> Any:
         self.modem.fill_storage(_field(body, "storage", str, self.modem.mem[2]))
 
+    async def when_full(self, body: dict[str, Any]) -> Any:
+        self.modem.drop_when_full = _field(body, "drop", bool)
+
+    async def flood(self, body: dict[str, Any]) -> Any:
+        """Status reports for ``count`` parts sent to ``to``, TP-MR ``first_reference`` on,
+        arriving as :meth:`SimulatedModem.flood_reports` says."""
+        count, first = _field(body, "count", int), _field(body, "first_reference", int, 0)
+        status, per_command = _field(body, "status", int, 0), _field(body, "per_command", int, 1)
+        at_once = _optional(body, "at_once", int)
+        if not 0 <= count <= 256 or not 0 <= first <= 255 or not 0 <= status <= 255:
+            raise BadRequest("'count' 0-256, 'first_reference' and 'status' 0-255")
+        if per_command < 1 or (at_once is not None and at_once < 0):
+            raise BadRequest("'per_command' must be at least 1, 'at_once' not negative")
+        recipient = encode_address(_field(body, "to", str), "TP-RA")
+        now = self.network.clock()
+        reports = [
+            status_report_pdu(
+                self.network.smsc,
+                reference=(first + n) % 256,
+                recipient=recipient,
+                scts=now,
+                discharge=now,
+                status=status,
+            )
+            for n in range(count)
+        ]
+        self.modem.flood_reports(reports, at_once, per_command)
+        return {"arriving": count}
+
     async def registration(self, body: dict[str, Any]) -> Any:
         stat = _field(body, "stat", int)
         if not 0 <= stat <= 10:
@@ -237,6 +268,8 @@ ACTIONS: Final = (
     "drop",
     "plug",
     "fill",
+    "when_full",
+    "flood",
     "registration",
     "operator",
     "cell",
@@ -392,6 +425,8 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
             name: {"used": len(storage.slots), "capacity": storage.capacity}
             for name, storage in modem.storages.items()
         },
+        "when_full": "drop" if modem.drop_when_full else "hold",
+        "dropped": modem.dropped,
         "data_mode": modem.data_mode,
         "prompt_held": modem.prompt_held,
         "submitting": modem.submitting,

@@ -87,6 +87,7 @@ class SimulatedModem(AtPeer):
         first_reference: int = 0,
         history: int | None = None,
         report_delay: float = DEFAULT_REPORT_DELAY,
+        drop_when_full: bool = False,
         ack_timeout: float | None = None,
     ) -> None:
         super().__init__()
@@ -128,6 +129,14 @@ class SimulatedModem(AtPeer):
         self.state_observers: list[Callable[[], None]] = []
         self._held_incoming: list[tuple[str, int]] = []
         self._held_reports: list[tuple[str, int]] = []
+        # What arrives at a full storage: held by the network until there is room (TS 23.040
+        # §3.3, memory capacity exceeded), or, when this is set, lost, as an emulator measured
+        # for issue 17 lost 4-44 of 200 reports (and some modems lose class 2 messages).
+        self.drop_when_full = drop_when_full
+        self.dropped = 0  # messages and reports lost so far
+        # Reports still to arrive (flood_reports): so many with each command line the host sends.
+        self._arriving: list[tuple[str, int]] = []
+        self._per_command = 0
         # AT+CSMS=1: a +CMT/+CDS waits for AT+CNMA (_awaiting), what came after it waits in
         # the queue; after a missed acknowledgement the network keeps them (miss_ack).
         self.routed_unacked = False
@@ -165,6 +174,9 @@ class SimulatedModem(AtPeer):
         self.phonebook = "SM"
         self.cscb: tuple[int, str, str] = (0, "", "")
         self.caret_reports = self.personality.caret_spam
+        # The memory-full code (Personality.memory_full_urc) on: Quectel's is off until
+        # AT+QINDCFG="smsfull",1, which is not kept over a restart unless saved.
+        self.memory_full_on = not self.personality.memory_full_off
         self.pin_entered = self.pin is None
         first = next(iter(self.storages))
         self.mem = [first, first, first]
@@ -199,10 +211,11 @@ class SimulatedModem(AtPeer):
             self._route(_CMT, pdu, length)
             return
         storage = self.storages[self.mem[2]]
-        index = storage.store(Slot(0, pdu, length))
+        index = self._store(storage, pdu, length)
         if index is None:
             # Memory capacity exceeded: the network keeps the message and retries later.
-            self._held_incoming.append((pdu, length))
+            if not self.drop_when_full:
+                self._held_incoming.append((pdu, length))
             return
         if mt in (1, 3):
             self._urc(f'+CMTI: "{storage.name}",{index}')
@@ -215,11 +228,12 @@ class SimulatedModem(AtPeer):
             self._route(_CDS, pdu, length)
         elif ds == 2:
             storage = self._report_storage()
-            index = storage.store(Slot(0, pdu, length))
+            index = self._store(storage, pdu, length)
             if index is None:
                 # As for a message (TS 23.040 §3.3, memory capacity exceeded): the SC keeps
                 # the report and delivers it once the ME has room again.
-                self._held_reports.append((pdu, length))
+                if not self.drop_when_full:
+                    self._held_reports.append((pdu, length))
                 return
             self._urc(f'+CDSI: "{storage.name}",{index}')
         elif self.routing_disabled:
@@ -309,10 +323,30 @@ class SimulatedModem(AtPeer):
             self._ack_timer.cancel()
             self._ack_timer = None
 
+    def _store(self, storage: Storage, pdu: str, length: int) -> int | None:
+        """Where a message or report that arrives goes in ``storage``; ``None`` when it is
+        full (it is then counted as dropped if this modem drops). A storage that fills, or is
+        found full, is announced with the personality's memory-full code, once until it has
+        room again."""
+        index = storage.store(Slot(0, pdu, length))
+        if index is None and self.drop_when_full:
+            self.dropped += 1
+        if storage.full:
+            self._announce_full(storage)
+        return index
+
+    def _announce_full(self, storage: Storage) -> None:
+        code = self.personality.memory_full_urc
+        if code and self.memory_full_on and not storage.full_announced:
+            storage.full_announced = True
+            self._urc(code.format(storage=storage.name))
+
     def _report_storage(self) -> Storage:
         return self.storages.get(self.personality.report_storage) or self.storages[self.mem[2]]
 
     def release_held(self) -> None:
+        for storage in self.storages.values():
+            storage.full_announced = storage.full_announced and storage.full
         while self._held_incoming and not self.storages[self.mem[2]].full:
             self.receive(*self._held_incoming.pop(0))
         while self._held_reports and not self._report_storage().full:
@@ -369,6 +403,26 @@ class SimulatedModem(AtPeer):
         filler = "00040B915155555555F500001111111111110000"
         while storage.store(Slot(1, filler, 19)) is not None:
             pass
+        self._announce_full(storage)
+
+    def flood_reports(
+        self, reports: list[tuple[str, int]], at_once: int | None = None, per_command: int = 1
+    ) -> None:
+        """Status reports arriving in a flood: ``at_once`` of them now (all when ``None``),
+        then ``per_command`` with each command line the host sends, as a network's reports
+        keep coming while the host reads and deletes (the pace is the host's own, so that a
+        test is the same on a fast machine and a slow one)."""
+        first = len(reports) if at_once is None else at_once
+        self._arriving += reports[first:]
+        self._per_command = per_command
+        for report in reports[:first]:
+            self.receive_report(*report)
+
+    def _arrive(self) -> None:
+        now = self._arriving[: self._per_command]
+        del self._arriving[: self._per_command]
+        for report in now:
+            self.receive_report(*report)
 
     def answer_ussd(self, line: str) -> None:
         """The network's answer to a USSD request: unsolicited, after the command's OK."""
@@ -454,6 +508,7 @@ class SimulatedModem(AtPeer):
             del self.received_commands[: -self.history]  # now and then, not every time
         for observer in list(self.command_observers):
             observer(command)
+        self._arrive()
         upper = command.upper()
         if not upper.startswith("AT"):
             await self._respond([], "ERROR")

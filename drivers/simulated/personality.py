@@ -62,6 +62,11 @@ class Personality:
     # codes are written at once, even inside another command's response. Off, they wait until
     # the response is over, as in mode 2 (the one the gateway selects).
     urcs_inband: bool = False
+    # The code a storage that fills is announced with ({storage}: its name), none in TS 27.005:
+    # Huawei ^SMMEMFULL (Balong firmware, asterisk chan_dongle), Quectel +QIND "smsfull" (EC2x
+    # manual: off until AT+QINDCFG="smsfull",1, memory_full_off).
+    memory_full_urc: str = ""
+    memory_full_off: bool = False
 
 
 GENERIC: Final = Personality()
@@ -82,6 +87,7 @@ PERSONALITIES: Final = {
             ussd=PACKED,
             pin_counter="^CPIN",
             first_index=0,
+            memory_full_urc='^SMMEMFULL: "{storage}"',
         ),
         replace(
             GENERIC,
@@ -110,6 +116,8 @@ PERSONALITIES: Final = {
             refuses_ds1=True,
             report_storage="SM",
             pin_counter="+QPINC",
+            memory_full_urc='+QIND: "smsfull","{storage}"',
+            memory_full_off=True,
         ),
         replace(
             GENERIC,

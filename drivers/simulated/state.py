@@ -50,6 +50,7 @@ class Storage:
     capacity: int
     slots: dict[int, Slot] = field(default_factory=dict)
     first: int = 1  # the first index (SIM records are numbered from 1; see Personality)
+    full_announced: bool = False  # its memory-full code was sent; again once it had room
 
     def store(self, slot: Slot) -> int | None:
         """The index the slot went to (the lowest free one), or ``None`` when the storage is

@@ -178,6 +178,12 @@ class Observability:
             every | self.counters.reports,
         )
         per_modem(
+            "smsgw_modem_storage_full_total",
+            "counter",
+            "Times the modem said a message storage was full (each emptied at once).",
+            every | self.counters.storage_full,
+        )
+        per_modem(
             "smsgw_modem_parts_received_total",
             "counter",
             "Inbound SMS parts received (duplicates not counted).",

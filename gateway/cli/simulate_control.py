@@ -36,6 +36,12 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
 ``POST /drop``             close the line, as if unplugged (a pty comes back on ``/plug``)
 ``POST /plug``             a dropped pty comes back at the same path
 ``POST /fill``             ``{"storage": "SM"}``: fill a message storage
+``POST /when-full``        ``{"drop": true}``: what arrives at a full storage is lost (as on
+                           an emulator issue 17 measured), not held by the network
+``POST /flood``            ``{"to": "+1555...", "first_reference": 0, "count": 200,
+                           "status": 0, "at_once": 20, "per_command": 1}``: status reports
+                           for TP-MRs from ``first_reference``, ``at_once`` now and
+                           ``per_command`` with each later command line
 ``POST /registration``     ``{"stat": 0}``: lose (0) or regain the network, at home (1) or
                            roaming (5) (TS 27.007 §7.2 <stat>)
 ``POST /operator``         ``{"name": "Vodafone.de", "short_name": "voda DE", "code": "26202",

@@ -1,9 +1,15 @@
 """Receiving: every PDU a modem holds or announces becomes an inbound message, exactly once.
 
-``+CMTI`` is read (``AT+CMGR``) at once and ``+CMT`` taken as it comes; on every connection and
-on a slow safety sweep, every storage is listed (``AT+CMGL=4``) so that nothing left on the SIM
-is missed. A PDU is committed first and deleted from the modem only then; the same PDU read
-again (a re-read, a restart, a network resend) is recognised by its key and adds nothing.
+A ``+CMTI``/``+CDSI`` has the storage it names listed (``AT+CMGL=4``): one command takes every
+message and report there, however many arrived meanwhile, and the announcements queued before
+that listing began are then skipped (by when they were queued, not by index: a slot deleted is
+reused at once). ``+CMT`` is taken as it comes. A storage found past half full
+(:mod:`gateway.inbound.storage_watch`), or that the modem says is full
+(:class:`~drivers.StorageFull`), is listed before anything else queued. On every connection
+and on a slow safety sweep, every storage is listed so that nothing left on the SIM is missed.
+A PDU is committed first and deleted from the modem (``AT+CMGD``, one per index committed)
+only then; the same PDU read again (a re-read, a restart, a network resend) is recognised by
+its key and adds nothing.
 
 A status report is applied to the part it is for; a part of a message goes to
 :mod:`gateway.inbound.reassembly`, which makes its message (at once, or once its group is
@@ -30,6 +36,7 @@ from drivers import (
     ModemLost,
     ReportRouted,
     ReportStored,
+    StorageFull,
 )
 from drivers.codec import Deliver, PduError, StatusReport, decode
 from gateway.accounts.numbers import PhoneNumbers
@@ -40,6 +47,7 @@ from gateway.domain.errors import StoreError
 from gateway.domain.models import Message
 from gateway.domain.records import ReceivedReport, ReportMatch
 from gateway.inbound.reassembly import Reassembly
+from gateway.inbound.storage_watch import StorageWatch
 from gateway.listeners import Listeners
 from gateway.logs import fields
 from gateway.metrics import Metrics
@@ -57,10 +65,14 @@ RETRY: Final = 30.0  # seconds before the SIM is read again after the database r
 
 @dataclass(frozen=True, slots=True)
 class Sweep:
-    """List every storage."""
+    """List ``storage`` (``None``: every one), unless a listing of it began after this was
+    ``queued`` (the modem's count of jobs queued then)."""
+
+    storage: str | None = None
+    queued: int = 0
 
 
-Event = MessageStored | ReportStored | MessageRouted | ReportRouted | Sweep
+Event = MessageRouted | ReportRouted | Sweep
 Job = tuple[Modem, Event]  # the modem that said so: a routed code is acknowledged to it
 
 
@@ -100,6 +112,15 @@ class InboundReceiver:
         self._workers: dict[str, list[asyncio.Task[None]]] = {}  # per modem: receive, sweep
         self._retries: dict[str, asyncio.TimerHandle] = {}  # a sweep after a failed commit
         self._retimed = asyncio.Event()  # set, and replaced, when sweep_interval changes
+        # Per modem: jobs queued so far; for each storage, that count when its last listing
+        # began (what was queued by then is in that listing); what its storages hold.
+        self._queued: dict[str, int] = {}
+        self._listed: dict[str, dict[str, int]] = {}
+        self.watches: dict[str, StorageWatch] = {}
+        # Per modem: storages to list before the next job, the job count then (None: every
+        # one): a storage past half full, or full.
+        self._pressing: dict[str, dict[str | None, int]] = {}
+        self._sweeping: dict[str, Sweep] = {}  # per modem: the listing under way
         self._report_listeners: Listeners[[ReportMatch]] = Listeners("a status report")
 
     # --- wiring ------------------------------------------------------------------------------
@@ -122,6 +143,7 @@ class InboundReceiver:
         """Receive from ``handle``'s modem (at start, and for a modem a reload added or opened
         again), before it starts: it hears the first connection."""
         self._queues[handle.id] = asyncio.Queue()
+        self._queued[handle.id] = 0
         handle.on_connected(functools.partial(self._connected, handle))
         # Back in service on the same connection: what came meanwhile is on the SIM.
         handle.on_recovered(functools.partial(self.sweep_now, handle))
@@ -146,6 +168,9 @@ class InboundReceiver:
             timer.cancel()
         await stop_tasks(self._workers.pop(modem_id, []))
         self._queues.pop(modem_id, None)
+        self._listed.pop(modem_id, None)
+        self.watches.pop(modem_id, None)
+        self._pressing.pop(modem_id, None)
 
     def reconfigure(self, config: Config) -> None:
         """Take a reloaded configuration: its services, reassembly timeout and sweep interval
@@ -168,16 +193,47 @@ class InboundReceiver:
         queue = self._queues.get(handle.id)
         if queue is None:
             return  # a modem being taken away by a reload: the next connection sweeps
+        self._listed[handle.id] = {}  # a new connection: nothing listed on it yet
+        self.watches[handle.id] = watch = StorageWatch()
+        pressing: dict[str | None, int] = {}
+        self._pressing[handle.id] = pressing
 
         def take(event: Event) -> None:
             queue.put_nowait((modem, event))
 
-        modem.subscribe(MessageStored, take)
+        def stored(event: MessageStored | ReportStored) -> None:
+            self._enqueue(handle, modem, event.storage)
+            if watch.stored(event.storage, event.index):
+                # Its listing is queued; it goes before whatever else is queued first.
+                pressing.setdefault(event.storage, self._queued[handle.id])
+
+        def full(event: StorageFull) -> None:
+            self.metrics.storage_full[handle.id] += 1
+            under_way = self._sweeping.get(handle.id)
+            if under_way is not None and under_way.storage in (None, event.storage):
+                # Being emptied: what it did not list is announced and queued. (And a +CMS
+                # ERROR: 322 answered to its own commands must not start it again and again.)
+                log.warning("%s: storage full (%s) while emptied", handle.id, event.source)
+                return
+            log.warning("%s: storage full (%s); emptying it now", handle.id, event.source)
+            self._enqueue(handle, modem, event.storage)  # wakes the worker if it waits
+            pressing.setdefault(event.storage, self._queued[handle.id])
+
+        modem.subscribe(MessageStored, stored)
         modem.subscribe(MessageRouted, take)
-        modem.subscribe(ReportStored, take)
+        modem.subscribe(ReportStored, stored)
         modem.subscribe(ReportRouted, take)
-        # Whatever arrived while nobody was listening is still in the modem's storage.
-        take(Sweep())
+        modem.subscribe(StorageFull, full)
+        # Whatever arrived while nobody was listening is still in the modem's storage; the
+        # first sweep also learns how much each storage holds.
+        self._enqueue(handle, modem, None)
+
+    def _enqueue(self, handle: ModemHandle, modem: Modem, storage: str | None) -> None:
+        queue = self._queues.get(handle.id)
+        if queue is None:
+            return
+        queued = self._queued[handle.id] = self._queued[handle.id] + 1
+        queue.put_nowait((modem, Sweep(storage, queued)))
 
     async def _sweeps(self, handle: ModemHandle) -> None:
         while True:
@@ -197,9 +253,8 @@ class InboundReceiver:
 
     def sweep_now(self, handle: ModemHandle) -> None:
         """List ``handle``'s storages soon (after what is already queued)."""
-        queue = self._queues.get(handle.id)
-        if handle.modem is not None and queue is not None:
-            queue.put_nowait((handle.modem, Sweep()))
+        if handle.modem is not None:
+            self._enqueue(handle, handle.modem, None)
 
     async def settled(self) -> None:
         """Returns once every notification and sweep queued so far has been dealt with."""
@@ -213,6 +268,11 @@ class InboundReceiver:
         while True:
             modem, event = await queue.get()
             try:
+                pressing = self._pressing.get(handle.id)
+                while pressing and handle.modem is not None:
+                    # A storage filling (or full) first: it loses what comes next.
+                    storage, queued = pressing.popitem()
+                    await self._handle(handle, handle.modem, Sweep(storage, queued))
                 await self._handle(handle, modem, event)
             finally:
                 queue.task_done()
@@ -221,14 +281,12 @@ class InboundReceiver:
         if modem is not handle.modem:
             return  # from a connection since lost: the new one's sweep reads the SIM
         try:
-            if isinstance(event, MessageStored | ReportStored):
-                await self._read_stored(handle, modem, event.storage, event.index)
+            if isinstance(event, Sweep):
+                await self._sweep(handle, modem, event)
             elif isinstance(event, MessageRouted | ReportRouted):
                 await self.accept(handle, event.pdu, event.length)
                 if event.needs_ack:
                     await modem.acknowledge()  # only once committed
-            else:
-                await self.sweep(handle, modem)
         except ModemLost:
             pass  # the next connection's sweep reads whatever is still stored
         except AtTimeout as exc:
@@ -247,30 +305,69 @@ class InboundReceiver:
             # still on the SIM for the next sweep.
             log.exception("%s: receiving failed", handle.id)
 
-    async def _read_stored(
-        self, handle: ModemHandle, modem: Modem, storage: str, index: int
-    ) -> None:
-        entry = await modem.read_message(storage, index)
-        if entry is None:
-            return  # already read and deleted (a sweep got there first)
-        await self.accept(handle, entry.pdu, entry.length)
-        await modem.delete_message(storage, index)  # only once committed
+    async def _sweep(self, handle: ModemHandle, modem: Modem, sweep: Sweep) -> None:
+        if not handle.usable:
+            # Being recovered (initialised again on the same link, its commands interleaved
+            # with ours): its recovery, or the next connection, lists every storage.
+            return
+        self._sweeping[handle.id] = sweep
+        try:
+            await self._sweep_storages(handle, modem, sweep)
+        finally:
+            del self._sweeping[handle.id]
 
-    async def sweep(self, handle: ModemHandle, modem: Modem) -> None:
-        """List every storage and take what is there (on connect, and now and then)."""
+    async def _sweep_storages(self, handle: ModemHandle, modem: Modem, sweep: Sweep) -> None:
+        listed = self._listed.setdefault(handle.id, {})
+        if sweep.storage is not None:
+            if sweep.queued > listed.get(sweep.storage, 0):
+                await self._take(handle, modem, sweep.storage)
+            return  # else: listed since it was announced, with whatever it announced
         info = modem.info
-        storages = info.storages if info is not None else ()
-        for storage in storages:
+        for storage in info.storages if info is not None else ():
+            if sweep.queued <= listed.get(storage, 0):
+                continue
             try:
-                entries = await modem.list_messages(storage)
+                await self._take(handle, modem, storage)
             except DriverError as exc:
+                if isinstance(exc, ModemLost | AtTimeout):
+                    raise
                 log.info("%s: cannot list %s: %s", handle.id, storage, exc)
                 continue
-            for entry in entries:
-                if entry.stat in (2, 3):
-                    continue  # a message stored for sending, not one received
-                await self.accept(handle, entry.pdu, entry.length)
-                await modem.delete_message(storage, entry.index)
+            watch = self.watches.get(handle.id)
+            if watch is not None and storage not in watch.usage:
+                await self._learn(watch, handle, modem, storage)
+
+    async def _take(self, handle: ModemHandle, modem: Modem, storage: str) -> None:
+        """One ``AT+CMGL=4`` of ``storage``; each message and report in it committed, then
+        deleted by its index. Not ``AT+CMGD=<index>,1`` ("all read", TS 27.005 §3.5.4): the
+        listing marks what it lists read, so that would also delete what failed to commit,
+        and a modem that stores reports as read would lose one that arrived meanwhile."""
+        began = self._queued[handle.id]
+        entries = await modem.list_messages(storage)
+        self._listed.setdefault(handle.id, {})[storage] = began
+        left = 0
+        for entry in entries:
+            if entry.stat in (2, 3):
+                left += 1
+                continue  # a message stored for sending, not one received
+            await self.accept(handle, entry.pdu, entry.length)
+            await modem.delete_message(storage, entry.index)  # only once committed
+        watch = self.watches.get(handle.id)
+        if watch is not None:
+            watch.listed(storage, left)
+
+    async def _learn(
+        self, watch: StorageWatch, handle: ModemHandle, modem: Modem, storage: str
+    ) -> None:
+        """(used, total) of ``storage`` for the watch (``AT+CPMS?``: once per connection)."""
+        try:
+            used, total = await modem.storage_usage(storage)
+        except DriverError as exc:
+            if isinstance(exc, ModemLost | AtTimeout):
+                raise
+            log.info("%s: cannot read how full %s is: %s", handle.id, storage, exc)
+            used, total = 0, 0  # unknown: not asked again on this connection
+        watch.learned(storage, used, total)
 
     # --- accepting a PDU ---------------------------------------------------------------------
 

@@ -156,6 +156,12 @@ class ModemHandle:
         """The modem if it is ready now, else ``None`` (no waiting)."""
         return self.modem if self.state is ModemState.READY else None
 
+    @property
+    def usable(self) -> bool:
+        """Connected and set up, and not found unusable since (:meth:`lost`): a user that
+        finds it not usable leaves it to its recovery."""
+        return self.modem is not None and self.state in _CONNECTED and not self._lost.is_set()
+
     async def ready(self) -> Modem:
         """The modem, once it is connected and initialised."""
         while True:

@@ -237,7 +237,7 @@ def kill_plan(seed: int) -> list[tuple[str, int]]:
     rng = random.Random(seed)
     moments = list(MOMENTS)
     rng.shuffle(moments)
-    steps = {"accepted": 6, "cmgs": 6, "cmgr": 3}
+    steps = {"accepted": 6, "cmgs": 6, "cmgl": 3}
     return [(moment, rng.randint(1, steps.get(moment, 1))) for moment in moments]
 
 
@@ -254,7 +254,7 @@ async def test_kill_9_at_many_points_of_a_steady_load(tmp_path: Path) -> None:
     receiver = Receiver(ACCOUNT.auth_token)
     await receiver.start()
     configuration = write_config(tmp_path, api, str(device), sms_url=receiver.url())
-    # Reports stored (+CDSI) and read with AT+CMGR, as the "cmgr" moment counts on (a routed
+    # Reports stored (+CDSI) and listed with AT+CMGL, as the "cmgl" moment counts on (a routed
     # +CDS, acknowledged after its commit, has no read to be killed at).
     simulator = (
         "simulate",

@@ -57,6 +57,14 @@ class Inbox:
                 await self._changed.wait()
         return self.messages[:count]
 
+    async def reported(self, count: int) -> list[ReportMatch]:
+        """The first ``count`` reports applied, once they have been."""
+        async with asyncio.timeout(WAIT):
+            while len(self.reports) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.reports[:count]
+
     async def report(self) -> ReportMatch:
         """The first report applied, once it has been."""
         async with asyncio.timeout(WAIT):
