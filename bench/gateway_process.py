@@ -158,12 +158,14 @@ async def gateway_process(
     *,
     directory: Path | None = None,
     settings: Sequence[str] = (),
+    checkout: Path | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """Start ``smsgw serve`` with ``modems`` and a fresh data directory; stop it on the way out.
 
     ``directory`` (default: a new temporary one, removed afterwards) holds the configuration,
     the data directory and the gateway's log; ``settings`` are more lines of ``[gateway]``
-    (e.g. ``health_interval = 10``).
+    (e.g. ``health_interval = 10``); ``checkout``: another smsgw checkout to run the gateway
+    from (its ``.venv``), to compare two commits on the same machine.
     """
     with contextlib.ExitStack() as stack:
         # SIGTERM to the benchmark then stops this gateway too, as SIGINT already does.
@@ -177,8 +179,9 @@ async def gateway_process(
         log = directory / "gateway.log"
         with log.open("wb") as sink:  # a file, not a pipe that could fill up unread
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
+                _python(checkout),
                 *("-m", "gateway", "serve", "--config", str(config)),
+                cwd=checkout,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=sink,
                 stderr=asyncio.subprocess.STDOUT,
@@ -188,6 +191,15 @@ async def gateway_process(
             yield RunningGateway(process, f"http://127.0.0.1:{port}", data_dir / DATABASE_NAME, log)
         finally:
             await stop_process(process)
+
+
+def _python(checkout: Path | None) -> str:
+    if checkout is None:
+        return sys.executable
+    python = checkout / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise RuntimeError(f"{checkout} has no .venv: run make there first")
+    return str(python)
 
 
 async def _wait_ready(process: asyncio.subprocess.Process, log: Path) -> None:
