@@ -185,7 +185,7 @@ def _calls(log: Path) -> Calls | None:
         elif name in _WRITES:
             writes += 1
             size = line.rsplit(", ", 2)[-2] if name == "pwrite64" else ""
-            if path.endswith("-wal") and size.isdigit() and int(size) > 512:
+            if path.endswith("-wal") and size.isdigit() and int(size) >= 512:
                 wal_frames += 1
                 page = int(size)
             elif path.endswith(".sqlite3") and size.isdigit():
@@ -254,8 +254,14 @@ async def _send_all(gateway: RunningGateway, count: int, callback: str) -> int:
 
 
 async def measure_gateway(
-    count: int, *, callbacks: bool, checkout: Path | None, settings: Sequence[str] = ()
+    count: int,
+    *,
+    callbacks: bool,
+    checkout: Path | None,
+    settings: Sequence[str] = (),
+    keep: bool = False,
 ) -> Run:
+    """``keep``: leave the temporary directory (data, strace's log) for a look."""
     directory = Path(tempfile.mkdtemp(prefix="smsgw-sd-", dir=disk_directory()))
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -278,7 +284,8 @@ async def measure_gateway(
             total = _children_written() - reaped_before - at_ready
         calls = _calls(summary)
     finally:
-        subprocess.run(["rm", "-rf", str(directory)], check=False)
+        if not keep:
+            subprocess.run(["rm", "-rf", str(directory)], check=False)
     name = f"smsgw{' (' + str(checkout) + ')' if checkout else ''}"
     notes = "callbacks" if callbacks else "no callbacks"
     notes += f"; statuses {counts}"
@@ -293,7 +300,7 @@ async def _accepted(session: aiohttp.ClientSession, control: str, wanted: int) -
         return len(await response.json())
 
 
-async def measure_smstools(count: int) -> Run:
+async def measure_smstools(count: int, *, keep: bool = False) -> Run:
     version = smstools_version()
     if version is None:
         raise RuntimeError("SMSTools3 is not installed (apt-get install smstools)")
@@ -304,10 +311,14 @@ async def measure_smstools(count: int) -> Run:
         folders = {name: spool / name for name in names}
         for folder in folders.values():
             folder.mkdir()
-        # The default settings (smsd.conf(5)), the spool and logs under the temporary directory.
+        # The default settings (smsd.conf(5)) but for how long it sleeps with nothing to do
+        # (delaytime, default 10 s: at one message a second it would batch ten), the spool and
+        # logs under the temporary directory.
         config = spool / "smsd.conf"
         lines = [
             "devices = GSM1",
+            "delaytime = 1",
+            "delaytime_mainprocess = 1",
             *(f"{name} = {folder}" for name, folder in folders.items()),
             f"logfile = {spool / 'smsd.log'}",
             f"infofile = {spool / 'smsd.working'}",
@@ -320,7 +331,6 @@ async def measure_smstools(count: int) -> Run:
             reaped_before = _children_written()
             async with _strace(["/usr/sbin/smsd", f"-c{config}", "-t"], summary) as process:
                 started = time.monotonic()
-                sent = 0
                 for index in range(count):
                     await asyncio.sleep(max(0.0, started + index * INTERVAL_S - time.monotonic()))
                     draft = spool / f"draft-{index:04d}"
@@ -328,12 +338,10 @@ async def measure_smstools(count: int) -> Run:
                         f"To: {DESTINATION.lstrip('+')}\nReport: yes\n\n{TEXT} #{index:04d}\n"
                     )
                     draft.rename(folders["outgoing"] / f"sd-{index:04d}")
-                    deadline = time.monotonic() + _DELIVERED_TIMEOUT_S
-                    while (done := await _accepted(session, simulator.control, index + 1)) < (
-                        index + 1
-                    ) and time.monotonic() < deadline:
-                        pass
-                    sent = done
+                deadline = time.monotonic() + _DELIVERED_TIMEOUT_S
+                while (sent := await _accepted(session, simulator.control, count)) < count:
+                    if time.monotonic() > deadline:
+                        break
                 await asyncio.sleep(2 * INTERVAL_S)  # its last file moved to sent/
                 running = sum(_io(pid)["write_bytes"] for pid in _group(process.pid))
             Path(f"/tmp/mm_smsd_{process.pid}.sem").unlink(missing_ok=True)
@@ -344,8 +352,10 @@ async def measure_smstools(count: int) -> Run:
             1 for p in folders["report"].iterdir()
         )
     finally:
-        subprocess.run(["rm", "-rf", str(directory)], check=False)
-    notes = f"default settings; {sent} accepted by the simulator; {reports} report files"
+        if not keep:
+            subprocess.run(["rm", "-rf", str(directory)], check=False)
+    notes = f"default settings but delaytime 1 s; {sent} accepted by the simulator; "
+    notes += f"{reports} report files"
     return Run(f"SMSTools3 smsd {version}", count, sent, total, running, calls, stored, notes)
 
 
@@ -410,11 +420,15 @@ async def _measure(args: argparse.Namespace) -> list[Run]:
     for checkout in [None, *(args.cwd or [])]:
         runs.append(
             await measure_gateway(
-                args.messages, callbacks=args.callbacks, checkout=checkout, settings=args.setting
+                args.messages,
+                callbacks=args.callbacks,
+                checkout=checkout,
+                settings=args.setting,
+                keep=args.keep,
             )
         )
     if not args.no_smstools:
-        runs.append(await measure_smstools(args.messages))
+        runs.append(await measure_smstools(args.messages, keep=args.keep))
     return runs
 
 
@@ -429,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--setting", action="append", default=[], help="a `key = value` line of [gateway]"
     )
     parser.add_argument("--no-smstools", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the data and strace logs")
     args = parser.parse_args(argv)
     print(report(asyncio.run(_measure(args))))
 
