@@ -364,10 +364,11 @@ class Retention(Protocol):
     async def prune_messages(self, ended_before: datetime, limit: int) -> int:
         """Delete at most ``limit`` messages, oldest first, that reached a final status and
         last changed before ``ended_before``, none of whose webhooks is still pending, with
-        everything kept of them (parts, delivery reports matched to them, inbound parts,
-        webhooks, Feedback), in one transaction; how many were deleted. A message still in
-        progress is never deleted. What counts against the plans' caps (``parts_sent``) is
-        kept: it has its own rule."""
+        everything kept of them (parts, inbound parts, webhooks, Feedback), and at most
+        ``limit`` delivery reports received before ``ended_before`` whose message is gone (or
+        that matched none), in one transaction; how many messages were deleted. A message
+        still in progress is never deleted. What counts against the plans' caps
+        (``parts_sent``) is kept: it has its own rule."""
 
 
 class Health(Protocol):

@@ -27,6 +27,7 @@ class SqliteRetention(Engine):
         def job(db: sqlite3.Connection) -> int:
             chosen = _prunable(db, cutoff, limit)
             _delete(db, chosen)
+            _delete_reports(db, cutoff, limit)
             return len(chosen)
 
         return await self._write(job)
@@ -68,7 +69,39 @@ def _delete(db: sqlite3.Connection, chosen: Sequence[tuple[int, str]]) -> None:
     by_sid = ", ".join("?" * len(sids))
     db.execute(f"DELETE FROM webhooks WHERE message_sid IN ({by_sid})", sids)
     db.execute(f"DELETE FROM inbound_parts WHERE message_sid IN ({by_sid})", sids)
-    db.execute(f"DELETE FROM status_reports WHERE matched_sid IN ({by_sid})", sids)
     db.execute(f"DELETE FROM message_feedback WHERE message_sid IN ({by_sid})", sids)
     by_id = ", ".join("?" * len(ids))
     db.execute(f"DELETE FROM messages WHERE id IN ({by_id})", ids)  # segments cascade
+
+
+def _delete_reports(db: sqlite3.Connection, cutoff: int, limit: int) -> None:
+    doomed = _orphan_reports(db, cutoff, limit)
+    if doomed:
+        marks = ", ".join("?" * len(doomed))
+        db.execute(f"DELETE FROM status_reports WHERE id IN ({marks})", doomed)
+
+
+def _orphan_reports(db: sqlite3.Connection, cutoff: int, limit: int) -> list[int]:
+    """At most ``limit`` delivery reports received before the cutoff whose message is gone (or
+    that matched none: past the report window, schema 3, none will), oldest first. Walked in
+    id order, which is the order they came in, up to the first one received after the
+    cutoff: an index by message would cost every report one more page written."""
+    doomed: list[int] = []
+    after = -1
+    while True:
+        rows = db.execute(
+            "SELECT id, received_at, matched_sid IS NULL OR NOT EXISTS (SELECT 1 FROM messages "
+            "WHERE sid = status_reports.matched_sid) FROM status_reports WHERE id > ? "
+            "ORDER BY id LIMIT ?",
+            (after, _SCAN),
+        ).fetchall()
+        for report_id, received_at, orphan in rows:
+            if received_at >= cutoff:
+                return doomed
+            if orphan:
+                doomed.append(report_id)
+                if len(doomed) == limit:
+                    return doomed
+        if len(rows) < _SCAN:
+            return doomed
+        after = rows[-1][0]

@@ -405,7 +405,5 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX webhooks_by_message ON webhooks (message_sid, id);
     CREATE INDEX inbound_parts_by_message ON inbound_parts (message_sid)
         WHERE message_sid IS NOT NULL;
-    CREATE INDEX status_reports_by_message ON status_reports (matched_sid)
-        WHERE matched_sid IS NOT NULL;
     """,
 )

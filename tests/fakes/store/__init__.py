@@ -114,11 +114,17 @@ class MemoryStore(OutboundSide, InboundSide, WebhookSide):
             del self.webhooks[id_]
         for key in [k for k, r in self.inbound_parts.items() if r.message_sid in gone]:
             del self.inbound_parts[key]
-        for key in [k for k, r in self.reports.items() if r.matched_sid in gone]:
-            del self.reports[key]
         for sid in chosen:
             self.feedback.pop(sid, None)
             del self.messages[sid]
+        orphans = [
+            key
+            for key, r in self.reports.items()
+            if r.report.received_at < ended_before
+            and (r.matched_sid is None or r.matched_sid not in self.messages)
+        ][:limit]
+        for key in orphans:
+            del self.reports[key]
         self._commit()
         return len(chosen)
 
