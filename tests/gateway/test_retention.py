@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from gateway.domain.delivery import part_report
@@ -22,6 +23,7 @@ from gateway.tasks import Tasks
 from tests.fakes import records
 from tests.fakes.clock import T0, Clock
 from tests.fakes.records import HANDSET
+from tests.gateway.gateway_rig import basic_auth, config, running
 
 DAYS = 7
 WAIT = 5.0
@@ -142,3 +144,27 @@ async def test_it_prunes_at_start_and_again_when_the_clock_comes_round(store: Sq
         assert await store.count_messages() == 2
     finally:
         await pruner.stop()
+
+
+async def test_a_gateway_with_retention_days_prunes_and_counts_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    before = SqliteStore(data)
+    await before.open()
+    await sent(before, 2, T0)
+    await before.close()
+    clock = Clock(T0 + timedelta(days=DAYS, seconds=1))
+    async with running(config(data, retention_days=DAYS), clock=clock) as gateway:
+        assert gateway.pruner is not None
+        await gateway.pruner.prune_due()  # whatever its first round, at start, left
+        assert await gateway.store.count_messages() == 0
+        async with (
+            aiohttp.ClientSession(gateway.base_url, headers=basic_auth()) as http,
+            http.get("/metrics") as response,
+        ):
+            lines = (await response.text()).splitlines()
+    assert "smsgw_messages_pruned_total 2" in lines
+
+
+async def test_without_retention_days_nothing_is_pruned(tmp_path: Path) -> None:
+    async with running(config(tmp_path / "data")) as gateway:
+        assert gateway.pruner is None
