@@ -398,7 +398,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # messages_listed_to finds a recipient's messages as well; every new message wrote it. A
     # webhook's rows by message, done ones too, for the deletes; unconditional, so a webhook
     # that ends no longer rewrites the index (the partial one dropped its entry). A message's
-    # inbound parts and matched delivery reports, for the deletes.
+    # inbound parts, for the deletes. (Delivery reports are not indexed by message: that would
+    # be one more page written per report; retention walks them in id order.)
     """
     DROP INDEX messages_by_to;
     DROP INDEX webhooks_by_message;
