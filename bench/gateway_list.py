@@ -231,11 +231,13 @@ async def survey(gateway: RunningGateway, facts: SetUpFacts) -> None:
         )
 
 
-async def set_up(directory: Path, *, reuse: bool) -> SetUpFacts:
+async def set_up(directory: Path, *, reuse: bool, checkout: Path | None = None) -> SetUpFacts:
     """A gateway process on ``directory`` that creates the messages (unless ``reuse``: they are
     there already, from an earlier ``--keep``) and surveys them."""
     facts = SetUpFacts(reused=reuse)
-    async with gateway_process(modems(directory), directory=directory) as gateway:
+    async with gateway_process(
+        modems(directory), directory=directory, checkout=checkout
+    ) as gateway:
         await asyncio.sleep(_START_REST_S)
         if not reuse:
             await populate(gateway, facts)
@@ -471,13 +473,16 @@ def _directory(keep: Path | None, data: Path | None) -> Iterator[Path]:
 
 
 async def measure(
-    keep: Path | None = None, data: Path | None = None
+    keep: Path | None = None, data: Path | None = None, checkout: Path | None = None
 ) -> tuple[SetUpFacts, list[Timed]]:
+    """``checkout``: run another checkout's gateway (its ``.venv``), to compare two commits."""
     with _directory(keep, data) as directory:
-        facts = await set_up(directory, reuse=data is not None)
+        facts = await set_up(directory, reuse=data is not None, checkout=checkout)
         all_queries = queries(facts.newest_first, facts.tokens)
         # A fresh process on the same data: nothing left over from the creates and sends.
-        async with gateway_process(modems(directory), directory=directory) as gateway:
+        async with gateway_process(
+            modems(directory), directory=directory, checkout=checkout
+        ) as gateway:
             await asyncio.sleep(_START_REST_S)
             before = os.getloadavg()[0]
             results = await measure_queries(gateway, all_queries, facts.newest_first)
@@ -589,12 +594,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="measure the messages of a directory kept by --keep instead of creating them "
         "(to compare two versions of the gateway on the same data)",
     )
+    parser.add_argument("--cwd", type=Path, help="run another checkout's gateway (its .venv)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
-    facts, results = asyncio.run(measure(args.keep, args.data))
+    facts, results = asyncio.run(measure(args.keep, args.data, args.cwd))
     print(report(facts, results))
 
 

@@ -169,6 +169,7 @@ async def gateway_process(
     tables: Sequence[str] = (),
     program: Sequence[str] = (sys.executable, "-m", "gateway"),
     cwd: Path | None = None,
+    checkout: Path | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """Start ``smsgw serve`` with ``modems`` and a fresh data directory; stop it on the way out.
 
@@ -176,7 +177,8 @@ async def gateway_process(
     the data directory and the gateway's log; ``settings`` are more lines of ``[gateway]``
     (e.g. ``health_interval = 10``), ``tables`` more tables (:func:`config_text`).
     ``program`` and ``cwd``: how to run ``smsgw`` (another checkout's ``.venv/bin/smsgw``, for
-    an A/B comparison).
+    an A/B comparison); ``checkout``, instead of them: another smsgw checkout to run the
+    gateway from (its ``.venv``), to compare two commits on the same machine.
     """
     with contextlib.ExitStack() as stack:
         # SIGTERM to the benchmark then stops this gateway too, as SIGINT already does.
@@ -186,6 +188,8 @@ async def gateway_process(
         data_dir = directory / "data"
         config = directory / "gateway.toml"
         port = free_port()
+        if checkout is not None:
+            program, cwd = (_python(checkout), "-m", "gateway"), checkout
         config.write_text(config_text(port, data_dir, modems, settings, tables=tables))
         log = directory / "gateway.log"
         with log.open("wb") as sink:  # a file, not a pipe that could fill up unread
@@ -202,6 +206,15 @@ async def gateway_process(
             yield RunningGateway(process, f"http://127.0.0.1:{port}", data_dir / DATABASE_NAME, log)
         finally:
             await stop_process(process)
+
+
+def _python(checkout: Path | None) -> str:
+    if checkout is None:
+        return sys.executable
+    python = checkout / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise RuntimeError(f"{checkout} has no .venv: run make there first")
+    return str(python)
 
 
 async def _wait_ready(process: asyncio.subprocess.Process, log: Path) -> None:

@@ -31,6 +31,7 @@ class Metrics:
     storage_full: Counter[str] = field(default_factory=Counter)
     calls: Counter[str] = field(default_factory=Counter)  # voice calls that rang, by modem
     reports_given_up: int = 0  # sent messages no longer waiting for a report (report_timeout)
+    messages_pruned: int = 0  # finished messages deleted by the retention policy
 
     # --- webhooks (the sender) -----------------------------------------------------------------
     webhooks_delivered: int = 0  # the receiver took it (2xx)

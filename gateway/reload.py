@@ -51,6 +51,7 @@ RESTART_KEYS: Final = (
     "tls_key",
     "max_request_bytes",
     "report_timeout",
+    "retention_days",
 )
 # Values never written to the log: a change is named only.
 _SECRET: Final = (

@@ -43,6 +43,7 @@ from gateway.outbound.accept import Outbound
 from gateway.outbound.dispatcher import Dispatcher, utcnow
 from gateway.outbound.reports import ReportTimer
 from gateway.outbound.routing import ServiceRouter
+from gateway.retention import Pruner
 from gateway.store import Store
 from gateway.store.sqlite import SqliteStore
 from gateway.tasks import Tasks
@@ -92,6 +93,12 @@ class Gateway:
                 self.store, timedelta(hours=config.report_timeout), clock, self.metrics, self.tasks
             )
             if config.report_timeout > 0
+            else None
+        )
+        # retention_days 0: every message is kept for ever.
+        self.pruner = (
+            Pruner(self.store, config.retention_days, clock, self.metrics, self.tasks)
+            if config.retention_days > 0
             else None
         )
         self.applications = Applications(self.store, clock)
@@ -223,7 +230,11 @@ class Gateway:
             self.dispatcher.start()
             if self.reports is not None:
                 self.reports.start()
+            if self.pruner is not None:
+                self.pruner.start()
             yield
+            if self.pruner is not None:
+                await self.pruner.stop()
             if self.reports is not None:
                 await self.reports.stop()
             # No new part started; the part on the air given its grace to be committed.

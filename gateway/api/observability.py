@@ -224,6 +224,11 @@ class Observability:
                 self.counters.reports_given_up,
             ),
             (
+                "smsgw_messages_pruned_total",
+                "Finished messages deleted because they were older than retention_days.",
+                self.counters.messages_pruned,
+            ),
+            (
                 "smsgw_webhook_deliveries_total",
                 "Webhooks the receiver took (2xx).",
                 self.counters.webhooks_delivered,

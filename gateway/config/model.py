@@ -140,6 +140,7 @@ class Config:
     health_interval: float = DEFAULT_HEALTH_INTERVAL  # seconds; 0: no health checks
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE  # seconds a part on the air may finish
     report_timeout: float = DEFAULT_REPORT_TIMEOUT  # hours; 0: wait for reports for ever
+    retention_days: int = 0  # finished messages older than this are deleted; 0: kept for ever
     # Where a national number (digits without "+", "07700 900123") is read, to make it E.164
     # (gateway.domain.numbering); None: national numbers are refused.
     default_region: str | None = None

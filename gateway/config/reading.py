@@ -52,6 +52,8 @@ from gateway.domain.quota import Quota
 from gateway.domain.urls import url_problem
 from gateway.domain.ussd import code_problem as ussd_code_problem
 
+MAX_RETENTION_DAYS: Final = 36500  # a hundred years: past that, 0 (for ever) says it
+
 
 def _listen(value: str, key: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
@@ -274,6 +276,19 @@ def _report_timeout(gateway: Table) -> float:
     return hours
 
 
+def _retention_days(gateway: Table) -> int:
+    """0 (keep every message) or at least the days a delivery report may still come in: a
+    message deleted sooner would miss its report."""
+    days: int = gateway.get("retention_days", int, 0)
+    if days != 0 and not REPORT_WINDOW_DAYS <= days <= MAX_RETENTION_DAYS:
+        raise ConfigError(
+            gateway.key("retention_days"),
+            f"expected 0 (keep for ever) or days from {REPORT_WINDOW_DAYS} (a delivery report "
+            f"may come until then) to {MAX_RETENTION_DAYS}, got {days}",
+        )
+    return days
+
+
 def _url(item: Table, name: str) -> str | None:
     url: str | None = item.get(name, str)
     if not url:
@@ -422,6 +437,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     health_interval = _seconds(gateway, "health_interval", DEFAULT_HEALTH_INTERVAL, 0.0, WEEK)
     grace = _seconds(gateway, "shutdown_grace", DEFAULT_SHUTDOWN_GRACE, 0.0, 600.0)
     report_timeout = _report_timeout(gateway)
+    retention = _retention_days(gateway)
     concurrent = gateway.get("max_concurrent_requests", int, DEFAULT_MAX_CONCURRENT_REQUESTS)
     if concurrent < 1:
         raise ConfigError(gateway.key("max_concurrent_requests"), "at least 1")
@@ -445,6 +461,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         health_interval=health_interval,
         shutdown_grace=grace,
         report_timeout=report_timeout,
+        retention_days=retention,
         default_region=region,
         accounts=_accounts(root),
         modems=modems,

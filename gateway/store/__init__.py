@@ -38,6 +38,7 @@ from gateway.store.roles import (
     QueueCounts,
     QueueHealth,
     ReportWaits,
+    Retention,
     RoutingQueue,
     SendQueue,
     WebhookQueue,
@@ -65,6 +66,7 @@ __all__ = [
     "QueueCounts",
     "QueueHealth",
     "ReportWaits",
+    "Retention",
     "RoutingQueue",
     "SendQueue",
     "Store",
@@ -74,7 +76,17 @@ __all__ = [
 ]
 
 
-class Store(OutboundQueue, InboundLog, WebhookQueue, Messages, Numbers, Accounts, Health, Protocol):
+class Store(
+    OutboundQueue,
+    InboundLog,
+    WebhookQueue,
+    Messages,
+    Numbers,
+    Accounts,
+    Retention,
+    Health,
+    Protocol,
+):
     """Every role, and the engine's own life: what the composition root
     (:mod:`gateway.runtime`) opens, hands out by role, and closes last."""
 

@@ -358,6 +358,19 @@ class Audit(Protocol):
         there is no such message (or it was deleted)."""
 
 
+class Retention(Protocol):
+    """What the retention policy deletes (``retention_days``, :mod:`gateway.retention`)."""
+
+    async def prune_messages(self, ended_before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` messages, oldest first, that reached a final status and
+        last changed before ``ended_before``, none of whose webhooks is still pending, with
+        everything kept of them (parts, inbound parts, webhooks, Feedback), and at most
+        ``limit`` delivery reports received before ``ended_before`` whose message is gone (or
+        that matched none), in one transaction; how many messages were deleted. A message
+        still in progress is never deleted. What counts against the plans' caps
+        (``parts_sent``) is kept: it has its own rule."""
+
+
 class Health(Protocol):
     async def health(self) -> str | None:
         """Why the database cannot take a commit now (probed), or ``None``."""

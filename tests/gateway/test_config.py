@@ -358,6 +358,7 @@ def test_inbound_and_webhook_defaults() -> None:
     assert config.webhook_timeout == DEFAULT_WEBHOOK_TIMEOUT == 15.0
     assert config.webhook_attempts == DEFAULT_WEBHOOK_ATTEMPTS == 10
     assert config.report_timeout == 48.0  # hours
+    assert config.retention_days == 0  # every message kept
     assert load(None).reassembly_timeout == DEFAULT_REASSEMBLY_TIMEOUT
 
 
@@ -390,6 +391,9 @@ def test_inbound_and_webhook_timing_from_a_file(tmp_path: Path) -> None:
         ("report_timeout", 0),  # 0: wait for reports for ever
         ("report_timeout", 0.5),
         ("report_timeout", 168),  # the 7 days a report is still matched in
+        ("retention_days", 0),  # 0: keep every message for ever
+        ("retention_days", 7),  # no sooner than a report may still come
+        ("retention_days", 365),
     ],
 )
 def test_valid_timing_values(key: str, value: float) -> None:
@@ -424,6 +428,10 @@ def test_valid_timing_values(key: str, value: float) -> None:
         ("report_timeout", 169, "expected hours from 0 to 168, got 169"),
         ("report_timeout", float("nan"), "expected hours from 0 to 168"),
         ("report_timeout", "48h", "expected an integer or a number"),
+        ("retention_days", 6, "expected 0 (keep for ever) or days from 7 (a delivery report"),
+        ("retention_days", -1, "expected 0 (keep for ever) or days from 7"),
+        ("retention_days", 36501, "expected 0 (keep for ever) or days from 7"),
+        ("retention_days", 30.5, "expected an integer, got 30.5"),
     ],
 )
 def test_each_bad_timing_value_names_its_key(key: str, value: object, message: str) -> None:

@@ -11,6 +11,7 @@
 - :mod:`~gateway.store.sqlite.messages`: the API's reads and changes
   (:mod:`~gateway.store.sqlite.listing`: the list's pages);
 - :mod:`~gateway.store.sqlite.numbers` and :mod:`~gateway.store.sqlite.accounts`;
+- :mod:`~gateway.store.sqlite.retention`: old finished messages deleted (``retention_days``);
 - :mod:`~gateway.store.sqlite.trail`: what the store keeps of one message, for an audit;
 - :mod:`~gateway.store.sqlite.rows` (tables to dataclasses) and
   :mod:`~gateway.store.sqlite.transitions` (the rules of :mod:`gateway.domain.lifecycle`
@@ -27,6 +28,7 @@ from gateway.store.sqlite.inbound import SqliteInboundLog
 from gateway.store.sqlite.messages import SqliteMessages
 from gateway.store.sqlite.numbers import SqliteNumbers
 from gateway.store.sqlite.outbound import SqliteSendQueue
+from gateway.store.sqlite.retention import SqliteRetention
 from gateway.store.sqlite.routing import SqliteRoutingQueue
 from gateway.store.sqlite.trail import read_trail
 from gateway.store.sqlite.webhooks import SqliteWebhookQueue
@@ -42,6 +44,7 @@ class SqliteStore(
     SqliteMessages,
     SqliteNumbers,
     SqliteAccounts,
+    SqliteRetention,
 ):
     """Every role over one database: ``SqliteStore(data_dir)`` opens (and migrates)
     ``data_dir/smsgw.sqlite3``."""

@@ -392,4 +392,19 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX messages_awaiting_report ON messages (date_sent)
         WHERE status = 'sent' AND report_given_up_at IS NULL;
     """,
+    # 19: what an SD card is written (issue 17), and the retention policy's deletes
+    # (gateway.store.sqlite.retention). messages_by_to went with 14's list indexes in all but
+    # name: only the sticky sender's lookup (routing.last_sender) used it, and
+    # messages_listed_to finds a recipient's messages as well; every new message wrote it. A
+    # webhook's rows by message, done ones too, for the deletes; unconditional, so a webhook
+    # that ends no longer rewrites the index (the partial one dropped its entry). A message's
+    # inbound parts, for the deletes. (Delivery reports are not indexed by message: that would
+    # be one more page written per report; retention walks them in id order.)
+    """
+    DROP INDEX messages_by_to;
+    DROP INDEX webhooks_by_message;
+    CREATE INDEX webhooks_by_message ON webhooks (message_sid, id);
+    CREATE INDEX inbound_parts_by_message ON inbound_parts (message_sid)
+        WHERE message_sid IS NOT NULL;
+    """,
 )

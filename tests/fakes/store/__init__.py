@@ -24,7 +24,7 @@ from typing import Final
 from gateway.config import Account
 from gateway.domain import lifecycle
 from gateway.domain.feedback import Feedback
-from gateway.domain.models import Message
+from gateway.domain.models import FINAL_STATUSES, Message
 from gateway.domain.records import Application, PhoneNumber
 from gateway.store import MessagePage, MessageQuery, Store
 from tests.fakes.store.inbound import InboundSide
@@ -96,6 +96,37 @@ class MemoryStore(OutboundSide, InboundSide, WebhookSide):
         del self.messages[sid]
         self._commit()
         return row.message
+
+    # --- retention ---------------------------------------------------------------------------
+
+    async def prune_messages(self, ended_before: datetime, limit: int) -> int:
+        await self._turn()
+        pending = {w.webhook.message_sid for w in self.webhooks.values() if w.state == "pending"}
+        chosen = [
+            row.message.sid
+            for row in self.by_id()
+            if row.status in FINAL_STATUSES
+            and row.message.date_updated < ended_before
+            and row.message.sid not in pending
+        ][:limit]
+        gone = set(chosen)
+        for id_ in [i for i, w in self.webhooks.items() if w.webhook.message_sid in gone]:
+            del self.webhooks[id_]
+        for key in [k for k, r in self.inbound_parts.items() if r.message_sid in gone]:
+            del self.inbound_parts[key]
+        for sid in chosen:
+            self.feedback.pop(sid, None)
+            del self.messages[sid]
+        orphans = [
+            key
+            for key, r in self.reports.items()
+            if r.report.received_at < ended_before
+            and (r.matched_sid is None or r.matched_sid not in self.messages)
+        ][:limit]
+        for key in orphans:
+            del self.reports[key]
+        self._commit()
+        return len(chosen)
 
     async def record_feedback(
         self, account_sid: str, sid: str, outcome: str, at: datetime
