@@ -153,6 +153,9 @@ class Dispatcher:
         self._leaving: set[str] = set()  # modems a reload takes away: no new part starts
         # Per modem: set while no part is between AT+CMGS and the commit of its TP-MR.
         self._idle: dict[str, asyncio.Event] = {}
+        # Per modem, the commit of its last part answered (its TP-MR, or the message's
+        # ``sent``), still under way: see :meth:`_landed`.
+        self._committing: dict[str, asyncio.Task[None]] = {}
         self._next_expiry: datetime | None = None  # what the expiry timer waits for
         self._workers: dict[str, asyncio.Task[None]] = {}  # by modem
         # By modem, kept when its worker starts again (a reload, a restart after a store
@@ -243,8 +246,21 @@ class Dispatcher:
         self._workers.clear()
         self._tasks.clear()
 
+    async def _landed(self, modem_id: str) -> None:
+        """Returns once the commit of ``modem_id``'s last part answered is durable; raises
+        what it raised (a :class:`StoreError` ends the worker's turn, as it did inline)."""
+        commit = self._committing.get(modem_id)
+        if commit is not None:
+            try:
+                await asyncio.shield(commit)
+            finally:
+                if commit.done() and self._committing.get(modem_id) is commit:
+                    del self._committing[modem_id]
+
     async def _land(self, modem_ids: list[str], grace: float) -> None:
-        """Wait up to ``grace`` seconds for the parts on the air of ``modem_ids``' modems."""
+        """Wait up to ``grace`` seconds for the parts on the air of ``modem_ids``' modems,
+        then for the commits of those answered (never cut short: an answered part whose
+        commit is lost would go again after the restart)."""
         # The events, not their wait() coroutines: with no grace those would never be awaited
         # (a RuntimeWarning at every stop with shutdown_grace = 0 and a part on the air).
         on_air = [self._idle[m] for m in modem_ids if not self._idle[m].is_set()]
@@ -253,6 +269,9 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
                     await asyncio.gather(*(idle.wait() for idle in on_air))
+        for modem_id in modem_ids:
+            with contextlib.suppress(Exception):  # raised to its worker, which logged it
+                await self._landed(modem_id)
 
     # --- validity period ---------------------------------------------------------------------
 
@@ -283,6 +302,7 @@ class Dispatcher:
         local_failures = 0
         while True:
             wake.clear()  # before looking, so a message committed meanwhile is not missed
+            await self._landed(handle.id)  # what is read next includes the last part sent
             work = await self.store.outbound_work(handle.id, self.clock())
             for sid in [sid for sid, modem in self._moved.items() if modem == handle.id]:
                 if all(item.message.sid != sid for item in work):
@@ -413,6 +433,9 @@ class Dispatcher:
         message's turn (failed, deferred, expired)."""
 
         async def granted() -> str:
+            # The part before this one is committed before this one is granted: a crash
+            # never leaves a later part granted and an earlier one's answer unknown.
+            await self._landed(handle.id)
             return await self._claim(handle, message, segment)
 
         try:
@@ -436,11 +459,17 @@ class Dispatcher:
             await self.outcomes.retry_later(message.sid, 30008, str(exc))
             raise _PartDone from exc
         if last is None:
-            await self.store.record_part_sent(
+            commit = self.store.record_part_sent(
                 message.sid, segment.sequence, reference, self.clock()
             )
         else:
-            await self.outcomes.sent(message.sid, last, (segment.sequence, reference))
+            commit = self.outcomes.sent(message.sid, last, (segment.sequence, reference))
+        # Not awaited here: the next message's ``sending`` shares its transaction (the store
+        # commits what waits together), and the next AT+CMGS goes while it is written. The
+        # next grant, the next read of the queue and a stop wait for it (:meth:`_landed`):
+        # the time between two parts is what keeps a modem under the network's pace (issue
+        # 17, bench.pool).
+        self._committing[handle.id] = asyncio.ensure_future(commit)
         self.metrics.parts_sent[handle.id] += 1
         self.quotas.sent(handle.config, message.to)
         log.info(
