@@ -121,10 +121,10 @@ async def test_the_file_stops_growing_across_prune_and_insert_cycles(
         assert found["messages"] == 0
         pages.append(found["pages"])
     # The first cycle grows the file to what 200 messages take; later ones reuse its pages
-    # (the freelist) instead of adding new ones: a page more at most, as the B-trees' shapes
-    # settle (without the deletes, each cycle would add as many pages as the first).
-    assert pages[-1] == pages[-2] == pages[-3], pages
-    assert pages[-1] <= pages[0] + 2, pages
+    # (the freelist) instead of adding new ones: a few pages more at most, as the B-trees'
+    # shapes differ with the random SIDs (without the deletes, each cycle would add as many
+    # pages as the first: pages[-1] would be about 5 * pages[0]).
+    assert max(pages) <= pages[0] + 3, pages
 
 
 async def test_it_prunes_at_start_and_again_when_the_clock_comes_round(store: SqliteStore) -> None:
