@@ -144,6 +144,8 @@ class InboundReceiver:
         again), before it starts: it hears the first connection."""
         self._queues[handle.id] = asyncio.Queue()
         self._queued[handle.id] = 0
+        # Inbound first (gateway.modems.exclusive): the next part waits for what is queued.
+        handle.exclusive.inbound = functools.partial(self.drain, handle.id)
         handle.on_connected(functools.partial(self._connected, handle))
         # Back in service on the same connection: what came meanwhile is on the SIM.
         handle.on_recovered(functools.partial(self.sweep_now, handle))

@@ -9,13 +9,24 @@ each part, and a USSD session for the whole of its dialogue: a send waits while 
 runs, a session waits for the part on the air. A second USSD session on the same modem is not
 queued behind the first but refused (:class:`UssdBusy`): its caller is told, not kept waiting
 for someone else's menu.
+
+Inbound first: a modem in ``AT+CNMI`` mode 2 holds its ``+CMTI``/``+CDS`` while a part is on
+the air (TS 27.005 §3.4.1) and gives them at its ``+CMGS``; if the next part took the line
+straight away, what they announce would wait for the network's seconds again (1.3 s median for
+an inbound webhook at 8-64 modems sending, bench.pool). So a part first lets the modem's
+receiver deal with what it was told (:attr:`Exclusive.inbound`), for at most
+:data:`INBOUND_FIRST_S`: a receiver stuck on a modem that does not answer does not stop
+sending.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Final
+
+INBOUND_FIRST_S: Final = 2.0
 
 
 class UssdBusy(Exception):
@@ -25,9 +36,13 @@ class UssdBusy(Exception):
 class Exclusive:
     """The guard of one modem (:class:`~gateway.modems.supervisor.ModemHandle.exclusive`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, inbound_first: float = INBOUND_FIRST_S) -> None:
+        self._inbound_first = inbound_first  # seconds a part waits for the receiver at most
         self._lock = asyncio.Lock()
         self._ussd = False  # a session was asked for and has not ended
+        # Returns once the receiver has dealt with what the modem announced so far (set by
+        # gateway.inbound.receiver for the modem it receives from).
+        self.inbound: Callable[[], Awaitable[object]] | None = None
 
     @property
     def ussd_running(self) -> bool:
@@ -35,7 +50,12 @@ class Exclusive:
 
     @contextlib.asynccontextmanager
     async def part(self) -> AsyncIterator[None]:
-        """Held while one part is on the air."""
+        """Held while one part is on the air; taken once what the modem announced is read
+        (inbound first, above)."""
+        if self.inbound is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._inbound_first):
+                    await self.inbound()
         async with self._lock:
             yield
 
