@@ -300,8 +300,10 @@ class InboundReceiver:
             log.warning("%s: receiving failed: %s; trying again in %g s", handle.id, exc, RETRY)
             self._sweep_later(handle)
         except DriverError as exc:
-            # Nothing was deleted that is not committed: the next sweep tries again.
-            log.warning("%s: receiving failed: %s", handle.id, exc)
+            # Nothing was deleted that is not committed: a sweep soon tries again (a listing
+            # cut short covered the announcements queued before it, which are skipped).
+            log.warning("%s: receiving failed: %s; trying again in %g s", handle.id, exc, RETRY)
+            self._sweep_later(handle)
         except Exception:
             # A fault of ours must not stop this modem's receiving; what was not committed is
             # still on the SIM for the next sweep.

@@ -155,7 +155,7 @@ class Dispatcher:
         self._idle: dict[str, asyncio.Event] = {}
         # Per modem, the commit of its last part answered (its TP-MR, or the message's
         # ``sent``), still under way: see :meth:`_landed`.
-        self._committing: dict[str, asyncio.Task[None]] = {}
+        self._committing: dict[str, tuple[str, asyncio.Task[None]]] = {}  # (sid, commit)
         self._next_expiry: datetime | None = None  # what the expiry timer waits for
         self._workers: dict[str, asyncio.Task[None]] = {}  # by modem
         # By modem, kept when its worker starts again (a reload, a restart after a store
@@ -249,13 +249,27 @@ class Dispatcher:
     async def _landed(self, modem_id: str) -> None:
         """Returns once the commit of ``modem_id``'s last part answered is durable; raises
         what it raised (a :class:`StoreError` ends the worker's turn, as it did inline)."""
-        commit = self._committing.get(modem_id)
-        if commit is not None:
-            try:
-                await asyncio.shield(commit)
-            finally:
-                if commit.done() and self._committing.get(modem_id) is commit:
-                    del self._committing[modem_id]
+        entry = self._committing.get(modem_id)
+        if entry is None:
+            return
+        sid, commit = entry
+        try:
+            await asyncio.shield(commit)
+        except StoreError:
+            raise
+        except Exception:
+            # What the worker's own handler did when the commit was awaited in line: the
+            # message (not the one being granted now) is tried again later.
+            await self.outcomes.retry_later(sid, 30008, "internal error")
+        finally:
+            if commit.done() and self._committing.get(modem_id) is entry:
+                del self._committing[modem_id]
+
+    def _committed(self, sid: str, commit: asyncio.Task[None]) -> None:
+        """A part's commit ended: a failure is said now, naming its message (the worker meets
+        it at :meth:`_landed`, at its next grant or before it reads its queue again)."""
+        if not commit.cancelled() and commit.exception() is not None:
+            log.warning("%s: committing its part failed: %s", sid, commit.exception())
 
     async def _land(self, modem_ids: list[str], grace: float) -> None:
         """Wait up to ``grace`` seconds for the parts on the air of ``modem_ids``' modems,
@@ -270,8 +284,10 @@ class Dispatcher:
                 async with asyncio.timeout(grace):
                     await asyncio.gather(*(idle.wait() for idle in on_air))
         for modem_id in modem_ids:
-            with contextlib.suppress(Exception):  # raised to its worker, which logged it
+            try:
                 await self._landed(modem_id)
+            except StoreError as exc:
+                log.warning("%s: the last part's commit failed: %s", modem_id, exc)
 
     # --- validity period ---------------------------------------------------------------------
 
@@ -469,7 +485,9 @@ class Dispatcher:
         # next grant, the next read of the queue and a stop wait for it (:meth:`_landed`):
         # the time between two parts is what keeps a modem under the network's pace (issue
         # 17, bench.pool).
-        self._committing[handle.id] = asyncio.ensure_future(commit)
+        task = asyncio.ensure_future(commit)
+        task.add_done_callback(functools.partial(self._committed, message.sid))
+        self._committing[handle.id] = (message.sid, task)
         self.metrics.parts_sent[handle.id] += 1
         self.quotas.sent(handle.config, message.to)
         log.info(

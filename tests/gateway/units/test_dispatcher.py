@@ -6,17 +6,19 @@ the in-memory store, the test clock and a simulated modem."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from gateway.domain.errors import StoreError
 from gateway.domain.models import Status
 from gateway.domain.pricing import PriceTable
 from gateway.modems.supervisor import ModemState
 from tests.fakes.clock import T0
 from tests.fakes.store import MemoryStore
-from tests.gateway.units.rig import ALICE, BOB, config, prepared
+from tests.gateway.units.rig import ALICE, BOB, WAIT, config, prepared
 from tests.gateway.units.sending_rig import Sending, sending
 
 LONG = "Long " * 80  # three parts
@@ -267,3 +269,36 @@ async def test_a_stop_without_grace_leaves_the_part_on_the_air_for_the_next_star
     async with sending(store=store) as after:
         await after.statuses.until(message.sid, Status.SENT)
         assert submissions(after) == ["hello"]
+
+
+class _FirstSentRefused(MemoryStore):
+    """A store whose first commit of a message's ``sent`` fails (a disk that refuses it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+        self.second = asyncio.Event()
+
+    async def message_sent(self, sid: str, at: datetime, *args: Any, **kwargs: Any) -> Any:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise StoreError("disk I/O error")
+        self.second.set()
+        return await super().message_sent(sid, at, *args, **kwargs)
+
+
+async def test_a_failed_commit_of_a_sent_part_is_said_and_the_worker_starts_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The commit of a part's answer is not awaited in line (issue 17): its failure is logged
+    naming its message, and the worker meets it before it reads its queue again and starts
+    again, as when the commit was awaited in line."""
+    store = _FirstSentRefused()
+    async with sending(store=store) as unit:
+        message = await unit.send()
+        async with asyncio.timeout(WAIT):
+            await store.second.wait()  # the worker, started again, committed it
+    assert any(
+        message.sid in record.getMessage() and "committing its part failed" in record.getMessage()
+        for record in caplog.records
+    )
