@@ -20,8 +20,8 @@ from typing import Final
 from gateway.domain.errors import StoreError
 from gateway.metrics import Metrics
 from gateway.store import Retention
-from gateway.tasks import Tasks
-from gateway.waiting import seconds_until, stop_tasks, woken
+from gateway.tasks import Loop, Tasks
+from gateway.waiting import seconds_until, woken
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ BATCH: Final = 500  # messages per transaction
 PRUNE_EVERY: Final = timedelta(hours=1)
 
 
-class Pruner:
+class Pruner(Loop):
     def __init__(
         self,
         store: Retention,
@@ -40,26 +40,12 @@ class Pruner:
         *,
         batch: int = BATCH,
     ) -> None:
+        super().__init__(tasks, "retention")
         self.store = store
         self.keep = timedelta(days=days)
         self.clock = clock
         self.metrics = metrics
-        self.tasks = tasks
         self.batch = batch
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = self.tasks.spawn("retention", self._run)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await stop_tasks([self._task])
-            self._task = None
-
-    def wake(self) -> None:
-        """Look again: the clock moved."""
-        self._wake.set()
 
     async def prune_due(self) -> int:
         """Delete every message that ended ``retention_days`` ago or earlier, a batch at a

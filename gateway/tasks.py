@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+from gateway.waiting import stop_tasks
+
 log = logging.getLogger(__name__)
 
 BACKOFF: Final = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # seconds before a restart, by failures in a row
@@ -71,3 +73,31 @@ class Tasks:
                 await self._sleep(delay)
             finally:
                 self.down.pop(name, None)
+
+
+class Loop:
+    """One of the gateway's loops (a timer, a sweeper), run by ``tasks`` as the task ``name``
+    from :meth:`start` to :meth:`stop`, and woken to look again (:meth:`wake`: the clock
+    moved, or work came). A subclass writes :meth:`_run`, which clears and awaits
+    ``self._wake``."""
+
+    def __init__(self, tasks: Tasks, name: str) -> None:
+        self.tasks = tasks
+        self._name = name
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = self.tasks.spawn(self._name, self._run)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await stop_tasks([self._task])
+            self._task = None
+
+    def wake(self) -> None:
+        """Look again: the clock moved."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        raise NotImplementedError

@@ -13,7 +13,6 @@ schema 18's index).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,13 +20,13 @@ from datetime import datetime, timedelta
 from gateway.domain.errors import StoreError
 from gateway.metrics import Metrics
 from gateway.store import ReportWaits
-from gateway.tasks import Tasks
-from gateway.waiting import seconds_until, stop_tasks, woken
+from gateway.tasks import Loop, Tasks
+from gateway.waiting import seconds_until, woken
 
 log = logging.getLogger(__name__)
 
 
-class ReportTimer:
+class ReportTimer(Loop):
     def __init__(
         self,
         store: ReportWaits,
@@ -36,26 +35,12 @@ class ReportTimer:
         metrics: Metrics,
         tasks: Tasks,
     ) -> None:
+        super().__init__(tasks, "report timeout")
         self.store = store
         self.timeout = timeout
         self.clock = clock
         self.metrics = metrics
-        self.tasks = tasks
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._waiting = False  # it sleeps with no message waiting for a report
-
-    def start(self) -> None:
-        self._task = self.tasks.spawn("report timeout", self._run)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await stop_tasks([self._task])
-            self._task = None
-
-    def wake(self) -> None:
-        """Look again: the clock moved."""
-        self._wake.set()
 
     def sent(self) -> None:
         """A message was committed ``sent``. Its deadline comes after the one the timer sleeps
