@@ -122,6 +122,7 @@ class SimulatedModem(AtPeer):
         self.ussd = UssdService()  # its network's USSD rules (drivers.simulated.ussd)
         self._reset_settings()
         self.prompt_held = False  # in data mode, the "> " not shown yet (Faults.hold_prompt)
+        self._submit_released = asyncio.Event()  # set by release_submit (Faults.hold_submit)
         self._awaited = stored.Awaited("+CMGS")  # what the data after the prompt is for
         self.submitting = False  # a PDU was taken; its answer is not written yet
         # Called whenever data_mode, prompt_held or submitting changes (the control interface
@@ -491,6 +492,11 @@ class SimulatedModem(AtPeer):
         await self._write("\r\n> ")
         return True
 
+    def release_submit(self) -> None:
+        """Let the sends held by :attr:`Faults.hold_submit` go on, and the next ones too."""
+        self.faults.hold_submit = False
+        self._submit_released.set()
+
     def reboot(self) -> None:
         """Settings back to power-on defaults (echo on, text of CNMI lost...), stored kept;
         whatever was being typed, or a PDU awaited, is forgotten."""
@@ -639,6 +645,9 @@ class SimulatedModem(AtPeer):
 
     async def _on_air(self, tpdu: bytes) -> int | None:
         """Send a SUBMIT: its TP-MR, or ``None`` when a fault leaves it unanswered."""
+        while self.faults.hold_submit:
+            self._submit_released.clear()
+            await self._submit_released.wait()
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         if self.faults.fail_next:

@@ -101,6 +101,8 @@ class AtPeer:
         self._busy = False
         self._pending_urcs: list[str] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        # What :meth:`listen` waits for: (the bytes, what came of them so far, the future).
+        self._listeners: list[tuple[bytes, bytearray, asyncio.Future[None]]] = []
 
     @property
     def data_mode(self) -> bool:
@@ -111,6 +113,25 @@ class AtPeer:
         """A completed ("command", line), ("data", pdu) or ("escape", "")."""
         raise NotImplementedError
 
+    def listen(self, text: str) -> asyncio.Future[None]:
+        """A future done once ``text`` reaches the modem's wire from now on, whatever the
+        modem then does with it (a hung modem drops it, a stalled one leaves it unread): a
+        test's way to know that the host sent a command to a modem that does not answer."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._listeners.append((text.encode("latin-1"), bytearray(), future))
+        return future
+
+    def _listened(self, chunk: bytes) -> None:
+        for item in list(self._listeners):
+            wanted, seen, future = item
+            seen += chunk
+            if wanted in seen or future.done():
+                self._listeners.remove(item)
+                if not future.done():
+                    future.set_result(None)
+            else:
+                del seen[: -len(wanted)]  # enough to find it across two chunks
+
     # --- serving a link ----------------------------------------------------------------------
 
     async def serve(self, link: Link) -> None:
@@ -119,6 +140,7 @@ class AtPeer:
         self._link = link
         try:
             while chunk := await link.read():
+                self._listened(chunk)
                 await self._awake.wait()  # stalled: what comes waits, as in a UART's buffer
                 if self.faults.hung:
                     continue

@@ -85,6 +85,10 @@ class Faults:
     # The next AT+CMGS enters data mode but its "> " is held back until release_prompt(): a
     # host that dies meanwhile leaves the modem waiting for a PDU, as a real one would be.
     hold_prompt: bool = False
+    # Each AT+CMGS takes its PDU and then waits, its answer held back, until
+    # SimulatedModem.release_submit(): a part on its way to a slow SMSC, for as long as a test
+    # needs one (the host has granted and written it; whether it went is not known yet).
+    hold_submit: bool = False
 
 
 @dataclass

@@ -52,6 +52,9 @@ class Claim(StrEnum):
     """What :func:`claim` decided for a part about to be handed to the modem."""
 
     GRANTED = "granted"  # send it now
+    # Send it now, and the message moved from queued to sending in the same transaction: its
+    # first part is what makes it `sending` (gateway.store.roles.SendQueue.claim_part).
+    STARTED = "started"
     EXPIRED = "expired"  # its validity period ended first: failed (30036), with its callback
     GONE = "gone"  # no longer this modem's to send (failed, canceled, given to another modem)
 

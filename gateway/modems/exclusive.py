@@ -43,6 +43,8 @@ class Exclusive:
         # Returns once the receiver has dealt with what the modem announced so far (set by
         # gateway.inbound.receiver for the modem it receives from).
         self.inbound: Callable[[], Awaitable[object]] | None = None
+        self._parts_waiting = 0  # parts waiting for the guard (held by a session or a part)
+        self._part_waits = asyncio.Event()  # set whenever a part starts to wait for it
 
     @property
     def ussd_running(self) -> bool:
@@ -56,8 +58,23 @@ class Exclusive:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._inbound_first):
                     await self.inbound()
-        async with self._lock:
+        self._parts_waiting += 1
+        self._part_waits.set()
+        try:
+            await self._lock.acquire()
+        finally:
+            self._parts_waiting -= 1
+        try:
             yield
+        finally:
+            self._lock.release()
+
+    async def part_waiting(self) -> None:
+        """Return once a part waits for the guard: a send held behind a USSD session (what the
+        session's caller, or a test, may want to know before it ends the session)."""
+        while not self._parts_waiting:
+            self._part_waits.clear()
+            await self._part_waits.wait()
 
     @contextlib.asynccontextmanager
     async def ussd(self) -> AsyncIterator[None]:

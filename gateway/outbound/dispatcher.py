@@ -374,8 +374,6 @@ class Dispatcher:
         modem = await handle.ready()
         if self._moved.pop(message.sid, None) is not None:
             return  # moved to another modem while this one was away
-        if message.status is Status.QUEUED:
-            await self.outcomes.set_status(message.sid, Status.SENDING)
         charge = charged(price, self.prices.unit)
         # A part acknowledged before a restart never goes again.
         for segment in unsent:
@@ -429,6 +427,8 @@ class Dispatcher:
             raise _PartDone
         if claim is Claim.GONE:
             raise _PartDone  # failed, canceled or given to another modem meanwhile
+        if claim is Claim.STARTED:
+            self.outcomes.announce(message.sid, Status.SENDING)
         if message.validity_period is None or message.expires_at is None:
             return segment.pdu
         # TS 23.040 §9.2.3.12: the network keeps the part no longer than the validity it has

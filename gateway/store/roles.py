@@ -88,7 +88,11 @@ class SendQueue(Protocol):
         ``modem`` now. A message none of whose parts went (or may have gone) expires here if its
         validity period ended, so that the expiry and the send can never both happen. A
         granted part counts as on its way (the message no longer expires, nor moves to another
-        modem) until it is recorded sent, or released because the modem refused it."""
+        modem) until it is recorded sent, or released because the modem refused it. A queued
+        message moves to ``sending`` (with its status callback) in the transaction that grants
+        its part: :attr:`Claim.STARTED` says so. One commit where there were two: the message
+        is ``sending`` from the moment its first part may go, which is what the status means,
+        and an SD card is written one commit less per message (bench/sd_writes.py)."""
 
     async def release_part(self, sid: str, sequence: int) -> None:
         """The modem refused the claimed part (``+CMS ERROR``): it did not go."""

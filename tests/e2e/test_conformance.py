@@ -154,9 +154,10 @@ async def test_the_list_is_sorted_on_date_sent_most_recent_first(rig: Rig) -> No
     early = await rig.create(to=HANDSET, from_=BOB, body="early")
     await rig.final(early.sid)
     rig.alice.stall()  # busy: alice answers her AT+CMGS only once she resumes
+    asked = rig.alice.listen("AT+CMGS")
     rig.clock.advance(1)
     slow = await rig.create(to=HANDSET, from_=ALICE, body="slow")
-    await rig.statuses.reached(slow.sid, Status.SENDING)
+    await asked  # queued: its part is not granted before alice's prompt
     rig.clock.advance(1)
     quick = await rig.create(to=HANDSET_2, from_=BOB, body="quick")
     assert (await rig.final(quick.sid)).date_sent == rig.clock.now
@@ -185,11 +186,12 @@ async def test_a_walk_lists_the_messages_as_they_stood_at_its_first_page(rig: Ri
         await rig.final(created.sid)
         sent.append(created.sid)
     rig.alice.stall()
+    asked = rig.alice.listen("AT+CMGS")
     waiting = []
     for number in range(2):
         created = await rig.create(to=HANDSET_2, from_=ALICE, body=f"waiting {number}")
         waiting.append(created.sid)
-    await rig.statuses.reached(waiting[0], Status.SENDING)
+    await asked
     then = waiting[::-1] + sent[::-1]
     assert await rig.listed() == then
 
@@ -339,9 +341,9 @@ async def test_redact_removes_the_text_everywhere(rig: Rig, kind: str) -> None:
 
 
 async def test_an_unsent_message_cannot_be_redacted_deleted_or_canceled(rig: Rig) -> None:
-    rig.alice.hang()  # reads and answers nothing: the first message stays in flight
+    rig.alice.faults.hold_submit = True  # takes the part and answers it only when released
     in_flight = await rig.create(to=HANDSET, from_=ALICE, body="in flight")
-    await rig.statuses.reached(in_flight.sid, Status.SENDING)
+    await rig.statuses.reached(in_flight.sid, Status.SENDING)  # granted: it may have gone
     waiting = await rig.create(to=HANDSET_2, from_=ALICE, body="waiting")
     assert waiting.status == "queued"
     for message, status in [(in_flight, "sending"), (waiting, "queued")]:
@@ -351,7 +353,7 @@ async def test_an_unsent_message_cannot_be_redacted_deleted_or_canceled(rig: Rig
         await rig.refused(30409, 400, context, "update", status="canceled")
         fetched = await rig.fetch(message.sid)
         assert (fetched.status, fetched.body) == (status, message.body)
-    await rig.replug_alice()
+    rig.alice.release_submit()
     for message in (in_flight, waiting):
         assert (await rig.final(message.sid)).status is Status.SENT
         assert await rig.call(rig.messages(message.sid), "delete") is True
@@ -723,8 +725,9 @@ async def _alice_busy_with_a_sticky_message(rig: Rig) -> tuple[str, str]:
     first = await rig.create(to=HANDSET, messaging_service_sid=SERVICE, body="first")
     assert (await rig.final(first.sid)).from_ == ALICE  # equally loaded: the pool's first
     rig.alice.hang()
+    asked = rig.alice.listen("AT+CMGS")
     stuck = await rig.create(to=HANDSET_2, from_=ALICE, body="stuck")
-    await rig.statuses.reached(stuck.sid, Status.SENDING)
+    await asked  # alice's worker is at stuck's part, unanswered
     second = await rig.create(to=HANDSET, messaging_service_sid=SERVICE, body="second")
     await rig.statuses.reached(second.sid, Status.QUEUED)
     fetched = await rig.fetch(second.sid)
@@ -751,8 +754,9 @@ async def test_without_sticky_sender_the_least_loaded_number_sends(
         first = await rig.create(to=HANDSET, messaging_service_sid=SERVICE, body="first")
         assert (await rig.final(first.sid)).from_ == ALICE
         rig.alice.hang()
+        asked = rig.alice.listen("AT+CMGS")
         stuck = await rig.create(to=HANDSET_2, from_=ALICE, body="stuck")
-        await rig.statuses.reached(stuck.sid, Status.SENDING)
+        await asked  # alice's worker is at stuck's part, unanswered
         second = await rig.create(to=HANDSET, messaging_service_sid=SERVICE, body="second")
         assert (await rig.final(second.sid)).from_ == BOB
         await rig.replug_alice()
@@ -767,7 +771,7 @@ async def test_fail_over_moves_a_message_to_another_number_of_the_pool(rig: Rig)
     assert (sent.status, sent.from_) == (Status.SENT, BOB)
     fetched = await rig.fetch(second)
     assert (fetched.from_, fetched.status, fetched.messaging_service_sid) == (BOB, "sent", SERVICE)
-    assert (await rig.fetch(stuck)).status == "sending"  # not a service message: it waits
+    assert (await rig.fetch(stuck)).status == "queued"  # not a service message: it waits
     await rig.replug_alice()
     assert (await rig.final(stuck)).from_ == ALICE
 
@@ -809,7 +813,7 @@ async def test_fail_over_when_a_modem_stays_away(
         sent = await asyncio.wait_for(rig.final(second), FAILOVER_WAIT)
         assert (sent.status, sent.from_) == (Status.SENT, BOB)
         assert rig.gateway.metrics.moved == 1
-        assert (await rig.fetch(stuck)).status == "sending"  # not a service message: it waits
+        assert (await rig.fetch(stuck)).status == "queued"  # not a service message: it waits
 
 
 async def test_fail_over_counts_from_when_the_modem_went_away(
@@ -1035,9 +1039,10 @@ async def test_the_application_is_looked_up_when_each_callback_is_made(rig: Rig)
     kept = await rig.call(apps, "create", message_status_callback=rig.receiver.url("/before"))
     gone = await rig.call(apps, "create", message_status_callback=rig.receiver.url("/gone"))
     rig.alice.hang()
+    asked = rig.alice.listen("AT+CMGS")
     first = await rig.create(to=HANDSET, from_=ALICE, body="one", application_sid=kept.sid)
     second = await rig.create(to=HANDSET, from_=ALICE, body="two", application_sid=gone.sid)
-    await rig.statuses.reached(first.sid, Status.SENDING)
+    await asked  # alice's worker is at the first's part, unanswered
     await rig.call(apps(kept.sid), "update", message_status_callback=rig.receiver.url("/after"))
     assert await rig.call(apps(gone.sid), "delete") is True
     await rig.replug_alice()
@@ -1170,11 +1175,12 @@ async def test_a_full_queue_refuses_with_429_and_keeps_what_it_has(
     bob = ModemConfig("bob", "simulated", (BOB,))
     async with conformance(tmp_path, mode, alice, bob, services=()) as rig:
         rig.alice.hang()
+        asked = rig.alice.listen("AT+CMGS")
         accepted = []
         for i in range(3):
             created = await rig.create(to=HANDSET, from_=ALICE, body=f"part {i}")
             accepted.append(created.sid)
-        await rig.statuses.reached(accepted[0], Status.SENDING)
+        await asked  # alice's worker is at the first's part, unanswered
         error = await rig.refused(
             21611, 429, rig.messages, "create", to=HANDSET, from_=ALICE, body="one too many"
         )

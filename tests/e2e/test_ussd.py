@@ -188,7 +188,12 @@ async def test_a_send_waits_while_a_session_runs(tmp_path: Path) -> None:
                 ) as reply,
             ):
                 sid = (await reply.json())["sid"]
-            await statuses.reached(sid, Status.SENDING)  # the worker is at its part
+            await handle.exclusive.part_waiting()  # the worker is at its part
+            async with (
+                aiohttp.ClientSession(gateway.base_url, headers=basic_auth()) as http,
+                http.get(f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages/{sid}.json") as reply,
+            ):
+                assert (await reply.json())["status"] == "queued"  # not granted: it waits
             assert not any(line.startswith("AT+CMGS") for line in sim.received_commands)
         await statuses.reached(sid, Status.SENT)
 

@@ -212,8 +212,8 @@ async def test_a_part_is_granted_or_its_message_expires_never_both(store: Sqlite
     )
     for item in (expiring, claimed, refused):
         await store.create_message(item, parts(2))
-    assert await store.claim_part(claimed.sid, 1, "alice", T0) is Claim.GRANTED
-    assert await store.claim_part(refused.sid, 1, "alice", T0) is Claim.GRANTED
+    assert await store.claim_part(claimed.sid, 1, "alice", T0) is Claim.STARTED
+    assert await store.claim_part(refused.sid, 1, "alice", T0) is Claim.STARTED
     await store.release_part(refused.sid, 1)  # +CMS ERROR: the modem did not take it
     assert await store.claim_part(claimed.sid, 1, "bob", T0) is Claim.GONE  # not bob's
 

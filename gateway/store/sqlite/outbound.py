@@ -190,6 +190,15 @@ class SqliteSendQueue(Engine):
                     "UPDATE segments SET claimed_at = ? WHERE message_id = ? AND sequence = ?",
                     (now, message_id, sequence),
                 )
+                if status == Status.QUEUED:
+                    loaded = load_message(db, "id = ?", message_id)
+                    assert loaded is not None
+                    message = loaded[1]
+                    transition = lifecycle.moved(
+                        message, Status.SENDING, at, application=application_of(db, message)
+                    )
+                    if apply(db, message_id, transition) is not None:
+                        return Claim.STARTED
             return claim
 
         return await self._write(job)

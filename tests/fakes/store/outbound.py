@@ -106,6 +106,11 @@ class OutboundSide(Tables):
             self.apply(row, lifecycle.expired(message, at, application=application))
         elif claim is Claim.GRANTED and (part := row.part(sequence)) is not None:
             part.claimed_at = at
+            if message.status is Status.QUEUED:
+                application = self.application_of(message)
+                moved = lifecycle.moved(message, Status.SENDING, at, application=application)
+                if self.apply(row, moved) is not None:
+                    claim = Claim.STARTED
         self._commit()
         return claim
 

@@ -118,8 +118,9 @@ async def test_a_message_is_sent_once_priced_and_dated(store: Store) -> None:
 
 async def test_a_part_is_granted_or_its_message_expires_never_both(store: Store) -> None:
     expiring, claimed, refused = [await queued(store, 2) for _ in range(3)]
-    assert await store.claim_part(claimed.sid, 1, "alice", T0) is Claim.GRANTED
-    assert await store.claim_part(refused.sid, 1, "alice", T0) is Claim.GRANTED
+    # The first part granted moves its queued message to sending, in the grant's transaction.
+    assert await store.claim_part(claimed.sid, 1, "alice", T0) is Claim.STARTED
+    assert await store.claim_part(refused.sid, 1, "alice", T0) is Claim.STARTED
     await store.release_part(refused.sid, 1)  # +CMS ERROR: the modem did not take it
     assert await store.claim_part(claimed.sid, 1, "bob", T0) is Claim.GONE  # not bob's
     assert await store.next_expiry() == T0 + timedelta(hours=1)
@@ -145,16 +146,30 @@ async def test_a_part_is_granted_or_its_message_expires_never_both(store: Store)
     assert await reported(store, fresh.sid) == ["queued", "failed"]
 
 
+async def test_the_first_part_granted_starts_its_message_once(store: Store) -> None:
+    going = await queued(store, 2)
+    assert await store.claim_part(going.sid, 1, "alice", T0) is Claim.STARTED
+    sending = await stored(store, going.sid)
+    assert (sending.status, sending.date_updated) == (Status.SENDING, T0)
+    # Its second part (or the first again, after the modem refused it) finds it sending.
+    await store.release_part(going.sid, 1)
+    later = T0 + timedelta(seconds=1)
+    assert await store.claim_part(going.sid, 1, "alice", later) is Claim.GRANTED
+    assert await store.claim_part(going.sid, 2, "alice", later) is Claim.GRANTED
+    assert (await stored(store, going.sid)).date_updated == T0
+    assert await reported(store, going.sid) == ["queued"]  # sending has no status callback
+
+
 async def test_a_part_on_its_way_is_not_expired_by_its_next_claim(store: Store) -> None:
     halfway = await queued(store, 2)
     await store.record_part_sent(halfway.sid, 1, 5, T0)
-    assert await store.claim_part(halfway.sid, 2, "alice", LATE) is Claim.GRANTED
+    assert await store.claim_part(halfway.sid, 2, "alice", LATE) is Claim.STARTED
     assert await store.expire_unsent(LATE) == []
 
 
 async def test_a_released_part_never_unsends_a_sent_one(store: Store) -> None:
     going = await queued(store, 2)
-    assert await store.claim_part(going.sid, 1, "alice", T0) is Claim.GRANTED
+    assert await store.claim_part(going.sid, 1, "alice", T0) is Claim.STARTED
     await store.record_part_sent(going.sid, 1, 9, T0)
     await store.release_part(going.sid, 1)  # too late: it went
     assert await store.expire_unsent(LATE) == []
@@ -174,7 +189,7 @@ async def test_next_expiry_is_the_earliest_of_what_may_still_expire(store: Store
     )
     await store.create_message(scheduled, parts(1))
     assert await store.next_expiry() == scheduled.expires_at
-    assert await store.claim_part(later.sid, 1, "alice", T0) is Claim.GRANTED
+    assert await store.claim_part(later.sid, 1, "alice", T0) is Claim.STARTED
     expired = await store.expire_unsent(T0 + timedelta(days=1))
     assert sorted(expired) == sorted([waiting.sid, scheduled.sid])
     assert await reported(store, waiting.sid) == ["failed"]  # "accepted" is never reported

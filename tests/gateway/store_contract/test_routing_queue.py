@@ -72,7 +72,7 @@ async def test_given_its_sender_a_message_is_queued_with_its_parts_once(store: S
     assert await store.outbound_work("alice", later) == []
     assert await store.backlog() == {"bob": 1}
     # Once a part is on its way, it stays where it is.
-    assert await store.claim_part(accepted.sid, 1, "bob", later) is Claim.GRANTED
+    assert await store.claim_part(accepted.sid, 1, "bob", later) is Claim.STARTED
     assert not await store.assign_sender(given(accepted), later)
     assert await reported(store, accepted.sid) == ["queued"]
 
