@@ -188,6 +188,23 @@ def parse_cpms_usage(lines: Lines) -> list[tuple[int, int]]:
     return [(int(numbers[i]), int(numbers[i + 1])) for i in range(0, len(numbers), 2)]
 
 
+def parse_cpms_read(lines: Lines) -> list[tuple[str, int, int]]:
+    """(memory, used, total) for each memory ``AT+CPMS?`` names, in its order: TS 27.005
+    §3.2.2, ``+CPMS: <mem1>,<used1>,<total1>,<mem2>,<used2>,<total2>,<mem3>,<used3>,<total3>``
+    (some firmware stops after <mem1> or <mem2>)."""
+    value = _require(lines, "+CPMS:", "AT+CPMS?")
+    parts = fields(value)
+    if len(parts) % 3:
+        raise AtReplyError("AT+CPMS?", f"cannot read the memories from {value!r}")
+    memories = []
+    for at in range(0, len(parts), 3):
+        name, used, total = parts[at : at + 3]
+        if not name.isalpha() or not used.isdigit() or not total.isdigit():
+            raise AtReplyError("AT+CPMS?", f"cannot read the memories from {value!r}")
+        memories.append((name.upper(), int(used), int(total)))
+    return memories
+
+
 def _ranges(text: str) -> frozenset[int]:
     values: set[int] = set()
     for raw_item in text.split(","):

@@ -410,6 +410,15 @@ class GsmModem:
         """(used, total) of ``storage``."""
         return await self.storages.storage_usage(storage)
 
+    async def storage_usages(self) -> dict[str, tuple[int, int]]:
+        """(used, total) of every storage the modem lists (:attr:`ModemInfo.storages`), by
+        name: the one new messages go to asked last, as its answer comes with the others'."""
+        if self.info is None:
+            return {}
+        main = self.info.storage
+        ordered = [s for s in self.info.storages if s != main] + [main]
+        return await self.storages.usages(ordered)
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()

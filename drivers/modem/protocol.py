@@ -102,5 +102,8 @@ class Modem(Protocol):
     async def storage_usage(self, storage: str) -> tuple[int, int]:
         """(used, total) of ``storage``."""
 
+    async def storage_usages(self) -> dict[str, tuple[int, int]]:
+        """(used, total) of every storage it lists (``AT+CPMS?``), by name."""
+
     async def close(self) -> None:
         """Close its link; closing twice is harmless."""

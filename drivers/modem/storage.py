@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from drivers.at import replies
 from drivers.at.channel import AtChannel
-from drivers.errors import CmsError
+from drivers.errors import AtCommandError, AtReplyError, CmsError
 
 _CMS_INVALID_INDEX: Final = 321
 
@@ -85,6 +85,26 @@ class Storages:
     async def delete_message(self, storage: str, index: int) -> None:
         async with self.selected(storage):
             await self.channel.command(f"AT+CMGD={index}")
+
+    async def usages(self, storages: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """(used, total) of each of ``storages`` (and of any other ``AT+CPMS?`` names on
+        the way). ``AT+CPMS?`` tells only the memories selected (TS 27.005 §3.2.2: <mem1> to
+        read, <mem2> to write, <mem3> to store what arrives), so each storage not named yet
+        is selected as <mem1> and asked: the one new messages go to (<mem3>) comes with the
+        first answer, and is asked about last."""
+        found: dict[str, tuple[int, int]] = {}
+        for storage in storages:
+            if storage in found:
+                continue
+            try:
+                async with self.selected(storage):
+                    reply = await self.channel.command("AT+CPMS?")
+                memories = replies.parse_cpms_read(reply.lines)
+            except (AtCommandError, AtReplyError):
+                continue  # this one unknown; the others may still be read
+            for name, used, total in memories:
+                found.setdefault(name, (used, total))
+        return found
 
     async def storage_usage(self, storage: str) -> tuple[int, int]:
         """(used, total) of ``storage``."""

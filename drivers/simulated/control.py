@@ -118,7 +118,11 @@ class Controls:
         seconds = _field(body, "seconds", float | int | None, None)
         if seconds is not None and seconds < 0:
             raise BadRequest("'seconds' must not be negative (null: no timeout)")
+        commands = _field(body, "commands", int | None, None)
+        if commands is not None and commands < 0:
+            raise BadRequest("'commands' must not be negative (null: not counted)")
         self.modem.ack_timeout = None if seconds is None else float(seconds)
+        self.modem.ack_commands = commands
 
     async def miss_ack(self, _: dict[str, Any]) -> Any:
         return {"missed": self.modem.miss_ack()}
@@ -419,6 +423,8 @@ def describe(modem: SimulatedModem, pty: PtyServer | None = None) -> dict[str, A
         "report_delay": modem.report_delay,
         # A routed +CMT/+CDS waits for AT+CNMA; routing turned off for want of one.
         "ack_timeout": modem.ack_timeout,
+        "ack_commands": modem.ack_commands,
+        "acks_missed": modem.acks_missed,
         "awaiting_ack": modem.routed_unacked,
         "routing_disabled": modem.routing_disabled,
         "storages": {

@@ -149,6 +149,13 @@ class SimulatedModem(AtPeer):
         # miss_ack() ends the wait at once).
         self.ack_timeout = ack_timeout
         self._ack_timer: asyncio.TimerHandle | None = None
+        # The same wait counted in the host's command lines, not in seconds (None: not
+        # counted): the wait ends when the host has sent this many others after the code
+        # came and the next one is not AT+CNMA. A test's deadline, the same on a fast machine
+        # and a slow one (as flood_reports paces by command).
+        self.ack_commands: int | None = None
+        self._ack_left: int | None = None
+        self.acks_missed = 0  # routed codes whose wait for AT+CNMA ended (miss_ack)
         self.received_commands: list[str] = []
         self.history = history  # how many received commands to remember (None: all)
         # Called with each command line as it arrives: lets a test act at an exact moment.
@@ -298,6 +305,7 @@ class SimulatedModem(AtPeer):
         if not self.routed_unacked or self._awaiting is None:
             return False
         self._stop_ack_timer()
+        self.acks_missed += 1
         mode, _, bm, _, bfr = self.cnmi
         self.cnmi = (mode, 0, bm, 0, bfr)
         self.routed_unacked = False
@@ -314,12 +322,22 @@ class SimulatedModem(AtPeer):
         for entry in kept:
             self._deliver(*entry)
 
+    def _count_ack(self, command: str) -> None:
+        """One more command line while a routed code waits for AT+CNMA (ack_commands)."""
+        if self._ack_left is None or command.upper().startswith("AT+CNMA"):
+            return
+        self._ack_left -= 1
+        if self._ack_left < 0:
+            self.miss_ack()
+
     def _start_ack_timer(self) -> None:
+        self._ack_left = self.ack_commands
         if self.ack_timeout is not None:
             loop = asyncio.get_running_loop()
             self._ack_timer = loop.call_later(self.ack_timeout, self.miss_ack)
 
     def _stop_ack_timer(self) -> None:
+        self._ack_left = None
         if self._ack_timer is not None:
             self._ack_timer.cancel()
             self._ack_timer = None
@@ -509,6 +527,7 @@ class SimulatedModem(AtPeer):
 
     async def _execute(self, command: str) -> None:
         """Run one command line (``AT+CMGS`` puts the modem in data mode)."""
+        self._count_ack(command)
         self.received_commands.append(command)
         if self.history is not None and len(self.received_commands) > 2 * self.history:
             del self.received_commands[: -self.history]  # now and then, not every time

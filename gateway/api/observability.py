@@ -5,8 +5,8 @@ gateway left alone in a cupboard.
 commit, every long-lived task runs, and at least one modem is in service) and 503 otherwise,
 with the reasons, so that a supervisor or a load balancer can act on it; it turns 200 again by
 itself once the cause is gone. ``/metrics`` is the Prometheus text format (version 0.0.4): per modem
-its state, signal, registration, storage use, parts sent, refusals by ``+CMS ERROR`` code,
-reports, parts received and recoveries; the queue by status; webhook deliveries, retries and
+its state, signal, registration, the use of each storage, parts sent, refusals by ``+CMS ERROR``
+code, reports, parts received and recoveries; the queue by status; webhook deliveries, retries and
 give-ups, deliveries under way (in all and by destination) and destinations at their limit;
 HTTP requests by route, method and status. Counters count from the gateway's start,
 as Prometheus expects (it sees the restart as a reset).
@@ -142,18 +142,20 @@ class Observability:
             "+CREG/+CEREG <stat> at the last health check (1 home, 5 roaming).",
             {m: c.registration.stat for m, c in health.items() if c.registration is not None},
         )
-        storages = [(m, c) for m, c in health.items() if c.storage and c.storage_used is not None]
+        # Each storage AT+CPMS? told of at the last health check (SM, ME, SR...): a storage
+        # of reports fills while the one new messages go to stays empty (issue 17).
+        storages = [(m, use) for m, c in health.items() for use in c.storages]
         family(
             "smsgw_modem_storage_used",
             "gauge",
-            "Messages in the modem's storage.",
-            ((c.storage_used, {"modem": m, "storage": str(c.storage)}) for m, c in storages),
+            "Messages (or reports) in each of the modem's storages, at the last health check.",
+            ((use.used, {"modem": m, "storage": use.storage}) for m, use in storages),
         )
         family(
             "smsgw_modem_storage_total",
             "gauge",
-            "Capacity of the modem's storage.",
-            ((c.storage_total, {"modem": m, "storage": str(c.storage)}) for m, c in storages),
+            "Capacity of each of the modem's storages.",
+            ((use.total, {"modem": m, "storage": use.storage}) for m, use in storages),
         )
         every = {h.id: 0 for h in handles}  # a counter shows 0 for a modem that did nothing yet
         per_modem(

@@ -24,7 +24,9 @@ Every endpoint takes and returns JSON; bad input gets ``400`` with ``{"error": "
                            part sent (default 3; also ``smsgw simulate --report-delay``)
 ``POST /ack-timeout``      ``{"seconds": 30}``: how long a routed +CMT/+CDS waits for
                            AT+CNMA (with AT+CSMS=1) before the modem turns routing off
-                           (AT+CNMI <mt> and <ds> 0, TS 27.005 §3.4.1); ``null``: for ever
+                           (AT+CNMI <mt> and <ds> 0, TS 27.005 §3.4.1); ``null``: for ever;
+                           ``{"commands": 2}``: or once the host sent 2 other command
+                           lines (a test's deadline, the same on any machine)
 ``POST /miss-ack``         that wait ends now (``{"missed": false}``: none was waiting);
                            AT+CNMI set again brings what the network kept
 ``POST /hang``             stop answering; ``POST /resume`` answer again

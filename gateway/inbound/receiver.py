@@ -3,7 +3,11 @@
 A ``+CMTI``/``+CDSI`` has the storage it names listed (``AT+CMGL=4``): one command takes every
 message and report there, however many arrived meanwhile, and the announcements queued before
 that listing began are then skipped (by when they were queued, not by index: a slot deleted is
-reused at once). ``+CMT`` is taken as it comes. A storage found past half full
+reused at once). A routed ``+CMT``/``+CDS`` is taken as it comes, ahead of what is queued and
+between two entries of a listing under way: with ``AT+CSMS=1`` its ``AT+CNMA`` must come within
+the network's timeout (TS 27.005 §3.4.1; TS 24.011 §10 TR2M, 12 to 20 s), or routing is turned
+off and the network delivers it again, while a listing of a full storage (each entry committed,
+then deleted) can take longer. A storage found past half full
 (:mod:`gateway.inbound.storage_watch`), or that the modem says is full
 (:class:`~drivers.StorageFull`), is listed before anything else queued. On every connection
 and on a slow safety sweep, every storage is listed so that nothing left on the SIM is missed.
@@ -19,10 +23,11 @@ complete or has waited too long).
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -72,7 +77,8 @@ class Sweep:
     queued: int = 0
 
 
-Event = MessageRouted | ReportRouted | Sweep
+Routed = MessageRouted | ReportRouted
+Event = Routed | Sweep
 Job = tuple[Modem, Event]  # the modem that said so: a routed code is acknowledged to it
 
 
@@ -109,6 +115,9 @@ class InboundReceiver:
             metrics=self.metrics,
         )
         self._queues: dict[str, asyncio.Queue[Job]] = {}
+        # Per modem: routed codes not taken yet, each also queued (its turn there takes it,
+        # and any after it, if nothing took it before: a listing between two entries does).
+        self._routed: dict[str, collections.deque[tuple[Modem, Routed]]] = {}
         self._workers: dict[str, list[asyncio.Task[None]]] = {}  # per modem: receive, sweep
         self._retries: dict[str, asyncio.TimerHandle] = {}  # a sweep after a failed commit
         self._retimed = asyncio.Event()  # set, and replaced, when sweep_interval changes
@@ -143,6 +152,7 @@ class InboundReceiver:
         """Receive from ``handle``'s modem (at start, and for a modem a reload added or opened
         again), before it starts: it hears the first connection."""
         self._queues[handle.id] = asyncio.Queue()
+        self._routed[handle.id] = collections.deque()
         self._queued[handle.id] = 0
         # Inbound first (gateway.modems.exclusive): the next part waits for what is queued.
         handle.exclusive.inbound = functools.partial(self.drain, handle.id)
@@ -170,6 +180,7 @@ class InboundReceiver:
             timer.cancel()
         await stop_tasks(self._workers.pop(modem_id, []))
         self._queues.pop(modem_id, None)
+        self._routed.pop(modem_id, None)
         self._listed.pop(modem_id, None)
         self.watches.pop(modem_id, None)
         self._pressing.pop(modem_id, None)
@@ -200,8 +211,11 @@ class InboundReceiver:
         pressing: dict[str | None, int] = {}
         self._pressing[handle.id] = pressing
 
-        def take(event: Event) -> None:
-            queue.put_nowait((modem, event))
+        routed = self._routed[handle.id]
+
+        def take(event: Routed) -> None:
+            routed.append((modem, event))
+            queue.put_nowait((modem, event))  # wakes the worker, counts in drain()
 
         def stored(event: MessageStored | ReportStored) -> None:
             self._enqueue(handle, modem, event.storage)
@@ -270,6 +284,7 @@ class InboundReceiver:
         while True:
             modem, event = await queue.get()
             try:
+                await self._take_routed(handle)  # this job's, if routed, and any before it
                 pressing = self._pressing.get(handle.id)
                 while pressing and handle.modem is not None:
                     # A storage filling (or full) first: it loses what comes next.
@@ -280,15 +295,33 @@ class InboundReceiver:
                 queue.task_done()
 
     async def _handle(self, handle: ModemHandle, modem: Modem, event: Event) -> None:
+        if isinstance(event, Sweep):
+            await self._guarded(handle, modem, functools.partial(self._sweep, handle, modem, event))
+        # A routed code was taken as soon as the worker was free (_take_routed).
+
+    async def _take_routed(self, handle: ModemHandle) -> None:
+        """Take the routed codes not taken yet, in order: each committed, then acknowledged.
+        Called before each job and between two entries of a listing, so that none waits
+        for a whole listing (its AT+CNMA must come within the network's timeout)."""
+        routed = self._routed.get(handle.id)
+        while routed:
+            modem, event = routed.popleft()
+            code = functools.partial(self._routed_code, handle, modem, event)
+            await self._guarded(handle, modem, code)
+
+    async def _routed_code(self, handle: ModemHandle, modem: Modem, event: Routed) -> None:
+        await self.accept(handle, event.pdu, event.length)
+        if event.needs_ack:
+            await modem.acknowledge()  # only once committed
+
+    async def _guarded(
+        self, handle: ModemHandle, modem: Modem, work: Callable[[], Awaitable[None]]
+    ) -> None:
+        """``work()`` for ``handle``'s ``modem``, what it raises logged and dealt with."""
         if modem is not handle.modem:
             return  # from a connection since lost: the new one's sweep reads the SIM
         try:
-            if isinstance(event, Sweep):
-                await self._sweep(handle, modem, event)
-            elif isinstance(event, MessageRouted | ReportRouted):
-                await self.accept(handle, event.pdu, event.length)
-                if event.needs_ack:
-                    await modem.acknowledge()  # only once committed
+            await work()
         except ModemLost:
             pass  # the next connection's sweep reads whatever is still stored
         except AtTimeout as exc:
@@ -351,6 +384,7 @@ class InboundReceiver:
         self._listed.setdefault(handle.id, {})[storage] = began
         left = 0
         for entry in entries:
+            await self._take_routed(handle)  # between two entries: its AT+CNMA is due
             if entry.stat in (2, 3):
                 left += 1
                 continue  # a message stored for sending, not one received

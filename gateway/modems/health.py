@@ -1,8 +1,8 @@
 """What a modem's health check reads, and what registration means for sending.
 
 A check asks for the signal (``AT+CSQ``), the registration (``AT+CREG?``, then ``AT+CEREG?``),
-the operator (``AT+COPS``, twice: its name and its code) and how full the message storage is
-(``AT+CPMS?``). A modem that does not answer it is not
+the operator (``AT+COPS``, twice: its name and its code) and how full each message storage is
+(``AT+CPMS?``: SM, ME, SR... every one the modem lists). A modem that does not answer it is not
 healthy, whatever it said before: the supervisor (:mod:`gateway.modems.supervisor`) recovers it.
 """
 
@@ -16,6 +16,15 @@ from drivers import AtCommandError, AtReplyError, Modem, Network, Registration
 
 
 @dataclass(frozen=True, slots=True)
+class StorageUse:
+    """How full one message storage was (``AT+CPMS?``)."""
+
+    storage: str
+    used: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class ModemHealth:
     checked_at: datetime
     rssi: int | None  # AT+CSQ <rssi>: 0..31, 99 unknown
@@ -24,6 +33,9 @@ class ModemHealth:
     storage_used: int | None
     storage_total: int | None
     network: Network | None = None  # the operator, technology, roaming and cell
+    # Every storage the modem lists, the one above too (a storage of reports, SR, fills
+    # without the main one saying so: issue 17).
+    storages: tuple[StorageUse, ...] = ()
 
 
 async def check(modem: Modem, now: datetime) -> ModemHealth:
@@ -40,10 +52,11 @@ async def check(modem: Modem, now: datetime) -> ModemHealth:
     # otherwise nothing would say so until the slow storage sweep.
     await modem.renotify()
     storage = modem.info.storage if modem.info else None
-    if storage is not None:
-        with contextlib.suppress(AtCommandError, AtReplyError):
-            used, total = await modem.storage_usage(storage)
-    return ModemHealth(now, rssi, registration, storage, used, total, network)
+    usages = await modem.storage_usages()
+    if storage is not None and storage in usages:
+        used, total = usages[storage]
+    storages = tuple(StorageUse(name, *usages[name]) for name in sorted(usages))
+    return ModemHealth(now, rssi, registration, storage, used, total, network, storages)
 
 
 class RegistrationTracker:

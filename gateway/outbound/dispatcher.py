@@ -30,6 +30,7 @@ import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from drivers import AtCommandError, AtReplyError, AtTimeout, CmsError, Modem, ModemLost
 from drivers.codec import with_validity
@@ -61,6 +62,14 @@ from gateway.tasks import Tasks
 from gateway.waiting import seconds_until, stop_tasks, woken
 
 log = logging.getLogger(__name__)
+
+# Seconds a stop (or a reload taking a modem away) waits for the commits of parts already
+# answered, after the grace for those on the air. Without a bound a store that hangs (a disk
+# gone, a writer thread stuck) would hold the stop for ever and systemd would kill the
+# gateway at its own timeout, saying nothing; a commit of the store takes milliseconds, so
+# 10 s is only ever reached by one that will not land. What did not land is logged by SID:
+# its part may go again after the restart.
+LAND_TIMEOUT: Final = 10.0
 
 
 def utcnow() -> datetime:
@@ -133,8 +142,10 @@ class Dispatcher:
         tasks: Tasks | None = None,
         metrics: Metrics | None = None,
         draw: Callable[[], float] = random.random,
+        land_timeout: float = LAND_TIMEOUT,
     ) -> None:
         self.store = store
+        self.land_timeout = land_timeout  # see LAND_TIMEOUT
         self.metrics = metrics or Metrics()
         self.modems = modems
         self.clock = clock
@@ -273,8 +284,9 @@ class Dispatcher:
 
     async def _land(self, modem_ids: list[str], grace: float) -> None:
         """Wait up to ``grace`` seconds for the parts on the air of ``modem_ids``' modems,
-        then for the commits of those answered (never cut short: an answered part whose
-        commit is lost would go again after the restart)."""
+        then up to :attr:`land_timeout` for the commits of those answered (an answered part
+        whose commit is lost would go again after the restart); a commit still under way
+        then is logged naming its message, and the stop goes on."""
         # The events, not their wait() coroutines: with no grace those would never be awaited
         # (a RuntimeWarning at every stop with shutdown_grace = 0 and a part on the air).
         on_air = [self._idle[m] for m in modem_ids if not self._idle[m].is_set()]
@@ -283,11 +295,33 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace):
                     await asyncio.gather(*(idle.wait() for idle in on_air))
+        try:
+            async with asyncio.timeout(self.land_timeout):
+                for modem_id in modem_ids:
+                    try:
+                        await self._landed(modem_id)
+                    except StoreError as exc:
+                        log.warning("%s: the last part's commit failed: %s", modem_id, exc)
+        except TimeoutError:
+            self._not_landed(modem_ids)
+
+    def _not_landed(self, modem_ids: list[str]) -> None:
+        """Logs, naming its message, each commit of ``modem_ids``' last parts still under way
+        when the stop gives up on it. The commit is left to finish (the store, which closes
+        last, may still land it; if it fails, :meth:`_committed` says so)."""
         for modem_id in modem_ids:
-            try:
-                await self._landed(modem_id)
-            except StoreError as exc:
-                log.warning("%s: the last part's commit failed: %s", modem_id, exc)
+            entry = self._committing.get(modem_id)
+            if entry is None or entry[1].done():
+                continue
+            sid = entry[0]
+            log.warning(
+                "%s: stopping without the commit of its part sent by %s (not landed in %g s); "
+                "the part may go again after the restart",
+                sid,
+                modem_id,
+                self.land_timeout,
+                extra=fields(sid=sid, modem=modem_id),
+            )
 
     # --- validity period ---------------------------------------------------------------------
 

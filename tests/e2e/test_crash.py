@@ -1,7 +1,8 @@
 """Restart safety: ``kill -9`` the gateway between the parts of a long message, while the modem
 waits for a PDU after its prompt, or at moments of a steady load chosen from a seed; start it
 again, and the simulated modem (its own process, on a real pty or over TCP) sees every part
-once, but the one on the air at a kill."""
+once, but the one on the air at a kill; a status report committed and never acknowledged
+before a kill is delivered again by the network and applied once."""
 
 from __future__ import annotations
 
@@ -434,3 +435,88 @@ async def modem_quota(http: aiohttp.ClientSession) -> dict[str, Any]:
     async with http.get("/smsgw/modems.json") as reply:
         (modem,) = await reply.json()
     return dict((modem["quota"] or {}).get("day") or {})
+
+
+async def test_kill_9_between_a_reports_commit_and_its_cnma_applies_it_once(
+    tmp_path: Path,
+) -> None:
+    """A routed ``+CDS`` committed, and the gateway killed before its ``AT+CNMA`` reached the
+    modem: the network never had its acknowledgement and delivers the report again once the
+    next start routes reports (TS 27.005 §3.4.1). It is recognised: one ``delivered``, one
+    status callback, and the second delivery acknowledged."""
+    device, control, api = tmp_path / "ttySIM0", free_port(), free_port()
+    receiver = Receiver(ACCOUNT.auth_token)
+    await receiver.start()
+    configuration = write_config(tmp_path, api, str(device))
+    simulator = ("simulate", "--pty", str(device), "--number", SIM_NUMBER)
+    serve = ("serve", "--config", str(configuration))
+    handset = "+447700900123"
+
+    def delivered() -> list[str]:
+        """The distinct ``delivered`` callbacks (a retry of one has its idempotency token)."""
+        callbacks = [r for r in receiver.requests if r.params.get("MessageStatus") == "delivered"]
+        return sorted({r.token for r in callbacks})
+
+    try:
+        async with (
+            process(*simulator, "--control", f"127.0.0.1:{control}", ready="simulated modem"),
+            aiohttp.ClientSession(f"http://127.0.0.1:{control}") as sim,
+        ):
+            # No report of the network's own, and no timer: the test says when each comes.
+            await sim.post("/rule", json={"number": "*", "fate": "no_report"})
+            await sim.post("/ack-timeout", json={"seconds": None})
+            async with (
+                process(*serve, ready="smsgw is listening") as gateway,
+                aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+            ):
+                reply = await http.post(
+                    f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json",
+                    data={
+                        "To": handset,
+                        "From": SIM_NUMBER,
+                        "Body": "reported once",
+                        "StatusCallback": receiver.url("/status"),
+                    },
+                )
+                sid = (await reply.json())["sid"]
+                submitted = await sim.get("/submissions", params={"wait": "1"})
+                (submission,) = await submitted.json()
+                await until(lambda: status(http, sid), lambda now: now == "sent")
+                # The modem reads nothing from now on: the AT+CNMA never reaches it.
+                await sim.post("/hang")
+                report = {"to": handset, "first_reference": submission["reference"], "count": 1}
+                await sim.post("/flood", json=report)  # +CDS to the gateway
+                await receiver.until(lambda: len(delivered()) == 1, timeout=WAIT)
+                assert await status(http, sid) == "delivered"  # committed, not acknowledged
+                gateway.send_signal(signal.SIGKILL)
+                await gateway.wait()
+            state = await (await sim.get("/state")).json()
+            assert state["awaiting_ack"] and "AT+CNMA" not in await commands(sim)
+            # The network's wait ends: it keeps the report for later (routing off).
+            assert await (await sim.post("/miss-ack")).json() == {"missed": True}
+            await sim.post("/resume")
+            async with (
+                process(*serve, ready="smsgw is listening"),
+                aiohttp.ClientSession(f"http://127.0.0.1:{api}", headers=basic_auth()) as http,
+            ):
+                # Routing set again: the report comes again, and is acknowledged.
+                await sim.get("/commands", params={"wait": "AT+CNMA", "count": "1"})
+                state = await (await sim.get("/state")).json()
+                webhooks = await (await http.get("/smsgw/webhooks.json")).json()
+                fetched = await fetch(http, sid)
+    finally:
+        await receiver.stop()
+    assert (state["awaiting_ack"], state["routing_disabled"], state["acks_missed"]) == (
+        False,
+        False,
+        1,
+    )
+    assert fetched["status"] == "delivered"
+    assert len(delivered()) == 1  # one status callback, none made by the second delivery
+    assert webhooks["pending"] == 0, webhooks
+
+
+async def commands(sim: aiohttp.ClientSession) -> list[str]:
+    """Every command line the simulated modem received so far."""
+    reply: list[str] = await (await sim.get("/commands")).json()
+    return reply

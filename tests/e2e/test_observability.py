@@ -10,7 +10,10 @@ from typing import Any
 import aiohttp
 from prometheus_client.metrics_core import Metric
 
+from drivers.codec.pdu import fields
 from drivers.simulated.network import Fate, HandsetRule
+from drivers.simulated.pdus import status_report_pdu
+from drivers.simulated.state import Slot
 from gateway.domain.models import Status
 from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
@@ -95,7 +98,7 @@ async def test_metrics_count_what_happened(tmp_path: Path) -> None:
     assert value(families, "smsgw_modem_state", modem="alice", state="ready") == 1
     assert value(families, "smsgw_modem_state", modem="alice", state="lost") == 0
     assert value(families, "smsgw_modem_registration", modem="alice") == 1
-    assert value(families, "smsgw_modem_storage_total", modem="bob") > 0
+    assert value(families, "smsgw_modem_storage_total", modem="bob", storage="SR") > 0
     assert value(families, "smsgw_modem_parts_sent", modem="alice") == 2
     assert value(families, "smsgw_modem_refusals", modem="alice", code="1") == 1
     assert value(families, "smsgw_modem_reports", modem="alice") == 2  # one per part
@@ -104,6 +107,39 @@ async def test_metrics_count_what_happened(tmp_path: Path) -> None:
     route = "/2010-04-01/Accounts/{account}/Messages.json"
     assert value(families, "smsgw_http_requests", route=route, method="POST", status="201") == 2
     assert value(families, "smsgw_http_requests", route=route, method="POST", status="400") == 1
+
+
+async def test_metrics_show_how_full_each_storage_is(tmp_path: Path) -> None:
+    """Each storage the modem lists (SM, ME, SR: AT+CPMS?) has its own use and capacity,
+    read at each health check: reports kept in SR show, with the storage new messages go to
+    empty (issue 17: only that one was shown)."""
+    async with running(config(tmp_path / "data")) as gateway:
+        await gateway.inbound.settled()  # the first connection's sweep emptied every storage
+        sim = gateway.modems.simulated["alice"]
+        recipient = fields.encode_address(HANDSET, "TP-RA")
+        now = gateway.modems.network.clock()
+        pdu, length = status_report_pdu(
+            sim.smsc, reference=7, recipient=recipient, scts=now, discharge=now, status=0x00
+        )
+        for _ in range(3):  # kept in SR, unannounced (as with +CNMI ds=0)
+            assert sim.storages["SR"].store(Slot(0, pdu, length)) is not None
+        health = await gateway.modems.handles["alice"].check_health()
+        families = await scrape(gateway.base_url)
+        modems = await modems_json(gateway)
+    assert health is not None and health.storage not in (None, "SR")
+    capacities = {name: storage.capacity for name, storage in sim.storages.items()}
+    assert len(capacities) == 3
+    for name, capacity in capacities.items():
+        used = 3 if name == "SR" else 0
+        assert value(families, "smsgw_modem_storage_used", modem="alice", storage=name) == used
+        labels = {"modem": "alice", "storage": name}
+        assert value(families, "smsgw_modem_storage_total", **labels) == capacity
+    assert modems["alice"]["health"]["storages"] == [
+        {"storage": name, "used": 3 if name == "SR" else 0, "total": capacities[name]}
+        for name in sorted(capacities)
+    ]
+    # The storage new messages go to, as before: its use beside the others'.
+    assert (health.storage_used, health.storage_total) == (0, capacities[str(health.storage)])
 
 
 async def test_healthz_says_ready_and_why_not(tmp_path: Path) -> None:

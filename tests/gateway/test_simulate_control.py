@@ -158,6 +158,12 @@ async def test_control_interface() -> None:
             assert sim.ack_timeout == 20.0
             assert (await client.post("/ack-timeout", json={"seconds": None})).status == 200
             assert sim.ack_timeout is None
+            assert (await client.post("/ack-timeout", json={"commands": 2})).status == 200
+            assert (sim.ack_timeout, sim.ack_commands) == (None, 2)
+            reply = await client.post("/ack-timeout", json={"commands": -1})
+            assert reply.status == 400 and "commands" in await reply.text()
+            state = await (await client.get("/state")).json()
+            assert (state["ack_commands"], state["acks_missed"]) == (2, 0)
             reply = await client.post("/miss-ack")
             assert (reply.status, await reply.json()) == (200, {"missed": False})
             submissions = await (await client.get("/submissions")).json()

@@ -377,6 +377,17 @@ def modem() -> Schema:
             "storage_used": nullable_int,
             "storage_total": nullable_int,
             "network": {**network, "nullable": True},
+            "storages": {
+                "type": "array",
+                "description": "How full each storage the modem lists was (AT+CPMS?)",
+                "items": closed_object(
+                    {
+                        "storage": {"type": "string", "description": "SM, ME, SR..."},
+                        "used": {"type": "integer", "minimum": 0},
+                        "total": {"type": "integer", "minimum": 0},
+                    }
+                ),
+            },
         }
     )
     cap = closed_object(

@@ -37,6 +37,7 @@ from drivers.at.replies import (
     parse_cnum,
     parse_cops,
     parse_cpin,
+    parse_cpms_read,
     parse_cpms_test,
     parse_cpms_usage,
     parse_csca,
@@ -646,6 +647,18 @@ def test_cpms_usage() -> None:
     assert parse_cpms_usage(['+CPMS: "SR",1,20']) == [(1, 20)]
 
 
+def test_cpms_read_names_each_memory() -> None:
+    # smslib's reply again, with its names; a report storage read as <mem1> beside the one
+    # messages go to (TS 27.005 §3.2.2 read command); firmware that gives <mem1> alone.
+    assert parse_cpms_read(['+CPMS: "SM",3,25,"SM",3,25,"SM",3,25']) == [("SM", 3, 25)] * 3
+    assert parse_cpms_read(['+CPMS: "SR",7,20,"ME",0,100,"ME",0,100']) == [
+        ("SR", 7, 20),
+        ("ME", 0, 100),
+        ("ME", 0, 100),
+    ]
+    assert parse_cpms_read(['+CPMS: "sm",1,30']) == [("SM", 1, 30)]
+
+
 def test_cnmi_read() -> None:
     # TS 27.005 §3.4.1 read command; after a missed AT+CNMA the ME sets <mt> and <ds> to 0.
     assert parse_cnmi(["+CNMI: 2,1,0,1,0"]) == (2, 1, 0, 1, 0)
@@ -809,6 +822,9 @@ ERRORS: Final[list[tuple[Callable[..., object], tuple[Any, ...], str]]] = [
     (parse_cpms_usage, ([],), "AT+CPMS"),
     (parse_cpms_usage, (['+CPMS: "SM",3'],), "AT+CPMS"),
     (parse_cpms_usage, (['+CPMS: "SM"'],), "AT+CPMS"),
+    (parse_cpms_read, ([],), "AT+CPMS?"),
+    (parse_cpms_read, (["+CPMS: 0,30,0,30,0,30"],), "AT+CPMS?"),  # a set's reply: no names
+    (parse_cpms_read, (['+CPMS: "SM",3,25,"ME",1'],), "AT+CPMS?"),
     (parse_cnmi_test, ([],), "AT+CNMI=?"),
     (parse_cnmi_test, (["+CNMI: (a-b)"],), "AT+CNMI=?"),
     (parse_cnmi_test, (["+CNMI: (1-x),(0)"],), "AT+CNMI=?"),

@@ -23,6 +23,8 @@ from drivers.modem.events import (
 )
 from drivers.modem.info import ModemSettings
 from drivers.simulated import PERSONALITIES, Fate, HandsetRule, SimulatedModem
+from drivers.simulated.commands import HANDLERS
+from drivers.simulated.state import CommandFailed, Slot
 from tests.drivers.simulator_rig import (
     SETTINGS,
     WAIT,
@@ -626,3 +628,39 @@ async def test_a_modem_that_refuses_the_probe_is_taken_at_its_ok_to_at() -> None
     finally:
         script.cancel()
         await modem.close()
+
+
+async def test_the_use_of_every_storage_is_read_with_as_few_selections_as_can_be() -> None:
+    """``AT+CPMS?`` tells the memories selected (TS 27.005 §3.2.2): each other storage is
+    selected as <mem1> and asked once, and the one new messages go to comes with the first
+    answer, as <mem3>."""
+    async with rig() as setup:
+        sim, modem = await setup.add(ALICE)
+        info = modem.info
+        assert info is not None and len(info.storages) == 3
+        sim.storages["SR"].store(Slot(0, "00", 0))
+        before = len(sim.received_commands)
+        usages = await modem.storage_usages()
+        asked = sim.received_commands[before:]
+        assert usages == {
+            name: (1 if name == "SR" else 0, storage.capacity)
+            for name, storage in sim.storages.items()
+        }
+        assert asked.count("AT+CPMS?") == len(info.storages) - 1, asked
+
+
+async def test_a_storage_that_cannot_be_read_leaves_the_others_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with rig() as setup:
+        sim, modem = await setup.add(ALICE)
+
+        def refused(modem: SimulatedModem, name: str, argument: str, original: str) -> list[str]:
+            if '"SR"' in argument:
+                raise CommandFailed("CMS", 302)  # operation not allowed
+            return cpms(modem, name, argument, original)
+
+        cpms = HANDLERS["+CPMS"]
+        monkeypatch.setitem(HANDLERS, "+CPMS", refused)
+        usages = await modem.storage_usages()
+        assert set(usages) == set(sim.storages) - {"SR"}

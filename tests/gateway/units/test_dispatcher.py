@@ -302,3 +302,42 @@ async def test_a_failed_commit_of_a_sent_part_is_said_and_the_worker_starts_agai
         message.sid in record.getMessage() and "committing its part failed" in record.getMessage()
         for record in caplog.records
     )
+
+
+class _SentHangs(MemoryStore):
+    """A store whose commits of a message's ``sent`` never end until ``release`` is set (a
+    disk gone: the writer waits for ever)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def message_sent(self, sid: str, at: datetime, *args: Any, **kwargs: Any) -> Any:
+        self.entered.set()
+        await self.release.wait()
+        return await super().message_sent(sid, at, *args, **kwargs)
+
+
+async def test_a_stop_waits_a_bounded_time_for_a_commit_and_names_its_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stop waits for the commit of the last part answered, but not for ever: past the
+    bound (none here) it says which message's commit did not land, and stops."""
+    store = _SentHangs()
+    async with sending(store=store, land_timeout=0.0) as unit:
+        message = await unit.send()
+        async with asyncio.timeout(WAIT):
+            await store.entered.wait()  # the part went; its commit hangs
+            await unit.dispatcher.stop()  # returns, the commit still under way
+        assert not store.release.is_set()
+        (record,) = [r for r in caplog.records if "stopping without the commit" in r.getMessage()]
+        assert record.getMessage().startswith(f"{message.sid}: ")
+        assert submissions(unit) == ["hello"]
+        store.release.set()  # the store lands it after all: nothing else is lost
+        await store.until(lambda: sent_status(store, message.sid))
+
+
+def sent_status(store: MemoryStore, sid: str) -> bool:
+    row = store.row(sid)
+    return row is not None and row.message.status is Status.SENT
