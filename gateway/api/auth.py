@@ -46,9 +46,20 @@ class Authenticator:
         except (binascii.Error, ValueError):
             raise unauthorized() from None
         username, separator, password = decoded.partition(b":")
-        entry = self._credentials.get(username.decode("utf-8", "replace"))
+        if not separator:
+            raise unauthorized()
+        account_sid = self.account_of(username.decode("utf-8", "replace"), password)
+        if account_sid is None:
+            raise unauthorized()
+        return account_sid
+
+    def account_of(self, username: str, password: bytes) -> str | None:
+        """The account SID of an account SID and its auth token, or an API key SID and its
+        secret; ``None`` for anything else. The one check of credentials: Basic auth's, and
+        the console's sign-in form's (gateway.console)."""
+        entry = self._credentials.get(username)
         # Compare even when the user is unknown, so timing says nothing about which users exist.
         secret, account_sid = entry if entry is not None else (b"\0" * 32, "")
-        if not separator or not hmac.compare_digest(secret, password) or entry is None:
-            raise unauthorized()
+        if not hmac.compare_digest(secret, password) or entry is None:
+            return None
         return account_sid
