@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
@@ -138,10 +138,17 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 
 
 def _same_origin(request: web.Request) -> bool:
-    """A sign-in has no session, so no CSRF token yet: its form must come from this host (the
-    browser's Origin, where it sends one: Fetch §3.1; login CSRF, OWASP)."""
+    """A sign-in has no session, so no CSRF token yet: its form must come from this console
+    (login CSRF, OWASP). A browser says where a request comes from in Sec-Fetch-Site (Fetch
+    Metadata); one too old to, in Origin (Fetch §3.1), except that under the console's
+    Referrer-Policy no-referrer a form's Origin is "null". A client that is no browser sends
+    neither, and is no CSRF's vehicle."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")  # "none": typed, or a bookmark
     origin = request.headers.get("Origin")
-    return origin is None or origin == f"{request.scheme}://{request.host}"
+    # Host only: behind a TLS proxy the browser's scheme is https, the request's http.
+    return origin is None or origin == "null" or urlsplit(origin).netloc == request.host
 
 
 @signed_in

@@ -176,10 +176,19 @@ async def test_a_post_needs_its_sessions_csrf_token(console: Console) -> None:
 
 async def test_a_sign_in_from_another_site_is_refused(console: Console) -> None:
     form = {"username": ACCOUNT.sid, "secret": ACCOUNT.auth_token}
-    headers = {"Origin": "https://evil.example"}
-    async with console.http.post("/console/sign-in", data=form, headers=headers) as reply:
-        assert reply.status == 403
-        assert "Set-Cookie" not in reply.headers
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site", "Origin": "null"},  # a browser: Fetch Metadata
+        {"Sec-Fetch-Site": "same-site"},  # another port or subdomain of the same site
+        {"Origin": "https://evil.example"},  # an older one
+    ):
+        async with console.http.post("/console/sign-in", data=form, headers=headers) as reply:
+            assert reply.status == 403, headers
+            assert "Set-Cookie" not in reply.headers
+    same = {"Sec-Fetch-Site": "same-origin", "Origin": "null"}  # the console's own form
+    async with console.http.post(
+        "/console/sign-in", data=form, headers=same, allow_redirects=False
+    ) as reply:
+        assert reply.status == 303
 
 
 async def test_a_session_ends_when_idle_and_at_its_end(console: Console) -> None:
