@@ -25,7 +25,7 @@ from gateway.console.headers import error_page
 from gateway.console.parts import CONSOLE, ConsoleParts
 from gateway.console.rendering import BARS, bars, render
 from gateway.console.sessions import COOKIE, Session
-from gateway.domain.models import ERROR_MESSAGES, is_sid
+from gateway.domain.models import ERROR_MESSAGES, Status, is_sid
 from gateway.store import ListPosition, MessageQuery, PageCursor
 
 log = logging.getLogger(__name__)
@@ -226,19 +226,34 @@ def _registration(network: dict[str, Any] | None) -> str:
 # --- messages ----------------------------------------------------------------------------------
 
 
+# The direction filter's choices: what a person asks ("in", "out"), as MessageQuery.inbound.
+_DIRECTIONS: Final = {"": None, "inbound": True, "outbound": False}
+STATUSES: Final = tuple(status.value for status in Status)
+
+
 @signed_in
 async def messages(request: web.Request, console: ConsoleParts, session: Session) -> web.Response:
     """The account's messages, newest first, as ``GET .../Messages.json`` lists them (the
-    store's listing, its page tokens), filtered by To and From."""
+    store's listing, its page tokens), filtered by To, From, status and direction."""
     query = request.query
-    to, from_ = query.get("to", "").strip(), query.get("from", "").strip()
-    outbound = console.api.outbound
+    filters = {
+        "to": query.get("to", "").strip(),
+        "from": query.get("from", "").strip(),
+        "status": query.get("status", ""),
+        "direction": query.get("direction", ""),
+    }
+    if filters["status"] and filters["status"] not in STATUSES:
+        return error_page(400, f"There is no status {filters['status']!r}.")
+    if filters["direction"] not in _DIRECTIONS:
+        return error_page(400, "The direction is inbound or outbound.")
     cursor: PageCursor | MessageToken | None = None
     if token := query.get("page"):
         try:
             cursor = page_tokens.decode(token, session.account)
         except page_tokens.TokenError:
             return error_page(400, "This page of the list no longer exists: start again.")
+    outbound = console.api.outbound
+    to, from_ = filters["to"], filters["from"]
     message_query = MessageQuery(
         # As the numbers are stored, as the API reads its filters (a national number in E.164).
         to=outbound.number_filter(to) if to else None,
@@ -246,12 +261,13 @@ async def messages(request: web.Request, console: ConsoleParts, session: Session
         from_given=from_ or None,
         page_size=PAGE_SIZE,
         cursor=cursor if isinstance(cursor, PageCursor) else None,
+        status=Status(filters["status"]) if filters["status"] else None,
+        inbound=_DIRECTIONS[filters["direction"]],
     )
     found = await console.api.store.list_messages(session.account, message_query)
     if found is None:
         return error_page(400, "This page of the list no longer exists: start again.")
     backwards = cursor is not None and not cursor.forward
-    filters = {"to": to, "from": from_}
 
     def link(position: ListPosition | None, forward: bool) -> str | None:
         if position is None:
@@ -261,7 +277,14 @@ async def messages(request: web.Request, console: ConsoleParts, session: Session
 
     older = link(found.last, True) if found.more or backwards else None
     newer = link(found.first, False) if cursor is not None else None
-    context = _context(session, messages=found.messages, filters=filters, older=older, newer=newer)
+    context = _context(
+        session,
+        messages=found.messages,
+        filters=filters,
+        statuses=STATUSES,
+        older=older,
+        newer=newer,
+    )
     return render("messages.html", context)
 
 

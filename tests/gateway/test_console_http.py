@@ -20,6 +20,7 @@ from gateway.config import Account, ConsoleConfig
 from gateway.console.guards import FAILURES, WINDOW
 from gateway.console.headers import CONTENT_SECURITY_POLICY
 from gateway.console.sessions import ABSOLUTE_EXPIRY, IDLE_EXPIRY
+from gateway.console.views import PAGE_SIZE
 from gateway.runtime import Gateway
 from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import (
@@ -304,3 +305,37 @@ async def test_a_console_turned_off_is_not_there(tmp_path: Path) -> None:
             async with http.get(path, allow_redirects=False) as reply:
                 assert reply.status == 404
                 assert (await reply.json())["code"] == 20404  # the API's answer
+
+
+async def test_the_messages_filter_by_status_and_direction(console: Console) -> None:
+    inbox = Inbox(console.gateway)
+    console.gateway.modems.network.inject(BOB, HANDSET, "from a stranger")
+    (received,) = await inbox.wait()
+    sent = await send(console, ACCOUNT, HANDSET, "to a stranger")
+    await console.sign_in()
+    inbound = await console.page("/console/messages?direction=inbound")
+    assert received.sid in inbound and sent not in inbound
+    assert '<option value="inbound" selected>' in inbound
+    outbound = await console.page("/console/messages?direction=outbound")
+    assert sent in outbound and received.sid not in outbound
+    by_status = await console.page("/console/messages?status=received")
+    assert received.sid in by_status and sent not in by_status
+    assert '<option value="received" selected>' in by_status
+    none = await console.page("/console/messages?status=received&direction=outbound")
+    assert "No messages match these filters" in none
+    assert "no status &#39;lost&#39;" in await console.page("/console/messages?status=lost", 400)
+    await console.page("/console/messages?direction=sideways", 400)
+
+
+async def test_the_messages_come_in_pages_that_keep_their_filters(console: Console) -> None:
+    sids = [await send(console, ACCOUNT, HANDSET, f"number {n}") for n in range(PAGE_SIZE + 1)]
+    await send(console, ACCOUNT, BOB, "another recipient")
+    await console.sign_in()
+    first = await console.page("/console/messages?to=%2B447700900123")
+    assert "Newer" not in first
+    older = re.search(r'href="(\?[^"]+)" rel="next">Older', first)
+    assert older is not None
+    second = await console.page("/console/messages" + html.unescape(older.group(1)))
+    listed = [sid for sid in sids if sid in first] + [sid for sid in sids if sid in second]
+    assert sorted(listed) == sorted(sids)  # each once, the filter kept on the next page
+    assert 'rel="prev">Newer' in second and "Older" not in second
