@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import secrets
 from collections.abc import Iterable
 
 from gateway.config import Account
@@ -26,6 +27,7 @@ class Authenticator:
     def __init__(self, accounts: Iterable[Account]) -> None:
         # username -> (secret, account SID)
         self._credentials: dict[str, tuple[bytes, str]] = {}
+        self._key = secrets.token_bytes(32)  # for fingerprint(): this process's own
         self.reconfigure(accounts)
 
     def reconfigure(self, accounts: Iterable[Account]) -> None:
@@ -63,3 +65,14 @@ class Authenticator:
         if not hmac.compare_digest(secret, password) or entry is None:
             return None
         return account_sid
+
+    def fingerprint(self, username: str) -> bytes | None:
+        """What ``username``'s credentials are now, as a keyed hash (never the secret): a
+        console session keeps the one it signed in with, and ends once it changes (a reload
+        that changes the auth token, or removes the API key or the account). ``None``: no
+        such username now."""
+        entry = self._credentials.get(username)
+        if entry is None:
+            return None
+        secret, account_sid = entry
+        return hmac.digest(self._key, account_sid.encode() + b"\0" + secret, "sha256")

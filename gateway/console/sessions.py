@@ -22,6 +22,8 @@ _TOKEN_BYTES: Final = 32
 class Session:
     token: str
     account: str  # the account SID its credentials belong to: all it may see
+    username: str  # the SID it signed in with: the account's, or an API key's
+    credentials: bytes  # their fingerprint then (gateway.api.auth.Authenticator.fingerprint)
     csrf: str  # the token every form of this session carries (gateway.console.guards)
     started: datetime
     seen: datetime  # its latest request
@@ -36,7 +38,7 @@ class Sessions:
         self._clock = clock
         self._sessions: dict[str, Session] = {}
 
-    def start(self, account: str) -> Session:
+    def start(self, account: str, username: str, credentials: bytes) -> Session:
         now = self._clock()
         self._sessions = {
             token: session
@@ -46,6 +48,8 @@ class Sessions:
         session = Session(
             token=secrets.token_urlsafe(_TOKEN_BYTES),
             account=account,
+            username=username,
+            credentials=credentials,
             csrf=secrets.token_urlsafe(_TOKEN_BYTES),
             started=now,
             seen=now,

@@ -8,6 +8,7 @@ is "not found", as it is through the API.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -52,7 +53,7 @@ def signed_in(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
 
     async def handler(request: web.Request) -> web.StreamResponse:
         console = request.app[CONSOLE]
-        session = console.sessions.get(request.cookies.get(COOKIE))
+        session = _session(request, console)
         if session is None:
             if request.method == "POST":
                 return error_page(403, "You are not signed in (or your session ended).")
@@ -71,6 +72,19 @@ def signed_in(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
     return handler
 
 
+def _session(request: web.Request, console: ConsoleParts) -> Session | None:
+    """The request's session, alive, and signed in with credentials that are still what they
+    were: a reload that changed the auth token or removed the key or the account ends it."""
+    session = console.sessions.get(request.cookies.get(COOKIE))
+    if session is None:
+        return None
+    now = console.api.authenticator.fingerprint(session.username)
+    if now is None or not hmac.compare_digest(now, session.credentials):
+        console.sessions.end(session.token)
+        return None
+    return session
+
+
 def _context(session: Session | None, **values: Any) -> dict[str, Any]:
     return {
         "account": session.account if session else None,
@@ -85,7 +99,7 @@ def _context(session: Session | None, **values: Any) -> dict[str, Any]:
 
 async def sign_in_form(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE]
-    if console.sessions.get(request.cookies.get(COOKIE)) is not None:
+    if _session(request, console) is not None:
         return _see_other(ROOT)
     return render("sign_in.html", _context(None, error=None, username=""))
 
@@ -124,7 +138,9 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         error = "These credentials are not an account's (SID and auth token) or an API key's."
         return render("sign_in.html", _context(None, error=error, username=username), 401)
     console.throttle.succeeded(address)
-    session = console.sessions.start(account)
+    credentials = console.api.authenticator.fingerprint(username)
+    assert credentials is not None  # they were just checked, in the same step
+    session = console.sessions.start(account, username, credentials)
     response = _see_other(ROOT)
     response.set_cookie(
         COOKIE,

@@ -8,7 +8,7 @@ import html
 import re
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -339,3 +339,26 @@ async def test_the_messages_come_in_pages_that_keep_their_filters(console: Conso
     listed = [sid for sid in sids if sid in first] + [sid for sid in sids if sid in second]
     assert sorted(listed) == sorted(sids)  # each once, the filter kept on the next page
     assert 'rel="prev">Newer' in second and "Older" not in second
+
+
+async def test_a_session_ends_when_its_credentials_change(console: Console) -> None:
+    key = ACCOUNT.api_keys[0]
+    await console.sign_in(key.sid, key.secret)
+    other = aiohttp.ClientSession(
+        console.gateway.base_url, cookie_jar=aiohttp.CookieJar(unsafe=True)
+    )
+    async with other:
+        by_token = Console(console.gateway, console.clock, other)
+        await by_token.sign_in()
+        # A reload that removes the API key: its session ends, the token's does not.
+        gateway = console.gateway
+        without_key = replace(ACCOUNT, api_keys=())
+        await gateway.reload(replace(gateway.config, accounts=(without_key, OTHER_ACCOUNT)))
+        await console.page("/console/", 303)
+        await by_token.page("/console/")
+        # One that changes the auth token: signed in with the old one, the session ends.
+        rotated = replace(ACCOUNT, auth_token="rotated-auth-token", api_keys=())
+        await gateway.reload(replace(gateway.config, accounts=(rotated, OTHER_ACCOUNT)))
+        await by_token.page("/console/", 303)
+        assert (await by_token.sign_in(ACCOUNT.sid, "rotated-auth-token")).status == 303
+        await by_token.page("/console/")
