@@ -5,6 +5,7 @@ a stranger's SMS rendered as text (issue 18, "Safety")."""
 from __future__ import annotations
 
 import html
+import logging
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from gateway.console.guards import FAILURES, WINDOW
 from gateway.console.headers import CONTENT_SECURITY_POLICY
 from gateway.console.sessions import ABSOLUTE_EXPIRY, IDLE_EXPIRY
 from gateway.console.views import PAGE_SIZE
+from gateway.domain.models import Status
 from gateway.runtime import Gateway
 from tests.fakes.clock import Clock
 from tests.gateway.gateway_rig import (
@@ -30,6 +32,7 @@ from tests.gateway.gateway_rig import (
     CAROL,
     OTHER_ACCOUNT,
     Inbox,
+    Statuses,
     basic_auth,
     config,
     running,
@@ -362,3 +365,53 @@ async def test_a_session_ends_when_its_credentials_change(console: Console) -> N
         await by_token.page("/console/", 303)
         assert (await by_token.sign_in(ACCOUNT.sid, "rotated-auth-token")).status == 303
         await by_token.page("/console/")
+
+
+async def test_a_failed_message_shows_twilios_error_text(console: Console) -> None:
+    statuses = Statuses(console.gateway)
+    console.gateway.modems.simulated["alice"].fail_sends(1)  # +CMS ERROR 1: unassigned number
+    sid = await send(console, ACCOUNT, HANDSET, "nobody there")
+    await statuses.reached(sid, Status.FAILED)
+    await console.sign_in()
+    text = await console.page(f"/console/messages/{sid}")
+    assert "30005: Unknown destination handset" in text
+    assert '<span class="status failed">failed</span>' in text
+
+
+async def test_the_overview_shows_the_modems_their_signal_and_the_health(console: Console) -> None:
+    await console.sign_in()
+    text = await console.page("/console/")
+    for modem, number in (("alice", ALICE), ("bob", BOB)):
+        assert f'>{modem} <span class="state ok">ready</span>' in text
+        assert number in text
+    assert re.search(r'aria-label="[0-4] of 4 bars"', text)
+    assert re.search(r"-\d+ dBm", text)
+    assert 'Health: <span class="state ok">ready</span>' in text
+
+
+async def test_a_sign_in_too_large_is_refused_with_a_page(console: Console) -> None:
+    form = {"username": ACCOUNT.sid, "secret": "x" * 200_000}
+    async with console.http.post("/console/sign-in", data=form) as reply:
+        assert reply.status == 413
+        assert "Too large" in await reply.text()
+        assert_secured(reply)
+    for body, kind in ((b'{"username": "x"}', "application/json"), (b"\xff\xfe", "text/plain")):
+        headers = {"Content-Type": kind}
+        async with console.http.post("/console/sign-in", data=body, headers=headers) as reply:
+            assert reply.status == 401  # no credentials in it: refused, and counted
+            assert_secured(reply)
+
+
+async def test_no_secret_reaches_the_log(
+    console: Console, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await console.sign_in(ACCOUNT.sid, "a-wrong-but-secret-guess")
+    await console.sign_in(ACCOUNT.auth_token, ACCOUNT.auth_token)  # the token in the SID field
+    await console.sign_in()
+    await console.page("/console/")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"a failed sign-in as {ACCOUNT.sid} from 127.0.0.1" in logged
+    assert "a failed sign-in as a non-SID from 127.0.0.1" in logged
+    for secret in ("a-wrong-but-secret-guess", ACCOUNT.auth_token):
+        assert secret not in logged
