@@ -36,8 +36,6 @@ SIGN_IN: Final = "/console/sign-in"
 PAGE_SIZE: Final = 50
 # The console's own files, served from the package (no CDN: a Pi may have no internet).
 _STATIC: Final = {"console.css": "text/css"}
-# A sign-in form's fields are at most this long: a SID is 34 characters, a token 32 or so.
-_MAX_FIELD: Final = 256
 
 Page = Callable[[web.Request, ConsoleParts, Session], Awaitable[web.StreamResponse]]
 
@@ -128,15 +126,17 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     username, secret = form.get("username"), form.get("secret")
     if not isinstance(username, str) or not isinstance(secret, str):
         username, secret = "", ""
-    username = username.strip()[:_MAX_FIELD]
-    account = console.api.authenticator.account_of(username, secret[:_MAX_FIELD].encode())
+    username = username.strip()  # as pasted: a SID has no spaces
+    # The body's size is the API's limit (max_request_bytes): no other bound is needed.
+    account = console.api.authenticator.account_of(username, secret.encode())
     if account is None:
         console.throttle.failed(address)
-        # A SID only, never the secret, nor what may be one pasted in the wrong field.
-        named = username if is_sid(username, "AC") or is_sid(username, "SK") else "a non-SID"
-        log.info("console: a failed sign-in as %s from %s", named, address)
+        # A SID only, never the secret, nor what may be one pasted in the wrong field (it is
+        # not shown again in the form either).
+        named = username if is_sid(username, "AC") or is_sid(username, "SK") else ""
+        log.info("console: a failed sign-in as %s from %s", named or "a non-SID", address)
         error = "These credentials are not an account's (SID and auth token) or an API key's."
-        return render("sign_in.html", _context(None, error=error, username=username), 401)
+        return render("sign_in.html", _context(None, error=error, username=named), 401)
     console.throttle.succeeded(address)
     credentials = console.api.authenticator.fingerprint(username)
     assert credentials is not None  # they were just checked, in the same step

@@ -415,3 +415,13 @@ async def test_no_secret_reaches_the_log(
     assert "a failed sign-in as a non-SID from 127.0.0.1" in logged
     for secret in ("a-wrong-but-secret-guess", ACCOUNT.auth_token):
         assert secret not in logged
+
+
+async def test_a_refused_sign_in_shows_the_sid_again_and_no_secret(console: Console) -> None:
+    for username, shown in ((ACCOUNT.sid, ACCOUNT.sid), (ACCOUNT.auth_token, "")):
+        form = {"username": username, "secret": "wrong"}
+        async with console.http.post("/console/sign-in", data=form) as reply:
+            assert reply.status == 401
+            text = await reply.text()
+            assert f'name="username" value="{shown}"' in text
+            assert ACCOUNT.auth_token not in text
