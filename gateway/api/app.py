@@ -74,7 +74,10 @@ async def unmatched(request: web.Request) -> web.Response:
     """
     allowed: set[str] = set()
     for resource in request.app.router.resources():
-        if resource.name != UNMATCHED:
+        # A mounted application (the console) answers every path under its prefix itself, so
+        # none reaches here; and its resolve() does not check the prefix: it would resolve
+        # this path in its own router, making the same cycle for nothing.
+        if resource.name != UNMATCHED and not isinstance(resource, web.PrefixedSubAppResource):
             _, methods = await resource.resolve(request)
             allowed |= methods
     if not allowed:

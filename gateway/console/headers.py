@@ -31,6 +31,7 @@ SECURITY_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+NOT_FOUND: Final = "There is no such page, or it is not yours to see."
 _REASONS: Final = {
     400: "Bad request",
     401: "Not signed in",
@@ -62,7 +63,8 @@ async def secured(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise
         if exc.status == 404 and request.path == "/console":
             raise web.HTTPPermanentRedirect("/console/", headers=SECURITY_HEADERS) from None
-        response = error_page(exc.status, exc.text or "" if exc.status != 404 else _NOT_FOUND)
+        explanation = NOT_FOUND if exc.status == 404 else (exc.text or "")
+        response = error_page(exc.status, explanation)
         if exc.status == 405:
             response.headers["Allow"] = exc.headers.get("Allow", "")
     except Exception:
@@ -71,6 +73,3 @@ async def secured(request: web.Request, handler: Handler) -> web.StreamResponse:
     response.headers.update(SECURITY_HEADERS)
     response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-_NOT_FOUND: Final = "There is no such page, or it is not yours to see."

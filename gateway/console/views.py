@@ -22,7 +22,7 @@ from gateway.api import page_tokens
 from gateway.api.handlers.smsgw import account_modems
 from gateway.api.page_tokens import MessageToken
 from gateway.console.guards import CSRF_FIELD, csrf_ok
-from gateway.console.headers import error_page
+from gateway.console.headers import NOT_FOUND, error_page
 from gateway.console.parts import CONSOLE, ConsoleParts
 from gateway.console.rendering import BARS, bars, render
 from gateway.console.sessions import COOKIE, Session
@@ -333,10 +333,30 @@ async def static(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     content_type = _STATIC.get(name)
     if content_type is None:
-        raise web.HTTPNotFound()
+        return error_page(404, NOT_FOUND)
     body = resources.files("gateway.console").joinpath("static", name).read_bytes()
     response = web.Response(body=body, content_type=content_type)
     response.headers["Cache-Control"] = "no-cache"  # revalidated: a new release shows at once
+    return response
+
+
+_UNMATCHED: Final = "console-unmatched"
+
+
+async def unmatched(request: web.Request) -> web.Response:
+    """A path of the console no page takes: 405 when a page takes it with another method, 404
+    otherwise. Answered, not raised: aiohttp's own answer keeps a reference cycle and an
+    exception's traceback per request until the cyclic collector runs (as the API's
+    ``gateway.api.app.unmatched`` says), and anyone who can reach the port may ask."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.name != _UNMATCHED:
+            _, methods = await resource.resolve(request)
+            allowed |= methods
+    if not allowed:
+        return error_page(404, NOT_FOUND)
+    response = error_page(405, f"This page takes {', '.join(sorted(allowed))} only.")
+    response.headers["Allow"] = ",".join(sorted(allowed))  # RFC 9110 §15.5.6
     return response
 
 
@@ -349,4 +369,5 @@ def routes() -> list[web.RouteDef]:
         web.get("/messages", messages, allow_head=False),
         web.get("/messages/{sid}", message, allow_head=False),
         web.get("/static/{name}", static, allow_head=False),
+        web.route("*", "/{path:.*}", unmatched, name=_UNMATCHED),  # last
     ]
