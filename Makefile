@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TOOLS   := $(VENV)/.installed-tools
 
-.PHONY: run test lint typecheck pytest unit bench dist clean
+.PHONY: run test lint typecheck pytest chromium unit bench dist clean
 
 # Editable (pip install -e), so that a change to the code is what the next run runs.
 $(RUNTIME): pyproject.toml
@@ -32,7 +32,18 @@ lint: $(TOOLS)
 typecheck: $(TOOLS)
 	$(BIN)/mypy
 
-pytest: $(TOOLS)
+# The console's browser tests (tests/e2e/test_console_browser.py) drive Debian's chromium;
+# Playwright never downloads a browser here. Installed when missing, if we may (root); else
+# what to install is said, and those tests fail saying so.
+CHROMIUM := /usr/bin/chromium
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium; \
+		else echo "The console's browser tests need Debian's chromium: sudo apt-get install chromium"; fi; \
+	fi
+
+pytest: $(TOOLS) chromium
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

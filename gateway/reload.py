@@ -52,6 +52,7 @@ RESTART_KEYS: Final = (
     "max_request_bytes",
     "report_timeout",
     "retention_days",
+    "console",  # [console]: its routes are made with the application
 )
 # Values never written to the log: a change is named only.
 _SECRET: Final = (

@@ -30,6 +30,8 @@ from gateway.api.connections import (
 from gateway.api.keys import ApiParts, RequestLimits
 from gateway.api.observability import Observability
 from gateway.config import Account, Config
+from gateway.console import ConsoleParts, console_app
+from gateway.console.app import PREFIX as CONSOLE_PREFIX
 from gateway.domain.errors import GatewayError, StoreError
 from gateway.domain.models import Status, new_sid
 from gateway.domain.records import PhoneNumber
@@ -44,7 +46,7 @@ from gateway.outbound.dispatcher import Dispatcher, utcnow
 from gateway.outbound.reports import ReportTimer
 from gateway.outbound.routing import ServiceRouter
 from gateway.retention import Pruner
-from gateway.store import Store
+from gateway.store import Audit, Store
 from gateway.store.sqlite import SqliteStore
 from gateway.tasks import Tasks
 from gateway.webhooks.replies import TwimlReplies
@@ -176,8 +178,22 @@ class Gateway:
             self.numbers,
             self.applications,
         )
+        mounts: dict[str, web.Application] = {}
+        self.console: ConsoleParts | None = None  # [console] enabled = false: no console
+        if config.console.enabled:
+            self.console = ConsoleParts(
+                api_parts,
+                self.observability,
+                # What the store keeps of a message, for its page: where the engine offers it.
+                self.store if isinstance(self.store, Audit) else None,
+                clock,
+                # The cookie is Secure when the gateway serves TLS itself; behind a TLS proxy
+                # the browser sees https and keeps it all the same (README: The console).
+                secure=config.tls_cert is not None,
+            )
+            mounts[CONSOLE_PREFIX] = console_app(self.console)
         self.app = create_app(
-            api_parts, config.max_request_bytes, self.request_limits, self.observability
+            api_parts, config.max_request_bytes, self.request_limits, self.observability, mounts
         )
         self.app.cleanup_ctx.extend(self._resources())
         self.accounts: tuple[Account, ...] = ()

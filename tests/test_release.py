@@ -27,6 +27,9 @@ SHIPPED = {
     "gateway/deploy/smsgw.service": ROOT / "systemd" / "smsgw.service",
     "gateway/deploy/smsgw.sysusers": ROOT / "systemd" / "smsgw.sysusers",
     "gateway/deploy/99-smsgw-modems.rules": ROOT / "systemd" / "99-smsgw-modems.rules",
+    # The console's pages and style sheet (package data: no CDN, nothing fetched at run time).
+    "gateway/console/templates/base.html": ROOT / "gateway" / "console" / "templates" / "base.html",
+    "gateway/console/static/console.css": ROOT / "gateway" / "console" / "static" / "console.css",
 }
 
 
@@ -125,6 +128,10 @@ async def test_the_installed_gateway_serves(installed: Path, tmp_path: Path) -> 
                             health = await reply.json()
                             break
                     await asyncio.sleep(0.05)
+            # The console's page and style sheet, from the installed package's data.
+            for path in ("/console/sign-in", "/console/static/console.css"):
+                async with http.get(path) as reply:
+                    assert reply.status == 200, path
         assert health["status"] == "ready", health
         assert (tmp_path / "data" / "smsgw.sqlite3").is_file()  # data_dir: beside the file
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
 from aiohttp import hdrs, web
@@ -74,7 +74,10 @@ async def unmatched(request: web.Request) -> web.Response:
     """
     allowed: set[str] = set()
     for resource in request.app.router.resources():
-        if resource.name != UNMATCHED:
+        # A mounted application (the console) answers every path under its prefix itself, so
+        # none reaches here; and its resolve() does not check the prefix: it would resolve
+        # this path in its own router, making the same cycle for nothing.
+        if resource.name != UNMATCHED and not isinstance(resource, web.PrefixedSubAppResource):
             _, methods = await resource.resolve(request)
             allowed |= methods
     if not allowed:
@@ -145,7 +148,10 @@ def create_app(
     max_request_bytes: int,
     limits: RequestLimits,
     observability: Observability | None = None,
+    mounts: Mapping[str, web.Application] | None = None,
 ) -> web.Application:
+    """The API's application; ``mounts``: applications served under a prefix of it (the
+    console at ``/console``), ahead of the route that answers what nothing else takes."""
     middlewares: list[Middleware] = [twilio_errors, concurrency_limit(limits)]
     if observability is not None:
         # Outermost: it counts every answer, the refusals made of errors included.
@@ -159,5 +165,7 @@ def create_app(
     if observability is not None:
         app[OBSERVABILITY] = observability
         app.add_routes(observability_routes())
+    for prefix, mounted in (mounts or {}).items():
+        app.add_subapp(prefix, mounted)
     app.router.add_route("*", "/{path:.*}", unmatched, name=UNMATCHED)  # last
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import secrets
 from collections.abc import Iterable
 
 from gateway.config import Account
@@ -26,6 +27,7 @@ class Authenticator:
     def __init__(self, accounts: Iterable[Account]) -> None:
         # username -> (secret, account SID)
         self._credentials: dict[str, tuple[bytes, str]] = {}
+        self._key = secrets.token_bytes(32)  # for fingerprint(): this process's own
         self.reconfigure(accounts)
 
     def reconfigure(self, accounts: Iterable[Account]) -> None:
@@ -46,9 +48,31 @@ class Authenticator:
         except (binascii.Error, ValueError):
             raise unauthorized() from None
         username, separator, password = decoded.partition(b":")
-        entry = self._credentials.get(username.decode("utf-8", "replace"))
-        # Compare even when the user is unknown, so timing says nothing about which users exist.
-        secret, account_sid = entry if entry is not None else (b"\0" * 32, "")
-        if not separator or not hmac.compare_digest(secret, password) or entry is None:
+        if not separator:
+            raise unauthorized()
+        account_sid = self.account_of(username.decode("utf-8", "replace"), password)
+        if account_sid is None:
             raise unauthorized()
         return account_sid
+
+    def account_of(self, username: str, password: bytes) -> str | None:
+        """The account SID of an account SID and its auth token, or an API key SID and its
+        secret; ``None`` for anything else. The one check of credentials: Basic auth's, and
+        the console's sign-in form's (gateway.console)."""
+        entry = self._credentials.get(username)
+        # Compare even when the user is unknown, so timing says nothing about which users exist.
+        secret, account_sid = entry if entry is not None else (b"\0" * 32, "")
+        if not hmac.compare_digest(secret, password) or entry is None:
+            return None
+        return account_sid
+
+    def fingerprint(self, username: str) -> bytes | None:
+        """What ``username``'s credentials are now, as a keyed hash (never the secret): a
+        console session keeps the one it signed in with, and ends once it changes (a reload
+        that changes the auth token, or removes the API key or the account). ``None``: no
+        such username now."""
+        entry = self._credentials.get(username)
+        if entry is None:
+            return None
+        secret, account_sid = entry
+        return hmac.digest(self._key, account_sid.encode() + b"\0" + secret, "sha256")

@@ -30,7 +30,15 @@ from gateway.config.defaults import (
     LOG_LEVELS,
     METHODS,
 )
-from gateway.config.model import Account, ApiKey, Config, ModemConfig, NumberConfig, ServiceConfig
+from gateway.config.model import (
+    Account,
+    ApiKey,
+    Config,
+    ConsoleConfig,
+    ModemConfig,
+    NumberConfig,
+    ServiceConfig,
+)
 from gateway.config.reading import load, parse
 
 __all__ = [
@@ -55,6 +63,7 @@ __all__ = [
     "Account",
     "ApiKey",
     "Config",
+    "ConsoleConfig",
     "ModemConfig",
     "NumberConfig",
     "ServiceConfig",

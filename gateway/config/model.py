@@ -126,6 +126,16 @@ class NumberConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleConfig:
+    """``[console]``: the operator's web console at ``/console/`` (gateway.console)."""
+
+    enabled: bool = True
+
+    def __str__(self) -> str:  # as a reload's log line names a change: "console on -> off"
+        return "on" if self.enabled else "off"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -156,6 +166,7 @@ class Config:
     max_connections: int | None = None  # None: as many as the open-file limit allows
     tls_cert: Path | None = None  # PEM certificate (chain): the API is served over HTTPS
     tls_key: Path | None = None  # its PEM private key
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)  # read at start only
     path: Path | None = field(default=None, compare=False)
 
     @property

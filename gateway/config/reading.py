@@ -39,7 +39,15 @@ from gateway.config.defaults import (
     METHODS,
     WEEK,
 )
-from gateway.config.model import Account, ApiKey, Config, ModemConfig, NumberConfig, ServiceConfig
+from gateway.config.model import (
+    Account,
+    ApiKey,
+    Config,
+    ConsoleConfig,
+    ModemConfig,
+    NumberConfig,
+    ServiceConfig,
+)
 from gateway.config.tables import Table
 from gateway.domain.delivery import REPORT_WINDOW_DAYS
 from gateway.domain.errors import ConfigError
@@ -411,6 +419,13 @@ def _http(gateway: Table, base: Path) -> dict[str, Any]:
     }
 
 
+def _console(table: Table) -> ConsoleConfig:
+    section = table.section("console")
+    enabled = section.get("enabled", bool, True)
+    section.finish()
+    return ConsoleConfig(enabled=enabled)
+
+
 def parse(data: dict[str, Any], base: Path = Path()) -> Config:
     """Validate a parsed TOML document."""
     root = Table(data, "")
@@ -469,6 +484,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         prices=_prices(root),
         services=_services(root, region),
         max_concurrent_requests=concurrent,
+        console=_console(root),
         **http,
     )
     root.finish()

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from gateway.domain.models import Message, Segment
+from gateway.domain.models import Message, Segment, Status
 from gateway.domain.records import Webhook
 
 
@@ -58,6 +58,10 @@ class MessageQuery:
     # page after (before) that message as it stands now.
     after_sid: str | None = None
     before_sid: str | None = None
+    # The console's filters (Twilio's list has neither): the status a message has now, and
+    # inbound (True) or outbound (False: outbound-api, outbound-reply...); None: any.
+    status: Status | None = None
+    inbound: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -353,8 +353,9 @@ class Accounts(Protocol):
 class Audit(Protocol):
     """What the store keeps of one message, read only: for an audit, and for the end-to-end
     tests, which check through it what redaction, ContentRetention and AddressRetention leave
-    behind and what was recorded of each part, instead of reading an engine's schema. No flow
-    uses it, so it is no part of :class:`gateway.store.Store`; an engine offers it beside."""
+    behind and what was recorded of each part, instead of reading an engine's schema; and the
+    console's message page (its parts). No flow uses it, so it is no part of
+    :class:`gateway.store.Store`; an engine offers it beside."""
 
     async def message_trail(self, sid: str) -> MessageTrail | None:
         """Everything the store keeps of message ``sid`` (of any account) as it stands now:

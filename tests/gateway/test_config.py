@@ -16,6 +16,7 @@ from gateway.config import (
     DEFAULT_SWEEP_INTERVAL,
     DEFAULT_WEBHOOK_ATTEMPTS,
     DEFAULT_WEBHOOK_TIMEOUT,
+    ConsoleConfig,
     ModemConfig,
     NumberConfig,
     load,
@@ -103,6 +104,26 @@ def test_a_full_configuration() -> None:
     assert config.numbers[0].sms_method == "GET"
     assert config.accounts[0].api_keys[0].secret == "s"
     assert config.log_level == "debug"
+
+
+def test_the_console_is_on_unless_turned_off() -> None:
+    assert load(None).console == ConsoleConfig(enabled=True)
+    assert load(REPOSITORY / "config" / "gateway.toml").console.enabled
+    assert parse({"console": {"enabled": False}}).console == ConsoleConfig(enabled=False)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"console": {"enabled": "yes"}}, "console.enabled: expected true or false, got 'yes'"),
+        ({"console": {"enable": True}}, "console.enable: unknown key (misspelt?)"),
+        ({"console": True}, "console: expected a [console] table"),
+    ],
+)
+def test_each_console_mistake_names_its_key(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(data)
+    assert str(caught.value).startswith(message)
 
 
 @pytest.mark.parametrize(

@@ -107,3 +107,19 @@ async def test_what_no_route_takes_is_answered_as_before(gateway: Gateway) -> No
     counts = gateway.metrics.http_requests
     assert counts["unmatched", "GET", 404] == 1
     assert counts["unmatched", "PUT", 405] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/console/no/such/page", 404),  # what anyone on the network may ask
+        ("GET", "/console/", 303),  # a page without a session
+        ("POST", "/console/sign-out", 403),  # a POST without one
+        ("DELETE", "/console/sign-in", 405),
+    ],
+)
+async def test_console_refusals_leave_no_memory_behind(
+    gateway: Gateway, method: str, path: str, status: int
+) -> None:
+    grown, where = await growth(gateway, request(method, path), status)
+    assert grown < BOUND, where

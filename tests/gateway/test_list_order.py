@@ -285,3 +285,29 @@ async def test_every_query_of_a_page_walks_an_index(store: SqliteStore) -> None:
         assert plan[0].startswith("SEARCH messages USING INDEX"), plan
         if "messages_moved" not in plan[0]:
             assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+async def test_the_consoles_status_and_direction_filters(store: SqliteStore) -> None:
+    """The console's filters (no Twilio parameter): a status, and inbound or outbound, each
+    alone and with the others, in list order and across pages, waiting messages included."""
+    queued = await create(store, message(created=at(0)))
+    reply = await create(
+        store, message(created=at(1), direction=Direction.OUTBOUND_REPLY, status=Status.SENT)
+    )
+    inbound = await create(
+        store,
+        message(status=Status.RECEIVED, direction=Direction.INBOUND, created=at(2), sent=at(2)),
+    )
+    failed = await create(store, message(created=at(3)))
+    assert await store.update_status(failed, Status.FAILED, at(4), error_code=30008)
+    sent = [await create(store, message(status=Status.SENT, sent=at(5 + n))) for n in range(3)]
+    assert await walk(store, MessageQuery(page_size=2, status=Status.SENT)) == [
+        *sent[::-1],
+        reply,
+    ]
+    assert await walk(store, MessageQuery(page_size=2, inbound=True)) == [inbound]
+    outbound = await walk(store, MessageQuery(page_size=2, inbound=False))
+    assert outbound == [queued, *sent[::-1], failed, reply]
+    assert await walk(store, MessageQuery(status=Status.QUEUED, inbound=False)) == [queued]
+    assert await walk(store, MessageQuery(status=Status.RECEIVED, inbound=False)) == []
+    assert await walk(store, MessageQuery(status=Status.FAILED, to="+15558675310")) == [failed]

@@ -156,3 +156,10 @@ def test_running_takes_every_other_key_from_the_new_configuration() -> None:
     assert kept.numbers == new.numbers
     assert kept.listen == "127.0.0.1:8080"
     assert diff(kept, new).applied is False
+
+
+def test_the_console_waits_for_the_next_start() -> None:
+    off = config(BASE + "\n[console]\nenabled = false\n")
+    changes = diff(config(), off)
+    assert changes.restart == ("console on -> off",)
+    assert running(config(), off).console.enabled  # its routes are the application's

@@ -13,6 +13,7 @@ from aiohttp import web
 from drivers import USSD_TIMEOUT, check_ussd_request
 from gateway.api.forms import read_form
 from gateway.api.handlers.requests import authorize, not_found, parts
+from gateway.api.keys import ApiParts
 from gateway.domain.errors import ApiError
 from gateway.domain.integers import small_integer
 from gateway.domain.quota import DAY, MONTH, RECIPIENTS, Standing
@@ -23,10 +24,14 @@ from gateway.modems.exclusive import UssdBusy
 
 
 async def list_modems(request: web.Request) -> web.Response:
-    """The modems whose numbers the account owns: another account's modems, their SIMs'
-    identities and errors, are none of its business."""
     account = authorize(request)
-    api = parts(request)
+    return web.json_response(account_modems(parts(request), account))
+
+
+def account_modems(api: ApiParts, account: str) -> list[dict[str, Any]]:
+    """The modems whose numbers the account owns, as JSON's values (``/smsgw/modems.json``,
+    and the console's overview): another account's modems, their SIMs' identities and
+    errors, are none of its business."""
     quotas = api.outbound.dispatcher.quotas
     modems = [
         {
@@ -37,7 +42,7 @@ async def list_modems(request: web.Request) -> web.Response:
         for handle in api.modems.handles.values()
         if api.outbound.owner(handle.config.account) == account
     ]
-    return web.json_response([_jsonable(modem) for modem in modems])
+    return [_jsonable(modem) for modem in modems]
 
 
 def _balance(watch: BalanceWatch | None) -> dict[str, Any] | None:

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from typing import Any, Final
 
+from gateway.domain.models import Direction
 from gateway.store.queries import ListPosition, MessagePage, MessageQuery, PageCursor
 from gateway.store.sqlite.rows import LIST_CLOCK, MESSAGE_COLUMNS, message_row, to_micros
 
@@ -124,6 +125,12 @@ class _Reader:
             else:
                 where.append(f"{column} = ?")
                 values.append(query.from_)
+        if query.status is not None:
+            where.append("status = ?")
+            values.append(query.status.value)
+        if query.inbound is not None:
+            where.append("direction = ?" if query.inbound else "direction != ?")
+            values.append(Direction.INBOUND.value)
         self.match, self.match_values = " AND ".join(where), values
         # Named, as the order needs it: SQLite, without statistics, may take messages_by_to
         # and sort what it finds.

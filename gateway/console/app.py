@@ -1,0 +1,21 @@
+"""The console's application, which the API's mounts at ``/console`` (same port, same
+listener: gateway.runtime)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from gateway.console import views
+from gateway.console.headers import secured
+from gateway.console.parts import CONSOLE, ConsoleParts
+
+PREFIX: Final = "/console"
+
+
+def console_app(parts: ConsoleParts) -> web.Application:
+    app = web.Application(middlewares=[secured])
+    app[CONSOLE] = parts
+    app.add_routes(views.routes())
+    return app

@@ -1,0 +1,37 @@
+"""What the console's pages are given (built by gateway.runtime), under its application key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from aiohttp import web
+
+from gateway.api.keys import ApiParts
+from gateway.api.observability import Observability
+from gateway.console.guards import SignInThrottle
+from gateway.console.sessions import Sessions
+from gateway.store import Audit
+
+
+@dataclass(slots=True)
+class ConsoleParts:
+    """What the console's pages read: the API's parts (its credentials check, its store and
+    modems), what /healthz reads, what the store keeps of a message, and its own state."""
+
+    api: ApiParts
+    observability: Observability | None
+    audit: Audit | None  # None: an engine that offers no Audit (the page shows no parts)
+    clock: Callable[[], datetime]
+    secure: bool  # the gateway serves TLS: the cookie is Secure
+    sessions: Sessions = field(init=False)
+    throttle: SignInThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = Sessions(self.clock)
+        self.throttle = SignInThrottle(self.clock)
+
+
+CONSOLE: Final = web.AppKey("console", ConsoleParts)

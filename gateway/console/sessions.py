@@ -1,0 +1,82 @@
+"""Who is signed in to the console: a random token in a cookie, the session behind it kept
+server-side in memory (a restart signs everyone out, which is what a restarted gateway on a Pi
+should do), ended after :data:`IDLE_EXPIRY` without a request or :data:`ABSOLUTE_EXPIRY` after
+the sign-in, whichever comes first (OWASP Session Management: idle and absolute timeouts)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+IDLE_EXPIRY: Final = timedelta(minutes=30)
+ABSOLUTE_EXPIRY: Final = timedelta(hours=12)
+COOKIE: Final = "smsgw_console"
+# The token: 32 random bytes (RFC 6265 allows its URL-safe base64 in a cookie as is).
+_TOKEN_BYTES: Final = 32
+
+
+@dataclass(slots=True)
+class Session:
+    token: str
+    account: str  # the account SID its credentials belong to: all it may see
+    username: str  # the SID it signed in with: the account's, or an API key's
+    credentials: bytes  # their fingerprint then (gateway.api.auth.Authenticator.fingerprint)
+    csrf: str  # the token every form of this session carries (gateway.console.guards)
+    started: datetime
+    seen: datetime  # its latest request
+
+
+class Sessions:
+    """The sessions signed in, by token. The expired ones are dropped as they are met and at
+    each sign-in, so that the table never holds more than the sessions alive plus a day's
+    forgotten ones."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self._sessions: dict[str, Session] = {}
+
+    def start(self, account: str, username: str, credentials: bytes) -> Session:
+        now = self._clock()
+        self._sessions = {
+            token: session
+            for token, session in self._sessions.items()
+            if not self._expired(session, now)
+        }
+        session = Session(
+            token=secrets.token_urlsafe(_TOKEN_BYTES),
+            account=account,
+            username=username,
+            credentials=credentials,
+            csrf=secrets.token_urlsafe(_TOKEN_BYTES),
+            started=now,
+            seen=now,
+        )
+        self._sessions[session.token] = session
+        return session
+
+    def get(self, token: str | None) -> Session | None:
+        """The session of ``token``, alive (its idle time starts again); ``None`` otherwise."""
+        if not token:
+            return None
+        session = self._sessions.get(token)
+        if session is None:
+            return None
+        now = self._clock()
+        if self._expired(session, now):
+            del self._sessions[token]
+            return None
+        session.seen = now
+        return session
+
+    def end(self, token: str) -> None:
+        self._sessions.pop(token, None)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    @staticmethod
+    def _expired(session: Session, now: datetime) -> bool:
+        return now - session.seen >= IDLE_EXPIRY or now - session.started >= ABSOLUTE_EXPIRY
