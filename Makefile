@@ -39,7 +39,7 @@ CHROMIUM := /usr/bin/chromium
 
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium; \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
 		else echo "The console's browser tests need Debian's chromium: sudo apt-get install chromium"; fi; \
 	fi
 

@@ -4,21 +4,32 @@ the page, never markup (issue 18, "Safety")."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+import functools
+from typing import TYPE_CHECKING, Any, Final
 
-import jinja2
 from aiohttp import web
 
 from drivers import rssi_dbm
 
-_ENVIRONMENT: Final = jinja2.Environment(
-    loader=jinja2.PackageLoader("gateway.console", "templates"),
-    # On for every template, not just by extension: a template named otherwise is escaped too.
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,  # a misspelt name in a template fails its test
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+if TYPE_CHECKING:
+    import jinja2  # noqa: PLC0415 - on purpose: see the comment above
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    # Imported at the first page, not at start: 2 MB of a Pi's memory for a gateway nobody
+    # opens the console of (tests/gateway/test_cli_imports.py keeps it so).
+    import jinja2  # noqa: PLC0415 - on purpose: see the comment above
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("gateway.console", "templates"),
+        # On for every template, not just by extension: one named otherwise is escaped too.
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a misspelt name in a template fails its test
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
 
 # AT+CSQ <rssi> (TS 27.007 §8.5) as the bars a phone shows: the bands modem vendors give
 # (< 10 marginal, 10-14 OK, 15-19 good, 20-31 excellent); 99 is "not known".
@@ -39,7 +50,7 @@ def render(
     *,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    text = _ENVIRONMENT.get_template(template).render(context)
+    text = _environment().get_template(template).render(context)
     return web.Response(
         text=text, status=status, content_type="text/html", charset="utf-8", headers=headers
     )

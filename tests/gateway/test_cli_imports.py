@@ -39,7 +39,7 @@ def test_serve_imports_no_other_command() -> None:
 # What the serve path loads only when it is used (start-up and memory, issue 17): a reload
 # (SIGHUP), port detection (`smsgw detect`), pyserial (a serial modem), the simulator (a
 # simulated modem), the OpenAPI document (its first GET) and TwiML's reader and XML parser (the
-# first answer to a webhook).
+# first answer to a webhook), Jinja2 (the console's first page).
 LAZY = (
     "gateway.reload",
     "drivers.modem.detect",
@@ -49,6 +49,7 @@ LAZY = (
     "gateway.api.openapi",
     "gateway.webhooks.twiml",
     "xml.etree.ElementTree",
+    "jinja2",
 )
 
 
