@@ -12,7 +12,7 @@ from aiohttp import web
 from drivers import rssi_dbm
 
 if TYPE_CHECKING:
-    import jinja2  # noqa: PLC0415 - on purpose: see the comment above
+    import jinja2
 
 
 @functools.cache
