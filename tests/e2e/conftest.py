@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.console_browser import browser, console_rig
+
+__all__ = ["browser", "console_rig"]  # the console's browser tests' fixtures
+
 
 @pytest.fixture(params=["sync", "async"])
 def mode(request: pytest.FixtureRequest) -> str:
