@@ -14,20 +14,20 @@ from tests.properties import examples
 
 
 def _bytecode_cached_outside_the_checkout() -> str | None:
-    """Under ``PYTHONDONTWRITEBYTECODE`` (some development shells set it), the bytecode of this
-    run cached in a temporary folder instead (``PYTHONPYCACHEPREFIX``, as bench/startup.py does:
-    the checkout is still not written to); the folder, or ``None`` if bytecode is written anyway.
+    """Under ``PYTHONDONTWRITEBYTECODE`` (some development shells set it), the bytecode of the
+    processes the tests start cached in a temporary folder instead (``PYTHONPYCACHEPREFIX``, as
+    bench/startup.py does: the checkout is still not written to); the folder, or ``None``.
 
     The suite starts a few hundred Python processes (gateways, the CLI, simulators), and each
-    would compile every module it imports from source: about 0.3 s of a core per start, a
-    fifth of the e2e tests' time, and nothing a test is about. The first process to import a
-    module compiles it for the others."""
+    would compile every module of the project it imports from source: about 0.3 s of a core per
+    start, and nothing a test is about. The first process to import a module compiles it for
+    the others. This process is left as it is: it imports each module once anyway, and with a
+    prefix it would compile the installed packages again too, and their compile-time warnings
+    (python-gsmmodem's invalid escapes) are errors here (``filterwarnings``)."""
     if not sys.dont_write_bytecode:
         return None
     folder = tempfile.mkdtemp(prefix="smsgw-test-pycache-")
-    sys.pycache_prefix = folder  # read at each import: this process's test modules and gateway
-    sys.dont_write_bytecode = False
-    os.environ["PYTHONPYCACHEPREFIX"] = folder  # the processes the tests start
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     return folder
 
