@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from twilio.rest import Client
 
-from gateway.api.connections import RESERVED_FILES
+from gateway.api.connections import ACCEPT_BATCH, RESERVED_FILES
 from tests.e2e.served import SMSGW, GatewayToml, TomlValue, free_port
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, basic_auth
 from tests.gateway.raw_http import Connection, Reply, request
@@ -196,6 +196,32 @@ async def create_with_the_twilio_client(base_url: str) -> Any:
     return await asyncio.to_thread(create)
 
 
+async def open_idle_connections(
+    port: int, count: int
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """``count`` connections that send nothing, opened back to back, a full listen backlog
+    (:data:`ACCEPT_BATCH`) at a time.
+
+    The kernel completes a handshake before the gateway accepts the connection, so a client
+    that only opened them would outrun the gateway's accept queue; the kernel then drops the
+    SYN and the client sends it again a second later (TCP's initial RTO, RFC 6298 §2.1): some
+    35 stalls of a second over 2,000 connections, which prove nothing. A request on a
+    connection of its own after each batch is accepted after every connection before it (the
+    queue is first in, first out), so its answer says the queue is empty again; the gateway
+    still gets a whole backlog of newcomers at each wake-up."""
+    opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    while len(opened) < count:
+        for _ in range(min(ACCEPT_BATCH - 1, count - len(opened))):
+            opened.append(await asyncio.open_connection("127.0.0.1", port))
+        probe = await Connection.open("127.0.0.1", port)
+        try:
+            # Any answer will do: /healthz says 503 while the modem is still starting.
+            await probe.exchange(request("GET", "/healthz"))
+        finally:
+            await probe.close()
+    return opened
+
+
 async def trickle(connection: Connection, data: bytes, pace: float) -> None:
     for byte in data:
         try:
@@ -216,10 +242,7 @@ async def test_idle_connections_and_a_trickler_do_not_take_the_gateway_down(
     monkeypatch.delenv("TWILIO_REGION", raising=False)
     with open_files_for_the_test(IDLE_CONNECTIONS + 256):
         async with serve(tmp_path, head_timeout=2) as gateway:
-            idle = [
-                await asyncio.open_connection("127.0.0.1", gateway.port)
-                for _ in range(IDLE_CONNECTIONS)
-            ]
+            idle = await open_idle_connections(gateway.port, IDLE_CONNECTIONS)
             slow = await Connection.open("127.0.0.1", gateway.port)
             head = request("GET", "/healthz", "X-Padding: " + "x" * 40)  # 4 s at this pace
             trickling = asyncio.create_task(trickle(slow, head, pace=0.05))

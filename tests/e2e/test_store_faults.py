@@ -30,6 +30,7 @@ from tests.gateway.gateway_rig import ACCOUNT, ALICE, Inbox, Statuses, basic_aut
 WAIT: Final = 10.0
 HANDSET: Final = "+447700900123"
 MESSAGES: Final = f"/2010-04-01/Accounts/{ACCOUNT.sid}/Messages.json"
+PROBE_EVERY: Final = 0.05  # seconds between two health probes of the database (gateway: 1)
 
 
 async def all_sent(statuses: Statuses, sids: set[str]) -> None:
@@ -45,6 +46,9 @@ async def all_sent(statuses: Statuses, sids: set[str]) -> None:
 async def gateway_on(
     data_dir: Path, *, store: SqliteStore | None = None, tasks: Tasks | None = None
 ) -> AsyncIterator[tuple[Gateway, aiohttp.ClientSession]]:
+    # The database's health probed every 50 ms, not every second: /healthz sees a fault, and
+    # its end, as soon as a commit would (each test waits for both).
+    store = store or SqliteStore(data_dir, probe_every=PROBE_EVERY)
     gateway = Gateway(config(data_dir), store=store, tasks=tasks or Tasks(backoff=(0.05, 0.2)))
     gateway.modems.network.set_rule("*", HandsetRule(Fate.NO_REPORT))
     await gateway.start()
@@ -186,7 +190,7 @@ class HeldSleep:
 async def test_a_worker_whose_error_branch_fails_too_is_restarted(tmp_path: Path) -> None:
     """Was: the dispatcher's exception branch wrote to the store, that failed as well, the task
     ended, nothing restarted it, new messages got 201 and never went; /healthz said ready."""
-    store = FaultyStore(tmp_path)
+    store = FaultyStore(tmp_path, probe_every=PROBE_EVERY)
     held = HeldSleep()
     async with gateway_on(tmp_path, store=store, tasks=Tasks(sleep=held)) as (gateway, http):
         statuses = Statuses(gateway)

@@ -61,7 +61,7 @@ def config(
 ) -> Config:
     """The test configuration: three simulated modems (alice, bob and carol's, the last for
     the other account) unless ``modems`` are given; ``changes`` set other fields."""
-    changes.setdefault("shutdown_grace", 1.0)  # a hung modem's part is not waited for long
+    changes.setdefault("shutdown_grace", 0.25)  # a hung modem's part is not waited for long
     return Config(
         host="127.0.0.1",
         port=0,

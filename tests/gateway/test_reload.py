@@ -287,7 +287,7 @@ async def test_max_concurrent_requests_reloaded_applies_to_the_next_request(
 async def test_keys_read_at_start_wait_for_the_next_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with running(config(tmp_path / "data")) as gateway:
+    async with running(config(tmp_path / "data", shutdown_grace=1.0)) as gateway:
         port, data_dir = gateway.port, gateway.config.data_dir
         moved = replace(gateway.config, port=9, data_dir=tmp_path / "elsewhere")
         with caplog.at_level(logging.INFO, logger="gateway.runtime"):

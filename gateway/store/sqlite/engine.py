@@ -35,8 +35,9 @@ class Engine:
     """The database and the two threads that own its connections: what every role's
     queries run on (``_write`` on the writer, ``_read`` on the reader)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, probe_every: float = _PROBE_EVERY) -> None:
         self.path = data_dir / DATABASE_NAME
+        self._probe_every = probe_every  # shorter in tests that wait for a fault's end
         self._writer = Worker(self.path, "store-writer", batch=True)
         self._reader = Worker(self.path, "store-reader", batch=False)
         self._open = False
@@ -56,7 +57,7 @@ class Engine:
         most once a second), so that a full disk, a deleted file, or the end of either, is
         seen whether or not anything else is being written."""
         now = monotonic()
-        if now - self._probed_at < _PROBE_EVERY:
+        if now - self._probed_at < self._probe_every:
             return self._probe_result
 
         def job(db: sqlite3.Connection) -> None:
