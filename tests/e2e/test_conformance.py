@@ -1174,13 +1174,12 @@ async def test_a_full_queue_refuses_with_429_and_keeps_what_it_has(
     alice = ModemConfig("alice", "simulated", (ALICE,), max_backlog=3)
     bob = ModemConfig("bob", "simulated", (BOB,))
     async with conformance(tmp_path, mode, alice, bob, services=()) as rig:
-        rig.alice.hang()
-        asked = rig.alice.listen("AT+CMGS")
+        rig.alice.faults.hold_submit = True  # the first part taken, its answer held back
         accepted = []
         for i in range(3):
             created = await rig.create(to=HANDSET, from_=ALICE, body=f"part {i}")
             accepted.append(created.sid)
-        await asked  # alice's worker is at the first's part, unanswered
+        await rig.statuses.reached(accepted[0], Status.SENDING)  # on its way: still counted
         error = await rig.refused(
             21611, 429, rig.messages, "create", to=HANDSET, from_=ALICE, body="one too many"
         )
@@ -1190,8 +1189,8 @@ async def test_a_full_queue_refuses_with_429_and_keeps_what_it_has(
         await rig.final(from_bob.sid)
         listed = await rig.listed(from_=ALICE)
         assert listed == accepted[::-1]  # nothing already accepted was dropped
-        # Alice comes back: all three go.
-        await rig.replug_alice()
+        # Alice's network answers at last: all three go.
+        rig.alice.release_submit()
         for sid in accepted:
             assert (await rig.final(sid)).status is Status.SENT
 

@@ -40,9 +40,11 @@ async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
         yield started
 
 
-async def growth(gateway: Gateway, data: bytes, status: int) -> tuple[int, str]:
-    """Bytes still allocated after :data:`REQUESTS` times ``data`` on one keep-alive
-    connection, and the largest growths by line, to say where it went."""
+async def growth(
+    gateway: Gateway, data: bytes, status: int, requests: int = REQUESTS
+) -> tuple[int, str]:
+    """Bytes still allocated after ``requests`` times ``data`` on one keep-alive connection,
+    and the largest growths by line, to say where it went."""
     connection = await Connection.open("127.0.0.1", gateway.port)
     try:
         for _ in range(WARM_UP):
@@ -52,7 +54,7 @@ async def growth(gateway: Gateway, data: bytes, status: int) -> tuple[int, str]:
         tracemalloc.start(1)
         try:
             before = tracemalloc.take_snapshot()
-            for _ in range(REQUESTS):
+            for _ in range(requests):
                 assert (await connection.exchange(data)).status == status
             after = tracemalloc.take_snapshot()
         finally:
@@ -121,5 +123,7 @@ async def test_what_no_route_takes_is_answered_as_before(gateway: Gateway) -> No
 async def test_console_refusals_leave_no_memory_behind(
     gateway: Gateway, method: str, path: str, status: int
 ) -> None:
-    grown, where = await growth(gateway, request(method, path), status)
+    # A third of REQUESTS: a page a request is rendered (a slower request than the API's
+    # JSON), and a leak of 64 bytes a request still passes BOUND (the console's was ~3 KB).
+    grown, where = await growth(gateway, request(method, path), status, REQUESTS // 3)
     assert grown < BOUND, where
