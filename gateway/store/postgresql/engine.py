@@ -155,7 +155,8 @@ def _conninfo(url: str) -> str:
     try:
         given = conninfo_to_dict(url)
     except psycopg.Error as exc:
-        raise StoreError(f"libpq cannot read [store] url {redacted(url)!r}: {exc}") from None
+        reason = _first_line(str(exc))
+        raise StoreError(f"libpq cannot read [store] url {redacted(url)!r}: {reason}") from None
     return make_conninfo("", **{**_DEFAULTS, **given})
 
 
