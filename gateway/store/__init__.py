@@ -1,6 +1,7 @@
 """Persistence behind role interfaces (:mod:`gateway.store.roles`).
 
-Every SQL statement lives in an engine (SQLite now, in :mod:`gateway.store.sqlite`); the flows
+Every SQL statement lives in an engine (SQLite, in :mod:`gateway.store.sqlite`; PostgreSQL,
+in :mod:`gateway.store.postgresql`, is being built: issue 19); the flows
 only see the roles they use, so a second engine (PostgreSQL, for gateways spread over several
 machines) can be added without touching them, and without writing any Twilio rule again: those
 are in :mod:`gateway.domain.lifecycle`, and an engine applies the transitions they return. A
