@@ -9,6 +9,7 @@ query parameters, several hosts), and says what it cannot read then.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
@@ -18,6 +19,7 @@ from gateway.domain.errors import ConfigError
 
 # libpq's two URI schemes (PostgreSQL's manual, 34.1.1.2 "Connection URIs").
 SCHEMES: Final = ("postgresql", "postgres")
+_PASSWORD: Final = re.compile(r"([?&]password=)[^&]*")
 _EXPECTED: Final = (
     "expected postgresql://USER@HOST/DATABASE (leave [store] url out to keep the SQLite file "
     "in data_dir)"
@@ -64,12 +66,14 @@ def _split(url: str, key: str) -> SplitResult:
 
 
 def redacted(url: str) -> str:
-    """``url`` without its password, if it has one: what a log line or an error may show."""
+    """``url`` without its password, if it has one (in its user information, or as libpq's
+    ``password`` parameter): what a log line or an error may show."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
-    credentials, at, place = rest.rpartition("@")
-    if not at or ":" not in credentials.split("/")[0]:
-        return url
-    user = credentials.partition(":")[0]
-    return f"{scheme}://{user}:***@{place}"
+    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    place, tail = rest[:end], rest[end:]
+    user, at, hosts = place.rpartition("@")
+    if at and ":" in user:
+        place = f"{user.partition(':')[0]}:***@{hosts}"
+    return f"{scheme}://{place}" + _PASSWORD.sub(r"\1***", tail)

@@ -937,3 +937,21 @@ def test_a_store_url_that_names_no_postgresql_database_is_refused(url: str, mess
 def test_a_misspelt_store_key_is_named() -> None:
     with pytest.raises(ConfigError, match=r"^store\.uri: unknown key \(misspelt\?\)$"):
         parse({"store": {"uri": "postgresql://db/smsgw"}})
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://smsgw:s3cret@db/smsgw", "postgresql://smsgw:***@db/smsgw"),
+        (
+            "postgresql://smsgw@db/smsgw?password=s3cret&sslmode=require",
+            "postgresql://smsgw@db/smsgw?password=***&sslmode=require",
+        ),
+        ("postgresql://u:s3cret@h1:5432,h2/smsgw", "postgresql://u:***@h1:5432,h2/smsgw"),
+        # An @ after the host is no user information: nothing there to hide.
+        ("postgresql://db/smsgw?options=-csearch_path%3Da@b", None),
+        ("postgresql:///smsgw", None),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, shown: str | None) -> None:
+    assert str(parse({"store": {"url": url}}).store) == (shown or url)
