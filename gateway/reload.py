@@ -53,6 +53,7 @@ RESTART_KEYS: Final = (
     "report_timeout",
     "retention_days",
     "console",  # [console]: its routes are made with the application
+    "store",  # [store] url: the database is opened once (shown without its password)
 )
 # Values never written to the log: a change is named only.
 _SECRET: Final = (

@@ -7,7 +7,8 @@ to the file's folder. See ``config/gateway.toml`` for a commented example.
 
 :mod:`.model` is what the gateway reads (``Config`` and its entries), :mod:`.defaults` the
 defaults and limits, :mod:`.reading` how the file becomes a ``Config`` (over the TOML
-tables of :mod:`.tables`), and :mod:`.checks` what is checked of it as a whole.
+tables of :mod:`.tables`; ``[store]`` in :mod:`.store`), and :mod:`.checks` what is checked
+of it as a whole.
 """
 
 from gateway.config.defaults import (
@@ -40,6 +41,7 @@ from gateway.config.model import (
     ServiceConfig,
 )
 from gateway.config.reading import load, parse
+from gateway.config.store import StoreConfig
 
 __all__ = [
     "ASSUMED_SEND_RATE",
@@ -67,6 +69,7 @@ __all__ = [
     "ModemConfig",
     "NumberConfig",
     "ServiceConfig",
+    "StoreConfig",
     "load",
     "parse",
 ]

@@ -22,6 +22,7 @@ from gateway.config.defaults import (
     DEFAULT_WEBHOOK_ATTEMPTS,
     DEFAULT_WEBHOOK_TIMEOUT,
 )
+from gateway.config.store import StoreConfig
 from gateway.domain.pricing import PriceTable
 from gateway.domain.quota import Quota
 
@@ -167,6 +168,7 @@ class Config:
     tls_cert: Path | None = None  # PEM certificate (chain): the API is served over HTTPS
     tls_key: Path | None = None  # its PEM private key
     console: ConsoleConfig = field(default_factory=ConsoleConfig)  # read at start only
+    store: StoreConfig = field(default_factory=StoreConfig)  # read at start only
     path: Path | None = field(default=None, compare=False)
 
     @property

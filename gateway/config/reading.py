@@ -48,6 +48,7 @@ from gateway.config.model import (
     NumberConfig,
     ServiceConfig,
 )
+from gateway.config.store import read_store
 from gateway.config.tables import Table
 from gateway.domain.delivery import REPORT_WINDOW_DAYS
 from gateway.domain.errors import ConfigError
@@ -485,6 +486,7 @@ def parse(data: dict[str, Any], base: Path = Path()) -> Config:
         services=_services(root, region),
         max_concurrent_requests=concurrent,
         console=_console(root),
+        store=read_store(root),
         **http,
     )
     root.finish()

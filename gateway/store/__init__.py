@@ -1,8 +1,9 @@
 """Persistence behind role interfaces (:mod:`gateway.store.roles`).
 
-Every SQL statement lives in an engine (SQLite now, in :mod:`gateway.store.sqlite`); the flows
-only see the roles they use, so a second engine (PostgreSQL, for gateways spread over several
-machines) can be added without touching them, and without writing any Twilio rule again: those
+Every SQL statement lives in an engine (SQLite in :mod:`gateway.store.sqlite`; PostgreSQL, for
+gateways spread over several machines, being built in :mod:`gateway.store.postgresql`: issue
+19); the flows only see the roles they use, so the second engine is added without touching
+them, and without writing any Twilio rule again: those
 are in :mod:`gateway.domain.lifecycle`, and an engine applies the transitions they return. A
 write returns only once it is durable: a ``kill -9`` or a power cut right after it loses
 nothing.

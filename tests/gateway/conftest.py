@@ -12,6 +12,9 @@ import pytest
 from gateway.store.sqlite import SqliteStore
 from tests.gateway.api_rig import Api, SdkFactory, api_gateway
 from tests.gateway.store_rig import opened
+from tests.postgres import postgresql_url
+
+__all__ = ["postgresql_url"]  # the PostgreSQL database of the session, for the store's tests
 
 
 @pytest.fixture

@@ -491,3 +491,18 @@ async def test_the_data_is_private_whatever_the_umask(tmp_path: Path) -> None:
         "smsgw.sqlite3-wal": 0o600,
         "smsgw.sqlite3-shm": 0o600,
     }
+
+
+def test_serve_on_postgresql_says_in_one_line_that_it_is_not_complete_yet(tmp_path: Path) -> None:
+    # The configuration reads it (issue 19 builds it in slices), but a gateway with no queue
+    # must not start: one line, no traceback, and the URL without its password.
+    store = '\n[store]\nurl = "postgresql://smsgw:s3cret@127.0.0.1/smsgw"\n'
+    config = write_config(tmp_path, free_port(), store)
+    result = smsgw("serve", "--config", str(config))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "smsgw serve: the PostgreSQL store is not complete yet (issue 19): this smsgw keeps its "
+        "messages in SQLite only; remove [store] url (postgresql://smsgw:***@127.0.0.1/smsgw) "
+        f"to use the SQLite file in {tmp_path / 'data'}"
+    ]
+    assert not (tmp_path / "data").exists()  # nothing was started, nor created

@@ -39,7 +39,8 @@ def test_serve_imports_no_other_command() -> None:
 # What the serve path loads only when it is used (start-up and memory, issue 17): a reload
 # (SIGHUP), port detection (`smsgw detect`), pyserial (a serial modem), the simulator (a
 # simulated modem), the OpenAPI document (its first GET) and TwiML's reader and XML parser (the
-# first answer to a webhook), Jinja2 (the console's first page).
+# first answer to a webhook), Jinja2 (the console's first page), psycopg (a PostgreSQL store:
+# an optional extra, loaded only with gateway.store.postgresql).
 LAZY = (
     "gateway.reload",
     "drivers.modem.detect",
@@ -50,6 +51,8 @@ LAZY = (
     "gateway.webhooks.twiml",
     "xml.etree.ElementTree",
     "jinja2",
+    "psycopg",
+    "psycopg_pool",
 )
 
 
@@ -126,3 +129,14 @@ def test_the_simulator_is_loaded_only_for_a_simulated_modem() -> None:
     serial = "{'driver': 'serial', 'port': '/dev/ttyUSB2', 'numbers': ['+15550001111']}"
     assert not simulator_loaded(serial)
     assert simulator_loaded("{'driver': 'simulated', 'numbers': ['+15550001111']}")
+
+
+def test_psycopg_is_loaded_only_with_the_postgresql_store() -> None:
+    # A configuration naming PostgreSQL is read without it (the extra may not be installed).
+    read = (
+        "from gateway.config import parse\n"
+        "parse({'store': {'url': 'postgresql://smsgw@db.example/smsgw'}})\n"
+    )
+    assert loaded(read, ("psycopg", "psycopg_pool")) == set()
+    used = "import gateway.store.postgresql"
+    assert loaded(used, ("psycopg", "psycopg_pool")) == {"psycopg", "psycopg_pool"}

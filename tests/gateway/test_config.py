@@ -19,6 +19,7 @@ from gateway.config import (
     ConsoleConfig,
     ModemConfig,
     NumberConfig,
+    StoreConfig,
     load,
     parse,
 )
@@ -892,3 +893,65 @@ def test_each_bad_quota_setting_names_its_key(entry: dict[str, object], message:
     with pytest.raises(ConfigError) as caught:
         parse({"modems": [modem]})
     assert str(caught.value).startswith(message)
+
+
+def test_the_store_is_the_sqlite_file_in_data_dir_unless_a_url_names_postgresql() -> None:
+    assert parse({}).store == StoreConfig(url=None)
+    assert parse({}).store.engine == "sqlite"
+    assert parse({"store": {"url": ""}}).store.url is None  # an empty URL is no URL
+    url = "postgresql://smsgw:s3cret@db.example:5433/smsgw?sslmode=verify-full"
+    store = parse({"store": {"url": url}}).store
+    assert (store.url, store.engine) == (url, "postgresql")
+    # As a log line or an error shows it: never its password.
+    assert str(store) == "postgresql://smsgw:***@db.example:5433/smsgw?sslmode=verify-full"
+    # libpq's other scheme, and several hosts (a primary and its standby) for libpq to try.
+    assert parse({"store": {"url": "postgres://h1,h2/smsgw"}}).store.engine == "postgresql"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "mysql://smsgw@db/smsgw",
+            "store.url: 'mysql://smsgw@db/smsgw': expected postgresql://USER@HOST/DATABASE "
+            "(leave [store] url out to keep the SQLite file in data_dir)",
+        ),
+        (
+            "/var/lib/smsgw/smsgw.sqlite3",
+            "store.url: '/var/lib/smsgw/smsgw.sqlite3': expected postgresql://USER@HOST/DATABASE",
+        ),
+        (
+            "postgresql://smsgw:s3cret@db.example",
+            "store.url: 'postgresql://smsgw:***@db.example' names no database: expected "
+            "postgresql://USER@HOST/DATABASE",
+        ),
+        ("postgresql://[::1/smsgw", "store.url: 'postgresql://[::1/smsgw' is not a URL"),
+    ],
+)
+def test_a_store_url_that_names_no_postgresql_database_is_refused(url: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse({"store": {"url": url}})
+    assert str(caught.value).startswith(message)
+
+
+def test_a_misspelt_store_key_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"^store\.uri: unknown key \(misspelt\?\)$"):
+        parse({"store": {"uri": "postgresql://db/smsgw"}})
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://smsgw:s3cret@db/smsgw", "postgresql://smsgw:***@db/smsgw"),
+        (
+            "postgresql://smsgw@db/smsgw?password=s3cret&sslmode=require",
+            "postgresql://smsgw@db/smsgw?password=***&sslmode=require",
+        ),
+        ("postgresql://u:s3cret@h1:5432,h2/smsgw", "postgresql://u:***@h1:5432,h2/smsgw"),
+        # An @ after the host is no user information: nothing there to hide.
+        ("postgresql://db/smsgw?options=-csearch_path%3Da@b", None),
+        ("postgresql:///smsgw", None),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, shown: str | None) -> None:
+    assert str(parse({"store": {"url": url}}).store) == (shown or url)

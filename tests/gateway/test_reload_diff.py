@@ -163,3 +163,13 @@ def test_the_console_waits_for_the_next_start() -> None:
     changes = diff(config(), off)
     assert changes.restart == ("console on -> off",)
     assert running(config(), off).console.enabled  # its routes are the application's
+
+
+def test_a_new_store_waits_for_the_next_start_and_is_named_without_its_password() -> None:
+    moved = BASE + '\n[store]\nurl = "postgresql://smsgw:s3cret@db.example/smsgw"\n'
+    old, new = config(), config(moved)
+    changes = diff(old, new)
+    assert changes.restart == (
+        "store sqlite (data_dir) -> postgresql://smsgw:***@db.example/smsgw",
+    )
+    assert running(old, new).store == old.store

@@ -4,11 +4,15 @@ URLs (where its missed calls are reported) with them."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from gateway.domain.models import new_sid
 from gateway.domain.records import PhoneNumber
-from gateway.store import Store
+from gateway.store import Numbers
 from tests.fakes.clock import T0
+from tests.gateway.store_contract.conftest import POSTGRESQL_TOO
+
+ENGINES = POSTGRESQL_TOO
 
 NUMBER = PhoneNumber(
     number="+15550001111",
@@ -26,7 +30,7 @@ NUMBER = PhoneNumber(
 )
 
 
-async def test_a_numbers_voice_urls_are_kept_and_changed_with_it(store: Store) -> None:
+async def test_a_numbers_voice_urls_are_kept_and_changed_with_it(store: Numbers) -> None:
     assert (NUMBER.voice_url, NUMBER.voice_method) == (None, "POST")  # none unless set
     await store.save_phone_number(NUMBER)
     assert await store.phone_numbers() == [NUMBER]
@@ -43,3 +47,15 @@ async def test_a_numbers_voice_urls_are_kept_and_changed_with_it(store: Store) -
     cleared = replace(voiced, voice_url=None, voice_fallback_url=None)
     await store.save_phone_number(cleared)
     assert await store.phone_numbers() == [cleared]
+
+
+async def test_a_number_saved_again_is_listed_last(store: Numbers) -> None:
+    other = replace(NUMBER, number="+15550002222", sid=new_sid("PN"), friendly_name="other")
+    await store.save_phone_number(NUMBER)
+    await store.save_phone_number(other)
+    assert await store.phone_numbers() == [NUMBER, other]
+    renamed = replace(
+        NUMBER, friendly_name="renamed", api_updated=True, date_updated=T0 + timedelta(minutes=1)
+    )
+    await store.save_phone_number(renamed)
+    assert await store.phone_numbers() == [other, renamed]
