@@ -23,6 +23,7 @@ from gateway.store.queries import (
     PageCursor,
     PartsSent,
     PartTrail,
+    QueuedWebhook,
     WebhookStates,
     WebhookTrouble,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "PartsSent",
     "QueueCounts",
     "QueueHealth",
+    "QueuedWebhook",
     "ReportWaits",
     "Retention",
     "RoutingQueue",
