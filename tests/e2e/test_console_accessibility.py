@@ -72,6 +72,7 @@ async def test_every_console_page_passes_axe(
         "message-in": f"/console/messages/{inbound.sid}",
         "message-out": f"/console/messages/{outbound}",
         "webhooks": "/console/webhooks",
+        "numbers": "/console/numbers",
         "refused": f"/console/messages/{'SM' + '0' * 32}",
     }
     for name, path in pages.items():
