@@ -69,7 +69,7 @@ async def test_a_given_up_webhook_is_shown_and_retried_now(rigged: Rigged) -> No
     given_up = page[page.index('id="given-up"') :]
     assert f'<a href="/console/messages/{message.sid}">{message.sid}</a>' in given_up
     assert f"HTTP 500 from {receiver.url('/sms')}" in given_up
-    assert "<dt>given up</dt><dd>1</dd>" in page
+    assert 'Given up <span class="count">(1)</span>' in page
     form = re.search(r'action="(/console/webhooks/(\d+)/retry)"', given_up)
     assert form is not None
     receiver.answers["/sms"] = Answer()  # back up
@@ -89,7 +89,8 @@ async def test_a_given_up_webhook_is_shown_and_retried_now(rigged: Rigged) -> No
     assert [r.params["Body"] for r in receiver.requests] == ["are you there?"] * 2
     assert receiver.requests[0].token == receiver.requests[1].token  # the same webhook
     page = await console.page("/console/webhooks")
-    assert "<dt>given up</dt><dd>0</dd>" in page and "<dt>delivered</dt><dd>1</dd>" in page
+    assert 'Given up <span class="count">(0)</span>' in page
+    assert 'Failing (being retried) <span class="count">(0)</span>' in page
     # Delivered: nothing to retry any more.
     async with console.http.post(form.group(1), data={"csrf_token": token.group(1)}) as reply:
         assert reply.status == 404
