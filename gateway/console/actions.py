@@ -36,16 +36,13 @@ def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-async def _message(request: web.Request, console: ConsoleParts, session: Session) -> Message:
+async def _message(request: web.Request, console: ConsoleParts, session: Session) -> Message | None:
     """The message the path names, of the session's account: another account's is not found,
     as through the API."""
     sid = request.match_info["sid"]
-    found = None
-    if is_sid(sid, "SM") or is_sid(sid, "MM"):
-        found = await console.api.store.get_message(session.account, sid)
-    if found is None:
-        raise web.HTTPNotFound(text="There is no such message in this account.")
-    return found
+    if not (is_sid(sid, "SM") or is_sid(sid, "MM")):
+        return None
+    return await console.api.store.get_message(session.account, sid)
 
 
 def _refused(session: Session, action: str, message: Message, error: ApiError) -> web.Response:
@@ -67,6 +64,8 @@ async def _act(request: web.Request, console: ConsoleParts, session: Session) ->
     if action not in _NAMES:
         return error_page(404, "There is no such action on a message.")
     message = await _message(request, console, session)
+    if message is None:
+        return error_page(404, "There is no such message in this account.")
     outbound = console.api.outbound
     try:
         if action == "cancel":

@@ -78,6 +78,7 @@ async def test_every_console_page_passes_axe(
     for name, path in pages.items():
         await page.goto(base + path)
         found += await violations(page)
+        await watched.fits()  # and nothing wider than a phone's screen
         await page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
     # A form refused: the sign-in's error, shown to a screen reader too.
     await page.goto(f"{base}/console/")
