@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TOOLS   := $(VENV)/.installed-tools
 
-.PHONY: run test lint typecheck pytest chromium unit bench dist clean
+.PHONY: run test lint typecheck pytest chromium axe unit bench dist clean
 
 # Editable (pip install -e), so that a change to the code is what the next run runs.
 $(RUNTIME): pyproject.toml
@@ -43,7 +43,21 @@ chromium:
 		else echo "The console's browser tests need Debian's chromium: sudo apt-get install chromium"; fi; \
 	fi
 
-pytest: $(TOOLS) chromium
+# The console's accessibility test runs axe-core (from npm, pinned in tests/e2e/axe/'s
+# package-lock.json) in each page: installed there when missing, with Debian's npm if we may.
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+
+axe: $(AXE)
+
+$(AXE): tests/e2e/axe/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y npm || { apt-get update && apt-get install -y npm; }; \
+		else echo "The console's accessibility test needs npm: sudo apt-get install npm"; exit 1; fi; \
+	fi
+	cd tests/e2e/axe && npm ci --no-audit --no-fund
+	touch $(AXE)
+
+pytest: $(TOOLS) chromium axe
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
@@ -61,4 +75,4 @@ dist: $(TOOLS)
 	$(BIN)/python -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .import_linter_cache .hypothesis build dist *.egg-info
+	rm -rf tests/e2e/axe/node_modules $(VENV) .mypy_cache .pytest_cache .ruff_cache .import_linter_cache .hypothesis build dist *.egg-info

@@ -25,6 +25,7 @@ BENCHMARKS: Final = (
     "bench.webhook_isolation",
     "bench.pool",  # five minutes: 1 to 64 modems
     "bench.gateway_list",
+    "bench.console",  # a minute: 100,000 messages written, each page 200 times
     "bench.sd_writes",  # two minutes at one message a second, then SMSTools3 the same
     "bench.http_hostile",
     "bench.soak",  # ten minutes of it

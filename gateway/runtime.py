@@ -203,6 +203,7 @@ class Gateway:
                 # The cookie is Secure when the gateway serves TLS itself; behind a TLS proxy
                 # the browser sees https and keeps it all the same (README: The console).
                 secure=config.tls_cert is not None,
+                wake_webhooks=self.webhooks.wake,
             )
             mounts[CONSOLE_PREFIX] = console_app(self.console)
         self.app = create_app(

@@ -26,6 +26,8 @@ class ConsoleParts:
     audit: Audit | None  # None: an engine that offers no Audit (the page shows no parts)
     clock: Callable[[], datetime]
     secure: bool  # the gateway serves TLS: the cookie is Secure
+    # The webhook sender's wake-up: a webhook made due ("retry now") goes at once.
+    wake_webhooks: Callable[[], None] = lambda: None
     sessions: Sessions = field(init=False)
     throttle: SignInThrottle = field(init=False)
 

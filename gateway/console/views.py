@@ -23,6 +23,7 @@ from gateway.api.handlers.smsgw import account_modems
 from gateway.api.page_tokens import MessageToken
 from gateway.console.guards import CSRF_FIELD, csrf_ok
 from gateway.console.headers import NOT_FOUND, error_page
+from gateway.console.offers import actions_of
 from gateway.console.parts import CONSOLE, ConsoleParts
 from gateway.console.rendering import BARS, bars, render
 from gateway.console.sessions import COOKIE, Session
@@ -320,6 +321,7 @@ async def message(request: web.Request, console: ConsoleParts, session: Session)
         session,
         message=found,
         error_text=error_text,
+        actions=actions_of(found),
         parts=trail.parts if trail is not None else (),
         received=trail.received if trail is not None else (),
     )

@@ -24,6 +24,7 @@ from gateway.store.queries import (
     PageCursor,
     PartsSent,
     PartTrail,
+    QueuedWebhook,
     WebhookStates,
     WebhookTrouble,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "PartsSent",
     "QueueCounts",
     "QueueHealth",
+    "QueuedWebhook",
     "ReportWaits",
     "Retention",
     "RoutingQueue",

@@ -134,6 +134,22 @@ class WebhookStates:
     troubled: tuple[WebhookTrouble, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedWebhook:
+    """A webhook still pending or given up, as the console's webhooks page shows it
+    (:meth:`gateway.store.Messages.account_webhooks`)."""
+
+    id: int
+    message_sid: str | None  # the message (or call) it is about
+    kind: str  # "inbound", "status" or "call"
+    url: str  # where its next request goes: the fallback URL once the primary failed
+    state: str  # "pending" or "failed" (given up)
+    attempts: int  # failed attempts so far (a primary and its fallback count as one)
+    last_error: str | None
+    next_attempt_at: datetime | None  # None once given up
+    updated_at: datetime
+
+
 # --- what the store keeps of one message (Store.message_trail; issue 15, step 5) --------------
 
 

@@ -35,6 +35,7 @@ from gateway.store.queries import (
     MessageTrail,
     OutboundWork,
     PartsSent,
+    QueuedWebhook,
     WebhookStates,
 )
 
@@ -317,6 +318,18 @@ class Messages(Protocol):
         not created with ProvideFeedback=true."""
 
     async def webhook_states(self, account_sid: str, limit: int = 20) -> WebhookStates: ...
+
+    async def account_webhooks(
+        self, account_sid: str, state: str, limit: int = 100
+    ) -> list[QueuedWebhook]:
+        """The account's webhooks in ``state``: "pending" ones by when they are due (then
+        by id), "failed" (given up) ones most recently given up first; at most ``limit``."""
+
+    async def retry_webhook_now(self, account_sid: str, webhook_id: int, at: datetime) -> bool:
+        """Make a pending or given-up webhook of the account due at ``at`` (pending again,
+        with its attempts so far: a given-up one has one more attempt before it is given up
+        again; one waiting for its fallback URL still goes there); ``False`` when the account
+        has no such webhook still pending or given up (a delivered one stays delivered)."""
 
 
 class Numbers(Protocol):

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from gateway.domain.records import NewMessage, Webhook
-from gateway.store.queries import InFlight, WebhookStates, WebhookTrouble
+from gateway.store.queries import InFlight, QueuedWebhook, WebhookStates, WebhookTrouble
 from gateway.store.sqlite.engine import Engine
 from gateway.store.sqlite.rows import (
     EPOCH,
@@ -195,6 +195,52 @@ class SqliteWebhookQueue(Engine):
             return WebhookStates(counts, troubled)
 
         return await self._read(job)
+
+    async def account_webhooks(
+        self, account_sid: str, state: str, limit: int = 100
+    ) -> list[QueuedWebhook]:
+        # Pending ones through the pending-only index (a few, however many were delivered);
+        # given-up ones are rare, but have no index of their own: the table is read once.
+        order = "next_attempt_at, id" if state == "pending" else "updated_at DESC, id DESC"
+        query = (
+            "SELECT id, message_sid, kind, "
+            "coalesce(CASE WHEN use_fallback THEN fallback_url END, url), state, attempts, "
+            "last_error, next_attempt_at, updated_at FROM webhooks "
+            f"WHERE state = ? AND account_sid = ? ORDER BY {order} LIMIT ?"
+        )
+
+        def job(db: sqlite3.Connection) -> list[QueuedWebhook]:
+            return [
+                QueuedWebhook(
+                    id=row[0],
+                    message_sid=row[1],
+                    kind=row[2],
+                    url=row[3],
+                    state=row[4],
+                    attempts=row[5],
+                    last_error=row[6],
+                    next_attempt_at=from_micros(row[7]) if row[4] == "pending" else None,
+                    updated_at=EPOCH + timedelta(microseconds=row[8]),
+                )
+                for row in db.execute(query, (state, account_sid, limit))
+            ]
+
+        return await self._read(job)
+
+    async def retry_webhook_now(self, account_sid: str, webhook_id: int, at: datetime) -> bool:
+        def job(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE webhooks SET state = 'pending', next_attempt_at = ?, updated_at = ?, "
+                # A given-up webhook went back to its primary URL (webhook_failed); one from
+                # before destinations were kept (migration 7) gets its destination and token.
+                "destination = CASE WHEN use_fallback THEN destination "
+                "ELSE smsgw_destination(url) END, token = coalesce(token, smsgw_token()) "
+                "WHERE id = ? AND account_sid = ? AND state IN ('pending', 'failed')",
+                (to_micros(at), to_micros(at), webhook_id, account_sid),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(job)
 
     async def _set_webhook(self, webhook_id: int, changes: str, values: tuple[Any, ...]) -> None:
         def job(db: sqlite3.Connection) -> None:

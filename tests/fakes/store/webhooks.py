@@ -15,7 +15,7 @@ from datetime import datetime
 
 from gateway.domain.errors import StoreError
 from gateway.domain.records import NewMessage, Webhook
-from gateway.store import InFlight, WebhookStates, WebhookTrouble
+from gateway.store import InFlight, QueuedWebhook, WebhookStates, WebhookTrouble
 from tests.fakes.store.tables import Tables, WebhookRow
 
 
@@ -108,6 +108,43 @@ class WebhookSide(Tables):
                 for r in troubled[:limit]
             ),
         )
+
+    async def account_webhooks(
+        self, account_sid: str, state: str, limit: int = 100
+    ) -> list[QueuedWebhook]:
+        await self._turn()
+        rows = [
+            r
+            for r in self.webhooks.values()
+            if r.webhook.account_sid == account_sid and r.state == state
+        ]
+        if state == "pending":
+            rows.sort(key=lambda r: (r.next_attempt_at, r.id))
+        else:
+            rows.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
+        return [
+            QueuedWebhook(
+                id=r.id,
+                message_sid=r.webhook.message_sid,
+                kind=r.webhook.kind,
+                url=r.current().target[0],
+                state=r.state,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                next_attempt_at=r.next_attempt_at if r.state == "pending" else None,
+                updated_at=r.updated_at,
+            )
+            for r in rows[:limit]
+        ]
+
+    async def retry_webhook_now(self, account_sid: str, webhook_id: int, at: datetime) -> bool:
+        await self._turn()
+        row = self.webhooks.get(webhook_id)
+        if row is None or row.webhook.account_sid != account_sid or row.state == "delivered":
+            return False
+        row.state, row.next_attempt_at, row.updated_at = "pending", at, at
+        self._commit()
+        return True
 
     # --- the queue ---------------------------------------------------------------------------
 
