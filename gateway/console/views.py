@@ -185,7 +185,8 @@ async def overview(request: web.Request, console: ConsoleParts, session: Session
     ``/smsgw/webhooks.json`` says), and the gateway's health and queue (what ``/healthz``
     says: the whole gateway's, as it says them to anyone)."""
     modems = [_modem_view(modem) for modem in account_modems(console.api, session.account)]
-    webhooks = await console.api.store.webhook_states(session.account)
+    # Pending and given up: what the page shows (the delivered would read every webhook).
+    webhooks = await console.api.store.webhook_states(session.account, delivered=False)
     health: dict[str, Any] | None = None
     if console.observability is not None:
         ok, body = await console.observability.health()

@@ -317,7 +317,12 @@ class Messages(Protocol):
         changed after); ``None``, and nothing written, if there is no such message or it was
         not created with ProvideFeedback=true."""
 
-    async def webhook_states(self, account_sid: str, limit: int = 20) -> WebhookStates: ...
+    async def webhook_states(
+        self, account_sid: str, limit: int = 20, *, delivered: bool = True
+    ) -> WebhookStates:
+        """The account's webhooks by state ("pending", "failed": given up; "delivered" too
+        unless ``delivered`` is false: the only count that reads every webhook ever made),
+        and its ``limit`` troubled ones (tried, not delivered) most recently changed first."""
 
     async def account_webhooks(
         self, account_sid: str, state: str, limit: int = 100

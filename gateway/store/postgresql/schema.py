@@ -270,6 +270,11 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (slot, modem, recipient)
     );
     """,
+    # 2: the SQLite schema's migration 20 (an account's troubled webhooks).
+    """
+    CREATE INDEX webhooks_troubled ON webhooks (account_sid, updated_at, id)
+        WHERE attempts > 0 AND state <> 'delivered';
+    """,
 )
 
 

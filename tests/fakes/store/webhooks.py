@@ -81,12 +81,16 @@ class WebhookSide(Tables):
             use_fallback=False,
         )
 
-    async def webhook_states(self, account_sid: str, limit: int = 20) -> WebhookStates:
+    async def webhook_states(
+        self, account_sid: str, limit: int = 20, *, delivered: bool = True
+    ) -> WebhookStates:
         await self._turn()
         rows = [r for r in self.webhooks.values() if r.webhook.account_sid == account_sid]
         counts = {"pending": 0, "delivered": 0, "failed": 0}
         for row in rows:
             counts[row.state] += 1
+        if not delivered:
+            del counts["delivered"]
         troubled = sorted(
             (r for r in rows if r.attempts > 0 and r.state != "delivered"),
             key=lambda r: (r.updated_at, r.id),

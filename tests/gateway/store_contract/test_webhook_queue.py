@@ -94,6 +94,8 @@ async def test_a_webhook_given_up_leaves_the_queue_and_stops_blocking(store: Sto
     assert await store.next_webhook_at() is None
     states = await store.webhook_states(ACCOUNT)
     assert states.counts == {"pending": 0, "delivered": 1, "failed": 1}
+    cheap = await store.webhook_states(ACCOUNT, delivered=False)  # the delivered not counted
+    assert (cheap.counts, cheap.troubled) == ({"pending": 0, "failed": 1}, states.troubled)
     (trouble,) = states.troubled
     assert (trouble.state, trouble.attempts, trouble.next_attempt_at) == ("failed", 10, None)
     assert trouble.last_error == "ClientConnectorError"
