@@ -7,7 +7,7 @@ from typing import Final
 
 from aiohttp import web
 
-from gateway.console import views
+from gateway.console import compose, conversations, live, views
 from gateway.console.headers import secured
 from gateway.console.parts import CONSOLE, ConsoleParts
 
@@ -17,5 +17,8 @@ PREFIX: Final = "/console"
 def console_app(parts: ConsoleParts) -> web.Application:
     app = web.Application(middlewares=[secured])
     app[CONSOLE] = parts
+    live.register(app)  # before the views: their last route takes every path
+    app.add_routes(compose.routes())
+    app.add_routes(conversations.routes())
     app.add_routes(views.routes())
     return app
