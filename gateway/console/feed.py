@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import itertools
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -42,6 +44,14 @@ HEARTBEAT: Final = 15.0
 # Streams open at once, all sessions together: each holds one of max_concurrent_requests
 # (256 by default), so that open pages never take the API's share.
 MAX_STREAMS: Final = 64
+# The latest events, kept to be sent again to a page that connects: what happened between its
+# rendering and its stream's opening (a compose's redirect, a reply) is not lost; and what a
+# browser missed while it reconnected (after its Last-Event-ID). Applying one twice changes
+# nothing (a status set again, a message already shown), so a page takes the latest
+# REPLAY_WINDOW seconds' on its first connection.
+REPLAY: Final = 256
+REPLAY_WINDOW: Final = 60.0
+REPLAYED: Final = QUEUE_LIMIT // 2  # at most, to one stream as it opens
 # Status changes waiting for the pump: a burst larger than this is not shown live (the pages
 # show it at their next load); the gateway's memory stays bounded whatever the traffic.
 PENDING_LIMIT: Final = 4096
@@ -80,10 +90,20 @@ class Stream:
             self.abort()
 
 
-def event(name: str, data: object) -> bytes:
+def event(number: int, name: str, data: object) -> bytes:
     """One server-sent event (HTML Standard §9.2.6): JSON has no raw newline, so its data is
-    one ``data:`` line."""
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+    one ``data:`` line; its id is what the browser's EventSource sends back as Last-Event-ID
+    when it connects again."""
+    text = json.dumps(data, separators=(",", ":"))
+    return f"id: {number}\nevent: {name}\ndata: {text}\n\n".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    number: int
+    at: float  # time.monotonic()
+    account: str | None  # None: for every account (the queue's counts)
+    chunk: bytes
 
 
 HEARTBEAT_CHUNK: Final = b": heartbeat\n\n"
@@ -101,19 +121,38 @@ class LiveFeed:
         self._last_queue: dict[str, int] | None = None
         self._last_modems: dict[str, list[dict[str, Any]]] = {}  # by account
         self._stopped = False
+        self._numbers = itertools.count(1)
+        self._replay: collections.deque[_Sent] = collections.deque(maxlen=REPLAY)
+        self._monotonic = time.monotonic
         sessions.ended.subscribe(self._session_ended)
 
     # --- the streams -------------------------------------------------------------------------
 
-    def open(self, token: str, account: str, abort: Callable[[], None]) -> Stream | None:
-        """A new stream for a session; ``None`` when too many are open, or at the stop."""
+    def open(
+        self, token: str, account: str, abort: Callable[[], None], after: int | None = None
+    ) -> Stream | None:
+        """A new stream for a session, with the account's latest events (after event
+        ``after``, the browser's Last-Event-ID; else those of the last REPLAY_WINDOW
+        seconds); ``None`` when too many are open, or at the stop."""
         if self._stopped or len(self._streams) >= MAX_STREAMS:
             return None
         stream = Stream(token, account, abort)
+        since = self._monotonic() - REPLAY_WINDOW
+        missed = [
+            sent.chunk
+            for sent in self._replay
+            if sent.account in (None, account)
+            and (sent.number > after if after is not None else sent.at >= since)
+        ]
+        for chunk in missed[-REPLAYED:]:  # the latest: a new stream is never cut at once
+            stream.push(chunk)
         self._streams.add(stream)
-        if self._pump is None or self._pump.done():
-            self._pump = asyncio.get_running_loop().create_task(self._run(), name="console feed")
+        self._start()
         return stream
+
+    def _start(self) -> None:
+        if not self._stopped and (self._pump is None or self._pump.done()):
+            self._pump = asyncio.get_running_loop().create_task(self._run(), name="console feed")
 
     def close(self, stream: Stream) -> None:
         stream.end()
@@ -144,15 +183,18 @@ class LiveFeed:
     def status_changed(self, sid: str, status: Status) -> None:
         """A message's status changed (the dispatcher's announcement): its account's pages
         hear of it once the pump has read it."""
-        if not self._streams or len(self._pending) >= PENDING_LIMIT:
+        # Kept while someone is signed in, streams open or not: a page between two (a form's
+        # redirect) gets what it missed (the replay).
+        if len(self._sessions) == 0 or len(self._pending) >= PENDING_LIMIT:
             return
         self._pending.append((sid, status))
         self._wake.set()
+        self._start()
 
     def received(self, message: Message) -> None:
         """An inbound message was committed (the receiver's announcement)."""
-        if self._streams:
-            self._send(message.account_sid, event("message", message_event(message)))
+        if len(self._sessions) > 0:
+            self._send(message.account_sid, "message", message_event(message))
 
     def attach(self, handle: ModemHandle) -> None:
         """Follow a modem's state (at start, and a modem a reload added or reopened)."""
@@ -163,7 +205,7 @@ class LiveFeed:
             modems = [modem_event(modem) for modem in account_modems(self._api, account)]
             if modems != self._last_modems.get(account):
                 self._last_modems[account] = modems
-                self._send(account, event("modems", modems))
+                self._send(account, "modems", modems)
 
     # --- the pump ----------------------------------------------------------------------------
 
@@ -187,18 +229,17 @@ class LiveFeed:
         changed = bool(self._pending)
         while self._pending:
             sid, _status = self._pending.popleft()
-            for account in {stream.account for stream in self._streams}:
+            for account in self._sessions.accounts():
                 # Which account it is: the one whose lookup finds it (another's is None).
                 message = await self._api.store.get_message(account, sid)
                 if message is not None:
-                    self._send(account, event("message", message_event(message)))
+                    self._send(account, "message", message_event(message))
                     break
-        if changed and self._queue_counts is not None and self._streams:
+        if changed and self._queue_counts is not None:
             counts = await self._queue_counts.queue_counts()
             if counts != self._last_queue:
                 self._last_queue = counts
-                for stream in tuple(self._streams):
-                    stream.push(event("queue", counts))
+                self._send(None, "queue", counts)
 
     def _beat(self) -> None:
         """A heartbeat for each stream; the ones whose session has expired since end, and
@@ -210,9 +251,13 @@ class LiveFeed:
                 stream.push(HEARTBEAT_CHUNK)
         self._modems_changed()
 
-    def _send(self, account: str, chunk: bytes) -> None:
+    def _send(self, account: str | None, name: str, data: object) -> None:
+        """An event to the streams of ``account`` (``None``: every one), kept for replay."""
+        number = next(self._numbers)
+        chunk = event(number, name, data)
+        self._replay.append(_Sent(number, self._monotonic(), account, chunk))
         for stream in tuple(self._streams):
-            if stream.account != account:
+            if account is not None and stream.account != account:
                 continue
             if self._sessions.alive(stream.token):
                 stream.push(chunk)

@@ -31,8 +31,12 @@ async def events(
     request: web.Request, console: ConsoleParts, session: Session
 ) -> web.StreamResponse:
     transport = request.transport
+    last = request.headers.get("Last-Event-ID", "")  # a reconnection: what it saw last
     stream = console.live.open(
-        session.token, session.account, transport.abort if transport else lambda: None
+        session.token,
+        session.account,
+        transport.abort if transport else lambda: None,
+        int(last) if last.isdigit() and len(last) < 19 else None,
     )
     if stream is None:
         return error_page(503, "Too many live pages are open; this one is not updated live.")

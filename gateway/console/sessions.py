@@ -83,6 +83,11 @@ class Sessions:
         session = self._sessions.get(token)
         return session is not None and not self._expired(session, self._clock())
 
+    def accounts(self) -> set[str]:
+        """The accounts signed in now (their live updates are kept while they are)."""
+        now = self._clock()
+        return {s.account for s in self._sessions.values() if not self._expired(s, now)}
+
     def end(self, token: str) -> None:
         if self._sessions.pop(token, None) is not None:
             self.ended.announce(token)

@@ -6,6 +6,7 @@ not read; compose's errors next to their fields and its preview, the figures of
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from gateway.cli import main
 from gateway.console.feed import QUEUE_LIMIT
 from gateway.console.sessions import COOKIE, IDLE_EXPIRY
 from gateway.domain.models import Status
-from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, OTHER_ACCOUNT, Inbox, Statuses
+from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, OTHER_ACCOUNT, WAIT, Inbox, Statuses
 from tests.gateway.test_console_http import (
     HANDSET,
     Console,
@@ -32,6 +33,7 @@ __all__ = ["console"]  # the fixture, shared with the first slice's tests
 
 @dataclass
 class Event:
+    number: int | None  # its id
     name: str
     data: dict[str, object] | list[dict[str, object]]
 
@@ -45,7 +47,7 @@ class Events:
 
     async def next(self) -> Event | None:
         """The next event (comments kept aside); ``None``: the stream ended."""
-        name, data = "message", ""
+        name, data, number = "message", "", None
         while True:
             raw = await self.reply.content.readline()
             if not raw:
@@ -53,20 +55,27 @@ class Events:
             line = raw.decode().rstrip("\n")
             if line == "":
                 if data:
-                    return Event(name, json.loads(data))
+                    return Event(number, name, json.loads(data))
                 continue
             field, _, value = line.partition(":")
             value = value.removeprefix(" ")
             if field == "":
                 self.comments.append(value)
+            elif field == "id":
+                number = int(value)
             elif field == "event":
                 name = value
             elif field == "data":
                 data += value
 
-    async def until(self, name: str, check: object = None, **match: object) -> list[Event]:
-        """Every event up to the first ``name`` event whose data has ``match``'s values."""
+    async def until(self, name: str, **match: object) -> list[Event]:
+        """Every event up to the first ``name`` event whose data has ``match``'s values (the
+        bound: a stream kept open by its heartbeats would wait for ever)."""
         seen: list[Event] = []
+        async with asyncio.timeout(WAIT):
+            return await self._until(seen, name, match)
+
+    async def _until(self, seen: list[Event], name: str, match: dict[str, object]) -> list[Event]:
         while (event := await self.next()) is not None:
             seen.append(event)
             data = event.data
@@ -349,3 +358,28 @@ async def test_a_reply_from_the_conversation_is_sent(console: Console) -> None:
     async with console.http.post(path, data=form) as reply:
         assert reply.status == 400
         assert "Message body is required. (error 21602)" in await reply.text()
+
+
+async def test_a_stream_opened_late_gets_what_it_missed(console: Console) -> None:
+    """A page rendered, then its stream opened: what happened between is sent on opening
+    (a compose's redirect races its message's first changes); a browser that connects again
+    gets what came after the last event it saw (Last-Event-ID)."""
+    await console.sign_in()
+    statuses = Statuses(console.gateway)
+    sid = await send(console, ACCOUNT, HANDSET, "before the page listened")
+    await statuses.reached(sid, Status.DELIVERED)
+    async with await opened(console) as reply:
+        await Events(reply).until("message", sid=sid, status="delivered")
+    async with console.http.get("/console/events") as reply:
+        raw = b""
+        async with asyncio.timeout(WAIT):
+            while b"delivered" not in raw:
+                raw += await reply.content.readline()
+        numbers = [int(n) for n in re.findall(rb"^id: (\d+)$", raw, re.M)]
+    later = await send(console, ACCOUNT, HANDSET, "while it reconnected")
+    await statuses.reached(later, Status.DELIVERED)
+    headers = {"Last-Event-ID": str(max(numbers))}
+    async with console.http.get("/console/events", headers=headers) as reply:
+        stream = Events(reply)
+        missed = await stream.until("message", sid=later, status="delivered")
+        assert all(e.number is not None and e.number > max(numbers) for e in missed)
