@@ -383,3 +383,23 @@ async def test_a_stream_opened_late_gets_what_it_missed(console: Console) -> Non
         stream = Events(reply)
         missed = await stream.until("message", sid=later, status="delivered")
         assert all(e.number is not None and e.number > max(numbers) for e in missed)
+
+
+async def test_the_chart_counts_the_accounts_messages_per_minute(console: Console) -> None:
+    statuses = Statuses(console.gateway)
+    inbox = Inbox(console.gateway)
+    for body in ("one", "two"):
+        await statuses.final(await send(console, ACCOUNT, HANDSET, body))
+    await statuses.final(await send(console, OTHER_ACCOUNT, HANDSET, "carol's"), OTHER_ACCOUNT)
+    console.gateway.modems.network.inject(BOB, HANDSET, "in")
+    await inbox.wait()
+    async with console.http.get("/console/chart.svg", allow_redirects=False) as reply:
+        assert reply.status == 303  # not signed in
+    await console.sign_in()
+    async with console.http.get("/console/chart.svg") as reply:
+        assert reply.status == 200 and reply.content_type == "image/svg+xml"
+        assert_secured(reply)
+        svg = await reply.text()
+    assert "3 in all, at most 3 in a minute</title>" in svg  # the test's clock stands still
+    assert svg.count("<rect") == 1
+    assert 'alt="A bar chart' in await console.page("/console/")

@@ -69,10 +69,24 @@
     thread.lastElementChild.scrollIntoView({ block: "end" });
   }
 
+  // The overview's chart (an SVG the server draws): drawn again as messages come, at most
+  // every few seconds, however many come.
+  const CHART_EVERY_MS = 5000;
+  let chartDue = null;
+  function chart() {
+    const image = document.getElementById("per-minute-chart");
+    if (!image || chartDue) return;
+    chartDue = setTimeout(function () {
+      chartDue = null;
+      image.src = "/console/chart.svg?at=" + Date.now();
+    }, CHART_EVERY_MS);
+  }
+
   source.addEventListener("message", function (e) {
     const m = JSON.parse(e.data);
     messagePage(m);
     conversation(m);
+    chart();
   });
 
   source.addEventListener("queue", function (e) {
