@@ -85,6 +85,7 @@ async def script(request: web.Request) -> web.StreamResponse:
 
 CHART_HOURS: Final = 3
 _LEFT, _RIGHT, _TOP, _BOTTOM, _WIDTH, _HEIGHT = 44, 752, 12, 132, 760, 156
+_TEXT: Final = 'font-size="12" font-family="sans-serif" fill="#1b1f24"'  # as console.css's
 
 
 @signed_in
@@ -114,10 +115,8 @@ def chart_svg(counts: dict[datetime, int], start: datetime, minutes: int) -> str
         f"{start + timedelta(minutes=minutes - 1):%H:%M} UTC: {total} in all, "
         f"at most {peak} in a minute</title>",
         f'<line x1="{_LEFT}" y1="{_BOTTOM}" x2="{_RIGHT}" y2="{_BOTTOM}" stroke="#4a5361"/>',
-        f'<text x="{_LEFT - 6}" y="{_TOP + 10}" text-anchor="end" font-size="12" '
-        f'fill="#1b1f24">{peak}</text>',
-        f'<text x="{_LEFT - 6}" y="{_BOTTOM}" text-anchor="end" font-size="12" '
-        f'fill="#1b1f24">0</text>',
+        f'<text x="{_LEFT - 6}" y="{_TOP + 10}" text-anchor="end" {_TEXT}>{peak}</text>',
+        f'<text x="{_LEFT - 6}" y="{_BOTTOM}" text-anchor="end" {_TEXT}>0</text>',
     ]
     for minute in range(minutes):
         at = start + timedelta(minutes=minute)
@@ -131,8 +130,8 @@ def chart_svg(counts: dict[datetime, int], start: datetime, minutes: int) -> str
             )
         if at.minute == 0:
             shapes.append(
-                f'<text x="{x:.1f}" y="{_HEIGHT - 6}" text-anchor="middle" font-size="12" '
-                f'fill="#1b1f24">{at:%H:%M}</text>'
+                f'<text x="{x:.1f}" y="{_HEIGHT - 6}" text-anchor="middle" {_TEXT}>'
+                f"{at:%H:%M}</text>"
             )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {_HEIGHT}" '

@@ -141,3 +141,31 @@ async def test_an_inbound_sms_appears_live_and_a_reply_is_sent(
     await watched.fits()
     await page.screenshot(path=tmp_path / "replied.png", full_page=True)
     assert watched.refused == [] and watched.dialogs == []
+
+
+async def test_the_overview_follows_the_modems_and_the_queue(
+    browser: Browser, console_rig: Rig, tmp_path: Path
+) -> None:
+    watched = await open_page(browser, DESKTOP)
+    page = watched.page
+    await sign_in(watched, console_rig)
+    await live(page)
+    await mark(page)
+    alice = page.locator('article.modem[data-modem="alice"]')
+    await expect(alice.locator("h3 .state")).to_have_text("ready")
+    console_rig.alice.set_registration(0)  # TS 27.007 §7.2: not registered, not searching
+    await expect(alice.locator("h3 .state")).to_have_text("no_service")
+    await expect(alice.locator("h3 .state")).to_have_class("state bad")
+    await expect(alice.locator('[data-field="registration"]')).to_contain_text("not registered")
+    console_rig.alice.set_registration(1)
+    await expect(alice.locator("h3 .state")).to_have_text("ready")
+    console_rig.alice.faults.hold_submit = True  # the part waits on the air: "sending"
+    sid = await console_rig.send(body="held")
+    sending = page.locator("#queue-counts div", has=page.locator("dt", has_text="sending"))
+    await expect(sending.locator("dd")).to_have_text("1")
+    await page.screenshot(path=tmp_path / "overview-sending.png", full_page=True)
+    console_rig.alice.release_submit()
+    await console_rig.final(sid)
+    await expect(sending.locator("dd")).to_have_text("0")
+    await not_reloaded(page)
+    assert watched.refused == [] and watched.dialogs == []
