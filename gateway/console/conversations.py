@@ -38,7 +38,11 @@ class Thread:
 
     @property
     def path(self) -> str:
-        return f"/console/conversations/{quote(self.ours, safe='+')}/{quote(self.theirs, safe='+')}"
+        return thread_path(self.ours, self.theirs)
+
+
+def thread_path(ours: str, theirs: str) -> str:
+    return f"/console/conversations/{quote(ours, safe='+')}/{quote(theirs, safe='+')}"
 
 
 def pair(message: Message) -> tuple[str, str] | None:
@@ -100,7 +104,13 @@ async def _page(
 ) -> web.Response:
     messages = await _thread(console, session, ours, theirs)
     context = _context(
-        session, ours=ours, theirs=theirs, messages=messages, body=body, errors=errors or {}
+        session,
+        ours=ours,
+        theirs=theirs,
+        path=thread_path(ours, theirs),
+        messages=messages,
+        body=body,
+        errors=errors or {},
     )
     return render("conversation.html", context, status)
 
@@ -131,7 +141,7 @@ async def reply(request: web.Request, console: ConsoleParts, session: Session) -
         return await _page(
             console, session, ours, theirs, body=body, errors={"body": text}, status=400
         )
-    return _see_other(f"/console/conversations/{quote(ours, safe='+')}/{quote(theirs, safe='+')}")
+    return _see_other(thread_path(ours, theirs))
 
 
 def routes() -> list[web.RouteDef]:

@@ -220,10 +220,12 @@ class LiveFeed:
             self._wake.clear()
             try:
                 await self._statuses()
+                if not woken:
+                    self._beat()
             except StoreError as exc:
                 log.warning("console: live updates skip a status change: %s", exc)
-            if not woken:
-                self._beat()
+            except Exception:  # a fault of ours: logged, and the pages go on being fed
+                log.exception("console: the live updates failed")
 
     async def _statuses(self) -> None:
         changed = bool(self._pending)
