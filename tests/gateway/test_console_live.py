@@ -16,7 +16,7 @@ import pytest
 from yarl import URL
 
 from gateway.cli import main
-from gateway.console.feed import QUEUE_LIMIT
+from gateway.console.feed import MAX_STREAMS, QUEUE_LIMIT
 from gateway.console.sessions import COOKIE, IDLE_EXPIRY
 from gateway.domain.models import Status
 from tests.gateway.gateway_rig import ACCOUNT, ALICE, BOB, OTHER_ACCOUNT, WAIT, Inbox, Statuses
@@ -403,3 +403,21 @@ async def test_the_chart_counts_the_accounts_messages_per_minute(console: Consol
     assert "3 in all, at most 3 in a minute</title>" in svg  # the test's clock stands still
     assert svg.count("<rect") == 1
     assert 'alt="A bar chart' in await console.page("/console/")
+
+
+async def test_streams_beyond_the_limit_are_refused_with_a_page(console: Console) -> None:
+    await console.sign_in()
+    assert console.gateway.console is not None
+    live = console.gateway.console.live
+    cookie = console.http.cookie_jar.filter_cookies(URL(console.gateway.base_url + "/console/"))
+    token = cookie[COOKIE].value
+    held = [live.open(token, ACCOUNT.sid, lambda: None) for _ in range(MAX_STREAMS)]
+    async with console.http.get("/console/events") as reply:
+        assert reply.status == 503
+        assert "Too many live pages are open" in await reply.text()
+        assert_secured(reply)
+    for stream in held:
+        assert stream is not None
+        live.close(stream)
+    async with await opened(console):
+        assert len(live) == 1
