@@ -323,7 +323,9 @@ async def test_every_new_form_needs_its_csrf_token(console: Console) -> None:
 
 async def test_conversations_are_threads_newest_first(console: Console) -> None:
     inbox = Inbox(console.gateway)
-    await send(console, ACCOUNT, HANDSET, "first to the handset")
+    statuses = Statuses(console.gateway)
+    await statuses.final(await send(console, ACCOUNT, HANDSET, "first to the handset"))
+    console.clock.advance(60)  # the list's order is DateSent's
     console.gateway.modems.network.inject(BOB, "+447700900999", "from another handset")
     await inbox.wait()
     await send(console, OTHER_ACCOUNT, HANDSET, "carol's")
