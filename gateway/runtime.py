@@ -206,6 +206,11 @@ class Gateway:
                 wake_webhooks=self.webhooks.wake,
             )
             mounts[CONSOLE_PREFIX] = console_app(self.console)
+            # The console's open pages hear what the flows announce (gateway.console.feed).
+            self.dispatcher.on_status(self.console.live.status_changed)
+            self.inbound.on_message(self.console.live.received)
+            for handle in self.modems.handles.values():
+                self.console.live.attach(handle)
         self.app = create_app(
             api_parts, config.max_request_bytes, self.request_limits, self.observability, mounts
         )
@@ -438,6 +443,8 @@ class Gateway:
         handle.start(self.tasks)
         self.dispatcher.attach(handle)
         self.services.attach(handle)
+        if self.console is not None:
+            self.console.live.attach(handle)
 
     async def _retire(self, old: ModemHandle, *, then: ModemHandle | None = None) -> None:
         """Stop a modem a reload took out, as a stop does: its part on the air, and what it

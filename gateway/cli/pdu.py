@@ -29,6 +29,7 @@ from drivers.codec import (
 )
 from gateway.cli.common import EXIT_USAGE, Parser, UsageError, to_jsonable
 from gateway.domain.delivery import error_code, message_status
+from gateway.domain.sizing import UNIT_NAMES, plan_summary
 
 # Twilio's limit on a message body (Message resource, Body parameter), counted in characters.
 MAX_BODY_CHARS: Final = 1600
@@ -45,12 +46,6 @@ _TAGS: Final[dict[type, str]] = {
     PortAddressing: "port_addressing",
     NationalLanguageShift: "national_language_shift",
     UnknownElement: "unknown",
-}
-
-_UNIT_NAMES: Final = {
-    Alphabet.GSM7: "septets",
-    Alphabet.UCS2: "UCS-2 units",
-    Alphabet.DATA8: "octets",
 }
 
 
@@ -180,25 +175,10 @@ def _encode(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     """Show how a message would be sent: alphabet, number of segments, and room left."""
     plan = _plan(args)
-    unit = _UNIT_NAMES[plan.alphabet]
+    unit = UNIT_NAMES[plan.alphabet]
     last = plan.segments[-1]
     if args.json:
-        _print_json(
-            {
-                "encoding": plan.alphabet.value,
-                "segments": plan.num_segments,
-                "units": unit,
-                "characters_left": last.left,
-                "smart_encoded": plan.text != args.body,
-                "text": plan.text,
-                "locking_shift": LANGUAGE_NAMES.get(plan.locking_shift),
-                "single_shift": LANGUAGE_NAMES.get(plan.single_shift),
-                "parts": [
-                    {"used": segment.units, "capacity": segment.capacity, "left": segment.left}
-                    for segment in plan.segments
-                ],
-            }
-        )
+        _print_json(plan_summary(plan, args.body))
         return 0
     print(f"encoding: {plan.alphabet.value}")
     if plan.locking_shift or plan.single_shift:

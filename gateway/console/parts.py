@@ -11,6 +11,7 @@ from aiohttp import web
 
 from gateway.api.keys import ApiParts
 from gateway.api.observability import Observability
+from gateway.console.feed import LiveFeed
 from gateway.console.guards import SignInThrottle
 from gateway.console.sessions import Sessions
 from gateway.store import Audit
@@ -30,10 +31,13 @@ class ConsoleParts:
     wake_webhooks: Callable[[], None] = lambda: None
     sessions: Sessions = field(init=False)
     throttle: SignInThrottle = field(init=False)
+    live: LiveFeed = field(init=False)  # what the open pages hear (gateway.console.live)
 
     def __post_init__(self) -> None:
         self.sessions = Sessions(self.clock)
         self.throttle = SignInThrottle(self.clock)
+        store = self.observability.store if self.observability is not None else None
+        self.live = LiveFeed(self.api, self.sessions, store)
 
 
 CONSOLE: Final = web.AppKey("console", ConsoleParts)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from gateway.listeners import Listeners
+
 IDLE_EXPIRY: Final = timedelta(minutes=30)
 ABSOLUTE_EXPIRY: Final = timedelta(hours=12)
 COOKIE: Final = "smsgw_console"
@@ -37,6 +39,9 @@ class Sessions:
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
         self._sessions: dict[str, Session] = {}
+        # Told each token signed out or found ended: its live stream ends with it
+        # (gateway.console.live).
+        self.ended: Listeners[[str]] = Listeners("a console session's end")
 
     def start(self, account: str, username: str, credentials: bytes) -> Session:
         now = self._clock()
@@ -66,13 +71,26 @@ class Sessions:
             return None
         now = self._clock()
         if self._expired(session, now):
-            del self._sessions[token]
+            self.end(token)
             return None
         session.seen = now
         return session
 
+    def alive(self, token: str) -> bool:
+        """Whether ``token``'s session is alive, without counting this as its activity: an
+        open page's live stream is not the operator at work, so it never keeps a session
+        from its idle expiry."""
+        session = self._sessions.get(token)
+        return session is not None and not self._expired(session, self._clock())
+
+    def accounts(self) -> set[str]:
+        """The accounts signed in now (their live updates are kept while they are)."""
+        now = self._clock()
+        return {s.account for s in self._sessions.values() if not self._expired(s, now)}
+
     def end(self, token: str) -> None:
-        self._sessions.pop(token, None)
+        if self._sessions.pop(token, None) is not None:
+            self.ended.announce(token)
 
     def __len__(self) -> int:
         return len(self._sessions)

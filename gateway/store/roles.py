@@ -297,6 +297,11 @@ class Messages(Protocol):
 
     async def count_messages(self) -> int: ...
 
+    async def messages_per_minute(self, account_sid: str, since: datetime) -> dict[datetime, int]:
+        """The account's messages sent or received (by their DateSent) from ``since`` on,
+        counted by minute (UTC, each by its first instant); a minute with none is left out
+        (the console's chart: gateway.console.live)."""
+
     async def redact(self, account_sid: str, sid: str, at: datetime) -> Message | None:
         """Remove the text of a (final) message from everything that kept it (the message,
         its parts' PDUs, the parts it was received in, its webhooks); ``None`` if no such

@@ -73,6 +73,8 @@ async def test_every_console_page_passes_axe(
         "message-out": f"/console/messages/{outbound}",
         "webhooks": "/console/webhooks",
         "numbers": "/console/numbers",
+        "compose": "/console/compose",
+        "conversations": "/console/conversations",
         "refused": f"/console/messages/{'SM' + '0' * 32}",
     }
     for name, path in pages.items():
@@ -80,6 +82,13 @@ async def test_every_console_page_passes_axe(
         found += await violations(page)
         await watched.fits()  # and nothing wider than a phone's screen
         await page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
+    # A thread, with its reply box: the first of the conversations.
+    await page.goto(f"{base}/console/conversations")
+    async with page.expect_navigation():
+        await page.locator("ul.threads a").first.click()
+    found += await violations(page)
+    await watched.fits()
+    await page.screenshot(path=tmp_path / "conversation.png", full_page=True)
     # A form refused: the sign-in's error, shown to a screen reader too.
     await page.goto(f"{base}/console/")
     await page.get_by_role("button", name="Sign out").click()

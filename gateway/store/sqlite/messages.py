@@ -17,6 +17,8 @@ from gateway.store.sqlite.listing import read_page
 from gateway.store.sqlite.rows import EPOCH, MESSAGE_COLUMNS, load_message, message_row, to_micros
 from gateway.store.sqlite.transitions import application_of, apply
 
+_MINUTE_MICROS = 60_000_000
+
 
 class SqliteMessages(Engine):
     """:class:`gateway.store.Messages`."""
@@ -38,6 +40,18 @@ class SqliteMessages(Engine):
         def job(db: sqlite3.Connection) -> int:
             count: int = db.execute("SELECT count(*) FROM messages").fetchone()[0]
             return count
+
+        return await self._read(job)
+
+    async def messages_per_minute(self, account_sid: str, since: datetime) -> dict[datetime, int]:
+        def job(db: sqlite3.Connection) -> dict[datetime, int]:
+            # A range of messages_by_date_sent (account_sid, date_sent): no table scan.
+            rows = db.execute(
+                "SELECT date_sent / ?, count(*) FROM messages "
+                "WHERE account_sid = ? AND date_sent >= ? GROUP BY 1",
+                (_MINUTE_MICROS, account_sid, to_micros(since)),
+            ).fetchall()
+            return {EPOCH + timedelta(minutes=minute): count for minute, count in rows}
 
         return await self._read(job)
 

@@ -16,6 +16,7 @@ committed, not only what a component said.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -59,6 +60,15 @@ class MemoryStore(OutboundSide, InboundSide, WebhookSide):
     async def count_messages(self) -> int:
         await self._turn()
         return len(self.messages)
+
+    async def messages_per_minute(self, account_sid: str, since: datetime) -> dict[datetime, int]:
+        await self._turn()
+        counts: Counter[datetime] = Counter()
+        for row in self.messages.values():
+            sent = row.message.date_sent
+            if row.message.account_sid == account_sid and sent is not None and sent >= since:
+                counts[sent.replace(second=0, microsecond=0)] += 1
+        return dict(counts)
 
     async def redact(self, account_sid: str, sid: str, at: datetime) -> Message | None:
         await self._turn()
