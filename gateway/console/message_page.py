@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from drivers.codec import Deliver, PduError, StatusReport, Submit, decode, interpret_status
 from gateway.domain.destinations import destination
@@ -148,8 +149,10 @@ def timeline(message: Message, trail: MessageTrail | None) -> list[Event]:
       message turned sending); "part N sent" at each part's ``sent_at``; "sent" at
       ``date_sent``; "part N: <delivery>" at each part's ``reported_at`` (its latest report);
     - inbound: "part N received" at each part's ``received_at``; "received" at ``date_sent``;
-    - a final status reached by no event above (delivered, undelivered, failed, canceled,
-      expired: failed with 30001...) at ``date_updated``, the time of the last change.
+    - "delivered" or "undelivered" at the latest part's ``reported_at`` (the report that
+      settled it: gateway.domain.lifecycle); failed or canceled (expired is failed, 30001) at
+      ``date_updated``, the time of the last change (a redaction since moves it: the store
+      keeps no other time for them).
     """
     events = [Event(message.date_created, "created", _created(message))]
     parts = trail.parts if trail is not None else ()
@@ -170,16 +173,18 @@ def timeline(message: Message, trail: MessageTrail | None) -> list[Event]:
             events.append(
                 Event(part.reported_at, f"part {part.sequence}: {part.delivery}", _tp_st(part))
             )
-    shown = {event.what for event in events}
-    if message.status in _ENDED_BY_UPDATE and message.status.value not in shown:
+    if message.status in _ENDED_LATER:
+        reported = [part.reported_at for part in parts if part.reported_at is not None]
+        settled = max(reported) if message.status in _SETTLED and reported else None
         error = f"error {message.error_code}" if message.error_code is not None else ""
-        events.append(Event(message.date_updated, message.status.value, error))
+        events.append(Event(settled or message.date_updated, message.status.value, error))
     return sorted(events, key=lambda event: event.at)  # stable: ties keep the order above
 
 
-# Final statuses whose moment is the message's last change (date_updated); "sent" and
-# "received" have their own (date_sent).
-_ENDED_BY_UPDATE = frozenset({Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED})
+# The statuses that end a message after (or instead of) its DateSent, which "sent" and
+# "received" have; the first two by a delivery report.
+_SETTLED: Final = frozenset({Status.DELIVERED, Status.UNDELIVERED})
+_ENDED_LATER: Final = _SETTLED | {Status.FAILED, Status.CANCELED}
 
 
 def _created(message: Message) -> str:
