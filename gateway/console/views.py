@@ -18,15 +18,17 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 
 from drivers import rssi_dbm
-from gateway.api import page_tokens
+from gateway.api import forms, page_tokens
 from gateway.api.handlers.smsgw import account_modems
 from gateway.api.page_tokens import MessageToken
+from gateway.console import message_page
 from gateway.console.guards import CSRF_FIELD, csrf_ok
 from gateway.console.headers import NOT_FOUND, error_page
 from gateway.console.offers import actions_of
 from gateway.console.parts import CONSOLE, ConsoleParts
 from gateway.console.rendering import BARS, bars, render
 from gateway.console.sessions import COOKIE, Session
+from gateway.domain.errors import ApiError
 from gateway.domain.models import ERROR_MESSAGES, Status, is_sid
 from gateway.store import ListPosition, MessageQuery, PageCursor
 
@@ -247,6 +249,13 @@ def _registration(network: dict[str, Any] | None) -> str:
 # The direction filter's choices: what a person asks ("in", "out"), as MessageQuery.inbound.
 _DIRECTIONS: Final = {"": None, "inbound": True, "outbound": False}
 STATUSES: Final = tuple(status.value for status in Status)
+# The date filters (the form's names) as the API's DateSent filters (its query's keys), which
+# read them: the day itself; on or before (DateSent<=); on or after (DateSent>=).
+_DATE_FILTERS: Final = {
+    "sent_on": ("DateSent", "Sent on"),
+    "sent_before": ("DateSent<", "Sent up to"),
+    "sent_after": ("DateSent>", "Sent from"),
+}
 
 
 @signed_in
@@ -259,7 +268,16 @@ async def messages(request: web.Request, console: ConsoleParts, session: Session
         "from": query.get("from", "").strip(),
         "status": query.get("status", ""),
         "direction": query.get("direction", ""),
+        **{name: query.get(name, "").strip() for name in _DATE_FILTERS},
     }
+    dates = {key: filters[name] for name, (key, _) in _DATE_FILTERS.items() if filters[name]}
+    for name, (key, label) in _DATE_FILTERS.items():
+        try:
+            # The API's own reading of DateSent, DateSent< and DateSent> (gateway.api.forms).
+            forms.date_sent({key: dates[key]} if key in dates else {})
+        except ApiError:
+            return error_page(400, f"{label}: {filters[name]!r} is not a date such as 2024-05-31.")
+    sent_on, sent_before, sent_after = forms.date_sent(dates)
     if filters["status"] and filters["status"] not in STATUSES:
         return error_page(400, f"There is no status {filters['status']!r}.")
     if filters["direction"] not in _DIRECTIONS:
@@ -281,6 +299,9 @@ async def messages(request: web.Request, console: ConsoleParts, session: Session
         cursor=cursor if isinstance(cursor, PageCursor) else None,
         status=Status(filters["status"]) if filters["status"] else None,
         inbound=_DIRECTIONS[filters["direction"]],
+        sent_on=sent_on,
+        sent_at_or_before=sent_before,
+        sent_at_or_after=sent_after,
     )
     found = await console.api.store.list_messages(session.account, message_query)
     if found is None:
@@ -323,8 +344,10 @@ async def message(request: web.Request, console: ConsoleParts, session: Session)
         message=found,
         error_text=error_text,
         actions=actions_of(found),
-        parts=trail.parts if trail is not None else (),
-        received=trail.received if trail is not None else (),
+        timeline=message_page.timeline(found, trail),
+        parts=message_page.part_views(trail.parts) if trail is not None else (),
+        received=message_page.received_views(trail.received_parts) if trail is not None else (),
+        webhooks=message_page.webhook_views(trail.webhook_trails) if trail is not None else (),
     )
     return render("message.html", context)
 

@@ -25,7 +25,9 @@ from gateway.store.queries import (
     PartsSent,
     PartTrail,
     QueuedWebhook,
+    ReceivedPart,
     WebhookStates,
+    WebhookTrail,
     WebhookTrouble,
 )
 from gateway.store.roles import (
@@ -68,6 +70,7 @@ __all__ = [
     "QueueCounts",
     "QueueHealth",
     "QueuedWebhook",
+    "ReceivedPart",
     "ReportWaits",
     "Retention",
     "RoutingQueue",
@@ -75,6 +78,7 @@ __all__ = [
     "Store",
     "WebhookQueue",
     "WebhookStates",
+    "WebhookTrail",
     "WebhookTrouble",
 ]
 

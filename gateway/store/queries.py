@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from gateway.domain.attempt_log import WebhookAttempt
 from gateway.domain.models import Message, Segment, Status
 from gateway.domain.records import Webhook
 
@@ -148,6 +149,7 @@ class QueuedWebhook:
     last_error: str | None
     next_attempt_at: datetime | None  # None once given up
     updated_at: datetime
+    attempt_log: tuple[WebhookAttempt, ...] = ()  # its last attempts, oldest first
 
 
 # --- what the store keeps of one message (Store.message_trail; issue 15, step 5) --------------
@@ -163,6 +165,34 @@ class PartTrail:
     sent_at: datetime | None
     delivery: str | None  # what its latest status report said (gateway.domain.delivery)
     report_status: int | None  # that report's TP-ST
+    # When a worker took it to send (its message turned "sending" at the first part's).
+    claimed_at: datetime | None = None
+    reported_at: datetime | None = None  # when its latest status report came
+    done_date: str | None = None  # that report's TP-DT, YYMMDDhhmm in the SC's time
+    error_code: int | None = None  # Twilio's, for a part undelivered
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedPart:
+    """An inbound part a message was made of, as kept (:meth:`Store.message_trail`)."""
+
+    sequence: int
+    text: str
+    pdu: str  # empty once the message's text is no longer kept
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTrail:
+    """A webhook of one message with where it stands (:meth:`Store.message_trail`)."""
+
+    webhook: Webhook
+    state: str  # "pending", "delivered" or "failed" (given up)
+    last_error: str | None
+    next_attempt_at: datetime | None  # None once delivered or given up
+    created_at: datetime
+    updated_at: datetime
+    attempt_log: tuple[WebhookAttempt, ...]  # its last attempts, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,3 +204,6 @@ class MessageTrail:
     parts: tuple[PartTrail, ...]  # an outbound message's parts, in sequence
     webhooks: tuple[Webhook, ...]  # queued, delivered or given up, oldest first
     received: tuple[str, ...]  # an inbound message's parts' text, as kept, in sequence
+    # The same webhooks, each with its state and its last attempts (the console's page).
+    webhook_trails: tuple[WebhookTrail, ...] = ()
+    received_parts: tuple[ReceivedPart, ...] = ()  # an inbound message's parts, in sequence

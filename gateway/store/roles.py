@@ -263,14 +263,23 @@ class WebhookQueue(Protocol):
         (a destination with no room left counts once a request to it ends)."""
 
     async def webhook_delivered(
-        self, webhook_id: int, at: datetime, replies: Sequence[NewMessage] = ()
+        self,
+        webhook_id: int,
+        at: datetime,
+        replies: Sequence[NewMessage] = (),
+        *,
+        outcome: str = "delivered",
     ) -> None:
         """The receiver took the webhook; ``replies`` (its TwiML's messages) are committed in
-        the same transaction, so a restart neither loses them nor sends them twice."""
+        the same transaction, so a restart neither loses them nor sends them twice.
+
+        This and each outcome below add the attempt (its time, ``outcome`` or ``error``, and the
+        URL it went to) to the webhook's log of its last ones
+        (:mod:`gateway.domain.attempt_log`), in the same write."""
 
     async def webhook_fallback(self, webhook_id: int, error: str, at: datetime) -> None:
         """The primary URL failed: the fallback URL is next, due now, once its destination
-        has room (the failure is not yet an attempt: that takes both URLs)."""
+        has room (the failure is not yet an attempt: that takes both URLs; its log has it)."""
 
     async def webhook_retry(
         self, webhook_id: int, attempts: int, next_attempt: datetime, error: str, at: datetime

@@ -283,7 +283,9 @@ class WebhookSender:
         if queue is not None:
             answered = await twiml_replies(webhook, outcome, url, self.request)
             replies = queue.prepare(webhook, answered) if answered else []
-        await self.store.webhook_delivered(webhook.id, self.clock(), replies)
+        await self.store.webhook_delivered(
+            webhook.id, self.clock(), replies, outcome=f"HTTP {outcome.status}"
+        )
         self.metrics.webhooks_delivered += 1
         log.info(
             "%s: %s delivered to %s (attempt %d)",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, ViewportSize
 
+from gateway.domain.models import Status
 from tests.e2e.console_browser import DESKTOP, PHONE, XSS_BODIES, open_page, sign_in
 from tests.e2e.rig import HANDSET, Rig
 from tests.gateway.gateway_rig import ALICE, BOB
@@ -71,3 +72,39 @@ async def test_an_sms_with_markup_shows_as_text(
     await page.screenshot(path=tmp_path / "message.png", full_page=True)
     assert watched.dialogs == [], "a script from an SMS ran"
     assert watched.refused == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+async def test_a_messages_page_shows_its_timeline_decoded_parts_and_callbacks(
+    browser: Browser, console_rig: Rig, tmp_path: Path, viewport: ViewportSize
+) -> None:
+    sid = await console_rig.send(BOB, "Two parts: " + "z" * 160)
+    await console_rig.statuses.reached(sid, Status.DELIVERED)
+    # Every status callback it made (the last one comes with "delivered") taken: each shows
+    # the attempt that delivered it.
+    made = len((await console_rig.trail(sid)).webhooks)
+    await console_rig.statuses.webhook_outcomes(made)
+    watched = await open_page(browser, viewport)
+    page = watched.page
+    await sign_in(watched, console_rig)
+    await page.goto(f"{console_rig.gateway.base_url}/console/messages/{sid}")
+
+    timeline = page.get_by_role("region", name="Timeline")
+    for what in ("created", "sending", "part 1 sent", "part 2 sent", "sent", "delivered"):
+        entry = timeline.locator("li", has=page.locator("strong", has_text=what)).first
+        assert await entry.is_visible(), what
+    parts = page.get_by_role("region", name="Parts", exact=True)
+    first = parts.locator("details.pdu").first
+    assert await first.locator("summary").inner_text() == "SMS-SUBMIT"
+    decoded = await first.locator("dl.decoded").inner_text()
+    assert BOB in decoded and "part 1 of 2" in decoded and "Two parts: zzz" in decoded
+    assert await first.locator("dl.decoded").is_visible()
+    assert "transaction completed" in await parts.inner_text()  # TP-ST in words
+    callbacks = page.get_by_role("region", name="Webhooks and callbacks")
+    attempts = callbacks.locator("ol.attempts li")
+    assert await attempts.count() == made
+    assert "HTTP 200" in await attempts.last.inner_text()
+    assert "/status" not in await callbacks.inner_text()  # where it goes, no path or query
+    await watched.fits()
+    await page.screenshot(path=tmp_path / "message-timeline.png", full_page=True)
+    assert watched.refused == [] and watched.dialogs == []

@@ -586,12 +586,25 @@ async def test_an_outbound_message_its_parts_reports_webhooks_and_attempts(
     assert trail.message == replace(sent, date_updated=later)
     assert (trail.attempts, trail.received) == (1, ())
     assert trail.parts == (
-        PartTrail(1, "0001", 17, T0, "delivered", 0x00),
+        PartTrail(1, "0001", 17, T0, "delivered", 0x00, reported_at=later),
         PartTrail(2, "0002", None, None, None, None),
     )
     queued, kept = trail.webhooks  # its "queued" callback, committed with it; then ours
     assert (queued.kind, dict(queued.params)["MessageStatus"]) == ("status", "queued")
     assert kept == replace(hook, id=kept.id) and kept.id > queued.id
+    # Each webhook with where it stands and its attempts, the last one in the same UPDATE.
+    await store.webhook_retry(kept.id, 1, later, "HTTP 500 from https://example.com/sms?k=1", T0)
+    await store.webhook_delivered(kept.id, later, outcome="HTTP 204")
+    trail = await store.message_trail(sent.sid)
+    assert trail is not None
+    states = [(w.webhook.id, w.state, w.created_at, w.updated_at) for w in trail.webhook_trails]
+    assert states == [(queued.id, "pending", T0, T0), (kept.id, "delivered", T0, later)]
+    assert trail.webhook_trails[0].next_attempt_at is not None
+    assert trail.webhook_trails[1].last_error == "HTTP 500 from https://example.com/sms?k=1"
+    assert [(a.at, a.outcome, a.url) for a in trail.webhook_trails[1].attempt_log] == [
+        (T0, "HTTP 500 from https://example.com:443", "primary"),
+        (later, "HTTP 204", "primary"),
+    ]
 
     await store.message_sent(sent.sid, later, last_part=(2, 18))
     await store.redact(ACCOUNT, sent.sid, later)
@@ -609,6 +622,10 @@ async def test_an_inbound_message_its_received_parts(store: SqliteStore) -> None
     trail = await store.message_trail(received.sid)
     assert trail is not None
     assert (trail.received, trail.parts, len(trail.webhooks)) == (("<a>", "<b>"), (), 1)
+    assert [(p.sequence, p.text, p.pdu) for p in trail.received_parts] == [
+        (1, "<a>", part("a").pdu),
+        (2, "<b>", part("b").pdu),
+    ]
 
 
 async def test_no_such_message_or_one_deleted_has_no_trail(store: SqliteStore) -> None:

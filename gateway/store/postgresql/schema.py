@@ -275,6 +275,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX webhooks_troubled ON webhooks (account_sid, updated_at, id)
         WHERE attempts > 0 AND state <> 'delivered';
     """,
+    # 3: the SQLite schema's migration 21 (a webhook's last attempts, gateway.domain.attempt_log).
+    """
+    ALTER TABLE webhooks ADD COLUMN attempt_log TEXT;
+    """,
 )
 
 

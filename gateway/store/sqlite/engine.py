@@ -6,6 +6,7 @@ reader; in WAL mode readers never block the writer), the migrations
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -15,6 +16,7 @@ from pathlib import Path
 from time import monotonic
 from typing import Final, TypeVar
 
+from gateway.domain.attempt_log import logged
 from gateway.domain.destinations import destination
 from gateway.domain.errors import StoreError
 from gateway.domain.quota import recipient_key
@@ -134,6 +136,14 @@ def register_functions(db: sqlite3.Connection) -> None:
     db.create_function("smsgw_destination", 1, destination, deterministic=True)
     db.create_function("smsgw_token", 0, new_webhook_token)
     db.create_function("smsgw_recipient_key", 2, recipient_key, deterministic=True)
+    db.create_function("smsgw_attempt_logged", 5, _attempt_logged, deterministic=True)
+
+
+def _attempt_logged(log: str | None, at: str, outcome: str, fallback: int, urls: str) -> str:
+    """:func:`gateway.domain.attempt_log.logged`, as SQL calls it: the time in ISO 8601, the
+    webhook's URLs as a JSON array."""
+    named: list[str | None] = json.loads(urls)
+    return logged(log, datetime.fromisoformat(at), outcome, bool(fallback), named)
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -416,4 +416,11 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX webhooks_troubled ON webhooks (account_sid, updated_at, id)
         WHERE attempts > 0 AND state != 'delivered';
     """,
+    # 21: a webhook's last attempts, each with its time, what came back and which URL it went
+    # to (gateway.domain.attempt_log), for its message's console page (issue 18). A column of
+    # the row, set by the UPDATE that records each outcome already: no row more per attempt
+    # (issue 17). NULL: no attempt yet, or made before this migration.
+    """
+    ALTER TABLE webhooks ADD COLUMN attempt_log TEXT;
+    """,
 )

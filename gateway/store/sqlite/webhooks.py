@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from gateway.domain.attempt_log import attempts_of
 from gateway.domain.records import NewMessage, Webhook
 from gateway.store.queries import InFlight, QueuedWebhook, WebhookStates, WebhookTrouble
 from gateway.store.sqlite.engine import Engine
@@ -42,6 +43,13 @@ NEVER: Final = 2**62  # microseconds: later than any webhook is due
 # know that the index holds every row it wants. _TROUBLED's parameter is the account.
 _PENDING: Final = "state = 'pending'"
 _TROUBLED: Final = "account_sid = ? AND attempts > 0 AND state != 'delivered'"
+# The attempt just made, added to the row's log (gateway.domain.attempt_log) by the UPDATE
+# that records its outcome: no write more per attempt (issue 17). Its parameters: the time (ISO
+# 8601) and the outcome. In an UPDATE, use_fallback is the row's before it: the URL tried.
+_LOGGED: Final = (
+    "attempt_log = smsgw_attempt_logged(attempt_log, ?, ?, use_fallback, "
+    "json_array(url, fallback_url))"
+)
 _NEXT_ATTEMPT: Final = WEBHOOK_COLUMNS.split(", ").index("next_attempt_at")
 _FIRST_DESTINATION: Final = (
     "SELECT destination FROM webhooks WHERE state = 'pending' ORDER BY destination LIMIT 1"
@@ -131,12 +139,17 @@ class SqliteWebhookQueue(Engine):
         return from_micros(next_attempt(rows[0])) if rows else None
 
     async def webhook_delivered(
-        self, webhook_id: int, at: datetime, replies: Sequence[NewMessage] = ()
+        self,
+        webhook_id: int,
+        at: datetime,
+        replies: Sequence[NewMessage] = (),
+        *,
+        outcome: str = "delivered",
     ) -> None:
         def job(db: sqlite3.Connection) -> None:
             db.execute(
-                "UPDATE webhooks SET state = 'delivered', updated_at = ? WHERE id = ?",
-                (to_micros(at), webhook_id),
+                f"UPDATE webhooks SET state = 'delivered', updated_at = ?, {_LOGGED} WHERE id = ?",
+                (to_micros(at), at.isoformat(), outcome, webhook_id),
             )
             for reply in replies:
                 insert_outbound(db, reply.message, reply.segments)
@@ -147,8 +160,8 @@ class SqliteWebhookQueue(Engine):
         await self._set_webhook(
             webhook_id,
             "use_fallback = 1, destination = smsgw_destination(fallback_url), "
-            "next_attempt_at = ?, last_error = ?, updated_at = ?",
-            (to_micros(at), error, to_micros(at)),
+            f"next_attempt_at = ?, last_error = ?, updated_at = ?, {_LOGGED}",
+            (to_micros(at), error, to_micros(at), at.isoformat(), error),
         )
 
     async def webhook_retry(
@@ -157,8 +170,8 @@ class SqliteWebhookQueue(Engine):
         await self._set_webhook(
             webhook_id,
             "attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?, "
-            "use_fallback = 0, destination = smsgw_destination(url)",
-            (attempts, to_micros(next_attempt), error, to_micros(at)),
+            f"use_fallback = 0, destination = smsgw_destination(url), {_LOGGED}",
+            (attempts, to_micros(next_attempt), error, to_micros(at), at.isoformat(), error),
         )
 
     async def webhook_failed(
@@ -166,8 +179,9 @@ class SqliteWebhookQueue(Engine):
     ) -> None:
         await self._set_webhook(
             webhook_id,
-            "state = 'failed', attempts = ?, last_error = ?, updated_at = ?, use_fallback = 0",
-            (attempts, error, to_micros(at)),
+            "state = 'failed', attempts = ?, last_error = ?, updated_at = ?, use_fallback = 0, "
+            f"{_LOGGED}",
+            (attempts, error, to_micros(at), at.isoformat(), error),
         )
 
     async def webhook_states(
@@ -226,7 +240,7 @@ class SqliteWebhookQueue(Engine):
         query = (
             "SELECT id, message_sid, kind, "
             "coalesce(CASE WHEN use_fallback THEN fallback_url END, url), state, attempts, "
-            f"last_error, next_attempt_at, updated_at FROM webhooks WHERE {where} "
+            f"last_error, next_attempt_at, updated_at, attempt_log FROM webhooks WHERE {where} "
             f"ORDER BY {order} LIMIT ?"
         )
         values = (account_sid, limit) if state == "pending" else (account_sid, state, limit)
@@ -243,6 +257,7 @@ class SqliteWebhookQueue(Engine):
                     last_error=row[6],
                     next_attempt_at=from_micros(row[7]) if row[4] == "pending" else None,
                     updated_at=EPOCH + timedelta(microseconds=row[8]),
+                    attempt_log=attempts_of(row[9]),
                 )
                 for row in db.execute(query, values)
             ]

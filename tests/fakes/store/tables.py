@@ -28,6 +28,7 @@ from typing import Final
 
 from gateway.config import Account
 from gateway.domain import lifecycle, quota
+from gateway.domain.attempt_log import logged
 from gateway.domain.delivery import (
     EARLY_REPORT_SLACK,
     Delivery,
@@ -125,6 +126,12 @@ class WebhookRow:
     attempts: int = 0
     use_fallback: bool = False
     last_error: str | None = None
+    attempt_log: str | None = None  # gateway.domain.attempt_log, as the SQLite column
+
+    def log_attempt(self, at: datetime, outcome: str) -> None:
+        """The attempt just made, to the URL it went to (the row's before the change)."""
+        urls = (self.webhook.url, self.webhook.fallback_url)
+        self.attempt_log = logged(self.attempt_log, at, outcome, self.use_fallback, urls)
 
     def current(self) -> Webhook:
         """The webhook as the queue hands it out now."""

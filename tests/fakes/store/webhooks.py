@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Sequence
 from datetime import datetime
 
+from gateway.domain.attempt_log import attempts_of
 from gateway.domain.errors import StoreError
 from gateway.domain.records import NewMessage, Webhook
 from gateway.store import InFlight, QueuedWebhook, WebhookStates, WebhookTrouble
@@ -37,7 +38,12 @@ class WebhookSide(Tables):
         return rows[0].next_attempt_at if rows else None
 
     async def webhook_delivered(
-        self, webhook_id: int, at: datetime, replies: Sequence[NewMessage] = ()
+        self,
+        webhook_id: int,
+        at: datetime,
+        replies: Sequence[NewMessage] = (),
+        *,
+        outcome: str = "delivered",
     ) -> None:
         await self._turn()
         # All or nothing, as one transaction: a reply that cannot be committed (its SID taken)
@@ -47,6 +53,7 @@ class WebhookSide(Tables):
             raise StoreError("UNIQUE constraint failed: messages.sid")
         row = self.webhooks.get(webhook_id)
         if row is not None:
+            row.log_attempt(at, outcome)
             row.state, row.updated_at = "delivered", at
         for reply in replies:
             self.insert_outbound(reply.message, reply.segments)
@@ -54,7 +61,12 @@ class WebhookSide(Tables):
 
     async def webhook_fallback(self, webhook_id: int, error: str, at: datetime) -> None:
         await self._update(
-            webhook_id, use_fallback=True, next_attempt_at=at, last_error=error, updated_at=at
+            webhook_id,
+            (at, error),
+            use_fallback=True,
+            next_attempt_at=at,
+            last_error=error,
+            updated_at=at,
         )
 
     async def webhook_retry(
@@ -62,6 +74,7 @@ class WebhookSide(Tables):
     ) -> None:
         await self._update(
             webhook_id,
+            (at, error),
             attempts=attempts,
             next_attempt_at=next_attempt,
             last_error=error,
@@ -74,6 +87,7 @@ class WebhookSide(Tables):
     ) -> None:
         await self._update(
             webhook_id,
+            (at, error),
             state="failed",
             attempts=attempts,
             last_error=error,
@@ -137,6 +151,7 @@ class WebhookSide(Tables):
                 last_error=r.last_error,
                 next_attempt_at=r.next_attempt_at if r.state == "pending" else None,
                 updated_at=r.updated_at,
+                attempt_log=attempts_of(r.attempt_log),
             )
             for r in rows[:limit]
         ]
@@ -152,10 +167,13 @@ class WebhookSide(Tables):
 
     # --- the queue ---------------------------------------------------------------------------
 
-    async def _update(self, webhook_id: int, **changes: object) -> None:
+    async def _update(
+        self, webhook_id: int, attempt: tuple[datetime, str], **changes: object
+    ) -> None:
         await self._turn()
         row = self.webhooks.get(webhook_id)
         if row is not None:
+            row.log_attempt(*attempt)
             for name, value in changes.items():
                 setattr(row, name, value)
             self._commit()

@@ -64,3 +64,30 @@ async def test_retry_now_makes_a_waiting_or_given_up_webhook_due(store: Store) -
     assert not await store.retry_webhook_now(ACCOUNT, 10**9, seconds(12))
     (pending,) = await store.account_webhooks(ACCOUNT, "pending")
     assert (pending.id, pending.next_attempt_at) == (second.id, seconds(10))
+
+
+async def test_each_attempt_is_logged_in_the_webhook_the_last_ten_kept(store: Store) -> None:
+    sid = new_sid("SM")
+    secret = "https://user:pw@a.example.com/in?key=s3cret"
+    await store.enqueue_webhook(
+        webhook(sid, url=secret, fallback_url="https://b.example.com/fb?token=t0ken"), T0
+    )
+    (due,) = await store.due_webhooks(T0)
+    await store.webhook_fallback(due.id, f"HTTP 500 from {secret}", seconds(1))
+    await store.webhook_retry(due.id, 1, seconds(2), "ClientConnectorError: refused", seconds(1))
+    (pending,) = await store.account_webhooks(ACCOUNT, "pending")
+    assert [(a.at, a.outcome, a.url) for a in pending.attempt_log] == [
+        # The URL in the outcome cut to where it went: its user, path and query may be secrets.
+        (seconds(1), "HTTP 500 from https://a.example.com:443", "primary"),
+        (seconds(1), "ClientConnectorError: refused", "fallback"),
+    ]
+
+    for n in range(2, 12):
+        await store.webhook_retry(due.id, n, seconds(n + 1), "x" * 300 + str(n), seconds(n))
+    await store.webhook_failed(due.id, 12, "HTTP 404", seconds(12))
+    (given_up,) = await store.account_webhooks(ACCOUNT, "failed")
+    log = given_up.attempt_log
+    assert len(log) == 10  # the last ten, oldest first
+    assert [a.at for a in log] == [seconds(n) for n in range(3, 13)]
+    assert log[-1].outcome == "HTTP 404"
+    assert len(log[0].outcome) == 200 and log[0].outcome.endswith("…")  # cut to ~200
