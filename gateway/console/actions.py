@@ -31,7 +31,7 @@ _NAMES: Final = {
 }
 
 
-def _see_other(location: str) -> web.Response:
+def see_other(location: str) -> web.Response:
     # 303: after a POST the browser GETs the next page (RFC 9110 §15.4.4).
     return web.Response(status=303, headers={"Location": location})
 
@@ -74,13 +74,13 @@ async def _act(request: web.Request, console: ConsoleParts, session: Session) ->
             await outbound.redact(session.account, message)
         elif action == "delete":
             await _delete(console, session, message)
-            return _see_other(MESSAGES)
+            return see_other(MESSAGES)
         else:
             again = await outbound.create(session.account, _again(message))
-            return _see_other(f"{MESSAGES}/{again.sid}")
+            return see_other(f"{MESSAGES}/{again.sid}")
     except ApiError as exc:
         return _refused(session, action, message, exc)
-    return _see_other(f"{MESSAGES}/{message.sid}")
+    return see_other(f"{MESSAGES}/{message.sid}")
 
 
 async def _delete(console: ConsoleParts, session: Session, message: Message) -> None:

@@ -17,7 +17,7 @@ from gateway.api.handlers.smsgw import account_modems
 from gateway.console.parts import ConsoleParts
 from gateway.console.rendering import render
 from gateway.console.sessions import Session
-from gateway.console.views import _context, _see_other, signed_in
+from gateway.console.views import page_context, see_other, signed_in
 from gateway.domain.errors import ApiError
 from gateway.domain.models import Message
 from gateway.domain.sizing import plan_summary
@@ -135,7 +135,7 @@ def _page(
     status: int = 200,
 ) -> web.Response:
     numbers, services = senders(console, session)
-    context = _context(
+    context = page_context(
         session,
         values=values,
         errors=errors,
@@ -166,7 +166,7 @@ async def compose(request: web.Request, console: ConsoleParts, session: Session)
     message, errors = await send(console, session, values)
     if message is None:
         return _page(console, session, values, errors, 400)
-    return _see_other(f"/console/messages/{message.sid}")
+    return see_other(f"/console/messages/{message.sid}")
 
 
 @signed_in

@@ -20,7 +20,7 @@ from gateway.console.headers import error_page
 from gateway.console.parts import ConsoleParts
 from gateway.console.rendering import render
 from gateway.console.sessions import Session
-from gateway.console.views import _context, _see_other, signed_in
+from gateway.console.views import page_context, see_other, signed_in
 from gateway.domain.models import Direction, Message
 from gateway.store import MessageQuery
 
@@ -67,7 +67,7 @@ async def threads(request: web.Request, console: ConsoleParts, session: Session)
             if known is None
             else Thread(*key, last=known.last, count=known.count + 1)
         )
-    context = _context(session, threads=list(found.values()), recent=RECENT)
+    context = page_context(session, threads=list(found.values()), recent=RECENT)
     return render("conversations.html", context)
 
 
@@ -103,7 +103,7 @@ async def _page(
     status: int = 200,
 ) -> web.Response:
     messages = await _thread(console, session, ours, theirs)
-    context = _context(
+    context = page_context(
         session,
         ours=ours,
         theirs=theirs,
@@ -141,7 +141,7 @@ async def reply(request: web.Request, console: ConsoleParts, session: Session) -
         return await _page(
             console, session, ours, theirs, body=body, errors={"body": text}, status=400
         )
-    return _see_other(thread_path(ours, theirs))
+    return see_other(thread_path(ours, theirs))
 
 
 def routes() -> list[web.RouteDef]:

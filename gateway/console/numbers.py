@@ -23,7 +23,7 @@ from gateway.console.headers import error_page
 from gateway.console.parts import ConsoleParts
 from gateway.console.rendering import render
 from gateway.console.sessions import Session
-from gateway.console.views import _context, signed_in
+from gateway.console.views import page_context, signed_in
 from gateway.domain.errors import ApiError
 from gateway.domain.models import is_sid
 from gateway.domain.records import PhoneNumber
@@ -88,7 +88,7 @@ def _view(
 def _page(
     console: ConsoleParts, session: Session, views: list[dict[str, Any]], status: int = 200
 ) -> web.Response:
-    context = _context(session, numbers=views, sms=SMS, voice=VOICE)
+    context = page_context(session, numbers=views, sms=SMS, voice=VOICE)
     return render("numbers.html", context, status)
 
 

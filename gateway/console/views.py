@@ -43,7 +43,7 @@ _STATIC: Final = {"console.css": "text/css"}
 Page = Callable[[web.Request, ConsoleParts, Session], Awaitable[web.StreamResponse]]
 
 
-def _see_other(location: str) -> web.Response:
+def see_other(location: str) -> web.Response:
     # 303: after a POST the browser GETs the next page (RFC 9110 §15.4.4).
     return web.Response(status=303, headers={"Location": location})
 
@@ -58,7 +58,7 @@ def signed_in(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
         if session is None:
             if request.method == "POST":
                 return error_page(403, "You are not signed in (or your session ended).")
-            return _see_other(SIGN_IN)
+            return see_other(SIGN_IN)
         if request.method == "POST":
             form = await request.post()
             token = form.get(CSRF_FIELD)
@@ -86,7 +86,9 @@ def _session(request: web.Request, console: ConsoleParts) -> Session | None:
     return session
 
 
-def _context(session: Session | None, **values: Any) -> dict[str, Any]:
+def page_context(session: Session | None, **values: Any) -> dict[str, Any]:
+    """What every page's template is given (its account, the session's CSRF token), and
+    ``values``: the console's pages each add theirs."""
     return {
         "account": session.account if session else None,
         "csrf_field": CSRF_FIELD,
@@ -101,8 +103,8 @@ def _context(session: Session | None, **values: Any) -> dict[str, Any]:
 async def sign_in_form(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE]
     if _session(request, console) is not None:
-        return _see_other(ROOT)
-    return render("sign_in.html", _context(None, error=None, username=""))
+        return see_other(ROOT)
+    return render("sign_in.html", page_context(None, error=None, username=""))
 
 
 async def sign_in(request: web.Request) -> web.StreamResponse:
@@ -116,7 +118,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     if wait is not None:
         response = render(
             "sign_in.html",
-            _context(
+            page_context(
                 None,
                 error=f"Too many failed sign-ins from your address: try again in {wait} s.",
                 username="",
@@ -139,12 +141,12 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         named = username if is_sid(username, "AC") or is_sid(username, "SK") else ""
         log.info("console: a failed sign-in as %s from %s", named or "a non-SID", address)
         error = "These credentials are not an account's (SID and auth token) or an API key's."
-        return render("sign_in.html", _context(None, error=error, username=named), 401)
+        return render("sign_in.html", page_context(None, error=error, username=named), 401)
     console.throttle.succeeded(address)
     credentials = console.api.authenticator.fingerprint(username)
     assert credentials is not None  # they were just checked, in the same step
     session = console.sessions.start(account, username, credentials)
-    response = _see_other(ROOT)
+    response = see_other(ROOT)
     response.set_cookie(
         COOKIE,
         session.token,
@@ -173,7 +175,7 @@ def _same_origin(request: web.Request) -> bool:
 @signed_in
 async def sign_out(request: web.Request, console: ConsoleParts, session: Session) -> web.Response:
     console.sessions.end(session.token)
-    response = _see_other(SIGN_IN)
+    response = see_other(SIGN_IN)
     response.del_cookie(COOKIE, path=ROOT)
     return response
 
@@ -193,7 +195,7 @@ async def overview(request: web.Request, console: ConsoleParts, session: Session
     if console.observability is not None:
         ok, body = await console.observability.health()
         health = {"ok": ok, **body}
-    context = _context(
+    context = page_context(
         session,
         modems=modems,
         max_bars=BARS,
@@ -316,7 +318,7 @@ async def messages(request: web.Request, console: ConsoleParts, session: Session
 
     older = link(found.last, True) if found.more or backwards else None
     newer = link(found.first, False) if cursor is not None else None
-    context = _context(
+    context = page_context(
         session,
         messages=found.messages,
         filters=filters,
@@ -339,7 +341,7 @@ async def message(request: web.Request, console: ConsoleParts, session: Session)
     error_text = None
     if found.error_code is not None:
         error_text = ERROR_MESSAGES.get(found.error_code, found.error_message)
-    context = _context(
+    context = page_context(
         session,
         message=found,
         error_text=error_text,

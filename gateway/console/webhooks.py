@@ -19,7 +19,7 @@ from gateway.console.headers import error_page
 from gateway.console.parts import ConsoleParts
 from gateway.console.rendering import render
 from gateway.console.sessions import Session
-from gateway.console.views import _context, signed_in
+from gateway.console.views import page_context, signed_in
 from gateway.domain.destinations import destination
 from gateway.domain.models import is_sid
 from gateway.store import QueuedWebhook
@@ -68,7 +68,7 @@ async def webhooks(request: web.Request, console: ConsoleParts, session: Session
     # Failing: tried and not taken yet (a primary URL that failed, its fallback next, counts).
     failing = [w for w in pending if w.attempts > 0 or w.last_error]
     waiting = [w for w in pending if not (w.attempts > 0 or w.last_error)]
-    context = _context(
+    context = page_context(
         session,
         failing=[_row(w) for w in failing],
         waiting=[_row(w) for w in waiting],
