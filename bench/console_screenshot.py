@@ -59,9 +59,9 @@ async def _started(log: Path, process: asyncio.subprocess.Process) -> tuple[str,
     deadline = time.monotonic() + _TIMEOUT_S
     while True:
         text = log.read_text(errors="replace")
-        found = [pattern.search(text) for pattern in (_BANNER, _SID, _TOKEN)]
-        if all(found):
-            return tuple(match.group(1) for match in found if match)  # type: ignore[return-value]
+        banner, sid, token = (pattern.search(text) for pattern in (_BANNER, _SID, _TOKEN))
+        if banner and sid and token:
+            return banner.group(1), sid.group(1), token.group(1)
         if process.returncode is not None or time.monotonic() > deadline:
             raise RuntimeError(f"smsgw serve did not start: {text[-500:]}")
         await asyncio.sleep(0.1)
