@@ -381,7 +381,7 @@ def report(result: Result, command: str) -> str:
             + " MiB",
         ],
         [
-            f"added by {result.streams} streams: just open / at the end",
+            f"added by {_streams(result.streams)}: just open / at the end",
             f"{at_open.rss_kib / 1024 - before:+.2f} / {added_end:+.2f} MiB",
         ],
         [
@@ -403,17 +403,20 @@ def report(result: Result, command: str) -> str:
             f"{result.traffic.created} ({result.traffic.create_failures}) / "
             f"{result.traffic.injected}",
         ],
-        [f"{result.streams} sign-ins and streams opened in", f"{result.open_seconds:.1f} s"],
+        [
+            f"{result.streams} sign-ins and {_streams(result.streams)} opened in",
+            f"{result.open_seconds:.1f} s",
+        ],
     ]
     method = (
         f"{MODEMS} modems (smsgw simulate on ptys, 1.5 s a send), a create every "
         f"{CREATE_EVERY_S:g} s and an inbound SMS every {INJECT_EVERY_S:g} s throughout; "
-        f"{result.baseline_minutes:g} min with no stream, then {result.streams} signed-in "
-        f"streams for {result.minutes:g} min; RSS/PSS every {SAMPLE_S:g} s"
+        f"{result.baseline_minutes:g} min with no stream, then {_streams(result.streams)} "
+        f"signed in for {result.minutes:g} min; RSS/PSS every {SAMPLE_S:g} s"
     )
     errors = sorted({c.error for c in result.consoles if c.error})
     lines = [
-        "## 50 open consoles with live updates (`bench/console_live.py`)",
+        f"## Open consoles with live updates, {result.streams} at once (`bench/console_live.py`)",
         "",
         run_header(command, method),
         "",
@@ -433,6 +436,10 @@ def report(result: Result, command: str) -> str:
         _series(samples, result.opened_at),
     ]
     return "\n".join(lines)
+
+
+def _streams(count: int) -> str:
+    return f"{count} stream" + ("" if count == 1 else "s")
 
 
 def _series(samples: Sequence[Sample], opened_at: float) -> str:
