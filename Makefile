@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 TOOLS   := $(VENV)/.installed-tools
 
-.PHONY: run test lint typecheck pytest chromium axe unit bench dist clean
+.PHONY: run test lint typecheck pytest chromium axe unit bench screenshot dist clean
 
 # Editable (pip install -e), so that a change to the code is what the next run runs.
 $(RUNTIME): pyproject.toml
@@ -69,6 +69,11 @@ unit: $(TOOLS)
 
 bench: $(TOOLS)
 	$(BIN)/python -m bench
+
+# The README's picture of the console (docs/console-overview.png), taken again: a gateway as
+# `make run` starts it, a few messages, Debian's chromium (bench/console_screenshot.py).
+screenshot: $(TOOLS) chromium
+	$(BIN)/python -m bench.console_screenshot
 
 # The release: an sdist and a wheel in dist/ (README: "On a Raspberry Pi").
 dist: $(TOOLS)

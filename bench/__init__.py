@@ -26,6 +26,7 @@ BENCHMARKS: Final = (
     "bench.pool",  # five minutes: 1 to 64 modems
     "bench.gateway_list",
     "bench.console",  # a minute: 100,000 messages written, each page 200 times
+    "bench.console_live",  # 13 minutes: 50 open live consoles, and a baseline without
     "bench.sd_writes",  # two minutes at one message a second, then SMSTools3 the same
     "bench.http_hostile",
     "bench.soak",  # ten minutes of it
