@@ -204,6 +204,7 @@ class Gateway:
                 # the browser sees https and keeps it all the same (README: The console).
                 secure=config.tls_cert is not None,
                 wake_webhooks=self.webhooks.wake,
+                parts_sent=self.store.parts_sent,
             )
             mounts[CONSOLE_PREFIX] = console_app(self.console)
             # The console's open pages hear what the flows announce (gateway.console.feed).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -14,7 +14,7 @@ from gateway.api.observability import Observability
 from gateway.console.feed import LiveFeed
 from gateway.console.guards import SignInThrottle
 from gateway.console.sessions import Sessions
-from gateway.store import Audit
+from gateway.store import Audit, PartsSent
 
 
 @dataclass(slots=True)
@@ -29,6 +29,9 @@ class ConsoleParts:
     secure: bool  # the gateway serves TLS: the cookie is Secure
     # The webhook sender's wake-up: a webhook made due ("retry now") goes at once.
     wake_webhooks: Callable[[], None] = lambda: None
+    # What a modem sent since a moment (the store's plan counts, by quarter hour of UTC), for
+    # the overview's "parts sent"; None: not shown.
+    parts_sent: Callable[[str, datetime], Awaitable[PartsSent]] | None = None
     sessions: Sessions = field(init=False)
     throttle: SignInThrottle = field(init=False)
     live: LiveFeed = field(init=False)  # what the open pages hear (gateway.console.live)

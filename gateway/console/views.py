@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from importlib import resources
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
@@ -189,6 +190,14 @@ async def overview(request: web.Request, console: ConsoleParts, session: Session
     ``/smsgw/webhooks.json`` says), and the gateway's health and queue (what ``/healthz``
     says: the whole gateway's, as it says them to anyone)."""
     modems = [_modem_view(modem) for modem in account_modems(console.api, session.account)]
+    if console.parts_sent is not None:
+        now = console.clock()
+        for modem in modems:
+            # Counted by quarter hour (the plan caps' slots): "the last hour" is the last
+            # four quarters and the one under way.
+            hour = await console.parts_sent(modem["id"], now - timedelta(hours=1))
+            day = await console.parts_sent(modem["id"], now - timedelta(days=1))
+            modem["sent"] = (hour.parts, day.parts)
     # Pending and given up: what the page shows (the delivered would read every webhook).
     webhooks = await console.api.store.webhook_states(session.account, delivered=False)
     health: dict[str, Any] | None = None
@@ -224,6 +233,8 @@ def _modem_view(modem: dict[str, Any]) -> dict[str, Any]:
         "registration": _registration(network),
         "storage": storage,
         "error": modem.get("error") or modem.get("trouble"),
+        "recoveries": modem.get("recoveries", 0),
+        "sent": None,  # (the last hour, the last day), when the store says
     }
 
 

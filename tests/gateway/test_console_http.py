@@ -387,6 +387,16 @@ async def test_the_overview_shows_the_modems_their_signal_and_the_health(console
     assert re.search(r'aria-label="[0-4] of 4 bars"', text)
     assert re.search(r"-\d+ dBm", text)
     assert 'Health: <span class="state ok">ready</span>' in text
+    assert text.count('<dd data-field="recoveries">0</dd>') == 2
+    # What each modem sent: the plan counts, read at each load.
+    statuses = Statuses(console.gateway)
+    for body in ("one", "two"):
+        await statuses.reached(await send(console, ACCOUNT, HANDSET, body), Status.SENT)
+    text = await console.page("/console/")
+    alice = text[text.index('data-modem="alice"') : text.index('data-modem="bob"')]
+    assert '<dd data-field="sent">2 in the last hour, 2 in the last day</dd>' in alice
+    bob = text[text.index('data-modem="bob"') :]
+    assert '<dd data-field="sent">0 in the last hour, 0 in the last day</dd>' in bob
 
 
 async def test_a_sign_in_too_large_is_refused_with_a_page(console: Console) -> None:
