@@ -175,6 +175,8 @@ async def test_a_first_start_and_the_commands_around_it(tmp_path: Path) -> None:
         sim = "  SIM: ready, 3 PIN attempts left, 10 PUK attempts left"  # AT+CPINR, AT^CPIN?
         assert readable.stdout.count(network) == 2 and readable.stdout.count(sim) == 2
         assert "  SMSC +15550000000" in readable.stdout
+        # The system clock, as this machine's kernel or timesyncd says (issue 20).
+        assert readable.stdout.splitlines()[-1].startswith("clock: ")
 
         # USSD through bob's Huawei (packed hex both ways), a menu walked with --reply.
         menu = await asyncio.to_thread(

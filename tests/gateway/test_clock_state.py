@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli.client import _clock
 from gateway.clock_state import (
     STA_UNSYNC,
     TIME_ERROR,
@@ -242,3 +243,32 @@ async def test_the_task_looks_at_start_and_when_woken() -> None:
         assert rig.watcher.jumps == 1
     finally:
         await rig.watcher.stop()
+
+
+@pytest.mark.parametrize(
+    ("clock", "line"),
+    [
+        (
+            {
+                "synchronised": False,
+                "source": "adjtimex",
+                "since": "2026-03-04T12:35:26+00:00",
+                "last_jump": {"at": "2026-03-04T12:35:26+00:00", "seconds": 259200.0},
+            },
+            "clock: NOT synchronised (adjtimex) since 2026-03-04T12:35:26+00:00; "
+            "last jump +259200 s at 2026-03-04T12:35:26+00:00",
+        ),
+        (
+            {"synchronised": True, "source": "timesyncd", "since": None, "last_jump": None},
+            "clock: synchronised (timesyncd)",
+        ),
+        (
+            {"synchronised": None, "source": "unknown", "since": None, "last_jump": None},
+            "clock: state unknown",
+        ),
+        (None, "clock: not reported (an older gateway?)"),
+        ({"synchronised": "yes", "last_jump": {"seconds": "x"}}, "clock: state unknown"),
+    ],
+)
+def test_smsgw_modems_says_it_in_one_line(clock: object, line: str) -> None:
+    assert _clock(clock) == line
