@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import dataclasses
+import functools
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -60,23 +63,28 @@ class _Timex(ctypes.Structure):
     )
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library, looked up once (find_library runs ldconfig: not every 30 s)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        raise OSError("no C library found")
+    return ctypes.CDLL(name, use_errno=True)
+
+
 def kernel_adjtimex() -> tuple[int, int]:
     """``adjtimex(2)`` in read-only mode (``modes`` 0, no privilege needed): its return value
     (the clock state, ``TIME_OK``... ``TIME_ERROR``) and ``status``. Raises :class:`OSError`
     where libc has no ``adjtimex`` or the call fails."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        raise OSError("no C library found")
-    libc = ctypes.CDLL(name, use_errno=True)
     try:
-        call = libc.adjtimex
+        call = _libc().adjtimex
     except AttributeError:
         raise OSError("the C library has no adjtimex") from None
     timex = _Timex()  # zeroed: modes 0 reads without setting anything
     result = call(ctypes.byref(timex))
     if result == -1:
         errno = ctypes.get_errno()
-        raise OSError(errno, f"adjtimex: {errno}")
+        raise OSError(errno, os.strerror(errno))
     return int(result), int(timex.status)
 
 
@@ -159,6 +167,11 @@ class ClockWatcher(Loop):
             log.info("system clock: %s", describe(self.state))
 
     def _jumped(self, jump: ClockJump) -> None:
+        if self.state.since is not None:
+            # When the state began, told by the clock as it reads now (a change of state at
+            # this look sets it afresh).
+            since = self.state.since + timedelta(seconds=jump.seconds)
+            self.state = dataclasses.replace(self.state, since=since)
         self.jumps += 1
         self.last_jump = jump
         direction = "forward" if jump.seconds > 0 else "backward"

@@ -161,6 +161,8 @@ def test_a_backward_jump_of_an_hour() -> None:
     rig.elapse(30, wall_moves=30 - 3600)
     rig.watcher.check()
     assert rig.jumps == [ClockJump(T0 + timedelta(seconds=30 - 3600), -3600.0)]
+    # Not synchronised since the first look, told by the clock as it reads now.
+    assert rig.watcher.state == ClockState(False, "adjtimex", T0 - timedelta(hours=1))
     assert clock_json(rig.watcher)["last_jump"] == {
         "at": "2026-03-01T11:35:26.789000+00:00",
         "seconds": -3600.0,
