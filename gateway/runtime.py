@@ -29,6 +29,7 @@ from gateway.api.connections import (
 )
 from gateway.api.keys import ApiParts, RequestLimits
 from gateway.api.observability import Observability
+from gateway.clock_state import ClockWatcher
 from gateway.config import Account, Config
 from gateway.console import ConsoleParts, console_app
 from gateway.console.app import PREFIX as CONSOLE_PREFIX
@@ -116,6 +117,9 @@ class Gateway:
             if config.retention_days > 0
             else None
         )
+        # The system clock's state and jumps (issue 20), read from the real wall and monotonic
+        # clocks: a test's injected ``clock`` is moved at will and is no system clock.
+        self.clock_watcher = ClockWatcher(self.tasks)
         self.applications = Applications(self.store, clock)
         self.numbers = PhoneNumbers(config, self.store, clock, self.applications)
         self.outbound = Outbound(
@@ -182,6 +186,7 @@ class Gateway:
             self.tasks,
             connections=self.connections,
             quotas=self.dispatcher.quotas,
+            clock=self.clock_watcher,
         )
         api_parts = ApiParts(
             self.authenticator,
@@ -281,7 +286,12 @@ class Gateway:
             yield
             await self.services.stop()
 
-        return [store, accounts, webhooks, receiving, dispatcher, services]
+        async def timekeeping(_app: web.Application) -> AsyncIterator[None]:
+            self.clock_watcher.start()
+            yield
+            await self.clock_watcher.stop()
+
+        return [timekeeping, store, accounts, webhooks, receiving, dispatcher, services]
 
     async def start(self) -> None:
         runner = self._runner = GuardedRunner(self.app, self.connections)

@@ -8,8 +8,8 @@ itself once the cause is gone. ``/metrics`` is the Prometheus text format (versi
 its state, signal, registration, the use of each storage, parts sent, refusals by ``+CMS ERROR``
 code, reports, parts received and recoveries; the queue by status; webhook deliveries, retries and
 give-ups, deliveries under way (in all and by destination) and destinations at their limit;
-HTTP requests by route, method and status. Counters count from the gateway's start,
-as Prometheus expects (it sees the restart as a reset).
+HTTP requests by route, method and status; the system clock (synchronised, jumps). Counters count
+from the gateway's start, as Prometheus expects (it sees the restart as a reset).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from aiohttp.typedefs import Middleware
 
 from drivers import Network, rssi_dbm
 from gateway.api.connections import ConnectionGuard
+from gateway.clock_state import JUMP_TOLERANCE, ClockWatcher, clock_json
 from gateway.domain.errors import StoreError
 from gateway.metrics import Metrics
 from gateway.modems.pool import ModemPool
@@ -68,6 +69,7 @@ class Observability:
     tasks: Tasks = field(default_factory=Tasks)
     connections: ConnectionGuard | None = None
     quotas: Quotas | None = None  # what each modem's plan caps have used
+    clock: ClockWatcher | None = None  # the system clock's state and jumps (issue 20)
 
     async def health(self) -> tuple[bool, dict[str, object]]:
         reasons: list[str] = []
@@ -98,6 +100,9 @@ class Observability:
             "reasons": reasons,
             "modems": modems,
             "queue": queue,
+            # Told, not judged: an unsynchronised clock does not stop the gateway's work (a Pi
+            # in a cupboard may never reach an NTP server), so it leaves the verdict alone.
+            "clock": clock_json(self.clock),
         }
         return ok, body
 
@@ -249,6 +254,7 @@ class Observability:
         for name, help_text, value in totals:
             family(name, "counter", help_text, [(value, {})])
         self._webhook_gauges(family)
+        self._clock_families(family)
         family(
             "smsgw_task_restarts_total",
             "counter",
@@ -352,6 +358,25 @@ class Observability:
                 "monthly_recipients).",
                 ((cap.limit, {"modem": m, "period": cap.period}) for m, cap in caps),
             )
+
+    def _clock_families(self, family: Family) -> None:
+        state = self.clock.state if self.clock is not None else None
+        family(
+            "smsgw_clock_synchronised",
+            "gauge",
+            "1 when the system clock is synchronised (timesyncd, or adjtimex), 0 when not; "
+            "absent when unknown.",
+            [(int(state.synchronised), {})]
+            if state is not None and state.synchronised is not None
+            else [],
+        )
+        family(
+            "smsgw_clock_jumps_total",
+            "counter",
+            "Times the wall clock jumped (disagreed with the monotonic clock by over "
+            f"{JUMP_TOLERANCE:g} s).",
+            [(self.clock.jumps if self.clock is not None else 0, {})],
+        )
 
     @staticmethod
     def _connection_families(guard: ConnectionGuard, family: Family) -> None:

@@ -26,6 +26,7 @@ from gateway.config import Account, Config
 
 MESSAGES: Final = "/2010-04-01/Accounts/{account}/Messages.json"
 MODEMS: Final = "/smsgw/modems.json"
+HEALTH: Final = "/healthz"
 WEBHOOKS: Final = "/smsgw/webhooks.json"
 USSD: Final = "/smsgw/modems/{modem}/ussd.json"
 # Seconds for each answer of the network: the API's default (drivers.USSD_TIMEOUT), written
@@ -148,7 +149,29 @@ def _modems(args: argparse.Namespace) -> int:
         print("no modems")
     for modem in modems:
         _print_modem(modem)
+    # /healthz answers 503 when the gateway is not ready, with the same body.
+    health = remote.get(HEALTH, answers=frozenset({503}))
+    print(_clock(health.get("clock") if isinstance(health, dict) else None))
     return 0
+
+
+def _clock(clock: object) -> str:
+    """``clock: NOT synchronised (adjtimex) since 2026-12-07T20:00:00+00:00; last jump
+    +259200.0 s at 2026-12-10T20:00:05+00:00`` (issue 20)."""
+    if not isinstance(clock, dict):
+        return "clock: not reported (an older gateway?)"
+    synchronised = clock.get("synchronised")
+    if isinstance(synchronised, bool):
+        word = "synchronised" if synchronised else "NOT synchronised"
+        line = f"clock: {word} ({clock.get('source')})"
+    else:
+        line = "clock: state unknown"
+    if clock.get("since"):
+        line += f" since {clock['since']}"
+    jump = clock.get("last_jump")
+    if isinstance(jump, dict) and isinstance(seconds := jump.get("seconds"), int | float):
+        line += f"; last jump {seconds:+g} s at {jump.get('at')}"
+    return line
 
 
 # The plan's caps as `smsgw modems` names them (gateway.domain.quota).

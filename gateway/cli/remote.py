@@ -36,6 +36,9 @@ class Refused(Failure):
     """The gateway answered 401: it does not know these credentials."""
 
 
+_NONE: Final[frozenset[int]] = frozenset()
+
+
 class Remote:
     """Requests to ``endpoint`` with the first account of ``credentials`` (HTTP Basic)."""
 
@@ -46,16 +49,24 @@ class Remote:
         self.credentials = credentials
         self.timeout = timeout
 
-    def get(self, path: str, query: dict[str, str] | None = None) -> Any:
-        """The JSON answer to GET ``path`` (``{account}`` in it is the Account SID)."""
-        return self._request("GET", path, query, None)
+    def get(
+        self, path: str, query: dict[str, str] | None = None, *, answers: frozenset[int] = _NONE
+    ) -> Any:
+        """The JSON answer to GET ``path`` (``{account}`` in it is the Account SID); an error
+        status in ``answers`` is an answer too (``/healthz``'s 503 says why in its body)."""
+        return self._request("GET", path, query, None, answers)
 
     def post(self, path: str, form: dict[str, str] | list[tuple[str, str]]) -> Any:
         """The JSON answer to POST ``path`` with ``form`` (pairs, for a repeated parameter)."""
         return self._request("POST", path, None, urllib.parse.urlencode(form).encode())
 
     def _request(
-        self, method: str, path: str, query: dict[str, str] | None, data: bytes | None
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str] | None,
+        data: bytes | None,
+        answers: frozenset[int] = _NONE,
     ) -> Any:
         account = self.credentials.account
         url = self.endpoint.url + path.format(account=account.sid)
@@ -73,7 +84,12 @@ class Remote:
                 body = response.read()
         except urllib.error.HTTPError as exc:
             with exc:  # the answer's connection, closed once its body is read
-                raise self._refusal(exc) from None
+                if exc.code not in answers:
+                    raise self._refusal(exc) from None
+                try:
+                    body = exc.read()
+                except (OSError, http.client.HTTPException):
+                    raise Failure(self._not_the_gateway(exc.code)) from None
         except (OSError, http.client.HTTPException) as exc:  # URLError is an OSError
             raise Unreachable(
                 f"cannot reach the gateway at {self.endpoint.url} ({self.endpoint.origin}): "

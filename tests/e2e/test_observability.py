@@ -4,6 +4,7 @@ metrics through Prometheus's own parser of its text format (``prometheus_client`
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from gateway.domain.models import Status
 from gateway.modems.supervisor import ModemState
 from gateway.runtime import Gateway
 from tests.e2e.rig import scrape, value
+from tests.fakes.clock import T0, Clock
 from tests.gateway.gateway_rig import (
     ACCOUNT,
     ALICE,
@@ -180,3 +182,53 @@ async def test_the_modems_list_shows_each_health_check(tmp_path: Path) -> None:
     assert health["checked_at"].endswith("+00:00")  # ISO 8601, UTC
     assert modems["bob"]["health"] is None  # not checked yet
     assert modems["alice"]["recoveries"] == 0
+
+
+async def test_healthz_and_metrics_tell_the_clock_without_judging_it(tmp_path: Path) -> None:
+    wall, monotonic = Clock(T0), [1000.0]
+    reading: list[tuple[bool | None, str]] = [(None, "unknown")]
+
+    def inject(gateway: Gateway) -> None:
+        # The system clock as the test says (issue 20): no root, no real clock change.
+        watcher = gateway.clock_watcher
+        watcher.wall, watcher.monotonic = wall, lambda: monotonic[0]
+        watcher.read = lambda: reading[0]
+        watcher.every = 3600.0  # the test drives each look itself (check())
+
+    async with running(config(tmp_path / "data"), prepare=inject) as gateway:
+        status, body = await health(gateway)
+        assert status == 200  # an unknown clock leaves the verdict alone
+        assert body["clock"] == {
+            "synchronised": None,
+            "source": "unknown",
+            "since": T0.isoformat(),
+            "last_jump": None,
+        }
+        families = await scrape(gateway.base_url)
+        assert families["smsgw_clock_synchronised"].samples == []  # absent while unknown
+        assert value(families, "smsgw_clock_jumps") == 0
+
+        reading[0] = (False, "adjtimex")
+        monotonic[0] += 30
+        wall.advance(30 + 3 * 86400)  # fake-hwclock three days behind, NTP answered
+        gateway.clock_watcher.check()
+        status, body = await health(gateway)
+        assert status == 200 and body["reasons"] == []  # not synchronised: told, not judged
+        now = (T0 + timedelta(seconds=30 + 3 * 86400)).isoformat()
+        assert body["clock"] == {
+            "synchronised": False,
+            "source": "adjtimex",
+            "since": now,
+            "last_jump": {"at": now, "seconds": 259200.0},
+        }
+        families = await scrape(gateway.base_url)
+        assert value(families, "smsgw_clock_synchronised") == 0
+        assert value(families, "smsgw_clock_jumps") == 1
+
+        reading[0] = (True, "timesyncd")
+        monotonic[0] += 30
+        wall.advance(30)
+        gateway.clock_watcher.check()
+        families = await scrape(gateway.base_url)
+        assert value(families, "smsgw_clock_synchronised") == 1
+        assert value(families, "smsgw_clock_jumps") == 1

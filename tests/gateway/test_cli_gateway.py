@@ -21,6 +21,9 @@ from pathlib import Path
 import pytest
 
 from gateway.config import Account
+from gateway.modems.supervisor import ModemState
+from tests.gateway.gateway_rig import ACCOUNT, Statuses, running
+from tests.gateway.gateway_rig import config as gateway_config
 from tests.gateway.store_rig import opened
 
 SMSGW = Path(sys.executable).parent / "smsgw"
@@ -175,6 +178,8 @@ async def test_a_first_start_and_the_commands_around_it(tmp_path: Path) -> None:
         sim = "  SIM: ready, 3 PIN attempts left, 10 PUK attempts left"  # AT+CPINR, AT^CPIN?
         assert readable.stdout.count(network) == 2 and readable.stdout.count(sim) == 2
         assert "  SMSC +15550000000" in readable.stdout
+        # The system clock, as this machine's kernel or timesyncd says (issue 20).
+        assert readable.stdout.splitlines()[-1].startswith("clock: ")
 
         # USSD through bob's Huawei (packed hex both ways), a menu walked with --reply.
         menu = await asyncio.to_thread(
@@ -506,3 +511,21 @@ def test_serve_on_postgresql_says_in_one_line_that_it_is_not_complete_yet(tmp_pa
         f"to use the SQLite file in {tmp_path / 'data'}"
     ]
     assert not (tmp_path / "data").exists()  # nothing was started, nor created
+
+
+async def test_modems_tells_the_clock_when_the_gateway_is_not_ready(tmp_path: Path) -> None:
+    # /healthz answers 503 then (no modem in service), with the same body: the clock's line
+    # is still printed (issue 20), not an error.
+    cli_config = write_config(tmp_path / "cli", free_port(), pinned(ACCOUNT))
+    async with running(gateway_config(tmp_path / "data")) as gateway:
+        statuses = Statuses(gateway)
+        for sim in gateway.modems.simulated.values():
+            await sim.unplug()
+        for modem in gateway.modems.handles:
+            await statuses.modem_reached(modem, ModemState.LOST)
+        result = await asyncio.to_thread(
+            smsgw, "modems", "--config", str(cli_config), "--url", gateway.base_url
+        )
+    assert result.returncode == 0, result.stderr
+    assert "alice: lost" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("clock: ")

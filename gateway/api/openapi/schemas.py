@@ -502,6 +502,36 @@ def webhooks() -> Schema:
     )
 
 
+def clock() -> Schema:
+    """``/healthz``'s ``clock``: the system clock's state and its last jump (issue 20)."""
+    jump = closed_object(
+        {
+            "at": {"type": "string", "format": "date-time"},
+            "seconds": {
+                "type": "number",
+                "description": "By how much the wall clock jumped (negative: backward)",
+            },
+        }
+    )
+    return closed_object(
+        {
+            "synchronised": {
+                "type": "boolean",
+                "nullable": True,
+                "description": "Whether the system clock is synchronised (null: cannot tell)",
+            },
+            "source": {"type": "string", "enum": ["timesyncd", "adjtimex", "unknown"]},
+            "since": {
+                "type": "string",
+                "format": "date-time",
+                "nullable": True,
+                "description": "When this state began, as far as the gateway knows",
+            },
+            "last_jump": {**jump, "nullable": True},
+        }
+    )
+
+
 def health() -> Schema:
     """``GET /healthz``'s body, the same whether ready (200) or not (503)."""
     modem_state = closed_object(
@@ -528,6 +558,7 @@ def health() -> Schema:
                 "additionalProperties": {"type": "integer", "minimum": 0},
                 "description": "Messages not sent yet, by status",
             },
+            "clock": clock(),
         },
         title="Health",
     )
