@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Final
 
 from drivers.codec import Deliver, PduError, StatusReport, Submit, decode, interpret_status
-from gateway.domain.destinations import destination
+from gateway.domain.destinations import destination, without_urls
 from gateway.domain.models import Message, Status
 from gateway.store import MessageTrail, PartTrail, ReceivedPart, WebhookTrail
 
@@ -233,7 +233,7 @@ def webhook_views(webhooks: tuple[WebhookTrail, ...]) -> list[dict[str, object]]
                 "kind": _kind(trail),
                 "url": destination(webhook.url),
                 "fallback": destination(webhook.fallback_url) if webhook.fallback_url else "",
-                "last_error": _cut(trail.last_error, urls) if trail.last_error else "",
+                "last_error": without_urls(trail.last_error, urls) if trail.last_error else "",
             }
         )
     return views
@@ -245,10 +245,3 @@ def _kind(trail: WebhookTrail) -> str:
         status = dict(webhook.params).get("MessageStatus")
         return f"status callback ({status})" if status else "status callback"
     return f"{webhook.kind} webhook"
-
-
-def _cut(text: str, urls: tuple[str | None, ...]) -> str:
-    for url in urls:
-        if url:
-            text = text.replace(url, destination(url))
-    return text

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from gateway.domain.destinations import destination
+from gateway.domain.destinations import without_urls
 
 KEPT: Final = 10
 OUTCOME_CHARS: Final = 200
@@ -41,9 +41,7 @@ def logged(
     """``log`` with one more attempt (at ``at``, answered ``outcome``, sent to the fallback
     URL if ``fallback``), its oldest dropped past :data:`KEPT`; ``urls`` are the webhook's, cut
     from the outcome to their destination."""
-    for url in urls:
-        if url:
-            outcome = outcome.replace(url, destination(url))
+    outcome = without_urls(outcome, urls)
     if len(outcome) > OUTCOME_CHARS:
         outcome = outcome[: OUTCOME_CHARS - 1] + "…"
     entries = _entries(log)

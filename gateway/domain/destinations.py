@@ -8,6 +8,8 @@ that it can leave out, in SQL, the webhooks of a destination that has no room.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from yarl import URL
 
 
@@ -28,3 +30,13 @@ def destination(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"  # an IPv6 literal
     return f"{scheme}://{host}" if port is None else f"{scheme}://{host}:{port}"
+
+
+def without_urls(text: str, urls: Iterable[str | None]) -> str:
+    """``text`` (an error: "HTTP 500 from <url>") with each of ``urls`` cut to its
+    destination: a URL's user, path or query may hold a secret, and logs, pages and the
+    attempts kept in the database are read by others."""
+    for url in urls:
+        if url:
+            text = text.replace(url, destination(url))
+    return text

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 import aiohttp
 
-from gateway.domain.destinations import destination
+from gateway.domain.destinations import destination, without_urls
 from gateway.domain.records import NewMessage, Webhook
 from gateway.listeners import Listeners
 from gateway.logs import fields
@@ -358,7 +358,4 @@ def _what(webhook: Webhook) -> str:
 def _for_log(error: str, webhook: Webhook) -> str:
     """``error`` with the webhook's URLs (named in "HTTP 500 from <url>") cut to where they
     go: a URL's user, path or query may hold a secret, and logs are kept and shipped."""
-    for url in (webhook.url, webhook.fallback_url):
-        if url:
-            error = error.replace(url, destination(url))
-    return error
+    return without_urls(error, (webhook.url, webhook.fallback_url))
